@@ -1,0 +1,129 @@
+//! Types shared by several driftwarden resources.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The API group of every driftwarden resource.
+pub const GROUP: &str = "driftwarden.dev";
+/// The API version of every driftwarden resource.
+pub const VERSION: &str = "v1alpha1";
+
+/// The risk of a fix: what applying it touches. A drift's class decides whether it may be
+/// fixed without a person.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+pub enum RemediationClass {
+    /// Labels and annotations only.
+    Metadata,
+    /// Spec fields that do not restart workloads.
+    Spec,
+    /// A workload's pod template: the fix restarts pods.
+    Rollout,
+    /// RBAC objects, ServiceAccounts and privilege-bearing fields (securityContext,
+    /// hostNetwork, ...).
+    Access,
+    /// The data of a Secret. Compared by hash; values are never logged, stored or emitted.
+    SecretData,
+    /// The object is missing and would be created.
+    Create,
+    /// An immutable field differs: the fix needs the object deleted and created again.
+    Recreate,
+}
+
+impl RemediationClass {
+    /// Every class, from the least to the most risky fix.
+    pub const ALL: [RemediationClass; 7] =
+        [Self::Metadata, Self::Spec, Self::Rollout, Self::Access, Self::SecretData, Self::Create, Self::Recreate];
+
+    /// The name used in the API and in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Metadata => "Metadata",
+            Self::Spec => "Spec",
+            Self::Rollout => "Rollout",
+            Self::Access => "Access",
+            Self::SecretData => "SecretData",
+            Self::Create => "Create",
+            Self::Recreate => "Recreate",
+        }
+    }
+}
+
+impl std::fmt::Display for RemediationClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which live objects a rule applies to. Every field given must match; an empty list means
+/// "any".
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetMatch {
+    /// The API version of the targets, for example `apps/v1`.
+    pub api_version: String,
+    /// The kind of the targets, for example `Deployment`.
+    pub kind: String,
+    /// Only objects with one of these names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Only objects whose labels match this selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+    /// Only objects in these namespaces. Honoured by ClusterDriftPolicy only: a DriftPolicy
+    /// always governs its own namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// Only objects in namespaces whose labels match this selector. Honoured by
+    /// ClusterDriftPolicy only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
+}
+
+/// An accountable owner: the team that must act on what driftwarden escalates.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Owner {
+    /// The team name, for example `payments-platform`.
+    pub team: String,
+    /// How to reach the team: an email address, a chat channel or a pager handle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+}
+
+/// A reference to one Kubernetes object.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    /// The API version of the object, for example `apps/v1`.
+    pub api_version: String,
+    /// The kind of the object, for example `Deployment`.
+    pub kind: String,
+    /// The namespace of the object; empty for cluster-scoped objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The name of the object.
+    pub name: String,
+    /// The UID of the live object, when it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// A key of a Secret in the same namespace as the resource that refers to it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    /// The name of the Secret.
+    pub name: String,
+    /// The key in the Secret's data.
+    pub key: String,
+}

@@ -1,0 +1,14 @@
+//! driftwarden keeps a Kubernetes cluster at the desired state its platform team declared,
+//! fixes low-risk drift by itself and escalates the rest to accountable owners.
+//!
+//! The crate is split the way the operator works:
+//! - [`api`]: the custom resources (`driftwarden.dev/v1alpha1`) and their conditions.
+//! - [`engine`]: the sans-IO core: compare live objects with templates, classify each fix,
+//!   decide what to do, and build the server-side-apply body. No Kubernetes client here.
+//! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
+//! - [`cli`]: the command line; `main.rs` only parses and calls into it.
+
+pub mod api;
+pub mod check;
+pub mod cli;
+pub mod engine;
