@@ -1,1 +1,109 @@
-//! placeholder module being written
+//! `driftwarden check`: offline evaluation of policies against manifest files, for
+//! pre-merge CI on rendered Helm or Kustomize output. No cluster is contacted.
+
+pub mod load;
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::engine::evaluate::{CompiledPolicy, PolicyProblem, compile};
+use crate::engine::selector::labels_of;
+use load::{LoadError, LoadedPolicy, Manifest, Origin, PolicyDocument};
+pub use report::{Report, Violation};
+
+/// What `check` reads.
+#[derive(Debug, Clone)]
+pub struct CheckInput {
+    /// Policy files or directories.
+    pub policies: Vec<PathBuf>,
+    /// Manifest files or directories; `-` is standard input.
+    pub manifests: Vec<PathBuf>,
+    /// The namespace of namespaced manifests and DriftPolicies that do not name one.
+    pub namespace: String,
+}
+
+/// Why `check` could not evaluate: the input is invalid. Exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("{origin}: invalid policy {name}:\n{}", problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Policy { origin: Origin, name: String, problems: Vec<PolicyProblem> },
+    #[error("no policies found in {0}")]
+    NoPolicies(String),
+}
+
+/// Loads the input and evaluates every policy against every manifest.
+pub fn run(input: &CheckInput) -> Result<Report, CheckError> {
+    let policies = load::policies(&input.policies, &input.namespace)?;
+    if policies.is_empty() {
+        let paths = input.policies.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        return Err(CheckError::NoPolicies(paths));
+    }
+    let compiled = policies.iter().map(compile_loaded).collect::<Result<Vec<_>, _>>()?;
+    let manifests = load::manifests(&input.manifests, &input.namespace)?;
+    Ok(evaluate(&compiled, &manifests))
+}
+
+fn compile_loaded(loaded: &LoadedPolicy) -> Result<CompiledPolicy, CheckError> {
+    let (name, namespace, spec) = match &loaded.policy {
+        PolicyDocument::Namespaced(p) => {
+            let namespace = p.metadata.namespace.clone().unwrap_or_default();
+            let name = format!("{namespace}/{}", p.metadata.name.clone().unwrap_or_default());
+            (name, Some(namespace), &p.spec.policy)
+        }
+        PolicyDocument::Cluster(p) => (p.metadata.name.clone().unwrap_or_default(), None, &p.spec.policy),
+    };
+    compile(&name, namespace.as_deref(), spec).map_err(|problems| CheckError::Policy {
+        origin: loaded.origin.clone(),
+        name: name.clone(),
+        problems,
+    })
+}
+
+/// Evaluates compiled policies against loaded manifests.
+pub fn evaluate(policies: &[CompiledPolicy], manifests: &[Manifest]) -> Report {
+    let namespaces: BTreeMap<String, BTreeMap<String, String>> = manifests
+        .iter()
+        .filter(|m| m.object.get("apiVersion") == Some(&Value::from("v1")) && m.object.get("kind") == Some(&Value::from("Namespace")))
+        .filter_map(|m| {
+            let name = m.object.pointer("/metadata/name")?.as_str()?.to_string();
+            let labels = labels_of(&m.object).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            Some((name, labels))
+        })
+        .collect();
+    let namespace_labels = |name: &str| namespaces.get(name).cloned();
+    let objects: Vec<Value> = manifests.iter().map(|m| m.object.clone()).collect();
+
+    let mut report = Report { objects: manifests.len(), policies: policies.len(), ..Report::default() };
+    for policy in policies {
+        for result in policy.evaluate(&objects, &namespace_labels) {
+            report.targets += 1;
+            let origin = manifests
+                .iter()
+                .find(|m| {
+                    let key = crate::engine::selector::ObjectKey::of(&m.object);
+                    key.kind == result.target.kind
+                        && key.api_version == result.target.api_version
+                        && key.name == result.target.name
+                        && key.namespace == result.target.namespace.as_deref()
+                })
+                .map(|m| m.origin.clone());
+            for sourced in &result.findings {
+                for drift in &sourced.drifts {
+                    report.violations.push(Violation {
+                        policy: policy.name.clone(),
+                        source: sourced.source.clone(),
+                        object: result.target.clone(),
+                        origin: origin.clone(),
+                        drift: drift.clone(),
+                    });
+                }
+            }
+        }
+    }
+    report
+}

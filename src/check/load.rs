@@ -1,0 +1,273 @@
+//! Reading policies and manifests from files, directories and standard input.
+//!
+//! Every document keeps where it came from (file and document index), so each error and
+//! each violation points at the place to edit.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::api::policy::{ClusterDriftPolicy, DriftPolicy};
+use crate::engine::scope::is_cluster_scoped;
+use crate::engine::selector::ObjectKey;
+
+/// Where a document came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Origin {
+    /// The file, or `-` for standard input.
+    pub file: String,
+    /// The index of the document in the file, from 0.
+    pub document: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (document {})", self.file, self.document)
+    }
+}
+
+/// Why the input could not be read. Every variant says where.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: not valid YAML: {message}")]
+    Yaml { origin: Origin, message: String },
+    #[error("{origin}: {field}: {message}")]
+    Invalid { origin: Origin, field: String, message: String },
+}
+
+/// One manifest and where it came from.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub origin: Origin,
+    pub object: Value,
+}
+
+/// A policy read from a file.
+#[derive(Debug, Clone)]
+pub enum PolicyDocument {
+    Namespaced(DriftPolicy),
+    Cluster(ClusterDriftPolicy),
+}
+
+/// A policy and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedPolicy {
+    pub origin: Origin,
+    pub policy: PolicyDocument,
+}
+
+/// The files a path stands for: the file itself, or the `.yaml`, `.yml` and `.json` files
+/// under a directory (recursively, in name order). `-` is standard input.
+pub fn expand(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let io = |source| LoadError::Io { path: path.display().to_string(), source };
+    if path.as_os_str() == "-" || !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut entries = std::fs::read_dir(path).map_err(io)?.collect::<Result<Vec<_>, _>>().map_err(io)?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let child = entry.path();
+        if child.is_dir() {
+            files.extend(expand(&child)?);
+        } else if child.extension().is_some_and(|ext| ext == "yaml" || ext == "yml" || ext == "json") {
+            files.push(child);
+        }
+    }
+    Ok(files)
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    let io = |source| LoadError::Io { path: path.display().to_string(), source };
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(io)?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path).map_err(io)
+    }
+}
+
+/// Splits a file into its YAML (or JSON) documents, skipping empty ones; `*List` kinds are
+/// expanded into their items, which keep the document index of the list.
+pub fn documents(path: &Path) -> Result<Vec<Manifest>, LoadError> {
+    let file = if path.as_os_str() == "-" { "-".to_string() } else { path.display().to_string() };
+    let text = read(path)?;
+    let mut out = Vec::new();
+    for (document, yaml) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+        let origin = Origin { file: file.clone(), document };
+        let value = Value::deserialize(yaml).map_err(|err| LoadError::Yaml { origin: origin.clone(), message: err.to_string() })?;
+        match value {
+            Value::Null => {}
+            Value::Object(_) => {
+                let is_list = value.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
+                    && value.get("items").is_some();
+                if is_list {
+                    let Some(items) = value.get("items").and_then(Value::as_array) else {
+                        return Err(invalid(origin, "items", "must be a list of objects"));
+                    };
+                    for item in items {
+                        out.push(Manifest { origin: origin.clone(), object: item.clone() });
+                    }
+                } else {
+                    out.push(Manifest { origin, object: value });
+                }
+            }
+            _ => return Err(invalid(origin, "(document)", "must be a Kubernetes object (a YAML mapping)")),
+        }
+    }
+    Ok(out)
+}
+
+fn invalid(origin: Origin, field: &str, message: &str) -> LoadError {
+    LoadError::Invalid { origin, field: field.to_string(), message: message.to_string() }
+}
+
+/// Reads manifests: checks that each names its apiVersion, kind and name, and gives
+/// namespaced objects without a namespace `default_namespace`, as `kubectl apply -n` would.
+pub fn manifests(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<Manifest>, LoadError> {
+    let mut out = Vec::new();
+    for path in paths {
+        for file in expand(path)? {
+            for mut manifest in documents(&file)? {
+                require_identity(&manifest)?;
+                let key = ObjectKey::of(&manifest.object);
+                if key.namespace.is_none() && !is_cluster_scoped(key.api_version, key.kind) {
+                    let namespace = Value::String(default_namespace.to_string());
+                    if let Some(metadata) = manifest.object.get_mut("metadata").and_then(Value::as_object_mut) {
+                        metadata.insert("namespace".into(), namespace);
+                    }
+                }
+                out.push(manifest);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn require_identity(manifest: &Manifest) -> Result<(), LoadError> {
+    let object = &manifest.object;
+    for (pointer, field) in [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")] {
+        match object.pointer(pointer) {
+            Some(Value::String(text)) if !text.is_empty() => {}
+            Some(_) => return Err(invalid(manifest.origin.clone(), field, "must be a non-empty string")),
+            None => return Err(invalid(manifest.origin.clone(), field, "is required")),
+        }
+    }
+    Ok(())
+}
+
+/// Reads DriftPolicy and ClusterDriftPolicy documents. A DriftPolicy without a namespace
+/// gets `default_namespace`. Any other kind is an error: policy files hold policies only.
+pub fn policies(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<LoadedPolicy>, LoadError> {
+    let mut out = Vec::new();
+    for path in paths {
+        for file in expand(path)? {
+            for manifest in documents(&file)? {
+                out.push(policy(manifest, default_namespace)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn policy(manifest: Manifest, default_namespace: &str) -> Result<LoadedPolicy, LoadError> {
+    let origin = manifest.origin;
+    let api_version = manifest.object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let kind = manifest.object.get("kind").and_then(Value::as_str).unwrap_or_default();
+    if api_version != "driftwarden.dev/v1alpha1" {
+        let message = format!("is {api_version:?}; policy files hold driftwarden.dev/v1alpha1 policies only");
+        return Err(LoadError::Invalid { origin, field: "apiVersion".into(), message });
+    }
+    let parse_error = |origin: &Origin, err: serde_path_to_error::Error<serde_json::Error>| {
+        let field = err.path().to_string();
+        LoadError::Invalid { origin: origin.clone(), field, message: err.into_inner().to_string() }
+    };
+    let policy = match kind {
+        "DriftPolicy" => {
+            let mut policy: DriftPolicy =
+                serde_path_to_error::deserialize(manifest.object).map_err(|e| parse_error(&origin, e))?;
+            policy.metadata.namespace.get_or_insert_with(|| default_namespace.to_string());
+            PolicyDocument::Namespaced(policy)
+        }
+        "ClusterDriftPolicy" => {
+            PolicyDocument::Cluster(serde_path_to_error::deserialize(manifest.object).map_err(|e| parse_error(&origin, e))?)
+        }
+        other => {
+            let message = format!("is {other:?}; policy files hold DriftPolicy and ClusterDriftPolicy documents only");
+            return Err(LoadError::Invalid { origin, field: "kind".into(), message });
+        }
+    };
+    Ok(LoadedPolicy { origin, policy })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+        path
+    }
+
+    #[test]
+    fn reads_multi_document_files_lists_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        file(&dir, "a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n");
+        file(&dir, "b.yml", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: s, namespace: shop}}\n");
+        file(&dir, "notes.txt", "not a manifest");
+        let loaded = manifests(&[dir.path().to_path_buf()], "apps").unwrap();
+        let names: Vec<_> = loaded.iter().map(|m| ObjectKey::of(&m.object).name.to_string()).collect();
+        assert_eq!(names, ["a", "shop", "s"]);
+        assert_eq!(loaded[0].object["metadata"]["namespace"], "apps", "namespaced objects get the default namespace");
+        assert!(loaded[1].object["metadata"].get("namespace").is_none(), "a Namespace stays cluster-scoped");
+        assert_eq!(loaded[2].origin.document, 0);
+        assert_eq!(loaded[1].origin.document, 2, "document indices count the empty document");
+    }
+
+    #[test]
+    fn errors_say_file_document_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = file(&dir, "bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n");
+        let err = manifests(&[bad.clone()], "default").unwrap_err().to_string();
+        assert_eq!(err, format!("{} (document 1): metadata.name: is required", bad.display()));
+
+        let broken = file(&dir, "broken.yaml", "apiVersion: v1\nkind: [unclosed\n");
+        let err = manifests(&[broken], "default").unwrap_err().to_string();
+        assert!(err.contains("(document 0): not valid YAML"), "{err}");
+
+        let policy = file(
+            &dir,
+            "policy.yaml",
+            "apiVersion: driftwarden.dev/v1alpha1\nkind: DriftPolicy\nmetadata: {name: p}\nspec:\n  remediation:\n    mode: Sometimes\n",
+        );
+        let err = policies(&[policy], "default").unwrap_err().to_string();
+        assert!(err.contains("(document 0): spec.remediation.mode: unknown variant `Sometimes`"), "{err}");
+
+        let missing = dir.path().join("missing.yaml");
+        assert!(matches!(policies(&[missing], "default"), Err(LoadError::Io { .. })));
+    }
+
+    #[test]
+    fn policy_files_hold_policies_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file(&dir, "p.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+        let err = policies(&[path], "default").unwrap_err().to_string();
+        assert!(err.ends_with("apiVersion: is \"v1\"; policy files hold driftwarden.dev/v1alpha1 policies only"), "{err}");
+        let path = file(&dir, "q.yaml", "apiVersion: driftwarden.dev/v1alpha1\nkind: DriftPolicy\nmetadata: {name: p}\nspec: {}\n");
+        let loaded = policies(&[path], "team-a").unwrap();
+        let PolicyDocument::Namespaced(policy) = &loaded[0].policy else { panic!("a DriftPolicy") };
+        assert_eq!(policy.metadata.namespace.as_deref(), Some("team-a"));
+    }
+}

@@ -1,0 +1,142 @@
+//! The result of `driftwarden check`, as text for people and JSON for machines.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::load::Origin;
+use crate::api::ObjectRef;
+use crate::engine::drift::Drift;
+
+/// One governed field that does not hold in the manifests.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Violation {
+    /// The policy that governs the field.
+    pub policy: String,
+    /// The baseline or resource of that policy.
+    pub source: String,
+    /// The object in the manifests.
+    pub object: ObjectRef,
+    /// Where the object was read; `None` when it is missing from the manifests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    #[serde(flatten)]
+    pub drift: Drift,
+}
+
+/// Everything `check` found.
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// How many manifests were read.
+    pub objects: usize,
+    /// How many policies were evaluated.
+    pub policies: usize,
+    /// How many (policy, object) pairs were evaluated.
+    pub targets: usize,
+    pub violations: Vec<Violation>,
+}
+
+impl Report {
+    /// Whether every governed field holds.
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serializes to JSON")
+    }
+
+    /// The report as text: one violation per block, then a summary line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for v in &self.violations {
+            let place = v.origin.as_ref().map_or_else(|| "missing from the manifests".to_string(), ToString::to_string);
+            let path = if v.drift.path.is_empty() { "(whole object)" } else { v.drift.path.as_str() };
+            let _ = writeln!(out, "{}: {} [{}]", v.object, path, v.drift.class);
+            let _ = writeln!(out, "    desired: {}", short(&v.drift.desired));
+            let _ = writeln!(out, "    live:    {}", v.drift.live.as_ref().map_or_else(|| "<absent>".to_string(), short));
+            let _ = writeln!(out, "    policy {} ({}), {}", v.policy, v.source, place);
+        }
+        let objects_with_violations = {
+            let mut objects: Vec<_> = self.violations.iter().map(|v| &v.object).collect();
+            objects.sort();
+            objects.dedup();
+            objects.len()
+        };
+        let _ = writeln!(
+            out,
+            "{} violation{} in {} object{}; {} manifest{} checked against {} polic{}",
+            self.violations.len(),
+            plural(self.violations.len()),
+            objects_with_violations,
+            plural(objects_with_violations),
+            self.objects,
+            plural(self.objects),
+            self.policies,
+            if self.policies == 1 { "y" } else { "ies" },
+        );
+        out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A value on one line, cut to a readable length.
+fn short(value: &Value) -> String {
+    const MAX: usize = 160;
+    let text = value.to_string();
+    if text.chars().count() <= MAX { text } else { format!("{}…", text.chars().take(MAX).collect::<String>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::RemediationClass;
+    use serde_json::json;
+
+    fn violation() -> Violation {
+        Violation {
+            policy: "shop/hardening".into(),
+            source: "baseline no-token".into(),
+            object: ObjectRef { api_version: "apps/v1".into(), kind: "Deployment".into(), namespace: Some("shop".into()), name: "web".into(), uid: None },
+            origin: Some(Origin { file: "out/web.yaml".into(), document: 2 }),
+            drift: Drift { path: "/spec/template/spec/automountServiceAccountToken".into(), desired: json!(false), live: None, class: RemediationClass::Access, attribution: None },
+        }
+    }
+
+    #[test]
+    fn text_names_object_path_values_class_and_place() {
+        let report = Report { objects: 3, policies: 1, targets: 1, violations: vec![violation()] };
+        let text = report.to_text();
+        assert_eq!(
+            text,
+            "Deployment shop/web: /spec/template/spec/automountServiceAccountToken [Access]\n    desired: false\n    live:    <absent>\n    policy shop/hardening (baseline no-token), out/web.yaml (document 2)\n1 violation in 1 object; 3 manifests checked against 1 policy\n"
+        );
+        assert!(!report.is_clean());
+    }
+
+    #[test]
+    fn json_is_flat_per_violation() {
+        let report = Report { objects: 3, policies: 1, targets: 1, violations: vec![violation()] };
+        let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+        let v = &json["violations"][0];
+        assert_eq!(v["path"], "/spec/template/spec/automountServiceAccountToken");
+        assert_eq!(v["class"], "Access");
+        assert_eq!(v["object"]["kind"], "Deployment");
+        assert_eq!(v["origin"]["document"], 2);
+        assert!(v.get("live").is_some_and(Value::is_null));
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let long = json!("x".repeat(500));
+        assert!(short(&long).ends_with('…'));
+        assert_eq!(short(&long).chars().count(), 161);
+    }
+}

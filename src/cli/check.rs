@@ -1,0 +1,60 @@
+//! `driftwarden check`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::check::{CheckInput, run as run_check};
+
+/// How `check` prints its result.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Output {
+    /// One block per violation and a summary line.
+    #[default]
+    Text,
+    /// The whole report as JSON.
+    Json,
+}
+
+/// Arguments of `driftwarden check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// DriftPolicy / ClusterDriftPolicy files or directories (repeatable).
+    #[arg(long = "policy", short = 'p', required = true, value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+    /// Manifest files or directories (rendered Helm or Kustomize output); `-` reads
+    /// standard input, which is also the default.
+    #[arg(value_name = "MANIFESTS", default_value = "-")]
+    pub manifests: Vec<PathBuf>,
+    /// The namespace of manifests and DriftPolicies that do not name one.
+    #[arg(long, short = 'n', default_value = "default")]
+    pub namespace: String,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// Exit code: violations were found.
+const VIOLATIONS: u8 = 1;
+/// Exit code: the input is invalid.
+const INVALID_INPUT: u8 = 2;
+
+/// Runs `check` and prints its report to standard output, or the reason it could not run to
+/// standard error.
+pub fn run(args: &CheckArgs) -> ExitCode {
+    let input = CheckInput { policies: args.policies.clone(), manifests: args.manifests.clone(), namespace: args.namespace.clone() };
+    match run_check(&input) {
+        Ok(report) => {
+            match args.output {
+                Output::Text => print!("{}", report.to_text()),
+                Output::Json => println!("{}", report.to_json()),
+            }
+            if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(VIOLATIONS) }
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(INVALID_INPUT)
+        }
+    }
+}

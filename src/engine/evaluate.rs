@@ -1,0 +1,506 @@
+//! One policy against a set of objects: which objects it governs, and how each drifts from
+//! the templates (`resources` and `baselines`) that apply to it.
+//!
+//! A policy is first [compiled](compile): its ignore patterns, selectors and remediation
+//! settings are checked once, and every problem is reported with the field it is in, so an
+//! invalid policy is rejected where it is written and never half-applied.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::policy::PolicySpec;
+use crate::api::{ObjectRef, RemediationClass, TargetMatch};
+use crate::engine::compare::compare;
+use crate::engine::decide::{RemediationRules, RulesError};
+use crate::engine::drift::{CompareRules, Drift};
+use crate::engine::pointer::PathPattern;
+use crate::engine::scope::is_cluster_scoped;
+use crate::engine::secret::redact;
+use crate::engine::selector::{MatchScope, ObjectKey, SelectorError, target_matches, validate_selector};
+
+/// Something wrong in a policy, with the field it is in.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct PolicyProblem {
+    /// The field, for example `spec.baselines[1].match.kind`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for PolicyProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// A checked policy, ready to evaluate objects.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    /// `namespace/name` of a DriftPolicy, `name` of a ClusterDriftPolicy.
+    pub name: String,
+    /// The namespace of a DriftPolicy; `None` for a ClusterDriftPolicy.
+    pub namespace: Option<String>,
+    /// The checked remediation settings.
+    pub rules: RemediationRules,
+    resources: Vec<ResourceTemplate>,
+    baselines: Vec<BaselineTemplate>,
+    ignore: Vec<IgnoreTemplate>,
+}
+
+#[derive(Debug, Clone)]
+struct ResourceTemplate {
+    target: ObjectRef,
+    template: Value,
+}
+
+#[derive(Debug, Clone)]
+struct BaselineTemplate {
+    label: String,
+    target: TargetMatch,
+    template: Value,
+}
+
+#[derive(Debug, Clone)]
+struct IgnoreTemplate {
+    paths: Vec<PathPattern>,
+    managers: Vec<String>,
+    target: Option<TargetMatch>,
+}
+
+/// The drifts one template found on one object.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SourcedDrifts {
+    /// Which part of the policy: `baseline <name>` or `resource <kind> <name>`.
+    pub source: String,
+    pub drifts: Vec<Drift>,
+}
+
+/// How one governed object stands against a policy.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetResult {
+    pub target: ObjectRef,
+    /// Drifts per template; empty when the object is compliant.
+    pub findings: Vec<SourcedDrifts>,
+}
+
+impl TargetResult {
+    /// Whether the object holds every governed field.
+    pub fn is_compliant(&self) -> bool {
+        self.findings.iter().all(|f| f.drifts.is_empty())
+    }
+
+    /// Every drift, whatever template found it.
+    pub fn drifts(&self) -> impl Iterator<Item = &Drift> {
+        self.findings.iter().flat_map(|f| f.drifts.iter())
+    }
+}
+
+/// Checks a policy. `namespace` is `Some` for a DriftPolicy, which governs its own
+/// namespace only.
+pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result<CompiledPolicy, Vec<PolicyProblem>> {
+    let mut problems = Vec::new();
+    let mut problem = |field: String, message: String| problems.push(PolicyProblem { field, message });
+
+    let rules = RemediationRules::from_spec(&spec.remediation)
+        .map_err(|err| {
+            let field = match &err {
+                RulesError::FlappingWindow(_) => "spec.remediation.flapping.window".to_string(),
+                RulesError::Percent(_) => "spec.remediation.circuitBreaker.maxDriftedPercent".to_string(),
+                RulesError::Window { index, .. } => format!("spec.remediation.windows[{index}]"),
+            };
+            problem(field, err.to_string());
+        })
+        .ok();
+
+    let mut resources = Vec::new();
+    for (index, template) in spec.resources.iter().enumerate() {
+        let field = format!("spec.resources[{index}]");
+        match resource_target(template, namespace) {
+            Ok(target) => resources.push(ResourceTemplate { target, template: template.clone() }),
+            Err(message) => problem(field, message),
+        }
+    }
+
+    let mut baselines = Vec::new();
+    for (index, baseline) in spec.baselines.iter().enumerate() {
+        let field = format!("spec.baselines[{index}]");
+        if let Err(message) = check_match(&baseline.target, namespace) {
+            problem(format!("{field}.match"), message);
+            continue;
+        }
+        if !baseline.template.is_object() {
+            problem(format!("{field}.template"), "must be an object: the fields every matched object must hold".into());
+            continue;
+        }
+        let label = baseline.name.clone().map_or_else(|| format!("baselines[{index}]"), |name| format!("baseline {name}"));
+        let mut template = baseline.template.clone();
+        if let Some(object) = template.as_object_mut() {
+            object.insert("apiVersion".into(), Value::String(baseline.target.api_version.clone()));
+            object.insert("kind".into(), Value::String(baseline.target.kind.clone()));
+        }
+        baselines.push(BaselineTemplate { label, target: baseline.target.clone(), template });
+    }
+
+    let mut ignore = Vec::new();
+    for (index, rule) in spec.ignore.iter().enumerate() {
+        let field = format!("spec.ignore[{index}]");
+        if rule.paths.is_empty() && rule.managers.is_empty() {
+            problem(field.clone(), "needs paths or managers".into());
+        }
+        if let Some(target) = &rule.target
+            && let Err(message) = check_match(target, namespace)
+        {
+            problem(format!("{field}.match"), message);
+        }
+        let mut paths = Vec::new();
+        for (path_index, path) in rule.paths.iter().enumerate() {
+            match PathPattern::parse(path) {
+                Ok(pattern) => paths.push(pattern),
+                Err(err) => problem(format!("{field}.paths[{path_index}]"), err.to_string()),
+            }
+        }
+        ignore.push(IgnoreTemplate { paths, managers: rule.managers.clone(), target: rule.target.clone() });
+    }
+
+    match rules {
+        Some(rules) if problems.is_empty() => Ok(CompiledPolicy {
+            name: name.to_string(),
+            namespace: namespace.map(str::to_string),
+            rules,
+            resources,
+            baselines,
+            ignore,
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn check_match(target: &TargetMatch, namespace: Option<&str>) -> Result<(), String> {
+    if target.api_version.is_empty() || target.kind.is_empty() {
+        return Err("needs apiVersion and kind".into());
+    }
+    if namespace.is_some() && (!target.namespaces.is_empty() || target.namespace_selector.is_some()) {
+        return Err("a DriftPolicy governs its own namespace only: namespaces and namespaceSelector need a ClusterDriftPolicy".into());
+    }
+    for selector in target.selector.iter().chain(target.namespace_selector.iter()) {
+        validate_selector(selector).map_err(|err| err.to_string())?;
+    }
+    Ok(())
+}
+
+fn resource_target(template: &Value, policy_namespace: Option<&str>) -> Result<ObjectRef, String> {
+    if !template.is_object() {
+        return Err("must be a full manifest (an object with apiVersion, kind and metadata.name)".into());
+    }
+    let key = ObjectKey::of(template);
+    for (field, value) in [("apiVersion", key.api_version), ("kind", key.kind), ("metadata.name", key.name)] {
+        if value.is_empty() {
+            return Err(format!("{field} is required"));
+        }
+    }
+    let cluster_scoped = is_cluster_scoped(key.api_version, key.kind);
+    let namespace = match (policy_namespace, key.namespace) {
+        (Some(_), _) if cluster_scoped => {
+            return Err(format!("{} is cluster-scoped: only a ClusterDriftPolicy can govern it", key.kind));
+        }
+        (Some(own), Some(other)) if own != other => {
+            return Err(format!("metadata.namespace {other:?}: a DriftPolicy governs its own namespace ({own}) only"));
+        }
+        (Some(own), _) => Some(own.to_string()),
+        (None, Some(_)) if cluster_scoped => {
+            return Err(format!("{} is cluster-scoped: remove metadata.namespace", key.kind));
+        }
+        (None, None) if !cluster_scoped => {
+            return Err(format!("metadata.namespace is required for a namespaced {}", key.kind));
+        }
+        (None, namespace) => namespace.map(str::to_string),
+    };
+    Ok(ObjectRef {
+        api_version: key.api_version.to_string(),
+        kind: key.kind.to_string(),
+        namespace,
+        name: key.name.to_string(),
+        uid: None,
+    })
+}
+
+fn object_ref(object: &Value) -> ObjectRef {
+    let key = ObjectKey::of(object);
+    ObjectRef {
+        api_version: key.api_version.to_string(),
+        kind: key.kind.to_string(),
+        namespace: key.namespace.map(str::to_string),
+        name: key.name.to_string(),
+        uid: object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string),
+    }
+}
+
+fn same_object(target: &ObjectRef, object: &ObjectRef) -> bool {
+    target.api_version == object.api_version
+        && target.kind == object.kind
+        && target.namespace == object.namespace
+        && target.name == object.name
+}
+
+impl CompiledPolicy {
+    fn scope<'a>(&'a self, namespace_labels: &'a dyn Fn(&str) -> Option<BTreeMap<String, String>>) -> MatchScope<'a> {
+        MatchScope { policy_namespace: self.namespace.as_deref(), namespace_labels }
+    }
+
+    fn matches(&self, target: &TargetMatch, object: &Value, scope: &MatchScope<'_>) -> bool {
+        // Selectors were validated by `compile`, so an error cannot arise here; should one
+        // arise anyway, selecting nothing is the safe reading.
+        target_matches(target, object, scope).unwrap_or_else(|_: SelectorError| false)
+    }
+
+    /// The ignore rules that apply to `object`.
+    pub fn compare_rules(&self, object: &Value, scope: &MatchScope<'_>) -> CompareRules {
+        let mut rules = CompareRules::default();
+        for rule in &self.ignore {
+            if rule.target.as_ref().is_none_or(|t| self.matches(t, object, scope)) {
+                rules.ignore_paths.extend(rule.paths.iter().cloned());
+                rules.ignore_managers.extend(rule.managers.iter().cloned());
+            }
+        }
+        rules
+    }
+
+    /// Compares `object` with every template of this policy that governs it. `None` when
+    /// the policy does not govern the object.
+    pub fn evaluate_object(
+        &self,
+        object: &Value,
+        namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+    ) -> Option<TargetResult> {
+        let scope = self.scope(namespace_labels);
+        let target = object_ref(object);
+        if self.namespace.is_some() && target.namespace != self.namespace {
+            return None;
+        }
+        let templates = self
+            .resources
+            .iter()
+            .filter(|r| same_object(&r.target, &target))
+            .map(|r| (format!("resource {}", r.target), &r.template))
+            .chain(
+                self.baselines
+                    .iter()
+                    .filter(|b| self.matches(&b.target, object, &scope))
+                    .map(|b| (b.label.clone(), &b.template)),
+            )
+            .collect::<Vec<_>>();
+        if templates.is_empty() {
+            return None;
+        }
+        let rules = self.compare_rules(object, &scope);
+        let findings = templates
+            .into_iter()
+            .map(|(source, template)| SourcedDrifts { source, drifts: compare(object, template, &rules) })
+            .collect();
+        Some(TargetResult { target, findings })
+    }
+
+    /// Evaluates every object and reports each declared resource that is missing as a
+    /// `Create` drift.
+    pub fn evaluate(
+        &self,
+        objects: &[Value],
+        namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+    ) -> Vec<TargetResult> {
+        let mut results: Vec<TargetResult> =
+            objects.iter().filter_map(|object| self.evaluate_object(object, namespace_labels)).collect();
+        for resource in &self.resources {
+            if !results.iter().any(|r| same_object(&resource.target, &r.target)) {
+                results.push(TargetResult {
+                    target: resource.target.clone(),
+                    findings: vec![SourcedDrifts {
+                        source: format!("resource {}", resource.target),
+                        drifts: vec![Drift {
+                            path: String::new(),
+                            desired: redact(&resource.template),
+                            live: None,
+                            class: RemediationClass::Create,
+                            attribution: None,
+                        }],
+                    }],
+                });
+            }
+        }
+        results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> PolicySpec {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn objects(yaml: &str) -> Vec<Value> {
+        serde_yaml::Deserializer::from_str(yaml).map(|doc| Value::deserialize(doc).unwrap()).collect()
+    }
+
+    use serde::Deserialize;
+
+    fn no_labels(_: &str) -> Option<BTreeMap<String, String>> {
+        None
+    }
+
+    const LIVE: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, labels: {tier: web}}
+spec:
+  template:
+    spec:
+      automountServiceAccountToken: true
+      containers: [{name: app, image: "shop/web:1.4.2"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: batch, namespace: shop, labels: {tier: batch}}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: "shop/batch:2.0.0"}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data: {mode: fast}
+"#;
+
+    #[test]
+    fn baselines_govern_what_they_match_and_report_drift() {
+        let policy = compile(
+            "shop/web-hardening",
+            Some("shop"),
+            &spec(
+                r#"
+baselines:
+- name: no-token
+  match: {apiVersion: apps/v1, kind: Deployment, selector: {matchLabels: {tier: web}}}
+  template: {spec: {template: {spec: {automountServiceAccountToken: false}}}}
+"#,
+            ),
+        )
+        .unwrap();
+        let results = policy.evaluate(&objects(LIVE), &no_labels);
+        assert_eq!(results.len(), 1, "only the web Deployment is selected");
+        let result = &results[0];
+        assert_eq!(result.target.name, "web");
+        assert!(!result.is_compliant());
+        let drift = result.drifts().next().unwrap();
+        assert_eq!(drift.path, "/spec/template/spec/automountServiceAccountToken");
+        assert_eq!(result.findings[0].source, "baseline no-token");
+    }
+
+    #[test]
+    fn missing_resources_are_create_drift_and_present_ones_are_compared() {
+        let policy = compile(
+            "platform",
+            None,
+            &spec(
+                r#"
+resources:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: settings, namespace: shop}, data: {mode: safe}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: flags, namespace: shop}, data: {beta: "false"}}
+"#,
+            ),
+        )
+        .unwrap();
+        let results = policy.evaluate(&objects(LIVE), &no_labels);
+        let settings = results.iter().find(|r| r.target.name == "settings").unwrap();
+        assert_eq!(settings.drifts().map(|d| d.path.as_str()).collect::<Vec<_>>(), ["/data/mode"]);
+        let flags = results.iter().find(|r| r.target.name == "flags").unwrap();
+        let create = flags.drifts().next().unwrap();
+        assert_eq!((create.class, create.path.as_str(), &create.live), (RemediationClass::Create, "", &None));
+    }
+
+    #[test]
+    fn a_drift_policy_cannot_reach_outside_its_namespace() {
+        let problems = compile(
+            "shop/p",
+            Some("shop"),
+            &spec(
+                r#"
+resources:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: kube-system}}
+- {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: admin}}
+baselines:
+- match: {apiVersion: apps/v1, kind: Deployment, namespaces: [kube-system]}
+  template: {metadata: {labels: {team: x}}}
+"#,
+            ),
+        )
+        .unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["spec.resources[0]", "spec.resources[1]", "spec.baselines[0].match"]);
+        assert!(problems[0].message.contains("own namespace (shop)"));
+
+        let policy = compile("shop/p", Some("shop"), &spec("baselines: [{match: {apiVersion: v1, kind: ConfigMap}, template: {data: {mode: safe}}}]")).unwrap();
+        let elsewhere = objects("{apiVersion: v1, kind: ConfigMap, metadata: {name: settings, namespace: other}, data: {mode: fast}}");
+        assert!(policy.evaluate(&elsewhere, &no_labels).is_empty());
+    }
+
+    #[test]
+    fn problems_name_the_field() {
+        let problems = compile(
+            "p",
+            None,
+            &spec(
+                r#"
+baselines:
+- match: {apiVersion: apps/v1, kind: ""}
+  template: {}
+- match: {apiVersion: apps/v1, kind: Deployment, selector: {matchExpressions: [{key: a, operator: Like}]}}
+  template: {}
+- match: {apiVersion: apps/v1, kind: Deployment}
+  template: "not an object"
+ignore:
+- paths: [spec/replicas]
+- {}
+remediation:
+  flapping: {maxFixes: 2, window: often}
+"#,
+            ),
+        )
+        .unwrap_err();
+        let rendered: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(rendered.len(), 6, "{rendered:#?}");
+        assert!(rendered[0].starts_with("spec.remediation.flapping.window:"));
+        assert!(rendered[1].starts_with("spec.baselines[0].match: needs apiVersion and kind"));
+        assert!(rendered[2].starts_with("spec.baselines[1].match:") && rendered[2].contains("Like"));
+        assert!(rendered[3].starts_with("spec.baselines[2].template: must be an object"));
+        assert!(rendered[4].starts_with("spec.ignore[0].paths[0]:"));
+        assert!(rendered[5].starts_with("spec.ignore[1]: needs paths or managers"));
+    }
+
+    #[test]
+    fn scoped_ignore_rules_apply_only_to_their_match() {
+        let policy = compile(
+            "p",
+            None,
+            &spec(
+                r#"
+baselines:
+- match: {apiVersion: apps/v1, kind: Deployment}
+  template: {metadata: {labels: {owner: shop}}}
+ignore:
+- paths: [/metadata/labels/owner]
+  match: {apiVersion: apps/v1, kind: Deployment, names: [batch]}
+"#,
+            ),
+        )
+        .unwrap();
+        let results = policy.evaluate(&objects(LIVE), &no_labels);
+        let drifted: Vec<_> = results.iter().filter(|r| !r.is_compliant()).map(|r| r.target.name.as_str()).collect();
+        assert_eq!(drifted, ["web"]);
+    }
+}
