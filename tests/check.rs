@@ -1,0 +1,186 @@
+//! `driftwarden check` as a CI pipeline runs it: the binary, on the policies and manifests
+//! in `examples/check/`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/check")
+}
+
+fn check(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_driftwarden"))
+        .arg("check")
+        .args(args)
+        .current_dir(examples())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the driftwarden binary runs");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("JSON on stdout ({err}): {}", text(output)))
+}
+
+fn text(output: &Output) -> String {
+    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// `(object name, path, class)` of every violation, sorted.
+fn violations(report: &Value) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let field = |name: &str| v[name].as_str().unwrap_or_default().to_string();
+            (v["object"]["name"].as_str().unwrap().to_string(), field("path"), field("class"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn passing_manifests_exit_zero() {
+    for example in ["pod-security", "ownership-labels", "shop-config"] {
+        let policy = format!("{example}/policy.yaml");
+        let manifests = format!("{example}/pass");
+        let output = check(&["--policy", &policy, &manifests], None);
+        assert_eq!(output.status.code(), Some(0), "{example}: {}", text(&output));
+        assert!(String::from_utf8_lossy(&output.stdout).starts_with("0 violations"), "{example}: {}", text(&output));
+    }
+}
+
+#[test]
+fn pod_security_violations_are_listed_with_their_class() {
+    let output = check(&["--policy", "pod-security/policy.yaml", "pod-security/fail", "--output", "json"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let report = json(&output);
+    let pod = "/spec/template/spec";
+    let expected = [
+        ("ledger-api", format!("{pod}/hostNetwork"), "Access"),
+        ("ledger-api", format!("{pod}/securityContext/seccompProfile/type"), "Access"),
+        ("ledger-db", format!("{pod}/automountServiceAccountToken"), "Access"),
+        ("ledger-db", format!("{pod}/securityContext/runAsNonRoot"), "Access"),
+        ("ledger-db", format!("{pod}/securityContext/seccompProfile"), "Access"),
+    ];
+    let expected: Vec<_> = expected.iter().map(|(n, p, c)| (n.to_string(), p.clone(), c.to_string())).collect();
+    assert_eq!(violations(&report), expected);
+    let host_network = report["violations"].as_array().unwrap().iter().find(|v| v["path"] == format!("{pod}/hostNetwork")).unwrap();
+    assert_eq!(host_network["desired"], false);
+    assert_eq!(host_network["live"], true);
+    assert_eq!(host_network["policy"], "pod-security-restricted");
+    assert_eq!(host_network["source"], "baseline restricted-deployments");
+    assert_eq!(host_network["origin"]["document"], 2);
+}
+
+#[test]
+fn ownership_violations_in_text() {
+    let output = check(&["-p", "ownership-labels/policy.yaml", "ownership-labels/fail"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Deployment storefront/checkout: /metadata/labels/driftwarden.dev~1owner [Metadata]"), "{stdout}");
+    assert!(stdout.contains("    desired: \"storefront-team\"\n    live:    \"someone-else\""), "{stdout}");
+    assert!(stdout.contains("Deployment storefront/checkout: /metadata/labels/cost-center [Metadata]"), "{stdout}");
+    assert!(stdout.contains("Service storefront/checkout: /metadata/labels/driftwarden.dev~1owner [Metadata]"), "{stdout}");
+    assert!(stdout.ends_with("3 violations in 2 objects; 4 manifests checked against 1 policy\n"), "{stdout}");
+}
+
+#[test]
+fn full_manifest_policy_reports_missing_and_changed_objects() {
+    let output = check(&["-p", "shop-config/policy.yaml", "-o", "json", "shop-config/fail"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let report = json(&output);
+    assert_eq!(
+        violations(&report),
+        [
+            ("frontdoor".to_string(), "/spec/ports/port=80,protocol=TCP".to_string(), "Spec".to_string()),
+            ("frontdoor-settings".to_string(), String::new(), "Create".to_string()),
+        ]
+    );
+    let missing = report["violations"].as_array().unwrap().iter().find(|v| v["class"] == "Create").unwrap();
+    assert!(missing.get("origin").is_none(), "a missing object has no place in the manifests");
+    assert_eq!(missing["desired"]["data"]["LOG_LEVEL"], "info");
+}
+
+#[test]
+fn manifests_can_come_from_standard_input() {
+    let manifests = std::fs::read_to_string(examples().join("shop-config/pass/frontdoor.yaml")).unwrap();
+    let output = check(&["-p", "shop-config/policy.yaml", "-"], Some(&manifests));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let output = check(&["-p", "shop-config/policy.yaml"], Some(&manifests));
+    assert_eq!(output.status.code(), Some(0), "standard input is the default: {}", text(&output));
+}
+
+#[test]
+fn invalid_input_exits_two_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path.display().to_string()
+    };
+    let good_policy = examples().join("shop-config/policy.yaml").display().to_string();
+
+    let manifest = write("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n");
+    let output = check(&["-p", &good_policy, &manifest], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), format!("error: {manifest} (document 1): metadata.name: is required\n"));
+
+    let policy = write(
+        "policy.yaml",
+        "apiVersion: driftwarden.dev/v1alpha1\nkind: ClusterDriftPolicy\nmetadata: {name: p}\nspec:\n  baselines:\n  - match: {apiVersion: apps/v1, kind: Deployment}\n    template: {}\n  ignore:\n  - paths: [spec/replicas]\n",
+    );
+    let output = check(&["-p", &policy, &manifest], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("(document 0): invalid policy p:"), "{stderr}");
+    assert!(stderr.contains("spec.ignore[0].paths[0]: path \"spec/replicas\" must be a JSON pointer"), "{stderr}");
+
+    let typo = write("typo.yaml", "apiVersion: driftwarden.dev/v1alpha1\nkind: ClusterDriftPolicy\nmetadata: {name: p}\nspec:\n  remediation:\n    autoRemediate: [Metadata, Everything]\n");
+    let output = check(&["-p", &typo, &manifest], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("spec.remediation.autoRemediate[1]: unknown variant `Everything`"), "{stderr}");
+
+    let yaml = write("broken.yaml", "kind: [\n");
+    let output = check(&["-p", &good_policy, &yaml], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("(document 0): not valid YAML"));
+
+    let output = check(&["-p", dir.path().join("absent.yaml").to_str().unwrap(), &manifest], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("absent.yaml: No such file"));
+}
+
+#[test]
+fn secret_values_never_reach_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: driftwarden.dev/v1alpha1\nkind: DriftPolicy\nmetadata: {name: creds, namespace: shop}\nspec:\n  resources:\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: db}\n    stringData: {password: correct-horse-battery}\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: api}\n    data: {token: c3VwZXItc2VjcmV0LXRva2Vu}\n",
+    )
+    .unwrap();
+    // "hunter2-staple" base64-encoded.
+    let live = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata: {password: aHVudGVyMi1zdGFwbGU=}\n";
+    for output_format in ["text", "json"] {
+        let output = check(&["-p", policy.to_str().unwrap(), "-o", output_format], Some(live));
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        let all = text(&output);
+        for secret in ["correct-horse-battery", "Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5", "hunter2-staple", "aHVudGVyMi1zdGFwbGU=", "super-secret-token", "c3VwZXItc2VjcmV0LXRva2Vu"] {
+            assert!(!all.contains(secret), "{output_format} output leaks {secret}: {all}");
+        }
+        assert!(all.contains("SecretData"), "{all}");
+    }
+}
