@@ -2,28 +2,46 @@
 //! a platform team declared, and how drift from it is handled.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::CustomResource;
-use schemars::JsonSchema;
+use kube::{CustomResource, KubeSchema};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::common::{ObjectRef, Owner, RemediationClass, SecretKeyRef, TargetMatch};
+use super::common::{
+    DURATION_PATTERN, ObjectRef, Owner, RemediationClass, SecretKeyRef, TIME_OF_DAY_PATTERN, TargetMatch,
+};
+
+/// The most drifts listed in a policy's status; the counts are always complete.
+pub const MAX_DRIFTS: usize = 50;
+/// The most baselines in one policy.
+pub const MAX_BASELINES: usize = 100;
+/// The most ignore rules in one policy.
+pub const MAX_IGNORE_RULES: usize = 100;
+/// The most paths in one ignore rule or exception.
+pub const MAX_PATHS: usize = 64;
+/// The longest path, in characters.
+pub const MAX_PATH_LENGTH: usize = 512;
 
 /// What a DriftPolicy or ClusterDriftPolicy declares. Both kinds share this spec; a
 /// DriftPolicy governs objects in its own namespace only.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySpec {
-    /// Full manifests that must exist and match. A missing object is drift of class
-    /// `Create`.
+    /// Full manifests that must exist and match, each with `apiVersion`, `kind` and
+    /// `metadata.name`. A missing object is drift of class `Create`. In a DriftPolicy, a
+    /// resource without a namespace belongs to the policy's namespace, and a resource in
+    /// another namespace makes the policy invalid.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "embedded_resources_schema")]
     pub resources: Vec<Value>,
     /// Partial objects whose fields must hold on every live object their `match` selects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_BASELINES))]
     pub baselines: Vec<Baseline>,
     /// Drift that is not drift: paths to leave alone, and field managers whose ownership
     /// of a field takes it out of this policy's hands.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_IGNORE_RULES))]
     pub ignore: Vec<IgnoreRule>,
     /// How drift is fixed: mode, classes fixed without a person, and the guards around it.
     #[serde(default)]
@@ -34,40 +52,58 @@ pub struct PolicySpec {
 }
 
 /// A partial object whose fields must hold on every selected live object.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[x_kube(
+    validation = Rule::new("!has(self.template.apiVersion) || self.template.apiVersion == self.match.apiVersion")
+        .message("template.apiVersion, when set, must equal match.apiVersion"),
+    validation = Rule::new("!has(self.template.kind) || self.template.kind == self.match.kind")
+        .message("template.kind, when set, must equal match.kind")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Baseline {
     /// A name for this baseline, shown in drift reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
     pub name: Option<String>,
     /// The live objects this baseline applies to.
     #[serde(rename = "match")]
     pub target: TargetMatch,
-    /// The fields that must hold, as a partial object of the matched kind. Fields not set
-    /// here are not governed.
+    /// The fields that must hold, as a partial object of the matched kind, for example
+    /// `{spec: {template: {spec: {automountServiceAccountToken: false}}}}`. Fields not set
+    /// here are not governed. `apiVersion` and `kind` may be left out; when set they must
+    /// equal the match's.
+    #[schemars(schema_with = "template_schema")]
     pub template: Value,
 }
 
-/// Paths or field managers that are not governed by this policy.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+/// Paths or field managers that are not governed by this policy. A rule needs at least one
+/// path or one manager.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new(
+    "(has(self.paths) && size(self.paths) > 0) || (has(self.managers) && size(self.managers) > 0)"
+).message("an ignore rule needs at least one path or one manager"))]
 #[serde(rename_all = "camelCase")]
 pub struct IgnoreRule {
-    /// JSON pointers (RFC 6901) to fields that are never drift, for example
-    /// `/spec/replicas`. `*` stands for any map key or list item; items of keyed lists
+    /// JSON pointers (RFC 6901) to fields that are never drift, each starting with `/`, for
+    /// example `/spec/replicas`. `*` stands for any map key or list item; items of keyed lists
     /// are addressed by their key, for example `/spec/template/spec/containers/name=app/image`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PATHS), inner(length(min = 1, max = MAX_PATH_LENGTH)))]
+    #[x_kube(validation = Rule::new("self.all(p, p.startsWith('/'))")
+        .message("each path must be a JSON pointer starting with '/'"))]
     pub paths: Vec<String>,
     /// Field managers (from `metadata.managedFields`), for example `kube-controller-manager`
     /// or `argocd-controller`: a field whose live value is owned by one of them is not
     /// governed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), inner(length(min = 1, max = 128)))]
     pub managers: Vec<String>,
     /// Only for these objects. Without a match the rule applies to every target.
     #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
     pub target: Option<TargetMatch>,
 }
 
-/// Whether drift is fixed or only reported.
+/// Whether drift is fixed or only reported: `Enforce` or `Audit`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum Mode {
     /// Fix the classes in `autoRemediate`; escalate the rest.
@@ -85,8 +121,9 @@ pub struct RemediationSpec {
     /// nothing.
     #[serde(default)]
     pub mode: Mode,
-    /// The remediation classes fixed without a person.
+    /// The remediation classes fixed without a person. Defaults to `[Metadata, Spec]`.
     #[serde(default = "default_auto_remediate")]
+    #[schemars(length(max = 7))]
     pub auto_remediate: Vec<RemediationClass>,
     /// The most remediations this policy may apply per minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,7 +163,8 @@ fn default_auto_remediate() -> Vec<RemediationClass> {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimit {
-    /// The most remediations per minute for this policy.
+    /// The most remediations per minute for this policy, at least 1.
+    #[schemars(range(min = 1))]
     pub per_minute: u32,
 }
 
@@ -134,8 +172,9 @@ pub struct RateLimit {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CircuitBreaker {
-    /// When more than this percentage of the policy's targets drift at once, stop
-    /// auto-remediation for the policy and escalate.
+    /// When more than this percentage (0 to 100) of the policy's targets drift at once,
+    /// stop auto-remediation for the policy and escalate.
+    #[schemars(range(max = 100))]
     pub max_drifted_percent: u8,
 }
 
@@ -143,9 +182,12 @@ pub struct CircuitBreaker {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Flapping {
-    /// The most times the same field of the same object may be fixed within `window`.
+    /// The most times the same field of the same object may be fixed within `window`, at
+    /// least 1.
+    #[schemars(range(min = 1))]
     pub max_fixes: u32,
-    /// The window, as a duration such as `10m` or `1h`.
+    /// The window, as a duration such as `10m`, `1h` or `1h30m` (units `ms`, `s`, `m`, `h`).
+    #[schemars(regex(pattern = DURATION_PATTERN))]
     pub window: String,
 }
 
@@ -162,19 +204,25 @@ pub enum Weekday {
 }
 
 /// A recurring time window in which auto-remediation may run.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(validation = Rule::new("self.start != self.end")
+    .message("start and end must differ: the window would be empty"))]
 #[serde(rename_all = "camelCase")]
 pub struct RemediationWindow {
     /// The days the window opens on. Empty means every day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 7))]
     pub days: Vec<Weekday>,
-    /// When the window opens, as `HH:MM`.
+    /// When the window opens, as `HH:MM` (24-hour clock).
+    #[schemars(regex(pattern = TIME_OF_DAY_PATTERN))]
     pub start: String,
-    /// When the window closes, as `HH:MM`. An end before the start closes the window on
-    /// the next day.
+    /// When the window closes, as `HH:MM` (24-hour clock). An end before the start closes
+    /// the window on the next day.
+    #[schemars(regex(pattern = TIME_OF_DAY_PATTERN))]
     pub end: String,
-    /// The IANA time zone of `start` and `end`, for example `Europe/Paris`.
+    /// The IANA time zone of `start` and `end`, for example `Europe/Paris`. Defaults to `UTC`.
     #[serde(default = "default_time_zone")]
+    #[schemars(length(min = 1, max = 64))]
     pub time_zone: String,
 }
 
@@ -190,8 +238,9 @@ pub struct EscalationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Owner>,
     /// Label keys read from the target, then from its namespace, to find its accountable
-    /// owner.
+    /// owner. Defaults to `driftwarden.dev/owner`, `app.kubernetes.io/owner` and `team`.
     #[serde(default = "default_owner_labels")]
+    #[schemars(length(max = 16), inner(length(min = 1, max = 317)))]
     pub owner_labels: Vec<String>,
     /// Where CloudEvents notifications are sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,8 +318,10 @@ pub struct PolicyStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready`, `Reconciling`, `Stalled`, `Compliant` and `Escalated`.
+    /// The policy's conditions: `Ready`, `Reconciling`, `Stalled`, `Compliant` and
+    /// `Escalated`.
     #[serde(default)]
+    #[schemars(schema_with = "super::conditions::schema")]
     pub conditions: Vec<Condition>,
     /// How many live objects the policy governs.
     #[serde(default)]
@@ -295,6 +346,7 @@ pub struct PolicyStatus {
     pub opted_out: u32,
     /// The current drifts (at most 50; the counts above are complete).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_DRIFTS))]
     pub drifts: Vec<DriftStatus>,
     /// When the last fix was verified (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,7 +359,19 @@ pub struct PolicyStatus {
     group = "driftwarden.dev",
     version = "v1alpha1",
     kind = "DriftPolicy",
+    doc = "A DriftPolicy keeps objects in its own namespace at their declared state: it fixes low-risk drift and escalates the rest to an accountable owner.",
     namespaced,
+    cel,
+    validation = Rule::new(
+        "!has(self.spec.baselines) || self.spec.baselines.all(b, !has(b.match.namespaces) && !has(b.match.namespaceSelector))"
+    )
+    .message("a DriftPolicy governs its own namespace only: remove namespaces and namespaceSelector from its baselines, or use a ClusterDriftPolicy")
+    .reason(Reason::FieldValueForbidden),
+    validation = Rule::new(
+        "!has(self.spec.ignore) || self.spec.ignore.all(i, !has(i.match) || (!has(i.match.namespaces) && !has(i.match.namespaceSelector)))"
+    )
+    .message("a DriftPolicy governs its own namespace only: remove namespaces and namespaceSelector from its ignore rules, or use a ClusterDriftPolicy")
+    .reason(Reason::FieldValueForbidden),
     status = "PolicyStatus",
     shortname = "dp",
     category = "driftwarden",
@@ -331,6 +395,8 @@ pub struct DriftPolicySpec {
     group = "driftwarden.dev",
     version = "v1alpha1",
     kind = "ClusterDriftPolicy",
+    doc = "A ClusterDriftPolicy keeps objects in any namespace, and cluster-scoped objects, at their declared state: it fixes low-risk drift and escalates the rest to an accountable owner.",
+    cel,
     status = "PolicyStatus",
     shortname = "cdp",
     category = "driftwarden",
@@ -345,4 +411,41 @@ pub struct DriftPolicySpec {
 pub struct ClusterDriftPolicySpec {
     #[serde(flatten)]
     pub policy: PolicySpec,
+}
+
+/// The schema of `resources`: a list of complete Kubernetes objects, each kept as written.
+fn embedded_resources_schema(_: &mut SchemaGenerator) -> Schema {
+    let schema = json!({
+        "type": "array",
+        "items": {
+            "type": "object",
+            "x-kubernetes-embedded-resource": true,
+            "x-kubernetes-preserve-unknown-fields": true,
+            "x-kubernetes-validations": [{
+                "rule": "self.apiVersion != '' && self.kind != '' && has(self.metadata.name) && self.metadata.name != ''",
+                "message": "each resource needs apiVersion, kind and metadata.name",
+            }],
+        },
+    });
+    Schema::try_from(schema).expect("a JSON object is a schema")
+}
+
+/// The schema of a baseline's `template`: any object, with `apiVersion` and `kind` visible to
+/// validation rules.
+fn template_schema(_: &mut SchemaGenerator) -> Schema {
+    let schema = json!({
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": true,
+        "properties": {
+            "apiVersion": {
+                "description": "The API version of the template; must equal the match's when set.",
+                "type": "string",
+            },
+            "kind": {
+                "description": "The kind of the template; must equal the match's when set.",
+                "type": "string",
+            },
+        },
+    });
+    Schema::try_from(schema).expect("a JSON object is a schema")
 }
