@@ -193,3 +193,70 @@ pub struct SecretKeyRef {
     /// The key in the Secret's data.
     pub key: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use regex::Regex;
+
+    use super::*;
+
+    #[test]
+    fn durations_read_like_go() {
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("2160h").unwrap(), Duration::from_secs(90 * 24 * 3600));
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(matches!(parse_duration("-1h"), Err(DurationError::Negative { .. })));
+        for malformed in ["10", "1d", "ten minutes"] {
+            assert!(matches!(parse_duration(malformed), Err(DurationError::Malformed { .. })), "{malformed}");
+        }
+    }
+
+    #[test]
+    fn every_duration_the_pattern_admits_can_be_read() {
+        let pattern = Regex::new(DURATION_PATTERN).unwrap();
+        for admitted in ["10m", "1h30m", "2160h", "1.5h", "90s", "250ms", "1h0m0s"] {
+            assert!(pattern.is_match(admitted), "{admitted}");
+            assert!(parse_duration(admitted).is_ok(), "{admitted}");
+        }
+        for refused in ["", "10", "1d", "-1h", "10 m", "1h 30m", "h", "1.h", "1w"] {
+            assert!(!pattern.is_match(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn time_of_day_pattern() {
+        let pattern = Regex::new(TIME_OF_DAY_PATTERN).unwrap();
+        for admitted in ["00:00", "09:30", "19:05", "23:59"] {
+            assert!(pattern.is_match(admitted), "{admitted}");
+        }
+        for refused in ["24:00", "9:30", "09:60", "0930", "09:30:00", " 09:30"] {
+            assert!(!pattern.is_match(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn unknown_owner() {
+        let owner = Owner::unowned();
+        assert_eq!(owner.team, "unowned");
+        assert!(owner.is_unowned());
+        assert!(!Owner::team("payments").is_unowned());
+    }
+
+    #[test]
+    fn object_refs_display_with_their_namespace() {
+        let mut asset = ObjectRef {
+            api_version: "v1".to_string(),
+            kind: "ServiceAccount".to_string(),
+            namespace: Some("shop".to_string()),
+            name: "checkout".to_string(),
+            uid: None,
+        };
+        assert_eq!(asset.to_string(), "ServiceAccount shop/checkout");
+        asset.namespace = None;
+        assert_eq!(asset.to_string(), "ServiceAccount checkout");
+    }
+}

@@ -7,3 +7,6 @@ pub mod reasons;
 
 pub use common::{ObjectRef, Owner, RemediationClass, TargetMatch};
 pub use policy::{ClusterDriftPolicy, DriftPolicy, PolicySpec};
+
+#[cfg(test)]
+mod testing;

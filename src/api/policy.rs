@@ -362,6 +362,7 @@ pub struct PolicyStatus {
     doc = "A DriftPolicy keeps objects in its own namespace at their declared state: it fixes low-risk drift and escalates the rest to an accountable owner.",
     namespaced,
     cel,
+    derive = "PartialEq",
     validation = Rule::new(
         "!has(self.spec.baselines) || self.spec.baselines.all(b, !has(b.match.namespaces) && !has(b.match.namespaceSelector))"
     )
@@ -397,6 +398,7 @@ pub struct DriftPolicySpec {
     kind = "ClusterDriftPolicy",
     doc = "A ClusterDriftPolicy keeps objects in any namespace, and cluster-scoped objects, at their declared state: it fixes low-risk drift and escalates the rest to an accountable owner.",
     cel,
+    derive = "PartialEq",
     status = "PolicyStatus",
     shortname = "cdp",
     category = "driftwarden",
@@ -448,4 +450,306 @@ fn template_schema(_: &mut SchemaGenerator) -> Schema {
         },
     });
     Schema::try_from(schema).expect("a JSON object is a schema")
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::core::cel::apply_defaults;
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::testing::{admit, admit_value, assert_rejected, schema_of};
+
+    const POLICY: &str = r##"
+apiVersion: driftwarden.dev/v1alpha1
+kind: DriftPolicy
+metadata:
+  name: web-hardening
+  namespace: shop
+spec:
+  resources:
+    - apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: shop-settings
+      data:
+        LOG_LEVEL: info
+  baselines:
+    - name: no-token-automount
+      match:
+        apiVersion: apps/v1
+        kind: Deployment
+        selector:
+          matchLabels:
+            tier: web
+      template:
+        spec:
+          template:
+            spec:
+              automountServiceAccountToken: false
+  ignore:
+    - paths: ["/spec/replicas", "/spec/template/spec/containers/*/resources"]
+      managers: ["kube-controller-manager"]
+      match:
+        apiVersion: apps/v1
+        kind: Deployment
+  remediation:
+    mode: Enforce
+    autoRemediate: [Metadata, Spec, Rollout]
+    rateLimit:
+      perMinute: 30
+    circuitBreaker:
+      maxDriftedPercent: 20
+    flapping:
+      maxFixes: 3
+      window: 10m
+    windows:
+      - days: [Monday, Tuesday]
+        start: "22:00"
+        end: "06:00"
+        timeZone: Europe/Paris
+  escalation:
+    owner:
+      team: shop-platform
+      contact: "#shop-oncall"
+    ownerLabels: [team]
+    notify:
+      urlSecretRef:
+        name: sink
+        key: url
+      mode: Structured
+status:
+  observedGeneration: 4
+  conditions:
+    - type: Ready
+      status: "True"
+      reason: Reconciled
+      message: ""
+      observedGeneration: 4
+      lastTransitionTime: "2026-01-05T10:00:00Z"
+  targets: 12
+  compliant: 11
+  drifted: 1
+  remediated: 7
+  escalated: 1
+  excepted: 0
+  optedOut: 0
+  drifts:
+    - target:
+        apiVersion: apps/v1
+        kind: Deployment
+        namespace: shop
+        name: checkout
+      paths: ["/spec/template/spec/automountServiceAccountToken"]
+      class: Rollout
+      action: Escalate
+      reason: Rollout is not auto-remediated
+      firstSeen: "2026-01-05T09:58:00Z"
+      attempts: 0
+      changedBy: kubectl-edit
+      changedAt: "2026-01-05T09:57:00Z"
+  lastRemediationTime: "2026-01-05T09:00:00Z"
+"##;
+
+    fn policy() -> serde_json::Value {
+        serde_yaml::from_str(POLICY).unwrap()
+    }
+
+    fn as_cluster_policy(mut value: serde_json::Value) -> serde_json::Value {
+        value["kind"] = json!("ClusterDriftPolicy");
+        value["metadata"].as_object_mut().unwrap().remove("namespace");
+        value
+    }
+
+    #[test]
+    fn example_round_trips_unchanged_and_is_admitted() {
+        let parsed: DriftPolicy = serde_yaml::from_str(POLICY).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), policy());
+        let spec = &parsed.spec.policy;
+        assert_eq!(spec.baselines[0].target.kind, "Deployment");
+        assert_eq!(spec.baselines[0].template["spec"]["template"]["spec"]["automountServiceAccountToken"], false);
+        assert_eq!(spec.remediation.flapping.as_ref().unwrap().window, "10m");
+        assert_eq!(spec.escalation.notify.as_ref().unwrap().mode, CloudEventsMode::Structured);
+        assert_eq!(parsed.status.as_ref().unwrap().drifts[0].class, Some(RemediationClass::Rollout));
+        assert_eq!(admit::<DriftPolicy>(POLICY), Ok(()));
+        assert_eq!(admit_value::<ClusterDriftPolicy>(&as_cluster_policy(policy()), None), Ok(()));
+        parsed.validate_cel().unwrap();
+    }
+
+    #[test]
+    fn defaults_in_code_and_in_schema_agree() {
+        let minimal = json!({
+            "apiVersion": "driftwarden.dev/v1alpha1",
+            "kind": "ClusterDriftPolicy",
+            "metadata": {"name": "minimal"},
+            "spec": {"baselines": [{
+                "match": {"apiVersion": "v1", "kind": "ServiceAccount"},
+                "template": {"automountServiceAccountToken": false},
+            }]},
+        });
+        let from_code: ClusterDriftPolicy = serde_json::from_value(minimal.clone()).unwrap();
+        let remediation = &from_code.spec.policy.remediation;
+        assert_eq!(remediation.mode, Mode::Enforce);
+        assert_eq!(remediation.auto_remediate, [RemediationClass::Metadata, RemediationClass::Spec]);
+        assert_eq!(from_code.spec.policy.escalation.owner_labels, default_owner_labels());
+
+        let defaulted = apply_defaults(&schema_of::<ClusterDriftPolicy>(), &minimal);
+        assert_eq!(defaulted["spec"]["remediation"]["mode"], "Enforce");
+        assert_eq!(defaulted["spec"]["remediation"]["autoRemediate"], json!(["Metadata", "Spec"]));
+        let from_server: ClusterDriftPolicy = serde_json::from_value(defaulted).unwrap();
+        assert_eq!(from_server, from_code);
+
+        let window: RemediationWindow = serde_json::from_value(json!({"start": "01:00", "end": "02:00"})).unwrap();
+        assert_eq!(window.time_zone, "UTC");
+    }
+
+    #[test]
+    fn baseline_template_must_agree_with_its_match() {
+        let mut value = policy();
+        value["spec"]["baselines"][0]["template"]["apiVersion"] = json!("apps/v1");
+        value["spec"]["baselines"][0]["template"]["kind"] = json!("Deployment");
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+
+        value["spec"]["baselines"][0]["template"]["kind"] = json!("StatefulSet");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "template.kind, when set, must equal match.kind");
+
+        let mut value = policy();
+        value["spec"]["baselines"][0]["template"]["apiVersion"] = json!("apps/v1beta1");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "template.apiVersion, when set");
+    }
+
+    #[test]
+    fn baseline_needs_a_match_with_api_version_and_kind_and_an_object_template() {
+        let mut value = policy();
+        value["spec"]["baselines"][0]["match"]["kind"] = json!("");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match.kind: is 0 characters long");
+
+        let mut value = policy();
+        value["spec"]["baselines"][0]["match"].as_object_mut().unwrap().remove("apiVersion");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match.apiVersion: required");
+
+        let mut value = policy();
+        value["spec"]["baselines"][0].as_object_mut().unwrap().remove("match");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match: required");
+
+        let mut value = policy();
+        value["spec"]["baselines"][0]["template"] = json!("automountServiceAccountToken: false");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].template: must be an object");
+    }
+
+    #[test]
+    fn ignore_rule_needs_paths_or_managers() {
+        for rule in [json!({}), json!({"paths": [], "managers": []})] {
+            let mut value = policy();
+            value["spec"]["ignore"][0] = rule;
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), "needs at least one path or one manager");
+        }
+        let mut value = policy();
+        value["spec"]["ignore"][0] = json!({"managers": ["argocd-controller"]});
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+        value["spec"]["ignore"][0] = json!({"paths": ["/metadata/annotations/deployment.kubernetes.io~1revision"]});
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+    }
+
+    #[test]
+    fn ignore_paths_are_json_pointers() {
+        let mut value = policy();
+        value["spec"]["ignore"][0]["paths"] = json!(["/spec/replicas", "spec/paused"]);
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "each path must be a JSON pointer starting with '/'");
+    }
+
+    #[test]
+    fn remediation_bounds() {
+        let cases = [
+            ("circuitBreaker", json!({"maxDriftedPercent": 101}), "101 is more than 100"),
+            ("rateLimit", json!({"perMinute": 0}), "0 is less than 1"),
+            ("flapping", json!({"maxFixes": 0, "window": "10m"}), "0 is less than 1"),
+            ("flapping", json!({"maxFixes": 3, "window": "10 minutes"}), "does not match"),
+            ("flapping", json!({"maxFixes": 3, "window": "1d"}), "does not match"),
+            ("autoRemediate", json!(["Metadata", "Everything"]), "is not one of"),
+            ("mode", json!("Fix"), "is not one of"),
+        ];
+        for (field, bad, expected) in cases {
+            let mut value = policy();
+            value["spec"]["remediation"][field] = bad;
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), expected);
+        }
+        let mut value = policy();
+        value["spec"]["remediation"]["circuitBreaker"]["maxDriftedPercent"] = json!(100);
+        value["spec"]["remediation"]["flapping"]["window"] = json!("1h30m");
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+    }
+
+    #[test]
+    fn windows_use_hh_mm_and_are_not_empty() {
+        for (start, end, expected) in [
+            ("25:00", "06:00", "does not match"),
+            ("9:00", "17:00", "does not match"),
+            ("09:00", "17:60", "does not match"),
+            ("22:00", "22:00", "start and end must differ"),
+        ] {
+            let mut value = policy();
+            value["spec"]["remediation"]["windows"][0]["start"] = json!(start);
+            value["spec"]["remediation"]["windows"][0]["end"] = json!(end);
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), expected);
+        }
+        let mut value = policy();
+        value["spec"]["remediation"]["windows"][0]["start"] = json!("00:00");
+        value["spec"]["remediation"]["windows"][0]["end"] = json!("23:59");
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+    }
+
+    #[test]
+    fn resources_are_complete_named_objects() {
+        let mut value = policy();
+        value["spec"]["resources"][0]["metadata"].as_object_mut().unwrap().remove("name");
+        assert_rejected(
+            admit_value::<DriftPolicy>(&value, None),
+            "each resource needs apiVersion, kind and metadata.name",
+        );
+
+        let mut value = policy();
+        value["spec"]["resources"][0].as_object_mut().unwrap().remove("kind");
+        assert_rejected(
+            admit_value::<DriftPolicy>(&value, None),
+            "each resource needs apiVersion, kind and metadata.name",
+        );
+
+        let mut value = policy();
+        value["spec"]["resources"][0] = json!("kind: ConfigMap");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.resources[0]: must be an object");
+    }
+
+    #[test]
+    fn a_drift_policy_may_not_select_other_namespaces() {
+        let cases = [
+            ("baselines", "namespaces", json!(["payments"]), "from its baselines"),
+            ("baselines", "namespaceSelector", json!({"matchLabels": {"env": "prod"}}), "from its baselines"),
+            ("ignore", "namespaces", json!(["payments"]), "from its ignore rules"),
+            ("ignore", "namespaceSelector", json!({"matchLabels": {"env": "prod"}}), "from its ignore rules"),
+        ];
+        for (list, field, selection, expected) in cases {
+            let mut value = policy();
+            value["spec"][list][0]["match"][field] = selection;
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), expected);
+            assert_eq!(admit_value::<ClusterDriftPolicy>(&as_cluster_policy(value), None), Ok(()), "{list}.{field}");
+        }
+
+        let mut typed: DriftPolicy = serde_yaml::from_str(POLICY).unwrap();
+        typed.spec.policy.baselines[0].target.namespaces = vec!["payments".to_string()];
+        let errors = typed.validate_cel().unwrap_err();
+        assert!(errors.iter().any(|e| e.message.contains("governs its own namespace only")), "{errors}");
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_status_values_are_rejected() {
+        let mut value = policy();
+        value["spec"]["remediation"]["autoRemediates"] = json!(["Metadata"]);
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.remediation.autoRemediates: unknown field");
+
+        let mut value = policy();
+        let ready = value["status"]["conditions"][0].clone();
+        value["status"]["conditions"].as_array_mut().unwrap().push(ready);
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "duplicate entry");
+    }
 }
