@@ -18,9 +18,68 @@ pub mod reasons;
 #[cfg(test)]
 mod testing;
 
+use std::io;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
 pub use campaign::{RemediationCampaign, RemediationCampaignSpec};
 pub use common::{ObjectRef, Owner, RemediationClass, TargetMatch};
 pub use conditions::{ConditionSpec, ConditionStatus, check_contract, set_condition};
 pub use exception::{DriftException, DriftExceptionSpec};
 pub use finding::{Finding, FindingSpec, FindingState, Severity};
 pub use policy::{ClusterDriftPolicy, DriftPolicy, PolicySpec};
+
+/// The CustomResourceDefinitions of every driftwarden kind, in a fixed order.
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    vec![
+        DriftPolicy::crd(),
+        ClusterDriftPolicy::crd(),
+        RemediationCampaign::crd(),
+        Finding::crd(),
+        DriftException::crd(),
+    ]
+}
+
+/// Every CRD as YAML, one document each, separated by `---`. The output is the same on every
+/// run, so it can be committed and compared.
+pub fn crds_yaml() -> String {
+    crd_files().into_iter().map(|(_, yaml)| format!("---\n{yaml}")).collect()
+}
+
+/// Every CRD as `(file name, YAML)`, the file named `<plural>.<group>.yaml` after the CRD.
+pub fn crd_files() -> Vec<(String, String)> {
+    crds()
+        .iter()
+        .map(|crd| {
+            let name = crd.metadata.name.as_deref().expect("derived CRDs are named");
+            let yaml = serde_yaml::to_string(crd).expect("CRDs serialize to YAML");
+            (format!("{name}.yaml"), yaml)
+        })
+        .collect()
+}
+
+/// The suffix of the files [`write_crds`] writes and owns.
+const CRD_FILE_SUFFIX: &str = ".driftwarden.dev.yaml";
+
+/// Writes one file per CRD into `dir` (created if missing), removes CRD files of kinds that
+/// no longer exist, and returns the files written.
+pub fn write_crds(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let files = crd_files();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(CRD_FILE_SUFFIX) && !files.iter().any(|(file, _)| *file == name) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    let mut written = Vec::with_capacity(files.len());
+    for (name, yaml) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, yaml)?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,5 +1,6 @@
 //! The `driftwarden` command line.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -15,12 +16,31 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Print the CustomResourceDefinitions of every driftwarden kind, as YAML.
-    Crds,
+    Crds {
+        /// Write one file per CRD into this directory instead, as `crds/` holds them:
+        /// `driftwarden crds --out-dir crds`.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Crds => ExitCode::SUCCESS,
+        Command::Crds { out_dir } => crds(out_dir.as_deref()),
+    }
+}
+
+fn crds(out_dir: Option<&Path>) -> ExitCode {
+    let Some(dir) = out_dir else {
+        print!("{}", crate::api::crds_yaml());
+        return ExitCode::SUCCESS;
+    };
+    match crate::api::write_crds(dir) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("driftwarden crds: cannot write {}: {error}", dir.display());
+            ExitCode::FAILURE
+        }
     }
 }
