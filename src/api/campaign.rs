@@ -299,7 +299,7 @@ pub struct Strategy {
     /// The pause between two waves, as a duration such as `10m` or `1h` (units `ms`, `s`,
     /// `m`, `h`). Defaults to `10m`.
     #[serde(default = "default_wave_interval")]
-    #[schemars(regex(pattern = DURATION_PATTERN))]
+    #[schemars(length(min = 1, max = 32), regex(pattern = DURATION_PATTERN))]
     pub wave_interval: String,
     /// When more than this share (0 to 100) of a wave's fixes fail, no further wave starts
     /// until the campaign's spec changes; the `Ready` condition says so. Defaults to 10.

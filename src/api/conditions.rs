@@ -61,7 +61,7 @@ impl std::fmt::Display for ConditionStatus {
 /// `lastTransitionTime`) that [`set_condition`] fills in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConditionSpec {
-    /// The condition type, one of [`types`](super::reasons::types).
+    /// The condition type, one of [`types`].
     pub type_: Cow<'static, str>,
     /// Whether the condition holds.
     pub status: ConditionStatus,

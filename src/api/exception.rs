@@ -79,7 +79,7 @@ pub struct DriftExceptionSpec {
     /// The longest the exception may last, as a duration such as `720h` (units `ms`, `s`, `m`,
     /// `h`), at most `8760h`. Defaults to `2160h` (90 days).
     #[serde(default = "default_max_duration")]
-    #[schemars(regex(pattern = DURATION_PATTERN))]
+    #[schemars(length(min = 1, max = 32), regex(pattern = DURATION_PATTERN))]
     pub max_duration: String,
 }
 

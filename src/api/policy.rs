@@ -187,7 +187,7 @@ pub struct Flapping {
     #[schemars(range(min = 1))]
     pub max_fixes: u32,
     /// The window, as a duration such as `10m`, `1h` or `1h30m` (units `ms`, `s`, `m`, `h`).
-    #[schemars(regex(pattern = DURATION_PATTERN))]
+    #[schemars(length(min = 1, max = 32), regex(pattern = DURATION_PATTERN))]
     pub window: String,
 }
 
