@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use driftwarden::api::{crd_files, crds, crds_yaml, write_crds};
+use driftwarden::api::{RECOGNIZED_FORMATS, crd_files, crds, crds_yaml, write_crds};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::core::cel::cel::Program;
 use kube::core::cel::{WarningKind, compile_schema, estimate_rule_cost};
@@ -160,6 +160,11 @@ fn check_structural(schema: &Value, path: &str, problems: &mut Vec<String>) {
             None
         }
     };
+    if let Some(format) = node.get("format").and_then(Value::as_str)
+        && !RECOGNIZED_FORMATS.contains(&format)
+    {
+        problems.push(at(&format!("format {format} is not one the API server knows")));
+    }
     if let Some(nullable) = node.get("nullable")
         && !nullable.is_boolean()
     {
@@ -430,6 +435,7 @@ fn the_checks_catch_what_an_api_server_rejects() {
     assert_eq!(structural(json!({"type": "object"})).len(), 1);
     assert_eq!(structural(json!({"$ref": "#/definitions/x", "type": "object", "properties": {}})).len(), 1);
     assert_eq!(structural(json!({"type": "array"})).len(), 1);
+    assert_eq!(structural(json!({"type": "integer", "format": "uint8"})).len(), 1);
     let any_of = json!({
         "type": "object",
         "properties": {"a": {"type": "string"}},

@@ -21,8 +21,9 @@ mod testing;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomResourceDefinition, JSONSchemaProps};
 use kube::CustomResourceExt;
+use serde_json::Value;
 
 pub use campaign::{RemediationCampaign, RemediationCampaignSpec};
 pub use common::{ObjectRef, Owner, RemediationClass, TargetMatch};
@@ -31,15 +32,82 @@ pub use exception::{DriftException, DriftExceptionSpec};
 pub use finding::{Finding, FindingSpec, FindingState, Severity};
 pub use policy::{ClusterDriftPolicy, DriftPolicy, PolicySpec};
 
-/// The CustomResourceDefinitions of every driftwarden kind, in a fixed order.
+/// The CustomResourceDefinitions of every driftwarden kind, in a fixed order, as they are
+/// installed. Prefer this to `Kind::crd()`, which keeps `format`s the API server does not know.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![
+    let mut crds = vec![
         DriftPolicy::crd(),
         ClusterDriftPolicy::crd(),
         RemediationCampaign::crd(),
         Finding::crd(),
         DriftException::crd(),
-    ]
+    ];
+    for crd in &mut crds {
+        for version in &mut crd.spec.versions {
+            if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
+                *schema = without_unrecognized_formats(schema);
+            }
+        }
+    }
+    crds
+}
+
+/// The `format`s the API server knows. Others, such as the `uint8` and `uint32` that Rust's
+/// unsigned integers produce, validate nothing and only earn a warning, so the generated CRDs
+/// leave them out; `minimum` and `maximum` still bound the values.
+pub const RECOGNIZED_FORMATS: &[&str] = &[
+    "bsonobjectid",
+    "uri",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "cidr",
+    "mac",
+    "uuid",
+    "uuid3",
+    "uuid4",
+    "uuid5",
+    "isbn",
+    "isbn10",
+    "isbn13",
+    "creditcard",
+    "ssn",
+    "hexcolor",
+    "rgbcolor",
+    "byte",
+    "password",
+    "date",
+    "duration",
+    "datetime",
+    "date-time",
+    "int32",
+    "int64",
+    "float",
+    "double",
+];
+
+fn without_unrecognized_formats(schema: &JSONSchemaProps) -> JSONSchemaProps {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(node) => {
+                if node.get("format").and_then(Value::as_str).is_some_and(|f| !RECOGNIZED_FORMATS.contains(&f)) {
+                    node.remove("format");
+                }
+                for (key, child) in node.iter_mut() {
+                    // Defaults, enums and examples are data, not schemas.
+                    if key != "default" && key != "enum" && key != "example" {
+                        strip(child);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(schema).expect("schemas serialize");
+    strip(&mut value);
+    serde_json::from_value(value).expect("removing formats keeps a valid schema")
 }
 
 /// Every CRD as YAML, one document each, separated by `---`. The output is the same on every
