@@ -9,6 +9,45 @@ pub const GROUP: &str = "driftwarden.dev";
 /// The API version of every driftwarden resource.
 pub const VERSION: &str = "v1alpha1";
 
+/// The OpenAPI pattern of a duration as Go's `time.ParseDuration` reads it, restricted to
+/// positive values and the units people use for schedules: `ms`, `s`, `m` and `h`, for
+/// example `90s`, `10m` or `1h30m`.
+pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
+
+/// The OpenAPI pattern of a time of day as `HH:MM`, from `00:00` to `23:59`.
+pub const TIME_OF_DAY_PATTERN: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9]$";
+
+/// A duration string that is not a positive Go duration.
+#[derive(Debug, thiserror::Error)]
+pub enum DurationError {
+    /// The string does not follow the Go duration format.
+    #[error("{value:?} is not a duration such as `10m` or `1h30m`")]
+    Malformed {
+        /// The string that was read.
+        value: String,
+        /// Why it could not be read.
+        #[source]
+        source: kube::core::duration::ParseError,
+    },
+    /// The duration is negative.
+    #[error("{value:?} is negative; a duration here must be positive")]
+    Negative {
+        /// The string that was read.
+        value: String,
+    },
+}
+
+/// Reads a duration written in the Go format (`90s`, `10m`, `1h30m`, `2160h`), the format of
+/// every duration field of the driftwarden resources.
+pub fn parse_duration(value: &str) -> Result<std::time::Duration, DurationError> {
+    let parsed: kube::core::Duration =
+        value.parse().map_err(|source| DurationError::Malformed { value: value.to_string(), source })?;
+    if parsed.is_negative() {
+        return Err(DurationError::Negative { value: value.to_string() });
+    }
+    Ok(parsed.into())
+}
+
 /// The risk of a fix: what applying it touches. A drift's class decides whether it may be
 /// fixed without a person.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
@@ -61,20 +100,24 @@ impl std::fmt::Display for RemediationClass {
 #[serde(rename_all = "camelCase")]
 pub struct TargetMatch {
     /// The API version of the targets, for example `apps/v1`.
+    #[schemars(length(min = 1, max = 253))]
     pub api_version: String,
     /// The kind of the targets, for example `Deployment`.
+    #[schemars(length(min = 1, max = 63))]
     pub kind: String,
     /// Only objects with one of these names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256), inner(length(min = 1, max = 253)))]
     pub names: Vec<String>,
     /// Only objects whose labels match this selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<LabelSelector>,
-    /// Only objects in these namespaces. Honoured by ClusterDriftPolicy only: a DriftPolicy
+    /// Only objects in these namespaces. Allowed in ClusterDriftPolicy only: a DriftPolicy
     /// always governs its own namespace.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256), inner(length(min = 1, max = 63)))]
     pub namespaces: Vec<String>,
-    /// Only objects in namespaces whose labels match this selector. Honoured by
+    /// Only objects in namespaces whose labels match this selector. Allowed in
     /// ClusterDriftPolicy only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace_selector: Option<LabelSelector>,
@@ -85,10 +128,33 @@ pub struct TargetMatch {
 #[serde(rename_all = "camelCase")]
 pub struct Owner {
     /// The team name, for example `payments-platform`.
+    #[schemars(length(min = 1, max = 253))]
     pub team: String,
     /// How to reach the team: an email address, a chat channel or a pager handle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 512))]
     pub contact: Option<String>,
+}
+
+impl Owner {
+    /// The team of an asset whose owner could not be found. An unknown owner never blocks
+    /// containment: the finding is still opened, for this team.
+    pub const UNOWNED_TEAM: &'static str = "unowned";
+
+    /// An owner for the team `team`, without a contact.
+    pub fn team(team: impl Into<String>) -> Self {
+        Self { team: team.into(), contact: None }
+    }
+
+    /// The owner of an asset whose owner could not be found.
+    pub fn unowned() -> Self {
+        Self::team(Self::UNOWNED_TEAM)
+    }
+
+    /// Whether this is the placeholder for an unknown owner.
+    pub fn is_unowned(&self) -> bool {
+        self.team == Self::UNOWNED_TEAM
+    }
 }
 
 /// A reference to one Kubernetes object.
@@ -126,4 +192,71 @@ pub struct SecretKeyRef {
     pub name: String,
     /// The key in the Secret's data.
     pub key: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use regex::Regex;
+
+    use super::*;
+
+    #[test]
+    fn durations_read_like_go() {
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("2160h").unwrap(), Duration::from_secs(90 * 24 * 3600));
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(matches!(parse_duration("-1h"), Err(DurationError::Negative { .. })));
+        for malformed in ["10", "1d", "ten minutes"] {
+            assert!(matches!(parse_duration(malformed), Err(DurationError::Malformed { .. })), "{malformed}");
+        }
+    }
+
+    #[test]
+    fn every_duration_the_pattern_admits_can_be_read() {
+        let pattern = Regex::new(DURATION_PATTERN).unwrap();
+        for admitted in ["10m", "1h30m", "2160h", "1.5h", "90s", "250ms", "1h0m0s"] {
+            assert!(pattern.is_match(admitted), "{admitted}");
+            assert!(parse_duration(admitted).is_ok(), "{admitted}");
+        }
+        for refused in ["", "10", "1d", "-1h", "10 m", "1h 30m", "h", "1.h", "1w"] {
+            assert!(!pattern.is_match(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn time_of_day_pattern() {
+        let pattern = Regex::new(TIME_OF_DAY_PATTERN).unwrap();
+        for admitted in ["00:00", "09:30", "19:05", "23:59"] {
+            assert!(pattern.is_match(admitted), "{admitted}");
+        }
+        for refused in ["24:00", "9:30", "09:60", "0930", "09:30:00", " 09:30"] {
+            assert!(!pattern.is_match(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn unknown_owner() {
+        let owner = Owner::unowned();
+        assert_eq!(owner.team, "unowned");
+        assert!(owner.is_unowned());
+        assert!(!Owner::team("payments").is_unowned());
+    }
+
+    #[test]
+    fn object_refs_display_with_their_namespace() {
+        let mut asset = ObjectRef {
+            api_version: "v1".to_string(),
+            kind: "ServiceAccount".to_string(),
+            namespace: Some("shop".to_string()),
+            name: "checkout".to_string(),
+            uid: None,
+        };
+        assert_eq!(asset.to_string(), "ServiceAccount shop/checkout");
+        asset.namespace = None;
+        assert_eq!(asset.to_string(), "ServiceAccount checkout");
+    }
 }

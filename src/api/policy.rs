@@ -2,28 +2,46 @@
 //! a platform team declared, and how drift from it is handled.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::CustomResource;
-use schemars::JsonSchema;
+use kube::{CustomResource, KubeSchema};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::common::{ObjectRef, Owner, RemediationClass, SecretKeyRef, TargetMatch};
+use super::common::{
+    DURATION_PATTERN, ObjectRef, Owner, RemediationClass, SecretKeyRef, TIME_OF_DAY_PATTERN, TargetMatch,
+};
+
+/// The most drifts listed in a policy's status; the counts are always complete.
+pub const MAX_DRIFTS: usize = 50;
+/// The most baselines in one policy.
+pub const MAX_BASELINES: usize = 100;
+/// The most ignore rules in one policy.
+pub const MAX_IGNORE_RULES: usize = 100;
+/// The most paths in one ignore rule or exception.
+pub const MAX_PATHS: usize = 64;
+/// The longest path, in characters.
+pub const MAX_PATH_LENGTH: usize = 512;
 
 /// What a DriftPolicy or ClusterDriftPolicy declares. Both kinds share this spec; a
 /// DriftPolicy governs objects in its own namespace only.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySpec {
-    /// Full manifests that must exist and match. A missing object is drift of class
-    /// `Create`.
+    /// Full manifests that must exist and match, each with `apiVersion`, `kind` and
+    /// `metadata.name`. A missing object is drift of class `Create`. In a DriftPolicy, a
+    /// resource without a namespace belongs to the policy's namespace, and a resource in
+    /// another namespace makes the policy invalid.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "embedded_resources_schema")]
     pub resources: Vec<Value>,
     /// Partial objects whose fields must hold on every live object their `match` selects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_BASELINES))]
     pub baselines: Vec<Baseline>,
     /// Drift that is not drift: paths to leave alone, and field managers whose ownership
     /// of a field takes it out of this policy's hands.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_IGNORE_RULES))]
     pub ignore: Vec<IgnoreRule>,
     /// How drift is fixed: mode, classes fixed without a person, and the guards around it.
     #[serde(default)]
@@ -34,40 +52,58 @@ pub struct PolicySpec {
 }
 
 /// A partial object whose fields must hold on every selected live object.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[x_kube(
+    validation = Rule::new("!has(self.template.apiVersion) || self.template.apiVersion == self.match.apiVersion")
+        .message("template.apiVersion, when set, must equal match.apiVersion"),
+    validation = Rule::new("!has(self.template.kind) || self.template.kind == self.match.kind")
+        .message("template.kind, when set, must equal match.kind")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Baseline {
     /// A name for this baseline, shown in drift reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
     pub name: Option<String>,
     /// The live objects this baseline applies to.
     #[serde(rename = "match")]
     pub target: TargetMatch,
-    /// The fields that must hold, as a partial object of the matched kind. Fields not set
-    /// here are not governed.
+    /// The fields that must hold, as a partial object of the matched kind, for example
+    /// `{spec: {template: {spec: {automountServiceAccountToken: false}}}}`. Fields not set
+    /// here are not governed. `apiVersion` and `kind` may be left out; when set they must
+    /// equal the match's.
+    #[schemars(schema_with = "template_schema")]
     pub template: Value,
 }
 
-/// Paths or field managers that are not governed by this policy.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+/// Paths or field managers that are not governed by this policy. A rule needs at least one
+/// path or one manager.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new(
+    "(has(self.paths) && size(self.paths) > 0) || (has(self.managers) && size(self.managers) > 0)"
+).message("an ignore rule needs at least one path or one manager"))]
 #[serde(rename_all = "camelCase")]
 pub struct IgnoreRule {
-    /// JSON pointers (RFC 6901) to fields that are never drift, for example
-    /// `/spec/replicas`. `*` stands for any map key or list item; items of keyed lists
+    /// JSON pointers (RFC 6901) to fields that are never drift, each starting with `/`, for
+    /// example `/spec/replicas`. `*` stands for any map key or list item; items of keyed lists
     /// are addressed by their key, for example `/spec/template/spec/containers/name=app/image`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PATHS), inner(length(min = 1, max = MAX_PATH_LENGTH)))]
+    #[x_kube(validation = Rule::new("self.all(p, p.startsWith('/'))")
+        .message("each path must be a JSON pointer starting with '/'"))]
     pub paths: Vec<String>,
     /// Field managers (from `metadata.managedFields`), for example `kube-controller-manager`
     /// or `argocd-controller`: a field whose live value is owned by one of them is not
     /// governed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), inner(length(min = 1, max = 128)))]
     pub managers: Vec<String>,
     /// Only for these objects. Without a match the rule applies to every target.
     #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
     pub target: Option<TargetMatch>,
 }
 
-/// Whether drift is fixed or only reported.
+/// Whether drift is fixed or only reported: `Enforce` or `Audit`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum Mode {
     /// Fix the classes in `autoRemediate`; escalate the rest.
@@ -85,8 +121,9 @@ pub struct RemediationSpec {
     /// nothing.
     #[serde(default)]
     pub mode: Mode,
-    /// The remediation classes fixed without a person.
+    /// The remediation classes fixed without a person. Defaults to `[Metadata, Spec]`.
     #[serde(default = "default_auto_remediate")]
+    #[schemars(length(max = 7))]
     pub auto_remediate: Vec<RemediationClass>,
     /// The most remediations this policy may apply per minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,7 +163,8 @@ fn default_auto_remediate() -> Vec<RemediationClass> {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimit {
-    /// The most remediations per minute for this policy.
+    /// The most remediations per minute for this policy, at least 1.
+    #[schemars(range(min = 1))]
     pub per_minute: u32,
 }
 
@@ -134,8 +172,9 @@ pub struct RateLimit {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CircuitBreaker {
-    /// When more than this percentage of the policy's targets drift at once, stop
-    /// auto-remediation for the policy and escalate.
+    /// When more than this percentage (0 to 100) of the policy's targets drift at once,
+    /// stop auto-remediation for the policy and escalate.
+    #[schemars(range(max = 100))]
     pub max_drifted_percent: u8,
 }
 
@@ -143,9 +182,12 @@ pub struct CircuitBreaker {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Flapping {
-    /// The most times the same field of the same object may be fixed within `window`.
+    /// The most times the same field of the same object may be fixed within `window`, at
+    /// least 1.
+    #[schemars(range(min = 1))]
     pub max_fixes: u32,
-    /// The window, as a duration such as `10m` or `1h`.
+    /// The window, as a duration such as `10m`, `1h` or `1h30m` (units `ms`, `s`, `m`, `h`).
+    #[schemars(length(min = 1, max = 32), regex(pattern = DURATION_PATTERN))]
     pub window: String,
 }
 
@@ -162,19 +204,25 @@ pub enum Weekday {
 }
 
 /// A recurring time window in which auto-remediation may run.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(validation = Rule::new("self.start != self.end")
+    .message("start and end must differ: the window would be empty"))]
 #[serde(rename_all = "camelCase")]
 pub struct RemediationWindow {
     /// The days the window opens on. Empty means every day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 7))]
     pub days: Vec<Weekday>,
-    /// When the window opens, as `HH:MM`.
+    /// When the window opens, as `HH:MM` (24-hour clock).
+    #[schemars(regex(pattern = TIME_OF_DAY_PATTERN))]
     pub start: String,
-    /// When the window closes, as `HH:MM`. An end before the start closes the window on
-    /// the next day.
+    /// When the window closes, as `HH:MM` (24-hour clock). An end before the start closes
+    /// the window on the next day.
+    #[schemars(regex(pattern = TIME_OF_DAY_PATTERN))]
     pub end: String,
-    /// The IANA time zone of `start` and `end`, for example `Europe/Paris`.
+    /// The IANA time zone of `start` and `end`, for example `Europe/Paris`. Defaults to `UTC`.
     #[serde(default = "default_time_zone")]
+    #[schemars(length(min = 1, max = 64))]
     pub time_zone: String,
 }
 
@@ -190,8 +238,9 @@ pub struct EscalationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Owner>,
     /// Label keys read from the target, then from its namespace, to find its accountable
-    /// owner.
+    /// owner. Defaults to `driftwarden.dev/owner`, `app.kubernetes.io/owner` and `team`.
     #[serde(default = "default_owner_labels")]
+    #[schemars(length(max = 16), inner(length(min = 1, max = 317)))]
     pub owner_labels: Vec<String>,
     /// Where CloudEvents notifications are sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,8 +318,10 @@ pub struct PolicyStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready`, `Reconciling`, `Stalled`, `Compliant` and `Escalated`.
+    /// The policy's conditions: `Ready`, `Reconciling`, `Stalled`, `Compliant` and
+    /// `Escalated`.
     #[serde(default)]
+    #[schemars(schema_with = "super::conditions::schema")]
     pub conditions: Vec<Condition>,
     /// How many live objects the policy governs.
     #[serde(default)]
@@ -295,6 +346,7 @@ pub struct PolicyStatus {
     pub opted_out: u32,
     /// The current drifts (at most 50; the counts above are complete).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_DRIFTS))]
     pub drifts: Vec<DriftStatus>,
     /// When the last fix was verified (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,7 +359,20 @@ pub struct PolicyStatus {
     group = "driftwarden.dev",
     version = "v1alpha1",
     kind = "DriftPolicy",
+    doc = "A DriftPolicy keeps objects in its own namespace at their declared state: it fixes low-risk drift and escalates the rest to an accountable owner.",
     namespaced,
+    cel,
+    derive = "PartialEq",
+    validation = Rule::new(
+        "!has(self.spec.baselines) || self.spec.baselines.all(b, !has(b.match.namespaces) && !has(b.match.namespaceSelector))"
+    )
+    .message("a DriftPolicy governs its own namespace only: remove namespaces and namespaceSelector from its baselines, or use a ClusterDriftPolicy")
+    .reason(Reason::FieldValueForbidden),
+    validation = Rule::new(
+        "!has(self.spec.ignore) || self.spec.ignore.all(i, !has(i.match) || (!has(i.match.namespaces) && !has(i.match.namespaceSelector)))"
+    )
+    .message("a DriftPolicy governs its own namespace only: remove namespaces and namespaceSelector from its ignore rules, or use a ClusterDriftPolicy")
+    .reason(Reason::FieldValueForbidden),
     status = "PolicyStatus",
     shortname = "dp",
     category = "driftwarden",
@@ -331,6 +396,9 @@ pub struct DriftPolicySpec {
     group = "driftwarden.dev",
     version = "v1alpha1",
     kind = "ClusterDriftPolicy",
+    doc = "A ClusterDriftPolicy keeps objects in any namespace, and cluster-scoped objects, at their declared state: it fixes low-risk drift and escalates the rest to an accountable owner.",
+    cel,
+    derive = "PartialEq",
     status = "PolicyStatus",
     shortname = "cdp",
     category = "driftwarden",
@@ -345,4 +413,343 @@ pub struct DriftPolicySpec {
 pub struct ClusterDriftPolicySpec {
     #[serde(flatten)]
     pub policy: PolicySpec,
+}
+
+/// The schema of `resources`: a list of complete Kubernetes objects, each kept as written.
+fn embedded_resources_schema(_: &mut SchemaGenerator) -> Schema {
+    let schema = json!({
+        "type": "array",
+        "items": {
+            "type": "object",
+            "x-kubernetes-embedded-resource": true,
+            "x-kubernetes-preserve-unknown-fields": true,
+            "x-kubernetes-validations": [{
+                "rule": "self.apiVersion != '' && self.kind != '' && has(self.metadata.name) && self.metadata.name != ''",
+                "message": "each resource needs apiVersion, kind and metadata.name",
+            }],
+        },
+    });
+    Schema::try_from(schema).expect("a JSON object is a schema")
+}
+
+/// The schema of a baseline's `template`: any object, with `apiVersion` and `kind` visible to
+/// validation rules.
+fn template_schema(_: &mut SchemaGenerator) -> Schema {
+    let schema = json!({
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": true,
+        "properties": {
+            "apiVersion": {
+                "description": "The API version of the template; must equal the match's when set.",
+                "type": "string",
+            },
+            "kind": {
+                "description": "The kind of the template; must equal the match's when set.",
+                "type": "string",
+            },
+        },
+    });
+    Schema::try_from(schema).expect("a JSON object is a schema")
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::core::cel::apply_defaults;
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::testing::{admit, admit_value, assert_rejected, schema_of};
+
+    const POLICY: &str = r##"
+apiVersion: driftwarden.dev/v1alpha1
+kind: DriftPolicy
+metadata:
+  name: web-hardening
+  namespace: shop
+spec:
+  resources:
+    - apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: shop-settings
+      data:
+        LOG_LEVEL: info
+  baselines:
+    - name: no-token-automount
+      match:
+        apiVersion: apps/v1
+        kind: Deployment
+        selector:
+          matchLabels:
+            tier: web
+      template:
+        spec:
+          template:
+            spec:
+              automountServiceAccountToken: false
+  ignore:
+    - paths: ["/spec/replicas", "/spec/template/spec/containers/*/resources"]
+      managers: ["kube-controller-manager"]
+      match:
+        apiVersion: apps/v1
+        kind: Deployment
+  remediation:
+    mode: Enforce
+    autoRemediate: [Metadata, Spec, Rollout]
+    rateLimit:
+      perMinute: 30
+    circuitBreaker:
+      maxDriftedPercent: 20
+    flapping:
+      maxFixes: 3
+      window: 10m
+    windows:
+      - days: [Monday, Tuesday]
+        start: "22:00"
+        end: "06:00"
+        timeZone: Europe/Paris
+  escalation:
+    owner:
+      team: shop-platform
+      contact: "#shop-oncall"
+    ownerLabels: [team]
+    notify:
+      urlSecretRef:
+        name: sink
+        key: url
+      mode: Structured
+status:
+  observedGeneration: 4
+  conditions:
+    - type: Ready
+      status: "True"
+      reason: Reconciled
+      message: ""
+      observedGeneration: 4
+      lastTransitionTime: "2026-01-05T10:00:00Z"
+  targets: 12
+  compliant: 11
+  drifted: 1
+  remediated: 7
+  escalated: 1
+  excepted: 0
+  optedOut: 0
+  drifts:
+    - target:
+        apiVersion: apps/v1
+        kind: Deployment
+        namespace: shop
+        name: checkout
+      paths: ["/spec/template/spec/automountServiceAccountToken"]
+      class: Rollout
+      action: Escalate
+      reason: Rollout is not auto-remediated
+      firstSeen: "2026-01-05T09:58:00Z"
+      attempts: 0
+      changedBy: kubectl-edit
+      changedAt: "2026-01-05T09:57:00Z"
+  lastRemediationTime: "2026-01-05T09:00:00Z"
+"##;
+
+    fn policy() -> serde_json::Value {
+        serde_yaml::from_str(POLICY).unwrap()
+    }
+
+    fn as_cluster_policy(mut value: serde_json::Value) -> serde_json::Value {
+        value["kind"] = json!("ClusterDriftPolicy");
+        value["metadata"].as_object_mut().unwrap().remove("namespace");
+        value
+    }
+
+    #[test]
+    fn example_round_trips_unchanged_and_is_admitted() {
+        let parsed: DriftPolicy = serde_yaml::from_str(POLICY).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), policy());
+        let spec = &parsed.spec.policy;
+        assert_eq!(spec.baselines[0].target.kind, "Deployment");
+        assert_eq!(spec.baselines[0].template["spec"]["template"]["spec"]["automountServiceAccountToken"], false);
+        assert_eq!(spec.remediation.flapping.as_ref().unwrap().window, "10m");
+        assert_eq!(spec.escalation.notify.as_ref().unwrap().mode, CloudEventsMode::Structured);
+        assert_eq!(parsed.status.as_ref().unwrap().drifts[0].class, Some(RemediationClass::Rollout));
+        assert_eq!(admit::<DriftPolicy>(POLICY), Ok(()));
+        assert_eq!(admit_value::<ClusterDriftPolicy>(&as_cluster_policy(policy()), None), Ok(()));
+        parsed.validate_cel().unwrap();
+    }
+
+    #[test]
+    fn defaults_in_code_and_in_schema_agree() {
+        let minimal = json!({
+            "apiVersion": "driftwarden.dev/v1alpha1",
+            "kind": "ClusterDriftPolicy",
+            "metadata": {"name": "minimal"},
+            "spec": {"baselines": [{
+                "match": {"apiVersion": "v1", "kind": "ServiceAccount"},
+                "template": {"automountServiceAccountToken": false},
+            }]},
+        });
+        let from_code: ClusterDriftPolicy = serde_json::from_value(minimal.clone()).unwrap();
+        let remediation = &from_code.spec.policy.remediation;
+        assert_eq!(remediation.mode, Mode::Enforce);
+        assert_eq!(remediation.auto_remediate, [RemediationClass::Metadata, RemediationClass::Spec]);
+        assert_eq!(from_code.spec.policy.escalation.owner_labels, default_owner_labels());
+
+        let defaulted = apply_defaults(&schema_of::<ClusterDriftPolicy>(), &minimal);
+        assert_eq!(defaulted["spec"]["remediation"]["mode"], "Enforce");
+        assert_eq!(defaulted["spec"]["remediation"]["autoRemediate"], json!(["Metadata", "Spec"]));
+        let from_server: ClusterDriftPolicy = serde_json::from_value(defaulted).unwrap();
+        assert_eq!(from_server, from_code);
+
+        let window: RemediationWindow = serde_json::from_value(json!({"start": "01:00", "end": "02:00"})).unwrap();
+        assert_eq!(window.time_zone, "UTC");
+    }
+
+    #[test]
+    fn baseline_template_must_agree_with_its_match() {
+        let mut value = policy();
+        value["spec"]["baselines"][0]["template"]["apiVersion"] = json!("apps/v1");
+        value["spec"]["baselines"][0]["template"]["kind"] = json!("Deployment");
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+
+        value["spec"]["baselines"][0]["template"]["kind"] = json!("StatefulSet");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "template.kind, when set, must equal match.kind");
+
+        let mut value = policy();
+        value["spec"]["baselines"][0]["template"]["apiVersion"] = json!("apps/v1beta1");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "template.apiVersion, when set");
+    }
+
+    #[test]
+    fn baseline_needs_a_match_with_api_version_and_kind_and_an_object_template() {
+        let mut value = policy();
+        value["spec"]["baselines"][0]["match"]["kind"] = json!("");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match.kind: is 0 characters long");
+
+        let mut value = policy();
+        value["spec"]["baselines"][0]["match"].as_object_mut().unwrap().remove("apiVersion");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match.apiVersion: required");
+
+        let mut value = policy();
+        value["spec"]["baselines"][0].as_object_mut().unwrap().remove("match");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match: required");
+
+        let mut value = policy();
+        value["spec"]["baselines"][0]["template"] = json!("automountServiceAccountToken: false");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].template: must be an object");
+    }
+
+    #[test]
+    fn ignore_rule_needs_paths_or_managers() {
+        for rule in [json!({}), json!({"paths": [], "managers": []})] {
+            let mut value = policy();
+            value["spec"]["ignore"][0] = rule;
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), "needs at least one path or one manager");
+        }
+        let mut value = policy();
+        value["spec"]["ignore"][0] = json!({"managers": ["argocd-controller"]});
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+        value["spec"]["ignore"][0] = json!({"paths": ["/metadata/annotations/deployment.kubernetes.io~1revision"]});
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+    }
+
+    #[test]
+    fn ignore_paths_are_json_pointers() {
+        let mut value = policy();
+        value["spec"]["ignore"][0]["paths"] = json!(["/spec/replicas", "spec/paused"]);
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "each path must be a JSON pointer starting with '/'");
+    }
+
+    #[test]
+    fn remediation_bounds() {
+        let cases = [
+            ("circuitBreaker", json!({"maxDriftedPercent": 101}), "101 is more than 100"),
+            ("rateLimit", json!({"perMinute": 0}), "0 is less than 1"),
+            ("flapping", json!({"maxFixes": 0, "window": "10m"}), "0 is less than 1"),
+            ("flapping", json!({"maxFixes": 3, "window": "10 minutes"}), "does not match"),
+            ("flapping", json!({"maxFixes": 3, "window": "1d"}), "does not match"),
+            ("autoRemediate", json!(["Metadata", "Everything"]), "is not one of"),
+            ("mode", json!("Fix"), "is not one of"),
+        ];
+        for (field, bad, expected) in cases {
+            let mut value = policy();
+            value["spec"]["remediation"][field] = bad;
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), expected);
+        }
+        let mut value = policy();
+        value["spec"]["remediation"]["circuitBreaker"]["maxDriftedPercent"] = json!(100);
+        value["spec"]["remediation"]["flapping"]["window"] = json!("1h30m");
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+    }
+
+    #[test]
+    fn windows_use_hh_mm_and_are_not_empty() {
+        for (start, end, expected) in [
+            ("25:00", "06:00", "does not match"),
+            ("9:00", "17:00", "does not match"),
+            ("09:00", "17:60", "does not match"),
+            ("22:00", "22:00", "start and end must differ"),
+        ] {
+            let mut value = policy();
+            value["spec"]["remediation"]["windows"][0]["start"] = json!(start);
+            value["spec"]["remediation"]["windows"][0]["end"] = json!(end);
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), expected);
+        }
+        let mut value = policy();
+        value["spec"]["remediation"]["windows"][0]["start"] = json!("00:00");
+        value["spec"]["remediation"]["windows"][0]["end"] = json!("23:59");
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+    }
+
+    #[test]
+    fn resources_are_complete_named_objects() {
+        let mut value = policy();
+        value["spec"]["resources"][0]["metadata"].as_object_mut().unwrap().remove("name");
+        assert_rejected(
+            admit_value::<DriftPolicy>(&value, None),
+            "each resource needs apiVersion, kind and metadata.name",
+        );
+
+        let mut value = policy();
+        value["spec"]["resources"][0].as_object_mut().unwrap().remove("kind");
+        assert_rejected(
+            admit_value::<DriftPolicy>(&value, None),
+            "each resource needs apiVersion, kind and metadata.name",
+        );
+
+        let mut value = policy();
+        value["spec"]["resources"][0] = json!("kind: ConfigMap");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.resources[0]: must be an object");
+    }
+
+    #[test]
+    fn a_drift_policy_may_not_select_other_namespaces() {
+        let cases = [
+            ("baselines", "namespaces", json!(["payments"]), "from its baselines"),
+            ("baselines", "namespaceSelector", json!({"matchLabels": {"env": "prod"}}), "from its baselines"),
+            ("ignore", "namespaces", json!(["payments"]), "from its ignore rules"),
+            ("ignore", "namespaceSelector", json!({"matchLabels": {"env": "prod"}}), "from its ignore rules"),
+        ];
+        for (list, field, selection, expected) in cases {
+            let mut value = policy();
+            value["spec"][list][0]["match"][field] = selection;
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), expected);
+            assert_eq!(admit_value::<ClusterDriftPolicy>(&as_cluster_policy(value), None), Ok(()), "{list}.{field}");
+        }
+
+        let mut typed: DriftPolicy = serde_yaml::from_str(POLICY).unwrap();
+        typed.spec.policy.baselines[0].target.namespaces = vec!["payments".to_string()];
+        let errors = typed.validate_cel().unwrap_err();
+        assert!(errors.iter().any(|e| e.message.contains("governs its own namespace only")), "{errors}");
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_status_values_are_rejected() {
+        let mut value = policy();
+        value["spec"]["remediation"]["autoRemediates"] = json!(["Metadata"]);
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.remediation.autoRemediates: unknown field");
+
+        let mut value = policy();
+        let ready = value["status"]["conditions"][0].clone();
+        value["status"]["conditions"].as_array_mut().unwrap().push(ready);
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "duplicate entry");
+    }
 }

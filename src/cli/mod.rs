@@ -3,6 +3,7 @@
 
 mod check;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -20,7 +21,12 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Print the CustomResourceDefinitions of every driftwarden kind, as YAML.
-    Crds,
+    Crds {
+        /// Write one file per CRD into this directory instead, as `crds/` holds them:
+        /// `driftwarden crds --out-dir crds`.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// Evaluate policies against manifest files, offline (pre-merge CI). Exit code 0 when
     /// clean, 1 on violations, 2 on invalid input.
     Check(CheckArgs),
@@ -29,7 +35,21 @@ pub enum Command {
 /// Runs the command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Crds => ExitCode::SUCCESS,
+        Command::Crds { out_dir } => crds(out_dir.as_deref()),
         Command::Check(args) => check::run(&args),
+    }
+}
+
+fn crds(out_dir: Option<&Path>) -> ExitCode {
+    let Some(dir) = out_dir else {
+        print!("{}", crate::api::crds_yaml());
+        return ExitCode::SUCCESS;
+    };
+    match crate::api::write_crds(dir) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("driftwarden crds: cannot write {}: {error}", dir.display());
+            ExitCode::FAILURE
+        }
     }
 }
