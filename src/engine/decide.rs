@@ -14,9 +14,9 @@ use jiff::{Timestamp, ToSpan, Zoned, civil::Time, tz::TimeZone};
 use serde::Serialize;
 
 use crate::api::RemediationClass;
+use crate::api::common::{DurationError, parse_duration};
 use crate::api::policy::{Mode, RemediationSpec, RemediationWindow, Weekday};
 use crate::engine::drift::Drift;
-use crate::engine::duration::{DurationError, parse_duration};
 use crate::engine::pointer::PathPattern;
 
 /// The annotation by which a live object opts out of automatic fixes.
@@ -132,7 +132,7 @@ pub struct RemediationRules {
 }
 
 /// Why a policy's remediation settings are not valid.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     #[error("remediation.flapping.window: {0}")]
     FlappingWindow(#[source] DurationError),

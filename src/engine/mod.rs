@@ -10,8 +10,9 @@
 
 pub mod decide;
 pub mod drift;
-pub mod duration;
+pub mod evaluate;
 pub mod pointer;
+pub mod scope;
 pub mod selector;
 
 pub use drift::{Attribution, CompareRules, Drift};
