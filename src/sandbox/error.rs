@@ -147,7 +147,7 @@ pub struct ApiError {
     /// The human-readable message.
     pub message: String,
     /// The object and fields the error is about.
-    pub details: Option<ErrorDetails>,
+    pub details: Option<Box<ErrorDetails>>,
     /// The underlying error, when one caused this.
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -169,12 +169,12 @@ impl ApiError {
         ApiError {
             reason,
             message,
-            details: Some(ErrorDetails {
+            details: Some(Box::new(ErrorDetails {
                 name: name.to_string(),
                 group: resource.group.clone(),
                 kind: resource.resource.clone(),
                 causes: Vec::new(),
-            }),
+            })),
             source: None,
         }
     }
@@ -240,12 +240,12 @@ impl ApiError {
         ApiError {
             reason: Reason::Invalid,
             message: format!("{kind} \"{name}\" is invalid: {summary}"),
-            details: Some(ErrorDetails {
+            details: Some(Box::new(ErrorDetails {
                 name: name.to_string(),
                 group: group.to_string(),
                 kind: kind.to_string(),
                 causes,
-            }),
+            })),
             source: None,
         }
     }

@@ -50,9 +50,7 @@ pub fn kinds_from_crd(crd: &CustomResourceDefinition) -> Result<Vec<ResourceKind
             Scope::Namespaced
         }
     };
-    if spec.versions.is_empty() {
-        causes.push(invalid("spec.versions", "must have exactly one version marked as storage version"));
-    } else if spec.versions.iter().filter(|v| v.storage).count() != 1 {
+    if spec.versions.iter().filter(|v| v.storage).count() != 1 {
         causes.push(invalid("spec.versions", "must have exactly one version marked as storage version"));
     }
     if !causes.is_empty() {

@@ -106,11 +106,10 @@ pub(super) fn update_locked(
     let existing = state.get(&key).cloned().ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))?;
     let old_meta = meta::read_meta(&existing)?;
     match new_meta.resource_version.as_deref() {
-        Some(rv) if !rv.is_empty() => {
-            if Some(rv) != old_meta.resource_version.as_deref() {
-                return Err(ApiError::stale(&kind.group_resource(), name));
-            }
+        Some(rv) if !rv.is_empty() && Some(rv) != old_meta.resource_version.as_deref() => {
+            return Err(ApiError::stale(&kind.group_resource(), name));
         }
+        Some(rv) if !rv.is_empty() => {}
         _ if kind.crd.is_some() => {
             return Err(ApiError::invalid(
                 &kind.group,

@@ -33,7 +33,7 @@ pub enum WatchEvent {
     /// Every change up to this object's resourceVersion has been sent.
     Bookmark(Value),
     /// The watch failed; the stream ends after this.
-    Error(Status),
+    Error(Box<Status>),
 }
 
 impl WatchEvent {
@@ -44,7 +44,7 @@ impl WatchEvent {
             WatchEvent::Modified(o) => ("MODIFIED", o.clone()),
             WatchEvent::Deleted(o) => ("DELETED", o.clone()),
             WatchEvent::Bookmark(o) => ("BOOKMARK", o.clone()),
-            WatchEvent::Error(status) => ("ERROR", serde_json::to_value(status).unwrap_or(Value::Null)),
+            WatchEvent::Error(status) => ("ERROR", serde_json::to_value(&**status).unwrap_or(Value::Null)),
         };
         json!({"type": kind, "object": object})
     }
@@ -211,7 +211,7 @@ impl Store {
                         "too old resource version: {from} ({})",
                         state.history.compacted_through() + 1
                     ));
-                    session.pending.push_back(WatchEvent::Error(expired.to_status()));
+                    session.pending.push_back(WatchEvent::Error(Box::new(expired.to_status())));
                     session.receiver = None;
                 }
             }
