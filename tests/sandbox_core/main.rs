@@ -7,6 +7,7 @@ mod deletion;
 mod dry_run;
 mod listing;
 mod patching;
+mod protocol;
 mod status;
 mod support;
 mod watching;
