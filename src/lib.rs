@@ -12,3 +12,4 @@ pub mod api;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod sandbox;

@@ -1,0 +1,131 @@
+//! The HTTP side of the sandbox: the REST paths real clients use, served on 127.0.0.1.
+
+mod discovery;
+mod handler;
+mod query;
+mod response;
+mod route;
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use discovery::{KUBERNETES_MAJOR, KUBERNETES_MINOR};
+pub use query::Query;
+pub use route::Route;
+
+use crate::sandbox::store::Store;
+use handler::Context;
+
+/// Where the server listens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// The port on 127.0.0.1; 0 picks any free port.
+    pub port: u16,
+}
+
+/// A failure to start serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The address could not be bound.
+    #[error("cannot listen on 127.0.0.1:{port}")]
+    Bind {
+        /// The requested port.
+        port: u16,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ServerError {
+    /// A stable PascalCase label for logs and metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            ServerError::Bind { .. } => "Bind",
+        }
+    }
+}
+
+/// A server that is accepting connections; dropping it stops the server and closes every
+/// open connection, watches included.
+pub struct RunningServer {
+    address: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stops accepting, closes open connections and waits until that is done.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            // The accept loop may already have ended; then there is nothing to stop.
+            let _ = tx.send(());
+        }
+        // The task ends after the signal; a join error only means it was already aborted.
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts serving `store` on 127.0.0.1.
+pub async fn serve(store: Arc<Store>, config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+        .await
+        .map_err(|source| ServerError::Bind { port: config.port, source })?;
+    let address = listener.local_addr().map_err(|source| ServerError::Bind { port: config.port, source })?;
+    let context = Arc::new(Context { store, address });
+    let (shutdown, mut stop) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        // Dropping the set at the end of this task aborts every connection.
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                accepted = listener.accept() => {
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "sandbox: accepting a connection failed");
+                            continue;
+                        }
+                    };
+                    let context = context.clone();
+                    connections.spawn(async move {
+                        let service = service_fn(move |request| {
+                            let context = context.clone();
+                            async move { Ok::<_, Infallible>(handler::handle(context, request).await) }
+                        });
+                        if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                            tracing::debug!(error = %e, "sandbox: connection ended with an error");
+                        }
+                    });
+                }
+            }
+            while connections.try_join_next().is_some() {}
+        }
+    });
+    Ok(RunningServer { address, shutdown: Some(shutdown), task })
+}

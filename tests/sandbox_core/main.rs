@@ -1,0 +1,13 @@
+//! The sandbox API server, exercised through the real `kube::Client` the way the operator
+//! uses a cluster. Expectations follow the documented behaviour of Kubernetes.
+
+mod crd;
+mod crud;
+mod deletion;
+mod dry_run;
+mod listing;
+mod patching;
+mod protocol;
+mod status;
+mod support;
+mod watching;
