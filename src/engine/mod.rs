@@ -3,11 +3,18 @@
 //!
 //! The pipeline for one object reads top to bottom:
 //! - [`compare`]: which governed fields do not hold (normalized, keyed lists, ignore rules,
-//!   field-manager ownership), each with its remediation class;
-//! - [`decide`]: what to do about each drift (remediate, escalate, excepted, audit);
+//!   field-manager ownership), each with its remediation class ([`classify`]);
+//! - `decide`: what to do about each drift (remediate, escalate, excepted, audit);
 //! - [`patch`]: the server-side-apply body that restores exactly the governed fields.
+//!
+//! What the comparison knows about Kubernetes lives beside it: the kinds it knows
+//! ([`kind`]), how their lists merge ([`merge_keys`]), what counts as the same value
+//! ([`normalize`]), and how Secret values are kept out of sight ([`secret`]).
 
 pub mod drift;
+pub mod kind;
+pub mod merge_keys;
 pub mod pointer;
+pub mod schema;
 
 pub use drift::{Attribution, CompareRules, Drift};
