@@ -14,6 +14,7 @@
 pub mod drift;
 pub mod kind;
 pub mod merge_keys;
+pub mod normalize;
 pub mod pointer;
 pub mod schema;
 
