@@ -17,5 +17,6 @@ pub mod merge_keys;
 pub mod normalize;
 pub mod pointer;
 pub mod schema;
+pub mod secret;
 
 pub use drift::{Attribution, CompareRules, Drift};
