@@ -11,6 +11,8 @@
 //! ([`kind`]), how their lists merge ([`merge_keys`]), what counts as the same value
 //! ([`normalize`]), and how Secret values are kept out of sight ([`secret`]).
 
+pub mod classify;
+pub mod compare;
 pub mod drift;
 pub mod kind;
 pub mod merge_keys;
@@ -19,4 +21,5 @@ pub mod pointer;
 pub mod schema;
 pub mod secret;
 
+pub use compare::{compare, missing};
 pub use drift::{Attribution, CompareRules, Drift};
