@@ -17,9 +17,11 @@ pub mod drift;
 pub mod kind;
 pub mod merge_keys;
 pub mod normalize;
+pub mod patch;
 pub mod pointer;
 pub mod schema;
 pub mod secret;
 
 pub use compare::{compare, missing};
 pub use drift::{Attribution, CompareRules, Drift};
+pub use patch::{ApplyBody, apply_body};
