@@ -2,17 +2,31 @@
 //! `diff` and `inventory`. Nothing here talks to a Kubernetes API server.
 //!
 //! The pipeline for one object reads top to bottom:
-//! - [`selector`]: which rules select the object;
-//! - `compare`: which governed fields do not hold (normalized, keyed lists, ignore rules,
-//!   field-manager ownership), each with its remediation class;
+//! - [`selector`]: which rules select the object ([`evaluate`] runs a whole policy);
+//! - [`compare`]: which governed fields do not hold (normalized, keyed lists, ignore rules,
+//!   field-manager ownership), each with its remediation class ([`classify`]);
 //! - [`decide`]: what to do about each drift (remediate, escalate, excepted, audit, defer);
-//! - `patch`: the server-side-apply body that restores exactly the governed fields.
+//! - [`patch`]: the server-side-apply body that restores exactly the governed fields.
+//!
+//! What the comparison knows about Kubernetes lives beside it: the kinds it knows
+//! ([`kind`]), how their lists merge ([`merge_keys`]), what counts as the same value
+//! ([`normalize`]), and how Secret values are kept out of sight ([`secret`]).
 
+pub mod classify;
+pub mod compare;
 pub mod decide;
 pub mod drift;
 pub mod evaluate;
+pub mod kind;
+pub mod merge_keys;
+pub mod normalize;
+pub mod patch;
 pub mod pointer;
+pub mod schema;
 pub mod scope;
+pub mod secret;
 pub mod selector;
 
+pub use compare::{compare, missing};
 pub use drift::{Attribution, CompareRules, Drift};
+pub use patch::{ApplyBody, apply_body};

@@ -100,6 +100,23 @@ impl PathPattern {
         self.matches_tokens(&split(path))
     }
 
+    /// How many segments the pattern has: a path is covered once that many of its tokens
+    /// match.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Whether segment `index` of this pattern matches the unescaped token `token`; false
+    /// past the last segment. Lets a walker match patterns one level at a time without
+    /// building whole paths.
+    pub fn segment_matches(&self, index: usize, token: &str) -> bool {
+        match self.segments.get(index) {
+            Some(PatternSegment::Any) => true,
+            Some(PatternSegment::Literal(literal)) => literal == token,
+            None => false,
+        }
+    }
+
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.source
@@ -144,6 +161,16 @@ mod tests {
         let escaped = PathPattern::parse("/metadata/labels/app.kubernetes.io~1name").unwrap();
         assert!(escaped.matches("/metadata/labels/app.kubernetes.io~1name"));
         assert!(!escaped.matches("/metadata/labels/app"));
+    }
+
+    #[test]
+    fn segments_match_one_level_at_a_time() {
+        let pattern = PathPattern::parse("/spec/*/image").unwrap();
+        assert_eq!(pattern.segment_count(), 3);
+        assert!(pattern.segment_matches(0, "spec"));
+        assert!(pattern.segment_matches(1, "name=app"));
+        assert!(!pattern.segment_matches(2, "env"));
+        assert!(!pattern.segment_matches(3, "image"));
     }
 
     #[test]

@@ -1,0 +1,222 @@
+//! Secrets: their data is compared by content and shown only as a hash.
+//!
+//! A template's `stringData` is folded into `data` (base64) before comparing, as the API
+//! server does on write (`stringData` wins over `data` for the same key). Values are
+//! compared decoded, and whatever leaves the engine about a Secret's data — drifts,
+//! debug output of an apply body, a missing Secret — carries `sha256:<12 hex digits>` of
+//! the decoded bytes instead of the value. The `kubectl.kubernetes.io/last-applied-configuration`
+//! annotation of a Secret holds its data too, and is hashed the same way.
+//!
+//! The short hash identifies a value across reports (evidence compares desired and live
+//! hashes) but is not a secret-safe commitment for low-entropy values: it must not be
+//! published where a guessable value (a PIN) would matter.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::engine::kind::{Kind, ObjectKind};
+
+/// The annotation in which `kubectl apply` keeps the last applied manifest.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// How a hashed value starts.
+pub const FINGERPRINT_PREFIX: &str = "sha256:";
+
+/// `sha256:` and the first 12 hex digits of the SHA-256 of `bytes`.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    format!("{FINGERPRINT_PREFIX}{}", &hex::encode(&digest[..6]))
+}
+
+/// The bytes of a `data` value (base64); `None` when it is not base64.
+pub fn decode_data(value: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(value).ok()
+}
+
+/// A `data` value (base64) for `bytes`.
+pub fn encode_data(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Whether `object` is a core/v1 Secret.
+pub fn is_secret(object: &Value) -> bool {
+    ObjectKind::of(object).is_some_and(|kind| kind.known == Kind::Secret)
+}
+
+/// The hash shown for a `data` value: of its decoded bytes, or of its text when it is
+/// not valid base64. `null` stays `null`.
+pub fn data_fingerprint(value: &Value) -> Value {
+    match value {
+        Value::Null => Value::Null,
+        Value::String(text) => {
+            Value::String(decode_data(text).map_or_else(|| fingerprint(text.as_bytes()), |bytes| fingerprint(&bytes)))
+        }
+        other => Value::String(fingerprint(other.to_string().as_bytes())),
+    }
+}
+
+/// The hash shown for a `stringData` value (of its text, so that it equals the hash of
+/// the same value in `data`).
+pub fn string_data_fingerprint(value: &Value) -> Value {
+    match value {
+        Value::Null => Value::Null,
+        Value::String(text) => Value::String(fingerprint(text.as_bytes())),
+        other => Value::String(fingerprint(other.to_string().as_bytes())),
+    }
+}
+
+/// A copy of `object` that is safe to show: for a Secret, every `data` and `stringData`
+/// value and the last-applied annotation are replaced by their hashes. Other objects are
+/// returned as they are. The evaluator calls this for a missing Secret.
+pub fn redact(object: &Value) -> Value {
+    if is_secret(object) { redact_at::<&str>(&[], object) } else { object.clone() }
+}
+
+/// A copy of `value`, found at `path` in a Secret, with every secret value in it hashed.
+pub fn redact_at<S: AsRef<str>>(path: &[S], value: &Value) -> Value {
+    let tokens: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
+    match tokens.as_slice() {
+        [] => map_entries(value, |key, entry| match key {
+            "data" => map_entries(entry, |_, item| data_fingerprint(item)),
+            "stringData" => map_entries(entry, |_, item| string_data_fingerprint(item)),
+            "metadata" => redact_at(&["metadata"], entry),
+            _ => entry.clone(),
+        }),
+        ["data"] => map_entries(value, |_, item| data_fingerprint(item)),
+        ["data", ..] => data_fingerprint(value),
+        ["stringData"] => map_entries(value, |_, item| string_data_fingerprint(item)),
+        ["stringData", ..] => string_data_fingerprint(value),
+        ["metadata"] => map_entries(value, |key, entry| match key {
+            "annotations" => redact_at(&["metadata", "annotations"], entry),
+            _ => entry.clone(),
+        }),
+        ["metadata", "annotations"] => map_entries(value, |key, entry| {
+            if key == LAST_APPLIED_ANNOTATION { string_data_fingerprint(entry) } else { entry.clone() }
+        }),
+        ["metadata", "annotations", LAST_APPLIED_ANNOTATION, ..] => string_data_fingerprint(value),
+        _ => value.clone(),
+    }
+}
+
+/// `value` with each entry replaced by `f(key, entry)` when it is a map; anything else is
+/// hashed whole (a value where a map of secrets should be is still secret).
+fn map_entries(value: &Value, f: impl Fn(&str, &Value) -> Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(map.iter().map(|(key, entry)| (key.clone(), f(key, entry))).collect()),
+        Value::Null => Value::Null,
+        other => Value::String(fingerprint(other.to_string().as_bytes())),
+    }
+}
+
+/// One key of a Secret template after `stringData` is folded into `data`.
+pub(crate) struct FoldedEntry<'a> {
+    pub key: &'a str,
+    /// The `data` value to apply (base64), or `null` ("must be absent").
+    pub value: Value,
+    /// The bytes the key must hold, `None` for `null`.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// The `data` of a Secret template, with `stringData` folded in (it wins for a key in
+/// both).
+pub(crate) fn fold_template<'a>(
+    data: Option<&'a Map<String, Value>>,
+    string_data: Option<&'a Map<String, Value>>,
+) -> Vec<FoldedEntry<'a>> {
+    let from_data =
+        data.into_iter().flatten().filter(|(key, _)| string_data.is_none_or(|strings| !strings.contains_key(*key)));
+    let from_data = from_data.map(|(key, value)| {
+        let bytes = match value {
+            Value::Null => None,
+            Value::String(text) => Some(decode_data(text).unwrap_or_else(|| text.as_bytes().to_vec())),
+            other => Some(other.to_string().into_bytes()),
+        };
+        FoldedEntry { key, value: value.clone(), bytes }
+    });
+    let from_strings = string_data.into_iter().flatten().map(|(key, value)| {
+        let bytes = match value {
+            Value::Null => None,
+            Value::String(text) => Some(text.as_bytes().to_vec()),
+            other => Some(other.to_string().into_bytes()),
+        };
+        let value = bytes.as_deref().map_or(Value::Null, |bytes| Value::String(encode_data(bytes)));
+        FoldedEntry { key, value, bytes }
+    });
+    from_data.chain(from_strings).collect()
+}
+
+/// The bytes of a live `data` value.
+pub(crate) fn live_bytes(value: &Value) -> Option<Vec<u8>> {
+    match value {
+        Value::String(text) => Some(decode_data(text).unwrap_or_else(|| text.as_bytes().to_vec())),
+        Value::Null => None,
+        other => Some(other.to_string().into_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fingerprints_are_short_sha256_of_the_decoded_value() {
+        // sha256("hunter2") = f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7
+        assert_eq!(fingerprint(b"hunter2"), "sha256:f52fbd32b2b3");
+        assert_eq!(data_fingerprint(&json!("aHVudGVyMg==")), json!("sha256:f52fbd32b2b3"));
+        assert_eq!(string_data_fingerprint(&json!("hunter2")), json!("sha256:f52fbd32b2b3"));
+        assert_eq!(data_fingerprint(&Value::Null), Value::Null);
+    }
+
+    #[test]
+    fn redacts_data_string_data_and_last_applied() {
+        let secret: Value = serde_yaml::from_str(
+            r#"
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  labels: {app: db}
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{"data":{"password":"aHVudGVyMg=="}}'
+type: Opaque
+data: {password: aHVudGVyMg==}
+stringData: {user: admin}
+"#,
+        )
+        .unwrap();
+        let redacted = redact(&secret);
+        assert_eq!(redacted["data"]["password"], "sha256:f52fbd32b2b3");
+        assert_eq!(redacted["stringData"]["user"], string_data_fingerprint(&json!("admin")));
+        assert_eq!(redacted["metadata"]["labels"]["app"], "db");
+        assert_eq!(redacted["type"], "Opaque");
+        let text = redacted.to_string();
+        assert!(!text.contains("aHVudGVyMg") && !text.contains("hunter2") && !text.contains("admin"), "{text}");
+    }
+
+    #[test]
+    fn other_objects_are_not_touched() {
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}});
+        assert_eq!(redact(&config), config);
+    }
+
+    #[test]
+    fn string_data_folds_into_data_and_wins() {
+        let data = json!({"a": "eA==", "b": "eQ==", "c": null});
+        let strings = json!({"b": "z", "d": "w"});
+        let folded = fold_template(data.as_object(), strings.as_object());
+        let view: Vec<(&str, Value, Option<Vec<u8>>)> =
+            folded.into_iter().map(|entry| (entry.key, entry.value, entry.bytes)).collect();
+        assert_eq!(
+            view,
+            vec![
+                ("a", json!("eA=="), Some(b"x".to_vec())),
+                ("c", Value::Null, None),
+                ("b", json!("eg=="), Some(b"z".to_vec())),
+                ("d", json!("dw=="), Some(b"w".to_vec())),
+            ]
+        );
+    }
+}
