@@ -32,7 +32,11 @@ fn json(output: &Output) -> Value {
 }
 
 fn text(output: &Output) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// `(object name, path, class)` of every violation, sorted.
@@ -72,11 +76,12 @@ fn pod_security_violations_are_listed_with_their_class() {
         ("ledger-api", format!("{pod}/securityContext/seccompProfile/type"), "Access"),
         ("ledger-db", format!("{pod}/automountServiceAccountToken"), "Access"),
         ("ledger-db", format!("{pod}/securityContext/runAsNonRoot"), "Access"),
-        ("ledger-db", format!("{pod}/securityContext/seccompProfile"), "Access"),
+        ("ledger-db", format!("{pod}/securityContext/seccompProfile/type"), "Access"),
     ];
     let expected: Vec<_> = expected.iter().map(|(n, p, c)| (n.to_string(), p.clone(), c.to_string())).collect();
     assert_eq!(violations(&report), expected);
-    let host_network = report["violations"].as_array().unwrap().iter().find(|v| v["path"] == format!("{pod}/hostNetwork")).unwrap();
+    let host_network =
+        report["violations"].as_array().unwrap().iter().find(|v| v["path"] == format!("{pod}/hostNetwork")).unwrap();
     assert_eq!(host_network["desired"], false);
     assert_eq!(host_network["live"], true);
     assert_eq!(host_network["policy"], "pod-security-restricted");
@@ -89,11 +94,17 @@ fn ownership_violations_in_text() {
     let output = check(&["-p", "ownership-labels/policy.yaml", "ownership-labels/fail"], None);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("Deployment storefront/checkout: /metadata/labels/driftwarden.dev~1owner [Metadata]"), "{stdout}");
+    assert!(
+        stdout.contains("Deployment storefront/checkout: /metadata/labels/driftwarden.dev~1owner [Metadata]"),
+        "{stdout}"
+    );
     assert!(stdout.contains("    desired: \"storefront-team\"\n    live:    \"someone-else\""), "{stdout}");
     assert!(stdout.contains("Deployment storefront/checkout: /metadata/labels/cost-center [Metadata]"), "{stdout}");
-    assert!(stdout.contains("Service storefront/checkout: /metadata/labels/driftwarden.dev~1owner [Metadata]"), "{stdout}");
-    assert!(stdout.ends_with("3 violations in 2 objects; 4 manifests checked against 1 policy\n"), "{stdout}");
+    assert!(
+        stdout.contains("Service storefront/checkout: /metadata/labels/driftwarden.dev~1owner [Metadata]"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("3 violations in 2 objects; 3 manifests checked against 1 policy\n"), "{stdout}");
 }
 
 #[test]
@@ -132,10 +143,16 @@ fn invalid_input_exits_two_and_says_where() {
     };
     let good_policy = examples().join("shop-config/policy.yaml").display().to_string();
 
-    let manifest = write("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n");
+    let manifest = write(
+        "bad.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n",
+    );
     let output = check(&["-p", &good_policy, &manifest], None);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert_eq!(String::from_utf8_lossy(&output.stderr), format!("error: {manifest} (document 1): metadata.name: is required\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!("error: {manifest} (document 1): metadata.name: is required\n")
+    );
 
     let policy = write(
         "policy.yaml",
@@ -147,7 +164,10 @@ fn invalid_input_exits_two_and_says_where() {
     assert!(stderr.contains("(document 0): invalid policy p:"), "{stderr}");
     assert!(stderr.contains("spec.ignore[0].paths[0]: path \"spec/replicas\" must be a JSON pointer"), "{stderr}");
 
-    let typo = write("typo.yaml", "apiVersion: driftwarden.dev/v1alpha1\nkind: ClusterDriftPolicy\nmetadata: {name: p}\nspec:\n  remediation:\n    autoRemediate: [Metadata, Everything]\n");
+    let typo = write(
+        "typo.yaml",
+        "apiVersion: driftwarden.dev/v1alpha1\nkind: ClusterDriftPolicy\nmetadata: {name: p}\nspec:\n  remediation:\n    autoRemediate: [Metadata, Everything]\n",
+    );
     let output = check(&["-p", &typo, &manifest], None);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -173,12 +193,20 @@ fn secret_values_never_reach_the_output() {
     )
     .unwrap();
     // "hunter2-staple" base64-encoded.
-    let live = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata: {password: aHVudGVyMi1zdGFwbGU=}\n";
+    let live =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata: {password: aHVudGVyMi1zdGFwbGU=}\n";
     for output_format in ["text", "json"] {
         let output = check(&["-p", policy.to_str().unwrap(), "-o", output_format], Some(live));
         assert_eq!(output.status.code(), Some(1), "{}", text(&output));
         let all = text(&output);
-        for secret in ["correct-horse-battery", "Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5", "hunter2-staple", "aHVudGVyMi1zdGFwbGU=", "super-secret-token", "c3VwZXItc2VjcmV0LXRva2Vu"] {
+        for secret in [
+            "correct-horse-battery",
+            "Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5",
+            "hunter2-staple",
+            "aHVudGVyMi1zdGFwbGU=",
+            "super-secret-token",
+            "c3VwZXItc2VjcmV0LXRva2Vu",
+        ] {
             assert!(!all.contains(secret), "{output_format} output leaks {secret}: {all}");
         }
         assert!(all.contains("SecretData"), "{all}");

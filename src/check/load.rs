@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::policy::{ClusterDriftPolicy, DriftPolicy};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::api::policy::{ClusterDriftPolicy, ClusterDriftPolicySpec, DriftPolicy, DriftPolicySpec, PolicySpec};
 use crate::engine::scope::is_cluster_scoped;
 use crate::engine::selector::ObjectKey;
 
@@ -105,7 +107,8 @@ pub fn documents(path: &Path) -> Result<Vec<Manifest>, LoadError> {
     let mut out = Vec::new();
     for (document, yaml) in serde_yaml::Deserializer::from_str(&text).enumerate() {
         let origin = Origin { file: file.clone(), document };
-        let value = Value::deserialize(yaml).map_err(|err| LoadError::Yaml { origin: origin.clone(), message: err.to_string() })?;
+        let value = Value::deserialize(yaml)
+            .map_err(|err| LoadError::Yaml { origin: origin.clone(), message: err.to_string() })?;
         match value {
             Value::Null => {}
             Value::Object(_) => {
@@ -126,6 +129,14 @@ pub fn documents(path: &Path) -> Result<Vec<Manifest>, LoadError> {
         }
     }
     Ok(out)
+}
+
+fn parse_part<T: serde::de::DeserializeOwned>(origin: &Origin, field: &str, value: Value) -> Result<T, LoadError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let inner = err.path().to_string();
+        let field = if inner == "." { field.to_string() } else { format!("{field}.{inner}") };
+        LoadError::Invalid { origin: origin.clone(), field, message: err.into_inner().to_string() }
+    })
 }
 
 fn invalid(origin: Origin, field: &str, message: &str) -> LoadError {
@@ -188,20 +199,22 @@ fn policy(manifest: Manifest, default_namespace: &str) -> Result<LoadedPolicy, L
         let message = format!("is {api_version:?}; policy files hold driftwarden.dev/v1alpha1 policies only");
         return Err(LoadError::Invalid { origin, field: "apiVersion".into(), message });
     }
-    let parse_error = |origin: &Origin, err: serde_path_to_error::Error<serde_json::Error>| {
-        let field = err.path().to_string();
-        LoadError::Invalid { origin: origin.clone(), field, message: err.into_inner().to_string() }
-    };
+    // Metadata and spec are read apart so that an error names its full path: the policy
+    // kinds flatten their shared spec, which hides the path inside it from the reader.
+    let part = |field: &str| manifest.object.get(field).cloned().unwrap_or(Value::Object(Default::default()));
+    let metadata: ObjectMeta = parse_part(&origin, "metadata", part("metadata"))?;
+    let spec: PolicySpec = parse_part(&origin, "spec", part("spec"))?;
     let policy = match kind {
         "DriftPolicy" => {
-            let mut policy: DriftPolicy =
-                serde_path_to_error::deserialize(manifest.object).map_err(|e| parse_error(&origin, e))?;
+            let mut policy = DriftPolicy { metadata, spec: DriftPolicySpec { policy: spec }, status: None };
             policy.metadata.namespace.get_or_insert_with(|| default_namespace.to_string());
             PolicyDocument::Namespaced(policy)
         }
-        "ClusterDriftPolicy" => {
-            PolicyDocument::Cluster(serde_path_to_error::deserialize(manifest.object).map_err(|e| parse_error(&origin, e))?)
-        }
+        "ClusterDriftPolicy" => PolicyDocument::Cluster(ClusterDriftPolicy {
+            metadata,
+            spec: ClusterDriftPolicySpec { policy: spec },
+            status: None,
+        }),
         other => {
             let message = format!("is {other:?}; policy files hold DriftPolicy and ClusterDriftPolicy documents only");
             return Err(LoadError::Invalid { origin, field: "kind".into(), message });
@@ -224,8 +237,16 @@ mod tests {
     #[test]
     fn reads_multi_document_files_lists_and_directories() {
         let dir = tempfile::tempdir().unwrap();
-        file(&dir, "a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n");
-        file(&dir, "b.yml", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: s, namespace: shop}}\n");
+        file(
+            &dir,
+            "a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+        );
+        file(
+            &dir,
+            "b.yml",
+            "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: s, namespace: shop}}\n",
+        );
         file(&dir, "notes.txt", "not a manifest");
         let loaded = manifests(&[dir.path().to_path_buf()], "apps").unwrap();
         let names: Vec<_> = loaded.iter().map(|m| ObjectKey::of(&m.object).name.to_string()).collect();
@@ -239,8 +260,12 @@ mod tests {
     #[test]
     fn errors_say_file_document_and_field() {
         let dir = tempfile::tempdir().unwrap();
-        let bad = file(&dir, "bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n");
-        let err = manifests(&[bad.clone()], "default").unwrap_err().to_string();
+        let bad = file(
+            &dir,
+            "bad.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+        );
+        let err = manifests(std::slice::from_ref(&bad), "default").unwrap_err().to_string();
         assert_eq!(err, format!("{} (document 1): metadata.name: is required", bad.display()));
 
         let broken = file(&dir, "broken.yaml", "apiVersion: v1\nkind: [unclosed\n");
@@ -264,8 +289,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = file(&dir, "p.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
         let err = policies(&[path], "default").unwrap_err().to_string();
-        assert!(err.ends_with("apiVersion: is \"v1\"; policy files hold driftwarden.dev/v1alpha1 policies only"), "{err}");
-        let path = file(&dir, "q.yaml", "apiVersion: driftwarden.dev/v1alpha1\nkind: DriftPolicy\nmetadata: {name: p}\nspec: {}\n");
+        assert!(
+            err.ends_with("apiVersion: is \"v1\"; policy files hold driftwarden.dev/v1alpha1 policies only"),
+            "{err}"
+        );
+        let path = file(
+            &dir,
+            "q.yaml",
+            "apiVersion: driftwarden.dev/v1alpha1\nkind: DriftPolicy\nmetadata: {name: p}\nspec: {}\n",
+        );
         let loaded = policies(&[path], "team-a").unwrap();
         let PolicyDocument::Namespaced(policy) = &loaded[0].policy else { panic!("a DriftPolicy") };
         assert_eq!(policy.metadata.namespace.as_deref(), Some("team-a"));

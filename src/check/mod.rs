@@ -68,7 +68,10 @@ fn compile_loaded(loaded: &LoadedPolicy) -> Result<CompiledPolicy, CheckError> {
 pub fn evaluate(policies: &[CompiledPolicy], manifests: &[Manifest]) -> Report {
     let namespaces: BTreeMap<String, BTreeMap<String, String>> = manifests
         .iter()
-        .filter(|m| m.object.get("apiVersion") == Some(&Value::from("v1")) && m.object.get("kind") == Some(&Value::from("Namespace")))
+        .filter(|m| {
+            m.object.get("apiVersion") == Some(&Value::from("v1"))
+                && m.object.get("kind") == Some(&Value::from("Namespace"))
+        })
         .filter_map(|m| {
             let name = m.object.pointer("/metadata/name")?.as_str()?.to_string();
             let labels = labels_of(&m.object).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

@@ -58,7 +58,8 @@ impl Report {
             let path = if v.drift.path.is_empty() { "(whole object)" } else { v.drift.path.as_str() };
             let _ = writeln!(out, "{}: {} [{}]", v.object, path, v.drift.class);
             let _ = writeln!(out, "    desired: {}", short(&v.drift.desired));
-            let _ = writeln!(out, "    live:    {}", v.drift.live.as_ref().map_or_else(|| "<absent>".to_string(), short));
+            let _ =
+                writeln!(out, "    live:    {}", v.drift.live.as_ref().map_or_else(|| "<absent>".to_string(), short));
             let _ = writeln!(out, "    policy {} ({}), {}", v.policy, v.source, place);
         }
         let objects_with_violations = {
@@ -104,9 +105,21 @@ mod tests {
         Violation {
             policy: "shop/hardening".into(),
             source: "baseline no-token".into(),
-            object: ObjectRef { api_version: "apps/v1".into(), kind: "Deployment".into(), namespace: Some("shop".into()), name: "web".into(), uid: None },
+            object: ObjectRef {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("shop".into()),
+                name: "web".into(),
+                uid: None,
+            },
             origin: Some(Origin { file: "out/web.yaml".into(), document: 2 }),
-            drift: Drift { path: "/spec/template/spec/automountServiceAccountToken".into(), desired: json!(false), live: None, class: RemediationClass::Access, attribution: None },
+            drift: Drift {
+                path: "/spec/template/spec/automountServiceAccountToken".into(),
+                desired: json!(false),
+                live: None,
+                class: RemediationClass::Access,
+                attribution: None,
+            },
         }
     }
 

@@ -43,7 +43,11 @@ const INVALID_INPUT: u8 = 2;
 /// Runs `check` and prints its report to standard output, or the reason it could not run to
 /// standard error.
 pub fn run(args: &CheckArgs) -> ExitCode {
-    let input = CheckInput { policies: args.policies.clone(), manifests: args.manifests.clone(), namespace: args.namespace.clone() };
+    let input = CheckInput {
+        policies: args.policies.clone(),
+        manifests: args.manifests.clone(),
+        namespace: args.namespace.clone(),
+    };
     match run_check(&input) {
         Ok(report) => {
             match args.output {

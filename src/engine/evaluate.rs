@@ -11,14 +11,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::api::policy::PolicySpec;
-use crate::api::{ObjectRef, RemediationClass, TargetMatch};
-use crate::engine::compare::compare;
+use crate::api::{ObjectRef, TargetMatch};
+use crate::engine::compare::{compare, missing};
 use crate::engine::decide::{RemediationRules, RulesError};
 use crate::engine::drift::{CompareRules, Drift};
 use crate::engine::pointer::PathPattern;
 use crate::engine::scope::is_cluster_scoped;
-use crate::engine::secret::redact;
-use crate::engine::selector::{MatchScope, ObjectKey, SelectorError, target_matches, validate_selector};
+use crate::engine::selector::{MatchScope, ObjectKey, target_matches, validate_selector};
 
 /// Something wrong in a policy, with the field it is in.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -136,7 +135,8 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
             problem(format!("{field}.template"), "must be an object: the fields every matched object must hold".into());
             continue;
         }
-        let label = baseline.name.clone().map_or_else(|| format!("baselines[{index}]"), |name| format!("baseline {name}"));
+        let label =
+            baseline.name.clone().map_or_else(|| format!("baselines[{index}]"), |name| format!("baseline {name}"));
         let mut template = baseline.template.clone();
         if let Some(object) = template.as_object_mut() {
             object.insert("apiVersion".into(), Value::String(baseline.target.api_version.clone()));
@@ -184,7 +184,10 @@ fn check_match(target: &TargetMatch, namespace: Option<&str>) -> Result<(), Stri
         return Err("needs apiVersion and kind".into());
     }
     if namespace.is_some() && (!target.namespaces.is_empty() || target.namespace_selector.is_some()) {
-        return Err("a DriftPolicy governs its own namespace only: namespaces and namespaceSelector need a ClusterDriftPolicy".into());
+        return Err(
+            "a DriftPolicy governs its own namespace only: namespaces and namespaceSelector need a ClusterDriftPolicy"
+                .into(),
+        );
     }
     for selector in target.selector.iter().chain(target.namespace_selector.iter()) {
         validate_selector(selector).map_err(|err| err.to_string())?;
@@ -254,7 +257,7 @@ impl CompiledPolicy {
     fn matches(&self, target: &TargetMatch, object: &Value, scope: &MatchScope<'_>) -> bool {
         // Selectors were validated by `compile`, so an error cannot arise here; should one
         // arise anyway, selecting nothing is the safe reading.
-        target_matches(target, object, scope).unwrap_or_else(|_: SelectorError| false)
+        target_matches(target, object, scope).unwrap_or(false)
     }
 
     /// The ignore rules that apply to `object`.
@@ -313,19 +316,14 @@ impl CompiledPolicy {
     ) -> Vec<TargetResult> {
         let mut results: Vec<TargetResult> =
             objects.iter().filter_map(|object| self.evaluate_object(object, namespace_labels)).collect();
+        let scope = self.scope(namespace_labels);
         for resource in &self.resources {
             if !results.iter().any(|r| same_object(&resource.target, &r.target)) {
                 results.push(TargetResult {
                     target: resource.target.clone(),
                     findings: vec![SourcedDrifts {
                         source: format!("resource {}", resource.target),
-                        drifts: vec![Drift {
-                            path: String::new(),
-                            desired: redact(&resource.template),
-                            live: None,
-                            class: RemediationClass::Create,
-                            attribution: None,
-                        }],
+                        drifts: vec![missing(&resource.template, &self.compare_rules(&resource.template, &scope))],
                     }],
                 });
             }
@@ -337,6 +335,7 @@ impl CompiledPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::RemediationClass;
 
     fn spec(yaml: &str) -> PolicySpec {
         serde_yaml::from_str(yaml).unwrap()
@@ -444,8 +443,15 @@ baselines:
         assert_eq!(fields, ["spec.resources[0]", "spec.resources[1]", "spec.baselines[0].match"]);
         assert!(problems[0].message.contains("own namespace (shop)"));
 
-        let policy = compile("shop/p", Some("shop"), &spec("baselines: [{match: {apiVersion: v1, kind: ConfigMap}, template: {data: {mode: safe}}}]")).unwrap();
-        let elsewhere = objects("{apiVersion: v1, kind: ConfigMap, metadata: {name: settings, namespace: other}, data: {mode: fast}}");
+        let policy = compile(
+            "shop/p",
+            Some("shop"),
+            &spec("baselines: [{match: {apiVersion: v1, kind: ConfigMap}, template: {data: {mode: safe}}}]"),
+        )
+        .unwrap();
+        let elsewhere = objects(
+            "{apiVersion: v1, kind: ConfigMap, metadata: {name: settings, namespace: other}, data: {mode: fast}}",
+        );
         assert!(policy.evaluate(&elsewhere, &no_labels).is_empty());
     }
 

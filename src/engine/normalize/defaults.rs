@@ -51,18 +51,26 @@ const fn when(
 
 use DefaultValue::{Bool, EmptyObject, ImagePullPolicy, Int, SameAs, Str};
 
-const POD_SPEC_COMMON: [DefaultRule; 4] = [
+/// The host namespaces are plain booleans in the API: absent is their zero value, `false`,
+/// so a baseline requiring `hostNetwork: false` holds on a pod that does not mention it.
+const POD_SPEC_COMMON: [DefaultRule; 7] = [
     always("dnsPolicy", Str("ClusterFirst")),
     always("schedulerName", Str("default-scheduler")),
     always("terminationGracePeriodSeconds", Int(30)),
     always("enableServiceLinks", Bool(true)),
+    always("hostNetwork", Bool(false)),
+    always("hostPID", Bool(false)),
+    always("hostIPC", Bool(false)),
 ];
-const POD_SPEC: [DefaultRule; 5] = [
+const POD_SPEC: [DefaultRule; 8] = [
     always("restartPolicy", Str("Always")),
     POD_SPEC_COMMON[0],
     POD_SPEC_COMMON[1],
     POD_SPEC_COMMON[2],
     POD_SPEC_COMMON[3],
+    POD_SPEC_COMMON[4],
+    POD_SPEC_COMMON[5],
+    POD_SPEC_COMMON[6],
 ];
 const ROLLING: &[&str] = &["RollingUpdate"];
 const DEFAULT_MODE: [DefaultRule; 1] = [always("defaultMode", Int(0o644))];
