@@ -67,6 +67,30 @@ pub fn string_data_fingerprint(value: &Value) -> Value {
     }
 }
 
+/// A Secret manifest that uses `stringData` (as manifest files may; the API server never
+/// returns it) with that `stringData` folded into `data`, as the API server stores it:
+/// `None` when there is nothing to fold, so the common case copies nothing.
+pub fn fold_live(object: &Value) -> Option<Value> {
+    let string_data = object.get("stringData").and_then(Value::as_object)?;
+    if !is_secret(object) {
+        return None;
+    }
+    let mut folded = object.clone();
+    let map = folded.as_object_mut()?;
+    map.remove("stringData");
+    let data = map.entry("data").or_insert_with(|| Value::Object(Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(Map::new());
+    }
+    let data = data.as_object_mut()?;
+    for (key, value) in string_data {
+        if let Some(text) = value.as_str() {
+            data.insert(key.clone(), Value::String(encode_data(text.as_bytes())));
+        }
+    }
+    Some(folded)
+}
+
 /// A copy of `object` that is safe to show: for a Secret, every `data` and `stringData`
 /// value and the last-applied annotation are replaced by their hashes. Other objects are
 /// returned as they are. The evaluator calls this for a missing Secret.
@@ -160,6 +184,15 @@ pub(crate) fn live_bytes(value: &Value) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn live_string_data_is_folded_into_data_as_the_api_server_stores_it() {
+        let manifest = json!({"apiVersion": "v1", "kind": "Secret", "data": {"a": "b2xk"}, "stringData": {"a": "new", "b": "hunter2"}});
+        let folded = fold_live(&manifest).unwrap();
+        assert_eq!(folded, json!({"apiVersion": "v1", "kind": "Secret", "data": {"a": "bmV3", "b": "aHVudGVyMg=="}}));
+        assert_eq!(fold_live(&json!({"apiVersion": "v1", "kind": "Secret", "data": {"a": "b2xk"}})), None);
+        assert_eq!(fold_live(&json!({"apiVersion": "v1", "kind": "ConfigMap", "stringData": {"a": "x"}})), None);
+    }
 
     #[test]
     fn fingerprints_are_short_sha256_of_the_decoded_value() {

@@ -41,7 +41,10 @@ pub(crate) use walk::walk;
 /// its path, desired and live values, remediation class and, when the live object's
 /// managed fields tell, its attribution.
 pub fn compare(live: &Value, template: &Value, rules: &CompareRules) -> Vec<Drift> {
-    walk(Some(live), template, rules, None).drifts
+    match secret::fold_live(live) {
+        Some(folded) => walk(Some(&folded), template, rules, None).drifts,
+        None => walk(Some(live), template, rules, None).drifts,
+    }
 }
 
 /// The drift of an object that does not exist: class `Create`, the empty path, and as
