@@ -17,7 +17,7 @@ use crate::engine::classify::classify;
 use crate::engine::drift::{CompareRules, Drift};
 use crate::engine::kind::{Kind, ObjectKind};
 use crate::engine::normalize::defaults::default_for;
-use crate::engine::normalize::equal::{Shape, deep_eq, present};
+use crate::engine::normalize::equal::{Shape, deep_eq, is_void, present};
 use crate::engine::normalize::scalar_eq;
 use crate::engine::schema::{self, Field, ListType, Node, Scalar};
 use crate::engine::secret;
@@ -114,7 +114,7 @@ impl<'a> Walker<'a, '_> {
             let produced = if key == "metadata" && value.is_object() {
                 self.metadata(node, value, live)
             } else {
-                self.field(Some(node), None, key, value, live)
+                self.field(Some(node), None, key, value, Live::of(live))
             };
             if let (Some(body), Some(produced)) = (body.as_mut(), produced) {
                 body.insert(key.clone(), produced);
@@ -146,7 +146,7 @@ impl<'a> Walker<'a, '_> {
             if UNGOVERNED_METADATA.contains(&key.as_str()) {
                 continue;
             }
-            if let (Some(body), Some(produced)) = (body.as_mut(), self.field(node, None, key, value, live)) {
+            if let (Some(body), Some(produced)) = (body.as_mut(), self.field(node, None, key, value, Live::of(live))) {
                 body.insert(key.clone(), produced);
             }
         }
@@ -198,7 +198,7 @@ impl<'a> Walker<'a, '_> {
         values: Option<Scalar>,
         key: &'a str,
         template: &'a Value,
-        live: Option<&'a Map<String, Value>>,
+        live: Live<'a>,
     ) -> Option<Value> {
         if !self.enter(Step::Field(key)) {
             return None;
@@ -207,13 +207,15 @@ impl<'a> Walker<'a, '_> {
             Some(scalar) => Some(schema::scalar_field(scalar)),
             None => schema::child(node, key),
         };
-        let produced = self.value(field, node, key, template, live.and_then(|live| live.get(key)), live);
+        let produced = self.value(field, node, key, template, live.get(key), live);
         self.leave();
         produced
     }
 
     /// Compares a template value with the live value at the current path. `parent` and
-    /// `live_parent` are the structure holding it, for defaults.
+    /// `live_parent` are the structure holding it, for defaults: a field absent from the
+    /// live object holds its server default only where the structure holding it exists
+    /// or would be created by defaulting itself.
     fn value(
         &mut self,
         field: Option<&'static Field>,
@@ -221,20 +223,34 @@ impl<'a> Walker<'a, '_> {
         key: &str,
         template: &'a Value,
         live: Option<&'a Value>,
-        live_parent: Option<&'a Map<String, Value>>,
+        live_parent: Live<'a>,
     ) -> Option<Value> {
         let live = live.filter(|live| !live.is_null());
         match template {
+            // Must be absent: a field the API server defaults is never absent.
             Value::Null => match present(live) {
-                None => None,
                 Some(live) => self.drift(Cow::Borrowed(template), Some(live)),
+                None if live_parent.default_of(parent, key).is_some_and(|value| !is_void(&value)) => {
+                    self.drift(Cow::Borrowed(template), None)
+                }
+                None => None,
             },
+            // An empty member of a one-of still selects it.
+            Value::Object(map) if map.is_empty() && live.is_none() && parent.is_some_and(|parent| parent.one_of) => {
+                self.drift(Cow::Borrowed(template), None)
+            }
             Value::Object(map) => match field {
                 Some(Field::Struct(node)) if node.atomic => self.atomic(Shape::Node(node), template, live),
                 Some(Field::Map { atomic: true, values }) => self.atomic(Shape::Scalars(*values), template, live),
                 _ => match live {
-                    None => self.map(schema::node_of(field), map_values(field), map, None),
-                    Some(Value::Object(live)) => self.map(schema::node_of(field), map_values(field), map, Some(live)),
+                    None => {
+                        let defaulted = live_parent.default_of(parent, key).is_some_and(|value| value.is_object());
+                        let live = if defaulted { Live::Defaulted } else { Live::Absent };
+                        self.map(schema::node_of(field), map_values(field), map, live)
+                    }
+                    Some(Value::Object(live)) => {
+                        self.map(schema::node_of(field), map_values(field), map, Live::Map(live))
+                    }
                     Some(other) => self.mismatch(field, template, other),
                 },
             },
@@ -254,7 +270,7 @@ impl<'a> Walker<'a, '_> {
             scalar => {
                 let effective = match live {
                     Some(live) => Some(Cow::Borrowed(live)),
-                    None => parent.and_then(|parent| default_for(parent.id, key, live_parent)).map(Cow::Owned),
+                    None => live_parent.default_of(parent, key).map(Cow::Owned),
                 };
                 match effective {
                     Some(effective) if scalar_eq(schema::scalar_of(field), scalar, &effective) => {
@@ -273,7 +289,7 @@ impl<'a> Walker<'a, '_> {
         node: Option<&'static Node>,
         values: Option<Scalar>,
         template: &'a Map<String, Value>,
-        live: Option<&'a Map<String, Value>>,
+        live: Live<'a>,
     ) -> Option<Value> {
         let mut body = self.building().then(Map::new);
         for (key, value) in template {
@@ -308,9 +324,9 @@ impl<'a> Walker<'a, '_> {
                 continue;
             }
             let produced = match live_item {
-                Some(live_item) => {
-                    self.map(node, None, item, Some(live_item)).map(|fragment| with_keys(fragment, keys, node, item))
-                }
+                Some(live_item) => self
+                    .map(node, None, item, Live::Map(live_item))
+                    .map(|fragment| with_keys(fragment, keys, node, item)),
                 None => {
                     let desired = self.governed_item(keys, node, item);
                     self.drift(Cow::Owned(desired), None)
@@ -369,12 +385,17 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// A governed field that holds. In a body it keeps the live value (the template's
-    /// when the field is absent and only holds by default).
+    /// when the field is absent and holds by default; nothing when both are empty).
     fn hold(&mut self, template: &Value, live: Option<&'a Value>) -> Option<Value> {
         if !self.building() || (live.is_some() && self.owned_by_ignored_manager()) {
             return None;
         }
-        Some(live.unwrap_or(template).clone())
+        match live {
+            Some(live) => Some(live.clone()),
+            // Holds by being empty where nothing is: nothing to apply.
+            None if is_void(template) => None,
+            None => Some(template.clone()),
+        }
     }
 
     /// A governed field that does not hold: records the drift unless an ignored manager
@@ -497,6 +518,40 @@ impl<'a> Walker<'a, '_> {
     fn leave(&mut self) {
         self.path.pop();
         self.ignore.leave();
+    }
+}
+
+/// The live structure holding the field being compared.
+#[derive(Clone, Copy, Debug)]
+enum Live<'a> {
+    /// It exists.
+    Map(&'a Map<String, Value>),
+    /// It is absent, but the API server creates it (with its defaults) when absent.
+    Defaulted,
+    /// It is absent and stays absent: none of its fields has a default.
+    Absent,
+}
+
+impl<'a> Live<'a> {
+    fn of(map: Option<&'a Map<String, Value>>) -> Self {
+        map.map_or(Live::Absent, Live::Map)
+    }
+
+    fn get(self, key: &str) -> Option<&'a Value> {
+        match self {
+            Live::Map(map) => map.get(key),
+            _ => None,
+        }
+    }
+
+    /// The server default of `key` in this structure (of shape `node`), if it has one.
+    fn default_of(self, node: Option<&Node>, key: &str) -> Option<Value> {
+        let node = node?;
+        match self {
+            Live::Map(map) => default_for(node.id, key, Some(map)),
+            Live::Defaulted => default_for(node.id, key, None),
+            Live::Absent => None,
+        }
     }
 }
 
