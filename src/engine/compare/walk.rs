@@ -16,7 +16,7 @@ use crate::api::RemediationClass;
 use crate::engine::classify::classify;
 use crate::engine::drift::{CompareRules, Drift};
 use crate::engine::kind::{Kind, ObjectKind};
-use crate::engine::normalize::defaults::default_for;
+use crate::engine::normalize::defaults::{default_equals, default_for};
 use crate::engine::normalize::equal::{Shape, deep_eq, is_void, present};
 use crate::engine::normalize::scalar_eq;
 use crate::engine::schema::{self, Field, ListType, Node, Scalar};
@@ -268,16 +268,12 @@ impl<'a> Walker<'a, '_> {
                 _ => self.atomic(Shape::of(field), template, live),
             },
             scalar => {
-                let effective = match live {
-                    Some(live) => Some(Cow::Borrowed(live)),
-                    None => live_parent.default_of(parent, key).map(Cow::Owned),
+                let kind = schema::scalar_of(field);
+                let holds = match live {
+                    Some(live) => scalar_eq(kind, scalar, live),
+                    None => live_parent.default_equals(parent, key, scalar, kind),
                 };
-                match effective {
-                    Some(effective) if scalar_eq(schema::scalar_of(field), scalar, &effective) => {
-                        self.hold(scalar, live)
-                    }
-                    _ => self.drift(Cow::Borrowed(scalar), live),
-                }
+                if holds { self.hold(scalar, live) } else { self.drift(Cow::Borrowed(scalar), live) }
             }
         }
     }
@@ -544,6 +540,17 @@ impl<'a> Live<'a> {
         }
     }
 
+    /// Whether the server default of `key` in this structure (of shape `node`) is
+    /// `value`.
+    fn default_equals(self, node: Option<&Node>, key: &str, value: &Value, scalar: Scalar) -> bool {
+        let Some(node) = node else { return false };
+        match self {
+            Live::Map(map) => default_equals(node.id, key, Some(map), value, scalar),
+            Live::Defaulted => default_equals(node.id, key, None, value, scalar),
+            Live::Absent => false,
+        }
+    }
+
     /// The server default of `key` in this structure (of shape `node`), if it has one.
     fn default_of(self, node: Option<&Node>, key: &str) -> Option<Value> {
         let node = node?;
@@ -564,12 +571,18 @@ fn map_values(field: Option<&'static Field>) -> Option<Scalar> {
 }
 
 /// Whether a template item and a live item have the same merge key (absent key fields
-/// take their defaults).
+/// take their defaults). Allocates nothing.
 fn same_item(keys: &[&str], node: Option<&Node>, template: &Map<String, Value>, live: &Map<String, Value>) -> bool {
-    keys.iter().all(|key| match (key_value(template, node, key), key_value(live, node, key)) {
-        (Some(a), Some(b)) => scalar_eq(Scalar::Plain, &a, &b),
+    fn present<'m>(item: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+        item.get(key).filter(|value| !value.is_null())
+    }
+    keys.iter().all(|key| match (present(template, key), present(live, key)) {
+        (Some(a), Some(b)) => scalar_eq(Scalar::Plain, a, b),
         (None, None) => true,
-        _ => false,
+        (Some(value), None) => node.is_some_and(|node| default_equals(node.id, key, Some(live), value, Scalar::Plain)),
+        (None, Some(value)) => {
+            node.is_some_and(|node| default_equals(node.id, key, Some(template), value, Scalar::Plain))
+        }
     })
 }
 
