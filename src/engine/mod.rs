@@ -2,7 +2,7 @@
 //! `diff` and `inventory`. Nothing here talks to a Kubernetes API server.
 //!
 //! The pipeline for one object reads top to bottom:
-//! - [`compare`]: which governed fields do not hold (normalized, keyed lists, ignore rules,
+//! - [`compare`](mod@compare): which governed fields do not hold (normalized, keyed lists, ignore rules,
 //!   field-manager ownership), each with its remediation class ([`classify`]);
 //! - `decide`: what to do about each drift (remediate, escalate, excepted, audit);
 //! - [`patch`]: the server-side-apply body that restores exactly the governed fields.
