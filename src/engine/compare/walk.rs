@@ -200,6 +200,19 @@ impl<'a> Walker<'a, '_> {
         template: &'a Value,
         live: Live<'a>,
     ) -> Option<Value> {
+        self.field_with(node, values, key, template, live.get(key), live)
+    }
+
+    /// [`Walker::field`] with the live value of `key` already looked up.
+    fn field_with(
+        &mut self,
+        node: Option<&'static Node>,
+        values: Option<Scalar>,
+        key: &'a str,
+        template: &'a Value,
+        live_value: Option<&'a Value>,
+        live: Live<'a>,
+    ) -> Option<Value> {
         if !self.enter(Step::Field(key)) {
             return None;
         }
@@ -207,7 +220,7 @@ impl<'a> Walker<'a, '_> {
             Some(scalar) => Some(schema::scalar_field(scalar)),
             None => schema::child(node, key),
         };
-        let produced = self.value(field, node, key, template, live.get(key), live);
+        let produced = self.value(field, node, key, template, live_value, live);
         self.leave();
         produced
     }
@@ -288,8 +301,26 @@ impl<'a> Walker<'a, '_> {
         live: Live<'a>,
     ) -> Option<Value> {
         let mut body = self.building().then(Map::new);
+        // Both maps are sorted by key: walk them together rather than searching the live
+        // map for each template key.
+        let mut live_entries = match live {
+            Live::Map(map) => Some(map.iter().peekable()),
+            _ => None,
+        };
         for (key, value) in template {
-            if let (Some(body), Some(produced)) = (body.as_mut(), self.field(node, values, key, value, live)) {
+            let live_value = live_entries.as_mut().and_then(|entries| {
+                while let Some((live_key, live_value)) = entries.peek() {
+                    match live_key.as_str().cmp(key.as_str()) {
+                        std::cmp::Ordering::Less => entries.next(),
+                        std::cmp::Ordering::Equal => return Some(*live_value),
+                        std::cmp::Ordering::Greater => return None,
+                    };
+                }
+                None
+            });
+            if let (Some(body), Some(produced)) =
+                (body.as_mut(), self.field_with(node, values, key, value, live_value, live))
+            {
                 body.insert(key.clone(), produced);
             }
         }
