@@ -3,7 +3,7 @@
 //!
 //! The pipeline for one object reads top to bottom:
 //! - [`selector`]: which rules select the object ([`evaluate`] runs a whole policy);
-//! - [`compare`]: which governed fields do not hold (normalized, keyed lists, ignore rules,
+//! - [`compare`](mod@compare): which governed fields do not hold (normalized, keyed lists, ignore rules,
 //!   field-manager ownership), each with its remediation class ([`classify`]);
 //! - [`decide`]: what to do about each drift (remediate, escalate, excepted, audit, defer);
 //! - [`patch`]: the server-side-apply body that restores exactly the governed fields.

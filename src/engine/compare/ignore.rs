@@ -12,22 +12,29 @@ pub(crate) struct IgnoreTracker<'r> {
     /// level; `frames` holds where each level's indices start and end.
     active: Vec<u32>,
     frames: Vec<(usize, usize)>,
+    /// Levels entered below the last level where a pattern still matched: nothing can be
+    /// ignored there, so they are only counted.
+    idle: usize,
 }
 
 impl<'r> IgnoreTracker<'r> {
     pub(crate) fn new(patterns: &'r [PathPattern]) -> Self {
         if patterns.is_empty() {
-            return Self { patterns, active: Vec::new(), frames: Vec::new() };
+            return Self { patterns, active: Vec::new(), frames: Vec::new(), idle: 0 };
         }
         let count = u32::try_from(patterns.len()).unwrap_or(u32::MAX);
         let active: Vec<u32> = (0..count).collect();
         let frames = vec![(0, active.len())];
-        Self { patterns, active, frames }
+        Self { patterns, active, frames, idle: 0 }
     }
 
     /// Steps into the token at `depth` (its position in the path). Returns false, and
     /// stays where it was, when a pattern covers the path: the field is not governed.
     pub(crate) fn enter<'t>(&mut self, depth: usize, token: impl FnOnce() -> Cow<'t, str>) -> bool {
+        if self.idle > 0 {
+            self.idle += 1;
+            return true;
+        }
         let Some(&(start, end)) = self.frames.last() else { return true };
         let next = self.active.len();
         if start < end {
@@ -44,13 +51,19 @@ impl<'r> IgnoreTracker<'r> {
                 }
             }
         }
-        self.frames.push((next, self.active.len()));
+        if self.active.len() == next {
+            self.idle = 1;
+        } else {
+            self.frames.push((next, self.active.len()));
+        }
         true
     }
 
     /// Steps back out of the last token entered.
     pub(crate) fn leave(&mut self) {
-        if self.frames.len() > 1
+        if self.idle > 0 {
+            self.idle -= 1;
+        } else if self.frames.len() > 1
             && let Some((start, _)) = self.frames.pop()
         {
             self.active.truncate(start);

@@ -107,7 +107,7 @@ impl<'a> Entry<'a> {
 /// The subtree of a FieldsV1 tree for one step.
 fn child<'t>(tree: &'t Map<String, Value>, step: &Step<'_>) -> Option<&'t Map<String, Value>> {
     match step {
-        Step::Field(name) => tree.get(&format!("f:{name}"))?.as_object(),
+        Step::Field(name) => field_child(tree, name),
         Step::Item { keys, item, node } => tree
             .iter()
             .filter_map(|(key, value)| Some((key.strip_prefix("k:")?, value)))
@@ -129,6 +129,20 @@ fn child<'t>(tree: &'t Map<String, Value>, step: &Step<'_>) -> Option<&'t Map<St
             })
             .and_then(|(_, value)| value.as_object()),
     }
+}
+
+/// The subtree `f:<name>`, looked up without building the key for usual names.
+fn field_child<'t>(tree: &'t Map<String, Value>, name: &str) -> Option<&'t Map<String, Value>> {
+    let mut buffer = [0_u8; 96];
+    let key = match buffer.get_mut(..name.len() + 2) {
+        Some(key) => {
+            key[..2].copy_from_slice(b"f:");
+            key[2..].copy_from_slice(name.as_bytes());
+            std::str::from_utf8(key).ok()?
+        }
+        None => return tree.get(&format!("f:{name}"))?.as_object(),
+    };
+    tree.get(key)?.as_object()
 }
 
 /// Orders managed-fields times (RFC 3339); a missing or unreadable time is the oldest.
@@ -243,6 +257,20 @@ metadata:
         ];
         assert_eq!(managed.attribution(&removed).unwrap().manager, "helm");
         assert!(managed.attribution(&[Step::Field("data")]).is_none());
+    }
+
+    #[test]
+    fn long_annotation_keys_are_found() {
+        let key = format!("example.com/{}", "x".repeat(120));
+        let live = serde_json::json!({"metadata": {"managedFields": [{
+            "manager": "annotator", "operation": "Apply", "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:metadata": {"f:annotations": {format!("f:{key}"): {}, "f:short": {}}}}
+        }]}});
+        let managed = ManagedFields::of(Some(&live));
+        for name in [key.as_str(), "short"] {
+            let path = [Step::Field("metadata"), Step::Field("annotations"), Step::Field(name)];
+            assert_eq!(managed.attribution(&path).map(|a| a.manager), Some("annotator".to_string()), "{name}");
+        }
     }
 
     #[test]

@@ -317,6 +317,47 @@ spec:
 }
 
 #[test]
+fn defaults_hold_only_inside_structures_the_server_creates() {
+    let live = yaml(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  strategy: {type: Recreate}
+  template:
+    spec:
+      containers: [{name: app, image: nginx:1.27}]
+"#,
+    );
+    let template = yaml(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  strategy: {rollingUpdate: {maxSurge: 25%}}
+  template:
+    spec:
+      containers:
+        - name: app
+          readinessProbe: {periodSeconds: 10}
+"#,
+    );
+    let drifts = compare(&live, &template, &CompareRules::default());
+    assert_eq!(
+        paths(&drifts),
+        [
+            "/spec/strategy/rollingUpdate/maxSurge",
+            "/spec/template/spec/containers/name=app/readinessProbe/periodSeconds"
+        ]
+    );
+    // Without a strategy at all, the server creates a rolling one with its defaults.
+    let mut defaulted = live.clone();
+    defaulted["spec"].as_object_mut().unwrap().remove("strategy");
+    assert_eq!(paths(&compare(&defaulted, &template, &CompareRules::default())).len(), 1);
+}
+
+#[test]
 fn null_means_absent() {
     let live = yaml(
         r#"
@@ -560,4 +601,56 @@ fn a_missing_object_is_one_create_drift() {
     );
     let secret = missing(&yaml(SECRET_TEMPLATE), &CompareRules::default());
     assert_eq!(secret.desired["data"]["apiKey"], json!(crate::engine::secret::fingerprint(b"ak-Desired-42")));
+}
+
+#[test]
+fn an_empty_member_of_a_one_of_must_be_present() {
+    let live = yaml(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: nginx:1.27, livenessProbe: {exec: {command: [true]}}}]
+      volumes: [{name: cache, hostPath: {path: /var/cache}}, {name: scratch, emptyDir: {}}]
+"#,
+    );
+    let template = yaml(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      containers: [{name: app, livenessProbe: {tcpSocket: {}}}]
+      volumes: [{name: cache, emptyDir: {}}, {name: scratch, emptyDir: {}}]
+"#,
+    );
+    let drifts = compare(&live, &template, &CompareRules::default());
+    assert_eq!(
+        paths(&drifts),
+        [
+            "/spec/template/spec/containers/name=app/livenessProbe/tcpSocket",
+            "/spec/template/spec/volumes/name=cache/emptyDir"
+        ]
+    );
+    // Elsewhere an empty map governs nothing.
+    let labels = yaml(
+        "{apiVersion: apps/v1, kind: Deployment, metadata: {labels: {}}, spec: {template: {spec: {nodeSelector: {}}}}}",
+    );
+    assert_eq!(compare(&live, &labels, &CompareRules::default()), vec![]);
+}
+
+#[test]
+fn must_be_absent_fails_for_fields_the_server_defaults() {
+    let live = yaml(
+        "{apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {template: {spec: {containers: []}}}}",
+    );
+    let template = yaml(
+        "{apiVersion: apps/v1, kind: Deployment, spec: {strategy: {type: null}, progressDeadlineSeconds: null, paused: null}}",
+    );
+    let drifts = compare(&live, &template, &CompareRules::default());
+    assert_eq!(paths(&drifts), ["/spec/progressDeadlineSeconds", "/spec/strategy/type"]);
 }

@@ -16,8 +16,8 @@ use crate::api::RemediationClass;
 use crate::engine::classify::classify;
 use crate::engine::drift::{CompareRules, Drift};
 use crate::engine::kind::{Kind, ObjectKind};
-use crate::engine::normalize::defaults::default_for;
-use crate::engine::normalize::equal::{Shape, deep_eq, present};
+use crate::engine::normalize::defaults::{default_equals, default_for};
+use crate::engine::normalize::equal::{Shape, deep_eq, is_void, present};
 use crate::engine::normalize::scalar_eq;
 use crate::engine::schema::{self, Field, ListType, Node, Scalar};
 use crate::engine::secret;
@@ -114,7 +114,7 @@ impl<'a> Walker<'a, '_> {
             let produced = if key == "metadata" && value.is_object() {
                 self.metadata(node, value, live)
             } else {
-                self.field(Some(node), None, key, value, live)
+                self.field(Some(node), None, key, value, Live::of(live))
             };
             if let (Some(body), Some(produced)) = (body.as_mut(), produced) {
                 body.insert(key.clone(), produced);
@@ -146,7 +146,7 @@ impl<'a> Walker<'a, '_> {
             if UNGOVERNED_METADATA.contains(&key.as_str()) {
                 continue;
             }
-            if let (Some(body), Some(produced)) = (body.as_mut(), self.field(node, None, key, value, live)) {
+            if let (Some(body), Some(produced)) = (body.as_mut(), self.field(node, None, key, value, Live::of(live))) {
                 body.insert(key.clone(), produced);
             }
         }
@@ -198,7 +198,20 @@ impl<'a> Walker<'a, '_> {
         values: Option<Scalar>,
         key: &'a str,
         template: &'a Value,
-        live: Option<&'a Map<String, Value>>,
+        live: Live<'a>,
+    ) -> Option<Value> {
+        self.field_with(node, values, key, template, live.get(key), live)
+    }
+
+    /// [`Walker::field`] with the live value of `key` already looked up.
+    fn field_with(
+        &mut self,
+        node: Option<&'static Node>,
+        values: Option<Scalar>,
+        key: &'a str,
+        template: &'a Value,
+        live_value: Option<&'a Value>,
+        live: Live<'a>,
     ) -> Option<Value> {
         if !self.enter(Step::Field(key)) {
             return None;
@@ -207,13 +220,15 @@ impl<'a> Walker<'a, '_> {
             Some(scalar) => Some(schema::scalar_field(scalar)),
             None => schema::child(node, key),
         };
-        let produced = self.value(field, node, key, template, live.and_then(|live| live.get(key)), live);
+        let produced = self.value(field, node, key, template, live_value, live);
         self.leave();
         produced
     }
 
     /// Compares a template value with the live value at the current path. `parent` and
-    /// `live_parent` are the structure holding it, for defaults.
+    /// `live_parent` are the structure holding it, for defaults: a field absent from the
+    /// live object holds its server default only where the structure holding it exists
+    /// or would be created by defaulting itself.
     fn value(
         &mut self,
         field: Option<&'static Field>,
@@ -221,20 +236,34 @@ impl<'a> Walker<'a, '_> {
         key: &str,
         template: &'a Value,
         live: Option<&'a Value>,
-        live_parent: Option<&'a Map<String, Value>>,
+        live_parent: Live<'a>,
     ) -> Option<Value> {
         let live = live.filter(|live| !live.is_null());
         match template {
+            // Must be absent: a field the API server defaults is never absent.
             Value::Null => match present(live) {
-                None => None,
                 Some(live) => self.drift(Cow::Borrowed(template), Some(live)),
+                None if live_parent.default_of(parent, key).is_some_and(|value| !is_void(&value)) => {
+                    self.drift(Cow::Borrowed(template), None)
+                }
+                None => None,
             },
+            // An empty member of a one-of still selects it.
+            Value::Object(map) if map.is_empty() && live.is_none() && parent.is_some_and(|parent| parent.one_of) => {
+                self.drift(Cow::Borrowed(template), None)
+            }
             Value::Object(map) => match field {
                 Some(Field::Struct(node)) if node.atomic => self.atomic(Shape::Node(node), template, live),
                 Some(Field::Map { atomic: true, values }) => self.atomic(Shape::Scalars(*values), template, live),
                 _ => match live {
-                    None => self.map(schema::node_of(field), map_values(field), map, None),
-                    Some(Value::Object(live)) => self.map(schema::node_of(field), map_values(field), map, Some(live)),
+                    None => {
+                        let defaulted = live_parent.default_of(parent, key).is_some_and(|value| value.is_object());
+                        let live = if defaulted { Live::Defaulted } else { Live::Absent };
+                        self.map(schema::node_of(field), map_values(field), map, live)
+                    }
+                    Some(Value::Object(live)) => {
+                        self.map(schema::node_of(field), map_values(field), map, Live::Map(live))
+                    }
                     Some(other) => self.mismatch(field, template, other),
                 },
             },
@@ -252,16 +281,12 @@ impl<'a> Walker<'a, '_> {
                 _ => self.atomic(Shape::of(field), template, live),
             },
             scalar => {
-                let effective = match live {
-                    Some(live) => Some(Cow::Borrowed(live)),
-                    None => parent.and_then(|parent| default_for(parent.id, key, live_parent)).map(Cow::Owned),
+                let kind = schema::scalar_of(field);
+                let holds = match live {
+                    Some(live) => scalar_eq(kind, scalar, live),
+                    None => live_parent.default_equals(parent, key, scalar, kind),
                 };
-                match effective {
-                    Some(effective) if scalar_eq(schema::scalar_of(field), scalar, &effective) => {
-                        self.hold(scalar, live)
-                    }
-                    _ => self.drift(Cow::Borrowed(scalar), live),
-                }
+                if holds { self.hold(scalar, live) } else { self.drift(Cow::Borrowed(scalar), live) }
             }
         }
     }
@@ -273,11 +298,29 @@ impl<'a> Walker<'a, '_> {
         node: Option<&'static Node>,
         values: Option<Scalar>,
         template: &'a Map<String, Value>,
-        live: Option<&'a Map<String, Value>>,
+        live: Live<'a>,
     ) -> Option<Value> {
         let mut body = self.building().then(Map::new);
+        // Both maps are sorted by key: walk them together rather than searching the live
+        // map for each template key.
+        let mut live_entries = match live {
+            Live::Map(map) => Some(map.iter().peekable()),
+            _ => None,
+        };
         for (key, value) in template {
-            if let (Some(body), Some(produced)) = (body.as_mut(), self.field(node, values, key, value, live)) {
+            let live_value = live_entries.as_mut().and_then(|entries| {
+                while let Some((live_key, live_value)) = entries.peek() {
+                    match live_key.as_str().cmp(key.as_str()) {
+                        std::cmp::Ordering::Less => entries.next(),
+                        std::cmp::Ordering::Equal => return Some(*live_value),
+                        std::cmp::Ordering::Greater => return None,
+                    };
+                }
+                None
+            });
+            if let (Some(body), Some(produced)) =
+                (body.as_mut(), self.field_with(node, values, key, value, live_value, live))
+            {
                 body.insert(key.clone(), produced);
             }
         }
@@ -308,9 +351,9 @@ impl<'a> Walker<'a, '_> {
                 continue;
             }
             let produced = match live_item {
-                Some(live_item) => {
-                    self.map(node, None, item, Some(live_item)).map(|fragment| with_keys(fragment, keys, node, item))
-                }
+                Some(live_item) => self
+                    .map(node, None, item, Live::Map(live_item))
+                    .map(|fragment| with_keys(fragment, keys, node, item)),
                 None => {
                     let desired = self.governed_item(keys, node, item);
                     self.drift(Cow::Owned(desired), None)
@@ -369,12 +412,17 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// A governed field that holds. In a body it keeps the live value (the template's
-    /// when the field is absent and only holds by default).
+    /// when the field is absent and holds by default; nothing when both are empty).
     fn hold(&mut self, template: &Value, live: Option<&'a Value>) -> Option<Value> {
         if !self.building() || (live.is_some() && self.owned_by_ignored_manager()) {
             return None;
         }
-        Some(live.unwrap_or(template).clone())
+        match live {
+            Some(live) => Some(live.clone()),
+            // Holds by being empty where nothing is: nothing to apply.
+            None if is_void(template) => None,
+            None => Some(template.clone()),
+        }
     }
 
     /// A governed field that does not hold: records the drift unless an ignored manager
@@ -500,6 +548,51 @@ impl<'a> Walker<'a, '_> {
     }
 }
 
+/// The live structure holding the field being compared.
+#[derive(Clone, Copy, Debug)]
+enum Live<'a> {
+    /// It exists.
+    Map(&'a Map<String, Value>),
+    /// It is absent, but the API server creates it (with its defaults) when absent.
+    Defaulted,
+    /// It is absent and stays absent: none of its fields has a default.
+    Absent,
+}
+
+impl<'a> Live<'a> {
+    fn of(map: Option<&'a Map<String, Value>>) -> Self {
+        map.map_or(Live::Absent, Live::Map)
+    }
+
+    fn get(self, key: &str) -> Option<&'a Value> {
+        match self {
+            Live::Map(map) => map.get(key),
+            _ => None,
+        }
+    }
+
+    /// Whether the server default of `key` in this structure (of shape `node`) is
+    /// `value`.
+    fn default_equals(self, node: Option<&Node>, key: &str, value: &Value, scalar: Scalar) -> bool {
+        let Some(node) = node else { return false };
+        match self {
+            Live::Map(map) => default_equals(node.id, key, Some(map), value, scalar),
+            Live::Defaulted => default_equals(node.id, key, None, value, scalar),
+            Live::Absent => false,
+        }
+    }
+
+    /// The server default of `key` in this structure (of shape `node`), if it has one.
+    fn default_of(self, node: Option<&Node>, key: &str) -> Option<Value> {
+        let node = node?;
+        match self {
+            Live::Map(map) => default_for(node.id, key, Some(map)),
+            Live::Defaulted => default_for(node.id, key, None),
+            Live::Absent => None,
+        }
+    }
+}
+
 /// The kind of the values of a map of scalars.
 fn map_values(field: Option<&'static Field>) -> Option<Scalar> {
     match field {
@@ -509,12 +602,18 @@ fn map_values(field: Option<&'static Field>) -> Option<Scalar> {
 }
 
 /// Whether a template item and a live item have the same merge key (absent key fields
-/// take their defaults).
+/// take their defaults). Allocates nothing.
 fn same_item(keys: &[&str], node: Option<&Node>, template: &Map<String, Value>, live: &Map<String, Value>) -> bool {
-    keys.iter().all(|key| match (key_value(template, node, key), key_value(live, node, key)) {
-        (Some(a), Some(b)) => scalar_eq(Scalar::Plain, &a, &b),
+    fn present<'m>(item: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+        item.get(key).filter(|value| !value.is_null())
+    }
+    keys.iter().all(|key| match (present(template, key), present(live, key)) {
+        (Some(a), Some(b)) => scalar_eq(Scalar::Plain, a, b),
         (None, None) => true,
-        _ => false,
+        (Some(value), None) => node.is_some_and(|node| default_equals(node.id, key, Some(live), value, Scalar::Plain)),
+        (None, Some(value)) => {
+            node.is_some_and(|node| default_equals(node.id, key, Some(template), value, Scalar::Plain))
+        }
     })
 }
 

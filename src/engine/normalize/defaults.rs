@@ -9,9 +9,10 @@
 //! `externalTrafficPolicy` of load balancers, Job `completions` when `parallelism` is set,
 //! `podReplacementPolicy`) are deliberately absent: the engine never assumes them.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
-use crate::engine::schema::NodeId;
+use super::scalar::{numbers_eq, scalar_eq};
+use crate::engine::schema::{NodeId, Scalar};
 
 /// The value a default takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,6 +203,37 @@ pub fn default_for(node: NodeId, field: &str, siblings: Option<&Map<String, Valu
         .and_then(|rule| value_of(rule.value, siblings))
 }
 
+/// Whether the default of `field` in the structure `node` (whose present fields are
+/// `siblings`) is `value`, compared as a scalar of kind `scalar`; false when there is no
+/// default. Allocates nothing.
+pub fn default_equals(
+    node: NodeId,
+    field: &str,
+    siblings: Option<&Map<String, Value>>,
+    value: &Value,
+    scalar: Scalar,
+) -> bool {
+    let Some(rule) =
+        rules(node).iter().filter(|rule| rule.field == field).find(|rule| condition_holds(node, rule, siblings))
+    else {
+        return false;
+    };
+    match rule.value {
+        Str(text) => value.as_str() == Some(text),
+        Int(number) => value.as_number().is_some_and(|value| numbers_eq(value, &Number::from(number))),
+        Bool(flag) => value.as_bool() == Some(flag),
+        EmptyObject => value.as_object().is_some_and(Map::is_empty),
+        SameAs(sibling) => siblings
+            .and_then(|map| map.get(sibling))
+            .filter(|default| !default.is_null())
+            .is_some_and(|default| scalar_eq(scalar, value, default)),
+        ImagePullPolicy => siblings
+            .and_then(|map| map.get("image"))
+            .and_then(Value::as_str)
+            .is_some_and(|image| value.as_str() == Some(image_pull_policy(image))),
+    }
+}
+
 fn condition_holds(node: NodeId, rule: &DefaultRule, siblings: Option<&Map<String, Value>>) -> bool {
     let Some((sibling, one_of)) = rule.when else { return true };
     let present = siblings.and_then(|map| map.get(sibling)).filter(|value| !value.is_null());
@@ -305,6 +337,32 @@ mod tests {
         assert_eq!(default_for(NodeId::Subject, "apiGroup", Some(&user)), Some(json!("rbac.authorization.k8s.io")));
         let account = object(json!({"kind": "ServiceAccount", "name": "app"}));
         assert_eq!(default_for(NodeId::Subject, "apiGroup", Some(&account)), Some(json!("")));
+    }
+
+    #[test]
+    fn default_equals_matches_default_for() {
+        let container = object(json!({"name": "app", "image": "nginx"}));
+        let port = object(json!({"port": 443}));
+        for (node, field, siblings) in [
+            (NodeId::Container, "imagePullPolicy", Some(&container)),
+            (NodeId::ContainerPort, "protocol", None),
+            (NodeId::ServicePort, "targetPort", Some(&port)),
+            (NodeId::DeploymentSpec, "replicas", None),
+            (NodeId::JobSpec, "suspend", None),
+            (NodeId::DeploymentSpec, "strategy", None),
+        ] {
+            let default = default_for(node, field, siblings).unwrap();
+            assert!(default_equals(node, field, siblings, &default, Scalar::Plain), "{field}");
+            assert!(!default_equals(node, field, siblings, &json!("other"), Scalar::Plain), "{field}");
+        }
+        assert!(default_equals(
+            NodeId::ServicePort,
+            "targetPort",
+            Some(&port),
+            &json!("443"),
+            Scalar::PortNumberOrName
+        ));
+        assert!(!default_equals(NodeId::Container, "name", None, &json!("x"), Scalar::Plain));
     }
 
     #[test]

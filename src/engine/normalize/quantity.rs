@@ -48,6 +48,23 @@ impl Quantity {
         self.nanos
     }
 
+    /// A quantity written as a JSON number (`cpu: 0.5`, `memory: 1073741824`), read as
+    /// the decimal it is written as.
+    pub fn from_number(number: &serde_json::Number) -> Option<Self> {
+        if let Some(whole) = number.as_i64() {
+            return Some(Self { nanos: i128::from(whole).checked_mul(NANO)?, format: Format::DecimalSi });
+        }
+        if let Some(whole) = number.as_u64() {
+            return Some(Self { nanos: i128::from(whole).checked_mul(NANO)?, format: Format::DecimalSi });
+        }
+        // A float's shortest round-trip spelling is the decimal that was written.
+        let mut buffer = [0_u8; 40];
+        let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+        std::io::Write::write_fmt(&mut cursor, format_args!("{number}")).ok()?;
+        let written = usize::try_from(cursor.position()).ok()?;
+        std::str::from_utf8(&buffer[..written]).ok()?.parse().ok()
+    }
+
     /// How the quantity was written.
     pub fn format(&self) -> Format {
         self.format
@@ -248,6 +265,17 @@ mod tests {
         assert_eq!(q(".5"), q("500m"));
         assert_ne!(q("1G"), q("1Gi"));
         assert_ne!(q("100m"), q("101m"));
+    }
+
+    #[test]
+    fn json_numbers_are_read_as_written() {
+        let number = |text: &str| Quantity::from_number(&serde_json::from_str(text).unwrap()).unwrap();
+        assert_eq!(number("0.1"), q("100m"));
+        assert_eq!(number("0.25"), q("250m"));
+        assert_eq!(number("2"), q("2"));
+        assert_eq!(number("1e3"), q("1k"));
+        assert_eq!(number("1073741824"), q("1Gi"));
+        assert_eq!(number("-3"), q("-3"));
     }
 
     #[test]

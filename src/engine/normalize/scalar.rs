@@ -50,7 +50,7 @@ fn integer(number: &Number) -> Option<i128> {
 pub fn quantity(value: &Value) -> Option<Quantity> {
     match value {
         Value::String(text) => text.parse().ok(),
-        Value::Number(number) => number.to_string().parse().ok(),
+        Value::Number(number) => Quantity::from_number(number),
         _ => None,
     }
 }

@@ -75,6 +75,10 @@ pub struct Node {
     pub id: NodeId,
     /// Whether the structure is replaced whole (`x-kubernetes-struct-type: atomic`).
     pub atomic: bool,
+    /// Whether its structure-valued fields are a one-of (a Volume's sources, a probe's
+    /// handlers): there, an empty template value (`emptyDir: {}`) still selects the
+    /// member, so the live object must have it.
+    pub one_of: bool,
     /// The described fields, by JSON name.
     pub fields: &'static [(&'static str, Field)],
 }
@@ -82,12 +86,17 @@ pub struct Node {
 impl Node {
     /// A granular structure.
     pub const fn new(id: NodeId, fields: &'static [(&'static str, Field)]) -> Self {
-        Self { id, atomic: false, fields }
+        Self { id, atomic: false, one_of: false, fields }
     }
 
     /// A structure replaced and compared whole.
     pub const fn atomic(id: NodeId, fields: &'static [(&'static str, Field)]) -> Self {
-        Self { id, atomic: true, fields }
+        Self { id, atomic: true, one_of: false, fields }
+    }
+
+    /// A granular structure whose structure-valued fields are a one-of.
+    pub const fn one_of(id: NodeId, fields: &'static [(&'static str, Field)]) -> Self {
+        Self { id, atomic: false, one_of: true, fields }
     }
 
     /// The field named `name`, when described.

@@ -76,7 +76,7 @@ pub(super) static RESOURCE_REQUIREMENTS: Node = Node::new(
 );
 
 /// core/v1 Probe.
-pub(super) static PROBE: Node = Node::new(
+pub(super) static PROBE: Node = Node::one_of(
     NodeId::Probe,
     &[("httpGet", Field::Struct(&HTTP_GET_ACTION)), ("tcpSocket", Field::Struct(&TCP_SOCKET_ACTION))],
 );
@@ -88,7 +88,7 @@ pub(super) static LIFECYCLE: Node = Node::new(
 );
 
 /// core/v1 LifecycleHandler.
-pub(super) static LIFECYCLE_HANDLER: Node = Node::new(
+pub(super) static LIFECYCLE_HANDLER: Node = Node::one_of(
     NodeId::LifecycleHandler,
     &[("httpGet", Field::Struct(&HTTP_GET_ACTION)), ("tcpSocket", Field::Struct(&TCP_SOCKET_ACTION))],
 );
@@ -100,7 +100,7 @@ pub(super) static HTTP_GET_ACTION: Node = Node::new(NodeId::HttpGetAction, &[("p
 pub(super) static TCP_SOCKET_ACTION: Node = Node::new(NodeId::TcpSocketAction, &[("port", PORT)]);
 
 /// core/v1 Volume.
-pub(super) static VOLUME: Node = Node::new(
+pub(super) static VOLUME: Node = Node::one_of(
     NodeId::Volume,
     &[
         ("configMap", Field::Struct(&CONFIG_MAP_VOLUME_SOURCE)),
