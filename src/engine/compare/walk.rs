@@ -240,10 +240,14 @@ impl<'a> Walker<'a, '_> {
     ) -> Option<Value> {
         let live = live.filter(|live| !live.is_null());
         match template {
-            // Must be absent: a field the API server defaults is never absent.
+            // Must be absent: a field the API server defaults is never absent. A boolean
+            // whose default is `false` is the exception: absent is its zero value.
             Value::Null => match present(live) {
                 Some(live) => self.drift(Cow::Borrowed(template), Some(live)),
-                None if live_parent.default_of(parent, key).is_some_and(|value| !is_void(&value)) => {
+                None if live_parent
+                    .default_of(parent, key)
+                    .is_some_and(|value| !is_void(&value) && value != Value::Bool(false)) =>
+                {
                     self.drift(Cow::Borrowed(template), None)
                 }
                 None => None,
