@@ -50,9 +50,13 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     };
     match run_check(&input) {
         Ok(report) => {
-            match args.output {
-                Output::Text => print!("{}", report.to_text()),
-                Output::Json => println!("{}", report.to_json()),
+            let text = match args.output {
+                Output::Text => report.to_text(),
+                Output::Json => report.to_json() + "\n",
+            };
+            if let Err(err) = super::emit(&text) {
+                eprintln!("error: cannot write the report: {err}");
+                return ExitCode::from(INVALID_INPUT);
             }
             if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(VIOLATIONS) }
         }

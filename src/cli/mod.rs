@@ -42,8 +42,13 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn crds(out_dir: Option<&Path>) -> ExitCode {
     let Some(dir) = out_dir else {
-        print!("{}", crate::api::crds_yaml());
-        return ExitCode::SUCCESS;
+        return match emit(&crate::api::crds_yaml()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("driftwarden crds: cannot write to standard output: {error}");
+                ExitCode::FAILURE
+            }
+        };
     };
     match crate::api::write_crds(dir) {
         Ok(_) => ExitCode::SUCCESS,
@@ -51,5 +56,16 @@ fn crds(out_dir: Option<&Path>) -> ExitCode {
             eprintln!("driftwarden crds: cannot write {}: {error}", dir.display());
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Writes `text` to standard output. A reader that stops early (`driftwarden crds | head`)
+/// is not an error: the output simply ends there.
+pub(crate) fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
