@@ -265,8 +265,12 @@ pub struct DecisionInput<'a> {
     /// Exceptions whose match selects the object (expired ones are ignored here).
     pub exceptions: &'a [ExceptionCover],
     pub counters: Counters<'a>,
-    /// Field managers that count as declared appliers; see [`GITOPS_MANAGERS`].
+    /// Field managers that count as declared appliers; see [`GITOPS_MANAGERS`]. Any other
+    /// manager whose last write of a drifted field was a server-side apply is a declared
+    /// applier too.
     pub conflict_managers: &'a [&'a str],
+    /// driftwarden's own field manager, whose applies are never a conflict.
+    pub own_manager: &'a str,
     pub now: Timestamp,
 }
 
@@ -291,7 +295,8 @@ fn decide_one(input: &DecisionInput<'_>, drift: &Drift) -> Action {
         return escalate(EscalationReason::ClassNotAutomatic { class: drift.class });
     }
     if let Some(attribution) = &drift.attribution
-        && input.conflict_managers.contains(&attribution.manager.as_str())
+        && attribution.manager != input.own_manager
+        && (input.conflict_managers.contains(&attribution.manager.as_str()) || attribution.operation == "Apply")
     {
         return escalate(EscalationReason::Conflict { manager: attribution.manager.clone() });
     }
@@ -411,6 +416,7 @@ mod tests {
             exceptions,
             counters,
             conflict_managers: GITOPS_MANAGERS,
+            own_manager: "driftwarden",
             now: at("2026-11-23T10:00:00Z"),
         }
     }
@@ -484,6 +490,32 @@ mod tests {
         assert_eq!(
             actions,
             vec![Action::Escalate { reason: EscalationReason::Conflict { manager: "argocd-controller".into() } }]
+        );
+    }
+
+    #[test]
+    fn other_appliers_are_conflicts_but_edits_and_own_applies_are_not() {
+        let rules = rules("mode: Enforce");
+        let by = |manager: &str, operation: &str| {
+            let mut d = drift("/metadata/labels/team", RemediationClass::Metadata);
+            d.attribution = Some(Attribution { manager: manager.into(), operation: operation.into(), time: None });
+            d
+        };
+        let actions = decide(
+            &input(&rules, &[], calm()),
+            &[
+                by("helm", "Apply"),
+                by("kubectl-edit", "Update"),
+                by("driftwarden", "Apply"),
+                by("kustomize-controller", "Update"),
+            ],
+        );
+        assert_eq!(actions[0], Action::Escalate { reason: EscalationReason::Conflict { manager: "helm".into() } });
+        assert_eq!(actions[1], Action::Remediate);
+        assert_eq!(actions[2], Action::Remediate);
+        assert_eq!(
+            actions[3],
+            Action::Escalate { reason: EscalationReason::Conflict { manager: "kustomize-controller".into() } }
         );
     }
 

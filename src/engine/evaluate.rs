@@ -272,13 +272,26 @@ impl CompiledPolicy {
         rules
     }
 
-    /// Compares `object` with every template of this policy that governs it. `None` when
-    /// the policy does not govern the object.
-    pub fn evaluate_object(
-        &self,
+    /// The `(apiVersion, kind)` of everything this policy governs.
+    pub fn kinds(&self) -> std::collections::BTreeSet<(String, String)> {
+        let resources = self.resources.iter().map(|r| (r.target.api_version.clone(), r.target.kind.clone()));
+        let baselines = self.baselines.iter().map(|b| (b.target.api_version.clone(), b.target.kind.clone()));
+        resources.chain(baselines).collect()
+    }
+
+    /// The objects this policy declares in full (`spec.resources`), with their templates.
+    pub fn resources(&self) -> impl Iterator<Item = (&ObjectRef, &Value)> {
+        self.resources.iter().map(|r| (&r.target, &r.template))
+    }
+
+    /// The templates of this policy that govern `object`, each with the name of the part
+    /// of the policy it comes from, and the ignore rules for the object. `None` when the
+    /// policy does not govern the object.
+    pub fn templates_for<'p>(
+        &'p self,
         object: &Value,
         namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
-    ) -> Option<TargetResult> {
+    ) -> Option<(Vec<(String, &'p Value)>, CompareRules)> {
         let scope = self.scope(namespace_labels);
         let target = object_ref(object);
         if self.namespace.is_some() && target.namespace != self.namespace {
@@ -299,12 +312,40 @@ impl CompiledPolicy {
         if templates.is_empty() {
             return None;
         }
-        let rules = self.compare_rules(object, &scope);
+        Some((templates, self.compare_rules(object, &scope)))
+    }
+
+    /// Compares `object` with every template of this policy that governs it. `None` when
+    /// the policy does not govern the object.
+    pub fn evaluate_object(
+        &self,
+        object: &Value,
+        namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+    ) -> Option<TargetResult> {
+        let (templates, rules) = self.templates_for(object, namespace_labels)?;
         let findings = templates
             .into_iter()
             .map(|(source, template)| SourcedDrifts { source, drifts: compare(object, template, &rules) })
             .collect();
-        Some(TargetResult { target, findings })
+        Some(TargetResult { target: object_ref(object), findings })
+    }
+
+    /// The drift of a declared resource that does not exist: `Create`, with the policy's
+    /// ignore rules applied to what would be created.
+    pub fn missing_resource(
+        &self,
+        target: &ObjectRef,
+        namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+    ) -> Option<TargetResult> {
+        let resource = self.resources.iter().find(|r| same_object(&r.target, target))?;
+        let scope = self.scope(namespace_labels);
+        Some(TargetResult {
+            target: resource.target.clone(),
+            findings: vec![SourcedDrifts {
+                source: format!("resource {}", resource.target),
+                drifts: vec![missing(&resource.template, &self.compare_rules(&resource.template, &scope))],
+            }],
+        })
     }
 
     /// Evaluates every object and reports each declared resource that is missing as a
@@ -316,16 +357,11 @@ impl CompiledPolicy {
     ) -> Vec<TargetResult> {
         let mut results: Vec<TargetResult> =
             objects.iter().filter_map(|object| self.evaluate_object(object, namespace_labels)).collect();
-        let scope = self.scope(namespace_labels);
         for resource in &self.resources {
-            if !results.iter().any(|r| same_object(&resource.target, &r.target)) {
-                results.push(TargetResult {
-                    target: resource.target.clone(),
-                    findings: vec![SourcedDrifts {
-                        source: format!("resource {}", resource.target),
-                        drifts: vec![missing(&resource.template, &self.compare_rules(&resource.template, &scope))],
-                    }],
-                });
+            if !results.iter().any(|r| same_object(&resource.target, &r.target))
+                && let Some(missing) = self.missing_resource(&resource.target, namespace_labels)
+            {
+                results.push(missing);
             }
         }
         results

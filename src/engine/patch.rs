@@ -87,5 +87,9 @@ pub fn apply_body(
     ApplyBody(Value::Object(body))
 }
 
+mod union;
+
+pub use union::union_into;
+
 #[cfg(test)]
 mod tests;
