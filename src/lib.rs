@@ -12,4 +12,5 @@ pub mod api;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod operator;
 pub mod sandbox;

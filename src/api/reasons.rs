@@ -71,6 +71,10 @@ pub const DEPENDENCY_NOT_FOUND: &str = "DependencyNotFound";
 pub const API_ERROR: &str = "ApiError";
 /// The object is paused by its spec.
 pub const PAUSED: &str = "Paused";
+/// The operator lacks an RBAC permission it needs (the message names the verb and resource).
+pub const FORBIDDEN: &str = "Forbidden";
+/// A kind the object names is not served by the API server (yet): it is looked up again.
+pub const KIND_NOT_SERVED: &str = "KindNotServed";
 
 // DriftPolicy and ClusterDriftPolicy.
 
@@ -154,6 +158,8 @@ pub const ALL: &[&str] = &[
     DEPENDENCY_NOT_FOUND,
     API_ERROR,
     PAUSED,
+    FORBIDDEN,
+    KIND_NOT_SERVED,
     ALL_TARGETS_COMPLIANT,
     NO_TARGETS,
     DRIFT_DETECTED,

@@ -120,6 +120,18 @@ pub enum DeferReason {
     RateLimited { per_minute: u32 },
 }
 
+impl std::fmt::Display for DeferReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::OutsideWindow { opens: Some(opens) } => {
+                write!(f, "waiting for the remediation window opening at {opens}")
+            }
+            Self::OutsideWindow { opens: None } => f.write_str("waiting for a remediation window"),
+            Self::RateLimited { per_minute } => write!(f, "rate limited to {per_minute} fixes per minute"),
+        }
+    }
+}
+
 /// The policy's remediation settings, checked and ready to use.
 #[derive(Clone, Debug)]
 pub struct RemediationRules {

@@ -1,0 +1,817 @@
+//! The operator's loop: one task owns every policy, cache and counter, and reacts to what
+//! the watches report. A change to one object re-evaluates that object against the
+//! policies that name its kind; a change to a policy re-evaluates its targets from the
+//! cache, with no list call. Fixes, status writes and Events run as tasks of their own and
+//! report back, so the loop never waits on the API server.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+use serde_json::{Value, json};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use super::exceptions::{self, ExceptionEntry};
+use super::keys::{KindKey, ObjKey, PolicyKey};
+use super::remediate::{self, Expectation, Fix, FixResult};
+use super::settings::OperatorSettings;
+use super::state::{DecidedDrift, PolicyEntry, Readiness, TargetState};
+use super::watch::{self, Change, Source, Watched};
+use crate::api::policy::{PolicySpec, PolicyStatus};
+use crate::engine::decide::{Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, decide, opted_out};
+use crate::engine::evaluate::{TargetResult, compile};
+use crate::engine::patch::{apply_body, union_into};
+
+/// What tasks report back to the loop.
+enum Report {
+    Resolved(KindKey, Result<(ApiResource, bool), String>),
+    Fixed { key: ObjKey, fixed: Vec<(PolicyKey, Vec<String>)>, result: FixResult, started: Timestamp },
+    StatusWritten(PolicyKey, Result<PolicyStatus, String>),
+}
+
+/// One watched kind.
+#[derive(Default)]
+struct KindEntry {
+    resource: Option<(ApiResource, bool)>,
+    /// Why the kind cannot be watched now: `(forbidden, message)`.
+    problem: Option<(bool, String)>,
+    watch: Option<JoinHandle<()>>,
+    cache: BTreeMap<ObjKey, Value>,
+    relist: Option<BTreeMap<ObjKey, Value>>,
+    synced: bool,
+    next_lookup: Option<Timestamp>,
+}
+
+/// The operator's whole state.
+pub struct Controller {
+    client: Client,
+    settings: OperatorSettings,
+    recorder: Recorder,
+    watched_tx: UnboundedSender<Watched>,
+    reports_tx: UnboundedSender<Report>,
+    policies: BTreeMap<PolicyKey, PolicyEntry>,
+    kinds: BTreeMap<KindKey, KindEntry>,
+    namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    exceptions: BTreeMap<(String, String), Result<ExceptionEntry, String>>,
+    /// Names seen since a relist of policies or exceptions started.
+    relisting: BTreeMap<&'static str, BTreeSet<(Option<String>, String)>>,
+    in_flight: BTreeSet<ObjKey>,
+    writing_status: BTreeSet<PolicyKey>,
+    last_tick: Timestamp,
+}
+
+/// Runs the operator until `shutdown` resolves.
+pub async fn run(client: Client, settings: OperatorSettings, shutdown: impl std::future::Future<Output = ()>) {
+    let (watched_tx, mut watched_rx) = unbounded_channel();
+    let (reports_tx, mut reports_rx) = unbounded_channel();
+    let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
+    let mut controller = Controller {
+        recorder: Recorder::new(client.clone(), reporter),
+        client: client.clone(),
+        watched_tx: watched_tx.clone(),
+        reports_tx,
+        policies: BTreeMap::new(),
+        kinds: BTreeMap::new(),
+        namespaces: BTreeMap::new(),
+        exceptions: BTreeMap::new(),
+        relisting: BTreeMap::new(),
+        in_flight: BTreeSet::new(),
+        writing_status: BTreeSet::new(),
+        last_tick: Timestamp::now(),
+        settings,
+    };
+    let own = watch::watch_own(client, watched_tx);
+    let mut tick = tokio::time::interval(controller.settings.status_interval);
+    let mut resync = tokio::time::interval(jittered(controller.settings.resync_interval));
+    resync.tick().await;
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(watched) = watched_rx.recv() => controller.on_watched(watched),
+            Some(report) = reports_rx.recv() => controller.on_report(report),
+            _ = tick.tick() => controller.on_tick(),
+            _ = resync.tick() => controller.resync(),
+        }
+    }
+    for task in own {
+        task.abort();
+    }
+    for kind in controller.kinds.values_mut() {
+        if let Some(task) = kind.watch.take() {
+            task.abort();
+        }
+    }
+    drain(&mut watched_rx);
+}
+
+fn drain<T>(rx: &mut UnboundedReceiver<T>) {
+    rx.close();
+    while rx.try_recv().is_ok() {}
+}
+
+fn jittered(period: Duration) -> Duration {
+    let nanos = Timestamp::now().subsec_nanosecond().unsigned_abs() as u64;
+    period + Duration::from_millis(nanos % (period.as_millis() as u64 / 10 + 1))
+}
+
+fn name_of(object: &Value) -> (Option<String>, String) {
+    let text = |p: &str| object.pointer(p).and_then(Value::as_str).map(str::to_string);
+    (text("/metadata/namespace"), text("/metadata/name").unwrap_or_default())
+}
+
+impl Controller {
+    fn on_watched(&mut self, watched: Watched) {
+        match watched.source {
+            Source::Policies | Source::ClusterPolicies => {
+                let label = if watched.source == Source::Policies { "policies" } else { "cluster-policies" };
+                let namespaced = watched.source == Source::Policies;
+                self.on_own(
+                    label,
+                    watched.change,
+                    |this, object| this.upsert_policy(object),
+                    |this, (ns, name)| {
+                        if namespaced == ns.is_some() {
+                            this.remove_policy(&PolicyKey { namespace: ns, name });
+                        }
+                    },
+                    move |(ns, _)| namespaced == ns.is_some(),
+                    |this| this.policies.keys().map(|k| (k.namespace.clone(), k.name.clone())).collect(),
+                );
+            }
+            Source::Exceptions => self.on_own(
+                "exceptions",
+                watched.change,
+                |this, object| this.upsert_exception(object),
+                |this, (ns, name)| this.remove_exception(ns.unwrap_or_default(), name),
+                |_| true,
+                |this| this.exceptions.keys().map(|(ns, name)| (Some(ns.clone()), name.clone())).collect(),
+            ),
+            Source::Namespaces => self.on_namespace(watched.change),
+            Source::Kind(kind) => self.on_kind(kind, watched.change),
+        }
+    }
+
+    /// Handles a change of one of driftwarden's own kinds, including relists, which remove
+    /// what was not listed again.
+    fn on_own(
+        &mut self,
+        label: &'static str,
+        change: Change,
+        upsert: impl Fn(&mut Self, Value),
+        remove: impl Fn(&mut Self, (Option<String>, String)),
+        mine: impl Fn(&(Option<String>, String)) -> bool,
+        known: impl Fn(&Self) -> Vec<(Option<String>, String)>,
+    ) {
+        match change {
+            Change::Init => {
+                self.relisting.insert(label, BTreeSet::new());
+            }
+            Change::InitApply(object) => {
+                if let Some(seen) = self.relisting.get_mut(label) {
+                    seen.insert(name_of(&object));
+                }
+                upsert(self, object);
+            }
+            Change::InitDone => {
+                let seen = self.relisting.remove(label).unwrap_or_default();
+                for name in known(self).into_iter().filter(|n| mine(n) && !seen.contains(n)) {
+                    remove(self, name);
+                }
+            }
+            Change::Apply(object) => upsert(self, object),
+            Change::Delete(object) => remove(self, name_of(&object)),
+            Change::Failed { message, .. } => warn!(watch = label, "watch failed, retrying: {message}"),
+        }
+    }
+
+    fn upsert_policy(&mut self, object: Value) {
+        let (namespace, name) = name_of(&object);
+        let cluster = object.get("kind").and_then(Value::as_str) == Some("ClusterDriftPolicy");
+        let key = PolicyKey { namespace: if cluster { None } else { namespace }, name };
+        let generation = object.pointer("/metadata/generation").and_then(Value::as_i64);
+        if self.policies.get(&key).is_some_and(|p| p.generation == generation && generation.is_some()) {
+            return;
+        }
+        let compiled = serde_json::from_value::<PolicySpec>(object.get("spec").cloned().unwrap_or(json!({})))
+            .map_err(|err| format!("spec: {err}"))
+            .and_then(|spec| {
+                compile(&key.to_string(), key.namespace.as_deref(), &spec)
+                    .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+            });
+        if let Err(problem) = &compiled {
+            warn!(policy = %key, "invalid policy: {problem}");
+        }
+        let mut entry = PolicyEntry::new(key.clone(), generation, compiled);
+        if let Some(previous) = self.policies.remove(&key) {
+            entry.rate = previous.rate;
+            entry.history = previous.history;
+            entry.remediated = previous.remediated;
+            entry.last_remediation = previous.last_remediation;
+            entry.conditions = previous.conditions;
+            entry.written = previous.written;
+        }
+        let kinds: Vec<KindKey> = entry
+            .compiled
+            .as_ref()
+            .map(|c| c.kinds().into_iter().map(|(v, k)| KindKey::new(v, k)).collect())
+            .unwrap_or_default();
+        self.policies.insert(key.clone(), entry);
+        for kind in &kinds {
+            self.ensure_kind(kind);
+        }
+        self.forget_unused_kinds();
+        for kind in kinds {
+            self.reevaluate_kind(&kind);
+        }
+    }
+
+    fn remove_policy(&mut self, key: &PolicyKey) {
+        if self.policies.remove(key).is_some() {
+            info!(policy = %key, "policy deleted");
+            self.forget_unused_kinds();
+        }
+    }
+
+    fn upsert_exception(&mut self, object: Value) {
+        let (namespace, name) = name_of(&object);
+        let entry = exceptions::read(&object);
+        if let Err(problem) = &entry {
+            warn!(exception = %format!("{}/{name}", namespace.clone().unwrap_or_default()), "invalid exception: {problem}");
+        }
+        self.exceptions.insert((namespace.unwrap_or_default(), name), entry);
+        self.reevaluate_all();
+    }
+
+    fn remove_exception(&mut self, namespace: String, name: String) {
+        if self.exceptions.remove(&(namespace, name)).is_some() {
+            self.reevaluate_all();
+        }
+    }
+
+    fn on_namespace(&mut self, change: Change) {
+        match change {
+            Change::InitApply(object) | Change::Apply(object) => {
+                let (_, name) = name_of(&object);
+                let labels = watch::labels(&object);
+                if self.namespaces.get(&name) != Some(&labels) {
+                    self.namespaces.insert(name.clone(), labels);
+                    self.reevaluate_namespace(&name);
+                }
+            }
+            Change::Delete(object) => {
+                let (_, name) = name_of(&object);
+                self.namespaces.remove(&name);
+            }
+            Change::Init | Change::InitDone => {}
+            Change::Failed { message, .. } => warn!("namespace watch failed, retrying: {message}"),
+        }
+    }
+
+    fn ensure_kind(&mut self, kind: &KindKey) {
+        if self.kinds.contains_key(kind) {
+            return;
+        }
+        self.kinds.insert(kind.clone(), KindEntry::default());
+        self.lookup(kind.clone());
+    }
+
+    fn lookup(&self, kind: KindKey) {
+        let client = self.client.clone();
+        let tx = self.reports_tx.clone();
+        tokio::spawn(async move {
+            let result = watch::resolve(&client, &kind).await;
+            let _ = tx.send(Report::Resolved(kind, result));
+        });
+    }
+
+    fn forget_unused_kinds(&mut self) {
+        let used: BTreeSet<KindKey> = self
+            .policies
+            .values()
+            .filter_map(|p| p.compiled.as_ref().ok())
+            .flat_map(|c| c.kinds())
+            .map(|(v, k)| KindKey::new(v, k))
+            .collect();
+        self.kinds.retain(|kind, entry| {
+            let keep = used.contains(kind);
+            if !keep && let Some(task) = entry.watch.take() {
+                task.abort();
+            }
+            keep
+        });
+    }
+
+    fn on_kind(&mut self, kind: KindKey, change: Change) {
+        let Some(entry) = self.kinds.get_mut(&kind) else { return };
+        match change {
+            Change::Init => entry.relist = Some(BTreeMap::new()),
+            Change::InitApply(object) => {
+                let key = ObjKey::of(&object);
+                entry.relist.get_or_insert_default().insert(key, object);
+            }
+            Change::InitDone => {
+                entry.cache = entry.relist.take().unwrap_or_default();
+                entry.synced = true;
+                entry.problem = None;
+                self.reevaluate_kind(&kind);
+            }
+            Change::Apply(object) => {
+                entry.problem = None;
+                let key = ObjKey::of(&object);
+                let unchanged = entry.cache.get(&key).is_some_and(|cached| same_version(cached, &object));
+                entry.cache.insert(key.clone(), object);
+                if !unchanged && entry.synced {
+                    self.reconcile(&key);
+                }
+            }
+            Change::Delete(object) => {
+                let key = ObjKey::of(&object);
+                entry.cache.remove(&key);
+                if entry.synced {
+                    self.reconcile(&key);
+                }
+            }
+            Change::Failed { forbidden, message } => {
+                warn!(kind = %kind, "watch failed, retrying: {message}");
+                entry.problem = Some((forbidden, message));
+                self.mark_policies_of(&kind);
+            }
+        }
+    }
+
+    fn on_report(&mut self, report: Report) {
+        match report {
+            Report::Resolved(kind, result) => {
+                let Some(entry) = self.kinds.get_mut(&kind) else { return };
+                match result {
+                    Ok((resource, namespaced)) => {
+                        info!(kind = %kind, "watching");
+                        entry.watch = Some(watch::watch_kind(
+                            self.client.clone(),
+                            kind.clone(),
+                            resource.clone(),
+                            self.watched_tx.clone(),
+                        ));
+                        entry.resource = Some((resource, namespaced));
+                        entry.problem = None;
+                        entry.next_lookup = None;
+                    }
+                    Err(message) => {
+                        debug!(kind = %kind, "{message}");
+                        entry.problem = Some((false, message));
+                        let retry = jiff::SignedDuration::try_from(self.settings.discovery_retry).unwrap_or_default();
+                        entry.next_lookup = Some(Timestamp::now() + retry);
+                    }
+                }
+                self.mark_policies_of(&kind);
+            }
+            Report::Fixed { key, fixed, result, started } => self.on_fixed(key, fixed, result, started),
+            Report::StatusWritten(key, result) => {
+                self.writing_status.remove(&key);
+                let Some(policy) = self.policies.get_mut(&key) else { return };
+                match result {
+                    Ok(status) => policy.written = Some(status),
+                    Err(message) => {
+                        warn!(policy = %key, "status write failed, retrying: {message}");
+                        policy.dirty = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn mark_policies_of(&mut self, kind: &KindKey) {
+        for policy in self.policies.values_mut() {
+            if policy
+                .compiled
+                .as_ref()
+                .is_ok_and(|c| c.kinds().contains(&(kind.api_version.clone(), kind.kind.clone())))
+            {
+                policy.dirty = true;
+            }
+        }
+    }
+
+    fn reevaluate_all(&mut self) {
+        let kinds: Vec<KindKey> = self.kinds.keys().cloned().collect();
+        for kind in kinds {
+            self.reevaluate_kind(&kind);
+        }
+    }
+
+    fn resync(&mut self) {
+        debug!("periodic resync");
+        self.reevaluate_all();
+    }
+
+    /// Re-evaluates every cached object of `kind` and every declared resource of that kind.
+    fn reevaluate_kind(&mut self, kind: &KindKey) {
+        let Some(entry) = self.kinds.get(kind) else { return };
+        if !entry.synced {
+            return;
+        }
+        let mut keys: BTreeSet<ObjKey> = entry.cache.keys().cloned().collect();
+        for policy in self.policies.values() {
+            if let Ok(compiled) = &policy.compiled {
+                keys.extend(
+                    compiled.resources().map(|(target, _)| ObjKey::from_ref(target)).filter(|k| &k.kind == kind),
+                );
+            }
+            keys.extend(policy.targets.keys().filter(|k| &k.kind == kind).cloned());
+        }
+        for key in keys {
+            self.reconcile(&key);
+        }
+    }
+
+    fn reevaluate_namespace(&mut self, namespace: &str) {
+        let keys: Vec<ObjKey> = self
+            .kinds
+            .values()
+            .flat_map(|k| k.cache.keys())
+            .filter(|k| k.namespace.as_deref() == Some(namespace))
+            .cloned()
+            .collect();
+        for key in keys {
+            self.reconcile(&key);
+        }
+    }
+
+    /// Evaluates one object against every policy that names its kind, records what was
+    /// decided, and starts a fix when one is due.
+    fn reconcile(&mut self, key: &ObjKey) {
+        let Self { policies, kinds, namespaces, exceptions, settings, .. } = &mut *self;
+        let Some(kind) = kinds.get(&key.kind) else { return };
+        let live = kind.cache.get(key);
+        let labels = |ns: &str| namespaces.get(ns).cloned();
+        let now = Timestamp::now();
+        let object_id = key.to_string();
+        let mut to_fix: Vec<(PolicyKey, Vec<String>)> = Vec::new();
+        let mut escalations: Vec<(PolicyKey, String)> = Vec::new();
+        for policy in policies.values_mut() {
+            let Ok(compiled) = &policy.compiled else { continue };
+            let result: Option<TargetResult> = match live {
+                Some(object) => compiled.evaluate_object(object, &labels),
+                None => compiled.missing_resource(&key.to_ref(None), &labels),
+            };
+            let Some(result) = result else {
+                if policy.targets.remove(key).is_some() {
+                    policy.dirty = true;
+                }
+                continue;
+            };
+            let covers: Vec<ExceptionCover> = match live {
+                Some(object) => exceptions
+                    .values()
+                    .filter_map(|e| e.as_ref().ok())
+                    .filter(|e| e.selects(object, &settings.namespace, &labels))
+                    .map(|e| e.cover.clone())
+                    .collect(),
+                None => Vec::new(),
+            };
+            let drifts: Vec<(String, crate::engine::drift::Drift)> = result
+                .findings
+                .into_iter()
+                .flat_map(|f| f.drifts.into_iter().map(move |d| (f.source.clone(), d)))
+                .collect();
+            let plain: Vec<_> = drifts.iter().map(|(_, d)| d.clone()).collect();
+            let was_drifted = policy.targets.get(key).is_some_and(|t| !t.drifts.is_empty());
+            let drifted = policy.drifted() + u32::from(!plain.is_empty() && !was_drifted);
+            let targets = policy.targets.len() as u32 + u32::from(!policy.targets.contains_key(key));
+            let remediations_last_minute = policy.rate.in_last_minute(now);
+            let rules = &compiled.rules;
+            let window = rules.flapping.map(|(_, window)| window).unwrap_or_default();
+            let history = &policy.history;
+            let fixes_of = |path: &str| history.count(&object_id, path, window, now);
+            let input = DecisionInput {
+                rules,
+                opted_out: live.is_some_and(opted_out),
+                exceptions: &covers,
+                counters: Counters { targets, drifted, remediations_last_minute, fixes_of: &fixes_of },
+                conflict_managers: GITOPS_MANAGERS,
+                own_manager: &settings.field_manager,
+                now,
+            };
+            let actions = decide(&input, &plain);
+            let decided: Vec<DecidedDrift> = drifts
+                .into_iter()
+                .zip(actions)
+                .map(|((source, drift), action)| DecidedDrift { source, drift, action })
+                .collect();
+            let previous = policy.targets.get(key);
+            let new_escalations: Vec<String> = decided
+                .iter()
+                .filter(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit))
+                .filter(|d| {
+                    !previous.is_some_and(|p| {
+                        p.drifts.iter().any(|old| old.drift.path == d.drift.path && old.action == d.action)
+                    })
+                })
+                .map(|d| match &d.action {
+                    Action::Escalate { reason } => format!("{}: {reason}", d.drift.path),
+                    _ => format!("{}: reported (Audit mode)", d.drift.path),
+                })
+                .collect();
+            if !new_escalations.is_empty() {
+                escalations.push((policy.key.clone(), new_escalations.join("; ")));
+            }
+            let fix_paths: Vec<String> =
+                decided.iter().filter(|d| d.action == Action::Remediate).map(|d| d.drift.path.clone()).collect();
+            let state = TargetState {
+                uid: live.and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string),
+                first_seen: if decided.is_empty() { None } else { previous.and_then(|p| p.first_seen).or(Some(now)) },
+                attempts: if decided.is_empty() { 0 } else { previous.map_or(0, |p| p.attempts) },
+                failure: if decided.is_empty() { None } else { previous.and_then(|p| p.failure.clone()) },
+                opted_out: live.is_some_and(opted_out),
+                drifts: decided,
+            };
+            if previous != Some(&state) {
+                policy.targets.insert(key.clone(), state);
+                policy.dirty = true;
+            }
+            if !fix_paths.is_empty() {
+                to_fix.push((policy.key.clone(), fix_paths));
+            }
+        }
+        for (policy, message) in escalations {
+            self.publish(key, &policy, EventType::Warning, "DriftEscalated", message);
+        }
+        if !to_fix.is_empty() && !self.in_flight.contains(key) {
+            self.start_fix(key, to_fix);
+        }
+    }
+
+    /// Builds the apply body (every governed field of every policy that governs the
+    /// object; only the decided paths take their desired value) and starts the fix.
+    fn start_fix(&mut self, key: &ObjKey, to_fix: Vec<(PolicyKey, Vec<String>)>) {
+        let Some(kind) = self.kinds.get(&key.kind) else { return };
+        let Some((resource, namespaced)) = kind.resource.clone() else { return };
+        let live = kind.cache.get(key);
+        let namespaces = &self.namespaces;
+        let labels = |ns: &str| namespaces.get(ns).cloned();
+        let mut body: Option<Value> = None;
+        let mut expectations = Vec::new();
+        for policy in self.policies.values() {
+            let Ok(compiled) = &policy.compiled else { continue };
+            let fixing: BTreeSet<String> =
+                to_fix.iter().filter(|(p, _)| p == &policy.key).flat_map(|(_, paths)| paths.iter().cloned()).collect();
+            let governed = match live {
+                Some(object) => compiled.templates_for(object, &labels),
+                None => {
+                    compiled.resources().find(|(target, _)| &ObjKey::from_ref(target) == key).map(|(_, template)| {
+                        (
+                            vec![(String::new(), template)],
+                            compiled.compare_rules(
+                                template,
+                                &crate::engine::selector::MatchScope {
+                                    policy_namespace: compiled.namespace.as_deref(),
+                                    namespace_labels: &labels,
+                                },
+                            ),
+                        )
+                    })
+                }
+            };
+            let Some((templates, rules)) = governed else { continue };
+            for (_, template) in templates {
+                let part = apply_body(live, template, &rules, &|d| fixing.contains(&d.path));
+                match body.as_mut() {
+                    Some(body) => union_into(body, part.as_value()),
+                    None => body = Some(part.into_value()),
+                }
+                if !fixing.is_empty() {
+                    expectations.push(Expectation {
+                        template: template.clone(),
+                        rules: rules.clone(),
+                        paths: fixing.clone(),
+                    });
+                }
+            }
+        }
+        let Some(body) = body else { return };
+        let now = Timestamp::now();
+        for (policy_key, _) in &to_fix {
+            if let Some(policy) = self.policies.get_mut(policy_key) {
+                policy.rate.record(now);
+            }
+        }
+        let fix = Fix {
+            key: key.clone(),
+            resource,
+            namespaced,
+            body,
+            expectations,
+            field_manager: self.settings.field_manager.clone(),
+        };
+        self.in_flight.insert(key.clone());
+        let client = self.client.clone();
+        let tx = self.reports_tx.clone();
+        tokio::spawn(async move {
+            let result = remediate::run(client, &fix).await;
+            let _ = tx.send(Report::Fixed { key: fix.key, fixed: to_fix, result, started: now });
+        });
+    }
+
+    fn on_fixed(&mut self, key: ObjKey, fixed: Vec<(PolicyKey, Vec<String>)>, result: FixResult, started: Timestamp) {
+        self.in_flight.remove(&key);
+        let now = Timestamp::now();
+        let object_id = key.to_string();
+        let mut events = Vec::new();
+        for (policy_key, paths) in fixed {
+            let Some(policy) = self.policies.get_mut(&policy_key) else { continue };
+            let window = policy.rules().and_then(|r| r.flapping).map(|(_, w)| w);
+            if let Some(target) = policy.targets.get_mut(&key) {
+                target.attempts += 1;
+                target.failure = match &result {
+                    FixResult::Verified { .. } => None,
+                    FixResult::DryRunRejected { message } => {
+                        Some(format!("the server rejected the dry-run: {message}"))
+                    }
+                    FixResult::ApplyFailed { message } => Some(format!("the fix failed: {message}")),
+                    FixResult::NotVerified { paths } => {
+                        Some(format!("still differs after the fix: {}", paths.join(", ")))
+                    }
+                };
+            }
+            if let FixResult::Verified { .. } = result {
+                policy.remediated += 1;
+                policy.last_remediation = Some(now);
+                for path in &paths {
+                    policy.history.record(&object_id, path, now);
+                }
+                if let Some(window) = window {
+                    policy.history.prune(window, now);
+                }
+                let latency = now.duration_since(started);
+                info!(object = %key, policy = %policy_key, ?latency, "drift fixed and verified: {}", paths.join(", "));
+                events.push((
+                    policy_key.clone(),
+                    EventType::Normal,
+                    "Remediated",
+                    format!("restored {}", paths.join(", ")),
+                ));
+            } else {
+                warn!(object = %key, policy = %policy_key, result = result.category(), "fix not verified");
+                events.push((policy_key.clone(), EventType::Warning, "RemediationFailed", format!("{result:?}")));
+            }
+            policy.dirty = true;
+        }
+        for (policy, type_, reason, message) in events {
+            self.publish(&key, &policy, type_, reason, message);
+        }
+        self.reconcile(&key);
+    }
+
+    fn on_tick(&mut self) {
+        let now = Timestamp::now();
+        // Exceptions that expired since the last tick stop covering at once.
+        let expired = self
+            .exceptions
+            .values()
+            .filter_map(|e| e.as_ref().ok())
+            .any(|e| e.cover.expires_at > self.last_tick && e.cover.expires_at <= now);
+        self.last_tick = now;
+        if expired {
+            self.reevaluate_all();
+        }
+        // Deferred fixes are looked at again: a window may have opened, a minute passed.
+        let deferred: Vec<ObjKey> = self
+            .policies
+            .values()
+            .flat_map(|p| p.targets.iter())
+            .filter(|(_, t)| t.drifts.iter().any(|d| matches!(d.action, Action::Defer { .. })))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in deferred {
+            self.reconcile(&key);
+        }
+        let lookups: Vec<KindKey> = self
+            .kinds
+            .iter()
+            .filter(|(_, k)| k.next_lookup.is_some_and(|at| at <= now))
+            .map(|(kind, _)| kind.clone())
+            .collect();
+        for kind in lookups {
+            if let Some(entry) = self.kinds.get_mut(&kind) {
+                entry.next_lookup = None;
+            }
+            self.lookup(kind);
+        }
+        self.flush_status(now);
+    }
+
+    fn readiness(&self, policy: &PolicyEntry) -> Readiness {
+        let compiled = match &policy.compiled {
+            Ok(compiled) => compiled,
+            Err(problem) => return Readiness::Invalid(problem.clone()),
+        };
+        let mut readiness = Readiness::Ready;
+        for (api_version, kind) in compiled.kinds() {
+            let Some(entry) = self.kinds.get(&KindKey::new(api_version, kind)) else { return Readiness::Syncing };
+            match &entry.problem {
+                Some((true, message)) => return Readiness::Forbidden(message.clone()),
+                Some((false, message)) if entry.resource.is_none() => readiness = Readiness::NotServed(message.clone()),
+                _ if !entry.synced && readiness == Readiness::Ready => readiness = Readiness::Syncing,
+                _ => {}
+            }
+        }
+        readiness
+    }
+
+    fn flush_status(&mut self, now: Timestamp) {
+        let keys: Vec<PolicyKey> = self
+            .policies
+            .iter()
+            .filter(|(k, p)| p.dirty && !self.writing_status.contains(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            let readiness = match self.policies.get(&key) {
+                Some(policy) => self.readiness(policy),
+                None => continue,
+            };
+            let Some(policy) = self.policies.get_mut(&key) else { continue };
+            policy.dirty = false;
+            let status = policy.status(&readiness, now);
+            if policy.written.as_ref() == Some(&status) {
+                continue;
+            }
+            self.writing_status.insert(key.clone());
+            let client = self.client.clone();
+            let manager = self.settings.status_manager.clone();
+            let tx = self.reports_tx.clone();
+            tokio::spawn(async move {
+                let result = write_status(client, &key, &manager, &status).await.map(|()| status);
+                let _ = tx.send(Report::StatusWritten(key, result));
+            });
+        }
+    }
+
+    /// Publishes an Event on the object and on the policy. The recorder aggregates
+    /// repeats into a series instead of new Events.
+    fn publish(&self, key: &ObjKey, policy: &PolicyKey, type_: EventType, reason: &'static str, message: String) {
+        let recorder = self.recorder.clone();
+        let object = k8s_openapi::api::core::v1::ObjectReference {
+            api_version: Some(key.kind.api_version.clone()),
+            kind: Some(key.kind.kind.clone()),
+            namespace: key.namespace.clone(),
+            name: Some(key.name.clone()),
+            ..Default::default()
+        };
+        let policy_ref = k8s_openapi::api::core::v1::ObjectReference {
+            api_version: Some("driftwarden.dev/v1alpha1".to_string()),
+            kind: Some(policy.kind().to_string()),
+            namespace: policy.namespace.clone(),
+            name: Some(policy.name.clone()),
+            ..Default::default()
+        };
+        let on_object = KubeEvent {
+            type_,
+            reason: reason.to_string(),
+            note: Some(format!("{message} (policy {policy})")),
+            action: "Reconcile".to_string(),
+            secondary: Some(policy_ref.clone()),
+        };
+        let on_policy = KubeEvent {
+            type_,
+            reason: reason.to_string(),
+            note: Some(format!("{key}: {message}")),
+            action: "Reconcile".to_string(),
+            secondary: Some(object.clone()),
+        };
+        tokio::spawn(async move {
+            for (event, reference) in [(on_object, object), (on_policy, policy_ref)] {
+                if let Err(err) = recorder.publish(&event, &reference).await {
+                    debug!("event not published: {err}");
+                }
+            }
+        });
+    }
+}
+
+fn same_version(a: &Value, b: &Value) -> bool {
+    let version = |o: &Value| o.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
+    version(a).is_some() && version(a) == version(b)
+}
+
+async fn write_status(client: Client, key: &PolicyKey, manager: &str, status: &PolicyStatus) -> Result<(), String> {
+    let resource = match key.namespace {
+        Some(_) => ApiResource::erase::<crate::api::policy::DriftPolicy>(&()),
+        None => ApiResource::erase::<crate::api::policy::ClusterDriftPolicy>(&()),
+    };
+    let api: Api<DynamicObject> = match &key.namespace {
+        Some(namespace) => Api::namespaced_with(client, namespace, &resource),
+        None => Api::all_with(client, &resource),
+    };
+    let body = json!({"apiVersion": resource.api_version, "kind": resource.kind, "status": status});
+    api.patch_status(&key.name, &PatchParams::apply(manager).force(), &Patch::Apply(&body))
+        .await
+        .map(|_| ())
+        .map_err(|err| err.to_string())
+}

@@ -1,0 +1,106 @@
+//! DriftExceptions as the operator applies them: which objects and paths each covers, and
+//! until when.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::api::TargetMatch;
+use crate::api::exception::DriftExceptionSpec;
+use crate::engine::decide::ExceptionCover;
+use crate::engine::pointer::PathPattern;
+use crate::engine::selector::{MatchScope, target_matches};
+
+/// One exception, checked.
+#[derive(Clone, Debug)]
+pub struct ExceptionEntry {
+    pub namespace: String,
+    pub name: String,
+    target: TargetMatch,
+    pub cover: ExceptionCover,
+}
+
+/// Reads a watched DriftException. `Err` says what is wrong with it; a wrong exception
+/// covers nothing.
+pub fn read(object: &Value) -> Result<ExceptionEntry, String> {
+    let namespace = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let spec: DriftExceptionSpec = serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))
+        .map_err(|err| format!("spec: {err}"))?;
+    if let Some(created) = object.pointer("/metadata/creationTimestamp").and_then(Value::as_str)
+        && let Ok(created) = created.parse::<Timestamp>()
+        && let Some(problem) = spec.expiry_problem(created)
+    {
+        return Err(problem);
+    }
+    let paths = spec
+        .paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PathPattern::parse(p).map_err(|err| format!("spec.paths[{i}]: {err}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cover = ExceptionCover { name: format!("{namespace}/{name}"), paths, expires_at: spec.expires_at.0 };
+    Ok(ExceptionEntry { namespace, name, target: spec.target, cover })
+}
+
+impl ExceptionEntry {
+    /// Whether this exception may and does select `object`: an exception covers its own
+    /// namespace, or any namespace when it lives in the operator's namespace.
+    pub fn selects(
+        &self,
+        object: &Value,
+        operator_namespace: &str,
+        namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+    ) -> bool {
+        let everywhere = self.namespace == operator_namespace;
+        let scope = MatchScope {
+            policy_namespace: if everywhere { None } else { Some(self.namespace.as_str()) },
+            namespace_labels,
+        };
+        target_matches(&self.target, object, &scope).unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn exception(namespace: &str) -> Value {
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftException",
+            "metadata": {"name": "legacy", "namespace": namespace, "creationTimestamp": "2026-11-20T00:00:00Z"},
+            "spec": {
+                "match": {"apiVersion": "apps/v1", "kind": "Deployment", "names": ["web"]},
+                "paths": ["/spec/template/spec/containers/*/image"],
+                "justification": "vendor image pinned until the migration", "approvedBy": "ciso@example.com",
+                "ticket": "SEC-1234", "approvedAt": "2026-11-20T00:00:00Z", "expiresAt": "2026-12-01T00:00:00Z"
+            }
+        })
+    }
+
+    fn none(_: &str) -> Option<BTreeMap<String, String>> {
+        None
+    }
+
+    #[test]
+    fn exceptions_cover_their_namespace_or_all_from_the_operator_namespace() {
+        let web =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}});
+        let local = read(&exception("shop")).unwrap();
+        assert!(local.selects(&web, "driftwarden-system", &none));
+        let elsewhere = read(&exception("other")).unwrap();
+        assert!(!elsewhere.selects(&web, "driftwarden-system", &none));
+        let central = read(&exception("driftwarden-system")).unwrap();
+        assert!(central.selects(&web, "driftwarden-system", &none));
+        assert_eq!(local.cover.expires_at, "2026-12-01T00:00:00Z".parse::<Timestamp>().unwrap());
+    }
+
+    #[test]
+    fn an_exception_longer_than_its_maximum_is_rejected() {
+        let mut long = exception("shop");
+        long["spec"]["expiresAt"] = json!("2027-06-01T00:00:00Z");
+        assert!(read(&long).is_err());
+    }
+}

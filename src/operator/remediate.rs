@@ -1,0 +1,131 @@
+//! One fix: server-side apply dry-run, server-side apply of exactly the governed fields,
+//! then a fresh read (never the cache) that must compare clean on every fixed path.
+
+use std::collections::BTreeSet;
+
+use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use serde_json::Value;
+
+use super::keys::ObjKey;
+use crate::engine::compare::compare;
+use crate::engine::drift::CompareRules;
+
+/// What a fix must make hold: a template, its ignore rules, and the paths being fixed.
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    pub template: Value,
+    pub rules: CompareRules,
+    pub paths: BTreeSet<String>,
+}
+
+/// How a fix ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixResult {
+    /// The fresh read holds every fixed path.
+    Verified { resource_version: Option<String> },
+    /// The server refused the dry-run: nothing was changed.
+    DryRunRejected { message: String },
+    /// The apply failed.
+    ApplyFailed { message: String },
+    /// The apply succeeded but the fresh read still differs on these paths.
+    NotVerified { paths: Vec<String> },
+}
+
+impl FixResult {
+    /// A PascalCase name for Event reasons and metric labels.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Verified { .. } => "Verified",
+            Self::DryRunRejected { .. } => "DryRunRejected",
+            Self::ApplyFailed { .. } => "ApplyFailed",
+            Self::NotVerified { .. } => "NotVerified",
+        }
+    }
+}
+
+/// Everything one fix needs, prepared by the operator's loop.
+#[derive(Debug, Clone)]
+pub struct Fix {
+    pub key: ObjKey,
+    pub resource: ApiResource,
+    pub namespaced: bool,
+    /// The apply body: every governed field of every template that governs the object.
+    pub body: Value,
+    pub expectations: Vec<Expectation>,
+    pub field_manager: String,
+}
+
+/// Applies a fix and verifies it.
+pub async fn run(client: Client, fix: &Fix) -> FixResult {
+    let api: Api<DynamicObject> = match (&fix.key.namespace, fix.namespaced) {
+        (Some(namespace), true) => Api::namespaced_with(client, namespace, &fix.resource),
+        _ => Api::all_with(client, &fix.resource),
+    };
+    // Ownership moves to driftwarden for the fixed fields: drifts whose last writer was
+    // another applier are escalated as conflicts before a fix is ever attempted.
+    let params = PatchParams::apply(&fix.field_manager).force();
+    let patch = Patch::Apply(&fix.body);
+    if let Err(err) = api.patch(&fix.key.name, &params.clone().dry_run(), &patch).await {
+        return FixResult::DryRunRejected { message: describe(&err) };
+    }
+    if let Err(err) = api.patch(&fix.key.name, &params, &patch).await {
+        return FixResult::ApplyFailed { message: describe(&err) };
+    }
+    let fresh = match api.get(&fix.key.name).await {
+        Ok(object) => serde_json::to_value(&object).unwrap_or(Value::Null),
+        Err(err) => return FixResult::ApplyFailed { message: format!("verifying read failed: {}", describe(&err)) },
+    };
+    verify(&fresh, &fix.expectations)
+}
+
+/// Whether `fresh` holds every path a fix set out to restore.
+pub fn verify(fresh: &Value, expectations: &[Expectation]) -> FixResult {
+    let mut remaining: Vec<String> = expectations
+        .iter()
+        .flat_map(|e| {
+            compare(fresh, &e.template, &e.rules).into_iter().filter(|d| e.paths.contains(&d.path)).map(|d| d.path)
+        })
+        .collect();
+    remaining.sort();
+    remaining.dedup();
+    if remaining.is_empty() {
+        let resource_version = fresh.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
+        FixResult::Verified { resource_version }
+    } else {
+        FixResult::NotVerified { paths: remaining }
+    }
+}
+
+fn describe(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => format!("{} ({}): {}", status.reason, status.code, status.message),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn verification_looks_only_at_the_fixed_paths() {
+        let template =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": {"team": "shop", "tier": "web"}}});
+        let fresh = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "resourceVersion": "42", "labels": {"team": "shop", "tier": "db"}}});
+        let expect = |paths: &[&str]| Expectation {
+            template: template.clone(),
+            rules: CompareRules::default(),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        };
+        assert_eq!(
+            verify(&fresh, &[expect(&["/metadata/labels/team"])]),
+            FixResult::Verified { resource_version: Some("42".into()) }
+        );
+        assert_eq!(
+            verify(&fresh, &[expect(&["/metadata/labels/team", "/metadata/labels/tier"])]),
+            FixResult::NotVerified { paths: vec!["/metadata/labels/tier".into()] }
+        );
+    }
+}

@@ -1,0 +1,227 @@
+//! What the operator remembers about each policy and its targets, and the status it
+//! derives from that memory.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+use super::keys::{ObjKey, PolicyKey};
+use crate::api::conditions::{ConditionSpec, ConditionStatus, set_condition};
+use crate::api::policy::{DriftStatus, MAX_DRIFTS, PolicyStatus};
+use crate::api::reasons::{self, types};
+use crate::engine::classify::riskiest;
+use crate::engine::decide::{Action, FixHistory, RateWindow, RemediationRules};
+use crate::engine::drift::Drift;
+use crate::engine::evaluate::CompiledPolicy;
+
+/// One drift and what was decided about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecidedDrift {
+    pub source: String,
+    pub drift: Drift,
+    pub action: Action,
+}
+
+/// One governed object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetState {
+    pub uid: Option<String>,
+    pub drifts: Vec<DecidedDrift>,
+    /// When the current drift was first seen; `None` while compliant.
+    pub first_seen: Option<Timestamp>,
+    /// Fixes attempted for the current drift.
+    pub attempts: u32,
+    /// The object carries `driftwarden.dev/enforce: disabled`.
+    pub opted_out: bool,
+    /// Why the last fix failed, shown until the drift goes away.
+    pub failure: Option<String>,
+}
+
+impl TargetState {
+    fn is_drifted(&self) -> bool {
+        self.drifts.iter().any(|d| !matches!(d.action, Action::Excepted { .. }))
+    }
+
+    fn is_escalated(&self) -> bool {
+        self.failure.is_some()
+            || self.drifts.iter().any(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit))
+    }
+
+    fn is_excepted(&self) -> bool {
+        self.drifts.iter().any(|d| matches!(d.action, Action::Excepted { .. }))
+    }
+}
+
+/// Why a policy is or is not ready.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// Every kind it names is watched and synced.
+    Ready,
+    /// Some kinds are still being listed.
+    Syncing,
+    /// The policy itself is wrong; nothing happens until it changes.
+    Invalid(String),
+    /// A kind it names is not served.
+    NotServed(String),
+    /// The operator may not watch a kind it names.
+    Forbidden(String),
+}
+
+/// One policy.
+#[derive(Debug)]
+pub struct PolicyEntry {
+    pub key: PolicyKey,
+    pub generation: Option<i64>,
+    pub compiled: Result<CompiledPolicy, String>,
+    pub targets: BTreeMap<ObjKey, TargetState>,
+    pub rate: RateWindow,
+    pub history: FixHistory,
+    pub remediated: u32,
+    pub last_remediation: Option<Timestamp>,
+    pub conditions: Vec<Condition>,
+    /// The status last written, to skip writes that change nothing.
+    pub written: Option<PolicyStatus>,
+    pub dirty: bool,
+}
+
+impl PolicyEntry {
+    pub fn new(key: PolicyKey, generation: Option<i64>, compiled: Result<CompiledPolicy, String>) -> Self {
+        Self {
+            key,
+            generation,
+            compiled,
+            targets: BTreeMap::new(),
+            rate: RateWindow::default(),
+            history: FixHistory::default(),
+            remediated: 0,
+            last_remediation: None,
+            conditions: Vec::new(),
+            written: None,
+            dirty: true,
+        }
+    }
+
+    /// The decision rules, when the policy is valid.
+    pub fn rules(&self) -> Option<&RemediationRules> {
+        self.compiled.as_ref().ok().map(|c| &c.rules)
+    }
+
+    /// How many targets drift now (excepted drift does not count).
+    pub fn drifted(&self) -> u32 {
+        self.targets.values().filter(|t| t.is_drifted()).count() as u32
+    }
+
+    /// The status to write, with conditions set through the one condition setter.
+    pub fn status(&mut self, readiness: &Readiness, now: Timestamp) -> PolicyStatus {
+        let targets = self.targets.len() as u32;
+        let drifted = self.drifted();
+        let escalated = self.targets.values().filter(|t| t.is_escalated()).count() as u32;
+        let excepted = self.targets.values().filter(|t| t.is_excepted()).count() as u32;
+        let opted_out = self.targets.values().filter(|t| t.opted_out).count() as u32;
+        let time = Time(now);
+        let generation = self.generation;
+        let mut set = |spec: ConditionSpec| {
+            set_condition(&mut self.conditions, spec, generation, time.clone());
+        };
+        let (ready, reason, message): (bool, &'static str, String) = match readiness {
+            Readiness::Ready => (true, reasons::RECONCILED, format!("governing {targets} objects")),
+            Readiness::Syncing => (false, reasons::PROGRESSING, "listing the objects the policy names".into()),
+            Readiness::Invalid(problem) => (false, reasons::INVALID_SPEC, problem.clone()),
+            Readiness::NotServed(problem) => (false, reasons::KIND_NOT_SERVED, problem.clone()),
+            Readiness::Forbidden(problem) => (false, reasons::FORBIDDEN, problem.clone()),
+        };
+        set(ConditionSpec::new(types::READY, ready.into(), reason, message.clone()));
+        let stalled = matches!(readiness, Readiness::Invalid(_) | Readiness::Forbidden(_));
+        let reconciling = matches!(readiness, Readiness::Syncing | Readiness::NotServed(_));
+        set(ConditionSpec::new(
+            types::RECONCILING,
+            reconciling.into(),
+            if reconciling { reasons::PROGRESSING } else { reasons::RECONCILED },
+            if reconciling { message.clone() } else { String::new() },
+        ));
+        set(ConditionSpec::new(
+            types::STALLED,
+            stalled.into(),
+            if stalled { reason } else { reasons::RECONCILED },
+            if stalled { message } else { String::new() },
+        ));
+        let (compliant_reason, compliant_message) = match (targets, drifted) {
+            (0, _) => (reasons::NO_TARGETS, "no object matches the policy".to_string()),
+            (_, 0) => (reasons::ALL_TARGETS_COMPLIANT, format!("all {targets} targets hold their templates")),
+            _ => (reasons::DRIFT_DETECTED, format!("{drifted} of {targets} targets drift")),
+        };
+        set(ConditionSpec::new(
+            types::COMPLIANT,
+            ConditionStatus::from(drifted == 0),
+            compliant_reason,
+            compliant_message,
+        ));
+        set(ConditionSpec::new(
+            types::ESCALATED,
+            ConditionStatus::from(escalated > 0),
+            if escalated > 0 { reasons::DRIFT_ESCALATED } else { reasons::NOTHING_ESCALATED },
+            if escalated > 0 { format!("{escalated} targets need their owner") } else { String::new() },
+        ));
+
+        let drifts = self
+            .targets
+            .iter()
+            .filter(|(_, t)| !t.drifts.is_empty())
+            .take(MAX_DRIFTS)
+            .map(|(key, target)| drift_status(key, target))
+            .collect();
+        PolicyStatus {
+            observed_generation: self.generation,
+            conditions: self.conditions.clone(),
+            targets,
+            compliant: targets - drifted,
+            drifted,
+            remediated: self.remediated,
+            escalated,
+            excepted,
+            opted_out,
+            drifts,
+            last_remediation_time: self.last_remediation.map(|t| t.to_string()),
+        }
+    }
+}
+
+fn drift_status(key: &ObjKey, target: &TargetState) -> DriftStatus {
+    let mut paths: Vec<String> = target.drifts.iter().map(|d| d.drift.path.clone()).collect();
+    paths.dedup();
+    // The action shown is the one that needs the most attention.
+    let shown = target
+        .drifts
+        .iter()
+        .max_by_key(|d| match d.action {
+            Action::Escalate { .. } | Action::Audit => 4,
+            Action::Defer { .. } => 3,
+            Action::Remediate => 2,
+            Action::Excepted { .. } => 1,
+        })
+        .map(|d| &d.action);
+    let reason = match (&target.failure, shown) {
+        (Some(failure), _) => Some(failure.clone()),
+        (None, Some(Action::Escalate { reason })) => Some(reason.to_string()),
+        (None, Some(Action::Excepted { exception })) => Some(format!("covered by DriftException {exception}")),
+        (None, Some(Action::Defer { reason })) => Some(reason.to_string()),
+        _ => None,
+    };
+    let attribution = target.drifts.iter().find_map(|d| d.drift.attribution.as_ref());
+    DriftStatus {
+        target: key.to_ref(target.uid.clone()),
+        paths,
+        class: riskiest(target.drifts.iter().map(|d| &d.drift)),
+        action: if target.failure.is_some() {
+            "Escalate".to_string()
+        } else {
+            shown.map_or("", Action::name).to_string()
+        },
+        reason,
+        first_seen: target.first_seen.map(|t| t.to_string()),
+        attempts: target.attempts,
+        changed_by: attribution.map(|a| a.manager.clone()),
+        changed_at: attribution.and_then(|a| a.time.clone()),
+    }
+}
