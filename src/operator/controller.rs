@@ -376,10 +376,10 @@ impl Controller {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };
                 match result {
-                    Ok(status) => policy.written = Some(status),
+                    Ok(status) => policy.status_written(status),
                     Err(message) => {
-                        warn!(policy = %key, "status write failed, retrying: {message}");
-                        policy.dirty = true;
+                        warn!(policy = %key, failures = policy.status_failures + 1, "status write failed, retrying: {message}");
+                        policy.status_failed(Timestamp::now());
                     }
                 }
             }

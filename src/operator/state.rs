@@ -83,6 +83,9 @@ pub struct PolicyEntry {
     /// The status last written, to skip writes that change nothing.
     pub written: Option<PolicyStatus>,
     pub dirty: bool,
+    /// Failed status writes in a row, and when the next may be tried.
+    pub status_failures: u32,
+    pub status_retry_at: Option<Timestamp>,
 }
 
 impl PolicyEntry {
@@ -99,7 +102,25 @@ impl PolicyEntry {
             conditions: Vec::new(),
             written: None,
             dirty: true,
+            status_failures: 0,
+            status_retry_at: None,
         }
+    }
+
+    /// Records a failed status write: the next try waits twice as long as the last, from
+    /// 200 ms up to 30 s.
+    pub fn status_failed(&mut self, now: Timestamp) {
+        let wait = 200u64.saturating_mul(1 << self.status_failures.min(8)).min(30_000);
+        self.status_failures += 1;
+        self.status_retry_at = Some(now + jiff::SignedDuration::from_millis(wait as i64));
+        self.dirty = true;
+    }
+
+    /// Records a successful status write.
+    pub fn status_written(&mut self, status: PolicyStatus) {
+        self.status_failures = 0;
+        self.status_retry_at = None;
+        self.written = Some(status);
     }
 
     /// The decision rules, when the policy is valid.
