@@ -6,11 +6,15 @@
 //! - [`engine`]: the sans-IO core: compare live objects with templates, classify each fix,
 //!   decide what to do, and build the server-side-apply body. No Kubernetes client here.
 //! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
+//! - [`diff`]: `driftwarden diff`, what each policy would change in the live cluster now.
+//! - [`operator`]: `driftwarden run`, the operator.
+//! - [`sandbox`]: an in-memory Kubernetes API server for `driftwarden sandbox` and tests.
 //! - [`cli`]: the command line; `main.rs` only parses and calls into it.
 
 pub mod api;
 pub mod check;
 pub mod cli;
+pub mod diff;
 pub mod engine;
 pub mod operator;
 pub mod sandbox;

@@ -19,7 +19,7 @@ pub struct Violation {
     pub source: String,
     /// The object in the manifests.
     pub object: ObjectRef,
-    /// Where the object was read; `None` when it is missing from the manifests.
+    /// Where the object was read; `None` when it does not exist (or was read from a cluster).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
     #[serde(flatten)]
@@ -54,7 +54,11 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for v in &self.violations {
-            let place = v.origin.as_ref().map_or_else(|| "missing from the manifests".to_string(), ToString::to_string);
+            let place = match (&v.origin, &v.drift.live) {
+                (Some(origin), _) => origin.to_string(),
+                (None, None) if v.drift.path.is_empty() => "the object does not exist".to_string(),
+                (None, _) => "live object".to_string(),
+            };
             let path = if v.drift.path.is_empty() { "(whole object)" } else { v.drift.path.as_str() };
             let _ = writeln!(out, "{}: {} [{}]", v.object, path, v.drift.class);
             let _ = writeln!(out, "    desired: {}", short(&v.drift.desired));

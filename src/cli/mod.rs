@@ -2,6 +2,9 @@
 //! module and returns the process exit code.
 
 mod check;
+mod diff;
+mod logging;
+mod run;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +12,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use check::CheckArgs;
+pub use diff::DiffArgs;
+pub use run::RunArgs;
 
 /// driftwarden keeps a cluster at its declared desired state.
 #[derive(Parser, Debug)]
@@ -30,6 +35,11 @@ pub enum Command {
     /// Evaluate policies against manifest files, offline (pre-merge CI). Exit code 0 when
     /// clean, 1 on violations, 2 on invalid input.
     Check(CheckArgs),
+    /// Run the operator against the cluster of the in-cluster configuration or kubeconfig.
+    Run(RunArgs),
+    /// Read-only: what each policy would change in the live cluster now. Exit code 0 when
+    /// nothing drifts, 1 when something does, 2 when the cluster cannot be read.
+    Diff(DiffArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -37,6 +47,8 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crds { out_dir } => crds(out_dir.as_deref()),
         Command::Check(args) => check::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Diff(args) => diff::run(&args),
     }
 }
 

@@ -1,0 +1,77 @@
+//! `driftwarden run`: the operator.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::logging::{self, LogFormat};
+use crate::operator::{self, OperatorSettings};
+
+/// Arguments of `driftwarden run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The namespace the operator runs in; DriftExceptions there may cover any namespace.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "driftwarden-system")]
+    pub namespace: String,
+    /// Log level or filter, for example `info` or `info,driftwarden=debug`.
+    #[arg(long, env = "DRIFTWARDEN_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Log format.
+    #[arg(long, env = "DRIFTWARDEN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Seconds between full re-evaluations of every cached object (a safety net; changes
+    /// are handled as they are watched).
+    #[arg(long, default_value_t = 600)]
+    pub resync_seconds: u64,
+}
+
+/// Runs the operator with the in-cluster configuration or the kubeconfig until SIGTERM or
+/// Ctrl-C.
+pub fn run(args: &RunArgs) -> ExitCode {
+    logging::init(&args.log_level, args.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = OperatorSettings {
+        namespace: args.namespace.clone(),
+        resync_interval: Duration::from_secs(args.resync_seconds.max(10)),
+        ..OperatorSettings::default()
+    };
+    runtime.block_on(async {
+        let client = match kube::Client::try_default().await {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::error!("no Kubernetes configuration (in-cluster or kubeconfig): {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(namespace = %settings.namespace, "driftwarden operator starting");
+        operator::run(client, settings, shutdown_signal()).await;
+        tracing::info!("driftwarden operator stopped");
+        ExitCode::SUCCESS
+    })
+}
+
+/// Resolves on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,90 @@
+//! `driftwarden diff` against the sandbox API server: read-only, from the caller's
+//! kubeconfig.
+
+use std::process::Command;
+
+use driftwarden::sandbox::testing::{Sandbox, TempNamespace};
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use kube::runtime::wait::{await_condition, conditions};
+use serde_json::json;
+
+async fn sandbox_with_drift() -> (Sandbox, TempNamespace) {
+    let sandbox = Sandbox::start().await.expect("sandbox starts");
+    let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
+    for crd in driftwarden::api::crds() {
+        let name = crd.metadata.name.clone().unwrap();
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+        await_condition(crds.clone(), &name, conditions::is_crd_established()).await.unwrap();
+    }
+    let namespace = sandbox.temp_namespace().await.unwrap();
+    let ns = namespace.name().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(sandbox.client(), &ns);
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "settings", "labels": {"team": "other"}}, "data": {"mode": "fast"}
+    }))
+    .unwrap();
+    config_maps.create(&PostParams::default(), &cm).await.unwrap();
+    let policies: Api<DynamicObject> =
+        Api::namespaced_with(sandbox.client(), &ns, &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()));
+    let policy: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+        "metadata": {"name": "owners", "namespace": ns},
+        "spec": {
+            "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}],
+            "resources": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flags"}, "data": {"beta": "false"}}]
+        }
+    }))
+    .unwrap();
+    policies.create(&PostParams::default(), &policy).await.unwrap();
+    (sandbox, namespace)
+}
+
+#[tokio::test]
+async fn diff_reports_what_each_policy_would_change_and_changes_nothing() {
+    let (sandbox, namespace) = sandbox_with_drift().await;
+    let ns = namespace.name();
+    let before = sandbox.store().resource_version();
+    let (report, skipped) = driftwarden::diff::diff(sandbox.client(), None).await.unwrap();
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let mut found: Vec<(String, String, String)> = report
+        .violations
+        .iter()
+        .map(|v| (v.object.name.clone(), v.drift.path.clone(), v.drift.class.to_string()))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("flags".to_string(), String::new(), "Create".to_string()),
+            ("settings".to_string(), "/metadata/labels/team".to_string(), "Metadata".to_string()),
+        ]
+    );
+    assert!(report.violations.iter().all(|v| v.policy == format!("{ns}/owners")));
+    assert_eq!(sandbox.store().resource_version(), before, "diff writes nothing");
+
+    let only = driftwarden::diff::diff(sandbox.client(), Some("nope")).await;
+    assert!(matches!(only, Err(driftwarden::diff::DiffError::NoSuchPolicy(_))));
+}
+
+#[tokio::test]
+async fn the_binary_uses_the_kubeconfig_and_exits_one_on_drift() {
+    let (sandbox, _ns) = sandbox_with_drift().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, serde_yaml::to_string(&sandbox.kubeconfig()).unwrap()).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_driftwarden"))
+            .args(["diff", "-o", "json"])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["violations"].as_array().unwrap().len(), 2, "{report:#}");
+}
