@@ -79,6 +79,8 @@ pub enum CauseType {
     FieldValueForbidden,
     /// A field has a value outside a closed set.
     FieldValueNotSupported,
+    /// A server-side apply would change a field another field manager owns.
+    FieldManagerConflict,
 }
 
 impl CauseType {
@@ -89,16 +91,20 @@ impl CauseType {
             CauseType::FieldValueInvalid => "FieldValueInvalid",
             CauseType::FieldValueForbidden => "FieldValueForbidden",
             CauseType::FieldValueNotSupported => "FieldValueNotSupported",
+            CauseType::FieldManagerConflict => "FieldManagerConflict",
         }
     }
 
-    fn describe(self) -> &'static str {
-        match self {
+    /// The prefix of the cause's message; none for a field manager conflict, whose message
+    /// names the manager.
+    fn describe(self) -> Option<&'static str> {
+        Some(match self {
             CauseType::FieldValueRequired => "Required value",
             CauseType::FieldValueInvalid => "Invalid value",
             CauseType::FieldValueForbidden => "Forbidden",
             CauseType::FieldValueNotSupported => "Unsupported value",
-        }
+            CauseType::FieldManagerConflict => return None,
+        })
     }
 }
 
@@ -120,7 +126,10 @@ impl FieldCause {
     }
 
     fn full_message(&self) -> String {
-        format!("{}: {}", self.kind.describe(), self.message)
+        match self.kind.describe() {
+            Some(prefix) => format!("{prefix}: {}", self.message),
+            None => self.message.clone(),
+        }
     }
 }
 
@@ -211,6 +220,17 @@ impl ApiError {
             name,
             "the object has been modified; please apply your changes to the latest version and try again",
         )
+    }
+
+    /// `409 Conflict` for a server-side apply that would change fields other managers own:
+    /// no object details, one `FieldManagerConflict` cause per field.
+    pub fn apply_conflict(message: impl Into<String>, causes: Vec<FieldCause>) -> Self {
+        ApiError {
+            reason: Reason::Conflict,
+            message: message.into(),
+            details: Some(Box::new(ErrorDetails { causes, ..ErrorDetails::default() })),
+            source: None,
+        }
     }
 
     /// `410 Expired`: the requested resourceVersion is no longer in the retained history.

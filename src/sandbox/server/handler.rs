@@ -94,13 +94,20 @@ fn decode_patch(parts: &Parts, body: &[u8]) -> Result<PatchBody, ApiError> {
     match media_type(parts).as_str() {
         "application/merge-patch+json" => PatchBody::merge_from_slice(body),
         "application/json-patch+json" => PatchBody::json_from_slice(body),
+        "application/strategic-merge-patch+json" => PatchBody::strategic_from_slice(body),
+        "application/apply-patch+yaml" => PatchBody::apply_from_slice(body),
         other => Err(ApiError::new(
             Reason::UnsupportedMediaType,
             format!(
-                "the body of the request was in an unknown format ({other}) - accepted media types include: application/json-patch+json, application/merge-patch+json"
+                "the body of the request was in an unknown format ({other}) - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
             ),
         )),
     }
+}
+
+fn write_options(query: &Query, parts: &Parts) -> Result<WriteOptions, ApiError> {
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    WriteOptions { dry_run: query.dry_run, ..WriteOptions::default() }.with_request(parts.uri.query(), user_agent)
 }
 
 fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
@@ -205,7 +212,7 @@ fn collection(
         Method::GET => Ok(response::json(StatusCode::OK, &store.list(target, &query.list_options())?.to_json())),
         Method::POST if !all_namespaces => {
             let object = decode_object(parts, body)?;
-            let created = store.create(target, object, WriteOptions { dry_run: query.dry_run })?;
+            let created = store.create(target, object, write_options(&query, parts)?)?;
             Ok(response::json(StatusCode::CREATED, &created))
         }
         Method::DELETE if !all_namespaces => {
@@ -241,7 +248,7 @@ fn object(
 ) -> Result<Response<Body>, ApiError> {
     let query = Query::parse(parts.uri.query())?;
     let store = &context.store;
-    let write = WriteOptions { dry_run: query.dry_run };
+    let write = write_options(&query, parts)?;
     match parts.method {
         Method::GET => Ok(response::json(StatusCode::OK, &store.get(target, name)?)),
         Method::PUT => {

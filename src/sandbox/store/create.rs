@@ -3,10 +3,11 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
+use super::apply::{Ownership, Schema, settle};
 use super::defaults::{self, Write};
 use super::key::ObjectKey;
 use super::meta;
-use super::options::{ResourceRef, WriteOptions};
+use super::options::{ResourceRef, Subresource, WriteOptions};
 use super::state::{State, namespace_resource};
 use super::validation::validate_meta;
 use super::{Store, check_type, resolve_kind, view};
@@ -75,57 +76,71 @@ fn stamp_new(kind: &ResourceKind, meta: &mut ObjectMeta) {
 impl Store {
     /// Creates an object in the collection `target`; answers the stored object (for a dry
     /// run, the object that would have been stored, without a resourceVersion).
-    pub fn create(&self, target: &ResourceRef, mut body: Value, options: WriteOptions) -> Result<Value, ApiError> {
+    pub fn create(&self, target: &ResourceRef, body: Value, options: WriteOptions) -> Result<Value, ApiError> {
         let mut state = self.lock();
         let kind = resolve_kind(&state, target)?;
-        check_type(&mut body, &kind)?;
-        let mut meta = meta::read_meta(&body)?;
-        match (kind.scope, target.namespace.as_deref()) {
-            (Scope::Namespaced, Some(ns)) => {
-                if meta.namespace.as_deref().is_some_and(|n| !n.is_empty() && n != ns) {
-                    return Err(ApiError::bad_request(
-                        "the namespace of the provided object does not match the namespace sent on the request",
-                    ));
-                }
-                meta.namespace = Some(ns.to_string());
-            }
-            (Scope::Namespaced, None) => {
-                return Err(ApiError::bad_request("a namespaced object must be created in a namespace"));
-            }
-            (Scope::Cluster, _) => meta.namespace = None,
-        }
-        if meta.name.as_deref().unwrap_or_default().is_empty()
-            && let Some(prefix) = meta.generate_name.as_deref().filter(|p| !p.is_empty())
-        {
-            meta.name = Some(generated_name(prefix));
-        }
-        let name = meta.name.clone().unwrap_or_default();
-        let causes = validate_meta(kind.name_rule, &meta);
-        if !causes.is_empty() {
-            return Err(ApiError::invalid(&kind.group, &kind.kind, &name, causes));
-        }
-        if let Some(ns) = target.namespace.as_deref().filter(|_| kind.namespaced()) {
-            check_namespace_open(&state, &kind, ns, &name)?;
-        }
-        check_crd_open(&state, &kind)?;
-        stamp_new(&kind, &mut meta);
-        meta::write_meta(&mut body, &meta)?;
-        if kind.status_subresource
-            && let Some(map) = body.as_object_mut()
-        {
-            map.remove("status");
-        }
-        defaults::apply(&kind, Write::Create, &mut body)?;
-        let key = ObjectKey::new(kind.group_resource(), meta.namespace.as_deref(), &name);
-        if state.get(&key).is_some() {
-            return Err(ApiError::already_exists(&kind.group_resource(), &name));
-        }
-        if options.dry_run {
-            return Ok(body);
-        }
-        let stored = state.put(&key, body);
-        Ok(view(&stored, &kind))
+        create_locked(&mut state, &kind, target.namespace.as_deref(), body, &options, Ownership::Track)
     }
+}
+
+/// The create itself, under the store lock, with the ownership of the new object's fields.
+pub(super) fn create_locked(
+    state: &mut State,
+    kind: &ResourceKind,
+    namespace: Option<&str>,
+    mut body: Value,
+    options: &WriteOptions,
+    ownership: Ownership,
+) -> Result<Value, ApiError> {
+    check_type(&mut body, kind)?;
+    let mut meta = meta::read_meta(&body)?;
+    match (kind.scope, namespace) {
+        (Scope::Namespaced, Some(ns)) => {
+            if meta.namespace.as_deref().is_some_and(|n| !n.is_empty() && n != ns) {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            meta.namespace = Some(ns.to_string());
+        }
+        (Scope::Namespaced, None) => {
+            return Err(ApiError::bad_request("a namespaced object must be created in a namespace"));
+        }
+        (Scope::Cluster, _) => meta.namespace = None,
+    }
+    if meta.name.as_deref().unwrap_or_default().is_empty()
+        && let Some(prefix) = meta.generate_name.as_deref().filter(|p| !p.is_empty())
+    {
+        meta.name = Some(generated_name(prefix));
+    }
+    let name = meta.name.clone().unwrap_or_default();
+    let causes = validate_meta(kind.name_rule, &meta);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(&kind.group, &kind.kind, &name, causes));
+    }
+    if let Some(ns) = namespace.filter(|_| kind.namespaced()) {
+        check_namespace_open(state, kind, ns, &name)?;
+    }
+    check_crd_open(state, kind)?;
+    stamp_new(kind, &mut meta);
+    meta::write_meta(&mut body, &meta)?;
+    if kind.status_subresource
+        && let Some(map) = body.as_object_mut()
+    {
+        map.remove("status");
+    }
+    defaults::apply(kind, Write::Create, &mut body)?;
+    let schema = Schema::for_kind(state, kind);
+    settle(&schema, kind, &Value::Null, &mut body, Subresource::Main, options.manager(), ownership);
+    let key = ObjectKey::new(kind.group_resource(), meta.namespace.as_deref(), &name);
+    if state.get(&key).is_some() {
+        return Err(ApiError::already_exists(&kind.group_resource(), &name));
+    }
+    if options.dry_run {
+        return Ok(body);
+    }
+    let stored = state.put(&key, body);
+    Ok(view(&stored, kind))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! changes through a broadcast channel that is subscribed under the same lock that reads
 //! the history, so no change can fall between replay and live delivery.
 
+pub mod apply;
 mod create;
 mod defaults;
 mod delete;
@@ -19,6 +20,7 @@ mod options;
 mod patch;
 mod selector;
 mod state;
+mod strategic;
 mod update;
 pub mod validation;
 mod watch;
@@ -78,7 +80,8 @@ impl Store {
         let namespaces = ResourceRef::new("", "v1", "namespaces", None);
         for name in INITIAL_NAMESPACES {
             let body = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-            store.create(&namespaces, body, WriteOptions::default())?;
+            let options = WriteOptions { field_manager: Some("kube-apiserver".to_string()), ..WriteOptions::default() };
+            store.create(&namespaces, body, options)?;
         }
         Ok(store)
     }

@@ -1,6 +1,7 @@
 //! The typed options of each store operation, as decoded from a request.
 
 use super::selector::{FieldSelector, LabelSelector};
+use crate::sandbox::error::ApiError;
 
 /// Which collection an operation addresses: group, version and resource as named in the
 /// URL, and the namespace (`None` for cluster-scoped kinds, or for lists and watches across
@@ -39,10 +40,54 @@ pub enum Subresource {
 }
 
 /// Options of create, update and patch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteOptions {
     /// `dryRun=All`: validate and default, but store nothing.
     pub dry_run: bool,
+    /// The `fieldManager` query parameter. Required for server-side apply.
+    pub field_manager: Option<String>,
+    /// The User-Agent up to its first `/`: the field manager of writes without
+    /// `fieldManager`, as the apiserver derives it.
+    pub user_agent_manager: Option<String>,
+    /// `force=true`: a server-side apply takes over fields other managers own. Only
+    /// allowed with server-side apply.
+    pub force: bool,
+}
+
+impl WriteOptions {
+    /// Adds the field manager and `force` of a request: its query string and User-Agent.
+    /// A malformed `force` is a bad request.
+    pub fn with_request(mut self, query: Option<&str>, user_agent: Option<&str>) -> Result<Self, ApiError> {
+        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match key.as_ref() {
+                "fieldManager" => self.field_manager = Some(value.into_owned()),
+                "force" => {
+                    self.force = match value.as_ref() {
+                        "true" | "1" | "" => true,
+                        "false" | "0" => false,
+                        other => {
+                            return Err(ApiError::bad_request(format!(
+                                "invalid value {other:?} for force: expected true or false"
+                            )));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let prefix = user_agent.and_then(|agent| agent.split('/').next()).unwrap_or_default();
+        self.user_agent_manager = Some(prefix.chars().take(128).collect()).filter(|p: &String| !p.is_empty());
+        Ok(self)
+    }
+
+    /// The manager the write is recorded under: `fieldManager`, else the one derived from
+    /// the User-Agent, else empty.
+    pub fn manager(&self) -> &str {
+        match self.field_manager.as_deref() {
+            Some(manager) if !manager.is_empty() => manager,
+            _ => self.user_agent_manager.as_deref().unwrap_or_default(),
+        }
+    }
 }
 
 /// What happens to an object's dependents when it is deleted.

@@ -1,14 +1,17 @@
-//! patch: JSON merge patch (RFC 7386) and JSON patch (RFC 6902, `test` included), applied
-//! to the stored object and then written like an update, so optimistic concurrency,
-//! `/status` and generation rules hold for patches too.
+//! patch: JSON merge patch (RFC 7386), JSON patch (RFC 6902, `test` included) and strategic
+//! merge patch, applied to the stored object and then written like an update, so
+//! optimistic concurrency, `/status` and generation rules hold for patches too; and
+//! server-side apply, which has its own path (see [`super::apply`]).
 
 use serde_json::Value;
 
+use super::apply::{self, Schema};
 use super::key::ObjectKey;
 use super::options::{ResourceRef, Subresource, WriteOptions};
+use super::strategic;
 use super::update::{check_subresource, update_locked};
 use super::{Store, resolve_kind, view};
-use crate::sandbox::error::{ApiError, Reason};
+use crate::sandbox::error::{ApiError, CauseType, FieldCause, Reason};
 
 /// A decoded patch document.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +20,10 @@ pub enum PatchBody {
     Merge(Value),
     /// `application/json-patch+json`.
     Json(json_patch::Patch),
+    /// `application/strategic-merge-patch+json`.
+    Strategic(Value),
+    /// `application/apply-patch+yaml`: an applied configuration (YAML or JSON).
+    Apply(Value),
 }
 
 impl PatchBody {
@@ -37,9 +44,28 @@ impl PatchBody {
             .map_err(|e| ApiError::bad_request(format!("error decoding JSON patch: {e}")).with_source(e))
     }
 
-    /// Applies the patch to `document`; a failed operation (including a failed `test`)
-    /// is a 422.
-    pub fn apply(&self, document: &mut Value) -> Result<(), ApiError> {
+    /// Decodes a strategic merge patch.
+    pub fn strategic_from_slice(bytes: &[u8]) -> Result<Self, ApiError> {
+        match PatchBody::merge_from_slice(bytes)? {
+            PatchBody::Merge(value) => Ok(PatchBody::Strategic(value)),
+            other => Ok(other),
+        }
+    }
+
+    /// Decodes an applied configuration, YAML or JSON.
+    pub fn apply_from_slice(bytes: &[u8]) -> Result<Self, ApiError> {
+        let value: Value = serde_yaml::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")).with_source(e))?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("an applied configuration must be an object"));
+        }
+        Ok(PatchBody::Apply(value))
+    }
+
+    /// Applies the patch to `document`, whose lists merge as `schema` says; a failed
+    /// operation (including a failed `test`) is a 422. An applied configuration is merged
+    /// without field ownership: [`Store::apply`] is the real thing.
+    pub fn apply(&self, document: &mut Value, schema: &Schema) -> Result<(), ApiError> {
         match self {
             PatchBody::Merge(patch) => {
                 json_patch::merge(document, patch);
@@ -48,6 +74,11 @@ impl PatchBody {
             PatchBody::Json(patch) => json_patch::patch(document, &patch.0).map_err(|e| {
                 ApiError::new(Reason::Invalid, format!("the JSON patch could not be applied: {e}")).with_source(e)
             }),
+            PatchBody::Strategic(patch) => strategic::patch(document, patch, schema),
+            PatchBody::Apply(config) => {
+                *document = apply::merge(document, config, schema);
+                Ok(())
+            }
         }
     }
 }
@@ -62,14 +93,32 @@ impl Store {
         subresource: Subresource,
         options: WriteOptions,
     ) -> Result<Value, ApiError> {
+        if let PatchBody::Apply(config) = patch {
+            return self.apply(target, name, config.clone(), subresource, options);
+        }
+        if options.force {
+            return Err(ApiError::invalid(
+                "meta.k8s.io",
+                "PatchOptions",
+                "",
+                vec![FieldCause::new(
+                    CauseType::FieldValueForbidden,
+                    "force",
+                    "may not be specified for non-apply patch",
+                )],
+            ));
+        }
         let mut state = self.lock();
         let kind = resolve_kind(&state, target)?;
+        if matches!(patch, PatchBody::Strategic(_)) && kind.crd.is_some() {
+            return Err(strategic::unsupported_for_custom_resources());
+        }
         check_subresource(&kind, subresource)?;
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
         let key = ObjectKey::new(kind.group_resource(), namespace, name);
         let existing = state.get(&key).ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))?;
         let mut document = view(existing, &kind);
-        patch.apply(&mut document)?;
+        patch.apply(&mut document, &Schema::for_kind(&state, &kind))?;
         if !document.is_object() {
             return Err(ApiError::new(Reason::Invalid, "the patched object is not a JSON object"));
         }
@@ -86,7 +135,7 @@ mod tests {
     fn merge_patch_removes_nulls_and_merges_maps() {
         let patch = PatchBody::merge_from_slice(br#"{"data": {"a": null, "b": "2"}}"#).expect("valid");
         let mut doc = json!({"data": {"a": "1", "c": "3"}});
-        patch.apply(&mut doc).expect("applies");
+        patch.apply(&mut doc, &Schema::builtin("", "ConfigMap")).expect("applies");
         assert_eq!(doc, json!({"data": {"b": "2", "c": "3"}}));
     }
 
@@ -97,7 +146,7 @@ mod tests {
         )
         .expect("valid");
         let mut doc = json!({"data": {"a": "1"}});
-        let err = patch.apply(&mut doc).expect_err("test fails");
+        let err = patch.apply(&mut doc, &Schema::builtin("", "ConfigMap")).expect_err("test fails");
         assert_eq!(err.code(), 422);
         assert_eq!(doc, json!({"data": {"a": "1"}}));
     }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::apply::{Ownership, Schema, settle};
 use super::defaults::{self, Write};
 use super::gc;
 use super::key::ObjectKey;
@@ -71,16 +72,40 @@ pub(super) fn check_subresource(kind: &ResourceKind, subresource: Subresource) -
     Ok(())
 }
 
-/// The update itself, under the store lock.
+/// The update itself, under the store lock, recording the write's manager in
+/// `metadata.managedFields`.
 pub(super) fn update_locked(
+    state: &mut State,
+    kind: &ResourceKind,
+    namespace: Option<&str>,
+    name: &str,
+    body: Value,
+    subresource: Subresource,
+    options: WriteOptions,
+) -> Result<Value, ApiError> {
+    let request = WriteRequest { options, ownership: Ownership::Track };
+    update_owned(state, kind, namespace, name, body, subresource, request)
+}
+
+/// How a write is made and who owns the fields it writes.
+pub(super) struct WriteRequest {
+    /// The request's options.
+    pub options: WriteOptions,
+    /// Whose fields the result holds.
+    pub ownership: Ownership,
+}
+
+/// [`update_locked`] with the ownership of the result given.
+pub(super) fn update_owned(
     state: &mut State,
     kind: &ResourceKind,
     namespace: Option<&str>,
     name: &str,
     mut body: Value,
     subresource: Subresource,
-    options: WriteOptions,
+    request: WriteRequest,
 ) -> Result<Value, ApiError> {
+    let WriteRequest { options, ownership } = request;
     check_subresource(kind, subresource)?;
     check_type(&mut body, kind)?;
     let mut new_meta = meta::read_meta(&body)?;
@@ -155,6 +180,8 @@ pub(super) fn update_locked(
     if kind.tracks_generation && generation_part(kind, &existing) != generation_part(kind, &new) {
         set_generation(&mut new, old_meta.generation.unwrap_or(0) + 1);
     }
+    let schema = Schema::for_kind(state, kind);
+    settle(&schema, kind, &existing, &mut new, subresource, options.manager(), ownership);
     if new == *existing {
         return Ok(view(&existing, kind));
     }
