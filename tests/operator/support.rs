@@ -1,0 +1,106 @@
+//! A sandbox with driftwarden's CRDs installed and the operator running against it.
+
+use std::time::Duration;
+
+use driftwarden::operator::{self, OperatorSettings};
+use driftwarden::sandbox::testing::{Sandbox, TempNamespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+
+/// How long a test waits for something the operator should do within about a second.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct Harness {
+    pub sandbox: Sandbox,
+    pub namespace: TempNamespace,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Harness {
+    /// Starts a sandbox, installs the CRDs, makes a namespace and starts the operator.
+    pub async fn start() -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+        let sandbox = Sandbox::start().await.expect("sandbox starts");
+        install_crds(sandbox.client()).await;
+        let namespace = sandbox.temp_namespace().await.expect("namespace");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let settings = OperatorSettings {
+            status_interval: Duration::from_millis(50),
+            discovery_retry: Duration::from_millis(500),
+            ..OperatorSettings::default()
+        };
+        let client = sandbox.client();
+        let task = tokio::spawn(async move {
+            operator::run(client, settings, async move {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Self { sandbox, namespace, stop: Some(stop), task: Some(task) }
+    }
+
+    pub fn client(&self) -> Client {
+        self.sandbox.client()
+    }
+
+    pub fn ns(&self) -> &str {
+        self.namespace.name()
+    }
+
+    /// Stops the operator and waits for it to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("the operator ends cleanly");
+        }
+    }
+}
+
+async fn install_crds(client: Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client);
+    for crd in driftwarden::api::crds() {
+        let name = crd.metadata.name.clone().unwrap();
+        api.create(&PostParams::default(), &crd).await.expect("CRD created");
+        tokio::time::timeout(PATIENCE, await_condition(api.clone(), &name, conditions::is_crd_established()))
+            .await
+            .expect("CRD established in time")
+            .expect("CRD watch");
+    }
+}
+
+/// Waits until `condition` holds for the named object.
+pub async fn wait_for<K>(api: &Api<K>, name: &str, what: &str, condition: impl Fn(&K) -> bool) -> K
+where
+    K: Resource + Clone + std::fmt::Debug + DeserializeOwned + Send + 'static,
+{
+    let found = tokio::time::timeout(
+        PATIENCE,
+        await_condition(api.clone(), name, move |o: Option<&K>| o.is_some_and(&condition)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {name}: {what}"))
+    .expect("watch");
+    found.expect("object exists")
+}
+
+/// Reads a field of a dynamic object's status as a number.
+pub fn status_number(object: &DynamicObject, field: &str) -> i64 {
+    object.data.pointer(&format!("/status/{field}")).and_then(serde_json::Value::as_i64).unwrap_or(0)
+}
+
+/// The status of a condition of a dynamic object.
+pub fn condition(object: &DynamicObject, type_: &str) -> Option<(String, String)> {
+    object.data.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == type_).map(|c| {
+        (c["status"].as_str().unwrap_or_default().to_string(), c["reason"].as_str().unwrap_or_default().to_string())
+    })
+}
