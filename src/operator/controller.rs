@@ -579,18 +579,17 @@ impl Controller {
                 }
             };
             let Some((templates, rules)) = governed else { continue };
+            // A missing object is created whole; an existing one gets exactly the decided paths.
+            let creating = live.is_none() && !fixing.is_empty();
             for (_, template) in templates {
-                let part = apply_body(live, template, &rules, &|d| fixing.contains(&d.path));
+                let part = apply_body(live, template, &rules, &|d| creating || fixing.contains(&d.path));
                 match body.as_mut() {
                     Some(body) => union_into(body, part.as_value()),
                     None => body = Some(part.into_value()),
                 }
                 if !fixing.is_empty() {
-                    expectations.push(Expectation {
-                        template: template.clone(),
-                        rules: rules.clone(),
-                        paths: fixing.clone(),
-                    });
+                    let paths = (!creating).then(|| fixing.clone());
+                    expectations.push(Expectation { template: template.clone(), rules: rules.clone(), paths });
                 }
             }
         }

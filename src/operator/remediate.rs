@@ -11,12 +11,13 @@ use super::keys::ObjKey;
 use crate::engine::compare::compare;
 use crate::engine::drift::CompareRules;
 
-/// What a fix must make hold: a template, its ignore rules, and the paths being fixed.
+/// What a fix must make hold: a template, its ignore rules, and the paths being fixed
+/// (`None`: every governed path, as when the object is created).
 #[derive(Clone, Debug)]
 pub struct Expectation {
     pub template: Value,
     pub rules: CompareRules,
-    pub paths: BTreeSet<String>,
+    pub paths: Option<BTreeSet<String>>,
 }
 
 /// How a fix ended.
@@ -84,7 +85,10 @@ pub fn verify(fresh: &Value, expectations: &[Expectation]) -> FixResult {
     let mut remaining: Vec<String> = expectations
         .iter()
         .flat_map(|e| {
-            compare(fresh, &e.template, &e.rules).into_iter().filter(|d| e.paths.contains(&d.path)).map(|d| d.path)
+            compare(fresh, &e.template, &e.rules)
+                .into_iter()
+                .filter(|d| e.paths.as_ref().is_none_or(|paths| paths.contains(&d.path)))
+                .map(|d| d.path)
         })
         .collect();
     remaining.sort();
@@ -117,7 +121,7 @@ mod tests {
         let expect = |paths: &[&str]| Expectation {
             template: template.clone(),
             rules: CompareRules::default(),
-            paths: paths.iter().map(|p| p.to_string()).collect(),
+            paths: Some(paths.iter().map(|p| p.to_string()).collect()),
         };
         assert_eq!(
             verify(&fresh, &[expect(&["/metadata/labels/team"])]),
@@ -125,6 +129,11 @@ mod tests {
         );
         assert_eq!(
             verify(&fresh, &[expect(&["/metadata/labels/team", "/metadata/labels/tier"])]),
+            FixResult::NotVerified { paths: vec!["/metadata/labels/tier".into()] }
+        );
+        let everything = Expectation { template: template.clone(), rules: CompareRules::default(), paths: None };
+        assert_eq!(
+            verify(&fresh, &[everything]),
             FixResult::NotVerified { paths: vec!["/metadata/labels/tier".into()] }
         );
     }

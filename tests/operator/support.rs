@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use driftwarden::operator::{self, OperatorSettings};
 use driftwarden::sandbox::testing::{Sandbox, TempNamespace};
+use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 /// How long a test waits for something the operator should do within about a second.
@@ -103,4 +105,37 @@ pub fn condition(object: &DynamicObject, type_: &str) -> Option<(String, String)
     object.data.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == type_).map(|c| {
         (c["status"].as_str().unwrap_or_default().to_string(), c["reason"].as_str().unwrap_or_default().to_string())
     })
+}
+
+pub fn policies(harness: &Harness) -> Api<DynamicObject> {
+    let resource = ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&());
+    Api::namespaced_with(harness.client(), harness.ns(), &resource)
+}
+
+pub async fn create_policy(harness: &Harness, body: Value) {
+    let object: DynamicObject = serde_json::from_value(body).unwrap();
+    policies(harness).create(&PostParams::default(), &object).await.expect("policy created");
+}
+
+pub fn config_map(ns: &str, name: &str, team: &str) -> ConfigMap {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns, "labels": {"team": team, "app": "shop"}},
+        "data": {"mode": "fast"}
+    }))
+    .unwrap()
+}
+
+/// A change by someone else, as `kubectl edit` would make it.
+pub async fn edit<K>(api: &Api<K>, name: &str, patch: Value)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.patch(
+        name,
+        &PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() },
+        &Patch::Merge(&patch),
+    )
+    .await
+    .expect("edit applied");
 }

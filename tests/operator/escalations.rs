@@ -1,0 +1,114 @@
+//! Drift that may not be fixed automatically goes to a person, with the evidence.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, PostParams};
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn pod_template_drift_is_escalated_not_fixed() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let deployments: Api<Deployment> = Api::namespaced(harness.client(), &ns);
+    let deployment: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": ns, "labels": {"tier": "web"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "shop/web:1.4.2"}]}}
+        }
+    }))
+    .unwrap();
+    deployments.create(&PostParams::default(), &deployment).await.unwrap();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "images", "namespace": ns},
+            "spec": {"baselines": [{
+                "match": {"apiVersion": "apps/v1", "kind": "Deployment", "selector": {"matchLabels": {"tier": "web"}}},
+                "template": {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:1.4.2"}]}}}}
+            }]}
+        }),
+    )
+    .await;
+    wait_for(&policies(&harness), "images", "compliant", |p| {
+        condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+
+    edit(
+        &deployments,
+        "web",
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:9.9.9"}]}}}}),
+    )
+    .await;
+    let policy = wait_for(&policies(&harness), "images", "escalated", |p| {
+        condition(p, "Escalated").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let drift = &policy.data["status"]["drifts"][0];
+    assert_eq!(drift["class"], "Rollout");
+    assert_eq!(drift["action"], "Escalate");
+    assert_eq!(drift["changedBy"], "kubectl-edit");
+    assert_eq!(drift["paths"][0], "/spec/template/spec/containers/name=app/image");
+    let live = deployments.get("web").await.unwrap();
+    let live = serde_json::to_value(&live).unwrap();
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"], "shop/web:9.9.9",
+        "a Rollout drift is never fixed without a person"
+    );
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_object_is_escalated_when_create_is_not_allowed() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "flags", "namespace": ns},
+            "spec": {"resources": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flags"}, "data": {"beta": "false"}}]}
+        }),
+    )
+    .await;
+    let policy = wait_for(&policies(&harness), "flags", "escalated", |p| {
+        condition(p, "Escalated").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    assert_eq!(policy.data["status"]["drifts"][0]["class"], "Create");
+    assert_eq!(policy.data["status"]["drifts"][0]["action"], "Escalate");
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(harness.client(), &ns);
+    assert!(config_maps.get_opt("flags").await.unwrap().is_none(), "nothing is created without Create");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn audit_mode_changes_nothing_and_reports_everything() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "owners", "namespace": ns},
+            "spec": {
+                "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}],
+                "remediation": {"mode": "Audit"}
+            }
+        }),
+    )
+    .await;
+    let policy = wait_for(&policies(&harness), "owners", "reported", |p| status_number(p, "drifted") == 1).await;
+    assert_eq!(policy.data["status"]["drifts"][0]["action"], "Audit");
+    assert_eq!(condition(&policy, "Escalated").map(|(s, _)| s), Some("True".into()));
+    assert_eq!(status_number(&policy, "remediated"), 0);
+    let live = config_maps.get("settings").await.unwrap();
+    assert_eq!(live.metadata.labels.unwrap()["team"], "other");
+    harness.stop().await;
+}

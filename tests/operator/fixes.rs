@@ -1,0 +1,131 @@
+//! Drift that may be fixed is fixed, then verified against a fresh read.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn label_drift_is_fixed_and_verified() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "owners", "namespace": ns},
+            "spec": {"baselines": [{
+                "name": "team-label",
+                "match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}},
+                "template": {"metadata": {"labels": {"team": "shop"}}}
+            }]}
+        }),
+    )
+    .await;
+    let policy = wait_for(&policies(&harness), "owners", "Ready and compliant", |p| {
+        condition(p, "Ready").is_some_and(|(s, _)| s == "True")
+            && condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    assert_eq!(status_number(&policy, "targets"), 1);
+
+    edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "someone-else"}}})).await;
+    let fixed = wait_for(&config_maps, "settings", "label restored", |cm| {
+        cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == "shop")
+    })
+    .await;
+    let managers: Vec<_> = fixed.metadata.managed_fields.iter().flatten().filter_map(|m| m.manager.clone()).collect();
+    assert!(managers.contains(&"driftwarden".to_string()), "fixed with field manager driftwarden: {managers:?}");
+    let policy =
+        wait_for(&policies(&harness), "owners", "remediation counted", |p| status_number(p, "remediated") == 1).await;
+    assert!(policy.data.pointer("/status/lastRemediationTime").is_some());
+    assert_eq!(condition(&policy, "Compliant").map(|(s, _)| s), Some("True".into()));
+    harness.stop().await;
+}
+
+fn deployment(ns: &str, name: &str) -> Deployment {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns, "labels": {"team": "shop", "version": "v1"}},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "app", "image": "shop/web:1.4.2"}]}}
+        }
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn ignored_paths_and_fields_owned_by_ignored_managers_are_left_alone() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let deployments: Api<Deployment> = Api::namespaced(harness.client(), &ns);
+    deployments.create(&PostParams::default(), &deployment(&ns, "web")).await.unwrap();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "web", "namespace": ns},
+            "spec": {
+                "baselines": [{
+                    "match": {"apiVersion": "apps/v1", "kind": "Deployment"},
+                    "template": {"metadata": {"labels": {"team": "shop", "version": "v1"}}, "spec": {"replicas": 2}}
+                }],
+                "ignore": [{"paths": ["/metadata/labels/version"]}, {"managers": ["hpa-controller"]}]
+            }
+        }),
+    )
+    .await;
+    wait_for(&policies(&harness), "web", "compliant", |p| condition(p, "Compliant").is_some_and(|(s, _)| s == "True"))
+        .await;
+
+    // An autoscaler owns replicas; a release tool bumps the version label.
+    let params = |manager: &str| kube::api::PatchParams { field_manager: Some(manager.into()), ..Default::default() };
+    deployments
+        .patch("web", &params("hpa-controller"), &kube::api::Patch::Merge(json!({"spec": {"replicas": 5}})))
+        .await
+        .unwrap();
+    edit(&deployments, "web", json!({"metadata": {"labels": {"version": "v2"}}})).await;
+    // A real drift after them proves the operator saw both and left them alone.
+    edit(&deployments, "web", json!({"metadata": {"labels": {"team": "other"}}})).await;
+    wait_for(&deployments, "web", "team label restored", |d| {
+        d.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == "shop")
+    })
+    .await;
+    let live = deployments.get("web").await.unwrap();
+    assert_eq!(live.spec.replicas, Some(5), "replicas owned by the autoscaler are not governed");
+    assert_eq!(live.metadata.labels.unwrap()["version"], "v2", "an ignored path is not governed");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_object_is_created_when_create_is_allowed() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "flags", "namespace": ns},
+            "spec": {
+                "resources": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flags", "labels": {"team": "shop"}}, "data": {"beta": "false"}}],
+                "remediation": {"autoRemediate": ["Metadata", "Spec", "Create"]}
+            }
+        }),
+    )
+    .await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    let created = wait_for(&config_maps, "flags", "created", |_| true).await;
+    assert_eq!(created.data.unwrap()["beta"], "false");
+    let policy = wait_for(&policies(&harness), "flags", "compliant after the create", |p| {
+        condition(p, "Compliant").is_some_and(|(s, _)| s == "True") && status_number(p, "remediated") == 1
+    })
+    .await;
+    assert_eq!(status_number(&policy, "targets"), 1);
+    harness.stop().await;
+}

@@ -1,0 +1,48 @@
+//! One wrong policy never disturbs the others.
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn an_invalid_policy_is_not_ready_and_others_keep_working() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "someone-else")).await.unwrap();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "broken", "namespace": ns},
+            "spec": {"ignore": [{"paths": ["spec/replicas"]}],
+                     "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"x": "y"}}}}]}
+        }),
+    )
+    .await;
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "owners", "namespace": ns},
+            "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
+        }),
+    )
+    .await;
+    let broken = wait_for(&policies(&harness), "broken", "not ready", |p| {
+        condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == "InvalidSpec")
+    })
+    .await;
+    let message = broken.data["status"]["conditions"][0]["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("spec.ignore[0].paths[0]"), "{message}");
+    assert_eq!(condition(&broken, "Stalled").map(|(s, _)| s), Some("True".into()));
+    wait_for(&config_maps, "settings", "the valid policy still fixes", |cm| {
+        cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == "shop")
+    })
+    .await;
+    let live = config_maps.get("settings").await.unwrap();
+    assert!(!live.metadata.labels.unwrap().contains_key("x"), "nothing of the invalid policy is applied");
+    harness.stop().await;
+}
