@@ -1,6 +1,7 @@
 //! The sandbox API server, exercised through the real `kube::Client` the way the operator
 //! uses a cluster. Expectations follow the documented behaviour of Kubernetes.
 
+mod apply;
 mod crd;
 mod crud;
 mod deletion;
@@ -9,5 +10,6 @@ mod listing;
 mod patching;
 mod protocol;
 mod status;
+mod strategic;
 mod support;
 mod watching;

@@ -58,7 +58,7 @@ fn strip_directives(value: &Value) -> Value {
         ),
         Value::Array(list) => Value::Array(
             list.iter()
-                .filter(|item| !item.as_object().is_some_and(|m| directive(m).is_some()))
+                .filter(|item| item.as_object().is_none_or(|m| directive(m).is_none()))
                 .map(strip_directives)
                 .collect(),
         ),
@@ -120,6 +120,11 @@ fn merge_map(
             (_, Value::Object(sub)) if directive(sub) == Some("delete") => {
                 original.remove(key);
                 None
+            }
+            (_, Value::Object(sub)) if !schema.is_atomic_map(&path) => {
+                let mut fresh = Map::new();
+                merge_map(&mut fresh, sub, schema, tokens)?;
+                Some(Value::Object(fresh))
             }
             _ => Some(strip_directives(value)),
         };
