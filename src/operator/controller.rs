@@ -61,6 +61,9 @@ pub struct Controller {
     /// Names seen since a relist of policies or exceptions started.
     relisting: BTreeMap<&'static str, BTreeSet<(Option<String>, String)>>,
     in_flight: BTreeSet<ObjKey>,
+    /// No fix starts before the first list of DriftExceptions: an exception that exists
+    /// must never lose a race with the drift it covers.
+    exceptions_synced: bool,
     writing_status: BTreeSet<PolicyKey>,
     last_tick: Timestamp,
 }
@@ -81,6 +84,7 @@ pub async fn run(client: Client, settings: OperatorSettings, shutdown: impl std:
         exceptions: BTreeMap::new(),
         relisting: BTreeMap::new(),
         in_flight: BTreeSet::new(),
+        exceptions_synced: false,
         writing_status: BTreeSet::new(),
         last_tick: Timestamp::now(),
         settings,
@@ -144,17 +148,28 @@ impl Controller {
                     |this| this.policies.keys().map(|k| (k.namespace.clone(), k.name.clone())).collect(),
                 );
             }
-            Source::Exceptions => self.on_own(
-                "exceptions",
-                watched.change,
-                |this, object| this.upsert_exception(object),
-                |this, (ns, name)| this.remove_exception(ns.unwrap_or_default(), name),
-                |_| true,
-                |this| this.exceptions.keys().map(|(ns, name)| (Some(ns.clone()), name.clone())).collect(),
-            ),
+            Source::Exceptions => {
+                let listed = matches!(watched.change, Change::InitDone);
+                self.on_exceptions(watched.change);
+                if listed && !self.exceptions_synced {
+                    self.exceptions_synced = true;
+                    self.reevaluate_all();
+                }
+            }
             Source::Namespaces => self.on_namespace(watched.change),
             Source::Kind(kind) => self.on_kind(kind, watched.change),
         }
+    }
+
+    fn on_exceptions(&mut self, change: Change) {
+        self.on_own(
+            "exceptions",
+            change,
+            |this, object| this.upsert_exception(object),
+            |this, (ns, name)| this.remove_exception(ns.unwrap_or_default(), name),
+            |_| true,
+            |this| this.exceptions.keys().map(|(ns, name)| (Some(ns.clone()), name.clone())).collect(),
+        );
     }
 
     /// Handles a change of one of driftwarden's own kinds, including relists, which remove
@@ -542,7 +557,7 @@ impl Controller {
         for (policy, message) in escalations {
             self.publish(key, &policy, EventType::Warning, "DriftEscalated", message);
         }
-        if !to_fix.is_empty() && !self.in_flight.contains(key) {
+        if !to_fix.is_empty() && self.exceptions_synced && !self.in_flight.contains(key) {
             self.start_fix(key, to_fix);
         }
     }

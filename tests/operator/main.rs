@@ -2,6 +2,8 @@
 //! escalate.
 
 mod escalations;
+mod exceptions;
 mod fixes;
+mod guards;
 mod isolation;
 mod support;

@@ -26,6 +26,14 @@ pub struct Harness {
 impl Harness {
     /// Starts a sandbox, installs the CRDs, makes a namespace and starts the operator.
     pub async fn start() -> Self {
+        let mut harness = Self::prepare().await;
+        harness.start_operator();
+        harness
+    }
+
+    /// Starts a sandbox, installs the CRDs and makes a namespace, without the operator:
+    /// for tests that set the scene first.
+    pub async fn prepare() -> Self {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -33,20 +41,25 @@ impl Harness {
         let sandbox = Sandbox::start().await.expect("sandbox starts");
         install_crds(sandbox.client()).await;
         let namespace = sandbox.temp_namespace().await.expect("namespace");
+        Self { sandbox, namespace, stop: None, task: None }
+    }
+
+    /// Starts the operator.
+    pub fn start_operator(&mut self) {
         let (stop, stopped) = oneshot::channel::<()>();
         let settings = OperatorSettings {
             status_interval: Duration::from_millis(50),
             discovery_retry: Duration::from_millis(500),
             ..OperatorSettings::default()
         };
-        let client = sandbox.client();
-        let task = tokio::spawn(async move {
+        let client = self.sandbox.client();
+        self.task = Some(tokio::spawn(async move {
             operator::run(client, settings, async move {
                 let _ = stopped.await;
             })
             .await;
-        });
-        Self { sandbox, namespace, stop: Some(stop), task: Some(task) }
+        }));
+        self.stop = Some(stop);
     }
 
     pub fn client(&self) -> Client {
