@@ -14,7 +14,10 @@ use super::discovery;
 use super::query::{self, Query};
 use super::response::{self, Body};
 use super::route::Route;
+use crate::sandbox::auth::rbac::authorize;
+use crate::sandbox::auth::{Authenticator, RequestAttributes};
 use crate::sandbox::error::{ApiError, Reason};
+use crate::sandbox::faults::Faults;
 use crate::sandbox::resources::ResourceKind;
 use crate::sandbox::store::{
     DeleteOptions, DeleteOutcome, ObjectList, PatchBody, ResourceRef, Store, Subresource, WriteOptions,
@@ -26,6 +29,10 @@ pub struct Context {
     pub store: Arc<Store>,
     /// Where the server listens, as discovery reports it.
     pub address: SocketAddr,
+    /// Who may ask.
+    pub auth: Arc<Authenticator>,
+    /// The faults tests inject.
+    pub faults: Arc<Faults>,
 }
 
 /// The body of a DELETE: the parts of `DeleteOptions` the sandbox acts on.
@@ -52,10 +59,26 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
         Ok(collected) => collected.to_bytes(),
         Err(e) => return response::error(&ApiError::bad_request("unable to read the request body").with_source(e)),
     };
-    let result = dispatch(&context, &parts, &bytes);
-    let response = result.unwrap_or_else(|e| response::error(&e));
+    let response = match admit(&context, &parts).await {
+        Ok(()) => dispatch(&context, &parts, &bytes).unwrap_or_else(|e| response::error(&e)),
+        Err(e) => response::error(&e),
+    };
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "sandbox request");
     response
+}
+
+/// Authentication, then authorization, then injected faults: whether the request gets
+/// served, after how long.
+async fn admit(context: &Context, parts: &Parts) -> Result<(), ApiError> {
+    let who = context.auth.authenticate(&parts.headers)?;
+    let watch = Query::parse(parts.uri.query()).map(|q| q.watch).unwrap_or_default();
+    let attrs = RequestAttributes::new(&parts.method, parts.uri.path(), watch);
+    authorize(&who, &attrs, &context.store)?;
+    let verdict = context.faults.decide(&attrs);
+    if let Some(delay) = verdict.delay {
+        tokio::time::sleep(delay).await;
+    }
+    verdict.failure.map_or(Ok(()), Err)
 }
 
 fn media_type(parts: &Parts) -> String {
@@ -201,7 +224,9 @@ fn collection(
     let store = &context.store;
     let all_namespaces = kind.namespaced() && target.namespace.is_none();
     match parts.method {
-        Method::GET if query.watch => Ok(response::watch(store.watch(target, &query.watch_options())?)),
+        Method::GET if query.watch => {
+            Ok(response::watch(store.watch(target, &query.watch_options())?, context.faults.watch_drops()))
+        }
         Method::GET => Ok(response::json(StatusCode::OK, &store.list(target, &query.list_options())?.to_json())),
         Method::POST if !all_namespaces => {
             let object = decode_object(parts, body)?;

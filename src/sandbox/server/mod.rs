@@ -21,14 +21,20 @@ pub use discovery::{KUBERNETES_MAJOR, KUBERNETES_MINOR};
 pub use query::Query;
 pub use route::Route;
 
+use crate::sandbox::auth::Authenticator;
+use crate::sandbox::faults::Faults;
 use crate::sandbox::store::Store;
 use handler::Context;
 
-/// Where the server listens.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Where the server listens, who may ask, and the faults tests inject.
+#[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
     /// The port on 127.0.0.1; 0 picks any free port.
     pub port: u16,
+    /// The tokens the server accepts (a random admin token by default).
+    pub auth: Arc<Authenticator>,
+    /// The faults in force.
+    pub faults: Arc<Faults>,
 }
 
 /// A failure to start serving.
@@ -96,7 +102,7 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> Result<RunningSer
         .await
         .map_err(|source| ServerError::Bind { port: config.port, source })?;
     let address = listener.local_addr().map_err(|source| ServerError::Bind { port: config.port, source })?;
-    let context = Arc::new(Context { store, address });
+    let context = Arc::new(Context { store, address, auth: config.auth, faults: config.faults });
     let (shutdown, mut stop) = oneshot::channel();
     let task = tokio::spawn(async move {
         // Dropping the set at the end of this task aborts every connection.
