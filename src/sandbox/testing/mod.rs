@@ -11,8 +11,10 @@
 //! # Ok(()) }
 //! ```
 
+mod cluster;
 mod sandbox;
 mod temp_namespace;
 
-pub use sandbox::{Sandbox, SandboxError, SandboxOptions};
+pub use cluster::{KUBECONFIG_ENV, REQUIRE_CLUSTER_ENV, Skipped, TestCluster};
+pub use sandbox::{CONTEXT_NAME, Sandbox, SandboxError, SandboxOptions};
 pub use temp_namespace::TempNamespace;

@@ -3,8 +3,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, PostParams};
 use kube::config::{AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
 
 use super::temp_namespace::TempNamespace;
@@ -232,10 +230,6 @@ impl Sandbox {
     /// Creates a namespace with a generated `dw-test-` name; it is deleted when the
     /// returned guard is dropped (or explicitly with [`TempNamespace::delete`]).
     pub async fn temp_namespace(&self) -> Result<TempNamespace, SandboxError> {
-        let api: Api<Namespace> = Api::all(self.client());
-        let mut namespace = Namespace::default();
-        namespace.metadata.generate_name = Some("dw-test-".to_string());
-        let created = api.create(&PostParams::default(), &namespace).await?;
-        Ok(TempNamespace::new(self.client(), created.metadata.name.unwrap_or_default()))
+        Ok(TempNamespace::create(self.client()).await?)
     }
 }

@@ -20,7 +20,7 @@ fn resource_matches(rule: &PolicyRule, attrs: &RequestAttributes) -> bool {
 fn name_matches(rule: &PolicyRule, attrs: &RequestAttributes) -> bool {
     match rule.resource_names.as_deref() {
         None | Some([]) => true,
-        Some(names) => !attrs.name.is_empty() && names.iter().any(|n| *n == attrs.name),
+        Some(names) => !attrs.name.is_empty() && names.contains(&attrs.name),
     }
 }
 
