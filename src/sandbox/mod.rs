@@ -9,12 +9,14 @@
 //! - [`faults`]: fault injection for tests (failures, delays, dropped watches).
 //! - [`testing`]: the test-support API (`Sandbox::start`, `temp_namespace`, `client_as`,
 //!   faults, and the real-cluster mode of `TestCluster`).
+//! - [`run`]: `driftwarden sandbox` (kubeconfig, CRDs, data file, Ctrl-C).
 //! - [`error`]: failures as Kubernetes `Status` objects.
 
 pub mod auth;
 pub mod error;
 pub mod faults;
 pub mod resources;
+pub mod run;
 pub mod server;
 pub mod store;
 pub mod testing;

@@ -6,5 +6,6 @@ mod authentication;
 mod authorization;
 mod faults;
 mod real_cluster;
+mod run;
 mod support;
 mod watch_faults;
