@@ -119,7 +119,7 @@ impl Running {
              Try:\n  \
              kubectl --kubeconfig {kubeconfig} get namespaces\n  \
              kubectl --kubeconfig {kubeconfig} api-resources\n  \
-             kubectl --kubeconfig {kubeconfig} create configmap hello --from-literal=greeting=hi\n  \
+             kubectl --kubeconfig {kubeconfig} apply -f my-custom-resource.yaml\n  \
              export KUBECONFIG={kubeconfig}\n\n\
              Press Ctrl-C to stop.\n",
             url = self.sandbox.url(),

@@ -10,10 +10,10 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use super::discovery;
 use super::query::{self, Query};
 use super::response::{self, Body};
 use super::route::Route;
+use super::{discovery, openapi, table};
 use crate::sandbox::auth::rbac::authorize;
 use crate::sandbox::auth::{Authenticator, RequestAttributes};
 use crate::sandbox::error::{ApiError, Reason};
@@ -79,6 +79,18 @@ async fn admit(context: &Context, parts: &Parts) -> Result<(), ApiError> {
         tokio::time::sleep(delay).await;
     }
     verdict.failure.map_or(Ok(()), Err)
+}
+
+/// `Some(includeObject)` when the request asks for a Table.
+fn as_table(parts: &Parts) -> Option<table::IncludeObject> {
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())?;
+    if !table::wants_table(accept) {
+        return None;
+    }
+    let include = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "includeObject")
+        .map(|(_, v)| v.into_owned());
+    Some(table::IncludeObject::parse(include.as_deref()))
 }
 
 fn media_type(parts: &Parts) -> String {
@@ -172,6 +184,12 @@ fn dispatch(context: &Context, parts: &Parts, body: &[u8]) -> Result<Response<Bo
             let registry = context.store.registry();
             discovery_get(response::json(StatusCode::OK, &discovery::core_versions(&registry, context.address)))
         }
+        Route::OpenApiRoot => discovery_get(response::json(StatusCode::OK, &openapi::root(&context.store.registry()))),
+        Route::OpenApiGroupVersion(gv) => {
+            let document = openapi::group_version_document(&context.store.registry(), &gv)
+                .ok_or_else(|| ApiError::resource_not_served(path))?;
+            discovery_get(response::json(StatusCode::OK, &document))
+        }
         Route::Groups => discovery_get(response::json(StatusCode::OK, &discovery::groups(&context.store.registry()))),
         Route::Group(name) => {
             let group = discovery::group(&context.store.registry(), &name)
@@ -225,9 +243,30 @@ fn collection(
     let all_namespaces = kind.namespaced() && target.namespace.is_none();
     match parts.method {
         Method::GET if query.watch => {
-            Ok(response::watch(store.watch(target, &query.watch_options())?, context.faults.watch_drops()))
+            let session = store.watch(target, &query.watch_options())?;
+            let encode: response::EventEncoder = match as_table(parts) {
+                Some(include) => {
+                    let columns = table::columns_for(store, kind);
+                    Box::new(move |event| table::watch_event(&columns, event, include))
+                }
+                None => Box::new(|event| event.to_json()),
+            };
+            Ok(response::watch(session, context.faults.watch_drops(), encode))
         }
-        Method::GET => Ok(response::json(StatusCode::OK, &store.list(target, &query.list_options())?.to_json())),
+        Method::GET => {
+            let list = store.list(target, &query.list_options())?.to_json();
+            match as_table(parts) {
+                Some(include) => {
+                    let items = list["items"].as_array().cloned().unwrap_or_default();
+                    let columns = table::columns_for(store, kind);
+                    Ok(response::json(
+                        StatusCode::OK,
+                        &table::table(&columns, &items, include, list["metadata"].clone()),
+                    ))
+                }
+                None => Ok(response::json(StatusCode::OK, &list)),
+            }
+        }
         Method::POST if !all_namespaces => {
             let object = decode_object(parts, body)?;
             let created = store.create(target, object, WriteOptions { dry_run: query.dry_run })?;
@@ -268,7 +307,17 @@ fn object(
     let store = &context.store;
     let write = WriteOptions { dry_run: query.dry_run };
     match parts.method {
-        Method::GET => Ok(response::json(StatusCode::OK, &store.get(target, name)?)),
+        Method::GET => {
+            let object = store.get(target, name)?;
+            match as_table(parts) {
+                Some(include) => {
+                    let columns = table::columns_for(store, kind);
+                    let metadata = serde_json::json!({"resourceVersion": store.resource_version().to_string()});
+                    Ok(response::json(StatusCode::OK, &table::table(&columns, &[object], include, metadata)))
+                }
+                None => Ok(response::json(StatusCode::OK, &object)),
+            }
+        }
         Method::PUT => {
             let object = decode_object(parts, body)?;
             Ok(response::json(StatusCode::OK, &store.update(target, name, object, subresource, write)?))

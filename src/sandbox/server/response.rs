@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::sandbox::error::ApiError;
 use crate::sandbox::resources::ResourceKind;
-use crate::sandbox::store::{WatchSession, meta};
+use crate::sandbox::store::{WatchEvent, WatchSession, meta};
 
 /// The body type of every response.
 pub type Body = BoxBody<Bytes, Infallible>;
@@ -73,18 +73,26 @@ pub fn deleted(kind: &ResourceKind, object: &Value) -> Response<Body> {
     json(StatusCode::OK, &status)
 }
 
-/// A watch stream: one JSON event per line, flushed as each event happens. The stream
-/// ends early when `drops` changes (fault injection ends every open watch).
-pub fn watch(session: WatchSession, mut drops: tokio::sync::watch::Receiver<u64>) -> Response<Body> {
+/// How a watch event is written: plain, or with its object as a Table row.
+pub type EventEncoder = Box<dyn Fn(&WatchEvent) -> Value + Send + Sync>;
+
+/// A watch stream: one JSON event per line (as `encode` writes it), flushed as each event
+/// happens. The stream ends early when `drops` changes (fault injection ends every open
+/// watch).
+pub fn watch(
+    session: WatchSession,
+    mut drops: tokio::sync::watch::Receiver<u64>,
+    encode: EventEncoder,
+) -> Response<Body> {
     drops.mark_unchanged();
-    let events = stream::unfold((session, drops), |(mut session, mut drops)| async move {
+    let events = stream::unfold((session, drops, encode), |(mut session, mut drops, encode)| async move {
         let event = tokio::select! {
             event = session.next() => event?,
             _ = drops.changed() => return None,
         };
-        let mut line = serde_json::to_vec(&event.to_json()).unwrap_or_default();
+        let mut line = serde_json::to_vec(&encode(&event)).unwrap_or_default();
         line.push(b'\n');
-        Some((Ok::<_, Infallible>(Frame::data(Bytes::from(line))), (session, drops)))
+        Some((Ok::<_, Infallible>(Frame::data(Bytes::from(line))), (session, drops, encode)))
     });
     let mut response = Response::new(StreamBody::new(events).boxed());
     response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON));

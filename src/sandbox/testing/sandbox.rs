@@ -1,6 +1,9 @@
 //! A sandbox API server started for one test (or one `driftwarden sandbox` run).
 
 use std::net::SocketAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use std::sync::Arc;
 
 use kube::config::{AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
@@ -9,7 +12,7 @@ use super::temp_namespace::TempNamespace;
 use crate::sandbox::auth::{Authenticator, Identity, UserInfo, bootstrap};
 use crate::sandbox::error::ApiError;
 use crate::sandbox::faults::{Fault, FaultError, Faults};
-use crate::sandbox::server::{RunningServer, ServerConfig, ServerError, serve};
+use crate::sandbox::server::{RunningServer, ServerConfig, ServerError, TlsIdentity, serve};
 use crate::sandbox::store::{Store, StoreConfig};
 
 /// The name of the cluster, user and context in the generated kubeconfig.
@@ -69,12 +72,14 @@ impl SandboxError {
     }
 }
 
-/// A running sandbox API server with a client for it. Dropping it stops the server.
+/// A running sandbox API server (HTTPS with a self-signed certificate) with a client for
+/// it. Dropping it stops the server.
 pub struct Sandbox {
     store: Arc<Store>,
     server: RunningServer,
     auth: Arc<Authenticator>,
     faults: Arc<Faults>,
+    tls: TlsIdentity,
     config: kube::Config,
     client: kube::Client,
 }
@@ -104,14 +109,17 @@ impl Sandbox {
         bootstrap::install(&store).map_err(SandboxError::Store)?;
         let auth = Arc::new(options.admin_token.map(Authenticator::new).unwrap_or_default());
         let faults = Arc::new(Faults::default());
-        let server_config = ServerConfig { port: options.port, auth: auth.clone(), faults: faults.clone() };
+        let tls = TlsIdentity::self_signed().map_err(ServerError::from)?;
+        let server_config =
+            ServerConfig { port: options.port, auth: auth.clone(), faults: faults.clone(), tls: Some(tls.clone()) };
         let server = serve(store.clone(), server_config).await?;
         let url = server.url();
         let uri: http::Uri = url.parse().map_err(|source| SandboxError::Url { url: url.clone(), source })?;
         let mut config = kube::Config::new(uri);
+        config.root_cert = Some(vec![tls.cert_der().to_vec()]);
         config.auth_info = token_auth(auth.admin_token());
         let client = kube::Client::try_from(config.clone())?;
-        Ok(Sandbox { store, server, auth, faults, config, client })
+        Ok(Sandbox { store, server, auth, faults, tls, config, client })
     }
 
     /// Stops the server, closing open connections, and waits until that is done.
@@ -124,7 +132,7 @@ impl Sandbox {
         self.server.address()
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `https://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         self.server.url()
     }
@@ -203,7 +211,11 @@ impl Sandbox {
         Kubeconfig {
             clusters: vec![NamedCluster {
                 name: CONTEXT_NAME.to_string(),
-                cluster: Some(Cluster { server: Some(self.url()), ..Default::default() }),
+                cluster: Some(Cluster {
+                    server: Some(self.url()),
+                    certificate_authority_data: Some(BASE64.encode(self.tls.cert_pem())),
+                    ..Default::default()
+                }),
                 other: Default::default(),
             }],
             auth_infos: vec![NamedAuthInfo {
