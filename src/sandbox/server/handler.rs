@@ -20,7 +20,7 @@ use crate::sandbox::error::{ApiError, Reason};
 use crate::sandbox::faults::Faults;
 use crate::sandbox::resources::ResourceKind;
 use crate::sandbox::store::{
-    DeleteOptions, DeleteOutcome, ObjectList, PatchBody, ResourceRef, Store, Subresource, WriteOptions,
+    DeleteOptions, DeleteOutcome, ObjectList, PatchBody, ResourceRef, Store, Subresource, WatchEvent, WriteOptions,
 };
 
 /// What every request handler shares.
@@ -247,9 +247,11 @@ fn collection(
             let encode: response::EventEncoder = match as_table(parts) {
                 Some(include) => {
                     let columns = table::columns_for(store, kind);
-                    Box::new(move |event| table::watch_event(&columns, event, include))
+                    Box::new(move |event| {
+                        serde_json::to_vec(&table::watch_event(&columns, event, include)).unwrap_or_default()
+                    })
                 }
-                None => Box::new(|event| event.to_json()),
+                None => Box::new(WatchEvent::encode),
             };
             Ok(response::watch(session, context.faults.watch_drops(), encode))
         }

@@ -73,8 +73,9 @@ pub fn deleted(kind: &ResourceKind, object: &Value) -> Response<Body> {
     json(StatusCode::OK, &status)
 }
 
-/// How a watch event is written: plain, or with its object as a Table row.
-pub type EventEncoder = Box<dyn Fn(&WatchEvent) -> Value + Send + Sync>;
+/// How a watch event is written (without the newline): plain, or with its object as a
+/// Table row.
+pub type EventEncoder = Box<dyn Fn(&WatchEvent) -> Vec<u8> + Send + Sync>;
 
 /// A watch stream: one JSON event per line (as `encode` writes it), flushed as each event
 /// happens. The stream ends early when `drops` changes (fault injection ends every open
@@ -90,7 +91,7 @@ pub fn watch(
             event = session.next() => event?,
             _ = drops.changed() => return None,
         };
-        let mut line = serde_json::to_vec(&encode(&event)).unwrap_or_default();
+        let mut line = encode(&event);
         line.push(b'\n');
         Some((Ok::<_, Infallible>(Frame::data(Bytes::from(line))), (session, drops, encode)))
     });
