@@ -119,3 +119,28 @@ async fn unknown_codes_are_refused() -> TestResult {
     assert!(faults.inject(Fault::fail(RequestMatch::any(), 299, 1)).is_err());
     Ok(())
 }
+
+#[tokio::test]
+async fn the_http_controls_inject_faults_with_the_admin_token_only() -> TestResult {
+    let cluster = TestCluster::start().await?;
+    let ns = cluster.temp_namespace().await?;
+    let sandbox = require_sandbox!(cluster.sandbox());
+    let post = |path: &str, body: serde_json::Value| {
+        http::Request::post(path.to_string())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(kube::client::Body::from(serde_json::to_vec(&body).unwrap_or_default()))
+    };
+    let spec = serde_json::json!({"verb": "create", "resource": "configmaps", "namespace": ns.name(), "code": 409, "times": 1});
+    let alice = sandbox.add_user("alice", &["system:masters"]);
+    let denied = sandbox.client_as(&alice)?.send(post("/_driftwarden/faults", spec.clone())?).await?;
+    assert_eq!(denied.status(), http::StatusCode::FORBIDDEN, "even cluster admins need the admin token");
+    let created = cluster.client().send(post("/_driftwarden/faults", spec)?).await?;
+    assert_eq!(created.status(), http::StatusCode::CREATED);
+
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), ns.name());
+    assert_eq!(status_of(api.create(&PostParams::default(), &configmap("a")).await).code, 409);
+    api.create(&PostParams::default(), &configmap("a")).await?;
+    let compacted = cluster.client().send(post("/_driftwarden/compact", serde_json::json!({}))?).await?;
+    assert_eq!(compacted.status(), http::StatusCode::OK);
+    Ok(())
+}

@@ -13,9 +13,9 @@ use serde_json::Value;
 use super::query::{self, Query};
 use super::response::{self, Body};
 use super::route::Route;
-use super::{discovery, openapi, table};
+use super::{admin, discovery, openapi, table};
 use crate::sandbox::auth::rbac::authorize;
-use crate::sandbox::auth::{Authenticator, RequestAttributes};
+use crate::sandbox::auth::{Authenticated, Authenticator, RequestAttributes};
 use crate::sandbox::error::{ApiError, Reason};
 use crate::sandbox::faults::Faults;
 use crate::sandbox::resources::ResourceKind;
@@ -59,18 +59,28 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
         Ok(collected) => collected.to_bytes(),
         Err(e) => return response::error(&ApiError::bad_request("unable to read the request body").with_source(e)),
     };
-    let response = match admit(&context, &parts).await {
-        Ok(()) => dispatch(&context, &parts, &bytes).unwrap_or_else(|e| response::error(&e)),
-        Err(e) => response::error(&e),
+    let result = match admit(&context, &parts).await {
+        Ok(who) if parts.uri.path().starts_with(admin::PREFIX) => match who {
+            Authenticated::Admin => admin::handle(&context, &parts.method, parts.uri.path(), &bytes),
+            Authenticated::User(_) => {
+                Err(ApiError::new(Reason::Forbidden, "only the admin token may use the sandbox controls"))
+            }
+        },
+        Ok(_) => dispatch(&context, &parts, &bytes),
+        Err(e) => Err(e),
     };
+    let response = result.unwrap_or_else(|e| response::error(&e));
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "sandbox request");
     response
 }
 
 /// Authentication, then authorization, then injected faults: whether the request gets
-/// served, after how long.
-async fn admit(context: &Context, parts: &Parts) -> Result<(), ApiError> {
+/// served (and as whom), after how long.
+async fn admit(context: &Context, parts: &Parts) -> Result<Authenticated, ApiError> {
     let who = context.auth.authenticate(&parts.headers)?;
+    if parts.uri.path().starts_with(admin::PREFIX) {
+        return Ok(who);
+    }
     let watch = Query::parse(parts.uri.query()).map(|q| q.watch).unwrap_or_default();
     let attrs = RequestAttributes::new(&parts.method, parts.uri.path(), watch);
     authorize(&who, &attrs, &context.store)?;
@@ -78,7 +88,7 @@ async fn admit(context: &Context, parts: &Parts) -> Result<(), ApiError> {
     if let Some(delay) = verdict.delay {
         tokio::time::sleep(delay).await;
     }
-    verdict.failure.map_or(Ok(()), Err)
+    verdict.failure.map_or(Ok(who), Err)
 }
 
 /// `Some(includeObject)` when the request asks for a Table.

@@ -1,5 +1,6 @@
 //! The HTTP side of the sandbox: the REST paths real clients use, served on 127.0.0.1.
 
+mod admin;
 mod discovery;
 mod handler;
 mod openapi;
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use admin::FaultSpec;
 pub use discovery::{KUBERNETES_MAJOR, KUBERNETES_MINOR};
 pub use query::Query;
 pub use route::Route;
