@@ -4,6 +4,14 @@
 //!
 //! - [`persistence`]: the data file (snapshot, atomic replace).
 //! - [`crds`]: installing CustomResourceDefinitions at start.
+//!
+//! kubectl works against it (HTTPS with the kubeconfig's CA data and admin token):
+//! `get` (server-side tables with printer columns), `get -w`, `describe`, `create -f`,
+//! `replace`, `apply` of custom resources, `patch --type=merge|json` (also
+//! `--subresource=status`), `wait --for=condition=...`, `delete`, `api-resources`.
+//! Not yet: `apply` of built-in kinds and `apply --server-side` (strategic merge patch and
+//! server-side apply), `create <generator>` of built-in kinds (kubectl sends those as
+//! protobuf), `auth can-i`, and `explain` (no schemas are published).
 
 pub mod crds;
 pub mod persistence;
@@ -164,11 +172,15 @@ pub async fn run(options: RunOptions, out: &mut impl Write) -> Result<(), RunErr
     // The banner is informational; a closed stdout must not stop the server.
     let _ = out.write_all(running.banner().as_bytes());
     let _ = out.flush();
+    let data = running.options.data.clone();
     running
         .serve_until(async {
             if let Err(e) = tokio::signal::ctrl_c().await {
                 tracing::warn!(error = %e, "cannot listen for Ctrl-C; stopping");
             }
         })
-        .await
+        .await?;
+    let saved = data.map(|path| format!(" (saved to {})", path.display())).unwrap_or_default();
+    let _ = writeln!(out, "\ndriftwarden sandbox stopped{saved}");
+    Ok(())
 }
