@@ -5,6 +5,7 @@ mod check;
 mod diff;
 mod logging;
 mod run;
+mod sandbox;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ pub enum Command {
     /// Read-only: what each policy would change in the live cluster now. Exit code 0 when
     /// nothing drifts, 1 when something does, 2 when the cluster cannot be read.
     Diff(DiffArgs),
+    /// Run an in-memory Kubernetes API server on 127.0.0.1 with driftwarden's CRDs, and
+    /// write a kubeconfig for kubectl.
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -49,6 +53,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Sandbox(args) => sandbox::run_sandbox(args, crate::api::crds()),
     }
 }
 

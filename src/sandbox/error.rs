@@ -11,6 +11,8 @@ use super::resources::GroupResource;
 pub enum Reason {
     /// 400: the request itself is malformed (bad selector, undecodable body, mismatched names).
     BadRequest,
+    /// 401: the request carries no credentials, or unknown ones.
+    Unauthorized,
     /// 403: the request is understood but refused (for example, a namespace is terminating).
     Forbidden,
     /// 404: the object or the resource type does not exist.
@@ -29,8 +31,14 @@ pub enum Reason {
     UnsupportedMediaType,
     /// 422: the object fails validation.
     Invalid,
+    /// 429: the client must slow down and retry after the given delay.
+    TooManyRequests,
     /// 500: the server failed to do what it should have been able to do.
     InternalError,
+    /// 503: the server cannot serve the request right now.
+    ServiceUnavailable,
+    /// 504: the request did not complete in time.
+    Timeout,
 }
 
 impl Reason {
@@ -38,6 +46,7 @@ impl Reason {
     pub fn code(self) -> u16 {
         match self {
             Reason::BadRequest => 400,
+            Reason::Unauthorized => 401,
             Reason::Forbidden => 403,
             Reason::NotFound => 404,
             Reason::MethodNotAllowed => 405,
@@ -46,7 +55,10 @@ impl Reason {
             Reason::Expired => 410,
             Reason::UnsupportedMediaType => 415,
             Reason::Invalid => 422,
+            Reason::TooManyRequests => 429,
             Reason::InternalError => 500,
+            Reason::ServiceUnavailable => 503,
+            Reason::Timeout => 504,
         }
     }
 
@@ -54,6 +66,7 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::BadRequest => "BadRequest",
+            Reason::Unauthorized => "Unauthorized",
             Reason::Forbidden => "Forbidden",
             Reason::NotFound => "NotFound",
             Reason::MethodNotAllowed => "MethodNotAllowed",
@@ -63,8 +76,36 @@ impl Reason {
             Reason::Expired => "Expired",
             Reason::UnsupportedMediaType => "UnsupportedMediaType",
             Reason::Invalid => "Invalid",
+            Reason::TooManyRequests => "TooManyRequests",
             Reason::InternalError => "InternalError",
+            Reason::ServiceUnavailable => "ServiceUnavailable",
+            Reason::Timeout => "Timeout",
         }
+    }
+
+    /// Every reason, for looking one up by its code.
+    pub const ALL: [Reason; 15] = [
+        Reason::BadRequest,
+        Reason::Unauthorized,
+        Reason::Forbidden,
+        Reason::NotFound,
+        Reason::MethodNotAllowed,
+        Reason::NotAcceptable,
+        Reason::Conflict,
+        Reason::AlreadyExists,
+        Reason::Expired,
+        Reason::UnsupportedMediaType,
+        Reason::Invalid,
+        Reason::TooManyRequests,
+        Reason::InternalError,
+        Reason::ServiceUnavailable,
+        Reason::Timeout,
+    ];
+
+    /// The reason the apiserver gives with an HTTP code (409 is `Conflict`), if the
+    /// sandbox knows one.
+    pub fn from_code(code: u16) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.code() == code)
     }
 }
 
@@ -145,6 +186,8 @@ pub struct ErrorDetails {
     pub kind: String,
     /// The fields at fault.
     pub causes: Vec<FieldCause>,
+    /// How long the client should wait before retrying (429, 503).
+    pub retry_after_seconds: Option<u32>,
 }
 
 /// A failed API request, carrying everything needed to answer it with a `Status`.
@@ -183,6 +226,7 @@ impl ApiError {
                 group: resource.group.clone(),
                 kind: resource.resource.clone(),
                 causes: Vec::new(),
+                retry_after_seconds: None,
             })),
             source: None,
         }
@@ -248,6 +292,23 @@ impl ApiError {
         Self::about(Reason::Forbidden, resource, name, format!("{resource} \"{name}\" is forbidden: {why}"))
     }
 
+    /// `401 Unauthorized`: no credentials, or credentials the server does not know.
+    pub fn unauthorized() -> Self {
+        ApiError::new(Reason::Unauthorized, "Unauthorized")
+    }
+
+    /// The same error, telling the client to retry after `seconds`.
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        let details = self.details.get_or_insert_with(Default::default);
+        details.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// How long the client should wait before retrying, if the error says.
+    pub fn retry_after(&self) -> Option<u32> {
+        self.details.as_ref().and_then(|d| d.retry_after_seconds)
+    }
+
     /// `405 MethodNotAllowed`.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         ApiError::new(Reason::MethodNotAllowed, message)
@@ -265,6 +326,7 @@ impl ApiError {
                 group: group.to_string(),
                 kind: kind.to_string(),
                 causes,
+                retry_after_seconds: None,
             })),
             source: None,
         }
@@ -306,7 +368,7 @@ impl ApiError {
                         })
                         .collect()
                 }),
-                retry_after_seconds: None,
+                retry_after_seconds: d.retry_after_seconds.and_then(|s| i32::try_from(s).ok()),
                 uid: None,
             }),
             metadata: Default::default(),

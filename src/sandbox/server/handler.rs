@@ -10,14 +10,17 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use super::discovery;
 use super::query::{self, Query};
 use super::response::{self, Body};
 use super::route::Route;
+use super::{admin, discovery, openapi, table};
+use crate::sandbox::auth::rbac::authorize;
+use crate::sandbox::auth::{Authenticated, Authenticator, RequestAttributes};
 use crate::sandbox::error::{ApiError, Reason};
+use crate::sandbox::faults::Faults;
 use crate::sandbox::resources::ResourceKind;
 use crate::sandbox::store::{
-    DeleteOptions, DeleteOutcome, ObjectList, PatchBody, ResourceRef, Store, Subresource, WriteOptions,
+    DeleteOptions, DeleteOutcome, ObjectList, PatchBody, ResourceRef, Store, Subresource, WatchEvent, WriteOptions,
 };
 
 /// What every request handler shares.
@@ -26,6 +29,10 @@ pub struct Context {
     pub store: Arc<Store>,
     /// Where the server listens, as discovery reports it.
     pub address: SocketAddr,
+    /// Who may ask.
+    pub auth: Arc<Authenticator>,
+    /// The faults tests inject.
+    pub faults: Arc<Faults>,
 }
 
 /// The body of a DELETE: the parts of `DeleteOptions` the sandbox acts on.
@@ -52,10 +59,48 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
         Ok(collected) => collected.to_bytes(),
         Err(e) => return response::error(&ApiError::bad_request("unable to read the request body").with_source(e)),
     };
-    let result = dispatch(&context, &parts, &bytes);
+    let result = match admit(&context, &parts).await {
+        Ok(who) if parts.uri.path().starts_with(admin::PREFIX) => match who {
+            Authenticated::Admin => admin::handle(&context, &parts.method, parts.uri.path(), &bytes),
+            Authenticated::User(_) => {
+                Err(ApiError::new(Reason::Forbidden, "only the admin token may use the sandbox controls"))
+            }
+        },
+        Ok(_) => dispatch(&context, &parts, &bytes),
+        Err(e) => Err(e),
+    };
     let response = result.unwrap_or_else(|e| response::error(&e));
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "sandbox request");
     response
+}
+
+/// Authentication, then authorization, then injected faults: whether the request gets
+/// served (and as whom), after how long.
+async fn admit(context: &Context, parts: &Parts) -> Result<Authenticated, ApiError> {
+    let who = context.auth.authenticate(&parts.headers)?;
+    if parts.uri.path().starts_with(admin::PREFIX) {
+        return Ok(who);
+    }
+    let watch = Query::parse(parts.uri.query()).map(|q| q.watch).unwrap_or_default();
+    let attrs = RequestAttributes::new(&parts.method, parts.uri.path(), watch);
+    authorize(&who, &attrs, &context.store)?;
+    let verdict = context.faults.decide(&attrs);
+    if let Some(delay) = verdict.delay {
+        tokio::time::sleep(delay).await;
+    }
+    verdict.failure.map_or(Ok(who), Err)
+}
+
+/// `Some(includeObject)` when the request asks for a Table.
+fn as_table(parts: &Parts) -> Option<table::IncludeObject> {
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())?;
+    if !table::wants_table(accept) {
+        return None;
+    }
+    let include = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "includeObject")
+        .map(|(_, v)| v.into_owned());
+    Some(table::IncludeObject::parse(include.as_deref()))
 }
 
 fn media_type(parts: &Parts) -> String {
@@ -156,6 +201,12 @@ fn dispatch(context: &Context, parts: &Parts, body: &[u8]) -> Result<Response<Bo
             let registry = context.store.registry();
             discovery_get(response::json(StatusCode::OK, &discovery::core_versions(&registry, context.address)))
         }
+        Route::OpenApiRoot => discovery_get(response::json(StatusCode::OK, &openapi::root(&context.store.registry()))),
+        Route::OpenApiGroupVersion(gv) => {
+            let document = openapi::group_version_document(&context.store.registry(), &gv)
+                .ok_or_else(|| ApiError::resource_not_served(path))?;
+            discovery_get(response::json(StatusCode::OK, &document))
+        }
         Route::Groups => discovery_get(response::json(StatusCode::OK, &discovery::groups(&context.store.registry()))),
         Route::Group(name) => {
             let group = discovery::group(&context.store.registry(), &name)
@@ -208,8 +259,33 @@ fn collection(
     let store = &context.store;
     let all_namespaces = kind.namespaced() && target.namespace.is_none();
     match parts.method {
-        Method::GET if query.watch => Ok(response::watch(store.watch(target, &query.watch_options())?)),
-        Method::GET => Ok(response::json(StatusCode::OK, &store.list(target, &query.list_options())?.to_json())),
+        Method::GET if query.watch => {
+            let session = store.watch(target, &query.watch_options())?;
+            let encode: response::EventEncoder = match as_table(parts) {
+                Some(include) => {
+                    let columns = table::columns_for(store, kind);
+                    Box::new(move |event| {
+                        serde_json::to_vec(&table::watch_event(&columns, event, include)).unwrap_or_default()
+                    })
+                }
+                None => Box::new(WatchEvent::encode),
+            };
+            Ok(response::watch(session, context.faults.watch_drops(), encode))
+        }
+        Method::GET => {
+            let list = store.list(target, &query.list_options())?.to_json();
+            match as_table(parts) {
+                Some(include) => {
+                    let items = list["items"].as_array().cloned().unwrap_or_default();
+                    let columns = table::columns_for(store, kind);
+                    Ok(response::json(
+                        StatusCode::OK,
+                        &table::table(&columns, &items, include, list["metadata"].clone()),
+                    ))
+                }
+                None => Ok(response::json(StatusCode::OK, &list)),
+            }
+        }
         Method::POST if !all_namespaces => {
             let object = decode_object(parts, body)?;
             let created = store.create(target, object, write_options(&query, parts)?)?;
@@ -250,7 +326,17 @@ fn object(
     let store = &context.store;
     let write = write_options(&query, parts)?;
     match parts.method {
-        Method::GET => Ok(response::json(StatusCode::OK, &store.get(target, name)?)),
+        Method::GET => {
+            let object = store.get(target, name)?;
+            match as_table(parts) {
+                Some(include) => {
+                    let columns = table::columns_for(store, kind);
+                    let metadata = serde_json::json!({"resourceVersion": store.resource_version().to_string()});
+                    Ok(response::json(StatusCode::OK, &table::table(&columns, &[object], include, metadata)))
+                }
+                None => Ok(response::json(StatusCode::OK, &object)),
+            }
+        }
         Method::PUT => {
             let object = decode_object(parts, body)?;
             Ok(response::json(StatusCode::OK, &store.update(target, name, object, subresource, write)?))

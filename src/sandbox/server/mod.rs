@@ -1,10 +1,14 @@
 //! The HTTP side of the sandbox: the REST paths real clients use, served on 127.0.0.1.
 
+mod admin;
 mod discovery;
 mod handler;
+mod openapi;
 mod query;
 mod response;
 mod route;
+mod table;
+mod tls;
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -17,23 +21,36 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use admin::FaultSpec;
 pub use discovery::{KUBERNETES_MAJOR, KUBERNETES_MINOR};
 pub use query::Query;
 pub use route::Route;
+pub use tls::{TlsError, TlsIdentity};
 
+use crate::sandbox::auth::Authenticator;
+use crate::sandbox::faults::Faults;
 use crate::sandbox::store::Store;
 use handler::Context;
 
-/// Where the server listens.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Where the server listens, who may ask, and the faults tests inject.
+#[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
     /// The port on 127.0.0.1; 0 picks any free port.
     pub port: u16,
+    /// The tokens the server accepts (a random admin token by default).
+    pub auth: Arc<Authenticator>,
+    /// The faults in force.
+    pub faults: Arc<Faults>,
+    /// Serve HTTPS with this identity; plain HTTP when `None`.
+    pub tls: Option<TlsIdentity>,
 }
 
 /// A failure to start serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// TLS could not be set up.
+    #[error("cannot set up TLS")]
+    Tls(#[from] TlsError),
     /// The address could not be bound.
     #[error("cannot listen on 127.0.0.1:{port}")]
     Bind {
@@ -50,6 +67,7 @@ impl ServerError {
     pub fn category(&self) -> &'static str {
         match self {
             ServerError::Bind { .. } => "Bind",
+            ServerError::Tls(e) => e.category(),
         }
     }
 }
@@ -58,6 +76,7 @@ impl ServerError {
 /// open connection, watches included.
 pub struct RunningServer {
     address: SocketAddr,
+    scheme: &'static str,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -68,9 +87,9 @@ impl RunningServer {
         self.address
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `https://127.0.0.1:PORT` (or `http://` without TLS)
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("{}://{}", self.scheme, self.address)
     }
 
     /// Stops accepting, closes open connections and waits until that is done.
@@ -96,7 +115,9 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> Result<RunningSer
         .await
         .map_err(|source| ServerError::Bind { port: config.port, source })?;
     let address = listener.local_addr().map_err(|source| ServerError::Bind { port: config.port, source })?;
-    let context = Arc::new(Context { store, address });
+    let acceptor = config.tls.as_ref().map(TlsIdentity::acceptor).transpose()?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let context = Arc::new(Context { store, address, auth: config.auth, faults: config.faults });
     let (shutdown, mut stop) = oneshot::channel();
     let task = tokio::spawn(async move {
         // Dropping the set at the end of this task aborts every connection.
@@ -113,13 +134,14 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> Result<RunningSer
                         }
                     };
                     let context = context.clone();
+                    let acceptor = acceptor.clone();
                     connections.spawn(async move {
-                        let service = service_fn(move |request| {
-                            let context = context.clone();
-                            async move { Ok::<_, Infallible>(handler::handle(context, request).await) }
-                        });
-                        if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
-                            tracing::debug!(error = %e, "sandbox: connection ended with an error");
+                        match acceptor {
+                            None => serve_connection(context, stream).await,
+                            Some(acceptor) => match acceptor.accept(stream).await {
+                                Ok(stream) => serve_connection(context, stream).await,
+                                Err(e) => tracing::debug!(error = %e, "sandbox: TLS handshake failed"),
+                            },
                         }
                     });
                 }
@@ -127,5 +149,19 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> Result<RunningSer
             while connections.try_join_next().is_some() {}
         }
     });
-    Ok(RunningServer { address, shutdown: Some(shutdown), task })
+    Ok(RunningServer { address, scheme, shutdown: Some(shutdown), task })
+}
+
+/// Serves HTTP/1.1 requests on one connection until it closes.
+async fn serve_connection<S>(context: Arc<Context>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let context = context.clone();
+        async move { Ok::<_, Infallible>(handler::handle(context, request).await) }
+    });
+    if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+        tracing::debug!(error = %e, "sandbox: connection ended with an error");
+    }
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::sandbox::error::ApiError;
 use crate::sandbox::resources::ResourceKind;
-use crate::sandbox::store::{WatchSession, meta};
+use crate::sandbox::store::{WatchEvent, WatchSession, meta};
 
 /// The body type of every response.
 pub type Body = BoxBody<Bytes, Infallible>;
@@ -46,10 +46,14 @@ pub fn text(code: StatusCode, body: &str) -> Response<Body> {
 pub fn error(err: &ApiError) -> Response<Body> {
     let code = StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let status = err.to_status();
-    match serde_json::to_vec(&status) {
+    let mut response = match serde_json::to_vec(&status) {
         Ok(bytes) => full(code, JSON, bytes),
         Err(_) => text(code, &err.message),
+    };
+    if let Some(seconds) = err.retry_after() {
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
     }
+    response
 }
 
 /// The `Status` answer to a completed delete of a kind that does not return the object.
@@ -69,13 +73,27 @@ pub fn deleted(kind: &ResourceKind, object: &Value) -> Response<Body> {
     json(StatusCode::OK, &status)
 }
 
-/// A watch stream: one JSON event per line, flushed as each event happens.
-pub fn watch(session: WatchSession) -> Response<Body> {
-    let events = stream::unfold(session, |mut session| async move {
-        let event = session.next().await?;
-        let mut line = serde_json::to_vec(&event.to_json()).unwrap_or_default();
+/// How a watch event is written (without the newline): plain, or with its object as a
+/// Table row.
+pub type EventEncoder = Box<dyn Fn(&WatchEvent) -> Vec<u8> + Send + Sync>;
+
+/// A watch stream: one JSON event per line (as `encode` writes it), flushed as each event
+/// happens. The stream ends early when `drops` changes (fault injection ends every open
+/// watch).
+pub fn watch(
+    session: WatchSession,
+    mut drops: tokio::sync::watch::Receiver<u64>,
+    encode: EventEncoder,
+) -> Response<Body> {
+    drops.mark_unchanged();
+    let events = stream::unfold((session, drops, encode), |(mut session, mut drops, encode)| async move {
+        let event = tokio::select! {
+            event = session.next() => event?,
+            _ = drops.changed() => return None,
+        };
+        let mut line = encode(&event);
         line.push(b'\n');
-        Some((Ok::<_, Infallible>(Frame::data(Bytes::from(line))), session))
+        Some((Ok::<_, Infallible>(Frame::data(Bytes::from(line))), (session, drops, encode)))
     });
     let mut response = Response::new(StreamBody::new(events).boxed());
     response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON));

@@ -9,6 +9,10 @@ pub enum Route {
     Health,
     /// `/api`: the core group's versions.
     CoreVersions,
+    /// `/openapi/v3`: the OpenAPI v3 documents, per group version.
+    OpenApiRoot,
+    /// `/openapi/v3/api/v1`, `/openapi/v3/apis/{group}/{version}`
+    OpenApiGroupVersion(String),
     /// `/apis`: every named group.
     Groups,
     /// `/apis/{group}`
@@ -111,6 +115,8 @@ impl Route {
             ["version"] => Some(Route::Version),
             ["healthz"] | ["livez"] | ["readyz"] => Some(Route::Health),
             ["api"] => Some(Route::CoreVersions),
+            ["openapi", "v3"] => Some(Route::OpenApiRoot),
+            ["openapi", "v3", rest @ ..] => Some(Route::OpenApiGroupVersion(rest.join("/"))),
             ["apis"] => Some(Route::Groups),
             ["apis", group] => Some(Route::Group(group.to_string())),
             ["api", version, ..] => resource_route(String::new(), version.to_string(), &segments[2..]),

@@ -19,6 +19,7 @@ pub mod meta;
 mod options;
 mod patch;
 mod selector;
+mod snapshot;
 mod state;
 mod strategic;
 mod update;
@@ -37,6 +38,7 @@ pub use list::ObjectList;
 pub use options::{DeleteOptions, ListOptions, Propagation, ResourceRef, Subresource, WatchOptions, WriteOptions};
 pub use patch::PatchBody;
 pub use selector::{FieldRequirement, FieldSelector, LabelRequirement, LabelSelector, Operator};
+pub use snapshot::{ResourceObjects, Snapshot};
 pub use watch::{WatchEvent, WatchSession};
 
 use crate::sandbox::error::ApiError;

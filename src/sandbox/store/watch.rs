@@ -48,6 +48,25 @@ impl WatchEvent {
         };
         json!({"type": kind, "object": object})
     }
+
+    /// The event as one line of a watch stream, encoded without copying the object.
+    pub fn encode(&self) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Line<'a, T: serde::Serialize> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            object: &'a T,
+        }
+        let encoded = match self {
+            WatchEvent::Added(o) => serde_json::to_vec(&Line { kind: "ADDED", object: o }),
+            WatchEvent::Modified(o) => serde_json::to_vec(&Line { kind: "MODIFIED", object: o }),
+            WatchEvent::Deleted(o) => serde_json::to_vec(&Line { kind: "DELETED", object: o }),
+            WatchEvent::Bookmark(o) => serde_json::to_vec(&Line { kind: "BOOKMARK", object: o }),
+            WatchEvent::Error(status) => serde_json::to_vec(&Line { kind: "ERROR", object: &**status }),
+        };
+        // Serializing JSON values and a Status cannot fail.
+        encoded.unwrap_or_default()
+    }
 }
 
 /// Which changes a watch sees.
@@ -217,5 +236,20 @@ impl Store {
             }
         }
         Ok(session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_writes_the_same_line_as_the_json_form() {
+        let event = WatchEvent::Modified(json!({"kind": "ConfigMap", "metadata": {"name": "a"}}));
+        let decoded: Value = serde_json::from_slice(&event.encode()).expect("json");
+        assert_eq!(decoded, event.to_json());
+        let error = WatchEvent::Error(Box::new(ApiError::expired("too old").to_status()));
+        let decoded: Value = serde_json::from_slice(&error.encode()).expect("json");
+        assert_eq!(decoded["object"]["code"], 410);
     }
 }

@@ -1,15 +1,18 @@
 //! A sandbox API server started for one test (or one `driftwarden sandbox` run).
 
 use std::net::SocketAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, PostParams};
 use kube::config::{AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
 
 use super::temp_namespace::TempNamespace;
+use crate::sandbox::auth::{Authenticator, Identity, UserInfo, bootstrap};
 use crate::sandbox::error::ApiError;
-use crate::sandbox::server::{RunningServer, ServerConfig, ServerError, serve};
+use crate::sandbox::faults::{Fault, FaultError, Faults};
+use crate::sandbox::server::{RunningServer, ServerConfig, ServerError, TlsIdentity, serve};
 use crate::sandbox::store::{Store, StoreConfig};
 
 /// The name of the cluster, user and context in the generated kubeconfig.
@@ -20,6 +23,8 @@ pub const CONTEXT_NAME: &str = "driftwarden-sandbox";
 pub struct SandboxOptions {
     /// The port on 127.0.0.1; 0 (the default) picks a free one.
     pub port: u16,
+    /// The bearer token that bypasses authorization; random when `None`.
+    pub admin_token: Option<String>,
     /// The store's tunables (history size, bookmark interval, watch timeout).
     pub store: StoreConfig,
 }
@@ -45,6 +50,12 @@ pub enum SandboxError {
     /// The client could not be built or a request failed.
     #[error("a request to the sandbox failed")]
     Client(#[from] kube::Error),
+    /// A fault could not be injected.
+    #[error("the fault could not be injected")]
+    Fault(#[from] FaultError),
+    /// The real cluster named by `DRIFTWARDEN_TEST_KUBECONFIG` could not be used.
+    #[error("the test cluster could not be used: {0}")]
+    Cluster(String),
 }
 
 impl SandboxError {
@@ -55,16 +66,29 @@ impl SandboxError {
             SandboxError::Server(_) => "Server",
             SandboxError::Url { .. } => "Url",
             SandboxError::Client(_) => "Client",
+            SandboxError::Fault(_) => "Fault",
+            SandboxError::Cluster(_) => "Cluster",
         }
     }
 }
 
-/// A running sandbox API server with a client for it. Dropping it stops the server.
+/// A running sandbox API server (HTTPS with a self-signed certificate) with a client for
+/// it. Dropping it stops the server.
 pub struct Sandbox {
     store: Arc<Store>,
     server: RunningServer,
+    auth: Arc<Authenticator>,
+    faults: Arc<Faults>,
+    tls: TlsIdentity,
     config: kube::Config,
     client: kube::Client,
+}
+
+/// A kube-client `AuthInfo` carrying a bearer token.
+fn token_auth(token: &str) -> AuthInfo {
+    // AuthInfo keeps the token as a secret type; building it from its serialized form
+    // avoids depending on that type's crate.
+    serde_json::from_value(serde_json::json!({"token": token})).unwrap_or_default()
 }
 
 impl Sandbox {
@@ -75,13 +99,32 @@ impl Sandbox {
 
     /// Starts a sandbox with `options`.
     pub async fn start_with(options: SandboxOptions) -> Result<Self, SandboxError> {
-        let store = Arc::new(Store::new(options.store).map_err(SandboxError::Store)?);
-        let server = serve(store.clone(), ServerConfig { port: options.port }).await?;
+        let store = Arc::new(Store::new(options.store.clone()).map_err(SandboxError::Store)?);
+        Self::start_on(store, options).await
+    }
+
+    /// Serves an existing store (for example one restored from a snapshot); `options.store`
+    /// is ignored. The bootstrap RBAC objects (`cluster-admin`) are added when missing.
+    pub async fn start_on(store: Arc<Store>, options: SandboxOptions) -> Result<Self, SandboxError> {
+        bootstrap::install(&store).map_err(SandboxError::Store)?;
+        let auth = Arc::new(options.admin_token.map(Authenticator::new).unwrap_or_default());
+        let faults = Arc::new(Faults::default());
+        let tls = TlsIdentity::self_signed().map_err(ServerError::from)?;
+        let server_config =
+            ServerConfig { port: options.port, auth: auth.clone(), faults: faults.clone(), tls: Some(tls.clone()) };
+        let server = serve(store.clone(), server_config).await?;
         let url = server.url();
-        let uri = url.parse().map_err(|source| SandboxError::Url { url: url.clone(), source })?;
-        let config = kube::Config::new(uri);
+        let uri: http::Uri = url.parse().map_err(|source| SandboxError::Url { url: url.clone(), source })?;
+        let mut config = kube::Config::new(uri);
+        config.root_cert = Some(vec![tls.cert_der().to_vec()]);
+        config.auth_info = token_auth(auth.admin_token());
         let client = kube::Client::try_from(config.clone())?;
-        Ok(Sandbox { store, server, config, client })
+        Ok(Sandbox { store, server, auth, faults, tls, config, client })
+    }
+
+    /// Stops the server, closing open connections, and waits until that is done.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 
     /// Where the server listens.
@@ -89,14 +132,66 @@ impl Sandbox {
         self.server.address()
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `https://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         self.server.url()
     }
 
-    /// A client for the sandbox (cheap to clone).
+    /// A client for the sandbox with the admin token, which bypasses authorization
+    /// (cheap to clone).
     pub fn client(&self) -> kube::Client {
         self.client.clone()
+    }
+
+    /// The token that bypasses authorization.
+    pub fn admin_token(&self) -> &str {
+        self.auth.admin_token()
+    }
+
+    /// Registers a token for user `name` in `groups` (plus `system:authenticated`); RBAC
+    /// objects in the store decide what it may do.
+    pub fn add_user(&self, name: &str, groups: &[&str]) -> Identity {
+        self.auth.register(UserInfo::user(name, groups))
+    }
+
+    /// Registers a token for ServiceAccount `name` in `namespace`: the user
+    /// `system:serviceaccount:<namespace>:<name>`. The ServiceAccount object itself is not
+    /// required, as with a token from a deleted ServiceAccount's still-valid secret.
+    pub fn add_service_account(&self, namespace: &str, name: &str) -> Identity {
+        self.auth.register(UserInfo::service_account(namespace, name))
+    }
+
+    /// A client that authenticates as `identity`.
+    pub fn client_as(&self, identity: &Identity) -> Result<kube::Client, SandboxError> {
+        self.client_with_token(Some(&identity.token))
+    }
+
+    /// A client that sends `token` (or no `Authorization` header at all with `None`),
+    /// for testing authentication itself.
+    pub fn client_with_token(&self, token: Option<&str>) -> Result<kube::Client, SandboxError> {
+        let mut config = self.config.clone();
+        config.auth_info = token.map(token_auth).unwrap_or_default();
+        Ok(kube::Client::try_from(config)?)
+    }
+
+    /// The faults in force; see [`crate::sandbox::faults`].
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Injects a fault.
+    pub fn inject(&self, fault: Fault) -> Result<(), SandboxError> {
+        Ok(self.faults.inject(fault)?)
+    }
+
+    /// Ends every open watch now.
+    pub fn drop_watches(&self) {
+        self.faults.drop_watches();
+    }
+
+    /// Forgets all history: watches from any earlier resourceVersion get 410 Gone.
+    pub fn compact(&self) {
+        self.store.compact();
     }
 
     /// The client configuration pointing at the sandbox.
@@ -116,12 +211,16 @@ impl Sandbox {
         Kubeconfig {
             clusters: vec![NamedCluster {
                 name: CONTEXT_NAME.to_string(),
-                cluster: Some(Cluster { server: Some(self.url()), ..Default::default() }),
+                cluster: Some(Cluster {
+                    server: Some(self.url()),
+                    certificate_authority_data: Some(BASE64.encode(self.tls.cert_pem())),
+                    ..Default::default()
+                }),
                 other: Default::default(),
             }],
             auth_infos: vec![NamedAuthInfo {
                 name: CONTEXT_NAME.to_string(),
-                auth_info: Some(AuthInfo::default()),
+                auth_info: Some(token_auth(self.admin_token())),
                 other: Default::default(),
             }],
             contexts: vec![NamedContext {
@@ -143,10 +242,6 @@ impl Sandbox {
     /// Creates a namespace with a generated `dw-test-` name; it is deleted when the
     /// returned guard is dropped (or explicitly with [`TempNamespace::delete`]).
     pub async fn temp_namespace(&self) -> Result<TempNamespace, SandboxError> {
-        let api: Api<Namespace> = Api::all(self.client());
-        let mut namespace = Namespace::default();
-        namespace.metadata.generate_name = Some("dw-test-".to_string());
-        let created = api.create(&PostParams::default(), &namespace).await?;
-        Ok(TempNamespace::new(self.client(), created.metadata.name.unwrap_or_default()))
+        Ok(TempNamespace::create(self.client()).await?)
     }
 }

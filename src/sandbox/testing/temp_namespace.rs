@@ -1,7 +1,7 @@
 //! A namespace that lives as long as a test.
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams};
+use kube::api::{Api, DeleteParams, PostParams};
 
 /// A namespace deleted when dropped.
 pub struct TempNamespace {
@@ -11,8 +11,13 @@ pub struct TempNamespace {
 }
 
 impl TempNamespace {
-    pub(super) fn new(client: kube::Client, name: String) -> Self {
-        TempNamespace { client, name, deleted: false }
+    /// Creates a namespace with a generated `dw-test-` name.
+    pub async fn create(client: kube::Client) -> Result<Self, kube::Error> {
+        let api: Api<Namespace> = Api::all(client.clone());
+        let mut namespace = Namespace::default();
+        namespace.metadata.generate_name = Some("dw-test-".to_string());
+        let created = api.create(&PostParams::default(), &namespace).await?;
+        Ok(TempNamespace { client, name: created.metadata.name.unwrap_or_default(), deleted: false })
     }
 
     /// The namespace's name.

@@ -8,6 +8,31 @@ use crate::sandbox::store::meta;
 /// The fields every kind can be selected by.
 const SUPPORTED: &[&str] = &["metadata.name", "metadata.namespace"];
 
+/// The kind-specific field labels the apiserver supports that clients rely on (Events,
+/// which `kubectl describe` selects by `involvedObject.*`; Pods; Secrets), each with the
+/// path of the field it reads. The sandbox accepts them on every kind; on a kind without
+/// the field the value is empty.
+const KIND_FIELDS: &[(&str, &[&str])] = &[
+    ("involvedObject.kind", &["involvedObject", "kind"]),
+    ("involvedObject.namespace", &["involvedObject", "namespace"]),
+    ("involvedObject.name", &["involvedObject", "name"]),
+    ("involvedObject.uid", &["involvedObject", "uid"]),
+    ("involvedObject.apiVersion", &["involvedObject", "apiVersion"]),
+    ("involvedObject.resourceVersion", &["involvedObject", "resourceVersion"]),
+    ("involvedObject.fieldPath", &["involvedObject", "fieldPath"]),
+    ("reason", &["reason"]),
+    ("reportingComponent", &["reportingComponent"]),
+    ("source", &["source", "component"]),
+    ("type", &["type"]),
+    ("spec.nodeName", &["spec", "nodeName"]),
+    ("spec.serviceAccountName", &["spec", "serviceAccountName"]),
+    ("status.phase", &["status", "phase"]),
+];
+
+fn kind_field(field: &str) -> Option<&'static [&'static str]> {
+    KIND_FIELDS.iter().find(|(label, _)| *label == field).map(|(_, path)| *path)
+}
+
 /// One requirement on one field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldRequirement {
@@ -23,7 +48,11 @@ impl FieldRequirement {
     fn matches(&self, object: &Value) -> bool {
         let actual = match self.field.as_str() {
             "metadata.name" => meta::name(object),
-            _ => meta::namespace(object),
+            "metadata.namespace" => meta::namespace(object),
+            other => kind_field(other)
+                .and_then(|path| path.iter().try_fold(object, |v, key| v.get(key)))
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
         };
         (actual == self.value) != self.negated
     }
@@ -51,7 +80,7 @@ impl FieldSelector {
                 return Err(ApiError::bad_request(format!("invalid selector: {term:?}; can't understand {term:?}")));
             };
             let field = field.trim();
-            if !SUPPORTED.contains(&field) {
+            if !SUPPORTED.contains(&field) && kind_field(field).is_none() {
                 return Err(ApiError::bad_request(format!("field label not supported: {field}")));
             }
             requirements.push(FieldRequirement { field: field.to_string(), value: value.trim().to_string(), negated });
@@ -82,6 +111,15 @@ mod tests {
         assert!(FieldSelector::parse("metadata.name==a,metadata.namespace!=ns2").expect("valid").matches(&obj));
         assert!(!FieldSelector::parse("metadata.namespace=ns2").expect("valid").matches(&obj));
         assert_eq!(FieldSelector::parse("metadata.name=a").expect("valid").required_name(), Some("a"));
+    }
+
+    #[test]
+    fn selects_events_by_involved_object() {
+        let event =
+            json!({"metadata": {"name": "e"}, "involvedObject": {"kind": "ConfigMap", "name": "a"}, "type": "Normal"});
+        let selector = FieldSelector::parse("involvedObject.kind=ConfigMap,involvedObject.name=a,type=Normal");
+        assert!(selector.expect("valid").matches(&event));
+        assert!(!FieldSelector::parse("involvedObject.name=b").expect("valid").matches(&event));
     }
 
     #[test]

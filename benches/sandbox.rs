@@ -1,0 +1,206 @@
+//! The sandbox under load: 10,000 ConfigMaps, 100 watchers on the whole collection (every
+//! write reaches every watcher, as with cluster-wide informers), and writers patching
+//! objects at a steady rate, then as fast as they can.
+//!
+//! Prints writes/s, watch fan-out latency (from just before a write is sent until a
+//! watcher has decoded its event; p50/p99) and the process's resident memory.
+//!
+//! `cargo bench --bench sandbox`; tune with `DW_BENCH_OBJECTS`, `DW_BENCH_WATCHERS`,
+//! `DW_BENCH_RATE` (steady writes/s), `DW_BENCH_SECONDS` (per phase), `DW_BENCH_WRITERS`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use driftwarden::sandbox::store::{ResourceRef, WriteOptions};
+use driftwarden::sandbox::testing::Sandbox;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams, WatchEvent, WatchParams};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const NAMESPACES: usize = 100;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    Duration::from_micros(sorted[index])
+}
+
+struct Shared {
+    epoch: Instant,
+    latencies: Mutex<Vec<u64>>,
+    restarts: AtomicU64,
+    /// The `data.wake` value of the last write of a phase: a watcher that sees it has
+    /// seen every write before it, and stops.
+    wake: String,
+}
+
+/// One watcher: follows the collection across all namespaces, recording the latency of
+/// every MODIFIED event, and re-watching from its last resourceVersion if the server ends
+/// the watch; it stops at the phase's wake-up write.
+async fn watcher(api: Api<ConfigMap>, mut rv: String, shared: Arc<Shared>) -> Result<(), Error> {
+    let mut latencies = Vec::new();
+    'watching: loop {
+        let mut stream = api.watch(&WatchParams::default().timeout(290), &rv).await?.boxed();
+        while let Some(event) = stream.next().await {
+            match event? {
+                WatchEvent::Modified(cm) => {
+                    rv = cm.metadata.resource_version.clone().unwrap_or_default();
+                    let data = cm.data.unwrap_or_default();
+                    if data.get("wake") == Some(&shared.wake) {
+                        break 'watching;
+                    }
+                    if let Some(sent) = data.get("sentAt").and_then(|v| v.parse::<u64>().ok()) {
+                        let now = shared.epoch.elapsed().as_micros() as u64;
+                        latencies.push(now.saturating_sub(sent));
+                    }
+                }
+                WatchEvent::Added(cm) | WatchEvent::Deleted(cm) => {
+                    rv = cm.metadata.resource_version.clone().unwrap_or_default();
+                }
+                WatchEvent::Bookmark(b) => rv = b.metadata.resource_version,
+                WatchEvent::Error(e) => return Err(format!("watch error {}", e.code).into()),
+            }
+        }
+        shared.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+    shared.latencies.lock().await.extend(latencies);
+    Ok(())
+}
+
+/// Patches objects until `until`, at `rate` writes/s shared by all writers (0: as fast
+/// as possible); returns how many writes completed.
+async fn write_load(
+    client: kube::Client,
+    objects: usize,
+    writers: usize,
+    rate: u64,
+    until: Instant,
+    epoch: Instant,
+) -> Result<u64, Error> {
+    let done = Arc::new(AtomicU64::new(0));
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..writers {
+        let (client, done, next) = (client.clone(), done.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if rate > 0 {
+                    let due = started + Duration::from_secs_f64(n as f64 / rate as f64);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                if Instant::now() >= until {
+                    return Ok::<_, kube::Error>(());
+                }
+                let i = (n as usize * 7919) % objects;
+                let api: Api<ConfigMap> = Api::namespaced(client.clone(), &format!("bench-{}", i % NAMESPACES));
+                let sent = epoch.elapsed().as_micros() as u64;
+                let patch = Patch::Merge(json!({"data": {"sentAt": sent.to_string()}}));
+                api.patch(&format!("cm-{i}"), &PatchParams::default(), &patch).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(done.load(Ordering::Relaxed))
+}
+
+async fn phase(name: &str, sandbox: &Sandbox, settings: (usize, usize, usize, u64, u64)) -> Result<(), Error> {
+    let (objects, watchers, writers, rate, seconds) = settings;
+    let shared = Arc::new(Shared {
+        epoch: Instant::now(),
+        latencies: Mutex::new(Vec::new()),
+        restarts: AtomicU64::new(0),
+        wake: format!("{name} done"),
+    });
+    let api: Api<ConfigMap> = Api::all(sandbox.client());
+    let rv = sandbox.store().resource_version().to_string();
+    let mut watch_tasks = Vec::new();
+    for _ in 0..watchers {
+        watch_tasks.push(tokio::spawn(watcher(api.clone(), rv.clone(), shared.clone())));
+    }
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let writes = write_load(sandbox.client(), objects, writers, rate, until, shared.epoch).await?;
+    let elapsed = started.elapsed();
+    let rss = rss_kib();
+    // A last write every watcher sees after all others; each drains its backlog up to it.
+    let wake = Api::<ConfigMap>::namespaced(sandbox.client(), "bench-0");
+    wake.patch("cm-0", &PatchParams::default(), &Patch::Merge(json!({"data": {"wake": shared.wake}}))).await?;
+    for task in watch_tasks {
+        task.await??;
+    }
+    let drained = started.elapsed();
+    let mut latencies = std::mem::take(&mut *shared.latencies.lock().await);
+    latencies.sort_unstable();
+    println!(
+        "{name}: {writes} writes in {:.1}s = {:.0} writes/s; {} watch events delivered (all drained after {:.1}s); fan-out latency p50 {:?}, p99 {:?}; watch restarts {}; RSS {} MiB",
+        elapsed.as_secs_f64(),
+        writes as f64 / elapsed.as_secs_f64(),
+        latencies.len(),
+        drained.as_secs_f64(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        shared.restarts.load(Ordering::Relaxed),
+        rss / 1024,
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let objects = setting("DW_BENCH_OBJECTS", 10_000) as usize;
+    let watchers = setting("DW_BENCH_WATCHERS", 100) as usize;
+    let writers = setting("DW_BENCH_WRITERS", 16) as usize;
+    let rate = setting("DW_BENCH_RATE", 200);
+    let seconds = setting("DW_BENCH_SECONDS", 10);
+    let sandbox = Sandbox::start().await?;
+    let rss_empty = rss_kib();
+    let started = Instant::now();
+    for ns in 0..NAMESPACES {
+        let target = ResourceRef::new("", "v1", "namespaces", None);
+        sandbox.store().create(
+            &target,
+            json!({"metadata": {"name": format!("bench-{ns}")}}),
+            WriteOptions::default(),
+        )?;
+    }
+    for i in 0..objects {
+        let target = ResourceRef::new("", "v1", "configmaps", Some(&format!("bench-{}", i % NAMESPACES)));
+        let body = json!({"metadata": {"name": format!("cm-{i}"), "labels": {"app": "bench"}},
+            "data": {"payload": "x".repeat(256), "sentAt": "0"}});
+        sandbox.store().create(&target, body, WriteOptions::default())?;
+    }
+    println!(
+        "loaded {objects} ConfigMaps in {NAMESPACES} namespaces in {:.2}s; RSS {} MiB (empty sandbox: {} MiB)",
+        started.elapsed().as_secs_f64(),
+        rss_kib() / 1024,
+        rss_empty / 1024
+    );
+    println!("{watchers} watchers on all ConfigMaps, {writers} concurrent writers, {seconds}s per phase");
+    phase(&format!("steady {rate} writes/s"), &sandbox, (objects, watchers, writers, rate, seconds)).await?;
+    phase("unthrottled", &sandbox, (objects, watchers, writers, 0, seconds)).await?;
+    Ok(())
+}
