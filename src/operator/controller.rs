@@ -440,8 +440,33 @@ impl Controller {
             }
             keys.extend(policy.targets.keys().filter(|k| &k.kind == kind).cloned());
         }
-        for key in keys {
-            self.reconcile(&key);
+        self.reconcile_all(keys);
+    }
+
+    /// Reconciles many objects: first records which of them drift, then decides each, so
+    /// that every decision sees the same counts.
+    fn reconcile_all(&mut self, keys: impl IntoIterator<Item = ObjKey>) {
+        let keys: Vec<ObjKey> = keys.into_iter().collect();
+        let Self { policies, kinds, namespaces, .. } = &mut *self;
+        let labels = |ns: &str| namespaces.get(ns).cloned();
+        for policy in policies.values_mut() {
+            let Ok(compiled) = &policy.compiled else { continue };
+            for key in &keys {
+                let live = kinds.get(&key.kind).and_then(|k| k.cache.get(key));
+                let result = match live {
+                    Some(object) => compiled.evaluate_object(object, &labels),
+                    None => compiled.missing_resource(&key.to_ref(None), &labels),
+                };
+                if let Some(result) = result {
+                    policy.provisional.insert(key.clone(), !result.is_compliant());
+                }
+            }
+        }
+        for key in &keys {
+            self.reconcile(key);
+        }
+        for policy in self.policies.values_mut() {
+            policy.provisional.clear();
         }
     }
 
@@ -453,9 +478,7 @@ impl Controller {
             .filter(|k| k.namespace.as_deref() == Some(namespace))
             .cloned()
             .collect();
-        for key in keys {
-            self.reconcile(&key);
-        }
+        self.reconcile_all(keys);
     }
 
     /// Evaluates one object against every policy that names its kind, records what was
@@ -496,9 +519,7 @@ impl Controller {
                 .flat_map(|f| f.drifts.into_iter().map(move |d| (f.source.clone(), d)))
                 .collect();
             let plain: Vec<_> = drifts.iter().map(|(_, d)| d.clone()).collect();
-            let was_drifted = policy.targets.get(key).is_some_and(|t| !t.drifts.is_empty());
-            let drifted = policy.drifted() + u32::from(!plain.is_empty() && !was_drifted);
-            let targets = policy.targets.len() as u32 + u32::from(!policy.targets.contains_key(key));
+            let (targets, drifted) = policy.counts_with(key, !plain.is_empty());
             let remediations_last_minute = policy.rate.in_last_minute(now);
             let rules = &compiled.rules;
             let window = rules.flapping.map(|(_, window)| window).unwrap_or_default();
@@ -634,6 +655,12 @@ impl Controller {
 
     fn on_fixed(&mut self, key: ObjKey, fixed: Vec<(PolicyKey, Vec<String>)>, result: FixResult, started: Timestamp) {
         self.in_flight.remove(&key);
+        if let FixResult::Verified { fresh, .. } = &result
+            && let Some(kind) = self.kinds.get_mut(&key.kind)
+            && kind.cache.get(&key).is_none_or(|cached| older(cached, fresh))
+        {
+            kind.cache.insert(key.clone(), watch::strip(fresh.as_ref().clone()));
+        }
         let now = Timestamp::now();
         let object_id = key.to_string();
         let mut events = Vec::new();
@@ -807,6 +834,15 @@ impl Controller {
             }
         });
     }
+}
+
+/// Whether `cached` is an older version than `fresh`. Resource versions are compared as
+/// numbers when both are (as the API server writes them); otherwise the cache is kept,
+/// and the watch brings the newer version.
+fn older(cached: &Value, fresh: &Value) -> bool {
+    let version =
+        |o: &Value| o.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|v| v.parse::<u64>().ok());
+    matches!((version(cached), version(fresh)), (Some(cached), Some(fresh)) if cached < fresh)
 }
 
 fn same_version(a: &Value, b: &Value) -> bool {

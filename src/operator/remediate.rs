@@ -23,8 +23,9 @@ pub struct Expectation {
 /// How a fix ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FixResult {
-    /// The fresh read holds every fixed path.
-    Verified { resource_version: Option<String> },
+    /// The fresh read holds every fixed path. The fresh object comes along, so the cache
+    /// knows the result before the watch reports it.
+    Verified { resource_version: Option<String>, fresh: Box<Value> },
     /// The server refused the dry-run: nothing was changed.
     DryRunRejected { message: String },
     /// The apply failed.
@@ -95,7 +96,7 @@ pub fn verify(fresh: &Value, expectations: &[Expectation]) -> FixResult {
     remaining.dedup();
     if remaining.is_empty() {
         let resource_version = fresh.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
-        FixResult::Verified { resource_version }
+        FixResult::Verified { resource_version, fresh: Box::new(fresh.clone()) }
     } else {
         FixResult::NotVerified { paths: remaining }
     }

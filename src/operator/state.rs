@@ -86,6 +86,9 @@ pub struct PolicyEntry {
     /// Failed status writes in a row, and when the next may be tried.
     pub status_failures: u32,
     pub status_retry_at: Option<Timestamp>,
+    /// While a whole kind is re-evaluated: whether each object drifts, known before any
+    /// is decided, so the circuit breaker sees the whole picture and not the order.
+    pub provisional: BTreeMap<ObjKey, bool>,
 }
 
 impl PolicyEntry {
@@ -104,6 +107,7 @@ impl PolicyEntry {
             dirty: true,
             status_failures: 0,
             status_retry_at: None,
+            provisional: BTreeMap::new(),
         }
     }
 
@@ -126,6 +130,23 @@ impl PolicyEntry {
     /// The decision rules, when the policy is valid.
     pub fn rules(&self) -> Option<&RemediationRules> {
         self.compiled.as_ref().ok().map(|c| &c.rules)
+    }
+
+    /// How many targets there are and how many drift, with `key` drifting or not as
+    /// `drifts_now` says and the provisional view of a re-evaluation in progress.
+    pub fn counts_with(&self, key: &ObjKey, drifts_now: bool) -> (u32, u32) {
+        let mut keys: std::collections::BTreeSet<&ObjKey> = self.targets.keys().collect();
+        keys.extend(self.provisional.keys());
+        keys.insert(key);
+        let drifted = keys
+            .iter()
+            .filter(|k| match (**k == key, self.provisional.get(**k)) {
+                (true, _) => drifts_now,
+                (false, Some(drifted)) => *drifted,
+                (false, None) => self.targets.get(**k).is_some_and(TargetState::is_drifted),
+            })
+            .count();
+        (keys.len() as u32, drifted as u32)
     }
 
     /// How many targets drift now (excepted drift does not count).
