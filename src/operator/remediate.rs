@@ -126,7 +126,7 @@ mod tests {
         };
         assert_eq!(
             verify(&fresh, &[expect(&["/metadata/labels/team"])]),
-            FixResult::Verified { resource_version: Some("42".into()) }
+            FixResult::Verified { resource_version: Some("42".into()), fresh: Box::new(fresh.clone()) }
         );
         assert_eq!(
             verify(&fresh, &[expect(&["/metadata/labels/team", "/metadata/labels/tier"])]),
