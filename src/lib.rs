@@ -7,9 +7,11 @@
 //!   decide what to do, and build the server-side-apply body. No Kubernetes client here.
 //! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
 //! - [`cli`]: the command line; `main.rs` only parses and calls into it.
+//! - [`operator`]: the IO shell of `driftwarden run`.
 
 pub mod api;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod operator;
 pub mod sandbox;

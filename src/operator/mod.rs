@@ -1,0 +1,3 @@
+//! The operator's IO shell: controllers, notifications, metrics, health and leader election.
+
+pub mod metrics;
