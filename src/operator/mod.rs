@@ -1,3 +1,4 @@
 //! The operator's IO shell: controllers, notifications, metrics, health and leader election.
 
 pub mod metrics;
+pub mod notify;
