@@ -1,4 +1,5 @@
 //! The operator's IO shell: controllers, notifications, metrics, health and leader election.
 
+pub mod health;
 pub mod metrics;
 pub mod notify;
