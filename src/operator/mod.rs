@@ -1,5 +1,6 @@
 //! The operator's IO shell: controllers, notifications, metrics, health and leader election.
 
 pub mod health;
+pub mod leader;
 pub mod metrics;
 pub mod notify;
