@@ -258,7 +258,9 @@ async fn campaign(
         };
 
         // Follow the Lease with `current` until it fails, the Lease is freed while we wait
-        // (rebuild to re-read it at once), or we are asked to stop.
+        // (rebuild to re-read it at once), or we are asked to stop. The `changed` future is
+        // kept across Lease events so that a renewal in progress is never cut short.
+        let mut changed = std::pin::pin!(current.changed());
         loop {
             let leading = *publish.borrow();
             tokio::select! {
@@ -266,31 +268,34 @@ async fn campaign(
                 _ = &mut stopped => {
                     return step_down(&current, &publish, identity).await;
                 }
-                changed = current.changed() => match changed {
-                    Ok(now_leading) => {
-                        retry_delay = Duration::from_millis(100);
-                        if now_leading != leading {
-                            tracing::info!(identity, leading = now_leading, "leadership changed");
+                result = &mut changed => {
+                    match result {
+                        Ok(now_leading) => {
+                            retry_delay = Duration::from_millis(100);
+                            if now_leading != leading {
+                                tracing::info!(identity, leading = now_leading, "leadership changed");
+                            }
+                            publish.send_replace(now_leading);
                         }
-                        publish.send_replace(now_leading);
+                        Err(error) => {
+                            // Unsure whether we still hold the Lease: stop acting as leader now,
+                            // and start again from a fresh read (a held Lease is found again).
+                            tracing::warn!(identity, error = %error, "the leader Lease could not be renewed or read");
+                            publish.send_replace(false);
+                            if leading {
+                                let _ = current.release().await;
+                            }
+                            tokio::select! {
+                                biased;
+                                _ = &mut stopped => return Ok(()),
+                                () = tokio::time::sleep(retry_delay) => {}
+                            }
+                            retry_delay = (retry_delay * 2).min(MAX_RETRY_DELAY);
+                            break;
+                        }
                     }
-                    Err(error) => {
-                        // Unsure whether we still hold the Lease: stop acting as leader now, and
-                        // start again from a fresh read (a held Lease is found again).
-                        tracing::warn!(identity, error = %error, "the leader Lease could not be renewed or read");
-                        publish.send_replace(false);
-                        if leading {
-                            let _ = current.release().await;
-                        }
-                        tokio::select! {
-                            biased;
-                            _ = &mut stopped => return Ok(()),
-                            () = tokio::time::sleep(retry_delay) => {}
-                        }
-                        retry_delay = (retry_delay * 2).min(MAX_RETRY_DELAY);
-                        break;
-                    }
-                },
+                    changed.set(current.changed());
+                }
                 Some(event) = events.next() => match event {
                     Ok(event) if !leading && is_free(&event) => {
                         tracing::debug!(identity, "the Lease was freed; trying to acquire it");
