@@ -360,6 +360,8 @@ async fn client_errors_are_not_retried() {
     assert_eq!(setup.report("reject-2").await.result, NotificationResult::Delivered);
     let ids: Vec<_> = receiver.requests().iter().map(|r| header(r, "ce-id").to_string()).collect();
     assert_eq!(ids, ["reject-1", "reject-2"]);
+    // The sink has seen it and refused it: it is not offered again.
+    assert_eq!(setup.notifier.send(&sink, notification("reject-1")), Enqueued::Duplicate);
     assert!(setup.metrics.encode().contains(r#"driftwarden_notifications_total{result="rejected"} 1"#));
 }
 

@@ -136,8 +136,12 @@ async fn deliver(shared: &Shared, http: &HttpClient, sink: &Sink, notification: 
                 error = %crate::operator::notify::ErrorChain(error),
                 "notification not delivered"
             );
-            // Not delivered: a later send of the same occurrence may try again.
-            shared.forget(&sink.key(), &notification.id);
+            // Not delivered for a reason that may pass (an unreachable sink, a Secret not
+            // there yet): a later send of the same occurrence may try again. A sink that
+            // refused the event has seen it; it is not offered again.
+            if result != NotificationResult::Rejected {
+                shared.forget(&sink.key(), &notification.id);
+            }
             (result, Some(error.category()))
         }
     };
