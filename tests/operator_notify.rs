@@ -494,3 +494,54 @@ async fn secret_values_never_reach_the_logs() {
         assert!(!logs.contains(secret), "a Secret value was logged: {secret}");
     }
 }
+
+#[tokio::test]
+async fn a_slow_sink_does_not_hold_up_another() {
+    let slow = Receiver::start(vec![]).await;
+    slow.set_gate(false);
+    let fast = Receiver::start(vec![]).await;
+    let mut setup = setup(fast_settings()).await;
+    let slow_sink = setup.sink(&slow.url("slow-token"), None, CloudEventsMode::Binary).await;
+    // A second Secret for the second sink.
+    let secrets: Api<Secret> = Api::namespaced(setup.client.clone(), setup.namespace.name());
+    let mut secret = Secret {
+        data: Some(BTreeMap::from([("url".to_string(), ByteString(fast.url("fast-token").into_bytes()))])),
+        ..Default::default()
+    };
+    secret.metadata.name = Some("fast-hook".to_string());
+    secrets.create(&PostParams::default(), &secret).await.unwrap();
+    let fast_sink = Sink {
+        spec: NotifySpec {
+            url_secret_ref: SecretKeyRef { name: "fast-hook".to_string(), key: "url".to_string() },
+            ..slow_sink.spec.clone()
+        },
+        ..slow_sink.clone()
+    };
+
+    setup.notifier.send(&slow_sink, notification("held"));
+    setup.notifier.send(&fast_sink, notification("through"));
+    assert_eq!(setup.report("through").await.result, NotificationResult::Delivered);
+    assert!(slow.requests().is_empty(), "the slow sink has not answered yet");
+    slow.set_gate(true);
+    assert_eq!(setup.report("held").await.result, NotificationResult::Delivered);
+    assert_eq!(fast.requests().len(), 1);
+    assert_eq!(slow.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_sink_is_retried_up_to_the_limit() {
+    // A port that was free a moment ago: connections are refused.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let mut setup = setup(fast_settings()).await;
+    let sink = setup.sink(&format!("http://{closed}/hook"), None, CloudEventsMode::Binary).await;
+
+    setup.notifier.send(&sink, notification("unreachable"));
+    let report = setup.report("unreachable").await;
+    assert_eq!(
+        (report.result, report.attempts, report.category),
+        (NotificationResult::Exhausted, fast_settings().max_attempts, Some("Transport"))
+    );
+    assert!(setup.metrics.encode().contains(r#"driftwarden_notifications_total{result="exhausted"} 1"#));
+    // Never delivered, so the occurrence may be offered again.
+    assert_eq!(setup.notifier.send(&sink, notification("unreachable")), Enqueued::Queued);
+}
