@@ -5,6 +5,8 @@
 //! standby takes over when the Lease expires (a crashed leader) or, thanks to a watch on
 //! the Lease, as soon as the leader releases it ([`LeaderElector::step_down`] on graceful
 //! shutdown) instead of waiting for the old term to run out.
+//!
+//! RBAC: `get`, `create`, `patch`, `list` and `watch` on `leases` in the Lease's namespace.
 
 use std::time::Duration;
 

@@ -8,6 +8,10 @@
 //! connection errors with exponential backoff and jitter, honouring `Retry-After`.
 //!
 //! The URL and `Authorization` value are never logged: a sink is named `namespace/secretName`.
+//! Credentials belong in `authSecretRef`; user information in the URL is not turned into a
+//! header. RBAC: `get` on `secrets` in the namespaces that configure sinks.
+//!
+//! De-duplication is in memory: it holds for the life of the process, not across restarts.
 
 mod dedup;
 mod delivery;
