@@ -10,6 +10,7 @@
 //! - [`operator`]: `driftwarden run`, the operator.
 //! - [`sandbox`]: an in-memory Kubernetes API server for `driftwarden sandbox` and tests.
 //! - [`cli`]: the command line; `main.rs` only parses and calls into it.
+//! - [`operator`]: the IO shell of `driftwarden run`.
 
 pub mod api;
 pub mod check;

@@ -1,9 +1,14 @@
 //! The operator (`driftwarden run`): watches policies and the objects they govern, fixes
 //! what may be fixed, verifies each fix against a fresh read, and escalates the rest.
+//! Around the loop: notifications, metrics, health endpoints and leader election.
 
 pub mod controller;
 pub mod exceptions;
+pub mod health;
 pub mod keys;
+pub mod leader;
+pub mod metrics;
+pub mod notify;
 pub mod remediate;
 pub mod settings;
 pub mod state;

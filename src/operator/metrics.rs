@@ -1,0 +1,391 @@
+//! The operator's Prometheus metrics.
+//!
+//! Every label is a closed set (an enum, a remediation class, an error category or a kind
+//! name), never the name of an object: a metric's cardinality must not grow with the
+//! cluster. [`Metrics::encode`] renders the OpenMetrics text served on `/metrics`.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::api::common::RemediationClass;
+use crate::engine::decide::EscalationReason;
+
+/// The upper bounds (seconds) of the latency histograms: 5 ms to 60 s.
+pub const LATENCY_BUCKETS: [f64; 14] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0];
+
+/// The content type of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// How a remediation ended.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum RemediationResult {
+    /// Applied and proven by a fresh read.
+    Verified,
+    /// Applied but not proven, or the apply failed.
+    Failed,
+    /// The server-side dry-run refused the fix, so nothing was applied.
+    DryRunRejected,
+}
+
+/// What became of one notification.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum NotificationResult {
+    /// The sink accepted it (2xx).
+    Delivered,
+    /// The sink refused it with a status that retrying cannot change (4xx other than 408 and 429).
+    Rejected,
+    /// Every attempt failed with a retryable error.
+    Exhausted,
+    /// The sink is misconfigured (missing Secret or key, invalid URL or header).
+    Misconfigured,
+    /// The delivery queue was full, so it was never attempted.
+    Dropped,
+    /// The same event was already sent (or is queued) for this sink.
+    Duplicate,
+}
+
+/// A Kubernetes API verb, for counting requests.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Verb {
+    /// `get`
+    Get,
+    /// `list`
+    List,
+    /// `watch`
+    Watch,
+    /// `create`
+    Create,
+    /// `update`
+    Update,
+    /// `patch` (server-side apply included)
+    Patch,
+    /// `delete`
+    Delete,
+}
+
+/// Gives a closed set a snake_case `as_str` and encodes it as that label value.
+macro_rules! label_value {
+    ($ty:ident { $($variant:ident => $value:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The label value.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $value),+
+                }
+            }
+        }
+
+        impl EncodeLabelValue for $ty {
+            fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+                self.as_str().encode(encoder)
+            }
+        }
+    };
+}
+
+label_value!(RemediationResult { Verified => "verified", Failed => "failed", DryRunRejected => "dry_run_rejected" });
+label_value!(NotificationResult {
+    Delivered => "delivered",
+    Rejected => "rejected",
+    Exhausted => "exhausted",
+    Misconfigured => "misconfigured",
+    Dropped => "dropped",
+    Duplicate => "duplicate",
+});
+label_value!(Verb {
+    Get => "get",
+    List => "list",
+    Watch => "watch",
+    Create => "create",
+    Update => "update",
+    Patch => "patch",
+    Delete => "delete",
+});
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClassLabels {
+    class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RemediationLabels {
+    class: &'static str,
+    result: RemediationResult,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotificationLabels {
+    result: NotificationResult,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ControllerLabels {
+    controller: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    controller: &'static str,
+    category: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerbLabels {
+    verb: Verb,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// The operator's metrics, registered under the `driftwarden_` prefix. Cheap to share
+/// behind an `Arc`; every method takes `&self`.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    drifts_detected: Family<ClassLabels, Counter>,
+    remediations: Family<RemediationLabels, Counter>,
+    escalations: Family<ReasonLabels, Counter>,
+    notifications: Family<NotificationLabels, Counter>,
+    drift_to_verified: Histogram,
+    reconcile_duration: Family<ControllerLabels, Histogram, fn() -> Histogram>,
+    reconcile_errors: Family<ErrorLabels, Counter>,
+    watched_objects: Family<KindLabels, Gauge>,
+    api_requests: Family<VerbLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("driftwarden");
+        let drifts_detected = Family::<ClassLabels, Counter>::default();
+        let remediations = Family::<RemediationLabels, Counter>::default();
+        let escalations = Family::<ReasonLabels, Counter>::default();
+        let notifications = Family::<NotificationLabels, Counter>::default();
+        let drift_to_verified = latency_histogram();
+        let reconcile_duration: Family<ControllerLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        let reconcile_errors = Family::<ErrorLabels, Counter>::default();
+        let watched_objects = Family::<KindLabels, Gauge>::default();
+        let api_requests = Family::<VerbLabels, Counter>::default();
+
+        registry.register("drifts_detected", "Drifts detected, by remediation class", drifts_detected.clone());
+        registry.register("remediations", "Fixes attempted, by class and result", remediations.clone());
+        registry.register("escalations", "Drifts escalated to a person, by reason", escalations.clone());
+        registry.register("notifications", "CloudEvents notifications, by outcome", notifications.clone());
+        registry.register(
+            "drift_to_verified_seconds",
+            "Time from a drift being observed to its fix being verified",
+            drift_to_verified.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of one reconciliation, by controller",
+            reconcile_duration.clone(),
+        );
+        registry.register(
+            "reconcile_errors",
+            "Failed reconciliations, by controller and error category",
+            reconcile_errors.clone(),
+        );
+        registry.register("watched_objects", "Objects held in the watch caches, by kind", watched_objects.clone());
+        registry.register("api_requests", "Requests sent to the Kubernetes API server, by verb", api_requests.clone());
+
+        Metrics {
+            registry,
+            drifts_detected,
+            remediations,
+            escalations,
+            notifications,
+            drift_to_verified,
+            reconcile_duration,
+            reconcile_errors,
+            watched_objects,
+            api_requests,
+        }
+    }
+
+    /// Counts a detected drift whose fix is of `class`.
+    pub fn drift_detected(&self, class: RemediationClass) {
+        self.drifts_detected.get_or_create(&ClassLabels { class: class.as_str() }).inc();
+    }
+
+    /// Counts a remediation of `class` that ended with `result`.
+    pub fn remediation(&self, class: RemediationClass, result: RemediationResult) {
+        self.remediations.get_or_create(&RemediationLabels { class: class.as_str(), result }).inc();
+    }
+
+    /// Counts an escalation decided by the engine.
+    pub fn escalated(&self, reason: &EscalationReason) {
+        self.escalated_because(reason.category());
+    }
+
+    /// Counts an escalation for a reason outside the engine's decision (such as a fix that
+    /// failed verification); `category` is a PascalCase error or reason category.
+    pub fn escalated_because(&self, category: &'static str) {
+        self.escalations.get_or_create(&ReasonLabels { reason: category }).inc();
+    }
+
+    /// Counts a notification that ended with `result`.
+    pub fn notification(&self, result: NotificationResult) {
+        self.notifications.get_or_create(&NotificationLabels { result }).inc();
+    }
+
+    /// Records the time from a drift being observed to its fix being verified.
+    pub fn drift_to_verified(&self, elapsed: Duration) {
+        self.drift_to_verified.observe(elapsed.as_secs_f64());
+    }
+
+    /// Records how long one reconciliation of `controller` (such as `"DriftPolicy"`) took.
+    pub fn reconcile_duration(&self, controller: &'static str, elapsed: Duration) {
+        self.reconcile_duration.get_or_create(&ControllerLabels { controller }).observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a failed reconciliation of `controller`; `category` is the error's
+    /// PascalCase `category()`.
+    pub fn reconcile_error(&self, controller: &'static str, category: &'static str) {
+        self.reconcile_errors.get_or_create(&ErrorLabels { controller, category }).inc();
+    }
+
+    /// Sets how many objects of `kind` the watch caches hold. Kinds are few (one per
+    /// watched resource), so the label stays bounded.
+    pub fn set_watched_objects(&self, kind: &str, count: u64) {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        self.watched_objects.get_or_create(&KindLabels { kind: kind.to_string() }).set(count);
+    }
+
+    /// Forgets the gauge of a kind that is no longer watched.
+    pub fn remove_watched_kind(&self, kind: &str) {
+        self.watched_objects.remove(&KindLabels { kind: kind.to_string() });
+    }
+
+    /// Counts a request sent to the Kubernetes API server.
+    pub fn api_request(&self, verb: Verb) {
+        self.api_requests.get_or_create(&VerbLabels { verb }).inc();
+    }
+
+    /// The metrics in the OpenMetrics text format (see [`CONTENT_TYPE`]).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail; an error here would be a bug in the encoder.
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "the metrics could not be encoded");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// Parses the sample lines of OpenMetrics text into `name{labels}` → value.
+    fn samples(text: &str) -> BTreeMap<String, f64> {
+        text.lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .map(|line| {
+                let (series, value) = line.rsplit_once(' ').expect("a sample line has a value");
+                (series.to_string(), value.parse::<f64>().expect("the value is a number"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counters_carry_typed_labels() {
+        let metrics = Metrics::new();
+        metrics.drift_detected(RemediationClass::Metadata);
+        metrics.drift_detected(RemediationClass::Metadata);
+        metrics.drift_detected(RemediationClass::Rollout);
+        metrics.remediation(RemediationClass::Spec, RemediationResult::Verified);
+        metrics.remediation(RemediationClass::Spec, RemediationResult::DryRunRejected);
+        metrics.escalated(&EscalationReason::Conflict { manager: "argocd-controller".to_string() });
+        metrics.escalated_because("VerificationFailed");
+        metrics.notification(NotificationResult::Dropped);
+        metrics.reconcile_error("DriftPolicy", "Forbidden");
+        metrics.api_request(Verb::Patch);
+
+        let text = metrics.encode();
+        let samples = samples(&text);
+        assert_eq!(samples[r#"driftwarden_drifts_detected_total{class="Metadata"}"#], 2.0);
+        assert_eq!(samples[r#"driftwarden_drifts_detected_total{class="Rollout"}"#], 1.0);
+        assert_eq!(samples[r#"driftwarden_remediations_total{class="Spec",result="verified"}"#], 1.0);
+        assert_eq!(samples[r#"driftwarden_remediations_total{class="Spec",result="dry_run_rejected"}"#], 1.0);
+        assert_eq!(samples[r#"driftwarden_escalations_total{reason="Conflict"}"#], 1.0);
+        assert_eq!(samples[r#"driftwarden_escalations_total{reason="VerificationFailed"}"#], 1.0);
+        assert_eq!(samples[r#"driftwarden_notifications_total{result="dropped"}"#], 1.0);
+        assert_eq!(
+            samples[r#"driftwarden_reconcile_errors_total{controller="DriftPolicy",category="Forbidden"}"#],
+            1.0
+        );
+        assert_eq!(samples[r#"driftwarden_api_requests_total{verb="patch"}"#], 1.0);
+        assert!(!text.contains("argocd-controller"), "a manager name must not become a label: {text}");
+        assert!(text.contains("# TYPE driftwarden_drifts_detected counter"), "{text}");
+        assert!(text.trim_end().ends_with("# EOF"), "OpenMetrics text ends with # EOF: {text}");
+    }
+
+    #[test]
+    fn latency_histograms_span_five_milliseconds_to_a_minute() {
+        let metrics = Metrics::new();
+        metrics.drift_to_verified(Duration::from_millis(3));
+        metrics.drift_to_verified(Duration::from_millis(700));
+        metrics.drift_to_verified(Duration::from_secs(90));
+        metrics.reconcile_duration("DriftPolicy", Duration::from_millis(20));
+
+        let samples = samples(&metrics.encode());
+        assert_eq!(samples[r#"driftwarden_drift_to_verified_seconds_bucket{le="0.005"}"#], 1.0);
+        assert_eq!(samples[r#"driftwarden_drift_to_verified_seconds_bucket{le="1.0"}"#], 2.0);
+        assert_eq!(samples[r#"driftwarden_drift_to_verified_seconds_bucket{le="60.0"}"#], 2.0);
+        assert_eq!(samples[r#"driftwarden_drift_to_verified_seconds_bucket{le="+Inf"}"#], 3.0);
+        assert_eq!(samples["driftwarden_drift_to_verified_seconds_count"], 3.0);
+        let sum = samples["driftwarden_drift_to_verified_seconds_sum"];
+        assert!((sum - 90.703).abs() < 1e-9, "sum {sum}");
+        assert_eq!(
+            samples[r#"driftwarden_reconcile_duration_seconds_bucket{le="0.025",controller="DriftPolicy"}"#],
+            1.0
+        );
+        assert_eq!(
+            samples[r#"driftwarden_reconcile_duration_seconds_bucket{le="0.01",controller="DriftPolicy"}"#],
+            0.0
+        );
+    }
+
+    #[test]
+    fn watched_objects_gauge_is_set_and_removed_per_kind() {
+        let metrics = Metrics::new();
+        metrics.set_watched_objects("Deployment", 12);
+        metrics.set_watched_objects("ConfigMap", 3);
+        metrics.set_watched_objects("Deployment", 10);
+        let samples = samples(&metrics.encode());
+        assert_eq!(samples[r#"driftwarden_watched_objects{kind="Deployment"}"#], 10.0);
+        assert_eq!(samples[r#"driftwarden_watched_objects{kind="ConfigMap"}"#], 3.0);
+
+        metrics.remove_watched_kind("ConfigMap");
+        let samples = self::samples(&metrics.encode());
+        assert!(!samples.contains_key(r#"driftwarden_watched_objects{kind="ConfigMap"}"#));
+    }
+}

@@ -1,0 +1,251 @@
+//! CloudEvents 1.0 notifications over HTTP (DESIGN.md, Notifications).
+//!
+//! [`Notifier::send`] never blocks: it checks the sink's de-duplication set and hands the
+//! notification to a bounded queue (full queue: dropped, counted and logged). A background
+//! task routes each notification to its sink's worker, so sinks are served concurrently and
+//! each sink in order. A worker reads the sink's Secret at every attempt (rotation takes
+//! effect at once), POSTs in binary or structured mode, and retries 5xx, 408, 429 and
+//! connection errors with exponential backoff and jitter, honouring `Retry-After`.
+//!
+//! The URL and `Authorization` value are never logged: a sink is named `namespace/secretName`.
+//! Credentials belong in `authSecretRef`; user information in the URL is not turned into a
+//! header. RBAC: `get` on `secrets` in the namespaces that configure sinks.
+//!
+//! De-duplication is in memory: it holds for the life of the process, not across restarts.
+
+mod dedup;
+mod delivery;
+mod error;
+mod event;
+mod retry;
+mod sink;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use dedup::DedupSet;
+pub use error::DeliveryError;
+pub use event::{Notification, NotificationType, SPEC_VERSION, STRUCTURED_CONTENT_TYPE, header_value};
+pub use retry::{Backoff, MAX_RETRY_AFTER, Verdict, retry_after, verdict};
+pub use sink::Sink;
+
+use crate::operator::metrics::{Metrics, NotificationResult};
+use sink::SinkKey;
+
+/// How notifications are delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// Attempts per notification and sink, the first included (at least 1).
+    pub max_attempts: u32,
+    /// The delay before the second attempt; it doubles with each failure (with jitter).
+    pub initial_backoff: Duration,
+    /// The cap on the delay between attempts (a `Retry-After` may ask for more, up to
+    /// [`MAX_RETRY_AFTER`]).
+    pub max_backoff: Duration,
+    /// The time one attempt (connect, send, response) may take.
+    pub timeout: Duration,
+    /// How many event ids each sink remembers to avoid sending one twice.
+    pub dedup_capacity: usize,
+    /// How many notifications may wait in the shared queue, and in each sink's queue.
+    pub queue_capacity: usize,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            dedup_capacity: 4096,
+            queue_capacity: 1024,
+        }
+    }
+}
+
+/// What [`Notifier::send`] did with a notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Queued for delivery.
+    Queued,
+    /// Already sent (or queued) to this sink: not sent again.
+    Duplicate,
+    /// The queue was full (or the notifier stopped): dropped, counted and logged.
+    Dropped,
+}
+
+/// The outcome of one notification at one sink, published to [`Notifier::reports`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// The sink, as `namespace/secretName`.
+    pub sink: String,
+    /// The event id.
+    pub id: String,
+    /// What became of it.
+    pub result: NotificationResult,
+    /// How many requests were attempted (0 when none was).
+    pub attempts: u32,
+    /// The last error's category when it was not delivered.
+    pub category: Option<&'static str>,
+}
+
+/// State shared by the sender side, the router and the workers.
+pub(crate) struct Shared {
+    client: kube::Client,
+    settings: NotifySettings,
+    metrics: Arc<Metrics>,
+    dedup: Mutex<HashMap<SinkKey, DedupSet>>,
+    reports: broadcast::Sender<DeliveryReport>,
+}
+
+impl Shared {
+    /// Records `id` for `key`; false when it is already there.
+    fn remember(&self, key: &SinkKey, id: &str) -> bool {
+        let mut dedup = self.dedup.lock().unwrap_or_else(PoisonError::into_inner);
+        dedup.entry(key.clone()).or_insert_with(|| DedupSet::new(self.settings.dedup_capacity)).insert(id)
+    }
+
+    /// Forgets `id` for `key`, so a later send may deliver it.
+    fn forget(&self, key: &SinkKey, id: &str) {
+        let mut dedup = self.dedup.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(set) = dedup.get_mut(key) {
+            set.remove(id);
+        }
+    }
+
+    /// Counts and publishes an outcome.
+    fn finish(&self, report: DeliveryReport) {
+        self.metrics.notification(report.result);
+        // Nobody listening is normal.
+        let _ = self.reports.send(report);
+    }
+
+    /// Drops a notification that could not be queued.
+    fn drop_notification(&self, sink: &Sink, notification: &Notification, why: &'static str) {
+        tracing::warn!(
+            sink = %sink.display_name(),
+            id = %notification.id,
+            kind = %notification.kind,
+            why,
+            "notification dropped"
+        );
+        self.forget(&sink.key(), &notification.id);
+        self.finish(DeliveryReport {
+            sink: sink.display_name(),
+            id: notification.id.clone(),
+            result: NotificationResult::Dropped,
+            attempts: 0,
+            category: Some(why),
+        });
+    }
+}
+
+/// Sends notifications without blocking. Cheap to clone; delivery stops once every clone
+/// is dropped and the queued notifications are delivered or given up.
+#[derive(Clone)]
+pub struct Notifier {
+    queue: mpsc::Sender<(Sink, Notification)>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier").field("settings", &self.shared.settings).finish_non_exhaustive()
+    }
+}
+
+impl Notifier {
+    /// Starts the delivery task. `client` reads the sinks' Secrets; `metrics` counts
+    /// outcomes. The handle completes when every `Notifier` clone is dropped and the
+    /// queues are drained.
+    pub fn spawn(client: kube::Client, settings: NotifySettings, metrics: Arc<Metrics>) -> (Notifier, JoinHandle<()>) {
+        let (queue, receiver) = mpsc::channel(settings.queue_capacity.max(1));
+        let (reports, _) = broadcast::channel(256);
+        let shared = Arc::new(Shared { client, settings, metrics, dedup: Mutex::new(HashMap::new()), reports });
+        let task = tokio::spawn(route(shared.clone(), receiver));
+        (Notifier { queue, shared }, task)
+    }
+
+    /// Queues `notification` for `sink`. Never blocks and never fails: a duplicate is
+    /// skipped, and a full queue drops the notification (counted and logged).
+    pub fn send(&self, sink: &Sink, notification: Notification) -> Enqueued {
+        if !self.shared.remember(&sink.key(), &notification.id) {
+            tracing::debug!(sink = %sink.display_name(), id = %notification.id, "duplicate notification skipped");
+            self.shared.metrics.notification(NotificationResult::Duplicate);
+            return Enqueued::Duplicate;
+        }
+        match self.queue.try_send((sink.clone(), notification)) {
+            Ok(()) => Enqueued::Queued,
+            Err(mpsc::error::TrySendError::Full((sink, notification))) => {
+                self.shared.drop_notification(&sink, &notification, "QueueFull");
+                Enqueued::Dropped
+            }
+            Err(mpsc::error::TrySendError::Closed((sink, notification))) => {
+                self.shared.drop_notification(&sink, &notification, "NotifierStopped");
+                Enqueued::Dropped
+            }
+        }
+    }
+
+    /// A stream of delivery outcomes (for Events, tests and diagnostics). A slow reader
+    /// misses old reports rather than slowing delivery.
+    pub fn reports(&self) -> broadcast::Receiver<DeliveryReport> {
+        self.shared.reports.subscribe()
+    }
+}
+
+/// Routes queued notifications to per-sink workers, starting them on demand.
+async fn route(shared: Arc<Shared>, mut receiver: mpsc::Receiver<(Sink, Notification)>) {
+    let http = delivery::http_client();
+    let mut workers: HashMap<SinkKey, mpsc::Sender<Notification>> = HashMap::new();
+    let mut tasks = JoinSet::new();
+    while let Some((sink, notification)) = receiver.recv().await {
+        // Reap finished workers so the set does not grow.
+        while tasks.try_join_next().is_some() {}
+        let key = sink.key();
+        let mut pending = Some(notification);
+        for _ in 0..2 {
+            let Some(notification) = pending.take() else { break };
+            let sender = workers.entry(key.clone()).or_insert_with(|| {
+                let (sender, queue) = mpsc::channel(shared.settings.queue_capacity.max(1));
+                tasks.spawn(delivery::run_worker(shared.clone(), http.clone(), sink.clone(), queue));
+                sender
+            });
+            match sender.try_send(notification) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(notification)) => {
+                    shared.drop_notification(&sink, &notification, "QueueFull");
+                }
+                Err(mpsc::error::TrySendError::Closed(notification)) => {
+                    // The worker went idle and stopped: start a new one and try again.
+                    workers.remove(&key);
+                    pending = Some(notification);
+                }
+            }
+        }
+        if let Some(notification) = pending {
+            shared.drop_notification(&sink, &notification, "NotifierStopped");
+        }
+    }
+    drop(workers);
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Displays an error with its sources, `: `-separated.
+pub(crate) struct ErrorChain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
