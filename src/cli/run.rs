@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::logging::{self, LogFormat};
-use crate::operator::{self, OperatorSettings};
+use crate::operator::leader::LeaderSettings;
+use crate::operator::{OperatorSettings, RunOptions, Services, supervise};
 
 /// Arguments of `driftwarden run`.
 #[derive(Args, Debug)]
@@ -24,6 +25,16 @@ pub struct RunArgs {
     /// are handled as they are watched).
     #[arg(long, default_value_t = 600)]
     pub resync_seconds: u64,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    #[arg(long, env = "DRIFTWARDEN_HEALTH_ADDRESS", default_value = "0.0.0.0:8080")]
+    pub health_address: std::net::SocketAddr,
+    /// Elect a leader on a Lease, so that several replicas can run and exactly one
+    /// reconciles. Turn off only with a single replica.
+    #[arg(long, env = "DRIFTWARDEN_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// The name of the Lease, in `--namespace`.
+    #[arg(long, default_value = "driftwarden-leader")]
+    pub lease_name: String,
 }
 
 /// Runs the operator with the in-cluster configuration or the kubeconfig until SIGTERM or
@@ -51,9 +62,28 @@ pub fn run(args: &RunArgs) -> ExitCode {
             }
         };
         tracing::info!(namespace = %settings.namespace, "driftwarden operator starting");
-        operator::run(client, settings, shutdown_signal()).await;
-        tracing::info!("driftwarden operator stopped");
-        ExitCode::SUCCESS
+        let options = RunOptions {
+            leader: args.leader_elect.then(|| LeaderSettings::new(&settings.namespace, &args.lease_name)),
+            health_address: Some(args.health_address),
+            settings,
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            let _ = stop.send(true);
+        });
+        let services = Services::new(client.clone());
+        match supervise(client, options, services, stopped).await {
+            Ok(()) => {
+                tracing::info!("driftwarden operator stopped");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                tracing::error!(category = err.category(), "driftwarden operator failed: {err}");
+                ExitCode::FAILURE
+            }
+        }
     })
 }
 

@@ -16,13 +16,19 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+use std::sync::Arc;
+
 use super::exceptions::{self, ExceptionEntry};
+use super::health::Readiness as Health;
 use super::keys::{KindKey, ObjKey, PolicyKey};
+use super::metrics::{Metrics, RemediationResult};
+use super::notify::{Notification, NotificationType, Notifier, NotifySettings, Sink};
 use super::remediate::{self, Expectation, Fix, FixResult};
 use super::settings::OperatorSettings;
 use super::state::{DecidedDrift, PolicyEntry, Readiness, TargetState};
 use super::watch::{self, Change, Source, Watched};
-use crate::api::policy::{PolicySpec, PolicyStatus};
+use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
+use crate::engine::classify::riskiest;
 use crate::engine::decide::{Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, decide, opted_out};
 use crate::engine::evaluate::{TargetResult, compile};
 use crate::engine::patch::{apply_body, union_into};
@@ -32,6 +38,35 @@ enum Report {
     Resolved(KindKey, Result<(ApiResource, bool), String>),
     Fixed { key: ObjKey, fixed: Vec<(PolicyKey, Vec<String>)>, result: FixResult, started: Timestamp },
     StatusWritten(PolicyKey, Result<PolicyStatus, String>),
+}
+
+/// What changed for one policy while reconciling one object, to count and announce.
+struct News {
+    policy: PolicyKey,
+    /// The resourceVersion the drift was seen at: with the paths, it names the occurrence,
+    /// so a notification is never sent twice for it.
+    version: String,
+    sink: Option<Sink>,
+    detected: Vec<crate::api::RemediationClass>,
+    escalated: Vec<DecidedDrift>,
+}
+
+/// What runs beside the loop and is shared with it: metrics, readiness and notifications.
+#[derive(Clone)]
+pub struct Services {
+    pub metrics: Arc<Metrics>,
+    /// Ready once policies and exceptions are listed.
+    pub health: Health,
+    pub notifier: Notifier,
+}
+
+impl Services {
+    /// Fresh metrics, a not-ready flag, and a notifier delivering with default settings.
+    pub fn new(client: Client) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let (notifier, _) = Notifier::spawn(client, NotifySettings::default(), metrics.clone());
+        Self { metrics, health: Health::new(), notifier }
+    }
 }
 
 /// One watched kind.
@@ -52,6 +87,9 @@ pub struct Controller {
     client: Client,
     settings: OperatorSettings,
     recorder: Recorder,
+    services: Services,
+    /// Own kinds (policies, cluster policies, exceptions) listed so far.
+    listed: BTreeSet<&'static str>,
     watched_tx: UnboundedSender<Watched>,
     reports_tx: UnboundedSender<Report>,
     policies: BTreeMap<PolicyKey, PolicyEntry>,
@@ -68,13 +106,27 @@ pub struct Controller {
     last_tick: Timestamp,
 }
 
-/// Runs the operator until `shutdown` resolves.
+/// Runs the operator until `shutdown` resolves, with its own metrics and notifier.
 pub async fn run(client: Client, settings: OperatorSettings, shutdown: impl std::future::Future<Output = ()>) {
+    let services = Services::new(client.clone());
+    run_with(client, settings, services, shutdown).await;
+}
+
+/// Runs the operator until `shutdown` resolves, sharing `services` with the caller (the
+/// health endpoints read them).
+pub async fn run_with(
+    client: Client,
+    settings: OperatorSettings,
+    services: Services,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let (watched_tx, mut watched_rx) = unbounded_channel();
     let (reports_tx, mut reports_rx) = unbounded_channel();
     let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
     let mut controller = Controller {
         recorder: Recorder::new(client.clone(), reporter),
+        services,
+        listed: BTreeSet::new(),
         client: client.clone(),
         watched_tx: watched_tx.clone(),
         reports_tx,
@@ -111,6 +163,7 @@ pub async fn run(client: Client, settings: OperatorSettings, shutdown: impl std:
             task.abort();
         }
     }
+    controller.services.health.set_not_ready("the operator stopped");
     drain(&mut watched_rx);
 }
 
@@ -194,6 +247,10 @@ impl Controller {
                 upsert(self, object);
             }
             Change::InitDone => {
+                self.listed.insert(label);
+                if self.listed.len() == 3 {
+                    self.services.health.set_ready();
+                }
                 let seen = self.relisting.remove(label).unwrap_or_default();
                 for name in known(self).into_iter().filter(|n| mine(n) && !seen.contains(n)) {
                     remove(self, name);
@@ -213,16 +270,20 @@ impl Controller {
         if self.policies.get(&key).is_some_and(|p| p.generation == generation && generation.is_some()) {
             return;
         }
-        let compiled = serde_json::from_value::<PolicySpec>(object.get("spec").cloned().unwrap_or(json!({})))
-            .map_err(|err| format!("spec: {err}"))
-            .and_then(|spec| {
-                compile(&key.to_string(), key.namespace.as_deref(), &spec)
-                    .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
-            });
+        let spec = serde_json::from_value::<PolicySpec>(object.get("spec").cloned().unwrap_or(json!({})))
+            .map_err(|err| format!("spec: {err}"));
+        let notify: Option<NotifySpec> = spec.as_ref().ok().and_then(|spec| spec.escalation.notify.clone());
+        let compiled = spec.and_then(|spec| {
+            compile(&key.to_string(), key.namespace.as_deref(), &spec)
+                .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+        });
         if let Err(problem) = &compiled {
             warn!(policy = %key, "invalid policy: {problem}");
         }
         let mut entry = PolicyEntry::new(key.clone(), generation, compiled);
+        // A cluster policy's notification Secret lives in the operator's namespace.
+        let sink_namespace = key.namespace.clone().unwrap_or_else(|| self.settings.namespace.clone());
+        entry.sink = notify.map(|spec| Sink { namespace: sink_namespace, spec });
         if let Some(previous) = self.policies.remove(&key) {
             entry.rate = previous.rate;
             entry.history = previous.history;
@@ -491,7 +552,7 @@ impl Controller {
         let now = Timestamp::now();
         let object_id = key.to_string();
         let mut to_fix: Vec<(PolicyKey, Vec<String>)> = Vec::new();
-        let mut escalations: Vec<(PolicyKey, String)> = Vec::new();
+        let mut news: Vec<News> = Vec::new();
         for policy in policies.values_mut() {
             let Ok(compiled) = &policy.compiled else { continue };
             let result: Option<TargetResult> = match live {
@@ -541,21 +602,28 @@ impl Controller {
                 .map(|((source, drift), action)| DecidedDrift { source, drift, action })
                 .collect();
             let previous = policy.targets.get(key);
-            let new_escalations: Vec<String> = decided
+            let is_new = |d: &DecidedDrift| {
+                !previous.is_some_and(|p| {
+                    p.drifts.iter().any(|old| old.drift.path == d.drift.path && old.action == d.action)
+                })
+            };
+            let detected: Vec<_> = decided
                 .iter()
-                .filter(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit))
-                .filter(|d| {
-                    !previous.is_some_and(|p| {
-                        p.drifts.iter().any(|old| old.drift.path == d.drift.path && old.action == d.action)
-                    })
-                })
-                .map(|d| match &d.action {
-                    Action::Escalate { reason } => format!("{}: {reason}", d.drift.path),
-                    _ => format!("{}: reported (Audit mode)", d.drift.path),
-                })
+                .filter(|d| !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path)))
+                .map(|d| d.drift.class)
                 .collect();
-            if !new_escalations.is_empty() {
-                escalations.push((policy.key.clone(), new_escalations.join("; ")));
+            let escalated: Vec<DecidedDrift> = decided
+                .iter()
+                .filter(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit) && is_new(d))
+                .cloned()
+                .collect();
+            if !detected.is_empty() || !escalated.is_empty() {
+                let version = live
+                    .and_then(|o| o.pointer("/metadata/resourceVersion"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("missing")
+                    .to_string();
+                news.push(News { policy: policy.key.clone(), version, sink: policy.sink.clone(), detected, escalated });
             }
             let fix_paths: Vec<String> =
                 decided.iter().filter(|d| d.action == Action::Remediate).map(|d| d.drift.path.clone()).collect();
@@ -575,8 +643,8 @@ impl Controller {
                 to_fix.push((policy.key.clone(), fix_paths));
             }
         }
-        for (policy, message) in escalations {
-            self.publish(key, &policy, EventType::Warning, "DriftEscalated", message);
+        for item in news {
+            self.announce(key, item);
         }
         if !to_fix.is_empty() && self.exceptions_synced && !self.in_flight.contains(key) {
             self.start_fix(key, to_fix);
@@ -664,9 +732,25 @@ impl Controller {
         let now = Timestamp::now();
         let object_id = key.to_string();
         let mut events = Vec::new();
+        let mut notices = Vec::new();
         for (policy_key, paths) in fixed {
             let Some(policy) = self.policies.get_mut(&policy_key) else { continue };
             let window = policy.rules().and_then(|r| r.flapping).map(|(_, w)| w);
+            let class = policy
+                .targets
+                .get(&key)
+                .and_then(|t| riskiest(t.drifts.iter().filter(|d| paths.contains(&d.drift.path)).map(|d| &d.drift)))
+                .unwrap_or(crate::api::RemediationClass::Spec);
+            let first_seen = policy.targets.get(&key).and_then(|t| t.first_seen);
+            let outcome = match &result {
+                FixResult::Verified { .. } => RemediationResult::Verified,
+                FixResult::DryRunRejected { .. } => RemediationResult::DryRunRejected,
+                FixResult::ApplyFailed { .. } | FixResult::NotVerified { .. } => RemediationResult::Failed,
+            };
+            self.services.metrics.remediation(class, outcome);
+            if let (FixResult::Verified { .. }, Some(first_seen)) = (&result, first_seen) {
+                self.services.metrics.drift_to_verified(now.duration_since(first_seen).unsigned_abs());
+            }
             if let Some(target) = policy.targets.get_mut(&key) {
                 target.attempts += 1;
                 target.failure = match &result {
@@ -690,13 +774,22 @@ impl Controller {
                     policy.history.prune(window, now);
                 }
                 let latency = now.duration_since(started);
-                info!(object = %key, policy = %policy_key, ?latency, "drift fixed and verified: {}", paths.join(", "));
-                events.push((
-                    policy_key.clone(),
-                    EventType::Normal,
-                    "Remediated",
-                    format!("restored {}", paths.join(", ")),
-                ));
+                let what = if paths.iter().any(String::is_empty) {
+                    "created".to_string()
+                } else {
+                    format!("restored {}", paths.join(", "))
+                };
+                info!(object = %key, policy = %policy_key, ?latency, "drift fixed and verified: {what}");
+                if let (Some(sink), FixResult::Verified { resource_version, .. }) = (&policy.sink, &result) {
+                    let version = resource_version.clone().unwrap_or_default();
+                    let id = format!("{policy_key}/{key}/{version}/remediated");
+                    let data = json!({
+                        "policy": policy_key.to_string(), "object": key.to_ref(None), "paths": paths,
+                        "class": class, "resourceVersion": version, "result": "Verified",
+                    });
+                    notices.push((sink.clone(), id, policy_key.clone(), data));
+                }
+                events.push((policy_key.clone(), EventType::Normal, "Remediated", what));
             } else {
                 warn!(object = %key, policy = %policy_key, result = result.category(), "fix not verified");
                 events.push((policy_key.clone(), EventType::Warning, "RemediationFailed", format!("{result:?}")));
@@ -705,6 +798,9 @@ impl Controller {
         }
         for (policy, type_, reason, message) in events {
             self.publish(&key, &policy, type_, reason, message);
+        }
+        for (sink, id, policy, data) in notices {
+            self.notify(&sink, NotificationType::DriftRemediated, id, &policy, &key, data);
         }
         self.reconcile(&key);
     }
@@ -792,6 +888,59 @@ impl Controller {
                 let _ = tx.send(Report::StatusWritten(key, result));
             });
         }
+    }
+
+    /// Counts new drifts and escalations, and tells people about escalations: an Event on
+    /// the object and the policy, and a notification to the policy's sink.
+    fn announce(&self, key: &ObjKey, news: News) {
+        for class in &news.detected {
+            self.services.metrics.drift_detected(*class);
+        }
+        if news.escalated.is_empty() {
+            return;
+        }
+        let mut lines = Vec::new();
+        for decided in &news.escalated {
+            match &decided.action {
+                Action::Escalate { reason } => {
+                    self.services.metrics.escalated(reason);
+                    lines.push(format!("{}: {reason}", decided.drift.path));
+                }
+                _ => {
+                    self.services.metrics.escalated_because("Audit");
+                    lines.push(format!("{}: reported (Audit mode)", decided.drift.path));
+                }
+            }
+        }
+        let message = lines.join("; ");
+        self.publish(key, &news.policy, EventType::Warning, "DriftEscalated", message.clone());
+        if let Some(sink) = &news.sink {
+            let paths: Vec<&str> = news.escalated.iter().map(|d| d.drift.path.as_str()).collect();
+            let data = json!({
+                "policy": news.policy.to_string(),
+                "object": key.to_ref(None),
+                "drifts": news.escalated.iter().map(|d| json!({
+                    "path": d.drift.path,
+                    "class": d.drift.class,
+                    "source": d.source,
+                    "action": d.action,
+                    "changedBy": d.drift.attribution.as_ref().map(|a| a.manager.clone()),
+                })).collect::<Vec<_>>(),
+                "message": message,
+            });
+            let id = format!("{}/{key}/{}/{}/escalated", news.policy, news.version, paths.join(","));
+            self.notify(sink, NotificationType::DriftEscalated, id, &news.policy, key, data);
+        }
+    }
+
+    fn notify(&self, sink: &Sink, kind: NotificationType, id: String, policy: &PolicyKey, key: &ObjKey, data: Value) {
+        let source = match &policy.namespace {
+            Some(ns) => format!("/apis/driftwarden.dev/v1alpha1/namespaces/{ns}/driftpolicies/{}", policy.name),
+            None => format!("/apis/driftwarden.dev/v1alpha1/clusterdriftpolicies/{}", policy.name),
+        };
+        let notification =
+            Notification { id, kind, source, subject: Some(key.to_string()), time: Timestamp::now(), data };
+        self.services.notifier.send(sink, notification);
     }
 
     /// Publishes an Event on the object and on the policy. The recorder aggregates

@@ -12,7 +12,9 @@ pub mod notify;
 pub mod remediate;
 pub mod settings;
 pub mod state;
+pub mod supervisor;
 pub mod watch;
 
-pub use controller::run;
+pub use controller::{Services, run, run_with};
 pub use settings::OperatorSettings;
+pub use supervisor::{RunOptions, supervise};

@@ -89,6 +89,8 @@ pub struct PolicyEntry {
     /// While a whole kind is re-evaluated: whether each object drifts, known before any
     /// is decided, so the circuit breaker sees the whole picture and not the order.
     pub provisional: BTreeMap<ObjKey, bool>,
+    /// Where notifications go, from `spec.escalation.notify`.
+    pub sink: Option<super::notify::Sink>,
 }
 
 impl PolicyEntry {
@@ -108,6 +110,7 @@ impl PolicyEntry {
             status_failures: 0,
             status_retry_at: None,
             provisional: BTreeMap::new(),
+            sink: None,
         }
     }
 

@@ -6,4 +6,6 @@ mod exceptions;
 mod fixes;
 mod guards;
 mod isolation;
+mod notifications;
+mod receiver;
 mod support;

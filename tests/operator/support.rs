@@ -152,3 +152,8 @@ where
     .await
     .expect("edit applied");
 }
+
+/// Runs `future` with the test's patience.
+pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(PATIENCE, future).await.unwrap_or_else(|_| panic!("timed out: {what}"))
+}

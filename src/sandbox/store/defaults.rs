@@ -38,6 +38,7 @@ pub fn apply(kind: &ResourceKind, write: Write, object: &mut Value) -> Result<()
     match (kind.group.as_str(), kind.resource.as_str()) {
         ("", "namespaces") => namespace(write, object),
         ("", "services") => service(object),
+        ("", "secrets") => secret(object),
         ("", "pods") if write == Write::Create => {
             if let Some(status) = object_mut(object, "status") {
                 status.entry("phase").or_insert_with(|| json!("Pending"));
@@ -61,6 +62,17 @@ fn namespace(write: Write, object: &mut Value) {
         if let Some(status) = object_mut(object, "status") {
             status.insert("phase".to_string(), json!("Active"));
         }
+    }
+}
+
+/// `stringData` is write-only: the API server folds it into `data` (where it wins) and
+/// never stores it. A Secret without a type is `Opaque`.
+fn secret(object: &mut Value) {
+    if let Some(folded) = crate::engine::secret::fold_live(object) {
+        *object = folded;
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.entry("type").or_insert_with(|| json!("Opaque"));
     }
 }
 
@@ -144,6 +156,16 @@ mod tests {
 
     fn kind(resource: &str) -> ResourceKind {
         builtin_kinds().into_iter().find(|k| k.resource == resource).expect("builtin")
+    }
+
+    #[test]
+    fn secret_string_data_is_folded_into_data_and_never_stored() {
+        let mut secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"a": "b2xk"}, "stringData": {"a": "new"}});
+        apply(&kind("secrets"), Write::Create, &mut secret).unwrap();
+        assert_eq!(secret["data"], json!({"a": "bmV3"}));
+        assert!(secret.get("stringData").is_none());
+        assert_eq!(secret["type"], "Opaque");
     }
 
     #[test]

@@ -1,0 +1,99 @@
+//! Escalations and fixes reach people: CloudEvents to the policy's sink, Kubernetes
+//! Events, status — and no Secret value ever appears in any of them.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
+use serde_json::json;
+
+use crate::receiver;
+use crate::support::*;
+
+const DESIRED: &str = "correct-horse-battery-staple";
+const LEAKED: &str = "hunter2-leaked-value";
+
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[tokio::test]
+async fn escalations_and_fixes_are_notified_and_secret_values_never_leak() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let (url, mut events) = receiver::start().await;
+    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
+    let hook: Secret =
+        serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    secrets.create(&PostParams::default(), &hook).await.unwrap();
+    let db: Secret =
+        serde_json::from_value(json!({"metadata": {"name": "db"}, "stringData": {"password": DESIRED}})).unwrap();
+    secrets.create(&PostParams::default(), &db).await.unwrap();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "owners", "namespace": ns},
+            "spec": {
+                "resources": [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {"password": DESIRED}}],
+                "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}],
+                "escalation": {"notify": {"urlSecretRef": {"name": "hooks", "key": "url"}, "mode": "Structured"}}
+            }
+        }),
+    )
+    .await;
+    wait_for(&policies(&harness), "owners", "compliant", |p| {
+        condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+
+    edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
+    edit(&secrets, "db", json!({"data": {"password": b64(LEAKED)}})).await;
+
+    let mut by_type: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut bodies = String::new();
+    within("a remediation and an escalation notified", async {
+        while !(by_type.contains_key("dev.driftwarden.drift.remediated")
+            && by_type.contains_key("dev.driftwarden.drift.escalated"))
+        {
+            let received = events.recv().await.expect("the receiver runs");
+            assert_eq!(received.header("content-type"), "application/cloudevents+json");
+            let event: serde_json::Value = serde_json::from_slice(&received.body).unwrap();
+            bodies.push_str(&String::from_utf8_lossy(&received.body));
+            by_type.entry(event["type"].as_str().unwrap().to_string()).or_default().push(event);
+        }
+    })
+    .await;
+    let remediated = &by_type["dev.driftwarden.drift.remediated"][0];
+    assert_eq!(remediated["specversion"], "1.0");
+    assert_eq!(remediated["subject"], format!("ConfigMap {ns}/settings"));
+    assert_eq!(remediated["data"]["paths"][0], "/metadata/labels/team");
+    let escalated = &by_type["dev.driftwarden.drift.escalated"][0];
+    assert_eq!(escalated["data"]["drifts"][0]["class"], "SecretData");
+    assert_eq!(escalated["data"]["drifts"][0]["path"], "/data/password");
+
+    // Everything driftwarden wrote or sent: status, Events, notifications.
+    let policy = wait_for(&policies(&harness), "owners", "escalated", |p| status_number(p, "escalated") == 1).await;
+    let mut written = serde_json::to_string(&policy.data["status"]).unwrap();
+    for resource in [
+        ApiResource::erase::<k8s_openapi::api::core::v1::Event>(&()),
+        ApiResource::erase::<k8s_openapi::api::events::v1::Event>(&()),
+    ] {
+        let list = Api::<DynamicObject>::namespaced_with(harness.client(), &ns, &resource)
+            .list(&ListParams::default())
+            .await
+            .unwrap();
+        written.push_str(&serde_json::to_string(&list.items).unwrap());
+    }
+    written.push_str(&bodies);
+    assert!(written.contains("DriftEscalated"), "the Events were read: {written}");
+    for secret in [DESIRED, LEAKED, &b64(DESIRED), &b64(LEAKED)] {
+        assert!(!written.contains(secret), "a Secret value leaked: {secret}");
+    }
+    let live = secrets.get("db").await.unwrap();
+    assert_eq!(live.data.unwrap()["password"].0, LEAKED.as_bytes(), "SecretData is not fixed without a person");
+    harness.stop().await;
+}
