@@ -632,14 +632,16 @@ impl Controller {
                 first_seen: if decided.is_empty() { None } else { previous.and_then(|p| p.first_seen).or(Some(now)) },
                 attempts: if decided.is_empty() { 0 } else { previous.map_or(0, |p| p.attempts) },
                 failure: if decided.is_empty() { None } else { previous.and_then(|p| p.failure.clone()) },
+                retry_at: if decided.is_empty() { None } else { previous.and_then(|p| p.retry_at) },
                 opted_out: live.is_some_and(opted_out),
                 drifts: decided,
             };
+            let backing_off = state.retry_at.is_some_and(|at| at > now);
             if previous != Some(&state) {
                 policy.targets.insert(key.clone(), state);
                 policy.dirty = true;
             }
-            if !fix_paths.is_empty() {
+            if !fix_paths.is_empty() && !backing_off {
                 to_fix.push((policy.key.clone(), fix_paths));
             }
         }
@@ -753,6 +755,14 @@ impl Controller {
             }
             if let Some(target) = policy.targets.get_mut(&key) {
                 target.attempts += 1;
+                // A failed fix is tried again, later each time: 0.5 s, 1 s, 2 s … up to 5 min.
+                target.retry_at = match &result {
+                    FixResult::Verified { .. } => None,
+                    _ => {
+                        let wait = 500u64.saturating_mul(1 << target.attempts.saturating_sub(1).min(10)).min(300_000);
+                        Some(now + jiff::SignedDuration::from_millis(wait as i64))
+                    }
+                };
                 target.failure = match &result {
                     FixResult::Verified { .. } => None,
                     FixResult::DryRunRejected { message } => {
@@ -817,12 +827,16 @@ impl Controller {
         if expired {
             self.reevaluate_all();
         }
-        // Deferred fixes are looked at again: a window may have opened, a minute passed.
+        // Deferred fixes are looked at again (a window may have opened, a minute passed),
+        // and failed fixes whose backoff is over are tried again.
         let deferred: Vec<ObjKey> = self
             .policies
             .values()
             .flat_map(|p| p.targets.iter())
-            .filter(|(_, t)| t.drifts.iter().any(|d| matches!(d.action, Action::Defer { .. })))
+            .filter(|(_, t)| {
+                t.drifts.iter().any(|d| matches!(d.action, Action::Defer { .. }))
+                    || t.retry_at.is_some_and(|at| at <= now)
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for key in deferred {

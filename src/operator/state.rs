@@ -36,6 +36,8 @@ pub struct TargetState {
     pub opted_out: bool,
     /// Why the last fix failed, shown until the drift goes away.
     pub failure: Option<String>,
+    /// When a failed fix may be tried again.
+    pub retry_at: Option<Timestamp>,
 }
 
 impl TargetState {

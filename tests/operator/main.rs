@@ -3,9 +3,12 @@
 
 mod escalations;
 mod exceptions;
+mod failover;
+mod faults;
 mod fixes;
 mod guards;
 mod isolation;
 mod notifications;
+mod rbac;
 mod receiver;
 mod support;

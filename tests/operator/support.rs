@@ -46,13 +46,18 @@ impl Harness {
 
     /// Starts the operator.
     pub fn start_operator(&mut self) {
+        let client = self.sandbox.client();
+        self.start_operator_as(client);
+    }
+
+    /// Starts the operator with `client`'s identity.
+    pub fn start_operator_as(&mut self, client: Client) {
         let (stop, stopped) = oneshot::channel::<()>();
         let settings = OperatorSettings {
             status_interval: Duration::from_millis(50),
             discovery_retry: Duration::from_millis(500),
             ..OperatorSettings::default()
         };
-        let client = self.sandbox.client();
         self.task = Some(tokio::spawn(async move {
             operator::run(client, settings, async move {
                 let _ = stopped.await;

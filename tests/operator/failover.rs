@@ -1,0 +1,82 @@
+//! Two replicas: one leads and reconciles; when it shuts down, the other takes over.
+
+use std::time::Duration;
+
+use driftwarden::operator::leader::LeaderSettings;
+use driftwarden::operator::{OperatorSettings, RunOptions, Services, supervise};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::support::*;
+
+fn replica(harness: &Harness, name: &str) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let mut leader = LeaderSettings::new(harness.ns(), "driftwarden-leader");
+    leader.identity = name.to_string();
+    leader.lease_duration = Duration::from_secs(2);
+    leader.renew_margin = Duration::from_secs(1);
+    let options = RunOptions {
+        settings: OperatorSettings {
+            namespace: harness.ns().to_string(),
+            status_interval: Duration::from_millis(50),
+            ..OperatorSettings::default()
+        },
+        health_address: None,
+        leader: Some(leader),
+    };
+    let (stop, stopped) = watch::channel(false);
+    let client = harness.client();
+    let task = tokio::spawn(async move {
+        let services = Services::new(client.clone());
+        supervise(client, options, services, stopped).await.expect("the replica runs and steps down cleanly");
+    });
+    (stop, task)
+}
+
+async fn wait_for_holder(harness: &Harness, pred: impl Fn(&str) -> bool) -> String {
+    let leases: Api<Lease> = Api::namespaced(harness.client(), harness.ns());
+    let lease = wait_for(&leases, "driftwarden-leader", "a leader", move |lease: &Lease| {
+        lease.spec.as_ref().and_then(|s| s.holder_identity.as_deref()).is_some_and(&pred)
+    })
+    .await;
+    lease.spec.and_then(|s| s.holder_identity).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn one_replica_leads_and_the_other_takes_over_on_shutdown() {
+    let harness = Harness::prepare().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "owners", "namespace": ns},
+            "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
+        }),
+    )
+    .await;
+    let a = replica(&harness, "replica-a");
+    let b = replica(&harness, "replica-b");
+    let first = wait_for_holder(&harness, |_| true).await;
+    let team_is = |team: &'static str| {
+        move |cm: &ConfigMap| cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == team)
+    };
+
+    edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
+    wait_for(&config_maps, "settings", "fixed by the leader", team_is("shop")).await;
+
+    let ((stop_leader, leader), (stop_standby, standby)) = if first == "replica-a" { (a, b) } else { (b, a) };
+    let _ = stop_leader.send(true);
+    leader.await.unwrap();
+    let second = wait_for_holder(&harness, |h| h != first).await;
+    assert_ne!(second, first);
+
+    edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "again"}}})).await;
+    wait_for(&config_maps, "settings", "fixed by the new leader", team_is("shop")).await;
+    let _ = stop_standby.send(true);
+    standby.await.unwrap();
+}

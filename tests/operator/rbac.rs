@@ -1,0 +1,70 @@
+//! A permission the operator lacks is surfaced on the policy, naming the verb and the
+//! resource, and the operator keeps serving what it may do.
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::api::{Api, PostParams};
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working() {
+    let mut harness = Harness::prepare().await;
+    let ns = harness.ns().to_string();
+    let identity = harness.sandbox.add_service_account(&ns, "driftwarden");
+    let roles: Api<ClusterRole> = Api::all(harness.client());
+    let role: ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": format!("driftwarden-{ns}")},
+        "rules": [
+            {"apiGroups": ["driftwarden.dev"], "resources": ["driftpolicies", "clusterdriftpolicies", "driftexceptions"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["driftwarden.dev"], "resources": ["driftpolicies/status", "clusterdriftpolicies/status"], "verbs": ["get", "patch"]},
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch", "patch"]},
+            {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}
+        ]
+    }))
+    .unwrap();
+    roles.create(&PostParams::default(), &role).await.unwrap();
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": format!("driftwarden-{ns}")},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("driftwarden-{ns}")},
+        "subjects": [{"kind": "ServiceAccount", "name": "driftwarden", "namespace": ns}]
+    }))
+    .unwrap();
+    Api::<ClusterRoleBinding>::all(harness.client()).create(&PostParams::default(), &binding).await.unwrap();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "deployments", "namespace": ns},
+            "spec": {"baselines": [{"match": {"apiVersion": "apps/v1", "kind": "Deployment"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
+        }),
+    )
+    .await;
+    create_policy(
+        &harness,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+            "metadata": {"name": "owners", "namespace": ns},
+            "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
+        }),
+    )
+    .await;
+    let client = harness.sandbox.client_as(&identity).unwrap();
+    harness.start_operator_as(client);
+
+    let forbidden = wait_for(&policies(&harness), "deployments", "forbidden", |p| {
+        condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == "Forbidden")
+    })
+    .await;
+    let message = forbidden.data["status"]["conditions"][0]["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("list") && message.contains("deployments"), "{message}");
+    wait_for(&config_maps, "settings", "the permitted policy still fixes", |cm| {
+        cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == "shop")
+    })
+    .await;
+    harness.stop().await;
+}
