@@ -18,4 +18,5 @@ pub mod cli;
 pub mod diff;
 pub mod engine;
 pub mod operator;
+pub mod quickstart;
 pub mod sandbox;

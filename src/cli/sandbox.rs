@@ -8,7 +8,11 @@ use std::time::Duration;
 use clap::Args;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-use crate::sandbox::run::{RunOptions, run};
+use std::io::Write;
+
+use crate::operator::{self, OperatorSettings};
+use crate::quickstart;
+use crate::sandbox::run::{RunOptions, run, start};
 
 /// Options of `driftwarden sandbox`.
 #[derive(Args, Debug)]
@@ -26,6 +30,12 @@ pub struct SandboxArgs {
     /// How often, in seconds, changes are saved to the data file.
     #[arg(long, default_value_t = 5)]
     pub save_every: u64,
+    /// Serve the API only: no operator, no quickstart.
+    #[arg(long)]
+    pub no_operator: bool,
+    /// Run the operator but do not apply `examples/quickstart` or show the demonstration.
+    #[arg(long)]
+    pub no_quickstart: bool,
 }
 
 /// Runs `driftwarden sandbox` with `crds` installed at start.
@@ -45,7 +55,51 @@ pub fn run_sandbox(args: SandboxArgs, crds: Vec<CustomResourceDefinition>) -> Ex
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(options, &mut std::io::stdout())) {
+    if args.no_operator {
+        return report(runtime.block_on(run(options, &mut std::io::stdout())));
+    }
+    let quickstart = !args.no_quickstart;
+    report(runtime.block_on(async move {
+        let running = start(options).await?;
+        let mut out = std::io::stdout();
+        let _ = out.write_all(running.banner().as_bytes());
+        let client = running.sandbox().client();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let operator = tokio::spawn(operator::run(client.clone(), OperatorSettings::default(), async move {
+            let mut stopped = stopped;
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
+        let _ = writeln!(out, "driftwarden operator running against the sandbox");
+        if quickstart {
+            let shown = async {
+                quickstart::apply(&client).await?;
+                let _ = writeln!(
+                    out,
+                    "applied examples/quickstart (namespace shop, a ConfigMap, a Deployment, a DriftPolicy)"
+                );
+                quickstart::demo(&client, &mut out).await
+            };
+            if let Err(err) = shown.await {
+                let _ = writeln!(out, "quickstart: {err}");
+            }
+        }
+        let _ = writeln!(out, "\nThe sandbox keeps running for kubectl experiments. Press Ctrl-C to stop.");
+        let _ = out.flush();
+        let result = running
+            .serve_until(async {
+                if let Err(e) = tokio::signal::ctrl_c().await {
+                    tracing::warn!(error = %e, "cannot listen for Ctrl-C; stopping");
+                }
+            })
+            .await;
+        let _ = stop.send(true);
+        let _ = operator.await;
+        result
+    }))
+}
+
+fn report(result: Result<(), crate::sandbox::run::RunError>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let mut message = format!("driftwarden sandbox: {e}");
