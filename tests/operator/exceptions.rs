@@ -31,15 +31,7 @@ async fn an_exception_suppresses_until_it_expires_then_the_drift_is_fixed() {
     }))
     .unwrap();
     exceptions.create(&PostParams::default(), &exception).await.unwrap();
-    create_policy(
-        &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "owners", "namespace": ns},
-            "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
-        }),
-    )
-    .await;
+    create_policy(&harness, owners_policy(&ns, json!({}))).await;
     harness.start_operator();
     let policy = wait_for(&policies(&harness), "owners", "excepted", |p| status_number(p, "excepted") == 1).await;
     assert_eq!(policy.data["status"]["drifts"][0]["action"], "Excepted");

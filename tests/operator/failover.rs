@@ -50,15 +50,7 @@ async fn one_replica_leads_and_the_other_takes_over_on_shutdown() {
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();
-    create_policy(
-        &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "owners", "namespace": ns},
-            "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
-        }),
-    )
-    .await;
+    create_policy(&harness, owners_policy(&ns, json!({}))).await;
     let a = replica(&harness, "replica-a");
     let b = replica(&harness, "replica-b");
     let first = wait_for_holder(&harness, |_| true).await;

@@ -8,25 +8,13 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn team_is(cm: &ConfigMap, team: &str) -> bool {
-    cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == team)
-}
-
 #[tokio::test]
 async fn server_errors_conflicts_dropped_watches_and_expired_history_are_survived() {
     let harness = Harness::start().await;
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();
-    create_policy(
-        &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "owners", "namespace": ns},
-            "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
-        }),
-    )
-    .await;
+    create_policy(&harness, owners_policy(&ns, json!({}))).await;
     wait_for(&policies(&harness), "owners", "compliant", |p| {
         condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
     })

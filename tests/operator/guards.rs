@@ -7,22 +7,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn owners_policy(ns: &str, remediation: serde_json::Value) -> serde_json::Value {
-    json!({
-        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-        "metadata": {"name": "owners", "namespace": ns},
-        "spec": {
-            "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}},
-                           "template": {"metadata": {"labels": {"team": "shop"}}}}],
-            "remediation": remediation
-        }
-    })
-}
-
-fn team_is(cm: &ConfigMap, team: &str) -> bool {
-    cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == team)
-}
-
 #[tokio::test]
 async fn the_circuit_breaker_stops_mass_changes() {
     let harness = Harness::start().await;

@@ -22,15 +22,7 @@ async fn an_invalid_policy_is_not_ready_and_others_keep_working() {
         }),
     )
     .await;
-    create_policy(
-        &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "owners", "namespace": ns},
-            "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
-        }),
-    )
-    .await;
+    create_policy(&harness, owners_policy(&ns, json!({}))).await;
     let broken = wait_for(&policies(&harness), "broken", "not ready", |p| {
         condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == "InvalidSpec")
     })

@@ -44,15 +44,7 @@ async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working
         }),
     )
     .await;
-    create_policy(
-        &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "owners", "namespace": ns},
-            "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
-        }),
-    )
-    .await;
+    create_policy(&harness, owners_policy(&ns, json!({}))).await;
     let client = harness.sandbox.client_as(&identity).unwrap();
     harness.start_operator_as(client);
 

@@ -162,3 +162,21 @@ where
 pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(PATIENCE, future).await.unwrap_or_else(|_| panic!("timed out: {what}"))
 }
+
+/// The policy most tests use: ConfigMaps labelled `app: shop` carry `team: shop`.
+pub fn owners_policy(ns: &str, remediation: serde_json::Value) -> serde_json::Value {
+    json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+        "metadata": {"name": "owners", "namespace": ns},
+        "spec": {
+            "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}},
+                           "template": {"metadata": {"labels": {"team": "shop"}}}}],
+            "remediation": remediation
+        }
+    })
+}
+
+/// Whether a ConfigMap's `team` label is `team`.
+pub fn team_is(cm: &ConfigMap, team: &str) -> bool {
+    cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == team)
+}
