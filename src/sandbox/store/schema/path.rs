@@ -47,6 +47,11 @@ impl Path {
         self.with(Segment::Key(key.to_string()))
     }
 
+    /// The path one step up; the root is its own parent.
+    pub fn parent(&self) -> Path {
+        Path(self.0[..self.0.len().saturating_sub(1)].to_vec())
+    }
+
     fn with(&self, segment: Segment) -> Path {
         let mut segments = self.0.clone();
         segments.push(segment);

@@ -6,10 +6,17 @@
 use serde_json::Value;
 
 use super::violation::Violation;
+use crate::sandbox::error::CauseType;
 
-/// Whether `violation` of `new` still counts given the stored `old`.
+/// Whether `violation` of `new` still counts given the stored `old`. A missing field or a
+/// repeated list item is a problem of the structure or list that holds it, so that is the
+/// value compared.
 pub fn stands(violation: &Violation, new: &Value, old: &Value) -> bool {
-    violation.transition || violation.path.lookup(new) != violation.path.lookup(old)
+    let at = match violation.kind {
+        CauseType::FieldValueRequired | CauseType::FieldValueDuplicate => violation.path.parent(),
+        _ => violation.path.clone(),
+    };
+    violation.transition || at.lookup(new) != at.lookup(old)
 }
 
 #[cfg(test)]
@@ -33,5 +40,12 @@ mod tests {
             .map(|v| v.path.to_string())
             .collect();
         assert_eq!(kept, ["status.ready"]);
+
+        let required = json!({"type": "object", "properties": {"items": {"type": "array", "items": {
+            "type": "object", "required": ["name"]}}}});
+        let added = json!({"items": [{}]});
+        let violations = walk::validate(&required, &added);
+        assert!(stands(&violations[0], &added, &json!({})), "a new item must have its required fields");
+        assert!(!stands(&violations[0], &added, &added), "an item the update keeps is not held to them");
     }
 }
