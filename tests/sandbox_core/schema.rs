@@ -185,6 +185,13 @@ async fn unknown_fields_are_pruned_and_defaults_filled_in() -> TestResult {
         .await?;
     assert!(patched.data["spec"].get("surprise").is_none());
     assert_eq!(patched.data["spec"]["remediation"]["mode"], json!("Enforce"));
+
+    let applied = json!({"apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+                         "spec": {"surprise": 3, "remediation": {"mode": "Audit"}}});
+    let applied = policies.patch("applied", &PatchParams::apply("schema-test"), &Patch::Apply(applied)).await?;
+    assert!(applied.data["spec"].get("surprise").is_none());
+    let fields = serde_json::to_string(&applied.metadata.managed_fields)?;
+    assert!(fields.contains("f:mode") && !fields.contains("f:surprise"), "the applier owns no pruned field: {fields}");
     Ok(())
 }
 

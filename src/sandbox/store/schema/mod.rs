@@ -86,6 +86,16 @@ impl CrdSchema {
     }
 }
 
+/// Prunes an applied configuration of a custom resource before its fields are counted, so
+/// the applier does not come to own fields the object will never hold.
+pub(super) fn prune_applied(state: &State, kind: &ResourceKind, config: &mut Value) {
+    if let Some(crd) = CrdSchema::for_kind(state, kind)
+        && let Some(schema) = crd.root()
+    {
+        prune::prune(schema, config);
+    }
+}
+
 /// Holds a write of a custom resource to its schema: `object` is pruned and defaulted in
 /// place, then validated (against `old` for an update); a violation is a 422 naming every
 /// cause. Other kinds pass untouched.
