@@ -622,19 +622,22 @@ status:
     fn baseline_needs_a_match_with_api_version_and_kind_and_an_object_template() {
         let mut value = policy();
         value["spec"]["baselines"][0]["match"]["kind"] = json!("");
-        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match.kind: is 0 characters long");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "match.kind in body should be at least 1 chars long");
 
         let mut value = policy();
         value["spec"]["baselines"][0]["match"].as_object_mut().unwrap().remove("apiVersion");
-        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match.apiVersion: required");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match.apiVersion: Required value");
 
         let mut value = policy();
         value["spec"]["baselines"][0].as_object_mut().unwrap().remove("match");
-        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match: required");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].match: Required value");
 
         let mut value = policy();
         value["spec"]["baselines"][0]["template"] = json!("automountServiceAccountToken: false");
-        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.baselines[0].template: must be an object");
+        assert_rejected(
+            admit_value::<DriftPolicy>(&value, None),
+            "spec.baselines[0].template in body must be of type object",
+        );
     }
 
     #[test]
@@ -661,13 +664,13 @@ status:
     #[test]
     fn remediation_bounds() {
         let cases = [
-            ("circuitBreaker", json!({"maxDriftedPercent": 101}), "101 is more than 100"),
-            ("rateLimit", json!({"perMinute": 0}), "0 is less than 1"),
-            ("flapping", json!({"maxFixes": 0, "window": "10m"}), "0 is less than 1"),
-            ("flapping", json!({"maxFixes": 3, "window": "10 minutes"}), "does not match"),
-            ("flapping", json!({"maxFixes": 3, "window": "1d"}), "does not match"),
-            ("autoRemediate", json!(["Metadata", "Everything"]), "is not one of"),
-            ("mode", json!("Fix"), "is not one of"),
+            ("circuitBreaker", json!({"maxDriftedPercent": 101}), "should be less than or equal to 100"),
+            ("rateLimit", json!({"perMinute": 0}), "should be greater than or equal to 1"),
+            ("flapping", json!({"maxFixes": 0, "window": "10m"}), "should be greater than or equal to 1"),
+            ("flapping", json!({"maxFixes": 3, "window": "10 minutes"}), "should match"),
+            ("flapping", json!({"maxFixes": 3, "window": "1d"}), "should match"),
+            ("autoRemediate", json!(["Metadata", "Everything"]), "Unsupported value"),
+            ("mode", json!("Fix"), "Unsupported value"),
         ];
         for (field, bad, expected) in cases {
             let mut value = policy();
@@ -683,9 +686,9 @@ status:
     #[test]
     fn windows_use_hh_mm_and_are_not_empty() {
         for (start, end, expected) in [
-            ("25:00", "06:00", "does not match"),
-            ("9:00", "17:00", "does not match"),
-            ("09:00", "17:60", "does not match"),
+            ("25:00", "06:00", "should match"),
+            ("9:00", "17:00", "should match"),
+            ("09:00", "17:60", "should match"),
             ("22:00", "22:00", "start and end must differ"),
         ] {
             let mut value = policy();
@@ -717,7 +720,7 @@ status:
 
         let mut value = policy();
         value["spec"]["resources"][0] = json!("kind: ConfigMap");
-        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.resources[0]: must be an object");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.resources[0] in body must be of type object");
     }
 
     #[test]
@@ -750,6 +753,6 @@ status:
         let mut value = policy();
         let ready = value["status"]["conditions"][0].clone();
         value["status"]["conditions"].as_array_mut().unwrap().push(ready);
-        assert_rejected(admit_value::<DriftPolicy>(&value, None), "duplicate entry");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "Duplicate value");
     }
 }

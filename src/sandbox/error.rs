@@ -116,6 +116,14 @@ pub enum CauseType {
     FieldValueRequired,
     /// A field has a value that is not allowed.
     FieldValueInvalid,
+    /// A field has a value of the wrong type.
+    FieldValueTypeInvalid,
+    /// A string is longer than allowed.
+    FieldValueTooLong,
+    /// A list has more items than allowed.
+    FieldValueTooMany,
+    /// A list holds the same value, or the same key, twice.
+    FieldValueDuplicate,
     /// A field may not be set or changed.
     FieldValueForbidden,
     /// A field has a value outside a closed set.
@@ -130,6 +138,10 @@ impl CauseType {
         match self {
             CauseType::FieldValueRequired => "FieldValueRequired",
             CauseType::FieldValueInvalid => "FieldValueInvalid",
+            CauseType::FieldValueTypeInvalid => "FieldValueTypeInvalid",
+            CauseType::FieldValueTooLong => "FieldValueTooLong",
+            CauseType::FieldValueTooMany => "FieldValueTooMany",
+            CauseType::FieldValueDuplicate => "FieldValueDuplicate",
             CauseType::FieldValueForbidden => "FieldValueForbidden",
             CauseType::FieldValueNotSupported => "FieldValueNotSupported",
             CauseType::FieldManagerConflict => "FieldManagerConflict",
@@ -141,7 +153,10 @@ impl CauseType {
     fn describe(self) -> Option<&'static str> {
         Some(match self {
             CauseType::FieldValueRequired => "Required value",
-            CauseType::FieldValueInvalid => "Invalid value",
+            CauseType::FieldValueInvalid | CauseType::FieldValueTypeInvalid => "Invalid value",
+            CauseType::FieldValueTooLong => "Too long",
+            CauseType::FieldValueTooMany => "Too many",
+            CauseType::FieldValueDuplicate => "Duplicate value",
             CauseType::FieldValueForbidden => "Forbidden",
             CauseType::FieldValueNotSupported => "Unsupported value",
             CauseType::FieldManagerConflict => return None,
@@ -166,8 +181,10 @@ impl FieldCause {
         FieldCause { kind, field: field.into(), message: message.into() }
     }
 
-    fn full_message(&self) -> String {
+    /// The message as the apiserver prints it: the kind of problem, then the details.
+    pub fn full_message(&self) -> String {
         match self.kind.describe() {
+            Some(prefix) if self.message.is_empty() => prefix.to_string(),
             Some(prefix) => format!("{prefix}: {}", self.message),
             None => self.message.clone(),
         }
@@ -314,13 +331,16 @@ impl ApiError {
         ApiError::new(Reason::MethodNotAllowed, message)
     }
 
-    /// `422 Invalid`: `ConfigMap "x" is invalid: metadata.name: Invalid value: ...`.
+    /// `422 Invalid`: `ConfigMap "x" is invalid: metadata.name: Invalid value: ...`, the
+    /// kind qualified by its group outside the core group (`Deployment.apps "x"`), and
+    /// several causes listed in brackets, as the apiserver writes it.
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<FieldCause>) -> Self {
         let listed: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.full_message())).collect();
         let summary = if listed.len() == 1 { listed[0].clone() } else { format!("[{}]", listed.join(", ")) };
+        let qualified = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
         ApiError {
             reason: Reason::Invalid,
-            message: format!("{kind} \"{name}\" is invalid: {summary}"),
+            message: format!("{qualified} \"{name}\" is invalid: {summary}"),
             details: Some(Box::new(ErrorDetails {
                 name: name.to_string(),
                 group: group.to_string(),

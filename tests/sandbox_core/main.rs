@@ -9,6 +9,7 @@ mod dry_run;
 mod listing;
 mod patching;
 mod protocol;
+mod schema;
 mod status;
 mod strategic;
 mod support;

@@ -8,6 +8,7 @@ use super::defaults::{self, Write};
 use super::key::ObjectKey;
 use super::meta;
 use super::options::{ResourceRef, Subresource, WriteOptions};
+use super::schema;
 use super::state::{State, namespace_resource};
 use super::validation::validate_meta;
 use super::{Store, check_type, resolve_kind, view};
@@ -130,6 +131,7 @@ pub(super) fn create_locked(
         map.remove("status");
     }
     defaults::apply(kind, Write::Create, &mut body)?;
+    schema::admit(state, kind, &mut body, None)?;
     let schema = Schema::for_kind(state, kind);
     settle(&schema, kind, &Value::Null, &mut body, Subresource::Main, options.manager(), ownership);
     let key = ObjectKey::new(kind.group_resource(), meta.namespace.as_deref(), &name);

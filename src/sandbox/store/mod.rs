@@ -18,6 +18,7 @@ mod list;
 pub mod meta;
 mod options;
 mod patch;
+pub mod schema;
 mod selector;
 mod snapshot;
 mod state;

@@ -9,6 +9,7 @@ use super::gc;
 use super::key::ObjectKey;
 use super::meta;
 use super::options::{ResourceRef, Subresource, WriteOptions};
+use super::schema;
 use super::state::State;
 use super::validation::{validate_finalizers_while_deleting, validate_meta};
 use super::{Store, check_type, resolve_kind, view};
@@ -177,6 +178,7 @@ pub(super) fn update_owned(
             body
         }
     };
+    schema::admit(state, kind, &mut new, Some(existing.as_ref()))?;
     if kind.tracks_generation && generation_part(kind, &existing) != generation_part(kind, &new) {
         set_generation(&mut new, old_meta.generation.unwrap_or(0) + 1);
     }

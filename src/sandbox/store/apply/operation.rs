@@ -24,6 +24,7 @@ use crate::sandbox::store::create::create_locked;
 use crate::sandbox::store::key::ObjectKey;
 use crate::sandbox::store::meta;
 use crate::sandbox::store::options::{ResourceRef, Subresource, WriteOptions};
+use crate::sandbox::store::schema;
 use crate::sandbox::store::update::{WriteRequest, check_subresource, update_owned};
 use crate::sandbox::store::{Store, check_type, resolve_kind, view};
 
@@ -54,6 +55,7 @@ impl Store {
         check_subresource(&kind, subresource)?;
         check_type(&mut config, &kind)?;
         prepare(&mut config, &kind, name, subresource)?;
+        schema::prune_applied(&state, &kind, &mut config);
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
         let schema = Schema::for_kind(&state, &kind);
         let owned = scope::ownable(&applied_fields(&config, &schema), &kind, subresource);
