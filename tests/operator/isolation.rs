@@ -17,7 +17,8 @@ async fn an_invalid_policy_is_not_ready_and_others_keep_working() {
         json!({
             "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
             "metadata": {"name": "broken", "namespace": ns},
-            "spec": {"ignore": [{"paths": ["spec/replicas"]}],
+            // The schema admits any time zone name; only the operator knows there is no Mars.
+            "spec": {"remediation": {"windows": [{"start": "09:00", "end": "17:00", "timeZone": "Mars/Olympus"}]},
                      "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"x": "y"}}}}]}
         }),
     )
@@ -28,7 +29,7 @@ async fn an_invalid_policy_is_not_ready_and_others_keep_working() {
     })
     .await;
     let message = broken.data["status"]["conditions"][0]["message"].as_str().unwrap_or_default().to_string();
-    assert!(message.contains("spec.ignore[0].paths[0]"), "{message}");
+    assert!(message.contains("spec.remediation.windows[0]") && message.contains("Mars/Olympus"), "{message}");
     assert_eq!(condition(&broken, "Stalled").map(|(s, _)| s), Some("True".into()));
     wait_for(&config_maps, "settings", "the valid policy still fixes", |cm| {
         cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == "shop")
