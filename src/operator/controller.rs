@@ -36,7 +36,7 @@ use crate::engine::patch::{apply_body, union_into};
 /// What tasks report back to the loop.
 enum Report {
     Resolved(KindKey, Result<(ApiResource, bool), String>),
-    Fixed { key: ObjKey, fixed: Vec<(PolicyKey, Vec<String>)>, result: FixResult, started: Timestamp },
+    Fixed { key: ObjKey, fixed: Vec<FixPart>, result: FixResult, started: Timestamp },
     StatusWritten(PolicyKey, Result<PolicyStatus, String>),
 }
 
@@ -67,6 +67,16 @@ impl Services {
         let (notifier, _) = Notifier::spawn(client, NotifySettings::default(), metrics.clone());
         Self { metrics, health: Health::new(), notifier }
     }
+}
+
+/// One policy's share of a fix: the paths it restores, the riskiest class among them and
+/// when the drift was first seen (for the drift-to-verified latency).
+#[derive(Debug, Clone)]
+struct FixPart {
+    policy: PolicyKey,
+    paths: Vec<String>,
+    class: crate::api::RemediationClass,
+    first_seen: Option<Timestamp>,
 }
 
 /// One watched kind.
@@ -522,12 +532,14 @@ impl Controller {
                     policy.provisional.insert(key.clone(), !result.is_compliant());
                 }
             }
+            policy.freeze_batch_counts();
         }
         for key in &keys {
             self.reconcile(key);
         }
         for policy in self.policies.values_mut() {
             policy.provisional.clear();
+            policy.batch_counts = None;
         }
     }
 
@@ -551,7 +563,7 @@ impl Controller {
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let now = Timestamp::now();
         let object_id = key.to_string();
-        let mut to_fix: Vec<(PolicyKey, Vec<String>)> = Vec::new();
+        let mut to_fix: Vec<FixPart> = Vec::new();
         let mut news: Vec<News> = Vec::new();
         for policy in policies.values_mut() {
             let Ok(compiled) = &policy.compiled else { continue };
@@ -637,12 +649,19 @@ impl Controller {
                 drifts: decided,
             };
             let backing_off = state.retry_at.is_some_and(|at| at > now);
+            if !fix_paths.is_empty() && !backing_off {
+                let fixing = state.drifts.iter().filter(|d| d.action == Action::Remediate).map(|d| &d.drift);
+                let class = riskiest(fixing).unwrap_or(crate::api::RemediationClass::Spec);
+                to_fix.push(FixPart {
+                    policy: policy.key.clone(),
+                    paths: fix_paths,
+                    class,
+                    first_seen: state.first_seen,
+                });
+            }
             if previous != Some(&state) {
                 policy.targets.insert(key.clone(), state);
                 policy.dirty = true;
-            }
-            if !fix_paths.is_empty() && !backing_off {
-                to_fix.push((policy.key.clone(), fix_paths));
             }
         }
         for item in news {
@@ -655,7 +674,7 @@ impl Controller {
 
     /// Builds the apply body (every governed field of every policy that governs the
     /// object; only the decided paths take their desired value) and starts the fix.
-    fn start_fix(&mut self, key: &ObjKey, to_fix: Vec<(PolicyKey, Vec<String>)>) {
+    fn start_fix(&mut self, key: &ObjKey, to_fix: Vec<FixPart>) {
         let Some(kind) = self.kinds.get(&key.kind) else { return };
         let Some((resource, namespaced)) = kind.resource.clone() else { return };
         let live = kind.cache.get(key);
@@ -665,8 +684,11 @@ impl Controller {
         let mut expectations = Vec::new();
         for policy in self.policies.values() {
             let Ok(compiled) = &policy.compiled else { continue };
-            let fixing: BTreeSet<String> =
-                to_fix.iter().filter(|(p, _)| p == &policy.key).flat_map(|(_, paths)| paths.iter().cloned()).collect();
+            let fixing: BTreeSet<String> = to_fix
+                .iter()
+                .filter(|part| part.policy == policy.key)
+                .flat_map(|part| part.paths.iter().cloned())
+                .collect();
             let governed = match live {
                 Some(object) => compiled.templates_for(object, &labels),
                 None => {
@@ -701,8 +723,8 @@ impl Controller {
         }
         let Some(body) = body else { return };
         let now = Timestamp::now();
-        for (policy_key, _) in &to_fix {
-            if let Some(policy) = self.policies.get_mut(policy_key) {
+        for part in &to_fix {
+            if let Some(policy) = self.policies.get_mut(&part.policy) {
                 policy.rate.record(now);
             }
         }
@@ -723,7 +745,7 @@ impl Controller {
         });
     }
 
-    fn on_fixed(&mut self, key: ObjKey, fixed: Vec<(PolicyKey, Vec<String>)>, result: FixResult, started: Timestamp) {
+    fn on_fixed(&mut self, key: ObjKey, fixed: Vec<FixPart>, result: FixResult, started: Timestamp) {
         self.in_flight.remove(&key);
         if let FixResult::Verified { fresh, .. } = &result
             && let Some(kind) = self.kinds.get_mut(&key.kind)
@@ -735,15 +757,9 @@ impl Controller {
         let object_id = key.to_string();
         let mut events = Vec::new();
         let mut notices = Vec::new();
-        for (policy_key, paths) in fixed {
+        for FixPart { policy: policy_key, paths, class, first_seen } in fixed {
             let Some(policy) = self.policies.get_mut(&policy_key) else { continue };
             let window = policy.rules().and_then(|r| r.flapping).map(|(_, w)| w);
-            let class = policy
-                .targets
-                .get(&key)
-                .and_then(|t| riskiest(t.drifts.iter().filter(|d| paths.contains(&d.drift.path)).map(|d| &d.drift)))
-                .unwrap_or(crate::api::RemediationClass::Spec);
-            let first_seen = policy.targets.get(&key).and_then(|t| t.first_seen);
             let outcome = match &result {
                 FixResult::Verified { .. } => RemediationResult::Verified,
                 FixResult::DryRunRejected { .. } => RemediationResult::DryRunRejected,

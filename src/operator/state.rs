@@ -91,6 +91,8 @@ pub struct PolicyEntry {
     /// While a whole kind is re-evaluated: whether each object drifts, known before any
     /// is decided, so the circuit breaker sees the whole picture and not the order.
     pub provisional: BTreeMap<ObjKey, bool>,
+    /// The `(targets, drifted)` counts of the re-evaluation in progress.
+    pub batch_counts: Option<(u32, u32)>,
     /// Where notifications go, from `spec.escalation.notify`.
     pub sink: Option<super::notify::Sink>,
 }
@@ -112,6 +114,7 @@ impl PolicyEntry {
             status_failures: 0,
             status_retry_at: None,
             provisional: BTreeMap::new(),
+            batch_counts: None,
             sink: None,
         }
     }
@@ -137,21 +140,30 @@ impl PolicyEntry {
         self.compiled.as_ref().ok().map(|c| &c.rules)
     }
 
-    /// How many targets there are and how many drift, with `key` drifting or not as
-    /// `drifts_now` says and the provisional view of a re-evaluation in progress.
-    pub fn counts_with(&self, key: &ObjKey, drifts_now: bool) -> (u32, u32) {
+    /// Fixes the counts of a whole-kind re-evaluation from [`Self::provisional`], once,
+    /// so that each object's decision reads them without counting again.
+    pub fn freeze_batch_counts(&mut self) {
         let mut keys: std::collections::BTreeSet<&ObjKey> = self.targets.keys().collect();
         keys.extend(self.provisional.keys());
-        keys.insert(key);
         let drifted = keys
             .iter()
-            .filter(|k| match (**k == key, self.provisional.get(**k)) {
-                (true, _) => drifts_now,
-                (false, Some(drifted)) => *drifted,
-                (false, None) => self.targets.get(**k).is_some_and(TargetState::is_drifted),
+            .filter(|k| match self.provisional.get(**k) {
+                Some(drifted) => *drifted,
+                None => self.targets.get(**k).is_some_and(TargetState::is_drifted),
             })
             .count();
-        (keys.len() as u32, drifted as u32)
+        self.batch_counts = Some((keys.len() as u32, drifted as u32));
+    }
+
+    /// How many targets there are and how many drift, with `key` drifting or not as
+    /// `drifts_now` says. During a whole-kind re-evaluation, the counts frozen for it.
+    pub fn counts_with(&self, key: &ObjKey, drifts_now: bool) -> (u32, u32) {
+        if let Some(counts) = self.batch_counts {
+            return counts;
+        }
+        let was_drifted = self.targets.get(key).is_some_and(TargetState::is_drifted);
+        let targets = self.targets.len() as u32 + u32::from(!self.targets.contains_key(key));
+        (targets, self.drifted() - u32::from(was_drifted) + u32::from(drifts_now))
     }
 
     /// How many targets drift now (excepted drift does not count).
