@@ -54,12 +54,9 @@ async fn one_replica_leads_and_the_other_takes_over_on_shutdown() {
     let a = replica(&harness, "replica-a");
     let b = replica(&harness, "replica-b");
     let first = wait_for_holder(&harness, |_| true).await;
-    let team_is = |team: &'static str| {
-        move |cm: &ConfigMap| cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == team)
-    };
 
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
-    wait_for(&config_maps, "settings", "fixed by the leader", team_is("shop")).await;
+    wait_for(&config_maps, "settings", "fixed by the leader", |cm| team_is(cm, "shop")).await;
 
     let ((stop_leader, leader), (stop_standby, standby)) = if first == "replica-a" { (a, b) } else { (b, a) };
     let _ = stop_leader.send(true);
@@ -68,7 +65,7 @@ async fn one_replica_leads_and_the_other_takes_over_on_shutdown() {
     assert_ne!(second, first);
 
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "again"}}})).await;
-    wait_for(&config_maps, "settings", "fixed by the new leader", team_is("shop")).await;
+    wait_for(&config_maps, "settings", "fixed by the new leader", |cm| team_is(cm, "shop")).await;
     let _ = stop_standby.send(true);
     standby.await.unwrap();
 }
