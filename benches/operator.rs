@@ -17,12 +17,11 @@ use std::time::{Duration, Instant};
 
 use driftwarden::operator::{OperatorSettings, Services, run_with};
 use driftwarden::sandbox::store::{ResourceRef, WriteOptions};
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::sandbox::testing::{Sandbox, install_crds};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
-use kube::runtime::wait::{await_condition, conditions};
+use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -60,12 +59,7 @@ async fn main() -> Result<(), Error> {
     let rate = setting("DW_BENCH_RATE", 50).max(1);
     let sandbox = Sandbox::start().await?;
     let client = sandbox.client();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in driftwarden::api::crds() {
-        let name = crd.metadata.name.clone().unwrap_or_default();
-        crds.create(&PostParams::default(), &crd).await?;
-        await_condition(crds.clone(), &name, conditions::is_crd_established()).await?;
-    }
+    install_crds(&client, &driftwarden::api::crds()).await?;
     for ns in 0..NAMESPACES {
         let target = ResourceRef::new("", "v1", "namespaces", None);
         sandbox.store().create(

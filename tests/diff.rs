@@ -3,21 +3,14 @@
 
 use std::process::Command;
 
-use driftwarden::sandbox::testing::{Sandbox, TempNamespace};
+use driftwarden::sandbox::testing::{Sandbox, TempNamespace, install_crds};
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
-use kube::runtime::wait::{await_condition, conditions};
 use serde_json::json;
 
 async fn sandbox_with_drift() -> (Sandbox, TempNamespace) {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
-    let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
-    for crd in driftwarden::api::crds() {
-        let name = crd.metadata.name.clone().unwrap();
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-        await_condition(crds.clone(), &name, conditions::is_crd_established()).await.unwrap();
-    }
+    install_crds(&sandbox.client(), &driftwarden::api::crds()).await.unwrap();
     let namespace = sandbox.temp_namespace().await.unwrap();
     let ns = namespace.name().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(sandbox.client(), &ns);

@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use driftwarden::operator::{self, OperatorSettings};
-use driftwarden::sandbox::testing::{Sandbox, TempNamespace};
+use driftwarden::sandbox::testing::{Sandbox, TempNamespace, install_crds};
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
-use kube::runtime::wait::{await_condition, conditions};
+use kube::runtime::wait::await_condition;
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -39,7 +38,7 @@ impl Harness {
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .try_init();
         let sandbox = Sandbox::start().await.expect("sandbox starts");
-        install_crds(sandbox.client()).await;
+        install_crds(&sandbox.client(), &driftwarden::api::crds()).await.expect("CRDs installed");
         let namespace = sandbox.temp_namespace().await.expect("namespace");
         Self { sandbox, namespace, stop: None, task: None }
     }
@@ -83,18 +82,6 @@ impl Harness {
         if let Some(task) = self.task.take() {
             task.await.expect("the operator ends cleanly");
         }
-    }
-}
-
-async fn install_crds(client: Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client);
-    for crd in driftwarden::api::crds() {
-        let name = crd.metadata.name.clone().unwrap();
-        api.create(&PostParams::default(), &crd).await.expect("CRD created");
-        tokio::time::timeout(PATIENCE, await_condition(api.clone(), &name, conditions::is_crd_established()))
-            .await
-            .expect("CRD established in time")
-            .expect("CRD watch");
     }
 }
 

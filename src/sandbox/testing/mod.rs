@@ -28,9 +28,11 @@
 //! ```
 
 mod cluster;
+mod crds;
 mod sandbox;
 mod temp_namespace;
 
 pub use cluster::{KUBECONFIG_ENV, REQUIRE_CLUSTER_ENV, Skipped, TestCluster};
+pub use crds::install_crds;
 pub use sandbox::{CONTEXT_NAME, Sandbox, SandboxError, SandboxOptions};
 pub use temp_namespace::TempNamespace;
