@@ -23,14 +23,10 @@ async fn pod_template_drift_is_escalated_not_fixed() {
     deployments.create(&PostParams::default(), &deployment).await.unwrap();
     create_policy(
         &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "images", "namespace": ns},
-            "spec": {"baselines": [{
+        drift_policy(&ns, "images", json!({"baselines": [{
                 "match": {"apiVersion": "apps/v1", "kind": "Deployment", "selector": {"matchLabels": {"tier": "web"}}},
                 "template": {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:1.4.2"}]}}}}
-            }]}
-        }),
+            }]})),
     )
     .await;
     wait_for(&policies(&harness), "images", "compliant", |p| {
@@ -68,11 +64,7 @@ async fn a_missing_object_is_escalated_when_create_is_not_allowed() {
     let ns = harness.ns().to_string();
     create_policy(
         &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "flags", "namespace": ns},
-            "spec": {"resources": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flags"}, "data": {"beta": "false"}}]}
-        }),
+        drift_policy(&ns, "flags", json!({"resources": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flags"}, "data": {"beta": "false"}}]})),
     )
     .await;
     let policy = wait_for(&policies(&harness), "flags", "escalated", |p| {
@@ -94,14 +86,10 @@ async fn audit_mode_changes_nothing_and_reports_everything() {
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
     create_policy(
         &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "owners", "namespace": ns},
-            "spec": {
+        drift_policy(&ns, "owners", json!({
                 "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}],
                 "remediation": {"mode": "Audit"}
-            }
-        }),
+            })),
     )
     .await;
     let policy = wait_for(&policies(&harness), "owners", "reported", |p| status_number(p, "drifted") == 1).await;

@@ -15,15 +15,15 @@ async fn label_drift_is_fixed_and_verified() {
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();
     create_policy(
         &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "owners", "namespace": ns},
-            "spec": {"baselines": [{
+        drift_policy(
+            &ns,
+            "owners",
+            json!({"baselines": [{
                 "name": "team-label",
                 "match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}},
                 "template": {"metadata": {"labels": {"team": "shop"}}}
-            }]}
-        }),
+            }]}),
+        ),
     )
     .await;
     let policy = wait_for(&policies(&harness), "owners", "Ready and compliant", |p| {
@@ -68,17 +68,17 @@ async fn ignored_paths_and_fields_owned_by_ignored_managers_are_left_alone() {
     deployments.create(&PostParams::default(), &deployment(&ns, "web")).await.unwrap();
     create_policy(
         &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "web", "namespace": ns},
-            "spec": {
+        drift_policy(
+            &ns,
+            "web",
+            json!({
                 "baselines": [{
                     "match": {"apiVersion": "apps/v1", "kind": "Deployment"},
                     "template": {"metadata": {"labels": {"team": "shop", "version": "v1"}}, "spec": {"replicas": 2}}
                 }],
                 "ignore": [{"paths": ["/metadata/labels/version"]}, {"managers": ["hpa-controller"]}]
-            }
-        }),
+            }),
+        ),
     )
     .await;
     wait_for(&policies(&harness), "web", "compliant", |p| condition(p, "Compliant").is_some_and(|(s, _)| s == "True"))
@@ -109,14 +109,10 @@ async fn a_missing_object_is_created_when_create_is_allowed() {
     let ns = harness.ns().to_string();
     create_policy(
         &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "flags", "namespace": ns},
-            "spec": {
+        drift_policy(&ns, "flags", json!({
                 "resources": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flags", "labels": {"team": "shop"}}, "data": {"beta": "false"}}],
                 "remediation": {"autoRemediate": ["Metadata", "Spec", "Create"]}
-            }
-        }),
+            })),
     )
     .await;
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);

@@ -34,15 +34,11 @@ async fn escalations_and_fixes_are_notified_and_secret_values_never_leak() {
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();
     create_policy(
         &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "owners", "namespace": ns},
-            "spec": {
+        drift_policy(&ns, "owners", json!({
                 "resources": [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {"password": DESIRED}}],
                 "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}],
                 "escalation": {"notify": {"urlSecretRef": {"name": "hooks", "key": "url"}, "mode": "Structured"}}
-            }
-        }),
+            })),
     )
     .await;
     wait_for(&policies(&harness), "owners", "compliant", |p| {

@@ -37,11 +37,7 @@ async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
     create_policy(
         &harness,
-        json!({
-            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-            "metadata": {"name": "deployments", "namespace": ns},
-            "spec": {"baselines": [{"match": {"apiVersion": "apps/v1", "kind": "Deployment"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]}
-        }),
+        drift_policy(&ns, "deployments", json!({"baselines": [{"match": {"apiVersion": "apps/v1", "kind": "Deployment"}, "template": {"metadata": {"labels": {"team": "shop"}}}}]})),
     )
     .await;
     create_policy(&harness, owners_policy(&ns, json!({}))).await;

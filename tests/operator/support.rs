@@ -150,17 +150,22 @@ pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>)
     tokio::time::timeout(PATIENCE, future).await.unwrap_or_else(|_| panic!("timed out: {what}"))
 }
 
+/// A DriftPolicy named `name` in `ns` with `spec`.
+pub fn drift_policy(ns: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy", "metadata": {"name": name, "namespace": ns}, "spec": spec})
+}
+
 /// The policy most tests use: ConfigMaps labelled `app: shop` carry `team: shop`.
-pub fn owners_policy(ns: &str, remediation: serde_json::Value) -> serde_json::Value {
-    json!({
-        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
-        "metadata": {"name": "owners", "namespace": ns},
-        "spec": {
+pub fn owners_policy(ns: &str, remediation: Value) -> Value {
+    drift_policy(
+        ns,
+        "owners",
+        json!({
             "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}},
                            "template": {"metadata": {"labels": {"team": "shop"}}}}],
             "remediation": remediation
-        }
-    })
+        }),
+    )
 }
 
 /// Whether a ConfigMap's `team` label is `team`.
