@@ -2,7 +2,7 @@
 //! list items keyed by their merge keys), shared ownership, conflicts and `force`,
 //! removal of fields a manager stops applying, `/status`, dry runs and no-op applies.
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::sandbox::testing::TestCluster;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
@@ -53,7 +53,7 @@ fn apply(manager: &str) -> PatchParams {
 
 #[tokio::test]
 async fn apply_creates_and_records_fields_v1_with_keyed_containers() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<Deployment> = Api::namespaced(sandbox.client(), ns.name());
     let config = deployment(Some(2), json!([{"name": "app", "image": "nginx:1", "ports": [{"containerPort": 80}]}]));
@@ -86,7 +86,7 @@ async fn apply_creates_and_records_fields_v1_with_keyed_containers() -> TestResu
 
 #[tokio::test]
 async fn apply_without_a_field_manager_is_invalid() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let status = status_of(api.patch("cfg", &PatchParams::default(), &Patch::Apply(configmap(json!({})))).await);
@@ -97,7 +97,7 @@ async fn apply_without_a_field_manager_is_invalid() -> TestResult {
 
 #[tokio::test]
 async fn same_values_are_shared_and_different_values_conflict_until_forced() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<Deployment> = Api::namespaced(sandbox.client(), ns.name());
     let containers = json!([{"name": "app", "image": "nginx:1"}]);
@@ -129,7 +129,7 @@ async fn same_values_are_shared_and_different_values_conflict_until_forced() -> 
 
 #[tokio::test]
 async fn conflicts_name_update_managers_with_their_api_version() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<Deployment> = Api::namespaced(sandbox.client(), ns.name());
     let object: Deployment = serde_json::from_value(deployment(Some(1), json!([{"name": "app", "image": "nginx:1"}])))?;
@@ -153,7 +153,7 @@ async fn conflicts_name_update_managers_with_their_api_version() -> TestResult {
 
 #[tokio::test]
 async fn updates_take_fields_from_appliers() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     api.patch("cfg", &apply("ops"), &Patch::Apply(configmap(json!({"a": "1", "b": "2"})))).await?;
@@ -167,7 +167,7 @@ async fn updates_take_fields_from_appliers() -> TestResult {
 
 #[tokio::test]
 async fn dropping_a_field_removes_it_unless_someone_else_owns_it() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     api.patch("cfg", &apply("one"), &Patch::Apply(configmap(json!({"solo": "1", "shared": "2"})))).await?;
@@ -185,7 +185,7 @@ async fn dropping_a_field_removes_it_unless_someone_else_owns_it() -> TestResult
 
 #[tokio::test]
 async fn list_items_are_owned_by_their_merge_keys() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<Deployment> = Api::namespaced(sandbox.client(), ns.name());
     let app = json!({"name": "app", "image": "nginx:1", "ports": [{"containerPort": 80}]});
@@ -219,7 +219,7 @@ async fn list_items_are_owned_by_their_merge_keys() -> TestResult {
 
 #[tokio::test]
 async fn status_is_applied_through_its_subresource() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<Deployment> = Api::namespaced(sandbox.client(), ns.name());
     let mut config = deployment(Some(1), json!([{"name": "app", "image": "nginx:1"}]));
@@ -242,7 +242,7 @@ async fn status_is_applied_through_its_subresource() -> TestResult {
 
 #[tokio::test]
 async fn dry_run_apply_answers_the_result_and_stores_nothing() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let would = api.patch("cfg", &apply("ops").dry_run(), &Patch::Apply(configmap(json!({"a": "1"})))).await?;
@@ -259,7 +259,7 @@ async fn dry_run_apply_answers_the_result_and_stores_nothing() -> TestResult {
 
 #[tokio::test]
 async fn an_apply_that_changes_nothing_keeps_the_resource_version() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let first = api.patch("cfg", &apply("ops"), &Patch::Apply(configmap(json!({"a": "1"})))).await?;

@@ -1,7 +1,7 @@
 //! CustomResourceDefinitions make kinds servable, discoverable and removable; discovery of
 //! the built-in kinds works for kube's `Discovery`.
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::sandbox::testing::TestCluster;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::discovery::{Discovery, Scope};
@@ -31,7 +31,7 @@ spec:
 
 #[tokio::test]
 async fn discovery_describes_the_builtin_kinds() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let discovery = Discovery::new(sandbox.client()).run().await?;
     let (deployments, caps) = discovery
         .resolve_gvk(&GroupVersionKind::gvk("apps", "v1", "Deployment"))
@@ -55,7 +55,7 @@ async fn discovery_describes_the_builtin_kinds() -> TestResult {
 
 #[tokio::test]
 async fn a_crd_makes_its_kind_servable_until_it_is_deleted() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
     let crd: CustomResourceDefinition = serde_yaml::from_str(WIDGETS)?;
@@ -96,7 +96,7 @@ async fn a_crd_makes_its_kind_servable_until_it_is_deleted() -> TestResult {
 
 #[tokio::test]
 async fn an_invalid_crd_is_rejected_with_its_causes() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
     let crd: CustomResourceDefinition =
         serde_yaml::from_str(&WIDGETS.replace("name: widgets.example.dev", "name: gadgets.example.dev"))?;

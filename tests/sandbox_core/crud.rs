@@ -1,6 +1,6 @@
 //! create, get, update, delete; resourceVersion, uid, generateName, and the errors of each.
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, PostParams};
 
@@ -8,7 +8,7 @@ use crate::support::{TestResult, configmap, rv, status_of};
 
 #[tokio::test]
 async fn create_get_replace_delete_round_trip() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
 
@@ -39,7 +39,7 @@ async fn create_get_replace_delete_round_trip() -> TestResult {
 
 #[tokio::test]
 async fn resource_versions_increase_across_every_write() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let mut last = 0;
@@ -60,7 +60,7 @@ async fn resource_versions_increase_across_every_write() -> TestResult {
 
 #[tokio::test]
 async fn a_stale_update_conflicts_and_a_duplicate_create_already_exists() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let original = api.create(&PostParams::default(), &configmap("shared", &[])).await?;
@@ -82,7 +82,7 @@ async fn a_stale_update_conflicts_and_a_duplicate_create_already_exists() -> Tes
 
 #[tokio::test]
 async fn generate_name_invalid_names_and_missing_namespaces() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
 

@@ -1,7 +1,7 @@
 //! delete: finalizers keep an object until they are removed; ownerReferences garbage-collect
 //! dependents (background, foreground, orphan); a namespace takes its content with it.
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::ResourceExt;
@@ -33,7 +33,7 @@ fn with_finalizer(mut cm: ConfigMap) -> ConfigMap {
 
 #[tokio::test]
 async fn finalizers_hold_a_deleted_object_until_removed() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     api.create(&PostParams::default(), &with_finalizer(configmap("held", &[]))).await?;
@@ -54,7 +54,7 @@ async fn finalizers_hold_a_deleted_object_until_removed() -> TestResult {
 
 #[tokio::test]
 async fn background_deletion_collects_dependents_without_other_owners() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let pp = PostParams::default();
@@ -73,7 +73,7 @@ async fn background_deletion_collects_dependents_without_other_owners() -> TestR
 
 #[tokio::test]
 async fn foreground_deletion_waits_for_dependents() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let pp = PostParams::default();
@@ -94,7 +94,7 @@ async fn foreground_deletion_waits_for_dependents() -> TestResult {
 
 #[tokio::test]
 async fn orphan_deletion_keeps_dependents() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let owner = api.create(&PostParams::default(), &configmap("owner", &[])).await?;
@@ -107,7 +107,7 @@ async fn orphan_deletion_keeps_dependents() -> TestResult {
 
 #[tokio::test]
 async fn deleting_a_namespace_deletes_its_content() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let name = ns.name().to_string();
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), &name);

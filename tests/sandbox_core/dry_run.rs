@@ -1,7 +1,8 @@
 //! `dryRun=All`: the answer of a real write, but nothing stored, no watch event, and the
 //! resourceVersion unchanged.
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::require_sandbox;
+use driftwarden::sandbox::testing::TestCluster;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
@@ -12,11 +13,11 @@ use crate::support::{TestResult, configmap, status_of};
 
 #[tokio::test]
 async fn dry_runs_leave_no_trace() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let existing = api.create(&PostParams::default(), &configmap("kept", &[])).await?;
-    let before = sandbox.store().resource_version();
+    let before = require_sandbox!(sandbox.sandbox()).store().resource_version();
     let mut events = api.watch(&WatchParams::default().disable_bookmarks(), &before.to_string()).await?.boxed();
 
     let dry = PostParams { dry_run: true, ..Default::default() };
@@ -35,7 +36,7 @@ async fn dry_runs_leave_no_trace() -> TestResult {
     api.replace("kept", &dry, &replaced).await?;
     api.delete("kept", &DeleteParams::default().dry_run()).await?;
 
-    assert_eq!(sandbox.store().resource_version(), before);
+    assert_eq!(require_sandbox!(sandbox.sandbox()).store().resource_version(), before);
     assert_eq!(api.get("kept").await?, existing);
 
     // The first event after the dry runs is the real write below: they produced none.

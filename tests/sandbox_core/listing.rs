@@ -1,6 +1,7 @@
 //! list: label selectors (equality and set-based), field selectors, limit and continue.
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::require_sandbox;
+use driftwarden::sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, PostParams};
@@ -13,7 +14,7 @@ async fn names(api: &Api<ConfigMap>, params: &ListParams) -> Result<Vec<String>,
 
 #[tokio::test]
 async fn label_and_field_selectors() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     for (name, labels) in [
@@ -42,14 +43,17 @@ async fn label_and_field_selectors() -> TestResult {
     let unsupported = status_of(api.list(&ListParams::default().fields("spec.foo=bar")).await);
     assert_eq!(unsupported.code, 400);
 
+    // Cluster-wide: other namespaces (other tests, on a shared cluster) may match too.
     let everywhere: Api<ConfigMap> = Api::all(sandbox.client());
-    assert_eq!(names(&everywhere, &by("tier=api")).await?, vec!["api"]);
+    let found = everywhere.list(&by("tier=api")).await?;
+    assert!(found.iter().any(|cm| cm.metadata.namespace.as_deref() == Some(ns.name()) && cm.name_any() == "api"));
+    assert!(found.iter().all(|cm| cm.labels().get("tier").is_some_and(|t| t == "api")));
     Ok(())
 }
 
 #[tokio::test]
 async fn limit_and_continue_page_through_one_consistent_version() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     for name in ["a", "b", "c", "d", "e"] {
@@ -74,7 +78,7 @@ async fn limit_and_continue_page_through_one_consistent_version() -> TestResult 
     assert_eq!(pages, 3);
     assert_eq!(seen, vec!["a", "b", "c", "d", "e", "zz-late"]);
 
-    sandbox.store().compact();
+    require_sandbox!(sandbox.sandbox()).store().compact();
     let expired = status_of(
         api.list(
             &ListParams::default().limit(2).continue_token(first.metadata.continue_.as_deref().unwrap_or_default()),

@@ -1,6 +1,6 @@
 //! JSON merge patch and JSON patch (with `test`).
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -9,7 +9,7 @@ use crate::support::{TestResult, configmap, rv, status_of};
 
 #[tokio::test]
 async fn merge_patch_merges_and_removes_keys() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let created = api.create(&PostParams::default(), &configmap("cfg", &[("app", "web")])).await?;
@@ -27,7 +27,7 @@ async fn merge_patch_merges_and_removes_keys() -> TestResult {
 
 #[tokio::test]
 async fn json_patch_applies_atomically_and_honours_test() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     api.create(&PostParams::default(), &configmap("cfg", &[])).await?;

@@ -1,7 +1,7 @@
 //! The protocol itself: the `Status` shape of errors and the codes of requests that are
 //! malformed or address nothing.
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::sandbox::testing::TestCluster;
 use http::{Method, Request, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ fn request(method: Method, uri: &str, content_type: &str, body: &str) -> Result<
 
 #[tokio::test]
 async fn errors_are_status_objects() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let req = Request::get("/api/v1/namespaces/default/configmaps/missing").body(kube::client::Body::empty())?;
     let response = sandbox.client().send(req).await?;
     assert_eq!(response.status().as_u16(), 404);
@@ -33,7 +33,7 @@ async fn errors_are_status_objects() -> TestResult {
 
 #[tokio::test]
 async fn malformed_and_misdirected_requests() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let client = sandbox.client();
     let cm = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}"#;
 

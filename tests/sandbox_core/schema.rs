@@ -3,29 +3,22 @@
 //! of the OpenAPI keywords or the CEL rules is a cause of one 422 `Invalid`.
 
 use driftwarden::api::{DriftException, DriftPolicy};
-use driftwarden::sandbox::testing::{Sandbox, TempNamespace};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use driftwarden::sandbox::testing::{TempNamespace, TestCluster, install_crds};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{GroupVersionKind, Status};
-use kube::runtime::{conditions, wait::await_condition};
 use serde_json::{Value, json};
 
 use crate::support::{TestResult, status_of};
 
 /// A sandbox with driftwarden's CRDs installed and established, and a namespace to work in.
-async fn with_driftwarden_crds() -> Result<(Sandbox, TempNamespace), Box<dyn std::error::Error + Send + Sync>> {
-    let sandbox = Sandbox::start().await?;
-    let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
-    for crd in driftwarden::api::crds() {
-        let name = crd.metadata.name.clone().ok_or("derived CRDs are named")?;
-        crds.create(&PostParams::default(), &crd).await?;
-        await_condition(crds.clone(), &name, conditions::is_crd_established()).await?;
-    }
+async fn with_driftwarden_crds() -> Result<(TestCluster, TempNamespace), Box<dyn std::error::Error + Send + Sync>> {
+    let sandbox = TestCluster::start().await?;
+    install_crds(&sandbox.client(), &driftwarden::api::crds()).await?;
     let ns = sandbox.temp_namespace().await?;
     Ok((sandbox, ns))
 }
 
-fn dynamic(sandbox: &Sandbox, ns: &TempNamespace, resource: &ApiResource) -> Api<DynamicObject> {
+fn dynamic(sandbox: &TestCluster, ns: &TempNamespace, resource: &ApiResource) -> Api<DynamicObject> {
     Api::namespaced_with(sandbox.client(), ns.name(), resource)
 }
 
@@ -219,11 +212,11 @@ async fn status_writes_are_validated_against_the_status_schema() -> TestResult {
 const GADGETS: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: gadgets.example.dev}
+metadata: {name: sprockets.example.dev}
 spec:
   group: example.dev
   scope: Namespaced
-  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  names: {plural: sprockets, singular: sprocket, kind: Sprocket}
   versions:
   - name: v1
     served: true
@@ -263,22 +256,21 @@ spec:
 
 #[tokio::test]
 async fn a_hand_written_schema_checks_bounds_patterns_and_list_keys() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
-    let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
-    crds.create(&PostParams::default(), &serde_yaml::from_str(GADGETS)?).await?;
-    await_condition(crds.clone(), "gadgets.example.dev", conditions::is_crd_established()).await?;
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("example.dev", "v1", "Gadget"), "gadgets");
-    let gadgets = dynamic(&sandbox, &ns, &resource);
-    let gadget = |spec: Value| {
-        object(json!({"apiVersion": "example.dev/v1", "kind": "Gadget", "metadata": {"name": "g"}, "spec": spec}))
+    install_crds(&sandbox.client(), &[serde_yaml::from_str(GADGETS)?]).await?;
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("example.dev", "v1", "Sprocket"), "sprockets");
+    let sprockets = dynamic(&sandbox, &ns, &resource);
+    let sprocket = |spec: Value| {
+        object(json!({"apiVersion": "example.dev/v1", "kind": "Sprocket", "metadata": {"name": "g"}, "spec": spec}))
     };
 
-    let bad = gadget(json!({
+    let bad = sprocket(json!({
         "size": 9, "ratio": 0, "code": "abc", "port": true, "tags": ["a", "a"],
         "ports": [{"name": "http", "number": 80}, {"name": "http", "protocol": "TCP", "number": 8080}, {"number": 1}],
     }));
-    let status = status_of(gadgets.create(&PostParams::default(), &bad).await);
+    let status = status_of(sprockets.create(&PostParams::default(), &bad).await);
     assert_invalid(&status);
     let expectations = [
         ("spec.size", "FieldValueInvalid", "Invalid value: 9: spec.size in body should be less than or equal to 5"),
@@ -298,23 +290,23 @@ async fn a_hand_written_schema_checks_bounds_patterns_and_list_keys() -> TestRes
         assert_eq!((found.reason.as_str(), found.message.as_str()), (reason, message), "{field}");
     }
     assert_eq!(status.details.as_ref().ok_or("details")?.causes.len(), expectations.len(), "{status:#?}");
-    assert!(status.message.starts_with(r#"Gadget.example.dev "g" is invalid: ["#), "{}", status.message);
+    assert!(status.message.starts_with(r#"Sprocket.example.dev "g" is invalid: ["#), "{}", status.message);
     assert!(status.message.contains("spec.size: Invalid value: 9: spec.size in body should be"), "{}", status.message);
 
-    let good = gadget(json!({"size": 2, "ratio": 0.5, "code": "ABC", "port": "http", "tags": ["a", "b"],
+    let good = sprocket(json!({"size": 2, "ratio": 0.5, "code": "ABC", "port": "http", "tags": ["a", "b"],
                              "ports": [{"name": "http"}, {"name": "http", "protocol": "UDP"}], "extra": {"any": [1]}}));
-    let created = gadgets.create(&PostParams::default(), &good).await?;
+    let created = sprockets.create(&PostParams::default(), &good).await?;
     assert_eq!(created.data["spec"]["ports"][0]["protocol"], json!("TCP"), "list items are defaulted");
     assert_eq!(created.data["spec"]["extra"], json!({"any": [1]}), "preserved fields stay");
 
     let fractional = Patch::Merge(json!({"spec": {"size": 2.5}}));
-    let status = status_of(gadgets.patch("g", &PatchParams::default(), &fractional).await);
+    let status = status_of(sprockets.patch("g", &PatchParams::default(), &fractional).await);
     assert_eq!(cause(&status, "spec.size").reason, "FieldValueTypeInvalid");
 
     let shrink = Patch::Merge(json!({"spec": {"size": 1}}));
-    let status = status_of(gadgets.patch("g", &PatchParams::default(), &shrink).await);
+    let status = status_of(sprockets.patch("g", &PatchParams::default(), &shrink).await);
     assert_eq!(cause(&status, "spec.size").message, r#"Invalid value: "integer": size may not shrink"#);
-    let grown = gadgets.patch("g", &PatchParams::default(), &Patch::Merge(json!({"spec": {"size": 3}}))).await?;
+    let grown = sprockets.patch("g", &PatchParams::default(), &Patch::Merge(json!({"spec": {"size": 3}}))).await?;
     assert_eq!(grown.data["spec"]["size"], json!(3));
     Ok(())
 }

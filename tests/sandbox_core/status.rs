@@ -1,7 +1,7 @@
 //! `/status` and `metadata.generation`: spec changes bump generation, metadata and status
 //! changes do not; the main resource ignores status and `/status` ignores everything else.
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::sandbox::testing::TestCluster;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -27,7 +27,7 @@ fn deployment(name: &str) -> Result<Deployment, serde_json::Error> {
 
 #[tokio::test]
 async fn generation_moves_with_the_spec_only() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<Deployment> = Api::namespaced(sandbox.client(), ns.name());
     let created = api.create(&PostParams::default(), &deployment("web")?).await?;
@@ -49,7 +49,7 @@ async fn generation_moves_with_the_spec_only() -> TestResult {
 
 #[tokio::test]
 async fn status_and_main_resource_ignore_each_other() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<Deployment> = Api::namespaced(sandbox.client(), ns.name());
     api.create(&PostParams::default(), &deployment("web")?).await?;

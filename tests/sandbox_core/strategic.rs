@@ -2,11 +2,9 @@
 //! and the 415 custom resources answer; custom resources apply with the list types of
 //! their schema instead.
 
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden::sandbox::testing::{TestCluster, install_crds};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
-use kube::runtime::{conditions, wait::await_condition};
 use serde_json::{Value, json};
 
 use crate::support::{TestResult, status_of};
@@ -14,11 +12,11 @@ use crate::support::{TestResult, status_of};
 const GADGETS: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: gadgets.example.dev}
+metadata: {name: gizmos.example.dev}
 spec:
   group: example.dev
   scope: Namespaced
-  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  names: {plural: gizmos, singular: gizmo, kind: Gizmo}
   versions:
   - name: v1
     served: true
@@ -57,7 +55,7 @@ fn container_images(deployment: &Deployment) -> Vec<(String, Option<String>)> {
 
 #[tokio::test]
 async fn containers_merge_by_name_and_patch_delete_removes_one() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<Deployment> = Api::namespaced(sandbox.client(), ns.name());
     let containers = json!([{"name": "app", "image": "nginx:1"}, {"name": "sidecar", "image": "envoy:1"}]);
@@ -81,22 +79,20 @@ async fn containers_merge_by_name_and_patch_delete_removes_one() -> TestResult {
 
 #[tokio::test]
 async fn custom_resources_refuse_strategic_merge_and_apply_by_schema_keys() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
-    let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
-    crds.create(&PostParams::default(), &serde_yaml::from_str(GADGETS)?).await?;
-    await_condition(crds, "gadgets.example.dev", conditions::is_crd_established()).await?;
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("example.dev", "v1", "Gadget"), "gadgets");
-    let gadgets: Api<DynamicObject> = Api::namespaced_with(sandbox.client(), ns.name(), &resource);
-    let gadget = |parts: Value| json!({"apiVersion": "example.dev/v1", "kind": "Gadget", "metadata": {"name": "g"}, "spec": {"parts": parts}});
+    install_crds(&sandbox.client(), &[serde_yaml::from_str(GADGETS)?]).await?;
+    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("example.dev", "v1", "Gizmo"), "gizmos");
+    let gizmos: Api<DynamicObject> = Api::namespaced_with(sandbox.client(), ns.name(), &resource);
+    let gizmo = |parts: Value| json!({"apiVersion": "example.dev/v1", "kind": "Gizmo", "metadata": {"name": "g"}, "spec": {"parts": parts}});
 
-    gadgets.patch("g", &PatchParams::apply("one"), &Patch::Apply(gadget(json!([{"id": "a", "size": 1}])))).await?;
+    gizmos.patch("g", &PatchParams::apply("one"), &Patch::Apply(gizmo(json!([{"id": "a", "size": 1}])))).await?;
     let both =
-        gadgets.patch("g", &PatchParams::apply("two"), &Patch::Apply(gadget(json!([{"id": "b", "size": 2}])))).await?;
+        gizmos.patch("g", &PatchParams::apply("two"), &Patch::Apply(gizmo(json!([{"id": "b", "size": 2}])))).await?;
     assert_eq!(both.data["spec"]["parts"], json!([{"id": "a", "size": 1}, {"id": "b", "size": 2}]));
 
     let refused =
-        status_of(gadgets.patch("g", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"parts": []}}))).await);
+        status_of(gizmos.patch("g", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"parts": []}}))).await);
     assert_eq!((refused.code, refused.reason.as_str()), (415, "UnsupportedMediaType"));
     assert!(refused.message.contains("application/merge-patch+json"), "{}", refused.message);
     Ok(())

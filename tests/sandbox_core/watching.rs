@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use driftwarden::require_sandbox;
 use driftwarden::sandbox::store::StoreConfig;
-use driftwarden::sandbox::testing::{Sandbox, SandboxOptions};
+use driftwarden::sandbox::testing::{Sandbox, SandboxOptions, TestCluster};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
@@ -34,7 +35,7 @@ fn event_rv(event: &WatchEvent<ConfigMap>) -> u64 {
 
 #[tokio::test]
 async fn events_arrive_in_order_and_resume_from_a_resource_version() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let start = api.list(&Default::default()).await?.metadata.resource_version.unwrap_or_default();
@@ -69,12 +70,12 @@ async fn events_arrive_in_order_and_resume_from_a_resource_version() -> TestResu
 
 #[tokio::test]
 async fn a_compacted_resource_version_is_expired() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     let created = api.create(&PostParams::default(), &configmap("a", &[])).await?;
     api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"key": "2"}}))).await?;
-    sandbox.store().compact();
+    require_sandbox!(sandbox.sandbox()).store().compact();
     let mut stream = api.watch(&WatchParams::default(), &rv(&created).to_string()).await?.boxed();
     match stream.try_next().await? {
         Some(WatchEvent::Error(status)) => {
@@ -112,10 +113,10 @@ async fn idle_watches_get_bookmarks_and_end_at_their_timeout() -> TestResult {
 
 #[tokio::test]
 async fn a_selector_watch_sees_objects_enter_and_leave() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
-    let start = sandbox.store().resource_version().to_string();
+    let start = require_sandbox!(sandbox.sandbox()).store().resource_version().to_string();
     let params = WatchParams::default().labels("tier=web").disable_bookmarks();
     let mut stream = api.watch(&params, &start).await?.boxed();
     api.create(&PostParams::default(), &configmap("a", &[("tier", "api")])).await?;
@@ -129,7 +130,7 @@ async fn a_selector_watch_sees_objects_enter_and_leave() -> TestResult {
 
 #[tokio::test]
 async fn the_kube_runtime_watcher_lists_then_follows() -> TestResult {
-    let sandbox = Sandbox::start().await?;
+    let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
     api.create(&PostParams::default(), &configmap("before", &[])).await?;
