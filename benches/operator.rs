@@ -24,21 +24,16 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams,
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
+mod support;
+
+use support::{rss_kib, setting};
+
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const NAMESPACES: usize = 20;
 
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 fn rss_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
-        .unwrap_or(0)
-        / 1024
+    rss_kib() / 1024
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -20,21 +20,13 @@ use kube::api::{Api, Patch, PatchParams, WatchEvent, WatchParams};
 use serde_json::json;
 use tokio::sync::Mutex;
 
+mod support;
+
+use support::{rss_kib, setting};
+
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const NAMESPACES: usize = 100;
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
-}
 
 fn percentile(sorted: &[u64], p: f64) -> Duration {
     if sorted.is_empty() {
