@@ -252,7 +252,8 @@ pub struct ExceptionCover {
 }
 
 impl ExceptionCover {
-    fn covers(&self, drift: &Drift, now: Timestamp) -> bool {
+    /// Whether this exception covers `drift` at `now`.
+    pub fn covers(&self, drift: &Drift, now: Timestamp) -> bool {
         now < self.expires_at && (self.paths.is_empty() || self.paths.iter().any(|p| p.matches(&drift.path)))
     }
 }

@@ -518,8 +518,9 @@ impl Controller {
     /// that every decision sees the same counts.
     fn reconcile_all(&mut self, keys: impl IntoIterator<Item = ObjKey>) {
         let keys: Vec<ObjKey> = keys.into_iter().collect();
-        let Self { policies, kinds, namespaces, .. } = &mut *self;
+        let Self { policies, kinds, namespaces, exceptions, settings, .. } = &mut *self;
         let labels = |ns: &str| namespaces.get(ns).cloned();
+        let now = Timestamp::now();
         for policy in policies.values_mut() {
             let Ok(compiled) = &policy.compiled else { continue };
             for key in &keys {
@@ -529,7 +530,10 @@ impl Controller {
                     None => compiled.missing_resource(&key.to_ref(None), &labels),
                 };
                 if let Some(result) = result {
-                    policy.provisional.insert(key.clone(), !result.is_compliant());
+                    // Drift an active exception covers does not count, as in the status.
+                    let covers = covers_for(exceptions, live, &settings.namespace, &labels);
+                    let drifts = result.drifts().any(|d| !covers.iter().any(|c| c.covers(d, now)));
+                    policy.provisional.insert(key.clone(), drifts);
                 }
             }
             policy.freeze_batch_counts();
@@ -577,15 +581,7 @@ impl Controller {
                 }
                 continue;
             };
-            let covers: Vec<ExceptionCover> = match live {
-                Some(object) => exceptions
-                    .values()
-                    .filter_map(|e| e.as_ref().ok())
-                    .filter(|e| e.selects(object, &settings.namespace, &labels))
-                    .map(|e| e.cover.clone())
-                    .collect(),
-                None => Vec::new(),
-            };
+            let covers = covers_for(exceptions, live, &settings.namespace, &labels);
             let drifts: Vec<(String, crate::engine::drift::Drift)> = result
                 .findings
                 .into_iter()
@@ -1013,6 +1009,23 @@ impl Controller {
             }
         });
     }
+}
+
+/// The active exceptions that may and do select `live`. A missing object has none: an
+/// exception covers drift of what exists.
+fn covers_for(
+    exceptions: &BTreeMap<(String, String), Result<ExceptionEntry, String>>,
+    live: Option<&Value>,
+    operator_namespace: &str,
+    labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+) -> Vec<ExceptionCover> {
+    let Some(object) = live else { return Vec::new() };
+    exceptions
+        .values()
+        .filter_map(|e| e.as_ref().ok())
+        .filter(|e| e.selects(object, operator_namespace, labels))
+        .map(|e| e.cover.clone())
+        .collect()
 }
 
 /// Whether `cached` is an older version than `fresh`. Resource versions are compared as
