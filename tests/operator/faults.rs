@@ -1,6 +1,9 @@
 //! API errors and dropped watches are survived: fixes are retried with backoff, watches
 //! resume, and nothing is lost.
 
+use std::error::Error;
+
+use driftwarden::require_sandbox;
 use driftwarden::sandbox::faults::{Fault, RequestMatch};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
@@ -9,8 +12,10 @@ use serde_json::json;
 use crate::support::*;
 
 #[tokio::test]
-async fn server_errors_conflicts_dropped_watches_and_expired_history_are_survived() {
-    let harness = Harness::start().await;
+async fn server_errors_conflicts_dropped_watches_and_expired_history_are_survived() -> Result<(), Box<dyn Error>> {
+    let mut harness = Harness::prepare().await;
+    require_sandbox!(harness.sandbox());
+    harness.start_operator();
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();
@@ -22,25 +27,25 @@ async fn server_errors_conflicts_dropped_watches_and_expired_history_are_survive
 
     // The next fixes meet a 500 and then a 409: each failed attempt is retried later.
     let patches = || RequestMatch::new("patch", "configmaps").namespace(&ns).name("settings");
-    harness.sandbox.inject(Fault::fail(patches(), 500, 1)).unwrap();
-    harness.sandbox.inject(Fault::fail(patches(), 409, 1)).unwrap();
+    harness.sandbox()?.inject(Fault::fail(patches(), 500, 1)).unwrap();
+    harness.sandbox()?.inject(Fault::fail(patches(), 409, 1)).unwrap();
     // The drift is made with an update, so that only driftwarden's patches meet the faults.
     let mut drifted = config_maps.get("settings").await.unwrap();
     drifted.metadata.labels.get_or_insert_default().insert("team".into(), "first".into());
     let params = PostParams { field_manager: Some("kubectl-edit".into()), ..Default::default() };
     config_maps.replace("settings", &params, &drifted).await.unwrap();
     wait_for(&config_maps, "settings", "fixed despite the errors", |cm| team_is(cm, "shop")).await;
-    assert_eq!(harness.sandbox.faults().pending(), 0, "both faults were met");
+    assert_eq!(harness.sandbox()?.faults().pending(), 0, "both faults were met");
 
     // Every watch is cut: the operator resumes and still sees the next drift.
-    harness.sandbox.drop_watches();
+    harness.sandbox()?.drop_watches();
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "second"}}})).await;
     wait_for(&config_maps, "settings", "fixed after the watches dropped", |cm| team_is(cm, "shop")).await;
 
     // History is compacted and watches cut again: resuming gets 410 Gone, relists, and
     // still sees the next drift.
-    harness.sandbox.compact();
-    harness.sandbox.drop_watches();
+    harness.sandbox()?.compact();
+    harness.sandbox()?.drop_watches();
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "third"}}})).await;
     wait_for(&config_maps, "settings", "fixed after 410 Gone", |cm| team_is(cm, "shop")).await;
 
@@ -48,4 +53,5 @@ async fn server_errors_conflicts_dropped_watches_and_expired_history_are_survive
         wait_for(&policies(&harness), "owners", "three verified fixes", |p| status_number(p, "remediated") == 3).await;
     assert_eq!(condition(&policy, "Compliant").map(|(s, _)| s), Some("True".into()));
     harness.stop().await;
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The operator end to end against the sandbox API server: detect, decide, fix, verify,
 //! escalate.
 
+mod discovery;
 mod escalations;
 mod exceptions;
 mod failover;
@@ -9,6 +10,7 @@ mod fixes;
 mod guards;
 mod isolation;
 mod notifications;
+mod pacing;
 mod rbac;
 mod receiver;
 mod support;

@@ -1,6 +1,9 @@
 //! A permission the operator lacks is surfaced on the policy, naming the verb and the
 //! resource, and the operator keeps serving what it may do.
 
+use std::error::Error;
+
+use driftwarden::require_sandbox;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{Api, PostParams};
@@ -9,10 +12,10 @@ use serde_json::json;
 use crate::support::*;
 
 #[tokio::test]
-async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working() {
+async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working() -> Result<(), Box<dyn Error>> {
     let mut harness = Harness::prepare().await;
     let ns = harness.ns().to_string();
-    let identity = harness.sandbox.add_service_account(&ns, "driftwarden");
+    let identity = require_sandbox!(harness.cluster.add_service_account(&ns, "driftwarden"));
     let roles: Api<ClusterRole> = Api::all(harness.client());
     let role: ClusterRole = serde_json::from_value(json!({
         "metadata": {"name": format!("driftwarden-{ns}")},
@@ -41,7 +44,7 @@ async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working
     )
     .await;
     create_policy(&harness, owners_policy(&ns, json!({}))).await;
-    let client = harness.sandbox.client_as(&identity).unwrap();
+    let client = harness.cluster.client_as(&identity)??;
     harness.start_operator_as(client);
 
     let forbidden = wait_for(&policies(&harness), "deployments", "forbidden", |p| {
@@ -55,4 +58,5 @@ async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working
     })
     .await;
     harness.stop().await;
+    Ok(())
 }

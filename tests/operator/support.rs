@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use driftwarden::operator::{self, OperatorSettings};
-use driftwarden::sandbox::testing::{Sandbox, TempNamespace, install_crds};
+use driftwarden::sandbox::testing::{Sandbox, Skipped, TempNamespace, TestCluster, install_crds};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
@@ -15,8 +15,10 @@ use tokio::sync::oneshot;
 /// How long a test waits for something the operator should do within about a second.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// The operator running against a sandbox, or against the real cluster of
+/// `DRIFTWARDEN_TEST_KUBECONFIG` (see [`TestCluster`]).
 pub struct Harness {
-    pub sandbox: Sandbox,
+    pub cluster: TestCluster,
     pub namespace: TempNamespace,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -37,15 +39,15 @@ impl Harness {
             .with_test_writer()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .try_init();
-        let sandbox = Sandbox::start().await.expect("sandbox starts");
-        install_crds(&sandbox.client(), &driftwarden::api::crds()).await.expect("CRDs installed");
-        let namespace = sandbox.temp_namespace().await.expect("namespace");
-        Self { sandbox, namespace, stop: None, task: None }
+        let cluster = TestCluster::start().await.expect("a sandbox starts, or the test cluster answers");
+        install_crds(&cluster.client(), &driftwarden::api::crds()).await.expect("CRDs installed");
+        let namespace = cluster.temp_namespace().await.expect("namespace");
+        Self { cluster, namespace, stop: None, task: None }
     }
 
     /// Starts the operator.
     pub fn start_operator(&mut self) {
-        let client = self.sandbox.client();
+        let client = self.cluster.client();
         self.start_operator_as(client);
     }
 
@@ -67,7 +69,12 @@ impl Harness {
     }
 
     pub fn client(&self) -> Client {
-        self.sandbox.client()
+        self.cluster.client()
+    }
+
+    /// The sandbox, for what only it can do (faults, test identities).
+    pub fn sandbox(&self) -> Result<&Sandbox, Skipped> {
+        self.cluster.sandbox()
     }
 
     pub fn ns(&self) -> &str {
