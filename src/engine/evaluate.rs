@@ -279,6 +279,25 @@ impl CompiledPolicy {
         resources.chain(baselines).collect()
     }
 
+    /// Every template this policy has for objects of `api_version`/`kind`.
+    pub fn templates_of_kind<'p>(
+        &'p self,
+        api_version: &'p str,
+        kind: &'p str,
+    ) -> impl Iterator<Item = &'p Value> + 'p {
+        let resources = self
+            .resources
+            .iter()
+            .filter(move |r| r.target.api_version == api_version && r.target.kind == kind)
+            .map(|r| &r.template);
+        let baselines = self
+            .baselines
+            .iter()
+            .filter(move |b| b.target.api_version == api_version && b.target.kind == kind)
+            .map(|b| &b.template);
+        resources.chain(baselines)
+    }
+
     /// The objects this policy declares in full (`spec.resources`), with their templates.
     pub fn resources(&self) -> impl Iterator<Item = (&ObjectRef, &Value)> {
         self.resources.iter().map(|r| (&r.target, &r.template))

@@ -22,6 +22,7 @@ pub mod merge_keys;
 pub mod normalize;
 pub mod patch;
 pub mod pointer;
+pub mod prune;
 pub mod schema;
 pub mod scope;
 pub mod secret;

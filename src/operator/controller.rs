@@ -32,6 +32,7 @@ use crate::engine::classify::riskiest;
 use crate::engine::decide::{Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, decide, opted_out};
 use crate::engine::evaluate::{TargetResult, compile};
 use crate::engine::patch::{apply_body, union_into};
+use crate::engine::prune::FieldMask;
 
 /// What tasks report back to the loop.
 enum Report {
@@ -86,6 +87,8 @@ struct KindEntry {
     /// Why the kind cannot be watched now: `(forbidden, message)`.
     problem: Option<(bool, String)>,
     watch: Option<JoinHandle<()>>,
+    /// What the cache keeps of each object: the fields the policies govern.
+    mask: Arc<FieldMask>,
     cache: BTreeMap<ObjKey, Value>,
     relist: Option<BTreeMap<ObjKey, Value>>,
     synced: bool,
@@ -310,6 +313,7 @@ impl Controller {
         self.policies.insert(key.clone(), entry);
         for kind in &kinds {
             self.ensure_kind(kind);
+            self.widen_mask(kind);
         }
         self.forget_unused_kinds();
         for kind in kinds {
@@ -365,6 +369,41 @@ impl Controller {
         }
         self.kinds.insert(kind.clone(), KindEntry::default());
         self.lookup(kind.clone());
+    }
+
+    /// The fields of `kind` that some policy governs.
+    fn mask_for(&self, kind: &KindKey) -> FieldMask {
+        FieldMask::of(
+            self.policies
+                .values()
+                .filter_map(|p| p.compiled.as_ref().ok())
+                .flat_map(|c| c.templates_of_kind(&kind.api_version, &kind.kind)),
+        )
+    }
+
+    /// When a policy governs fields of `kind` the cache does not keep, the kind is watched
+    /// again with the wider mask: its objects are relisted, and nothing is evaluated against
+    /// the narrower cache meanwhile. A narrower mask waits for the next relist.
+    fn widen_mask(&mut self, kind: &KindKey) {
+        let mask = self.mask_for(kind);
+        let Some(entry) = self.kinds.get_mut(kind) else { return };
+        if entry.mask.covers(&mask) {
+            return;
+        }
+        entry.mask = Arc::new(mask);
+        if let (Some(task), Some((resource, _))) = (entry.watch.take(), entry.resource.as_ref()) {
+            task.abort();
+            debug!(kind = %kind, "governed fields widened: relisting");
+            entry.synced = false;
+            entry.relist = None;
+            entry.watch = Some(watch::watch_kind(
+                self.client.clone(),
+                kind.clone(),
+                resource.clone(),
+                entry.mask.clone(),
+                self.watched_tx.clone(),
+            ));
+        }
     }
 
     fn lookup(&self, kind: KindKey) {
@@ -442,6 +481,7 @@ impl Controller {
                             self.client.clone(),
                             kind.clone(),
                             resource.clone(),
+                            entry.mask.clone(),
                             self.watched_tx.clone(),
                         ));
                         entry.resource = Some((resource, namespaced));
@@ -562,7 +602,7 @@ impl Controller {
     /// decided, and starts a fix when one is due.
     fn reconcile(&mut self, key: &ObjKey) {
         let Self { policies, kinds, namespaces, exceptions, settings, .. } = &mut *self;
-        let Some(kind) = kinds.get(&key.kind) else { return };
+        let Some(kind) = kinds.get(&key.kind).filter(|k| k.synced) else { return };
         let live = kind.cache.get(key);
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let now = Timestamp::now();
@@ -747,7 +787,7 @@ impl Controller {
             && let Some(kind) = self.kinds.get_mut(&key.kind)
             && kind.cache.get(&key).is_none_or(|cached| older(cached, fresh))
         {
-            kind.cache.insert(key.clone(), watch::strip(fresh.as_ref().clone()));
+            kind.cache.insert(key.clone(), kind.mask.prune(fresh.as_ref().clone()));
         }
         let now = Timestamp::now();
         let object_id = key.to_string();

@@ -3,6 +3,7 @@
 //! it sees to the operator's loop; it never decides anything.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::Client;
@@ -18,10 +19,8 @@ use tokio::task::JoinHandle;
 use super::keys::KindKey;
 use crate::api::exception::DriftException;
 use crate::api::policy::{ClusterDriftPolicy, DriftPolicy};
-
-/// The annotation `kubectl apply` keeps a copy of the whole object in: never compared, so
-/// never cached.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+use crate::engine::prune::FieldMask;
+use crate::engine::secret::LAST_APPLIED_ANNOTATION as LAST_APPLIED;
 
 /// What a watch saw.
 #[derive(Debug)]
@@ -79,15 +78,16 @@ fn forward<K: serde::Serialize>(
     source: Source,
     tx: UnboundedSender<Watched>,
     stream: impl futures::Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static,
+    keep: impl Fn(Value) -> Value + Send + 'static,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream.default_backoff());
         while let Some(event) = stream.next().await {
             let change = match event {
                 Ok(Event::Init) => Change::Init,
-                Ok(Event::InitApply(object)) => Change::InitApply(strip(to_value(&object))),
+                Ok(Event::InitApply(object)) => Change::InitApply(keep(to_value(&object))),
                 Ok(Event::InitDone) => Change::InitDone,
-                Ok(Event::Apply(object)) => Change::Apply(strip(to_value(&object))),
+                Ok(Event::Apply(object)) => Change::Apply(keep(to_value(&object))),
                 Ok(Event::Delete(object)) => Change::Delete(to_value(&object)),
                 Err(err) => {
                     let forbidden = matches!(&err, watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e)
@@ -110,11 +110,12 @@ fn to_value<K: serde::Serialize>(object: &K) -> Value {
     serde_json::to_value(object).unwrap_or(Value::Null)
 }
 
-/// Watches every object of one kind, cluster-wide.
+/// Watches every object of one kind, cluster-wide, keeping of each what `mask` says.
 pub fn watch_kind(
     client: Client,
     kind: KindKey,
     resource: ApiResource,
+    mask: Arc<FieldMask>,
     tx: UnboundedSender<Watched>,
 ) -> JoinHandle<()> {
     let api: Api<DynamicObject> = Api::all_with(client, &resource);
@@ -124,7 +125,7 @@ pub fn watch_kind(
         // there, as policies match on it.
         event.map(|event| event.modify(|object: &mut DynamicObject| fill_type(object, &resource)))
     });
-    forward(Source::Kind(kind), tx, stream)
+    forward(Source::Kind(kind), tx, stream, move |object| mask.prune(object))
 }
 
 fn fill_type(object: &mut DynamicObject, resource: &ApiResource) {
@@ -149,11 +150,11 @@ pub fn watch_own(client: Client, tx: UnboundedSender<Watched>) -> Vec<JoinHandle
             let api = dynamic(resource.clone());
             let stream = watcher::watcher(api, watcher::Config::default())
                 .map(move |event| event.map(|event| event.modify(|object| fill_type(object, &resource))));
-            forward(source, tx.clone(), stream)
+            forward(source, tx.clone(), stream, strip)
         })
         .collect();
     let namespaces: Api<PartialObjectMeta<k8s_openapi::api::core::v1::Namespace>> = Api::all(client);
-    tasks.push(forward(Source::Namespaces, tx, watcher::watcher(namespaces, watcher::Config::default())));
+    tasks.push(forward(Source::Namespaces, tx, watcher::watcher(namespaces, watcher::Config::default()), strip));
     tasks
 }
 

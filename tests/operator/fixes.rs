@@ -125,3 +125,51 @@ async fn a_missing_object_is_created_when_create_is_allowed() {
     assert_eq!(status_number(&policy, "targets"), 1);
     harness.stop().await;
 }
+
+/// The cache keeps only governed fields; a policy edit that governs more relists the kind
+/// first, so field ownership of the newly governed fields is known before anything is fixed.
+#[tokio::test]
+async fn a_policy_edit_that_governs_more_fields_sees_their_owners() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let deployments: Api<Deployment> = Api::namespaced(harness.client(), &ns);
+    deployments.create(&PostParams::default(), &deployment(&ns, "web")).await.unwrap();
+    let params = |manager: &str| kube::api::PatchParams { field_manager: Some(manager.into()), ..Default::default() };
+    deployments
+        .patch("web", &params("hpa-controller"), &kube::api::Patch::Merge(json!({"spec": {"replicas": 5}})))
+        .await
+        .unwrap();
+    let baseline = |template: serde_json::Value| {
+        json!({
+            "baselines": [{"match": {"apiVersion": "apps/v1", "kind": "Deployment"}, "template": template}],
+            "ignore": [{"managers": ["hpa-controller"]}]
+        })
+    };
+    create_policy(&harness, drift_policy(&ns, "web", baseline(json!({"metadata": {"labels": {"team": "shop"}}}))))
+        .await;
+    wait_for(&policies(&harness), "web", "compliant", |p| condition(p, "Compliant").is_some_and(|(s, _)| s == "True"))
+        .await;
+
+    // Now replicas are governed too, and the autoscaler owns them.
+    policies(&harness)
+        .patch(
+            "web",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                json!({"spec": baseline(json!({"metadata": {"labels": {"team": "shop"}}, "spec": {"replicas": 2}}))}),
+            ),
+        )
+        .await
+        .unwrap();
+    let policy = wait_for(&policies(&harness), "web", "compliant at the new generation", |p| {
+        p.data["status"]["observedGeneration"] == 2 && condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    assert_eq!(status_number(&policy, "remediated"), 0);
+    assert_eq!(
+        deployments.get("web").await.unwrap().spec.replicas,
+        Some(5),
+        "the autoscaler's replicas are left alone"
+    );
+    harness.stop().await;
+}
