@@ -163,7 +163,7 @@ impl FieldMask {
                     match value {
                         Value::Object(subtree) if *mask != Self::Whole => {
                             let subtree = mask.prune_tree(subtree);
-                            (!subtree.is_empty()).then(|| (key, Value::Object(subtree)))
+                            (!subtree.is_empty()).then_some((key, Value::Object(subtree)))
                         }
                         value => Some((key, value)),
                     }
