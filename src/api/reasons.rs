@@ -115,6 +115,10 @@ pub const SUCCESS_CRITERIA_MET: &str = "SuccessCriteriaMet";
 pub const SUCCESS_CRITERIA_NOT_MET: &str = "SuccessCriteriaNotMet";
 /// The deadline passed before the success criteria were met.
 pub const DEADLINE_PASSED: &str = "DeadlinePassed";
+/// The burn-down shows no progress: no completion date can be projected.
+pub const NO_PROGRESS: &str = "NoProgress";
+/// The deadline has not passed yet.
+pub const DEADLINE_AHEAD: &str = "DeadlineAhead";
 /// Too many fixes of the last wave failed: waves stopped until a person resumes them.
 pub const WAVE_FAILURE_THRESHOLD_EXCEEDED: &str = "WaveFailureThresholdExceeded";
 
@@ -177,6 +181,8 @@ pub const ALL: &[&str] = &[
     SUCCESS_CRITERIA_MET,
     SUCCESS_CRITERIA_NOT_MET,
     DEADLINE_PASSED,
+    NO_PROGRESS,
+    DEADLINE_AHEAD,
     WAVE_FAILURE_THRESHOLD_EXCEEDED,
     VERIFIED,
     AWAITING_VERIFICATION,

@@ -26,6 +26,8 @@ pub enum NotificationType {
     DriftEscalated,
     /// A drift that was fixed came back.
     DriftRecurred,
+    /// A finding that needs attention at once (a `Critical` one) was opened.
+    FindingOpened,
     /// A person approved the fix of an escalated finding.
     FindingApproved,
     /// A finding was verified compliant and closed.
@@ -40,6 +42,8 @@ pub enum NotificationType {
     CampaignAtRisk,
     /// A campaign met its success criteria.
     CampaignCompleted,
+    /// A campaign's deadline passed before its success criteria were met.
+    CampaignDeadlineMissed,
     /// An exception expires within the reminder lead time.
     ExceptionExpiring,
     /// An exception expired; enforcement resumed.
@@ -50,11 +54,12 @@ pub enum NotificationType {
 
 impl NotificationType {
     /// Every type.
-    pub const ALL: [NotificationType; 14] = [
+    pub const ALL: [NotificationType; 16] = [
         Self::DriftDetected,
         Self::DriftRemediated,
         Self::DriftEscalated,
         Self::DriftRecurred,
+        Self::FindingOpened,
         Self::FindingApproved,
         Self::FindingClosed,
         Self::FindingReopened,
@@ -62,6 +67,7 @@ impl NotificationType {
         Self::CheckpointMissed,
         Self::CampaignAtRisk,
         Self::CampaignCompleted,
+        Self::CampaignDeadlineMissed,
         Self::ExceptionExpiring,
         Self::ExceptionExpired,
         Self::ExceptionCoversNothing,
@@ -74,6 +80,7 @@ impl NotificationType {
             Self::DriftRemediated => "dev.driftwarden.drift.remediated",
             Self::DriftEscalated => "dev.driftwarden.drift.escalated",
             Self::DriftRecurred => "dev.driftwarden.drift.recurred",
+            Self::FindingOpened => "dev.driftwarden.finding.opened",
             Self::FindingApproved => "dev.driftwarden.finding.approved",
             Self::FindingClosed => "dev.driftwarden.finding.closed",
             Self::FindingReopened => "dev.driftwarden.finding.reopened",
@@ -81,6 +88,7 @@ impl NotificationType {
             Self::CheckpointMissed => "dev.driftwarden.campaign.checkpoint.missed",
             Self::CampaignAtRisk => "dev.driftwarden.campaign.at_risk",
             Self::CampaignCompleted => "dev.driftwarden.campaign.completed",
+            Self::CampaignDeadlineMissed => "dev.driftwarden.campaign.deadline_missed",
             Self::ExceptionExpiring => "dev.driftwarden.exception.expiring",
             Self::ExceptionExpired => "dev.driftwarden.exception.expired",
             Self::ExceptionCoversNothing => "dev.driftwarden.exception.covers_nothing",
