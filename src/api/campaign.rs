@@ -79,6 +79,16 @@ pub struct RemediationCampaignSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_CHECKPOINTS))]
     pub checkpoints: Vec<Checkpoint>,
+    /// Label keys read on each asset, then on its namespace, to find the team accountable
+    /// for it. Defaults to the policy's `escalation.ownerLabels`, else `driftwarden.dev/owner`
+    /// and `team`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16), inner(length(min = 1, max = 317)))]
+    pub owner_labels: Vec<String>,
+    /// The team a finding goes to when neither its asset nor its namespace names one. Without
+    /// it, such findings are recorded as `unowned` (and still fixed or escalated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_owner: Option<Owner>,
     /// How fixes are rolled out.
     #[serde(default)]
     pub strategy: Strategy,

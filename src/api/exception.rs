@@ -159,6 +159,9 @@ pub struct ExceptionStatus {
     /// How many current drifts the exception covers.
     #[serde(default)]
     pub covered: u32,
+    /// How many campaign findings it keeps `Excepted`.
+    #[serde(default)]
+    pub covered_findings: u32,
 }
 
 #[cfg(test)]

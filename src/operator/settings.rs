@@ -1,6 +1,32 @@
 //! The operator's settings, read once at start.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+/// The clock campaigns and exception reminders read: the system time, moved by an offset
+/// that tests advance, so that checkpoints and deadlines are tested without waiting for
+/// real dates. Clones share the offset.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// The time now, as this clock tells it.
+    pub fn now(&self) -> Timestamp {
+        let offset = SignedDuration::from_millis(self.offset_ms.load(Ordering::Relaxed));
+        Timestamp::now().checked_add(offset).unwrap_or(Timestamp::MAX)
+    }
+
+    /// Moves this clock (and its clones) forward by `by`.
+    pub fn advance(&self, by: SignedDuration) {
+        let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.offset_ms.fetch_add(millis, Ordering::Relaxed);
+    }
+}
 
 /// How the operator runs. Read once at start (flags and environment), never inside a
 /// reconcile.
@@ -21,6 +47,13 @@ pub struct OperatorSettings {
     pub resync_interval: Duration,
     /// How often kinds that are not served yet are looked up again.
     pub discovery_retry: Duration,
+    /// How long before `expiresAt` a DriftException is flagged `ExpiringSoon` and its
+    /// reminder sent.
+    pub exception_reminder: Duration,
+    /// How many Finding writes may be under way at once.
+    pub finding_writes: usize,
+    /// The clock of campaigns (waves, checkpoints, deadlines) and exception reminders.
+    pub clock: Clock,
 }
 
 impl Default for OperatorSettings {
@@ -33,6 +66,23 @@ impl Default for OperatorSettings {
             status_interval: Duration::from_millis(200),
             resync_interval: Duration::from_secs(600),
             discovery_retry: Duration::from_secs(10),
+            exception_reminder: Duration::from_secs(7 * 24 * 3600),
+            finding_writes: 32,
+            clock: Clock::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_advanced_clock_moves_all_its_clones() {
+        let clock = Clock::default();
+        let shared = clock.clone();
+        let before = clock.now();
+        shared.advance(SignedDuration::from_hours(48));
+        assert!(clock.now() >= before + SignedDuration::from_hours(48));
     }
 }

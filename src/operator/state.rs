@@ -95,6 +95,8 @@ pub struct PolicyEntry {
     pub batch_counts: Option<(u32, u32)>,
     /// Where notifications go, from `spec.escalation.notify`.
     pub sink: Option<super::notify::Sink>,
+    /// Label keys that name a target's owner, from `spec.escalation.ownerLabels`.
+    pub owner_labels: Vec<String>,
 }
 
 impl PolicyEntry {
@@ -116,6 +118,7 @@ impl PolicyEntry {
             provisional: BTreeMap::new(),
             batch_counts: None,
             sink: None,
+            owner_labels: Vec::new(),
         }
     }
 

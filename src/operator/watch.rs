@@ -17,7 +17,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::keys::KindKey;
+use crate::api::campaign::RemediationCampaign;
 use crate::api::exception::DriftException;
+use crate::api::finding::Finding;
 use crate::api::policy::{ClusterDriftPolicy, DriftPolicy};
 use crate::engine::prune::FieldMask;
 use crate::engine::secret::LAST_APPLIED_ANNOTATION as LAST_APPLIED;
@@ -45,6 +47,8 @@ pub enum Source {
     Policies,
     ClusterPolicies,
     Exceptions,
+    Campaigns,
+    Findings,
     Namespaces,
     Kind(KindKey),
 }
@@ -143,6 +147,8 @@ pub fn watch_own(client: Client, tx: UnboundedSender<Watched>) -> Vec<JoinHandle
         (Source::Policies, ApiResource::erase::<DriftPolicy>(&())),
         (Source::ClusterPolicies, ApiResource::erase::<ClusterDriftPolicy>(&())),
         (Source::Exceptions, ApiResource::erase::<DriftException>(&())),
+        (Source::Campaigns, ApiResource::erase::<RemediationCampaign>(&())),
+        (Source::Findings, ApiResource::erase::<Finding>(&())),
     ];
     let mut tasks: Vec<JoinHandle<()>> = typed
         .into_iter()

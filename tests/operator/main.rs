@@ -1,6 +1,7 @@
 //! The operator end to end against the sandbox API server: detect, decide, fix, verify,
 //! escalate.
 
+mod campaigns;
 mod discovery;
 mod escalations;
 mod exceptions;

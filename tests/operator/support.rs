@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use driftwarden::operator::settings::Clock;
 use driftwarden::operator::{self, OperatorSettings};
 use driftwarden::sandbox::testing::{Sandbox, Skipped, TempNamespace, TestCluster, install_crds};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -20,6 +21,8 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 pub struct Harness {
     pub cluster: TestCluster,
     pub namespace: TempNamespace,
+    /// The operator's campaign clock: tests advance it instead of waiting for dates.
+    pub clock: Clock,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -42,7 +45,7 @@ impl Harness {
         let cluster = TestCluster::start().await.expect("a sandbox starts, or the test cluster answers");
         install_crds(&cluster.client(), &driftwarden::api::crds()).await.expect("CRDs installed");
         let namespace = cluster.temp_namespace().await.expect("namespace");
-        Self { cluster, namespace, stop: None, task: None }
+        Self { cluster, namespace, clock: Clock::default(), stop: None, task: None }
     }
 
     /// Starts the operator.
@@ -57,6 +60,7 @@ impl Harness {
         let settings = OperatorSettings {
             status_interval: Duration::from_millis(50),
             discovery_retry: Duration::from_millis(500),
+            clock: self.clock.clone(),
             ..OperatorSettings::default()
         };
         self.task = Some(tokio::spawn(async move {
@@ -178,4 +182,19 @@ pub fn owners_policy(ns: &str, remediation: Value) -> Value {
 /// Whether a ConfigMap's `team` label is `team`.
 pub fn team_is(cm: &ConfigMap, team: &str) -> bool {
     cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == team)
+}
+
+/// Waits until `check` holds, looking again every 50 ms: for conditions over many objects,
+/// which no single watch answers.
+pub async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    within(what, async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
 }

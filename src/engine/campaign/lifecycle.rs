@@ -355,7 +355,12 @@ fn set_drift(
 }
 
 fn attributed_actor(status: &FindingStatus) -> String {
-    status.attribution.as_ref().map_or_else(|| EXTERNAL_ACTOR.to_string(), |a| a.changed_by.clone())
+    status
+        .attribution
+        .as_ref()
+        .map(|a| a.changed_by.clone())
+        .filter(|manager| !manager.is_empty())
+        .unwrap_or_else(|| EXTERNAL_ACTOR.to_string())
 }
 
 fn transition(status: &mut FindingStatus, to: FindingState, now: Timestamp) {

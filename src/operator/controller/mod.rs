@@ -4,6 +4,9 @@
 //! cache, with no list call. Fixes, status writes and Events run as tasks of their own and
 //! report back, so the loop never waits on the API server.
 
+mod campaigns;
+mod exception_status;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -29,16 +32,39 @@ use super::state::{DecidedDrift, PolicyEntry, Readiness, TargetState};
 use super::watch::{self, Change, Source, Watched};
 use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
 use crate::engine::classify::riskiest;
-use crate::engine::decide::{Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, decide, opted_out};
+use crate::engine::decide::{
+    Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, RemediationRules, decide, opted_out,
+};
 use crate::engine::evaluate::{TargetResult, compile};
 use crate::engine::patch::{apply_body, union_into};
 use crate::engine::prune::FieldMask;
 
+/// How many of driftwarden's own kinds are watched: policies, cluster policies,
+/// exceptions, campaigns and findings. The operator is ready once all are listed.
+const OWN_KINDS: usize = 5;
+
 /// What tasks report back to the loop.
 enum Report {
     Resolved(KindKey, Result<(ApiResource, bool), String>),
-    Fixed { key: ObjKey, fixed: Vec<FixPart>, result: FixResult, started: Timestamp },
+    Fixed {
+        key: ObjKey,
+        fixed: Vec<FixPart>,
+        result: FixResult,
+        started: Timestamp,
+    },
     StatusWritten(PolicyKey, Result<PolicyStatus, String>),
+    FindingRead {
+        campaign: String,
+        key: ObjKey,
+        read: campaigns::FreshRead,
+    },
+    FindingWritten {
+        campaign: String,
+        key: ObjKey,
+        written: Result<(Value, crate::api::finding::FindingStatus), String>,
+    },
+    CampaignWritten(String, Result<crate::api::campaign::CampaignStatus, String>),
+    ExceptionWritten((String, String), Result<crate::api::exception::ExceptionStatus, String>),
 }
 
 /// What changed for one policy while reconciling one object, to count and announce.
@@ -78,6 +104,8 @@ struct FixPart {
     paths: Vec<String>,
     class: crate::api::RemediationClass,
     first_seen: Option<Timestamp>,
+    /// The campaign whose wave or approval started the fix, if any.
+    campaign: Option<campaigns::CampaignFix>,
 }
 
 /// One watched kind.
@@ -117,6 +145,12 @@ pub struct Controller {
     exceptions_synced: bool,
     writing_status: BTreeSet<PolicyKey>,
     last_tick: Timestamp,
+    campaigns: BTreeMap<String, crate::operator::campaigns::CampaignEntry>,
+    /// Findings whose campaign is not known (yet): adopted when it is listed.
+    pending_findings: BTreeMap<(String, String), crate::operator::campaigns::WatchedFinding>,
+    /// Finding writes under way.
+    finding_writes: usize,
+    exception_status: BTreeMap<(String, String), exception_status::ExceptionState>,
 }
 
 /// Runs the operator until `shutdown` resolves, with its own metrics and notifier.
@@ -152,6 +186,10 @@ pub async fn run_with(
         exceptions_synced: false,
         writing_status: BTreeSet::new(),
         last_tick: Timestamp::now(),
+        campaigns: BTreeMap::new(),
+        pending_findings: BTreeMap::new(),
+        finding_writes: 0,
+        exception_status: BTreeMap::new(),
         settings,
     };
     let own = watch::watch_own(client, watched_tx);
@@ -222,6 +260,8 @@ impl Controller {
                     self.reevaluate_all();
                 }
             }
+            Source::Campaigns => self.on_campaigns(watched.change),
+            Source::Findings => self.on_findings(watched.change),
             Source::Namespaces => self.on_namespace(watched.change),
             Source::Kind(kind) => self.on_kind(kind, watched.change),
         }
@@ -261,7 +301,7 @@ impl Controller {
             }
             Change::InitDone => {
                 self.listed.insert(label);
-                if self.listed.len() == 3 {
+                if self.listed.len() == OWN_KINDS {
                     self.services.health.set_ready();
                 }
                 let seen = self.relisting.remove(label).unwrap_or_default();
@@ -286,6 +326,7 @@ impl Controller {
         let spec = serde_json::from_value::<PolicySpec>(object.get("spec").cloned().unwrap_or(json!({})))
             .map_err(|err| format!("spec: {err}"));
         let notify: Option<NotifySpec> = spec.as_ref().ok().and_then(|spec| spec.escalation.notify.clone());
+        let owner_labels = spec.as_ref().map(|spec| spec.escalation.owner_labels.clone()).unwrap_or_default();
         let compiled = spec.and_then(|spec| {
             compile(&key.to_string(), key.namespace.as_deref(), &spec)
                 .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
@@ -297,6 +338,7 @@ impl Controller {
         // A cluster policy's notification Secret lives in the operator's namespace.
         let sink_namespace = key.namespace.clone().unwrap_or_else(|| self.settings.namespace.clone());
         entry.sink = notify.map(|spec| Sink { namespace: sink_namespace, spec });
+        entry.owner_labels = owner_labels;
         if let Some(previous) = self.policies.remove(&key) {
             entry.rate = previous.rate;
             entry.history = previous.history;
@@ -330,6 +372,9 @@ impl Controller {
 
     fn upsert_exception(&mut self, object: Value) {
         let (namespace, name) = name_of(&object);
+        let generation = object.pointer("/metadata/generation").and_then(Value::as_i64);
+        self.exception_status.entry((namespace.clone().unwrap_or_default(), name.clone())).or_default().generation =
+            generation;
         let entry = exceptions::read(&object);
         if let Err(problem) = &entry {
             warn!(exception = %format!("{}/{name}", namespace.clone().unwrap_or_default()), "invalid exception: {problem}");
@@ -339,6 +384,7 @@ impl Controller {
     }
 
     fn remove_exception(&mut self, namespace: String, name: String) {
+        self.exception_status.remove(&(namespace.clone(), name.clone()));
         if self.exceptions.remove(&(namespace, name)).is_some() {
             self.reevaluate_all();
         }
@@ -498,6 +544,10 @@ impl Controller {
                 self.mark_policies_of(&kind);
             }
             Report::Fixed { key, fixed, result, started } => self.on_fixed(key, fixed, result, started),
+            Report::FindingRead { campaign, key, read } => self.on_finding_read(campaign, key, read),
+            Report::FindingWritten { campaign, key, written } => self.on_finding_written(campaign, key, written),
+            Report::CampaignWritten(name, result) => self.on_campaign_written(name, result),
+            Report::ExceptionWritten(key, result) => self.on_exception_written(key, result),
             Report::StatusWritten(key, result) => {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };
@@ -606,7 +656,6 @@ impl Controller {
         let live = kind.cache.get(key);
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let now = Timestamp::now();
-        let object_id = key.to_string();
         let mut to_fix: Vec<FixPart> = Vec::new();
         let mut news: Vec<News> = Vec::new();
         for policy in policies.values_mut() {
@@ -628,22 +677,16 @@ impl Controller {
                 .flat_map(|f| f.drifts.into_iter().map(move |d| (f.source.clone(), d)))
                 .collect();
             let plain: Vec<_> = drifts.iter().map(|(_, d)| d.clone()).collect();
-            let (targets, drifted) = policy.counts_with(key, !plain.is_empty());
             let remediations_last_minute = policy.rate.in_last_minute(now);
-            let rules = &compiled.rules;
-            let window = rules.flapping.map(|(_, window)| window).unwrap_or_default();
-            let history = &policy.history;
-            let fixes_of = |path: &str| history.count(&object_id, path, window, now);
-            let input = DecisionInput {
-                rules,
-                opted_out: live.is_some_and(opted_out),
-                exceptions: &covers,
-                counters: Counters { targets, drifted, remediations_last_minute, fixes_of: &fixes_of },
-                conflict_managers: GITOPS_MANAGERS,
+            let context = DecisionContext {
+                key,
+                live,
+                covers: &covers,
                 own_manager: &settings.field_manager,
+                remediations_last_minute,
                 now,
             };
-            let actions = decide(&input, &plain);
+            let actions = decide_for(policy, &compiled.rules, &context, &plain);
             let decided: Vec<DecidedDrift> = drifts
                 .into_iter()
                 .zip(actions)
@@ -693,6 +736,7 @@ impl Controller {
                     paths: fix_paths,
                     class,
                     first_seen: state.first_seen,
+                    campaign: None,
                 });
             }
             if previous != Some(&state) {
@@ -706,6 +750,7 @@ impl Controller {
         if !to_fix.is_empty() && self.exceptions_synced && !self.in_flight.contains(key) {
             self.start_fix(key, to_fix);
         }
+        self.observe_campaigns(key);
     }
 
     /// Builds the apply body (every governed field of every policy that governs the
@@ -793,7 +838,10 @@ impl Controller {
         let object_id = key.to_string();
         let mut events = Vec::new();
         let mut notices = Vec::new();
-        for FixPart { policy: policy_key, paths, class, first_seen } in fixed {
+        for FixPart { policy: policy_key, paths, class, first_seen, campaign } in fixed {
+            if let Some(campaign) = &campaign {
+                self.on_campaign_fixed(campaign, &key, &result);
+            }
             let Some(policy) = self.policies.get_mut(&policy_key) else { continue };
             let window = policy.rules().and_then(|r| r.flapping).map(|(_, w)| w);
             let outcome = match &result {
@@ -907,6 +955,10 @@ impl Controller {
             self.lookup(kind);
         }
         self.flush_status(now);
+        let campaign_now = self.settings.clock.now();
+        self.run_waves(campaign_now);
+        self.flush_campaigns(campaign_now);
+        self.flush_exceptions(Timestamp::now());
     }
 
     fn readiness(&self, policy: &PolicyEntry) -> Readiness {
@@ -1049,6 +1101,42 @@ impl Controller {
             }
         });
     }
+}
+
+/// What a decision about one object reads besides the policy.
+struct DecisionContext<'a> {
+    key: &'a ObjKey,
+    live: Option<&'a Value>,
+    covers: &'a [ExceptionCover],
+    own_manager: &'a str,
+    /// How many fixes the policy applied in the last minute.
+    remediations_last_minute: u32,
+    now: Timestamp,
+}
+
+/// Decides the drifts of one object for `policy` under `rules`: the policy's own, or a
+/// campaign's, which fix other classes but keep the policy's counters and guards.
+fn decide_for(
+    policy: &PolicyEntry,
+    rules: &RemediationRules,
+    context: &DecisionContext<'_>,
+    drifts: &[crate::engine::drift::Drift],
+) -> Vec<Action> {
+    let DecisionContext { key, live, covers, own_manager, remediations_last_minute, now } = *context;
+    let (targets, drifted) = policy.counts_with(key, !drifts.is_empty());
+    let window = rules.flapping.map(|(_, window)| window).unwrap_or_default();
+    let object_id = key.to_string();
+    let fixes_of = |path: &str| policy.history.count(&object_id, path, window, now);
+    let input = DecisionInput {
+        rules,
+        opted_out: live.is_some_and(opted_out),
+        exceptions: covers,
+        counters: Counters { targets, drifted, remediations_last_minute, fixes_of: &fixes_of },
+        conflict_managers: GITOPS_MANAGERS,
+        own_manager,
+        now,
+    };
+    decide(&input, drifts)
 }
 
 /// The active exceptions that may and do select `live`. A missing object has none: an

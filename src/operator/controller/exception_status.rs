@@ -1,0 +1,282 @@
+//! DriftException status: whether each exception is in force, how many drifts and findings
+//! it covers, and the hygiene flags (`CoversNothing`, `ExpiringSoon`), with a notification
+//! when one of them turns true.
+
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use serde_json::json;
+use tracing::warn;
+
+use super::{Controller, Report};
+use crate::api::conditions::{ConditionSpec, ConditionStatus, is_true, same_ignoring_time, set_condition};
+use crate::api::exception::{DriftException, ExceptionStatus};
+use crate::api::finding::FindingState;
+use crate::api::reasons::{self, types};
+use crate::engine::decide::Action;
+use crate::operator::campaigns::backoff;
+use crate::operator::exceptions::ExceptionEntry;
+use crate::operator::notify::{Notification, NotificationType, Sink};
+
+/// What the loop keeps per exception for its status.
+#[derive(Debug, Default)]
+pub(super) struct ExceptionState {
+    pub generation: Option<i64>,
+    pub status: ExceptionStatus,
+    pub written: Option<ExceptionStatus>,
+    pub writing: bool,
+    pub failures: u32,
+    pub retry_at: Option<Timestamp>,
+}
+
+/// What an exception's status says, from what it covers now.
+pub(super) fn exception_status(
+    previous: &ExceptionStatus,
+    entry: &Result<ExceptionEntry, String>,
+    covered: u32,
+    covered_findings: u32,
+    lead: SignedDuration,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> ExceptionStatus {
+    let mut status =
+        ExceptionStatus { conditions: previous.conditions.clone(), covered, covered_findings, ..Default::default() };
+    status.observed_generation = generation;
+    let time = Time(now);
+    let mut set = |type_: &'static str, holds: bool, reason: &'static str, message: String| {
+        let spec = ConditionSpec::new(type_, ConditionStatus::from(holds), reason, message);
+        set_condition(&mut status.conditions, spec, generation, time.clone());
+    };
+    match entry {
+        Err(problem) => {
+            let too_long = problem.contains("maxDuration");
+            let reason = if too_long { reasons::EXCEEDS_MAX_DURATION } else { reasons::INVALID_SPEC };
+            set(types::READY, false, reason, problem.clone());
+            set(types::ACTIVE, false, reason, "the exception is not honoured".to_string());
+            set(types::EXPIRED, too_long, reason, problem.clone());
+        }
+        Ok(entry) => {
+            let expires = entry.cover.expires_at;
+            let active = now < expires;
+            set(
+                types::READY,
+                true,
+                reasons::RECONCILED,
+                format!("covers {covered} drifts and {covered_findings} findings"),
+            );
+            if active {
+                set(types::ACTIVE, true, reasons::WITHIN_VALIDITY, format!("in force until {expires}"));
+                set(types::EXPIRED, false, reasons::WITHIN_VALIDITY, format!("expires at {expires}"));
+                let (holds, reason, message) = match covered {
+                    0 => {
+                        (true, reasons::NO_MATCHING_DRIFT, "no current drift matches it: it may be removed".to_string())
+                    }
+                    n => (false, reasons::COVERS_DRIFT, format!("covers {n} drifts")),
+                };
+                set(types::COVERS_NOTHING, holds, reason, message);
+                let soon = expires.duration_since(now) <= lead;
+                let (reason, message) = match soon {
+                    true => {
+                        (reasons::EXPIRES_WITHIN_LEAD_TIME, format!("expires at {expires}: renew it or fix the drift"))
+                    }
+                    false => (reasons::EXPIRY_NOT_NEAR, format!("expires at {expires}")),
+                };
+                set(types::EXPIRING_SOON, soon, reason, message);
+            } else {
+                let message = format!("expired at {expires}: the drift it covered is enforced again");
+                set(types::ACTIVE, false, reasons::EXPIRES_AT_PASSED, message.clone());
+                set(types::EXPIRED, true, reasons::EXPIRES_AT_PASSED, message);
+                set(types::COVERS_NOTHING, false, reasons::EXPIRES_AT_PASSED, String::new());
+                set(types::EXPIRING_SOON, false, reasons::EXPIRES_AT_PASSED, String::new());
+            }
+        }
+    }
+    status
+}
+
+/// The notifications a status change calls for: a hygiene flag or the expiry turning true.
+fn notices(previous: &ExceptionStatus, next: &ExceptionStatus) -> Vec<NotificationType> {
+    [
+        (types::EXPIRING_SOON, NotificationType::ExceptionExpiring),
+        (types::EXPIRED, NotificationType::ExceptionExpired),
+        (types::COVERS_NOTHING, NotificationType::ExceptionCoversNothing),
+    ]
+    .into_iter()
+    .filter(|(type_, _)| is_true(&next.conditions, type_) && !is_true(&previous.conditions, type_))
+    .map(|(_, kind)| kind)
+    .collect()
+}
+
+fn same(a: &ExceptionStatus, b: &ExceptionStatus) -> bool {
+    a.covered == b.covered
+        && a.covered_findings == b.covered_findings
+        && a.observed_generation == b.observed_generation
+        && same_ignoring_time(&a.conditions, &b.conditions)
+}
+
+impl Controller {
+    /// Recomputes every exception's status and writes those that changed.
+    pub(super) fn flush_exceptions(&mut self, now: Timestamp) {
+        let lead = SignedDuration::try_from(self.settings.exception_reminder).unwrap_or_default();
+        let keys: Vec<(String, String)> = self.exceptions.keys().cloned().collect();
+        for key in keys {
+            let Some(entry) = self.exceptions.get(&key) else { continue };
+            let name = entry.as_ref().map(|e| e.cover.name.clone()).unwrap_or_default();
+            let covered_assets: Vec<_> = self
+                .policies
+                .values()
+                .flat_map(|p| p.targets.iter())
+                .filter(|(_, t)| {
+                    t.drifts.iter().any(|d| matches!(&d.action, Action::Excepted { exception } if *exception == name))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            let covered = self
+                .policies
+                .values()
+                .flat_map(|p| p.targets.values())
+                .flat_map(|t| t.drifts.iter())
+                .filter(|d| matches!(&d.action, Action::Excepted { exception } if *exception == name))
+                .count() as u32;
+            let covered_findings = self
+                .campaigns
+                .values()
+                .flat_map(|c| c.findings.iter())
+                .filter(|(k, f)| f.status.state == FindingState::Excepted && covered_assets.contains(k))
+                .count() as u32;
+            let state = self.exception_status.entry(key.clone()).or_default();
+            if state.writing || state.retry_at.is_some_and(|at| at > now) {
+                continue;
+            }
+            let next = exception_status(&state.status, entry, covered, covered_findings, lead, state.generation, now);
+            let kinds = notices(&state.status, &next);
+            state.status = next.clone();
+            if state.written.as_ref().is_none_or(|w| !same(w, &next)) {
+                state.writing = true;
+                let client = self.client.clone();
+                let manager = self.settings.status_manager.clone();
+                let tx = self.reports_tx.clone();
+                let key = key.clone();
+                tokio::spawn(async move {
+                    let resource = ApiResource::erase::<DriftException>(&());
+                    let api: Api<DynamicObject> = Api::namespaced_with(client, &key.0, &resource);
+                    let body = json!({"apiVersion": resource.api_version, "kind": resource.kind, "status": next});
+                    let result = api
+                        .patch_status(&key.1, &PatchParams::apply(&manager).force(), &Patch::Apply(&body))
+                        .await
+                        .map(|_| next)
+                        .map_err(|err| err.to_string());
+                    let _ = tx.send(Report::ExceptionWritten(key, result));
+                });
+            }
+            if !kinds.is_empty() {
+                self.notify_exception(&key, kinds);
+            }
+        }
+    }
+
+    pub(super) fn on_exception_written(&mut self, key: (String, String), result: Result<ExceptionStatus, String>) {
+        let Some(state) = self.exception_status.get_mut(&key) else { return };
+        state.writing = false;
+        match result {
+            Ok(status) => {
+                state.written = Some(status);
+                state.failures = 0;
+                state.retry_at = None;
+            }
+            Err(message) => {
+                state.failures += 1;
+                state.retry_at = Some(backoff(state.failures, Timestamp::now()));
+                warn!(exception = %format!("{}/{}", key.0, key.1), "exception status write failed, retrying: {message}");
+            }
+        }
+    }
+
+    /// Sends an exception's reminders to the sinks of the policies that govern what it
+    /// selects.
+    fn notify_exception(&self, key: &(String, String), kinds: Vec<NotificationType>) {
+        let Some(Ok(entry)) = self.exceptions.get(key) else { return };
+        let namespaces = &self.namespaces;
+        let labels = |ns: &str| namespaces.get(ns).cloned();
+        let mut sinks: Vec<&Sink> = Vec::new();
+        for policy in self.policies.values() {
+            let Some(sink) = &policy.sink else { continue };
+            let selects = policy.targets.keys().any(|k| {
+                self.kinds
+                    .get(&k.kind)
+                    .and_then(|kind| kind.cache.get(k))
+                    .is_some_and(|object| entry.selects(object, &self.settings.namespace, &labels))
+            });
+            if selects && !sinks.contains(&sink) {
+                sinks.push(sink);
+            }
+        }
+        let source = format!("/apis/driftwarden.dev/v1alpha1/namespaces/{}/driftexceptions/{}", key.0, key.1);
+        for kind in kinds {
+            for sink in &sinks {
+                let id = format!("{}/{}/{}/{}", key.0, key.1, kind.event_type(), entry.cover.expires_at.as_second());
+                let data = json!({
+                    "exception": entry.cover.name,
+                    "expiresAt": entry.cover.expires_at.to_string(),
+                    "covered": self.exception_status.get(key).map_or(0, |s| s.status.covered),
+                });
+                let notification =
+                    Notification { id, kind, source: source.clone(), subject: None, time: Timestamp::now(), data };
+                self.services.notifier.send(sink, notification);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::conditions::check_contract;
+    use crate::operator::exceptions::read;
+
+    fn exception(expires: &str) -> Result<ExceptionEntry, String> {
+        read(&json!({
+            "metadata": {"name": "x", "namespace": "shop", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "justification": "j", "approvedBy": "a",
+                     "ticket": "T-1", "approvedAt": "2026-01-01T00:00:00Z", "expiresAt": expires}
+        }))
+    }
+
+    #[test]
+    fn status_says_active_expired_and_flags_hygiene() {
+        let now: Timestamp = "2026-01-10T00:00:00Z".parse().unwrap();
+        let week = SignedDuration::from_hours(24 * 7);
+        let far = exception("2026-03-01T00:00:00Z");
+        let active = exception_status(&ExceptionStatus::default(), &far, 2, 1, week, Some(1), now);
+        check_contract(&active.conditions, Some(1)).unwrap();
+        assert!(is_true(&active.conditions, types::ACTIVE));
+        assert!(
+            !is_true(&active.conditions, types::COVERS_NOTHING) && !is_true(&active.conditions, types::EXPIRING_SOON)
+        );
+        assert_eq!((active.covered, active.covered_findings), (2, 1));
+
+        let idle = exception_status(&active, &exception("2026-01-12T00:00:00Z"), 0, 0, week, Some(1), now);
+        assert!(is_true(&idle.conditions, types::COVERS_NOTHING) && is_true(&idle.conditions, types::EXPIRING_SOON));
+        assert_eq!(
+            notices(&active, &idle),
+            vec![NotificationType::ExceptionExpiring, NotificationType::ExceptionCoversNothing]
+        );
+        assert!(notices(&idle, &idle).is_empty(), "a reminder is sent once");
+
+        let expired = exception_status(&idle, &exception("2026-01-09T00:00:00Z"), 0, 0, week, Some(1), now);
+        assert!(is_true(&expired.conditions, types::EXPIRED) && !is_true(&expired.conditions, types::ACTIVE));
+        assert_eq!(notices(&idle, &expired), vec![NotificationType::ExceptionExpired]);
+    }
+
+    #[test]
+    fn an_exception_longer_than_allowed_is_expired_and_says_why() {
+        let now: Timestamp = "2026-01-10T00:00:00Z".parse().unwrap();
+        let entry = exception("2027-06-01T00:00:00Z");
+        let status = exception_status(&ExceptionStatus::default(), &entry, 0, 0, SignedDuration::ZERO, None, now);
+        let ready = status.conditions.iter().find(|c| c.type_ == types::READY).unwrap();
+        assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", reasons::EXCEEDS_MAX_DURATION));
+        assert!(is_true(&status.conditions, types::EXPIRED));
+    }
+}
