@@ -43,6 +43,22 @@ async fn create_campaign(harness: &Harness, extra: Value) -> String {
     name
 }
 
+/// Receives notifications until one of type `wanted` arrives; returns it.
+async fn until(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<crate::receiver::Received>,
+    seen: &mut Vec<Value>,
+    wanted: &str,
+) -> Value {
+    within(wanted, async {
+        while !seen.iter().any(|e| e["type"] == wanted) {
+            let received = events.recv().await.expect("the receiver runs");
+            seen.push(serde_json::from_slice(&received.body).unwrap());
+        }
+    })
+    .await;
+    seen.iter().find(|e| e["type"] == wanted).cloned().unwrap()
+}
+
 fn state(finding: &DynamicObject) -> &str {
     finding.data["status"]["state"].as_str().unwrap_or_default()
 }
@@ -100,5 +116,272 @@ async fn an_auto_campaign_fixes_an_audit_policy_wave_by_wave_until_completed() {
         findings(&harness, &ns).list(&ListParams::default()).await.unwrap().items.is_empty()
     })
     .await;
+    harness.stop().await;
+}
+
+async fn finding_of(
+    harness: &Harness,
+    campaign: &str,
+    asset: &str,
+    what: &str,
+    check: impl Fn(&DynamicObject) -> bool,
+) -> DynamicObject {
+    let name = format!("{campaign}.configmap.{asset}");
+    wait_for(&findings(harness, harness.ns()), &name, what, check).await
+}
+
+#[tokio::test]
+async fn a_manual_campaign_closes_only_on_the_owners_verified_fix_and_reopens_on_regression() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    let name = create_campaign(&harness, json!({"strategy": {"mode": "Manual"}})).await;
+    let escalated =
+        finding_of(&harness, &name, "settings", "escalated to its owner", |f| state(f) == "Escalated").await;
+    assert_eq!(escalated.data["spec"]["campaign"], name.as_str());
+    assert_eq!(escalated.data["spec"]["asset"]["name"], "settings");
+    assert_eq!(escalated.data["spec"]["owner"]["team"], "other", "the asset's `team` label names its owner");
+    assert_eq!(escalated.data["spec"]["severity"], "Low");
+    assert!(team_is(&config_maps.get("settings").await.unwrap(), "other"), "a Manual campaign fixes nothing");
+
+    // The owner fixes it: the finding closes only after driftwarden's own fresh read.
+    edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "shop"}}})).await;
+    let closed = finding_of(&harness, &name, "settings", "closed", |f| state(f) == "Closed").await;
+    let last = closed.data["status"]["evidence"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["action"].as_str(), last["actor"].as_str()), (Some("Verified"), Some("kubectl-edit")), "{last}");
+
+    // A regression reopens it and counts a recurrence.
+    edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "rogue"}}})).await;
+    let reopened = finding_of(&harness, &name, "settings", "reopened", |f| {
+        f.data["status"]["recurrences"] == 1 && matches!(state(f), "Reopened" | "Escalated")
+    })
+    .await;
+    assert!(evidence_actions(&reopened).contains(&"Reopened".to_string()));
+    let campaign = wait_for(&campaigns(&harness), &name, "counted", |c| status_number(c, "total") == 1).await;
+    assert_eq!(campaign.data["status"]["findings"]["closed"], 0);
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn an_approved_escalation_is_fixed_and_the_approval_is_in_the_evidence() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    let mut cm = config_map(&ns, "settings", "other");
+    cm.data.get_or_insert_default().insert("mode".into(), "slow".into());
+    config_maps.create(&PostParams::default(), &cm).await.unwrap();
+    create_policy(
+        &harness,
+        drift_policy(
+            &ns,
+            "owners",
+            json!({"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}},
+                                  "template": {"metadata": {"labels": {"team": "shop"}}, "data": {"mode": "fast"}}}],
+                   "remediation": {"mode": "Audit"}}),
+        ),
+    )
+    .await;
+    // The campaign fixes only Metadata by itself: the data drift needs an approval.
+    let name = create_campaign(
+        &harness,
+        json!({"strategy": {"mode": "Auto", "autoRemediate": ["Metadata"], "waveInterval": "1s"}}),
+    )
+    .await;
+    let escalated = finding_of(&harness, &name, "settings", "escalated", |f| state(f) == "Escalated").await;
+    let reason = escalated.data["status"]["evidence"].as_array().unwrap().last().unwrap()["message"].clone();
+    assert!(reason.as_str().unwrap_or_default().contains("Spec"), "{reason}");
+    assert!(team_is(&config_maps.get("settings").await.unwrap(), "other"));
+
+    findings(&harness, &ns)
+        .patch(
+            &escalated.metadata.name.clone().unwrap(),
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"approval": {"by": "lead@example.com", "reason": "restores the declared mode"},
+                                          "ticket": "OPS-7"}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let closed =
+        finding_of(&harness, &name, "settings", "closed after the approved fix", |f| state(f) == "Closed").await;
+    let actions = evidence_actions(&closed);
+    assert!(actions.contains(&"Approved".to_string()) && actions.contains(&"Applied".to_string()), "{actions:?}");
+    assert_eq!(closed.data["spec"]["ticket"], "OPS-7", "people's fields are kept");
+    let live = config_maps.get("settings").await.unwrap();
+    assert_eq!(live.data.as_ref().unwrap()["mode"], "fast");
+    assert!(team_is(&live, "shop"), "the approval restores every path of the finding");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn owners_come_from_asset_labels_then_namespace_labels_then_the_default_or_unowned() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    let namespaces: Api<Namespace> = Api::all(harness.client());
+    for (name, owner) in [("labelled", Some("payments")), ("plain", None)] {
+        let mut cm = config_map(&ns, name, "other");
+        if let Some(owner) = owner {
+            cm.metadata.labels.get_or_insert_default().insert("owner".into(), owner.into());
+        }
+        config_maps.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    let name = create_campaign(&harness, json!({"strategy": {"mode": "Manual"}, "ownerLabels": ["owner"]})).await;
+    let labelled = finding_of(&harness, &name, "labelled", "opened", |f| !state(f).is_empty()).await;
+    assert_eq!(labelled.data["spec"]["owner"]["team"], "payments");
+    let plain = finding_of(&harness, &name, "plain", "opened", |f| !state(f).is_empty()).await;
+    assert_eq!(plain.data["spec"]["owner"]["team"], "unowned", "no label, no default: unowned, and still escalated");
+    assert_eq!(state(&plain), "Escalated");
+
+    // The namespace names an owner: findings opened from now on go to it.
+    namespaces
+        .patch(&ns, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"owner": "storefront"}}})))
+        .await
+        .unwrap();
+    let mut late = config_map(&ns, "late", "other");
+    late.metadata.name = Some("late".into());
+    config_maps.create(&PostParams::default(), &late).await.unwrap();
+    let late = finding_of(&harness, &name, "late", "opened", |f| !state(f).is_empty()).await;
+    assert_eq!(late.data["spec"]["owner"]["team"], "storefront");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_missed_checkpoint_puts_the_campaign_at_risk_and_the_deadline_passes_unmet() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    let now = jiff::Timestamp::now();
+    let checkpoint = (now + jiff::SignedDuration::from_hours(24)).to_string();
+    let deadline = (now + jiff::SignedDuration::from_hours(72)).to_string();
+    let name = create_campaign(
+        &harness,
+        json!({"strategy": {"mode": "Manual"}, "deadline": deadline, "checkpoints": [{"date": checkpoint, "compliantPercent": 100}]}),
+    )
+    .await;
+    let pending = wait_for(&campaigns(&harness), &name, "evaluated", |c| status_number(c, "total") == 1).await;
+    assert_eq!(pending.data["status"]["checkpoints"][0]["result"], "Pending");
+    assert_eq!(condition(&pending, "DeadlineMissed").map(|(s, _)| s), Some("False".into()));
+
+    harness.clock.advance(jiff::SignedDuration::from_hours(25));
+    let missed = wait_for(&campaigns(&harness), &name, "checkpoint missed", |c| {
+        c.data["status"]["checkpoints"][0]["result"] == "Missed"
+    })
+    .await;
+    assert_eq!(missed.data["status"]["checkpoints"][0]["actual"], 0);
+    assert_eq!(condition(&missed, "AtRisk").map(|(s, _)| s), Some("True".into()));
+    assert_eq!(condition(&missed, "OnTrack").map(|(s, _)| s), Some("False".into()));
+
+    harness.clock.advance(jiff::SignedDuration::from_hours(48));
+    let late = wait_for(&campaigns(&harness), &name, "deadline missed", |c| {
+        condition(c, "DeadlineMissed").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    assert_eq!(condition(&late, "Completed").map(|(s, _)| s), Some("False".into()));
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn an_excepted_finding_is_enforced_again_when_its_exception_expires() {
+    let mut harness = Harness::prepare().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
+    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4);
+    let exceptions: Api<DynamicObject> = Api::namespaced_with(
+        harness.client(),
+        &ns,
+        &ApiResource::erase::<driftwarden::api::exception::DriftException>(&()),
+    );
+    let exception: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftException",
+        "metadata": {"name": "migration", "namespace": ns},
+        "spec": {"match": {"apiVersion": "v1", "kind": "ConfigMap", "names": ["settings"]},
+                 "justification": "team rename", "approvedBy": "lead@example.com", "ticket": "PLAT-1",
+                 "approvedAt": jiff::Timestamp::now().to_string(), "expiresAt": expires.to_string()}
+    }))
+    .unwrap();
+    exceptions.create(&PostParams::default(), &exception).await.unwrap();
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    harness.start_operator();
+    let name = create_campaign(&harness, json!({"strategy": {"mode": "Auto", "waveInterval": "1s"}})).await;
+    let excepted = finding_of(&harness, &name, "settings", "excepted", |f| state(f) == "Excepted").await;
+    assert!(evidence_actions(&excepted).contains(&"Excepted".to_string()));
+    let covering =
+        wait_for(&exceptions, "migration", "counts the finding", |e| status_number(e, "coveredFindings") == 1).await;
+    assert_eq!(status_number(&covering, "covered"), 1);
+    if jiff::Timestamp::now() < expires {
+        assert!(team_is(&config_maps.get("settings").await.unwrap(), "other"), "nothing fixed while excepted");
+    }
+    // At expiry the finding leaves Excepted and the campaign's wave fixes it.
+    let closed = finding_of(&harness, &name, "settings", "fixed after expiry", |f| state(f) == "Closed").await;
+    assert!(jiff::Timestamp::now() >= expires);
+    assert_eq!(closed.data["status"]["evidence"].as_array().unwrap().last().unwrap()["actor"], "driftwarden");
+    let expired =
+        wait_for(&exceptions, "migration", "expired", |e| condition(e, "Expired").is_some_and(|(s, _)| s == "True"))
+            .await;
+    assert_eq!(condition(&expired, "Active").map(|(s, _)| s), Some("False".into()));
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn campaign_owners_hear_of_critical_findings_at_once_and_of_checkpoints_and_completion() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let (url, mut events) = crate::receiver::start().await;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(harness.client(), &ns);
+    let hook =
+        serde_json::from_value(json!({"metadata": {"name": "campaign-hooks"}, "stringData": {"url": url}})).unwrap();
+    secrets.create(&PostParams::default(), &hook).await.unwrap();
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(harness.client(), &ns);
+    let account = serde_json::from_value(json!({"metadata": {"name": "builder", "labels": {"app": "shop"}}})).unwrap();
+    accounts.create(&PostParams::default(), &account).await.unwrap();
+    create_policy(
+        &harness,
+        drift_policy(
+            &ns,
+            "owners",
+            json!({"baselines": [{"match": {"apiVersion": "v1", "kind": "ServiceAccount", "selector": {"matchLabels": {"app": "shop"}}},
+                                  "template": {"automountServiceAccountToken": false}}],
+                   "remediation": {"mode": "Audit"}}),
+        ),
+    )
+    .await;
+    let checkpoint = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)).to_string();
+    let name = create_campaign(
+        &harness,
+        json!({"strategy": {"mode": "Manual"}, "checkpoints": [{"date": checkpoint, "compliantPercent": 100}],
+               "notify": {"urlSecretRef": {"name": "campaign-hooks", "key": "url"}, "mode": "Structured"}}),
+    )
+    .await;
+    let mut seen: Vec<Value> = Vec::new();
+    let opened = until(&mut events, &mut seen, "dev.driftwarden.finding.opened").await;
+    assert_eq!(opened["data"]["severity"], "Critical", "ServiceAccount drift touches access");
+    assert_eq!(opened["data"]["asset"]["name"], "builder");
+    assert_eq!(opened["source"], format!("/apis/driftwarden.dev/v1alpha1/remediationcampaigns/{name}"));
+
+    harness.clock.advance(jiff::SignedDuration::from_hours(25));
+    let missed = until(&mut events, &mut seen, "dev.driftwarden.campaign.checkpoint.missed").await;
+    assert_eq!(missed["data"]["campaign"], name.as_str());
+
+    let finding = format!("{name}.serviceaccount.builder");
+    findings(&harness, &ns)
+        .patch(&finding, &PatchParams::default(), &Patch::Merge(json!({"spec": {"ticket": "SEC-101"}})))
+        .await
+        .unwrap();
+    wait_for(&findings(&harness, &ns), &finding, "ticket kept", |f| f.data["spec"]["ticket"] == "SEC-101").await;
+    edit(&accounts, "builder", json!({"automountServiceAccountToken": false})).await;
+    let closed = until(&mut events, &mut seen, "dev.driftwarden.finding.closed").await;
+    assert_eq!(closed["data"]["ticket"], "SEC-101", "the external ticket is echoed");
+    until(&mut events, &mut seen, "dev.driftwarden.campaign.completed").await;
+    let ids: Vec<&str> = seen.iter().filter_map(|e| e["id"].as_str()).collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "nothing is sent twice: {ids:?}");
     harness.stop().await;
 }

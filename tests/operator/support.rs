@@ -57,7 +57,10 @@ impl Harness {
     /// Starts the operator with `client`'s identity.
     pub fn start_operator_as(&mut self, client: Client) {
         let (stop, stopped) = oneshot::channel::<()>();
+        // The test namespace is the operator's: campaign sinks and cluster-wide exceptions
+        // live there.
         let settings = OperatorSettings {
+            namespace: self.ns().to_string(),
             status_interval: Duration::from_millis(50),
             discovery_retry: Duration::from_millis(500),
             clock: self.clock.clone(),

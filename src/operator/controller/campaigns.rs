@@ -17,7 +17,7 @@ use super::{Controller, DecisionContext, FixPart, Report, covers_for, decide_for
 use crate::api::RemediationClass;
 use crate::api::campaign::{CampaignMode, CampaignStatus, RemediationCampaign};
 use crate::api::conditions::{ConditionSpec, ConditionStatus, set_condition};
-use crate::api::finding::{Finding, FindingState, FindingStatus};
+use crate::api::finding::{EvidenceAction, Finding, FindingState, FindingStatus};
 use crate::api::policy::Mode;
 use crate::api::reasons::{self, types};
 use crate::engine::campaign::lifecycle::{EXTERNAL_ACTOR, OPERATOR_ACTOR};
@@ -400,7 +400,7 @@ impl Controller {
             Ok(Some(fresh)) => fresh,
         };
         let resource_version = fresh.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
-        let ours = finding.status.evidence.last().is_some_and(|e| e.actor == OPERATOR_ACTOR);
+        let ours = finding.status.evidence.last().is_some_and(|e| e.action == EvidenceAction::Applied);
         let remaining = policy_key
             .and_then(|p| self.policies.get(&p))
             .and_then(|p| p.compiled.as_ref().ok())
@@ -417,13 +417,11 @@ impl Controller {
             })
             .unwrap_or_else(Vec::new);
         let observation = if remaining.is_empty() {
-            let actor = if ours { OPERATOR_ACTOR } else { EXTERNAL_ACTOR };
-            Observation::Verified {
-                resource_version,
-                live_hash: desired_hash.clone(),
-                desired_hash,
-                actor: actor.to_string(),
-            }
+            let actor = match ours {
+                true => OPERATOR_ACTOR.to_string(),
+                false => latest_writer(&fresh).unwrap_or_else(|| EXTERNAL_ACTOR.to_string()),
+            };
+            Observation::Verified { resource_version, live_hash: desired_hash.clone(), desired_hash, actor }
         } else {
             let live: Vec<(String, Option<Value>)> =
                 remaining.iter().map(|d| (d.path.clone(), d.live.clone())).collect();
@@ -865,6 +863,23 @@ impl Controller {
     }
 }
 
+/// The field manager that wrote `object` last, from its managedFields: who made an
+/// asset compliant when driftwarden did not.
+fn latest_writer(object: &Value) -> Option<String> {
+    object
+        .pointer("/metadata/managedFields")?
+        .as_array()?
+        .iter()
+        .filter(|entry| entry.get("subresource").is_none())
+        .filter_map(|entry| {
+            let manager = entry.get("manager")?.as_str().filter(|m| !m.is_empty())?;
+            let time = entry.get("time").and_then(Value::as_str).and_then(|t| t.parse::<Timestamp>().ok());
+            Some((time, manager.to_string()))
+        })
+        .max_by_key(|(time, _)| *time)
+        .map(|(_, manager)| manager)
+}
+
 /// How findings name the control: the policy's `namespace/name`, or the check's name.
 fn control_name(campaign: &CampaignEntry) -> String {
     match (campaign.policy(), campaign.spec.as_ref().ok().and_then(|s| s.control.check.as_ref())) {
@@ -915,6 +930,17 @@ pub(super) fn set_finding_conditions(status: &mut FindingStatus, now: Timestamp)
 mod tests {
     use super::*;
     use crate::api::conditions::check_contract;
+
+    #[test]
+    fn the_latest_writer_is_the_newest_managed_fields_entry_of_the_object_itself() {
+        let object = serde_json::json!({"metadata": {"managedFields": [
+            {"manager": "kubectl-create", "time": "2026-01-01T00:00:00Z"},
+            {"manager": "kubectl-edit", "time": "2026-01-02T00:00:00Z"},
+            {"manager": "controller", "time": "2026-01-03T00:00:00Z", "subresource": "status"}
+        ]}});
+        assert_eq!(latest_writer(&object).as_deref(), Some("kubectl-edit"));
+        assert_eq!(latest_writer(&serde_json::json!({"metadata": {}})), None);
+    }
 
     #[test]
     fn finding_conditions_follow_the_state_and_keep_the_contract() {
