@@ -42,7 +42,8 @@ fn snapshot(accounts: usize, bindings: usize) -> Snapshot {
         .into_iter()
         .enumerate()
         {
-            s.roles.push(typed(json!({"metadata": {"name": format!("role-{r}"), "namespace": ns(n)}, "rules": [rule]})));
+            s.roles
+                .push(typed(json!({"metadata": {"name": format!("role-{r}"), "namespace": ns(n)}, "rules": [rule]})));
         }
     }
     for c in 0..48 {
@@ -79,8 +80,12 @@ fn snapshot(accounts: usize, bindings: usize) -> Snapshot {
         } else {
             let role_ref = match b % 3 {
                 0 => json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "aggregated"}),
-                1 => json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("cluster-role-{}", b % 48)}),
-                _ => json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": format!("role-{}", b % 4)}),
+                1 => {
+                    json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("cluster-role-{}", b % 48)})
+                }
+                _ => {
+                    json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": format!("role-{}", b % 4)})
+                }
             };
             s.role_bindings.push(typed(json!({"metadata": {"name": format!("rb-{b}"), "namespace": ns(a)},
                 "roleRef": role_ref, "subjects": [subject]})));
@@ -90,7 +95,8 @@ fn snapshot(accounts: usize, bindings: usize) -> Snapshot {
         let labels = json!({"app": format!("app-{d}")});
         let template = json!({"metadata": {"labels": labels},
             "spec": {"serviceAccountName": format!("sa-{d}"), "containers": [{"name": "app", "image": "app:1"}]}});
-        s.deployments.push(typed(json!({"metadata": {"name": format!("app-{d}"), "namespace": ns(d), "uid": format!("d{d}")},
+        s.deployments
+            .push(typed(json!({"metadata": {"name": format!("app-{d}"), "namespace": ns(d), "uid": format!("d{d}")},
             "spec": {"selector": {"matchLabels": labels}, "template": template}})));
         s.replica_sets.push(typed(json!({"metadata": {"name": format!("app-{d}-1"), "namespace": ns(d),
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": format!("app-{d}"), "uid": format!("d{d}"), "controller": true}]},
