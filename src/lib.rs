@@ -8,6 +8,9 @@
 //! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
 //! - [`diff`]: `driftwarden diff`, what each policy would change in the live cluster now.
 //! - [`operator`]: `driftwarden run`, the operator.
+//! - [`inventory`]: `driftwarden inventory`, the identity inventory of the live cluster.
+//! - [`identity`]: the sans-IO identity analysis: inventory of ServiceAccounts and human
+//!   subjects, privileges, risk, and the built-in campaign controls.
 //! - [`sandbox`]: an in-memory Kubernetes API server for `driftwarden sandbox` and tests.
 //! - [`cli`]: the command line; `main.rs` only parses and calls into it.
 //! - [`operator`]: the IO shell of `driftwarden run`.
@@ -17,6 +20,8 @@ pub mod check;
 pub mod cli;
 pub mod diff;
 pub mod engine;
+pub mod identity;
+pub mod inventory;
 pub mod operator;
 pub mod quickstart;
 pub mod sandbox;

@@ -3,6 +3,7 @@
 
 mod check;
 mod diff;
+mod inventory;
 mod logging;
 mod run;
 mod sandbox;
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 pub use check::CheckArgs;
 pub use diff::DiffArgs;
+pub use inventory::InventoryArgs;
 pub use run::RunArgs;
 
 /// driftwarden keeps a cluster at its declared desired state.
@@ -41,6 +43,10 @@ pub enum Command {
     /// Read-only: what each policy would change in the live cluster now. Exit code 0 when
     /// nothing drifts, 1 when something does, 2 when the cluster cannot be read.
     Diff(DiffArgs),
+    /// Read-only: the identity inventory (ServiceAccounts, their privileges, tokens,
+    /// workloads and risk) as a table or JSON. Exit code 0, or 2 when the cluster cannot be
+    /// read.
+    Inventory(InventoryArgs),
     /// Run an in-memory Kubernetes API server on 127.0.0.1 with driftwarden's CRDs, and
     /// write a kubeconfig for kubectl.
     Sandbox(sandbox::SandboxArgs),
@@ -53,6 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Inventory(args) => inventory::run(&args),
         Command::Sandbox(args) => sandbox::run_sandbox(args, crate::api::crds()),
     }
 }
