@@ -50,6 +50,8 @@ pub struct CampaignEntry {
     pub writing: bool,
     pub status_failures: u32,
     pub retry_status_at: Option<Timestamp>,
+    /// Why the control cannot run (a check's parameters), when it cannot.
+    pub control_problem: Option<String>,
 }
 
 /// A wave under way.
@@ -89,6 +91,9 @@ pub struct FindingEntry {
     pub verifying: bool,
     pub read_failures: u32,
     pub verify_retry_at: Option<Timestamp>,
+    /// For a check's finding: the fix the check proposes, and what it reported.
+    pub control_fix: Option<crate::identity::ControlFix>,
+    pub summary: Option<String>,
 }
 
 impl FindingEntry {
@@ -127,6 +132,7 @@ impl CampaignEntry {
             writing: false,
             status_failures: 0,
             retry_status_at: None,
+            control_problem: None,
         }
     }
 
@@ -313,6 +319,8 @@ pub fn new_finding(name: String, namespace: String, severity: Severity, owner: O
         verifying: false,
         read_failures: 0,
         verify_retry_at: None,
+        control_fix: None,
+        summary: None,
     }
 }
 

@@ -50,6 +50,9 @@ pub struct OperatorSettings {
     /// How long before `expiresAt` a DriftException is flagged `ExpiringSoon` and its
     /// reminder sent.
     pub exception_reminder: Duration,
+    /// How long changes to what identity checks read are gathered before the checks run
+    /// again.
+    pub identity_interval: Duration,
     /// How many Finding writes may be under way at once.
     pub finding_writes: usize,
     /// The clock of campaigns (waves, checkpoints, deadlines) and exception reminders.
@@ -67,6 +70,7 @@ impl Default for OperatorSettings {
             resync_interval: Duration::from_secs(600),
             discovery_retry: Duration::from_secs(10),
             exception_reminder: Duration::from_secs(7 * 24 * 3600),
+            identity_interval: Duration::from_secs(2),
             finding_writes: 32,
             clock: Clock::default(),
         }

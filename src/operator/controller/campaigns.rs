@@ -86,7 +86,7 @@ impl Controller {
 
     /// Whether campaigns and their findings are listed: before that, a drift could open a
     /// second finding for an asset that already has one.
-    fn campaigns_listed(&self) -> bool {
+    pub(super) fn campaigns_listed(&self) -> bool {
         self.listed.contains("campaigns") && self.listed.contains("findings")
     }
 
@@ -108,6 +108,7 @@ impl Controller {
         let adopted: Vec<(String, String)> =
             self.pending_findings.iter().filter(|(_, f)| f.spec.campaign == name).map(|(key, _)| key.clone()).collect();
         self.campaigns.insert(name.clone(), entry);
+        self.ensure_identity_kinds();
         for key in adopted {
             if let Some(watched) = self.pending_findings.remove(&key) {
                 self.adopt_finding(watched);
@@ -119,6 +120,7 @@ impl Controller {
     fn remove_campaign(&mut self, name: &str) {
         // Its findings are garbage-collected by the API server (they are owned by it).
         self.campaigns.remove(name);
+        self.forget_unused_kinds();
     }
 
     fn upsert_finding(&mut self, object: Value) {
@@ -187,7 +189,10 @@ impl Controller {
     /// that has a finding.
     pub(super) fn evaluate_campaign(&mut self, name: &str) {
         let Some(campaign) = self.campaigns.get(name) else { return };
-        let Some(policy_key) = campaign.policy() else { return };
+        let Some(policy_key) = campaign.policy() else {
+            self.identity_dirty = true;
+            return;
+        };
         let mut keys: BTreeSet<ObjKey> = campaign.findings.keys().cloned().collect();
         if let Some(policy) = self.policies.get(&policy_key) {
             keys.extend(policy.targets.keys().cloned());
@@ -302,14 +307,19 @@ impl Controller {
     }
 
     /// Sends an open finding the campaign will not fix by itself to its owner.
-    fn route_finding(&mut self, name: &str, key: &ObjKey, now: Timestamp) {
+    pub(super) fn route_finding(&mut self, name: &str, key: &ObjKey, now: Timestamp) {
         let Some(campaign) = self.campaigns.get(name) else { return };
         let Ok(spec) = &campaign.spec else { return };
         let Some(finding) = campaign.findings.get(key) else { return };
         if spec.paused || !matches!(finding.status.state, FindingState::Open | FindingState::Reopened) {
             return;
         }
-        let reason = if spec.strategy.mode == CampaignMode::Manual {
+        let reason = if campaign.policy().is_none() {
+            match self.check_escalation(name, key) {
+                Some(reason) => reason,
+                None => return,
+            }
+        } else if spec.strategy.mode == CampaignMode::Manual {
             "the campaign is Manual: the owner fixes the asset, and driftwarden verifies and closes the finding"
                 .to_string()
         } else {
@@ -322,21 +332,25 @@ impl Controller {
         self.step_finding(name, key, Observation::Escalate { reason }, now);
     }
 
-    fn campaign_classes_of(&self, campaign: &CampaignEntry) -> Vec<RemediationClass> {
+    pub(super) fn campaign_classes_of(&self, campaign: &CampaignEntry) -> Vec<RemediationClass> {
         let Ok(spec) = &campaign.spec else { return Vec::new() };
-        let own = campaign
-            .policy()
-            .and_then(|p| self.policies.get(&p))
-            .and_then(|p| p.compiled.as_ref().ok())
-            .map(|c| c.rules.auto_remediate.clone())
-            .unwrap_or_default();
+        // A check's own automatic fixes touch ServiceAccounts: `Access`.
+        let own = match campaign.policy() {
+            Some(policy) => self
+                .policies
+                .get(&policy)
+                .and_then(|p| p.compiled.as_ref().ok())
+                .map(|c| c.rules.auto_remediate.clone())
+                .unwrap_or_default(),
+            None => vec![RemediationClass::Access],
+        };
         campaign_classes(&spec.strategy, &own)
     }
 
     /// Moves a finding by one observation; returns whether it changed. Conditions follow the
     /// state, people are told what they need to know, and a finding that waits for a fresh
     /// read gets one.
-    fn step_finding(&mut self, name: &str, key: &ObjKey, observation: Observation, now: Timestamp) -> bool {
+    pub(super) fn step_finding(&mut self, name: &str, key: &ObjKey, observation: Observation, now: Timestamp) -> bool {
         let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return false };
         let before = finding.status.state;
         let Some(mut next) = step(&finding.status, observation, now) else { return false };
@@ -395,6 +409,10 @@ impl Controller {
             }
             Ok(None) => {
                 self.step_finding(&name, &key, Observation::Gone, now);
+                return;
+            }
+            Ok(Some(fresh)) if policy_key.is_none() => {
+                self.verify_check(&name, &key, fresh, now);
                 return;
             }
             Ok(Some(fresh)) => fresh,
@@ -480,8 +498,13 @@ impl Controller {
                     .collect()
             };
             let mut wave = Wave::default();
+            let check = self.campaigns[&name].policy().is_none();
             for key in keys {
-                if self.start_campaign_fix(&name, &key, None) {
+                let started = match check {
+                    true => self.start_check_fix(&name, &key, None),
+                    false => self.start_campaign_fix(&name, &key, None),
+                };
+                if started {
                     wave.pending.insert(key);
                     wave.tried += 1;
                 }
@@ -501,7 +524,11 @@ impl Controller {
         let Some(finding) = self.campaigns.get(name).and_then(|c| c.findings.get(key)) else { return };
         let Some(paths) = approved_paths(&finding.status).map(<[String]>::to_vec) else { return };
         let by = finding.approval.as_ref().map(|a| a.by.clone());
-        self.start_campaign_fix(name, key, Some((paths, by)));
+        if self.campaigns[name].policy().is_none() {
+            self.start_check_fix(name, key, by);
+        } else {
+            self.start_campaign_fix(name, key, Some((paths, by)));
+        }
     }
 
     /// Starts the campaign's fix of one asset: the policy's drifts decided as if the policy
@@ -732,6 +759,7 @@ impl Controller {
             .get(name)
             .and_then(CampaignEntry::policy)
             .map(|p| self.policies.get(&p).map(|policy| self.readiness(policy)));
+        let identity_problem = self.identity_problem();
         let Some(campaign) = self.campaigns.get_mut(name) else { return };
         if campaign.writing || campaign.retry_status_at.is_some_and(|at| at > now) {
             return;
@@ -753,6 +781,12 @@ impl Controller {
         });
         let problem: Option<(&'static str, String)> = match (&campaign.spec, &readiness) {
             (Err(problem), _) => Some((reasons::INVALID_SPEC, problem.clone())),
+            (Ok(_), None) if campaign.control_problem.is_some() => {
+                Some((reasons::INVALID_SPEC, campaign.control_problem.clone().unwrap_or_default()))
+            }
+            (Ok(_), None) if identity_problem.is_some() => {
+                Some((reasons::FORBIDDEN, identity_problem.clone().unwrap_or_default()))
+            }
             (Ok(_), Some(None)) => {
                 Some((reasons::DEPENDENCY_NOT_FOUND, "the policy it follows does not exist".to_string()))
             }
@@ -826,7 +860,7 @@ impl Controller {
 
     /// Tells the campaign's owner about a finding that moved: at once for a critical one that
     /// opens (the ticket path), and when any finding closes or reopens.
-    fn notify_finding(&self, name: &str, key: &ObjKey, before: Option<FindingState>) {
+    pub(super) fn notify_finding(&self, name: &str, key: &ObjKey, before: Option<FindingState>) {
         let Some(campaign) = self.campaigns.get(name) else { return };
         let Some(finding) = campaign.findings.get(key) else { return };
         let Some(spec) = campaign.spec.as_ref().ok().and_then(|s| s.notify.clone()) else { return };
@@ -865,7 +899,7 @@ impl Controller {
 
 /// The field manager that wrote `object` last, from its managedFields: who made an
 /// asset compliant when driftwarden did not.
-fn latest_writer(object: &Value) -> Option<String> {
+pub(super) fn latest_writer(object: &Value) -> Option<String> {
     object
         .pointer("/metadata/managedFields")?
         .as_array()?

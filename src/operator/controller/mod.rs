@@ -5,6 +5,7 @@
 //! report back, so the loop never waits on the API server.
 
 mod campaigns;
+mod checks;
 mod exception_status;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,6 +66,11 @@ enum Report {
     },
     CampaignWritten(String, Result<crate::api::campaign::CampaignStatus, String>),
     ExceptionWritten((String, String), Result<crate::api::exception::ExceptionStatus, String>),
+    CheckFixed {
+        campaign: campaigns::CampaignFix,
+        key: ObjKey,
+        result: FixResult,
+    },
 }
 
 /// What changed for one policy while reconciling one object, to count and announce.
@@ -151,6 +157,9 @@ pub struct Controller {
     /// Finding writes under way.
     finding_writes: usize,
     exception_status: BTreeMap<(String, String), exception_status::ExceptionState>,
+    /// What identity checks read changed since they last ran, and when they last ran.
+    identity_dirty: bool,
+    last_checks: Option<Timestamp>,
 }
 
 /// Runs the operator until `shutdown` resolves, with its own metrics and notifier.
@@ -190,6 +199,8 @@ pub async fn run_with(
         pending_findings: BTreeMap::new(),
         finding_writes: 0,
         exception_status: BTreeMap::new(),
+        identity_dirty: false,
+        last_checks: None,
         settings,
     };
     let own = watch::watch_own(client, watched_tx);
@@ -419,12 +430,16 @@ impl Controller {
 
     /// The fields of `kind` that some policy governs.
     fn mask_for(&self, kind: &KindKey) -> FieldMask {
-        FieldMask::of(
+        let governed = FieldMask::of(
             self.policies
                 .values()
                 .filter_map(|p| p.compiled.as_ref().ok())
                 .flat_map(|c| c.templates_of_kind(&kind.api_version, &kind.kind)),
-        )
+        );
+        match self.has_check_campaigns() && checks::identity_kinds().contains(kind) {
+            true => governed.union(checks::identity_mask(kind)),
+            false => governed,
+        }
     }
 
     /// When a policy governs fields of `kind` the cache does not keep, the kind is watched
@@ -462,12 +477,14 @@ impl Controller {
     }
 
     fn forget_unused_kinds(&mut self) {
+        let identity = if self.has_check_campaigns() { checks::identity_kinds() } else { Vec::new() };
         let used: BTreeSet<KindKey> = self
             .policies
             .values()
             .filter_map(|p| p.compiled.as_ref().ok())
             .flat_map(|c| c.kinds())
             .map(|(v, k)| KindKey::new(v, k))
+            .chain(identity)
             .collect();
         self.kinds.retain(|kind, entry| {
             let keep = used.contains(kind);
@@ -479,6 +496,9 @@ impl Controller {
     }
 
     fn on_kind(&mut self, kind: KindKey, change: Change) {
+        if !matches!(change, Change::Init | Change::InitApply(_)) && checks::identity_kinds().contains(&kind) {
+            self.identity_dirty = true;
+        }
         let Some(entry) = self.kinds.get_mut(&kind) else { return };
         match change {
             Change::Init => entry.relist = Some(BTreeMap::new()),
@@ -548,6 +568,7 @@ impl Controller {
             Report::FindingWritten { campaign, key, written } => self.on_finding_written(campaign, key, written),
             Report::CampaignWritten(name, result) => self.on_campaign_written(name, result),
             Report::ExceptionWritten(key, result) => self.on_exception_written(key, result),
+            Report::CheckFixed { campaign, key, result } => self.on_check_fixed(campaign, key, result),
             Report::StatusWritten(key, result) => {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };
@@ -956,6 +977,7 @@ impl Controller {
         }
         self.flush_status(now);
         let campaign_now = self.settings.clock.now();
+        self.run_checks(campaign_now);
         self.run_waves(campaign_now);
         self.flush_campaigns(campaign_now);
         self.flush_exceptions(Timestamp::now());
