@@ -1,6 +1,11 @@
 //! The operator end to end against the sandbox API server: detect, decide, fix, verify,
 //! escalate.
 
+// Shared with tests/chart.rs, which uses all of it.
+#[allow(dead_code)]
+#[path = "../common/chart.rs"]
+mod chart;
+mod chart_rbac;
 mod escalations;
 mod exceptions;
 mod failover;
