@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 #[path = "../common/chart.rs"]
 mod chart;
+mod argocd_health;
 mod chart_rbac;
 mod escalations;
 mod exceptions;
