@@ -45,7 +45,10 @@ fn variations() -> Vec<(&'static str, Value)> {
             json!({"metrics": {"serviceMonitor": {"enabled": true, "labels": {"release": "prometheus"}}},
                    "networkPolicy": {"enabled": true, "metricsFrom": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}]}}),
         ),
-        ("recreate", json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "create": true, "recreate": true}]}})),
+        (
+            "recreate",
+            json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "create": true, "recreate": true}]}}),
+        ),
         ("identity", json!({"identity": {"enabled": true}, "policyReports": {"enabled": false}})),
         (
             "scheduling",
@@ -167,14 +170,15 @@ fn the_default_deployment_runs_restricted_with_probes_and_the_downward_api() {
     assert!(env.contains(&("POD_NAMESPACE".into(), "metadata.namespace".into())), "{env:?}");
     assert!(env.contains(&("POD_NAME".into(), "metadata.name".into())), "{env:?}");
     let args = container.args.clone().unwrap();
-    for expected in ["run", "--log-format=json", "--log-level=info", "--health-address=0.0.0.0:8080", "--leader-elect=true"]
+    for expected in
+        ["run", "--log-format=json", "--log-level=info", "--health-address=0.0.0.0:8080", "--leader-elect=true"]
     {
         assert!(args.contains(&expected.to_string()), "{expected} missing from {args:?}");
     }
     // The image is the one the Dockerfile builds, tagged with the chart's appVersion,
     // which is the crate's version.
-    let chart: Value = serde_yaml::from_str(&std::fs::read_to_string(chart::chart_dir().join("Chart.yaml")).unwrap())
-        .unwrap();
+    let chart: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(chart::chart_dir().join("Chart.yaml")).unwrap()).unwrap();
     assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"), "Chart.yaml appVersion must be the crate's version");
     assert_eq!(container.image.as_deref(), Some(format!("driftwarden:{}", env!("CARGO_PKG_VERSION")).as_str()));
     let dockerfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
@@ -225,7 +229,9 @@ fn rbac_grants_writes_only_on_governed_kinds_and_never_wildcards_by_default() {
     }
     assert!(grants_verb(&cluster, "driftwarden.dev", "driftpolicies/status", "patch"));
     assert!(grants_verb(&cluster, "driftwarden.dev", "findings", "delete"));
-    assert!(grants_verb(&cluster, "events.k8s.io", "events", "create") && grants_verb(&cluster, "", "events", "create"));
+    assert!(
+        grants_verb(&cluster, "events.k8s.io", "events", "create") && grants_verb(&cluster, "", "events", "create")
+    );
     assert!(grants_verb(&cluster, "wgpolicyk8s.io", "clusterpolicyreports", "create"), "PolicyReports on by default");
     assert!(grants_verb(&cluster, "", "secrets", "get") && !grants_verb(&cluster, "", "secrets", "list"));
     assert!(!grants_verb(&cluster, "rbac.authorization.k8s.io", "clusterroles", "list"), "identity is off by default");
@@ -243,9 +249,9 @@ fn rbac_grants_writes_only_on_governed_kinds_and_never_wildcards_by_default() {
 
 #[test]
 fn rbac_variations_follow_their_values() {
-    let Some(recreate) =
-        rendered(json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "create": true, "recreate": true}]}}))
-    else {
+    let Some(recreate) = rendered(
+        json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "create": true, "recreate": true}]}}),
+    ) else {
         return;
     };
     let cluster = grants(&recreate, "ClusterRole");
@@ -267,7 +273,10 @@ fn rbac_variations_follow_their_values() {
         for (group, resource, verb) in
             [("", "configmaps", "patch"), ("driftwarden.dev", "findings", "create"), ("", "secrets", "get")]
         {
-            assert!(roles.contains(&(ns.into(), group.into(), resource.into(), verb.into())), "{ns}: {resource} {verb}");
+            assert!(
+                roles.contains(&(ns.into(), group.into(), resource.into(), verb.into())),
+                "{ns}: {resource} {verb}"
+            );
         }
     }
     assert_eq!(namespaced.of_kind("RoleBinding").len(), 4, "the Lease's and one per namespace");
@@ -309,8 +318,9 @@ fn replicas_bring_a_disruption_budget_and_options_their_objects() {
     let deployment: Deployment = serde_json::from_value(three.one("Deployment")).unwrap();
     assert_eq!(deployment.spec.replicas, Some(3));
 
-    let monitoring = rendered(json!({"metrics": {"serviceMonitor": {"enabled": true}}, "networkPolicy": {"enabled": true}}))
-        .unwrap();
+    let monitoring =
+        rendered(json!({"metrics": {"serviceMonitor": {"enabled": true}}, "networkPolicy": {"enabled": true}}))
+            .unwrap();
     let monitor = monitoring.one("ServiceMonitor");
     assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
     let policy: NetworkPolicy = serde_json::from_value(monitoring.one("NetworkPolicy")).unwrap();

@@ -45,7 +45,8 @@ fn check(object: &Value) -> Result<Option<String>, Vec<String>> {
     }
     let kind = object["kind"].as_str().unwrap_or_default().to_string();
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
-    let problems = |p: Vec<crate::engine::evaluate::PolicyProblem>| p.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>();
+    let problems =
+        |p: Vec<crate::engine::evaluate::PolicyProblem>| p.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>();
     match kind.as_str() {
         "DriftPolicy" => {
             let policy = valid::<DriftPolicy>(object)?;

@@ -108,7 +108,11 @@ pub fn render(values: Value, namespace: &str) -> Option<Result<Rendered, String>
     );
     let answer: Value = serde_json::from_slice(&output.stdout).expect("the renderer answers JSON");
     if answer["ok"] != true {
-        return Some(Err(format!("{}: {}", answer["error"].as_str().unwrap_or(""), answer["message"].as_str().unwrap_or(""))));
+        return Some(Err(format!(
+            "{}: {}",
+            answer["error"].as_str().unwrap_or(""),
+            answer["message"].as_str().unwrap_or("")
+        )));
     }
     let manifests = serde_json::from_value(answer["manifests"].clone()).expect("manifests are text");
     Some(Ok(Rendered { lint: answer["lint"].clone(), manifests }))

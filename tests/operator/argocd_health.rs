@@ -208,35 +208,51 @@ fn campaigns_findings_and_exceptions_map_their_conditions() {
         ),
         (
             "RemediationCampaign",
-            with_conditions("RemediationCampaign", &[("Ready", "False", reasons::PAUSED)], json!({"spec": {"paused": true}})),
+            with_conditions(
+                "RemediationCampaign",
+                &[("Ready", "False", reasons::PAUSED)],
+                json!({"spec": {"paused": true}}),
+            ),
             "Suspended",
             "paused",
         ),
         (
             "RemediationCampaign",
-            with_conditions("RemediationCampaign", &[ready, ("Completed", "True", reasons::SUCCESS_CRITERIA_MET)], json!({})),
+            with_conditions(
+                "RemediationCampaign",
+                &[ready, ("Completed", "True", reasons::SUCCESS_CRITERIA_MET)],
+                json!({}),
+            ),
             "Healthy",
             reasons::SUCCESS_CRITERIA_MET,
         ),
         (
             "RemediationCampaign",
-            with_conditions("RemediationCampaign", &[ready, ("AtRisk", "True", reasons::PROJECTION_MISSES_DEADLINE)], json!({})),
+            with_conditions(
+                "RemediationCampaign",
+                &[ready, ("AtRisk", "True", reasons::PROJECTION_MISSES_DEADLINE)],
+                json!({}),
+            ),
             "Healthy",
             "At risk",
         ),
         (
             "RemediationCampaign",
-            with_conditions("RemediationCampaign", &[ready, ("DeadlineMissed", "True", reasons::DEADLINE_PASSED)], json!({})),
+            with_conditions(
+                "RemediationCampaign",
+                &[ready, ("DeadlineMissed", "True", reasons::DEADLINE_PASSED)],
+                json!({}),
+            ),
             "Degraded",
             reasons::DEADLINE_PASSED,
         ),
-        ("RemediationCampaign", with_conditions("RemediationCampaign", &stalled, json!({})), "Degraded", reasons::INVALID_SPEC),
         (
-            "Finding",
-            with_conditions("Finding", &[ready], json!({"status": {"state": "Closed"}})),
-            "Healthy",
-            "Closed",
+            "RemediationCampaign",
+            with_conditions("RemediationCampaign", &stalled, json!({})),
+            "Degraded",
+            reasons::INVALID_SPEC,
         ),
+        ("Finding", with_conditions("Finding", &[ready], json!({"status": {"state": "Closed"}})), "Healthy", "Closed"),
         (
             "Finding",
             with_conditions("Finding", &[ready], json!({"status": {"state": "Excepted"}})),
@@ -251,7 +267,11 @@ fn campaigns_findings_and_exceptions_map_their_conditions() {
         ),
         (
             "Finding",
-            with_conditions("Finding", &[("Ready", "True", reasons::AWAITING_OWNER)], json!({"status": {"state": "Escalated"}})),
+            with_conditions(
+                "Finding",
+                &[("Ready", "True", reasons::AWAITING_OWNER)],
+                json!({"status": {"state": "Escalated"}}),
+            ),
             "Degraded",
             reasons::AWAITING_OWNER,
         ),
@@ -275,7 +295,11 @@ fn campaigns_findings_and_exceptions_map_their_conditions() {
             "DriftException",
             with_conditions(
                 "DriftException",
-                &[ready, ("Active", "True", reasons::WITHIN_VALIDITY), ("CoversNothing", "True", reasons::NO_MATCHING_DRIFT)],
+                &[
+                    ready,
+                    ("Active", "True", reasons::WITHIN_VALIDITY),
+                    ("CoversNothing", "True", reasons::NO_MATCHING_DRIFT),
+                ],
                 json!({}),
             ),
             "Healthy",
@@ -289,7 +313,14 @@ fn campaigns_findings_and_exceptions_map_their_conditions() {
         ),
         (
             "DriftException",
-            with_conditions("DriftException", &[("Ready", "False", reasons::EXCEEDS_MAX_DURATION), ("Stalled", "True", reasons::EXCEEDS_MAX_DURATION)], json!({})),
+            with_conditions(
+                "DriftException",
+                &[
+                    ("Ready", "False", reasons::EXCEEDS_MAX_DURATION),
+                    ("Stalled", "True", reasons::EXCEEDS_MAX_DURATION),
+                ],
+                json!({}),
+            ),
             "Degraded",
             reasons::EXCEEDS_MAX_DURATION,
         ),
@@ -312,7 +343,8 @@ fn the_argocd_cm_example_holds_exactly_the_health_scripts() {
     assert_eq!((patch["kind"].as_str(), patch["metadata"]["name"].as_str()), (Some("ConfigMap"), Some("argocd-cm")));
     let data = patch["data"].as_object().expect("data");
     let keys: Vec<&str> = data.keys().map(String::as_str).collect();
-    let expected: Vec<String> = KINDS.iter().map(|k| format!("resource.customizations.health.driftwarden.dev_{k}")).collect();
+    let expected: Vec<String> =
+        KINDS.iter().map(|k| format!("resource.customizations.health.driftwarden.dev_{k}")).collect();
     assert_eq!(keys.len(), expected.len(), "{keys:?}");
     for (kind, key) in KINDS.iter().zip(&expected) {
         let script = std::fs::read_to_string(argocd_dir().join(format!("health/{kind}.lua"))).unwrap();

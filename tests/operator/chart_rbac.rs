@@ -191,7 +191,8 @@ async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() 
         discovery_retry: Duration::from_millis(500),
         ..OperatorSettings::default()
     };
-    let leader = LeaderSettings { identity: identity_with_suffix("driftwarden-0"), ..LeaderSettings::new(&ns, &lease_name) };
+    let leader =
+        LeaderSettings { identity: identity_with_suffix("driftwarden-0"), ..LeaderSettings::new(&ns, &lease_name) };
     let options = RunOptions { settings, health_address: None, leader: Some(leader) };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let operator = tokio::spawn(supervise(client.clone(), options, Services::new(client), stopped));
@@ -202,18 +203,26 @@ async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() 
     })
     .await;
     for name in ["owners", "images"] {
-        wait_for(&policies(&harness), name, "compliant", |p| condition(p, "Compliant").is_some_and(|(s, _)| s == "True"))
-            .await;
+        wait_for(&policies(&harness), name, "compliant", |p| {
+            condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
+        })
+        .await;
     }
 
     // A label drift on a governed kind: fixed, verified and notified (the sink Secret read).
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
     wait_for(&config_maps, "settings", "the label restored", |cm| team_is(cm, "shop")).await;
     // A pod-template drift: escalated with an Event and a notification.
-    edit(&deployments, "web", json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:9.9.9"}]}}}}))
-        .await;
-    wait_for(&policies(&harness), "images", "escalated", |p| condition(p, "Escalated").is_some_and(|(s, _)| s == "True"))
-        .await;
+    edit(
+        &deployments,
+        "web",
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:9.9.9"}]}}}}),
+    )
+    .await;
+    wait_for(&policies(&harness), "images", "escalated", |p| {
+        condition(p, "Escalated").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
     let mut seen = BTreeSet::new();
     within("a remediation and an escalation notified", async {
         while !(seen.contains("dev.driftwarden.drift.remediated") && seen.contains("dev.driftwarden.drift.escalated")) {
@@ -231,7 +240,11 @@ async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() 
     within("an Event about the escalation", async {
         loop {
             let listed = events.list(&ListParams::default()).await.unwrap();
-            if listed.items.iter().any(|e| e.data["regarding"]["name"] == "images" || e.data["regarding"]["name"] == "web") {
+            if listed
+                .items
+                .iter()
+                .any(|e| e.data["regarding"]["name"] == "images" || e.data["regarding"]["name"] == "web")
+            {
                 break;
             }
             tokio::task::yield_now().await;

@@ -2,10 +2,10 @@
 //! escalate.
 
 // Shared with tests/chart.rs, which uses all of it.
+mod argocd_health;
 #[allow(dead_code)]
 #[path = "../common/chart.rs"]
 mod chart;
-mod argocd_health;
 mod chart_rbac;
 mod escalations;
 mod exceptions;
@@ -14,6 +14,7 @@ mod faults;
 mod fixes;
 mod guards;
 mod isolation;
+mod kubectl_wait;
 mod notifications;
 mod rbac;
 mod receiver;

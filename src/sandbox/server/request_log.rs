@@ -112,7 +112,8 @@ mod tests {
         let log = RequestLog::with_capacity(2);
         let who = Authenticated::User(UserInfo::service_account("ops", "driftwarden"));
         for name in ["a", "b", "c"] {
-            let attrs = RequestAttributes::new(&Method::PATCH, &format!("/api/v1/namespaces/x/configmaps/{name}"), false);
+            let attrs =
+                RequestAttributes::new(&Method::PATCH, &format!("/api/v1/namespaces/x/configmaps/{name}"), false);
             log.record(RequestRecord::new(&who, &attrs, name == "c", 200));
         }
         let kept = log.snapshot();
