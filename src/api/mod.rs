@@ -16,6 +16,8 @@ pub mod policy;
 pub mod reasons;
 
 #[cfg(test)]
+mod gitops_examples;
+#[cfg(test)]
 mod testing;
 
 use std::io;

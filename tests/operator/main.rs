@@ -1,7 +1,13 @@
 //! The operator end to end against the sandbox API server: detect, decide, fix, verify,
 //! escalate.
 
+// Shared with tests/chart.rs, which uses all of it.
+mod argocd_health;
 mod campaigns;
+#[allow(dead_code)]
+#[path = "../common/chart.rs"]
+mod chart;
+mod chart_rbac;
 mod discovery;
 mod escalations;
 mod exceptions;
@@ -10,6 +16,7 @@ mod faults;
 mod fixes;
 mod guards;
 mod isolation;
+mod kubectl_wait;
 mod notifications;
 mod pacing;
 mod rbac;

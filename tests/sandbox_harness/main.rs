@@ -6,6 +6,7 @@ mod authentication;
 mod authorization;
 mod faults;
 mod real_cluster;
+mod request_log;
 mod run;
 mod support;
 mod watch_faults;

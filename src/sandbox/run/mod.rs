@@ -97,8 +97,13 @@ pub async fn start(options: RunOptions) -> Result<Running, RunError> {
     };
     let store = Arc::new(store);
     crds::install(&store, &options.crds).map_err(RunError::Store)?;
-    let sandbox_options =
-        SandboxOptions { port: options.port, admin_token: options.admin_token.clone(), ..Default::default() };
+    let sandbox_options = SandboxOptions {
+        port: options.port,
+        admin_token: options.admin_token.clone(),
+        // Nobody reads the request log of a long-running sandbox.
+        request_log_capacity: 0,
+        ..Default::default()
+    };
     let sandbox = Sandbox::start_on(store, sandbox_options).await?;
     let kubeconfig = serde_yaml::to_string(&sandbox.kubeconfig()).map_err(RunError::Kubeconfig)?;
     persistence::write_atomically(&options.kubeconfig_out, kubeconfig.as_bytes())?;

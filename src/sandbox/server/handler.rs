@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 use serde_json::Value;
 
 use super::query::{self, Query};
+use super::request_log::{RequestLog, RequestRecord};
 use super::response::{self, Body};
 use super::route::Route;
 use super::{admin, discovery, openapi, table};
@@ -33,6 +34,8 @@ pub struct Context {
     pub auth: Arc<Authenticator>,
     /// The faults tests inject.
     pub faults: Arc<Faults>,
+    /// The log of answered API requests.
+    pub requests: Arc<RequestLog>,
 }
 
 /// The body of a DELETE: the parts of `DeleteOptions` the sandbox acts on.
@@ -59,36 +62,54 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
         Ok(collected) => collected.to_bytes(),
         Err(e) => return response::error(&ApiError::bad_request("unable to read the request body").with_source(e)),
     };
-    let result = match admit(&context, &parts).await {
-        Ok(who) if parts.uri.path().starts_with(admin::PREFIX) => match who {
-            Authenticated::Admin => admin::handle(&context, &parts.method, parts.uri.path(), &bytes),
-            Authenticated::User(_) => {
-                Err(ApiError::new(Reason::Forbidden, "only the admin token may use the sandbox controls"))
-            }
-        },
-        Ok(_) => dispatch(&context, &parts, &bytes),
-        Err(e) => Err(e),
+    let path = parts.uri.path();
+    let query = Query::parse(parts.uri.query()).unwrap_or_default();
+    let attrs = RequestAttributes::new(&parts.method, path, query.watch);
+    let (who, result) = match context.auth.authenticate(&parts.headers) {
+        Err(e) => (None, Err(e)),
+        Ok(who) if path.starts_with(admin::PREFIX) => {
+            let result = match &who {
+                Authenticated::Admin => admin::handle(&context, &parts.method, path, &bytes),
+                Authenticated::User(_) => {
+                    Err(ApiError::new(Reason::Forbidden, "only the admin token may use the sandbox controls"))
+                }
+            };
+            (None, result)
+        }
+        Ok(who) => {
+            let result = match admit(&context, &who, &attrs).await {
+                Ok(()) => dispatch(&context, &parts, &bytes),
+                Err(e) => Err(e),
+            };
+            (Some(who), result)
+        }
     };
     let response = result.unwrap_or_else(|e| response::error(&e));
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "sandbox request");
+    if let Some(who) = who {
+        let dry_run = query.dry_run || dry_run_in_body(&parts, &bytes);
+        context.requests.record(RequestRecord::new(&who, &attrs, dry_run, response.status().as_u16()));
+    }
     response
 }
 
-/// Authentication, then authorization, then injected faults: whether the request gets
-/// served (and as whom), after how long.
-async fn admit(context: &Context, parts: &Parts) -> Result<Authenticated, ApiError> {
-    let who = context.auth.authenticate(&parts.headers)?;
-    if parts.uri.path().starts_with(admin::PREFIX) {
-        return Ok(who);
-    }
-    let watch = Query::parse(parts.uri.query()).map(|q| q.watch).unwrap_or_default();
-    let attrs = RequestAttributes::new(&parts.method, parts.uri.path(), watch);
-    authorize(&who, &attrs, &context.store)?;
-    let verdict = context.faults.decide(&attrs);
+/// Authorization, then injected faults: whether the request gets served, after how long.
+async fn admit(context: &Context, who: &Authenticated, attrs: &RequestAttributes) -> Result<(), ApiError> {
+    authorize(who, attrs, &context.store)?;
+    let verdict = context.faults.decide(attrs);
     if let Some(delay) = verdict.delay {
         tokio::time::sleep(delay).await;
     }
-    verdict.failure.map_or(Ok(who), Err)
+    verdict.failure.map_or(Ok(()), Err)
+}
+
+/// Whether a DELETE's body asks for a dry run (`DeleteOptions.dryRun: [All]`).
+fn dry_run_in_body(parts: &Parts, body: &[u8]) -> bool {
+    parts.method == Method::DELETE
+        && serde_json::from_slice::<DeleteBody>(body)
+            .ok()
+            .and_then(|b| b.dry_run)
+            .is_some_and(|values| values.iter().any(|v| v == "All"))
 }
 
 /// `Some(includeObject)` when the request asks for a Table.

@@ -5,6 +5,7 @@ mod discovery;
 mod handler;
 mod openapi;
 mod query;
+mod request_log;
 mod response;
 mod route;
 mod table;
@@ -24,6 +25,7 @@ use tokio::task::{JoinHandle, JoinSet};
 pub use admin::FaultSpec;
 pub use discovery::{KUBERNETES_MAJOR, KUBERNETES_MINOR};
 pub use query::Query;
+pub use request_log::{ADMIN_USER, DEFAULT_CAPACITY, RequestLog, RequestRecord};
 pub use route::Route;
 pub use tls::{TlsError, TlsIdentity};
 
@@ -43,6 +45,8 @@ pub struct ServerConfig {
     pub faults: Arc<Faults>,
     /// Serve HTTPS with this identity; plain HTTP when `None`.
     pub tls: Option<TlsIdentity>,
+    /// Where every authenticated API request is recorded.
+    pub requests: Arc<RequestLog>,
 }
 
 /// A failure to start serving.
@@ -117,7 +121,8 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> Result<RunningSer
     let address = listener.local_addr().map_err(|source| ServerError::Bind { port: config.port, source })?;
     let acceptor = config.tls.as_ref().map(TlsIdentity::acceptor).transpose()?;
     let scheme = if acceptor.is_some() { "https" } else { "http" };
-    let context = Arc::new(Context { store, address, auth: config.auth, faults: config.faults });
+    let context =
+        Arc::new(Context { store, address, auth: config.auth, faults: config.faults, requests: config.requests });
     let (shutdown, mut stop) = oneshot::channel();
     let task = tokio::spawn(async move {
         // Dropping the set at the end of this task aborts every connection.

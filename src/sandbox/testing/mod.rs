@@ -6,6 +6,9 @@
 //!     bearer tokens; [`Sandbox::client_as`] gives a client that authenticates with one,
 //!     so the RBAC objects in the store decide what it may do;
 //!     [`Sandbox::client_with_token`] sends any token (or none) to test 401s.
+//!   - the request log: [`Sandbox::requests`] lists every authenticated API request as a
+//!     [`RequestRecord`] (user, verb, group, resource, subresource, namespace, name, dry
+//!     run, status code); [`Sandbox::clear_requests`] empties it.
 //!   - faults: [`Sandbox::inject`] a [`Fault`](crate::sandbox::faults::Fault) (fail the
 //!     next N matching requests with a status, throttle with `Retry-After`, delay);
 //!     [`Sandbox::drop_watches`]; [`Sandbox::compact`] (410 for older resourceVersions).
@@ -36,3 +39,5 @@ pub use cluster::{KUBECONFIG_ENV, REQUIRE_CLUSTER_ENV, Skipped, TestCluster};
 pub use crds::install_crds;
 pub use sandbox::{CONTEXT_NAME, Sandbox, SandboxError, SandboxOptions};
 pub use temp_namespace::TempNamespace;
+
+pub use crate::sandbox::server::RequestRecord;

@@ -12,14 +12,16 @@ use super::temp_namespace::TempNamespace;
 use crate::sandbox::auth::{Authenticator, Identity, UserInfo, bootstrap};
 use crate::sandbox::error::ApiError;
 use crate::sandbox::faults::{Fault, FaultError, Faults};
-use crate::sandbox::server::{RunningServer, ServerConfig, ServerError, TlsIdentity, serve};
+use crate::sandbox::server::{
+    DEFAULT_CAPACITY, RequestLog, RequestRecord, RunningServer, ServerConfig, ServerError, TlsIdentity, serve,
+};
 use crate::sandbox::store::{Store, StoreConfig};
 
 /// The name of the cluster, user and context in the generated kubeconfig.
 pub const CONTEXT_NAME: &str = "driftwarden-sandbox";
 
 /// How to start a sandbox.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxOptions {
     /// The port on 127.0.0.1; 0 (the default) picks a free one.
     pub port: u16,
@@ -27,6 +29,19 @@ pub struct SandboxOptions {
     pub admin_token: Option<String>,
     /// The store's tunables (history size, bookmark interval, watch timeout).
     pub store: StoreConfig,
+    /// How many requests [`Sandbox::requests`] keeps (the most recent ones); 0 records none.
+    pub request_log_capacity: usize,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            port: 0,
+            admin_token: None,
+            store: StoreConfig::default(),
+            request_log_capacity: DEFAULT_CAPACITY,
+        }
+    }
 }
 
 /// A failure of the test support.
@@ -79,6 +94,7 @@ pub struct Sandbox {
     server: RunningServer,
     auth: Arc<Authenticator>,
     faults: Arc<Faults>,
+    requests: Arc<RequestLog>,
     tls: TlsIdentity,
     config: kube::Config,
     client: kube::Client,
@@ -110,8 +126,14 @@ impl Sandbox {
         let auth = Arc::new(options.admin_token.map(Authenticator::new).unwrap_or_default());
         let faults = Arc::new(Faults::default());
         let tls = TlsIdentity::self_signed().map_err(ServerError::from)?;
-        let server_config =
-            ServerConfig { port: options.port, auth: auth.clone(), faults: faults.clone(), tls: Some(tls.clone()) };
+        let requests = Arc::new(RequestLog::with_capacity(options.request_log_capacity));
+        let server_config = ServerConfig {
+            port: options.port,
+            auth: auth.clone(),
+            faults: faults.clone(),
+            tls: Some(tls.clone()),
+            requests: requests.clone(),
+        };
         let server = serve(store.clone(), server_config).await?;
         let url = server.url();
         let uri: http::Uri = url.parse().map_err(|source| SandboxError::Url { url: url.clone(), source })?;
@@ -119,7 +141,7 @@ impl Sandbox {
         config.root_cert = Some(vec![tls.cert_der().to_vec()]);
         config.auth_info = token_auth(auth.admin_token());
         let client = kube::Client::try_from(config.clone())?;
-        Ok(Sandbox { store, server, auth, faults, tls, config, client })
+        Ok(Sandbox { store, server, auth, faults, requests, tls, config, client })
     }
 
     /// Stops the server, closing open connections, and waits until that is done.
@@ -182,6 +204,19 @@ impl Sandbox {
     /// Injects a fault.
     pub fn inject(&self, fault: Fault) -> Result<(), SandboxError> {
         Ok(self.faults.inject(fault)?)
+    }
+
+    /// Every authenticated API request answered so far (the last
+    /// [`SandboxOptions::request_log_capacity`], a million by default), oldest first:
+    /// who asked, the authorizer's verb and resource, whether it was a dry run, and the
+    /// status code of the answer. Requests to the sandbox controls are not recorded.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.requests.snapshot()
+    }
+
+    /// Forgets the requests recorded so far.
+    pub fn clear_requests(&self) {
+        self.requests.clear();
     }
 
     /// Ends every open watch now.

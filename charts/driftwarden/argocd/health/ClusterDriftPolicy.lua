@@ -1,0 +1,80 @@
+-- Argo CD health of a driftwarden.dev ClusterDriftPolicy: Degraded when the operator cannot act on it
+-- (Stalled: an invalid spec, a missing permission), Progressing while it reconciles, else
+-- Healthy; drift and escalations are reported in the message, not as ill health.
+
+-- Conditions by type; nil when the operator has not written status yet.
+local function conditions(o)
+  local byType = {}
+  if o.status ~= nil and o.status.conditions ~= nil then
+    for _, c in ipairs(o.status.conditions) do
+      byType[c.type] = c
+    end
+  end
+  return byType
+end
+
+local function isTrue(c)
+  return c ~= nil and c.status == "True"
+end
+
+local function say(c, fallback)
+  if c ~= nil and c.message ~= nil and c.message ~= "" then
+    return c.reason .. ": " .. c.message
+  end
+  if c ~= nil and c.reason ~= nil then
+    return c.reason
+  end
+  return fallback
+end
+
+-- The kstatus reading every driftwarden kind shares: nil when Ready=True, else the
+-- health it implies.
+local function kstatus(o, c)
+  local hs = {}
+  if o.status == nil or c.Ready == nil then
+    hs.status = "Progressing"
+    hs.message = "Waiting for driftwarden to reconcile"
+    return hs
+  end
+  local generation = nil
+  if o.metadata ~= nil then
+    generation = o.metadata.generation
+  end
+  local observed = o.status.observedGeneration
+  if generation ~= nil and observed ~= nil and observed < generation then
+    hs.status = "Progressing"
+    hs.message = "driftwarden has not reconciled the latest spec yet"
+    return hs
+  end
+  if isTrue(c.Stalled) then
+    hs.status = "Degraded"
+    hs.message = say(c.Stalled, "Stalled")
+    return hs
+  end
+  if isTrue(c.Ready) then
+    return nil
+  end
+  if isTrue(c.Reconciling) or c.Ready.status == "Unknown" then
+    hs.status = "Progressing"
+    hs.message = say(c.Ready, "Reconciling")
+    return hs
+  end
+  hs.status = "Degraded"
+  hs.message = say(c.Ready, "Not ready")
+  return hs
+end
+
+local c = conditions(obj)
+local hs = kstatus(obj, c)
+if hs ~= nil then
+  return hs
+end
+hs = {status = "Healthy"}
+if isTrue(c.Escalated) then
+  hs.message = say(c.Escalated, "Drift escalated to its owner")
+elseif c.Compliant ~= nil then
+  hs.message = say(c.Compliant, "Reconciled")
+else
+  hs.message = say(c.Ready, "Reconciled")
+end
+return hs

@@ -1,0 +1,369 @@
+//! `charts/driftwarden`, linted and rendered by the real Helm library: the default values
+//! and the variations that matter, every rendered document a valid object of its
+//! Kubernetes type, and invalid values refused by the schema with a message naming the
+//! value.
+
+#[path = "common/chart.rs"]
+mod chart;
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use chart::Rendered;
+
+const NAMESPACE: &str = "driftwarden-system";
+
+/// Renders with `values`; `None` when the chart tests are skipped.
+fn rendered(values: Value) -> Option<Rendered> {
+    Some(chart::render(values.clone(), NAMESPACE)?.unwrap_or_else(|e| panic!("the chart refuses {values}: {e}")))
+}
+
+/// Helm's message for `values`, which it must refuse.
+fn refused(values: Value) -> Option<String> {
+    match chart::render(values.clone(), NAMESPACE)? {
+        Ok(_) => panic!("the chart accepts invalid values {values}"),
+        Err(message) => Some(message),
+    }
+}
+
+/// The variations the tests render: name and values.
+fn variations() -> Vec<(&'static str, Value)> {
+    vec![
+        ("default", json!({})),
+        ("namespaced", json!({"rbac": {"scope": "Namespaced", "namespaces": ["shop", "payments"]}})),
+        ("replicas 3", json!({"replicas": 3})),
+        (
+            "monitoring",
+            json!({"metrics": {"serviceMonitor": {"enabled": true, "labels": {"release": "prometheus"}}},
+                   "networkPolicy": {"enabled": true, "metricsFrom": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}]}}),
+        ),
+        (
+            "recreate",
+            json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "create": true, "recreate": true}]}}),
+        ),
+        ("identity", json!({"identity": {"enabled": true}, "policyReports": {"enabled": false}})),
+        (
+            "scheduling",
+            json!({"nodeSelector": {"kubernetes.io/os": "linux"},
+                   "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ops", "effect": "NoSchedule"}],
+                   "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["ops"]}]}]}}},
+                   "image": {"digest": format!("sha256:{}", "a".repeat(64))},
+                   "rbac": {"notificationSecrets": {"scope": "OperatorNamespace", "names": ["drift-hooks"]}}}),
+        ),
+    ]
+}
+
+/// `object` read as `K` and written back is `object`: no field is misspelt, misplaced or
+/// of the wrong type.
+fn round_trips<K: DeserializeOwned + Serialize>(object: &Value) -> Result<(), String> {
+    let typed: K = serde_json::from_value(object.clone()).map_err(|e| format!("does not parse: {e}"))?;
+    let back = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
+    if &back != object {
+        return Err(format!("loses or changes fields:\nrendered: {object}\nas read:  {back}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_rendered_document_is_a_valid_object_of_its_kind() {
+    for (name, values) in variations() {
+        let Some(rendered) = rendered(values) else { return };
+        let errors: Vec<&Value> = rendered.lint["messages"]
+            .as_array()
+            .expect("lint messages")
+            .iter()
+            .filter(|m| m["severity"].as_i64().unwrap_or(0) >= 2)
+            .collect();
+        assert!(errors.is_empty(), "{name}: helm lint --strict: {errors:?}");
+        for object in rendered.objects() {
+            let kind = object["kind"].as_str().unwrap_or_default();
+            let result = match kind {
+                "Deployment" => round_trips::<Deployment>(&object),
+                "ServiceAccount" => round_trips::<ServiceAccount>(&object),
+                "Service" => round_trips::<Service>(&object),
+                "ClusterRole" => round_trips::<ClusterRole>(&object),
+                "ClusterRoleBinding" => round_trips::<ClusterRoleBinding>(&object),
+                "Role" => round_trips::<Role>(&object),
+                "RoleBinding" => round_trips::<RoleBinding>(&object),
+                "PodDisruptionBudget" => round_trips::<PodDisruptionBudget>(&object),
+                "NetworkPolicy" => round_trips::<NetworkPolicy>(&object),
+                "ServiceMonitor" => service_monitor_is_well_formed(&object),
+                other => Err(format!("the chart renders a {other}, which this test does not know")),
+            };
+            if let Err(problem) = result {
+                panic!("{name}: {kind} {}: {problem}", object["metadata"]["name"]);
+            }
+        }
+    }
+}
+
+/// The fields of a ServiceMonitor (monitoring.coreos.com/v1) the chart sets, and no others.
+fn service_monitor_is_well_formed(object: &Value) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)] // read only to check the shape
+    struct Spec {
+        selector: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+        namespace_selector: NamespaceSelector,
+        endpoints: Vec<Endpoint>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct NamespaceSelector {
+        match_names: Vec<String>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Endpoint {
+        port: String,
+        path: String,
+        interval: String,
+        scrape_timeout: String,
+    }
+    if object["apiVersion"] != "monitoring.coreos.com/v1" {
+        return Err(format!("apiVersion {}", object["apiVersion"]));
+    }
+    serde_json::from_value::<Spec>(object["spec"].clone()).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_default_deployment_runs_restricted_with_probes_and_the_downward_api() {
+    let Some(rendered) = rendered(json!({})) else { return };
+    let deployment: Deployment = serde_json::from_value(rendered.one("Deployment")).unwrap();
+    let pod = deployment.spec.template.spec.unwrap();
+    let pod_security = pod.security_context.unwrap();
+    assert_eq!(pod_security.run_as_non_root, Some(true));
+    assert_eq!(pod_security.run_as_user, Some(65532));
+    assert_eq!(pod_security.seccomp_profile.unwrap().type_, "RuntimeDefault");
+    assert_eq!(pod.service_account_name.as_deref(), Some("driftwarden"));
+    let container = &pod.containers[0];
+    let security = container.security_context.clone().unwrap();
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+    assert_eq!(security.allow_privilege_escalation, Some(false));
+    assert_eq!(security.run_as_non_root, Some(true));
+    assert_eq!(security.capabilities.unwrap().drop, Some(vec!["ALL".to_string()]));
+    assert_eq!(security.seccomp_profile.unwrap().type_, "RuntimeDefault");
+    let path = |probe: &Option<k8s_openapi::api::core::v1::Probe>| {
+        probe.as_ref().and_then(|p| p.http_get.as_ref()).and_then(|h| h.path.clone())
+    };
+    assert_eq!(path(&container.liveness_probe).as_deref(), Some("/healthz"));
+    assert_eq!(path(&container.startup_probe).as_deref(), Some("/healthz"));
+    assert_eq!(path(&container.readiness_probe).as_deref(), Some("/readyz"));
+    assert!(container.resources.as_ref().and_then(|r| r.requests.as_ref()).is_some());
+    let env: Vec<(String, String)> = container
+        .env
+        .clone()
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| Some((e.name, e.value_from?.field_ref?.field_path)))
+        .collect();
+    assert!(env.contains(&("POD_NAMESPACE".into(), "metadata.namespace".into())), "{env:?}");
+    assert!(env.contains(&("POD_NAME".into(), "metadata.name".into())), "{env:?}");
+    let args = container.args.clone().unwrap();
+    for expected in
+        ["run", "--log-format=json", "--log-level=info", "--health-address=0.0.0.0:8080", "--leader-elect=true"]
+    {
+        assert!(args.contains(&expected.to_string()), "{expected} missing from {args:?}");
+    }
+    // The image is the one the Dockerfile builds, tagged with the chart's appVersion,
+    // which is the crate's version.
+    let chart: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(chart::chart_dir().join("Chart.yaml")).unwrap()).unwrap();
+    assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"), "Chart.yaml appVersion must be the crate's version");
+    assert_eq!(container.image.as_deref(), Some(format!("driftwarden:{}", env!("CARGO_PKG_VERSION")).as_str()));
+    let dockerfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    assert!(dockerfile.lines().any(|l| l.trim() == "USER 65532:65532"), "the image's user is the pod's runAsUser");
+
+    assert!(rendered.of_kind("PodDisruptionBudget").is_empty(), "one replica: no PodDisruptionBudget");
+    assert!(rendered.of_kind("ServiceMonitor").is_empty() && rendered.of_kind("NetworkPolicy").is_empty());
+    let service: Service = serde_json::from_value(rendered.one("Service")).unwrap();
+    assert_eq!(service.spec.unwrap().ports.unwrap()[0].port, 8080);
+    assert!(rendered.notes().contains("Helm never upgrades or"), "NOTES.txt states the CRD caveat");
+    assert!(!rendered.notes().contains("WARNING"));
+}
+
+/// Every (group, resource, verb) a kind of role grants, with its namespace.
+fn grants(rendered: &Rendered, kind: &str) -> BTreeSet<(String, String, String, String)> {
+    let mut out = BTreeSet::new();
+    for role in rendered.of_kind(kind) {
+        let namespace = role["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+        let rules: Vec<PolicyRule> = serde_json::from_value(role["rules"].clone()).unwrap_or_default();
+        for rule in rules {
+            for group in rule.api_groups.unwrap_or_default() {
+                for resource in rule.resources.clone().unwrap_or_default() {
+                    for verb in &rule.verbs {
+                        out.insert((namespace.clone(), group.clone(), resource.clone(), verb.clone()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn grants_verb(set: &BTreeSet<(String, String, String, String)>, group: &str, resource: &str, verb: &str) -> bool {
+    set.iter().any(|(_, g, r, v)| g == group && r == resource && v == verb)
+}
+
+#[test]
+fn rbac_grants_writes_only_on_governed_kinds_and_never_wildcards_by_default() {
+    let Some(rendered) = rendered(json!({})) else { return };
+    let cluster = grants(&rendered, "ClusterRole");
+    assert!(cluster.iter().all(|(_, g, r, v)| g != "*" && r != "*" && v != "*"), "{cluster:?}");
+    assert!(grants_verb(&cluster, "", "configmaps", "patch"));
+    assert!(!grants_verb(&cluster, "", "configmaps", "create"), "create only when asked");
+    assert!(!grants_verb(&cluster, "", "configmaps", "delete"), "delete only with recreate");
+    assert!(grants_verb(&cluster, "apps", "deployments", "patch"));
+    for (group, resource) in [("", "secrets"), ("apps", "deployments"), ("", "configmaps")] {
+        assert!(!grants_verb(&cluster, group, resource, "update"), "{resource}: fixes are patches");
+    }
+    assert!(grants_verb(&cluster, "driftwarden.dev", "driftpolicies/status", "patch"));
+    assert!(grants_verb(&cluster, "driftwarden.dev", "findings", "delete"));
+    assert!(
+        grants_verb(&cluster, "events.k8s.io", "events", "create") && grants_verb(&cluster, "", "events", "create")
+    );
+    assert!(grants_verb(&cluster, "wgpolicyk8s.io", "clusterpolicyreports", "create"), "PolicyReports on by default");
+    assert!(grants_verb(&cluster, "", "secrets", "get") && !grants_verb(&cluster, "", "secrets", "list"));
+    assert!(!grants_verb(&cluster, "rbac.authorization.k8s.io", "clusterroles", "list"), "identity is off by default");
+    let role = grants(&rendered, "Role");
+    assert!(role.iter().all(|(ns, ..)| ns == NAMESPACE));
+    for verb in ["create", "get", "patch", "list", "watch"] {
+        assert!(grants_verb(&role, "coordination.k8s.io", "leases", verb), "leases {verb}");
+    }
+    assert!(!grants_verb(&role, "coordination.k8s.io", "leases", "delete"));
+    let binding: ClusterRoleBinding = serde_json::from_value(rendered.one("ClusterRoleBinding")).unwrap();
+    let subject = &binding.subjects.unwrap()[0];
+    assert_eq!((subject.kind.as_str(), subject.name.as_str()), ("ServiceAccount", "driftwarden"));
+    assert_eq!(subject.namespace.as_deref(), Some(NAMESPACE));
+}
+
+#[test]
+fn rbac_variations_follow_their_values() {
+    let Some(recreate) = rendered(
+        json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "create": true, "recreate": true}]}}),
+    ) else {
+        return;
+    };
+    let cluster = grants(&recreate, "ClusterRole");
+    for verb in ["patch", "create", "delete"] {
+        assert!(grants_verb(&cluster, "", "configmaps", verb), "configmaps {verb}");
+    }
+    assert!(!grants_verb(&cluster, "apps", "deployments", "get"), "the governed list replaces the default");
+
+    let namespaced = rendered(json!({"rbac": {"scope": "Namespaced", "namespaces": ["shop", "payments"]}})).unwrap();
+    let cluster = grants(&namespaced, "ClusterRole");
+    assert!(grants_verb(&cluster, "", "configmaps", "list"), "reads stay cluster-wide");
+    for (group, resource) in [("", "configmaps"), ("apps", "deployments")] {
+        assert!(!grants_verb(&cluster, group, resource, "patch"), "{resource}: no cluster-wide write");
+    }
+    assert!(!grants_verb(&cluster, "driftwarden.dev", "findings", "create"));
+    assert!(!grants_verb(&cluster, "", "secrets", "get"));
+    let roles = grants(&namespaced, "Role");
+    for ns in ["shop", "payments", NAMESPACE] {
+        for (group, resource, verb) in
+            [("", "configmaps", "patch"), ("driftwarden.dev", "findings", "create"), ("", "secrets", "get")]
+        {
+            assert!(
+                roles.contains(&(ns.into(), group.into(), resource.into(), verb.into())),
+                "{ns}: {resource} {verb}"
+            );
+        }
+    }
+    assert_eq!(namespaced.of_kind("RoleBinding").len(), 4, "the Lease's and one per namespace");
+    assert!(namespaced.notes().contains("only in namespaces: shop, payments, driftwarden-system"));
+
+    let identity = rendered(json!({"identity": {"enabled": true}, "policyReports": {"enabled": false}})).unwrap();
+    let cluster = grants(&identity, "ClusterRole");
+    for (group, resource) in [
+        ("", "serviceaccounts"),
+        ("", "secrets"),
+        ("", "pods"),
+        ("rbac.authorization.k8s.io", "clusterrolebindings"),
+        ("rbac.authorization.k8s.io", "roles"),
+        ("apps", "replicasets"),
+        ("apps", "daemonsets"),
+        ("batch", "cronjobs"),
+    ] {
+        assert!(grants_verb(&cluster, group, resource, "list") && grants_verb(&cluster, group, resource, "watch"));
+    }
+    assert!(grants_verb(&cluster, "", "serviceaccounts", "patch"));
+    assert!(!grants_verb(&cluster, "wgpolicyk8s.io", "policyreports", "get"));
+
+    let wildcard = rendered(json!({"rbac": {"wildcard": true}})).unwrap();
+    assert!(grants_verb(&grants(&wildcard, "ClusterRole"), "*", "*", "*"));
+    assert!(wildcard.notes().contains("WARNING: rbac.wildcard is true"), "{}", wildcard.notes());
+
+    let single = rendered(json!({"leaderElection": {"enabled": false}})).unwrap();
+    assert!(single.of_kind("Role").is_empty(), "no Lease, no Role");
+}
+
+#[test]
+fn replicas_bring_a_disruption_budget_and_options_their_objects() {
+    let Some(three) = rendered(json!({"replicas": 3})) else { return };
+    let budget: PodDisruptionBudget = serde_json::from_value(three.one("PodDisruptionBudget")).unwrap();
+    assert_eq!(
+        budget.spec.unwrap().min_available,
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(1))
+    );
+    let deployment: Deployment = serde_json::from_value(three.one("Deployment")).unwrap();
+    assert_eq!(deployment.spec.replicas, Some(3));
+
+    let monitoring =
+        rendered(json!({"metrics": {"serviceMonitor": {"enabled": true}}, "networkPolicy": {"enabled": true}}))
+            .unwrap();
+    let monitor = monitoring.one("ServiceMonitor");
+    assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
+    let policy: NetworkPolicy = serde_json::from_value(monitoring.one("NetworkPolicy")).unwrap();
+    let spec = policy.spec.unwrap();
+    assert_eq!(spec.policy_types, Some(vec!["Ingress".to_string(), "Egress".to_string()]));
+    let egress_ports: Vec<String> = spec
+        .egress
+        .unwrap()
+        .iter()
+        .flat_map(|rule| rule.ports.clone().unwrap_or_default())
+        .filter_map(|p| p.port.map(|p| format!("{p:?}")))
+        .collect();
+    for port in ["53", "443", "6443"] {
+        assert!(egress_ports.iter().any(|p| p.contains(port)), "egress to {port}: {egress_ports:?}");
+    }
+}
+
+#[test]
+fn invalid_values_are_refused_with_a_message_naming_the_value() {
+    let cases = [
+        (json!({"replicas": 0}), "/replicas"),
+        (json!({"logFormat": "xml"}), "/logFormat"),
+        (json!({"rbac": {"scope": "Everywhere"}}), "/rbac/scope"),
+        (json!({"rbac": {"governed": [{"apiGroup": "apps"}]}}), "resources"),
+        (json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "delete": true}]}}), "delete"),
+        (json!({"image": {"pullPolicy": "Sometimes"}}), "/image/pullPolicy"),
+        (json!({"resyncSeconds": 1}), "/resyncSeconds"),
+        (json!({"replica": 2}), "replica"),
+        (json!({"rbac": {"scope": "Namespaced"}}), "rbac.scope Namespaced needs rbac.namespaces"),
+        (json!({"replicas": 2, "leaderElection": {"enabled": false}}), "replicas > 1 needs leaderElection.enabled"),
+    ];
+    for (values, expected) in cases {
+        let Some(message) = refused(values.clone()) else { return };
+        assert!(message.contains(expected), "{values}: the message should name {expected:?}: {message}");
+    }
+}
+
+#[test]
+fn the_round_trip_catches_misspelt_and_mistyped_fields() {
+    let good = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}, "automountServiceAccountToken": true});
+    assert!(round_trips::<ServiceAccount>(&good).is_ok());
+    let misspelt = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}, "automountServiceAcountToken": true});
+    assert!(round_trips::<ServiceAccount>(&misspelt).unwrap_err().contains("loses or changes"));
+    let mistyped = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}, "automountServiceAccountToken": "yes"});
+    assert!(round_trips::<ServiceAccount>(&mistyped).unwrap_err().contains("does not parse"));
+}

@@ -1,0 +1,288 @@
+//! The RBAC the chart renders by default is enough for the operator and not more than it
+//! uses: the chart's roles are installed in the sandbox (which enforces RBAC), the real
+//! operator runs as the chart's ServiceAccount, with leader election, through
+//! representative scenarios, and the sandbox's request log shows that nothing was
+//! Forbidden and which granted permissions went unused (each one justified below and next
+//! to its rule in the chart).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use driftwarden::operator::leader::{LeaderSettings, identity_with_suffix};
+use driftwarden::operator::{OperatorSettings, RunOptions, Services, supervise};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
+use serde_json::{Value, json};
+
+use crate::chart;
+use crate::receiver;
+use crate::support::*;
+
+/// A granted (verb, group, resource) triple.
+type Grant = (String, String, String);
+
+/// What the default chart grants and the scenario below does not use, with why it stays.
+const UNUSED_BY_THE_SCENARIO: &[(&str, &str, &str, &str)] = &[
+    // Exercised by ClusterDriftPolicy tests; the scenario uses namespaced policies only.
+    ("get", "driftwarden.dev", "clusterdriftpolicies/status", "ClusterDriftPolicy status"),
+    ("patch", "driftwarden.dev", "clusterdriftpolicies/status", "ClusterDriftPolicy status"),
+    // Status is written by server-side apply (patch); get on /status is the conventional
+    // pair for clients that read it and costs no write power.
+    ("get", "driftwarden.dev", "driftpolicies/status", "reading status"),
+    ("get", "driftwarden.dev", "driftexceptions/status", "reading status"),
+    // Written when an exception's state changes; the scenario has no exception.
+    ("patch", "driftwarden.dev", "driftexceptions/status", "DriftException status"),
+    // Campaigns and findings: the campaign controller.
+    ("get", "driftwarden.dev", "remediationcampaigns", "campaigns"),
+    ("list", "driftwarden.dev", "remediationcampaigns", "campaigns"),
+    ("watch", "driftwarden.dev", "remediationcampaigns", "campaigns"),
+    ("get", "driftwarden.dev", "remediationcampaigns/status", "campaigns"),
+    ("patch", "driftwarden.dev", "remediationcampaigns/status", "campaigns"),
+    ("get", "driftwarden.dev", "findings", "findings"),
+    ("list", "driftwarden.dev", "findings", "findings"),
+    ("watch", "driftwarden.dev", "findings", "findings"),
+    ("create", "driftwarden.dev", "findings", "findings"),
+    ("patch", "driftwarden.dev", "findings", "findings"),
+    ("delete", "driftwarden.dev", "findings", "findings"),
+    ("get", "driftwarden.dev", "findings/status", "findings"),
+    ("patch", "driftwarden.dev", "findings/status", "findings"),
+    // The objects of the operator's own kinds are listed and watched, never fetched one
+    // by one; get is kept for clients of the same identity (and costs no write power).
+    ("get", "driftwarden.dev", "driftpolicies", "reads"),
+    ("get", "driftwarden.dev", "clusterdriftpolicies", "reads"),
+    ("get", "driftwarden.dev", "driftexceptions", "reads"),
+    ("get", "", "namespaces", "reads"),
+    // Events: kube-runtime's recorder writes events.k8s.io/v1; core Events are granted for
+    // clusters and tools on the older API. patch aggregates a repeated Event into a series.
+    ("create", "", "events", "core Events"),
+    ("patch", "", "events", "core Events"),
+    ("patch", "events.k8s.io", "events", "Event series"),
+    // Deployments are governed by default: patch fixes their Metadata and Spec drift; the
+    // scenario's drift on a Deployment is a Rollout, which is escalated, not fixed, so it is
+    // neither patched nor re-read.
+    ("get", "apps", "deployments", "verification of a fix"),
+    ("patch", "apps", "deployments", "fixes"),
+    // PolicyReports (policyReports.enabled, on by default): published when the wgpolicyk8s.io
+    // CRDs are installed, which the scenario's cluster does not have.
+    ("get", "wgpolicyk8s.io", "policyreports", "PolicyReports"),
+    ("list", "wgpolicyk8s.io", "policyreports", "PolicyReports"),
+    ("watch", "wgpolicyk8s.io", "policyreports", "PolicyReports"),
+    ("create", "wgpolicyk8s.io", "policyreports", "PolicyReports"),
+    ("patch", "wgpolicyk8s.io", "policyreports", "PolicyReports"),
+    ("delete", "wgpolicyk8s.io", "policyreports", "PolicyReports"),
+    ("get", "wgpolicyk8s.io", "clusterpolicyreports", "PolicyReports"),
+    ("list", "wgpolicyk8s.io", "clusterpolicyreports", "PolicyReports"),
+    ("watch", "wgpolicyk8s.io", "clusterpolicyreports", "PolicyReports"),
+    ("create", "wgpolicyk8s.io", "clusterpolicyreports", "PolicyReports"),
+    ("patch", "wgpolicyk8s.io", "clusterpolicyreports", "PolicyReports"),
+    ("delete", "wgpolicyk8s.io", "clusterpolicyreports", "PolicyReports"),
+];
+
+/// Every (verb, group, resource) the rendered roles grant.
+fn granted(rendered: &chart::Rendered) -> BTreeSet<Grant> {
+    let mut out = BTreeSet::new();
+    for role in rendered.of_kind("ClusterRole").into_iter().chain(rendered.of_kind("Role")) {
+        let rules: Vec<PolicyRule> = serde_json::from_value(role["rules"].clone()).unwrap();
+        for rule in rules {
+            for group in rule.api_groups.unwrap_or_default() {
+                for resource in rule.resources.clone().unwrap_or_default() {
+                    for verb in &rule.verbs {
+                        out.insert((verb.clone(), group.clone(), resource.clone()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Creates what the chart renders for RBAC, with the admin client.
+async fn install_rbac(harness: &Harness, rendered: &chart::Rendered) {
+    let client = harness.client();
+    let params = PostParams::default();
+    for object in rendered.objects() {
+        let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        match object["kind"].as_str().unwrap_or_default() {
+            "ClusterRole" => {
+                let role: ClusterRole = serde_json::from_value(object).unwrap();
+                Api::<ClusterRole>::all(client.clone()).create(&params, &role).await.unwrap();
+            }
+            "ClusterRoleBinding" => {
+                let binding: ClusterRoleBinding = serde_json::from_value(object).unwrap();
+                Api::<ClusterRoleBinding>::all(client.clone()).create(&params, &binding).await.unwrap();
+            }
+            "Role" => {
+                let role: Role = serde_json::from_value(object).unwrap();
+                Api::<Role>::namespaced(client.clone(), &namespace).create(&params, &role).await.unwrap();
+            }
+            "RoleBinding" => {
+                let binding: RoleBinding = serde_json::from_value(object).unwrap();
+                Api::<RoleBinding>::namespaced(client.clone(), &namespace).create(&params, &binding).await.unwrap();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() {
+    let harness = Harness::prepare().await;
+    let ns = harness.ns().to_string();
+    let Some(rendered) = chart::render(json!({}), &ns) else { return };
+    let rendered = rendered.expect("the default values render");
+    install_rbac(&harness, &rendered).await;
+    let service_account = rendered.one("ServiceAccount")["metadata"]["name"].as_str().unwrap().to_string();
+    let identity = harness.sandbox.add_service_account(&ns, &service_account);
+    let user = identity.user.name.clone();
+
+    // The scene: a notification sink whose URL is in a Secret, a ConfigMap and a
+    // Deployment, a policy for each.
+    let (url, mut notifications) = receiver::start().await;
+    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
+    let hook: Secret =
+        serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    secrets.create(&PostParams::default(), &hook).await.unwrap();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(harness.client(), &ns);
+    let deployment: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": ns, "labels": {"tier": "web"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "shop/web:1.4.2"}]}}
+        }
+    }))
+    .unwrap();
+    deployments.create(&PostParams::default(), &deployment).await.unwrap();
+    let notify = json!({"notify": {"urlSecretRef": {"name": "hooks", "key": "url"}, "mode": "Structured"}});
+    create_policy(
+        &harness,
+        drift_policy(&ns, "owners", json!({
+            "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}},
+                           "template": {"metadata": {"labels": {"team": "shop"}}}}],
+            "escalation": notify
+        })),
+    )
+    .await;
+    create_policy(
+        &harness,
+        drift_policy(&ns, "images", json!({
+            "baselines": [{"match": {"apiVersion": "apps/v1", "kind": "Deployment", "selector": {"matchLabels": {"tier": "web"}}},
+                           "template": {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:1.4.2"}]}}}}}],
+            "escalation": notify
+        })),
+    )
+    .await;
+
+    // The operator as the chart runs it: its ServiceAccount, its namespace, its Lease.
+    let client = harness.sandbox.client_as(&identity).unwrap();
+    let lease_name = rendered.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|a| a.as_str()?.strip_prefix("--lease-name=").map(str::to_string))
+        .expect("the chart passes --lease-name");
+    let settings = OperatorSettings {
+        namespace: ns.clone(),
+        status_interval: Duration::from_millis(50),
+        discovery_retry: Duration::from_millis(500),
+        ..OperatorSettings::default()
+    };
+    let leader =
+        LeaderSettings { identity: identity_with_suffix("driftwarden-0"), ..LeaderSettings::new(&ns, &lease_name) };
+    let options = RunOptions { settings, health_address: None, leader: Some(leader) };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let operator = tokio::spawn(supervise(client.clone(), options, Services::new(client), stopped));
+
+    let leases: Api<Lease> = Api::namespaced(harness.client(), &ns);
+    wait_for(&leases, &lease_name, "the operator leads", |l| {
+        l.spec.as_ref().and_then(|s| s.holder_identity.as_ref()).is_some_and(|h| h.starts_with("driftwarden-0"))
+    })
+    .await;
+    for name in ["owners", "images"] {
+        wait_for(&policies(&harness), name, "compliant", |p| {
+            condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
+        })
+        .await;
+    }
+
+    // A label drift on a governed kind: fixed, verified and notified (the sink Secret read).
+    edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
+    wait_for(&config_maps, "settings", "the label restored", |cm| team_is(cm, "shop")).await;
+    // A pod-template drift: escalated with an Event and a notification.
+    edit(
+        &deployments,
+        "web",
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/web:9.9.9"}]}}}}),
+    )
+    .await;
+    wait_for(&policies(&harness), "images", "escalated", |p| {
+        condition(p, "Escalated").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let mut seen = BTreeSet::new();
+    within("a remediation and an escalation notified", async {
+        while !(seen.contains("dev.driftwarden.drift.remediated") && seen.contains("dev.driftwarden.drift.escalated")) {
+            let received = notifications.recv().await.expect("the receiver runs");
+            let event: Value = serde_json::from_slice(&received.body).unwrap();
+            seen.insert(event["type"].as_str().unwrap_or_default().to_string());
+        }
+    })
+    .await;
+    let events = Api::<DynamicObject>::namespaced_with(
+        harness.client(),
+        &ns,
+        &ApiResource::erase::<k8s_openapi::api::events::v1::Event>(&()),
+    );
+    within("an Event about the escalation", async {
+        loop {
+            let listed = events.list(&ListParams::default()).await.unwrap();
+            if listed
+                .items
+                .iter()
+                .any(|e| e.data["regarding"]["name"] == "images" || e.data["regarding"]["name"] == "web")
+            {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+
+    let _ = stop.send(true);
+    operator.await.unwrap().expect("the operator stops cleanly");
+
+    let requests: Vec<_> = harness.sandbox.requests().into_iter().filter(|r| r.user == user).collect();
+    assert!(!requests.is_empty(), "the request log holds the operator's requests");
+    let forbidden: Vec<_> = requests.iter().filter(|r| r.code == 403).collect();
+    assert!(forbidden.is_empty(), "the chart's RBAC forbade the operator: {forbidden:#?}");
+    let used: BTreeSet<Grant> = requests
+        .iter()
+        .filter(|r| !r.resource.is_empty())
+        .map(|r| {
+            let resource = match &r.subresource {
+                Some(sub) => format!("{}/{sub}", r.resource),
+                None => r.resource.clone(),
+            };
+            (r.verb.clone(), r.group.clone(), resource)
+        })
+        .collect();
+    let granted = granted(&rendered);
+    let beyond: Vec<&Grant> = used.difference(&granted).collect();
+    assert!(beyond.is_empty(), "used without a grant (RBAC must have allowed it another way): {beyond:?}");
+    let unused: BTreeSet<Grant> = granted.difference(&used).cloned().collect();
+    let justified: BTreeSet<Grant> = UNUSED_BY_THE_SCENARIO
+        .iter()
+        .map(|(verb, group, resource, _)| (verb.to_string(), group.to_string(), resource.to_string()))
+        .collect();
+    let unjustified: Vec<&Grant> = unused.difference(&justified).collect();
+    let now_used: Vec<&Grant> = justified.difference(&unused).collect();
+    assert!(
+        unjustified.is_empty() && now_used.is_empty(),
+        "granted but unused, and not justified: {unjustified:?}\njustified as unused, but used (or no longer granted): {now_used:?}"
+    );
+    harness.stop().await;
+}

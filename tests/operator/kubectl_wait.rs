@@ -1,0 +1,71 @@
+//! driftwarden's conditions are kstatus conditions: the real `kubectl wait
+//! --for=condition=Ready` (what Flux health checks and CI scripts use) returns once the
+//! operator made a policy Ready, and times out, saying so, on an invalid one, which
+//! `--for=condition=Stalled` reports instead.
+//!
+//! kubectl comes from `DRIFTWARDEN_KUBECTL` (which `scripts/test` exports), else `.venv`;
+//! without it the test fails and says so, unless `DRIFTWARDEN_SKIP_KUBECTL=1`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use tokio::process::Command;
+
+use crate::support::*;
+
+fn kubectl_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("DRIFTWARDEN_KUBECTL").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/kubectl");
+    if venv.is_file() {
+        return Some(venv);
+    }
+    if std::env::var("DRIFTWARDEN_SKIP_KUBECTL").is_ok_and(|v| v == "1") {
+        eprintln!("skipped: DRIFTWARDEN_SKIP_KUBECTL=1 and no kubectl found");
+        return None;
+    }
+    panic!(
+        "kubectl not found: run the suite with scripts/test (it installs kubectl 1.37 into .venv and sets \
+         DRIFTWARDEN_KUBECTL), or set DRIFTWARDEN_SKIP_KUBECTL=1 to skip the kubectl tests"
+    );
+}
+
+#[tokio::test]
+async fn kubectl_wait_for_ready_follows_the_operator() {
+    let Some(kubectl) = kubectl_binary() else { return };
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, serde_yaml::to_string(&harness.sandbox.kubeconfig()).unwrap()).unwrap();
+    let wait = |target: &str, condition: &str, timeout: &str| {
+        let mut command = Command::new(&kubectl);
+        command
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["wait", "-n", &ns, &format!("--for=condition={condition}"), &format!("--timeout={timeout}"), target])
+            .kill_on_drop(true);
+        command
+    };
+
+    create_policy(&harness, owners_policy(&ns, json!({}))).await;
+    let ready = wait("driftpolicy/owners", "Ready", "30s").output().await.unwrap();
+    assert!(ready.status.success(), "kubectl wait: {}", String::from_utf8_lossy(&ready.stderr));
+    assert!(String::from_utf8_lossy(&ready.stdout).contains("condition met"));
+
+    create_policy(
+        &harness,
+        drift_policy(&ns, "broken", json!({
+            "remediation": {"windows": [{"start": "09:00", "end": "17:00", "timeZone": "Mars/Olympus"}]},
+            "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"x": "y"}}}}]
+        })),
+    )
+    .await;
+    let stalled = wait("driftpolicy/broken", "Stalled", "30s").output().await.unwrap();
+    assert!(stalled.status.success(), "kubectl wait: {}", String::from_utf8_lossy(&stalled.stderr));
+    let never_ready = wait("driftpolicy/broken", "Ready", "2s").output().await.unwrap();
+    assert!(!never_ready.status.success(), "an invalid policy never becomes Ready");
+    assert!(String::from_utf8_lossy(&never_ready.stderr).contains("timed out"), "{never_ready:?}");
+    harness.stop().await;
+}
