@@ -206,19 +206,29 @@ impl PolicyEntry {
             types::STALLED,
             stalled.into(),
             if stalled { reason } else { reasons::RECONCILED },
-            if stalled { message } else { String::new() },
+            if stalled { message.clone() } else { String::new() },
         ));
         let (compliant_reason, compliant_message) = match (targets, drifted) {
             (0, _) => (reasons::NO_TARGETS, "no object matches the policy".to_string()),
             (_, 0) => (reasons::ALL_TARGETS_COMPLIANT, format!("all {targets} targets hold their templates")),
             _ => (reasons::DRIFT_DETECTED, format!("{drifted} of {targets} targets drift")),
         };
-        set(ConditionSpec::new(
-            types::COMPLIANT,
-            ConditionStatus::from(drifted == 0),
-            compliant_reason,
-            compliant_message,
-        ));
+        // Compliance is known only once every object the policy names was listed.
+        let compliant = match readiness {
+            Readiness::Ready => ConditionSpec::new(
+                types::COMPLIANT,
+                ConditionStatus::from(drifted == 0),
+                compliant_reason,
+                compliant_message,
+            ),
+            _ => ConditionSpec::new(
+                types::COMPLIANT,
+                ConditionStatus::Unknown,
+                reason,
+                format!("not evaluated: {message}"),
+            ),
+        };
+        set(compliant);
         set(ConditionSpec::new(
             types::ESCALATED,
             ConditionStatus::from(escalated > 0),

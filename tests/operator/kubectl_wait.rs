@@ -32,13 +32,15 @@ fn kubectl_binary() -> Option<PathBuf> {
 }
 
 #[tokio::test]
-async fn kubectl_wait_for_ready_follows_the_operator() {
-    let Some(kubectl) = kubectl_binary() else { return };
-    let harness = Harness::start().await;
+async fn kubectl_wait_for_ready_follows_the_operator() -> Result<(), Box<dyn std::error::Error>> {
+    let Some(kubectl) = kubectl_binary() else { return Ok(()) };
+    let mut harness = Harness::prepare().await;
+    driftwarden::require_sandbox!(harness.sandbox());
+    harness.start_operator();
     let ns = harness.ns().to_string();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, serde_yaml::to_string(&harness.sandbox.kubeconfig()).unwrap()).unwrap();
+    std::fs::write(&kubeconfig, serde_yaml::to_string(&harness.sandbox()?.kubeconfig()).unwrap()).unwrap();
     let wait = |target: &str, condition: &str, timeout: &str| {
         let mut command = Command::new(&kubectl);
         command
@@ -68,4 +70,5 @@ async fn kubectl_wait_for_ready_follows_the_operator() {
     assert!(!never_ready.status.success(), "an invalid policy never becomes Ready");
     assert!(String::from_utf8_lossy(&never_ready.stderr).contains("timed out"), "{never_ready:?}");
     harness.stop().await;
+    Ok(())
 }
