@@ -206,6 +206,7 @@ status:
       observedGeneration: 1
       lastTransitionTime: "2026-04-01T00:00:05Z"
   covered: 1
+  coveredFindings: 0
 "##;
 
     fn exception() -> Value {
