@@ -15,6 +15,7 @@ mod failover;
 mod faults;
 mod fixes;
 mod guards;
+mod identity;
 mod isolation;
 mod kubectl_wait;
 mod notifications;
