@@ -4,9 +4,11 @@
 //! fixed object delivered by the watch).
 //!
 //! Prints: the time to list and evaluate N objects at start, p50/p99 drift→fix latency,
-//! the time to re-evaluate every object after a policy edit (no list call: from the cache),
-//! the fixes and status writes the operator made, and the process's resident memory
-//! (sandbox and operator together: an upper bound for the operator).
+//! the API requests the operator made (it runs as its own user, so the sandbox's request
+//! log tells its requests apart): while every object is in sync, per fix, and the applies
+//! and status writes that changed nothing; the time to re-evaluate every object after a
+//! policy edit (and the list calls it made: none expected), and the process's resident
+//! memory (sandbox and operator together: an upper bound for the operator).
 //!
 //! `cargo bench --bench operator`; tune with `DW_BENCH_OBJECTS` (1000), `DW_BENCH_DRIFTS`
 //! (200) and `DW_BENCH_RATE` (drifts per second, 50).
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use driftwarden::operator::{OperatorSettings, Services, run_with};
 use driftwarden::sandbox::store::{ResourceRef, WriteOptions};
-use driftwarden::sandbox::testing::{Sandbox, install_crds};
+use driftwarden::sandbox::testing::{RequestRecord, Sandbox, install_crds};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
@@ -41,6 +43,27 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
         return Duration::ZERO;
     }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The requests `user` made since the log was last cleared.
+fn requests_of(sandbox: &Sandbox, user: &str) -> Vec<RequestRecord> {
+    sandbox.requests().into_iter().filter(|r| r.user == user).collect()
+}
+
+/// `verb resource: count` for each kind of request.
+fn describe(requests: &[RequestRecord]) -> String {
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for r in requests {
+        let resource = match &r.subresource {
+            Some(sub) => format!("{}/{sub}", r.resource),
+            None => r.resource.clone(),
+        };
+        *counts.entry(format!("{}{} {resource}", r.verb, if r.dry_run { " (dry-run)" } else { "" })).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return "none".to_string();
+    }
+    counts.iter().map(|(what, n)| format!("{what}: {n}")).collect::<Vec<_>>().join(", ")
 }
 
 fn status_number(policy: &DynamicObject, field: &str) -> i64 {
@@ -81,11 +104,15 @@ async fn main() -> Result<(), Error> {
     }))?;
     policies.create(&PostParams::default(), &policy).await?;
 
-    let services = Services::new(client.clone());
+    // The operator runs as its own user, so that its requests can be counted apart.
+    let identity = sandbox.add_user("driftwarden-bench", &["system:masters"]);
+    let operator_client = sandbox.client_as(&identity)?;
+    let user = identity.user.name.clone();
+    let services = Services::new(operator_client.clone());
     let metrics = services.metrics.clone();
     let settings = OperatorSettings::default();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let operator = tokio::spawn(run_with(client.clone(), settings, services, async move {
+    let operator = tokio::spawn(run_with(operator_client, settings, services, async move {
         let _ = stopped.await;
     }));
     let started = Instant::now();
@@ -97,6 +124,18 @@ async fn main() -> Result<(), Error> {
         rss_mib(),
         rss_loaded
     );
+
+    // Every object in sync: what does the operator ask of the API server meanwhile?
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    sandbox.clear_requests();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = requests_of(&sandbox, &user);
+    println!(
+        "{objects} objects in sync for 3 s: {} API requests by the operator ({})",
+        idle.len(),
+        describe(&idle)
+    );
+    sandbox.clear_requests();
 
     // Watch every ConfigMap: a drift counts as fixed when its object comes back with team=shop.
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
@@ -133,6 +172,25 @@ async fn main() -> Result<(), Error> {
     while latencies.lock().unwrap().len() < drifts && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Let the last status writes land, then count what the drifts cost.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let during = requests_of(&sandbox, &user);
+    let on_objects = |verb: &str, dry_run: bool| {
+        during.iter().filter(|r| r.resource == "configmaps" && r.verb == verb && r.dry_run == dry_run).count()
+    };
+    let (dry_runs, applies, gets) = (on_objects("patch", true), on_objects("patch", false), on_objects("get", false));
+    let status_writes =
+        during.iter().filter(|r| r.resource == "clusterdriftpolicies" && r.subresource.as_deref() == Some("status")).count();
+    let policy_versions = policies.get("bench").await?.metadata.resource_version.unwrap_or_default();
+    let fixed = latencies.lock().unwrap().len().max(1);
+    println!(
+        "API requests per fix: {:.2} ({dry_runs} dry-runs, {applies} applies, {gets} verifying GETs for {fixed} fixes); \
+         no-op applies: {}; other requests: {}",
+        (dry_runs + applies + gets) as f64 / fixed as f64,
+        applies.saturating_sub(fixed),
+        describe(&during.iter().filter(|r| r.resource != "configmaps").cloned().collect::<Vec<_>>()),
+    );
+    println!("policy status writes during the drifts: {status_writes} (policy resourceVersion now {policy_versions})");
     let mut sorted = latencies.lock().unwrap().clone();
     sorted.sort();
     println!(
@@ -147,6 +205,7 @@ async fn main() -> Result<(), Error> {
     // A policy edit: every cached object is evaluated again, without a list call.
     let before = policies.get("bench").await?;
     let generation = before.metadata.generation.unwrap_or(0) + 1;
+    sandbox.clear_requests();
     let edited = Instant::now();
     policies
         .patch(
@@ -158,10 +217,18 @@ async fn main() -> Result<(), Error> {
     let observed =
         move |p: Option<&DynamicObject>| p.is_some_and(|p| status_number(p, "observedGeneration") >= generation);
     await_condition(policies.clone(), "bench", observed).await?;
+    let lists = requests_of(&sandbox, &user).iter().filter(|r| r.verb == "list").count();
     println!(
-        "policy edit: all {objects} objects re-evaluated and the status written in {:.1} ms",
+        "policy edit: all {objects} objects re-evaluated and the status written in {:.1} ms, with {lists} list calls",
         edited.elapsed().as_secs_f64() * 1000.0
     );
+    // A status write that changes nothing leaves the resourceVersion alone: count them.
+    sandbox.clear_requests();
+    let before = policies.get("bench").await?.metadata.resource_version;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let writes = requests_of(&sandbox, &user).iter().filter(|r| r.subresource.as_deref() == Some("status")).count();
+    let after = policies.get("bench").await?.metadata.resource_version;
+    println!("no-op status writes over 2 s at rest: {writes} (resourceVersion {})", if before == after { "unchanged" } else { "changed" });
     let encoded = metrics.encode();
     let line = |name: &str| encoded.lines().filter(|l| l.starts_with(name)).collect::<Vec<_>>().join("; ");
     println!("operator metrics: {}", line("driftwarden_remediations_total"));

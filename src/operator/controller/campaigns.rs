@@ -361,7 +361,9 @@ impl Controller {
             debug!(campaign = name, asset = %key, "finding {before:?} → {after:?}");
             self.notify_finding(name, key, Some(before));
         }
-        if after == FindingState::Verifying {
+        // A fix of driftwarden's own verifies itself with its fresh read; any other move to
+        // Verifying (the asset looks fixed) needs one.
+        if after == FindingState::Verifying && before != FindingState::Remediating {
             self.verify_finding(name, key);
         }
         true
