@@ -10,6 +10,7 @@ pub mod keys;
 pub mod leader;
 pub mod metrics;
 pub mod notify;
+pub mod policy_report;
 pub mod remediate;
 pub mod settings;
 pub mod state;

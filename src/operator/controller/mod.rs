@@ -671,6 +671,7 @@ impl Controller {
                 continue;
             };
             let covers = covers_for(exceptions, live, &settings.namespace, &labels);
+            let sources: Vec<String> = result.findings.iter().map(|f| f.source.clone()).collect();
             let drifts: Vec<(String, crate::engine::drift::Drift)> = result
                 .findings
                 .into_iter()
@@ -720,6 +721,7 @@ impl Controller {
                 decided.iter().filter(|d| d.action == Action::Remediate).map(|d| d.drift.path.clone()).collect();
             let state = TargetState {
                 uid: live.and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string),
+                sources,
                 first_seen: if decided.is_empty() { None } else { previous.and_then(|p| p.first_seen).or(Some(now)) },
                 attempts: if decided.is_empty() { 0 } else { previous.map_or(0, |p| p.attempts) },
                 failure: if decided.is_empty() { None } else { previous.and_then(|p| p.failure.clone()) },
