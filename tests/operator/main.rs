@@ -14,4 +14,5 @@ mod notifications;
 mod pacing;
 mod rbac;
 mod receiver;
+mod reports;
 mod support;

@@ -6,6 +6,7 @@
 
 mod campaigns;
 mod exception_status;
+mod reports;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -65,6 +66,8 @@ enum Report {
     },
     CampaignWritten(String, Result<crate::api::campaign::CampaignStatus, String>),
     ExceptionWritten((String, String), Result<crate::api::exception::ExceptionStatus, String>),
+    ReportsServed(Result<reports::Served, String>),
+    ReportWritten(Option<String>, reports::Written),
 }
 
 /// What changed for one policy while reconciling one object, to count and announce.
@@ -151,6 +154,8 @@ pub struct Controller {
     /// Finding writes under way.
     finding_writes: usize,
     exception_status: BTreeMap<(String, String), exception_status::ExceptionState>,
+    /// The PolicyReports published, when their CRD is served.
+    reports: reports::ReportWriter,
 }
 
 /// Runs the operator until `shutdown` resolves, with its own metrics and notifier.
@@ -190,6 +195,7 @@ pub async fn run_with(
         pending_findings: BTreeMap::new(),
         finding_writes: 0,
         exception_status: BTreeMap::new(),
+        reports: reports::ReportWriter::default(),
         settings,
     };
     let own = watch::watch_own(client, watched_tx);
@@ -548,6 +554,8 @@ impl Controller {
             Report::FindingWritten { campaign, key, written } => self.on_finding_written(campaign, key, written),
             Report::CampaignWritten(name, result) => self.on_campaign_written(name, result),
             Report::ExceptionWritten(key, result) => self.on_exception_written(key, result),
+            Report::ReportsServed(served) => self.on_reports_served(served),
+            Report::ReportWritten(namespace, written) => self.on_report_written(namespace, written),
             Report::StatusWritten(key, result) => {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };
@@ -956,6 +964,7 @@ impl Controller {
             }
             self.lookup(kind);
         }
+        self.flush_reports(now);
         self.flush_status(now);
         let campaign_now = self.settings.clock.now();
         self.run_waves(campaign_now);
