@@ -6,6 +6,7 @@
 
 mod campaigns;
 mod exception_status;
+mod recreating;
 mod reports;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -509,6 +510,12 @@ impl Controller {
             }
             Change::Delete(object) => {
                 let key = ObjKey::of(&object);
+                // A recreated object's deletion may be watched after its replacement was
+                // cached: only the object deleted leaves the cache.
+                let uid = |o: &Value| o.pointer("/metadata/uid").cloned();
+                if entry.cache.get(&key).is_some_and(|cached| uid(cached).is_some() && uid(cached) != uid(&object)) {
+                    return;
+                }
                 entry.cache.remove(&key);
                 if entry.synced {
                     self.reconcile(&key);
@@ -827,11 +834,16 @@ impl Controller {
             expectations,
             field_manager: self.settings.field_manager.clone(),
         };
+        let recreation = self.recreation(key, &to_fix);
         self.in_flight.insert(key.clone());
         let client = self.client.clone();
         let tx = self.reports_tx.clone();
         tokio::spawn(async move {
-            let result = remediate::run(client, &fix).await;
+            let result = match recreation {
+                None => remediate::run(client, &fix).await,
+                Some(Ok(recreation)) => super::recreate::run(client, &fix, &recreation).await,
+                Some(Err(refused)) => FixResult::DryRunRejected { message: refused },
+            };
             let _ = tx.send(Report::Fixed { key: fix.key, fixed: to_fix, result, started: now });
         });
     }
@@ -896,6 +908,8 @@ impl Controller {
                 let latency = now.duration_since(started);
                 let what = if paths.iter().any(String::is_empty) {
                     "created".to_string()
+                } else if class == crate::api::RemediationClass::Recreate {
+                    super::recreate::describe_recreated(&result, &paths)
                 } else {
                     format!("restored {}", paths.join(", "))
                 };
