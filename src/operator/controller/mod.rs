@@ -67,8 +67,8 @@ enum Report {
     },
     CampaignWritten(String, Result<crate::api::campaign::CampaignStatus, String>),
     ExceptionWritten((String, String), Result<crate::api::exception::ExceptionStatus, String>),
-    ReportsServed(Result<reports::Served, String>),
-    ReportWritten(Option<String>, reports::Written),
+    PolicyReportsServed(Result<reports::Served, String>),
+    PolicyReportWritten(Option<String>, reports::Written),
 }
 
 /// What changed for one policy while reconciling one object, to count and announce.
@@ -561,8 +561,8 @@ impl Controller {
             Report::FindingWritten { campaign, key, written } => self.on_finding_written(campaign, key, written),
             Report::CampaignWritten(name, result) => self.on_campaign_written(name, result),
             Report::ExceptionWritten(key, result) => self.on_exception_written(key, result),
-            Report::ReportsServed(served) => self.on_reports_served(served),
-            Report::ReportWritten(namespace, written) => self.on_report_written(namespace, written),
+            Report::PolicyReportsServed(served) => self.on_reports_served(served),
+            Report::PolicyReportWritten(namespace, written) => self.on_report_written(namespace, written),
             Report::StatusWritten(key, result) => {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };

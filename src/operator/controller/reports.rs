@@ -59,7 +59,7 @@ impl Controller {
                 let client = self.client.clone();
                 let tx = self.reports_tx.clone();
                 tokio::spawn(async move {
-                    let _ = tx.send(Report::ReportsServed(discover(&client).await));
+                    let _ = tx.send(Report::PolicyReportsServed(discover(&client).await));
                 });
             }
             return;
@@ -102,7 +102,7 @@ impl Controller {
             let tx = self.reports_tx.clone();
             tokio::spawn(async move {
                 let written = write(client, resource, namespace.as_deref(), &manager, body).await;
-                let _ = tx.send(Report::ReportWritten(namespace, written));
+                let _ = tx.send(Report::PolicyReportWritten(namespace, written));
             });
         }
     }
