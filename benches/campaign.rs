@@ -37,7 +37,11 @@ async fn main() -> Result<(), Error> {
     install_crds(&client, &driftwarden::api::crds()).await?;
     for ns in 0..NAMESPACES {
         let target = ResourceRef::new("", "v1", "namespaces", None);
-        sandbox.store().create(&target, json!({"metadata": {"name": format!("team-{ns}")}}), WriteOptions::default())?;
+        sandbox.store().create(
+            &target,
+            json!({"metadata": {"name": format!("team-{ns}")}}),
+            WriteOptions::default(),
+        )?;
     }
     for i in 0..assets {
         let target = ResourceRef::new("", "v1", "configmaps", Some(&format!("team-{}", i % NAMESPACES)));
@@ -97,9 +101,11 @@ async fn main() -> Result<(), Error> {
             }
         }
         let status = campaigns.get("labels").await?;
-        let done = status.data.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|conditions| {
-            conditions.iter().any(|c| c["type"] == "Completed" && c["status"] == "True")
-        });
+        let done = status
+            .data
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|conditions| conditions.iter().any(|c| c["type"] == "Completed" && c["status"] == "True"));
         if done {
             completed = Some(started.elapsed());
         }
@@ -121,7 +127,9 @@ async fn main() -> Result<(), Error> {
     let count = |resource: &str, sub: Option<&str>, verb: &str, dry_run: bool| {
         requests
             .iter()
-            .filter(|r| r.resource == resource && r.subresource.as_deref() == sub && r.verb == verb && r.dry_run == dry_run)
+            .filter(|r| {
+                r.resource == resource && r.subresource.as_deref() == sub && r.verb == verb && r.dry_run == dry_run
+            })
             .count()
     };
     let waves = (assets as u64).div_ceil(wave);
@@ -137,7 +145,11 @@ async fn main() -> Result<(), Error> {
         None => println!("  not every Finding was written"),
     }
     match completed {
-        Some(at) => println!("  Completed after {:.2}s ({waves} waves); every Finding closed after {:.2}s", at.as_secs_f64(), closed_everywhere.as_secs_f64()),
+        Some(at) => println!(
+            "  Completed after {:.2}s ({waves} waves); every Finding closed after {:.2}s",
+            at.as_secs_f64(),
+            closed_everywhere.as_secs_f64()
+        ),
         None => println!("  not Completed within the deadline"),
     }
     println!(

@@ -130,11 +130,7 @@ async fn main() -> Result<(), Error> {
     sandbox.clear_requests();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle = requests_of(&sandbox, &user);
-    println!(
-        "{objects} objects in sync for 3 s: {} API requests by the operator ({})",
-        idle.len(),
-        describe(&idle)
-    );
+    println!("{objects} objects in sync for 3 s: {} API requests by the operator ({})", idle.len(), describe(&idle));
     sandbox.clear_requests();
 
     // Watch every ConfigMap: a drift counts as fixed when its object comes back with team=shop.
@@ -179,8 +175,10 @@ async fn main() -> Result<(), Error> {
         during.iter().filter(|r| r.resource == "configmaps" && r.verb == verb && r.dry_run == dry_run).count()
     };
     let (dry_runs, applies, gets) = (on_objects("patch", true), on_objects("patch", false), on_objects("get", false));
-    let status_writes =
-        during.iter().filter(|r| r.resource == "clusterdriftpolicies" && r.subresource.as_deref() == Some("status")).count();
+    let status_writes = during
+        .iter()
+        .filter(|r| r.resource == "clusterdriftpolicies" && r.subresource.as_deref() == Some("status"))
+        .count();
     let policy_versions = policies.get("bench").await?.metadata.resource_version.unwrap_or_default();
     let fixed = latencies.lock().unwrap().len().max(1);
     println!(
@@ -228,7 +226,10 @@ async fn main() -> Result<(), Error> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let writes = requests_of(&sandbox, &user).iter().filter(|r| r.subresource.as_deref() == Some("status")).count();
     let after = policies.get("bench").await?.metadata.resource_version;
-    println!("no-op status writes over 2 s at rest: {writes} (resourceVersion {})", if before == after { "unchanged" } else { "changed" });
+    println!(
+        "no-op status writes over 2 s at rest: {writes} (resourceVersion {})",
+        if before == after { "unchanged" } else { "changed" }
+    );
     let encoded = metrics.encode();
     let line = |name: &str| encoded.lines().filter(|l| l.starts_with(name)).collect::<Vec<_>>().join("; ");
     println!("operator metrics: {}", line("driftwarden_remediations_total"));

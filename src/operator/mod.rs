@@ -10,6 +10,8 @@ pub mod keys;
 pub mod leader;
 pub mod metrics;
 pub mod notify;
+pub mod policy_report;
+pub mod recreate;
 pub mod remediate;
 pub mod settings;
 pub mod state;

@@ -102,7 +102,7 @@ pub fn verify(fresh: &Value, expectations: &[Expectation]) -> FixResult {
     }
 }
 
-fn describe(error: &kube::Error) -> String {
+pub(crate) fn describe(error: &kube::Error) -> String {
     match error {
         kube::Error::Api(status) => format!("{} ({}): {}", status.reason, status.code, status.message),
         other => other.to_string(),

@@ -27,6 +27,9 @@ pub struct DecidedDrift {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TargetState {
     pub uid: Option<String>,
+    /// The parts of the policy that govern the object (`baseline <name>`,
+    /// `resource <kind> <name>`), compliant or not.
+    pub sources: Vec<String>,
     pub drifts: Vec<DecidedDrift>,
     /// When the current drift was first seen; `None` while compliant.
     pub first_seen: Option<Timestamp>,
@@ -41,7 +44,7 @@ pub struct TargetState {
 }
 
 impl TargetState {
-    fn is_drifted(&self) -> bool {
+    pub fn is_drifted(&self) -> bool {
         self.drifts.iter().any(|d| !matches!(d.action, Action::Excepted { .. }))
     }
 

@@ -22,4 +22,6 @@ mod notifications;
 mod pacing;
 mod rbac;
 mod receiver;
+mod recreate;
+mod reports;
 mod support;

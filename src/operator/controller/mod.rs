@@ -7,6 +7,8 @@
 mod campaigns;
 mod checks;
 mod exception_status;
+mod recreating;
+mod reports;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -71,6 +73,8 @@ enum Report {
         key: ObjKey,
         result: FixResult,
     },
+    PolicyReportsServed(Result<reports::Served, String>),
+    PolicyReportWritten(Option<String>, reports::Written),
 }
 
 /// What changed for one policy while reconciling one object, to count and announce.
@@ -160,6 +164,8 @@ pub struct Controller {
     /// What identity checks read changed since they last ran, and when they last ran.
     identity_dirty: bool,
     last_checks: Option<Timestamp>,
+    /// The PolicyReports published, when their CRD is served.
+    reports: reports::ReportWriter,
 }
 
 /// Runs the operator until `shutdown` resolves, with its own metrics and notifier.
@@ -201,6 +207,7 @@ pub async fn run_with(
         exception_status: BTreeMap::new(),
         identity_dirty: false,
         last_checks: None,
+        reports: reports::ReportWriter::default(),
         settings,
     };
     let own = watch::watch_own(client, watched_tx);
@@ -523,6 +530,12 @@ impl Controller {
             }
             Change::Delete(object) => {
                 let key = ObjKey::of(&object);
+                // A recreated object's deletion may be watched after its replacement was
+                // cached: only the object deleted leaves the cache.
+                let uid = |o: &Value| o.pointer("/metadata/uid").cloned();
+                if entry.cache.get(&key).is_some_and(|cached| uid(cached).is_some() && uid(cached) != uid(&object)) {
+                    return;
+                }
                 entry.cache.remove(&key);
                 if entry.synced {
                     self.reconcile(&key);
@@ -569,6 +582,8 @@ impl Controller {
             Report::CampaignWritten(name, result) => self.on_campaign_written(name, result),
             Report::ExceptionWritten(key, result) => self.on_exception_written(key, result),
             Report::CheckFixed { campaign, key, result } => self.on_check_fixed(campaign, key, result),
+            Report::PolicyReportsServed(served) => self.on_reports_served(served),
+            Report::PolicyReportWritten(namespace, written) => self.on_report_written(namespace, written),
             Report::StatusWritten(key, result) => {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };
@@ -692,6 +707,7 @@ impl Controller {
                 continue;
             };
             let covers = covers_for(exceptions, live, &settings.namespace, &labels);
+            let sources: Vec<String> = result.findings.iter().map(|f| f.source.clone()).collect();
             let drifts: Vec<(String, crate::engine::drift::Drift)> = result
                 .findings
                 .into_iter()
@@ -741,6 +757,7 @@ impl Controller {
                 decided.iter().filter(|d| d.action == Action::Remediate).map(|d| d.drift.path.clone()).collect();
             let state = TargetState {
                 uid: live.and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string),
+                sources,
                 first_seen: if decided.is_empty() { None } else { previous.and_then(|p| p.first_seen).or(Some(now)) },
                 attempts: if decided.is_empty() { 0 } else { previous.map_or(0, |p| p.attempts) },
                 failure: if decided.is_empty() { None } else { previous.and_then(|p| p.failure.clone()) },
@@ -838,11 +855,16 @@ impl Controller {
             expectations,
             field_manager: self.settings.field_manager.clone(),
         };
+        let recreation = self.recreation(key, &to_fix);
         self.in_flight.insert(key.clone());
         let client = self.client.clone();
         let tx = self.reports_tx.clone();
         tokio::spawn(async move {
-            let result = remediate::run(client, &fix).await;
+            let result = match recreation {
+                None => remediate::run(client, &fix).await,
+                Some(Ok(recreation)) => super::recreate::run(client, &fix, &recreation).await,
+                Some(Err(refused)) => FixResult::DryRunRejected { message: refused },
+            };
             let _ = tx.send(Report::Fixed { key: fix.key, fixed: to_fix, result, started: now });
         });
     }
@@ -907,6 +929,8 @@ impl Controller {
                 let latency = now.duration_since(started);
                 let what = if paths.iter().any(String::is_empty) {
                     "created".to_string()
+                } else if class == crate::api::RemediationClass::Recreate {
+                    super::recreate::describe_recreated(&result, &paths)
                 } else {
                     format!("restored {}", paths.join(", "))
                 };
@@ -975,6 +999,7 @@ impl Controller {
             }
             self.lookup(kind);
         }
+        self.flush_reports(now);
         self.flush_status(now);
         let campaign_now = self.settings.clock.now();
         self.run_checks(campaign_now);

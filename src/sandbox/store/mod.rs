@@ -13,6 +13,7 @@ mod defaults;
 mod delete;
 mod gc;
 mod history;
+mod immutable;
 mod key;
 mod list;
 pub mod meta;

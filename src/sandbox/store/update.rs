@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::apply::{Ownership, Schema, settle};
 use super::defaults::{self, Write};
 use super::gc;
+use super::immutable;
 use super::key::ObjectKey;
 use super::meta;
 use super::options::{ResourceRef, Subresource, WriteOptions};
@@ -175,6 +176,10 @@ pub(super) fn update_owned(
             }
             meta::write_meta(&mut body, &new_meta)?;
             defaults::apply(kind, Write::Update, &mut body)?;
+            let refused = immutable::violations(kind, &existing, &body);
+            if !refused.is_empty() {
+                return Err(ApiError::invalid(&kind.group, &kind.kind, name, refused));
+            }
             body
         }
     };

@@ -1,0 +1,46 @@
+//! Which fixes recreate their object. A fix whose paths include an immutable field
+//! (`Recreate`) deletes the object and creates it again, and only when every policy asking
+//! for it lists `Recreate` in its own `autoRemediate`: a campaign's classes or an approval
+//! never widen a fix to a deletion.
+
+use serde_json::Value;
+
+use super::{Controller, FixPart};
+use crate::api::RemediationClass;
+use crate::operator::keys::ObjKey;
+use crate::operator::recreate::Recreation;
+
+impl Controller {
+    /// `None` for an ordinary fix; for a recreation, the uid to replace, or why it may not
+    /// run (nothing is then deleted).
+    pub(super) fn recreation(&self, key: &ObjKey, to_fix: &[FixPart]) -> Option<Result<Recreation, String>> {
+        let recreating: Vec<&FixPart> = to_fix.iter().filter(|part| part.class == RemediationClass::Recreate).collect();
+        if recreating.is_empty() {
+            return None;
+        }
+        for part in recreating {
+            let allowed = self
+                .policies
+                .get(&part.policy)
+                .and_then(|policy| policy.rules())
+                .is_some_and(|rules| rules.auto_remediate.contains(&RemediationClass::Recreate));
+            if !allowed {
+                return Some(Err(format!(
+                    "fixing {} needs the object recreated, and policy {} does not list Recreate in autoRemediate: nothing deleted",
+                    part.paths.join(", "),
+                    part.policy
+                )));
+            }
+        }
+        let uid = self
+            .kinds
+            .get(&key.kind)
+            .and_then(|kind| kind.cache.get(key))
+            .and_then(|live| live.pointer("/metadata/uid"))
+            .and_then(Value::as_str);
+        Some(match uid {
+            Some(uid) => Ok(Recreation { uid: uid.to_string() }),
+            None => Err(format!("the uid of {key} is not known: nothing deleted")),
+        })
+    }
+}

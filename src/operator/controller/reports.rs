@@ -1,0 +1,210 @@
+//! PolicyReports in the operator's loop. When the `wgpolicyk8s.io` CRDs are served, the
+//! results of every policy are written as one PolicyReport per namespace and one
+//! ClusterPolicyReport (see [`policy_report`]), gathered on the status tick, with server-side
+//! apply under the status field manager, and only when a report says something new (times
+//! aside). A namespace left without results loses its report. When the CRDs are not
+//! served, nothing is written and discovery is asked again on the kinds' retry interval.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use kube::Client;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use tracing::{debug, info, warn};
+
+use super::{Controller, Report};
+use crate::operator::keys::{KindKey, PolicyKey};
+use crate::operator::policy_report::{self, API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
+use crate::operator::watch;
+
+/// The report kinds the API server serves, and the reports driftwarden wrote before it
+/// (re)started, by namespace (`None`: the ClusterPolicyReport).
+#[derive(Debug)]
+pub(super) struct Served {
+    namespaced: ApiResource,
+    cluster: Option<ApiResource>,
+    existing: Vec<Option<String>>,
+}
+
+/// What the loop knows of its reports.
+#[derive(Debug, Default)]
+pub(super) struct ReportWriter {
+    /// `None` until discovery finds the PolicyReport kind.
+    served: Option<Served>,
+    looking: bool,
+    next_lookup: Option<Timestamp>,
+    /// What each report holds as last written; `None` for a report found at start, whose
+    /// content is not known.
+    written: BTreeMap<Option<String>, Option<ReportBody>>,
+    writing: BTreeSet<Option<String>>,
+    /// The policies the last reports were built from: a deleted policy changes them too.
+    built_from: Vec<PolicyKey>,
+    /// Something changed that the reports do not show yet.
+    pending: bool,
+    failures: u32,
+    retry_at: Option<Timestamp>,
+}
+
+/// How one report write ended: `Ok(None)` when the report was deleted.
+pub(super) type Written = Result<Option<ReportBody>, String>;
+
+impl Controller {
+    /// Brings the reports up to date with every policy's targets; called on each tick,
+    /// before the policies' status is flushed (which clears their `dirty` flags).
+    pub(super) fn flush_reports(&mut self, now: Timestamp) {
+        let writer = &mut self.reports;
+        let Some(served) = &writer.served else {
+            if !writer.looking && writer.next_lookup.is_none_or(|at| at <= now) {
+                writer.looking = true;
+                let client = self.client.clone();
+                let tx = self.reports_tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(Report::PolicyReportsServed(discover(&client).await));
+                });
+            }
+            return;
+        };
+        let keys: Vec<PolicyKey> = self.policies.keys().cloned().collect();
+        if self.policies.values().any(|p| p.dirty) || keys != writer.built_from {
+            writer.pending = true;
+            writer.built_from = keys;
+        }
+        if !writer.pending || !writer.writing.is_empty() || writer.retry_at.is_some_and(|at| at > now) {
+            return;
+        }
+        writer.pending = false;
+        let mut desired = policy_report::build(&self.policies, now);
+        if served.cluster.is_none() && desired.remove(&None).is_some() {
+            debug!("ClusterPolicyReport is not served: results of cluster-scoped objects are not published");
+        }
+        let namespaces: BTreeSet<Option<String>> = desired.keys().chain(writer.written.keys()).cloned().collect();
+        for namespace in namespaces {
+            let resource = match &namespace {
+                Some(_) => served.namespaced.clone(),
+                None => match &served.cluster {
+                    Some(resource) => resource.clone(),
+                    None => continue,
+                },
+            };
+            let body = match (desired.remove(&namespace), writer.written.get(&namespace)) {
+                (Some(body), Some(Some(old))) if body.same_ignoring_time(old) => continue,
+                (Some(mut body), Some(Some(old))) => {
+                    body.keep_times_from(old);
+                    Some(body)
+                }
+                (Some(body), _) => Some(body),
+                (None, Some(_)) => None,
+                (None, None) => continue,
+            };
+            writer.writing.insert(namespace.clone());
+            let client = self.client.clone();
+            let manager = self.settings.status_manager.clone();
+            let tx = self.reports_tx.clone();
+            tokio::spawn(async move {
+                let written = write(client, resource, namespace.as_deref(), &manager, body).await;
+                let _ = tx.send(Report::PolicyReportWritten(namespace, written));
+            });
+        }
+    }
+
+    pub(super) fn on_reports_served(&mut self, served: Result<Served, String>) {
+        let writer = &mut self.reports;
+        writer.looking = false;
+        match served {
+            Ok(served) => {
+                info!(cluster = served.cluster.is_some(), "PolicyReports are served: publishing results");
+                writer.written = served.existing.iter().map(|namespace| (namespace.clone(), None)).collect();
+                writer.served = Some(served);
+                writer.pending = true;
+            }
+            Err(message) => {
+                debug!("PolicyReports are not published: {message}");
+                let retry = jiff::SignedDuration::try_from(self.settings.discovery_retry).unwrap_or_default();
+                writer.next_lookup = Some(Timestamp::now() + retry);
+            }
+        }
+    }
+
+    pub(super) fn on_report_written(&mut self, namespace: Option<String>, written: Written) {
+        let writer = &mut self.reports;
+        writer.writing.remove(&namespace);
+        match written {
+            Ok(Some(body)) => {
+                writer.written.insert(namespace, Some(body));
+                writer.failures = 0;
+            }
+            Ok(None) => {
+                writer.written.remove(&namespace);
+                writer.failures = 0;
+            }
+            Err(message) => {
+                // A failed write is tried again, later each time: 200 ms, 400 ms … up to 30 s.
+                let wait = 200u64.saturating_mul(1 << writer.failures.min(8)).min(30_000);
+                writer.failures += 1;
+                writer.retry_at = Some(Timestamp::now() + jiff::SignedDuration::from_millis(wait as i64));
+                writer.pending = true;
+                let report = namespace.as_deref().unwrap_or("(cluster)");
+                warn!(namespace = report, failures = writer.failures, "PolicyReport write failed, retrying: {message}");
+            }
+        }
+    }
+}
+
+/// Asks discovery whether the report kinds are served and lists the reports driftwarden
+/// wrote before, so that those of namespaces without results any more are deleted.
+async fn discover(client: &Client) -> Result<Served, String> {
+    let kind = |name: &str| KindKey::new(API_VERSION, name);
+    let (namespaced, _) = watch::resolve(client, &kind(report_kind(true))).await?;
+    let cluster = watch::resolve(client, &kind(report_kind(false))).await.ok().map(|(resource, _)| resource);
+    let selector = ListParams::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
+    let mut existing = Vec::new();
+    let listed = Api::<DynamicObject>::all_with(client.clone(), &namespaced)
+        .list(&selector)
+        .await
+        .map_err(|err| format!("listing PolicyReports failed: {err}"))?;
+    existing.extend(
+        listed
+            .items
+            .iter()
+            .filter(|report| report.metadata.name.as_deref() == Some(REPORT_NAME))
+            .map(|report| report.metadata.namespace.clone()),
+    );
+    if let Some(cluster) = &cluster {
+        let listed = Api::<DynamicObject>::all_with(client.clone(), cluster)
+            .list(&selector)
+            .await
+            .map_err(|err| format!("listing ClusterPolicyReports failed: {err}"))?;
+        if listed.items.iter().any(|report| report.metadata.name.as_deref() == Some(REPORT_NAME)) {
+            existing.push(None);
+        }
+    }
+    Ok(Served { namespaced, cluster, existing })
+}
+
+/// Applies `body` as the report of `namespace` (`None`: the ClusterPolicyReport), or
+/// deletes that report when `body` is `None`.
+async fn write(
+    client: Client,
+    resource: ApiResource,
+    namespace: Option<&str>,
+    manager: &str,
+    body: Option<ReportBody>,
+) -> Written {
+    let api: Api<DynamicObject> = match namespace {
+        Some(namespace) => Api::namespaced_with(client, namespace, &resource),
+        None => Api::all_with(client, &resource),
+    };
+    let what = format!("{} {}{REPORT_NAME}", resource.kind, namespace.map(|ns| format!("{ns}/")).unwrap_or_default());
+    match body {
+        Some(body) => api
+            .patch(REPORT_NAME, &PatchParams::apply(manager).force(), &Patch::Apply(&body.to_object(namespace)))
+            .await
+            .map(|_| Some(body))
+            .map_err(|err| format!("applying {what}: {err}")),
+        None => match api.delete(REPORT_NAME, &DeleteParams::default()).await {
+            Ok(_) => Ok(None),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+            Err(err) => Err(format!("deleting {what}: {err}")),
+        },
+    }
+}

@@ -1,0 +1,249 @@
+//! A `Recreate` fix: the API server refuses to change an immutable field, so the object is
+//! deleted and created again with the field at its desired value. It only ever runs for a
+//! policy that lists `Recreate` in `autoRemediate` (the controller checks before starting
+//! it); by default such drift is escalated and nothing is deleted.
+//!
+//! 1. A fresh read of the whole object (the cache keeps only the governed fields). Its uid
+//!    must be the one the drift was seen on.
+//! 2. Dry runs, so nothing is deleted that cannot be created again: a server-side dry-run
+//!    delete with the uid and resourceVersion as preconditions, and a server-side dry-run
+//!    create of the replacement. While the old object exists, creating one of the same
+//!    name is refused (409) before validation, so the dry-run create uses `generateName`
+//!    with the same prefix instead of the name: it runs the same defaulting, validation and
+//!    admission on the same body, and only the name's uniqueness goes unchecked (the wait in
+//!    step 4 covers that).
+//! 3. The delete, with the same preconditions and `propagationPolicy: Background`: the
+//!    object's dependents are collected by the garbage collector as with `kubectl delete`.
+//! 4. A wait, bounded, until the object with the old uid is gone (finalizers may hold it).
+//! 5. The create: the live object less what the server sets (uid, resourceVersion,
+//!    creationTimestamp, generation, managedFields, status; owner references are kept),
+//!    with the governed fields of the fix body over it, created with field manager
+//!    `driftwarden`, retried a few times on failure because the old object is already
+//!    gone; then the fix body applied server-side under the same manager, so driftwarden
+//!    owns the governed fields as after any fix.
+//! 6. A fresh read that must verify, as for every fix.
+
+use std::time::Duration;
+
+use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
+use kube::runtime::wait::{await_condition, conditions};
+use serde_json::{Map, Value};
+
+use super::remediate::{Fix, FixResult, describe, verify};
+use crate::engine::patch::union_into;
+
+/// How long the old object may take to go away before the fix gives up.
+const GONE_WITHIN: Duration = Duration::from_secs(30);
+/// How often the create is tried once the old object is gone.
+const CREATE_ATTEMPTS: u32 = 5;
+
+/// Metadata the API server sets on every object; a replacement starts without it.
+const SERVER_SET: [&str; 8] = [
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "generation",
+    "managedFields",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+];
+
+/// The object a `Recreate` fix replaces: the uid its drift was seen on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recreation {
+    pub uid: String,
+}
+
+/// Deletes the object and creates it again with the fix body's governed fields, then
+/// verifies it.
+pub async fn run(client: Client, fix: &Fix, recreation: &Recreation) -> FixResult {
+    let api: Api<DynamicObject> = match (&fix.key.namespace, fix.namespaced) {
+        (Some(namespace), true) => Api::namespaced_with(client, namespace, &fix.resource),
+        _ => Api::all_with(client, &fix.resource),
+    };
+    let name = fix.key.name.as_str();
+    let live = match api.get(name).await {
+        Ok(object) => serde_json::to_value(&object).unwrap_or(Value::Null),
+        Err(err) => {
+            return FixResult::DryRunRejected {
+                message: format!("reading {} to recreate it: {}", fix.key, describe(&err)),
+            };
+        }
+    };
+    let text = |pointer: &str| live.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+    if text("/metadata/uid").as_deref() != Some(recreation.uid.as_str()) {
+        return FixResult::DryRunRejected {
+            message: format!("{} was replaced since its drift was seen: nothing deleted", fix.key),
+        };
+    }
+    let preconditions =
+        Preconditions { uid: Some(recreation.uid.clone()), resource_version: text("/metadata/resourceVersion") };
+    let delete = DeleteParams {
+        preconditions: Some(preconditions),
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..DeleteParams::default()
+    };
+    let replacement = replacement(&live, &fix.body);
+    let create = PostParams { dry_run: false, field_manager: Some(fix.field_manager.clone()) };
+
+    if let Err(err) = api.delete(name, &DeleteParams { dry_run: true, ..delete.clone() }).await {
+        return FixResult::DryRunRejected { message: format!("dry-run delete: {}", describe(&err)) };
+    }
+    let probe = probe(&replacement, name);
+    if let Err(err) = api.create(&PostParams { dry_run: true, ..create.clone() }, &probe).await {
+        return FixResult::DryRunRejected { message: format!("dry-run create of the replacement: {}", describe(&err)) };
+    }
+
+    if let Err(err) = api.delete(name, &delete).await {
+        return FixResult::ApplyFailed { message: format!("delete: {}", describe(&err)) };
+    }
+    let gone =
+        tokio::time::timeout(GONE_WITHIN, await_condition(api.clone(), name, conditions::is_deleted(&recreation.uid)));
+    match gone.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => return FixResult::ApplyFailed { message: format!("waiting for the deletion: {err}") },
+        Err(_) => {
+            return FixResult::ApplyFailed {
+                message: format!("deleted, but still present after {}s (finalizers?)", GONE_WITHIN.as_secs()),
+            };
+        }
+    }
+
+    let replacement: DynamicObject = match serde_json::from_value(replacement) {
+        Ok(object) => object,
+        Err(err) => return FixResult::ApplyFailed { message: format!("the replacement is not an object: {err}") },
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match api.create(&create, &replacement).await {
+            Ok(_) => break,
+            Err(err) if attempt < CREATE_ATTEMPTS && !is_conflict(&err) => {
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+            Err(err) => {
+                return FixResult::ApplyFailed {
+                    message: format!("deleted, but not created again ({attempt} attempts): {}", describe(&err)),
+                };
+            }
+        }
+    }
+    let params = PatchParams::apply(&fix.field_manager).force();
+    if let Err(err) = api.patch(name, &params, &Patch::Apply(&fix.body)).await {
+        return FixResult::ApplyFailed { message: format!("recreated, but the apply failed: {}", describe(&err)) };
+    }
+    let fresh = match api.get(name).await {
+        Ok(object) => serde_json::to_value(&object).unwrap_or(Value::Null),
+        Err(err) => return FixResult::ApplyFailed { message: format!("verifying read failed: {}", describe(&err)) },
+    };
+    verify(&fresh, &fix.expectations)
+}
+
+fn is_conflict(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409)
+}
+
+/// The object to create in place of `live`: its content less what the server sets, with
+/// `body` (the governed fields, at their desired values where they are being fixed) over
+/// it. Keyed lists merge by their keys; a `null` in the body leaves the field out.
+pub fn replacement(live: &Value, body: &Value) -> Value {
+    let mut kept = live.clone();
+    if let Some(object) = kept.as_object_mut() {
+        object.remove("status");
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            for field in SERVER_SET {
+                metadata.remove(field);
+            }
+        }
+    }
+    let mut new = body.clone();
+    union_into(&mut new, &kept);
+    drop_nulls(&mut new);
+    new
+}
+
+/// The replacement under a generated name, for the dry-run create.
+fn probe(replacement: &Value, name: &str) -> DynamicObject {
+    let mut probe = replacement.clone();
+    if let Some(metadata) = probe.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("name");
+        metadata.insert("generateName".to_string(), Value::String(format!("{name}-")));
+    }
+    serde_json::from_value(probe).unwrap_or_else(|_| DynamicObject {
+        types: None,
+        metadata: Default::default(),
+        data: Value::Object(Map::new()),
+    })
+}
+
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+/// What the `Remediated` Event says of a recreation.
+pub fn describe_recreated(result: &FixResult, paths: &[String]) -> String {
+    let uid = match result {
+        FixResult::Verified { fresh, .. } => {
+            fresh.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("unknown")
+        }
+        _ => "unknown",
+    };
+    format!("recreated (deleted and created again as uid {uid}) to restore {}", paths.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_replacement_keeps_the_object_but_not_what_the_server_set() {
+        let live = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u1", "resourceVersion": "7", "generation": 3,
+                         "creationTimestamp": "2024-01-01T00:00:00Z", "managedFields": [{"manager": "kubectl"}],
+                         "labels": {"app": "web", "team": "shop"},
+                         "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "o1"}]},
+            "spec": {"selector": {"matchLabels": {"app": "old"}},
+                     "template": {"spec": {"containers": [{"name": "app", "image": "web:1"}]}}},
+            "status": {"replicas": 1}
+        });
+        let body = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": {"gone": null}},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                     "template": {"spec": {"containers": [{"name": "app", "securityContext": {"runAsNonRoot": true}}]}}}
+        });
+        assert_eq!(
+            replacement(&live, &body),
+            json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "shop", "annotations": {},
+                             "labels": {"app": "web", "team": "shop"},
+                             "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "o1"}]},
+                "spec": {"selector": {"matchLabels": {"app": "web"}},
+                         "template": {"spec": {"containers": [{"name": "app", "image": "web:1", "securityContext": {"runAsNonRoot": true}}]}}}
+            })
+        );
+    }
+
+    #[test]
+    fn the_dry_run_create_generates_a_name() {
+        let probe = probe(
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tls", "namespace": "shop"}}),
+            "tls",
+        );
+        assert_eq!(probe.metadata.name, None);
+        assert_eq!(probe.metadata.generate_name.as_deref(), Some("tls-"));
+        assert_eq!(probe.metadata.namespace.as_deref(), Some("shop"));
+    }
+}
