@@ -249,9 +249,9 @@ fn rbac_grants_writes_only_on_governed_kinds_and_never_wildcards_by_default() {
 
 #[test]
 fn rbac_variations_follow_their_values() {
-    let Some(recreate) = rendered(
-        json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "recreate": true}]}}),
-    ) else {
+    let Some(recreate) =
+        rendered(json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "recreate": true}]}}))
+    else {
         return;
     };
     let cluster = grants(&recreate, "ClusterRole");

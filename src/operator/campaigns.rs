@@ -52,6 +52,8 @@ pub struct CampaignEntry {
     pub retry_status_at: Option<Timestamp>,
     /// Why the control cannot run (a check's parameters), when it cannot.
     pub control_problem: Option<String>,
+    /// Findings that may differ from what was last written: the only ones a flush looks at.
+    pub unwritten: BTreeSet<ObjKey>,
 }
 
 /// A wave under way.
@@ -133,6 +135,7 @@ impl CampaignEntry {
             status_failures: 0,
             retry_status_at: None,
             control_problem: None,
+            unwritten: BTreeSet::new(),
         }
     }
 

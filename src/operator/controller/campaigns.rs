@@ -288,7 +288,9 @@ impl Controller {
             }
             self.notify_finding(name, key, None);
         }
-        let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
+        let Some(campaign) = self.campaigns.get_mut(name) else { return };
+        campaign.unwritten.insert(key.clone());
+        let Some(finding) = campaign.findings.get_mut(key) else { return };
         if uid.is_some() {
             finding.asset_uid = uid;
         }
@@ -351,12 +353,14 @@ impl Controller {
     /// state, people are told what they need to know, and a finding that waits for a fresh
     /// read gets one.
     pub(super) fn step_finding(&mut self, name: &str, key: &ObjKey, observation: Observation, now: Timestamp) -> bool {
-        let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return false };
+        let Some(campaign) = self.campaigns.get_mut(name) else { return false };
+        let Some(finding) = campaign.findings.get_mut(key) else { return false };
         let before = finding.status.state;
         let Some(mut next) = step(&finding.status, observation, now) else { return false };
         set_finding_conditions(&mut next, now);
         finding.status = next;
         let after = finding.status.state;
+        campaign.unwritten.insert(key.clone());
         if before != after {
             debug!(campaign = name, asset = %key, "finding {before:?} → {after:?}");
             self.notify_finding(name, key, Some(before));
@@ -670,21 +674,42 @@ impl Controller {
         for name in &names {
             self.account_campaign(name, now);
         }
+        self.write_findings(now);
+    }
+
+    /// Starts the Finding writes that are due, as many as the write budget allows. Runs on
+    /// every tick and whenever a write ends, so a backlog drains at the API server's pace.
+    fn write_findings(&mut self, now: Timestamp) {
         let mut budget = self.settings.finding_writes.saturating_sub(self.finding_writes);
+        let names: Vec<String> = self.campaigns.keys().cloned().collect();
         for name in &names {
             if budget == 0 {
                 break;
             }
-            let Some(campaign) = self.campaigns.get(name) else { continue };
+            let Some(campaign) = self.campaigns.get_mut(name) else { continue };
             let control = control_name(campaign);
-            let due: Vec<(ObjKey, Value)> = campaign
-                .findings
-                .iter()
-                .filter(|(_, f)| !f.writing && f.retry_at.is_none_or(|at| at <= now))
-                .map(|(k, f)| (k.clone(), finding_body(campaign, &control, k, f)))
-                .filter(|(k, body)| campaign.findings[k].needs_write(body))
-                .take(budget)
-                .collect();
+            let mut due: Vec<(ObjKey, Value)> = Vec::new();
+            let mut settled: Vec<ObjKey> = Vec::new();
+            for key in &campaign.unwritten {
+                if due.len() >= budget {
+                    break;
+                }
+                let Some(finding) = campaign.findings.get(key) else {
+                    settled.push(key.clone());
+                    continue;
+                };
+                if finding.writing || finding.retry_at.is_some_and(|at| at > now) {
+                    continue;
+                }
+                let body = finding_body(campaign, &control, key, finding);
+                match finding.needs_write(&body) {
+                    true => due.push((key.clone(), body)),
+                    false => settled.push(key.clone()),
+                }
+            }
+            for key in settled {
+                campaign.unwritten.remove(&key);
+            }
             for (key, body) in due {
                 budget -= 1;
                 self.write_finding(name, &key, body);
@@ -751,6 +776,7 @@ impl Controller {
                 warn!(campaign = %name, finding = %finding.name, "finding write failed, retrying: {message}");
             }
         }
+        self.write_findings(now);
     }
 
     /// Computes a campaign's status from its findings, tells people what moved, and writes

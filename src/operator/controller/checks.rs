@@ -223,7 +223,9 @@ impl Controller {
             }
             self.notify_finding(name, key, None);
         }
-        let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
+        let Some(campaign) = self.campaigns.get_mut(name) else { return };
+        campaign.unwritten.insert(key.clone());
+        let Some(finding) = campaign.findings.get_mut(key) else { return };
         finding.asset_uid = reported.asset.uid.clone().or(finding.asset_uid.take());
         finding.severity = reported.severity;
         finding.desired = desired;
