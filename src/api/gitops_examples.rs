@@ -1,4 +1,4 @@
-//! Every driftwarden resource under `examples/gitops` is one the API server admits (schema,
+//! Every driftwarden resource under `examples/gitops` and `examples/campaigns` is one the API server admits (schema,
 //! unknown fields, CEL rules) and, for policies, one `driftwarden check` compiles: the
 //! layout a platform team copies stays valid as the kinds evolve.
 
@@ -95,6 +95,26 @@ fn every_driftwarden_resource_in_the_gitops_example_is_valid() {
     assert!(failures.is_empty(), "invalid driftwarden resources in examples/gitops:\n{}", failures.join("\n"));
     let expected = ["ClusterDriftPolicy", "DriftException", "DriftPolicy", "RemediationCampaign"];
     assert_eq!(kinds.iter().map(String::as_str).collect::<Vec<_>>(), expected, "the example shows each kind");
+}
+
+#[test]
+fn every_driftwarden_resource_in_the_campaign_example_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/campaigns");
+    let mut files = Vec::new();
+    yaml_files(&root, &mut files);
+    let mut kinds = std::collections::BTreeSet::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for document in serde_yaml::Deserializer::from_str(&text) {
+            let object: Value = serde::Deserialize::deserialize(document).unwrap();
+            match check(&object) {
+                Ok(kind) => kinds.extend(kind),
+                Err(problems) => panic!("{}: {}", file.display(), problems.join("; ")),
+            }
+        }
+    }
+    let expected = ["ClusterDriftPolicy", "DriftException", "RemediationCampaign"];
+    assert_eq!(kinds.iter().map(String::as_str).collect::<Vec<_>>(), expected);
 }
 
 #[test]

@@ -385,3 +385,44 @@ async fn campaign_owners_hear_of_critical_findings_at_once_and_of_checkpoints_an
     assert_eq!(ids.len(), unique.len(), "nothing is sent twice: {ids:?}");
     harness.stop().await;
 }
+
+/// `examples/campaigns`, applied as the README shows, gives what the README shows.
+#[tokio::test]
+async fn the_campaign_example_gives_what_the_readme_shows() -> Result<(), Box<dyn std::error::Error>> {
+    let harness = Harness::start().await;
+    // The example's namespaces have fixed names: only a sandbox of its own may hold them.
+    driftwarden::require_sandbox!(harness.sandbox());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/campaigns");
+    let discovery = kube::Discovery::new(harness.client()).run().await?;
+    for file in ["assets.yaml", "exception.yaml", "policy.yaml", "campaign.yaml"] {
+        let text = std::fs::read_to_string(dir.join(file))?;
+        for document in serde_yaml::Deserializer::from_str(&text) {
+            let object: DynamicObject = serde::Deserialize::deserialize(document)?;
+            let types = object.types.clone().expect("typed");
+            let gvk = kube::core::GroupVersionKind::try_from(&types)?;
+            let (resource, capabilities) = discovery.resolve_gvk(&gvk).expect("served");
+            let api: Api<DynamicObject> = match (&object.metadata.namespace, capabilities.scope) {
+                (Some(ns), kube::discovery::Scope::Namespaced) => Api::namespaced_with(harness.client(), ns, &resource),
+                _ => Api::all_with(harness.client(), &resource),
+            };
+            let name = object.metadata.name.clone().expect("named");
+            api.patch(&name, &PatchParams::apply("example").force(), &Patch::Apply(&object)).await?;
+        }
+    }
+    let team_a = findings(&harness, "team-a");
+    let expect = [
+        ("flags", "storefront", "Closed"),
+        ("settings", "checkout", "Closed"),
+        ("vendor-feed", "storefront", "Excepted"),
+    ];
+    for (asset, owner, wanted) in expect {
+        let found =
+            wait_for(&team_a, &format!("classify-config.configmap.{asset}"), wanted, |f| state(f) == wanted).await;
+        assert_eq!(found.data["spec"]["owner"]["team"], owner, "{asset}");
+        assert_eq!(found.data["spec"]["severity"], "Low");
+    }
+    let team_b = findings(&harness, "team-b").list(&ListParams::default()).await?;
+    assert!(team_b.items.is_empty(), "team-b is not in production");
+    harness.stop().await;
+    Ok(())
+}
