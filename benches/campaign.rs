@@ -12,14 +12,21 @@
 
 use std::time::{Duration, Instant};
 
-use driftwarden::operator::{OperatorSettings, Services, run_with};
+use driftwarden::operator::OperatorSettings;
 use driftwarden::sandbox::store::{ResourceRef, WriteOptions};
 use driftwarden::sandbox::testing::{Sandbox, install_crds};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
+#[path = "support/isolated.rs"]
+mod isolated;
 mod support;
+#[path = "support/tagged.rs"]
+mod tagged;
+
+#[global_allocator]
+static ALLOCATOR: tagged::Tagged = tagged::Tagged;
 
 use support::{rss_kib, setting};
 
@@ -63,17 +70,13 @@ async fn main() -> Result<(), Error> {
 
     let identity = sandbox.add_user("driftwarden-bench", &["system:masters"]);
     let user = identity.user.name.clone();
-    let operator_client = sandbox.client_as(&identity)?;
-    let services = Services::new(operator_client.clone());
     let settings = OperatorSettings { finding_writes: 64, ..OperatorSettings::default() };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let operator = tokio::spawn(run_with(operator_client, settings, services, async move {
-        let _ = stopped.await;
-    }));
+    let operator = isolated::Isolated::start(sandbox.config_as(&identity), settings).await?;
     let audited = move |p: Option<&DynamicObject>| {
         p.and_then(|p| p.data.pointer("/status/drifted")).and_then(Value::as_u64) == Some(assets as u64)
     };
     await_condition(cluster_policies.clone(), "labels", audited).await?;
+    let heap_audited = operator.heap_mib();
     sandbox.clear_requests();
 
     let campaigns: Api<DynamicObject> =
@@ -119,6 +122,7 @@ async fn main() -> Result<(), Error> {
         }
     }
     let rss_completed = rss_kib() / 1024;
+    let heap_completed = operator.heap_mib();
     // Every Finding written closed too: the operator's writes settle, then one paged list.
     let mut closed = 0;
     let closing = Instant::now();
@@ -183,9 +187,12 @@ async fn main() -> Result<(), Error> {
     );
     println!(
         "  campaign status: {status_bytes} bytes of JSON; RSS (sandbox and operator): {rss_loaded} MiB with the assets \
-         loaded, {rss_completed} MiB at completion"
+         loaded, {rss_completed} MiB at completion; the operator's own heap: {heap_audited:.1} MiB with the policy's {assets} drifts \
+         escalated, {heap_completed:.1} MiB at completion"
     );
-    let _ = stop.send(());
-    operator.await?;
+    let encoded = operator.metrics.encode();
+    let remediations: Vec<&str> = encoded.lines().filter(|l| l.starts_with("driftwarden_remediations_total")).collect();
+    println!("  operator metrics: {}", remediations.join("; "));
+    operator.stop().await;
     Ok(())
 }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use driftwarden::operator::{OperatorSettings, Services, run_with};
+use driftwarden::operator::OperatorSettings;
 use driftwarden::sandbox::store::{ResourceRef, WriteOptions};
 use driftwarden::sandbox::testing::{RequestRecord, Sandbox, install_crds};
 use futures::StreamExt;
@@ -26,7 +26,14 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams,
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
+#[path = "support/isolated.rs"]
+mod isolated;
 mod support;
+#[path = "support/tagged.rs"]
+mod tagged;
+
+#[global_allocator]
+static ALLOCATOR: tagged::Tagged = tagged::Tagged;
 
 use support::{rss_kib, setting};
 
@@ -106,23 +113,19 @@ async fn main() -> Result<(), Error> {
 
     // The operator runs as its own user, so that its requests can be counted apart.
     let identity = sandbox.add_user("driftwarden-bench", &["system:masters"]);
-    let operator_client = sandbox.client_as(&identity)?;
     let user = identity.user.name.clone();
-    let services = Services::new(operator_client.clone());
-    let metrics = services.metrics.clone();
-    let settings = OperatorSettings::default();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let operator = tokio::spawn(run_with(operator_client, settings, services, async move {
-        let _ = stopped.await;
-    }));
+    let operator = isolated::Isolated::start(sandbox.config_as(&identity), OperatorSettings::default()).await?;
+    let metrics = operator.metrics.clone();
     let started = Instant::now();
     let ready = move |p: Option<&DynamicObject>| p.is_some_and(|p| status_number(p, "targets") == objects as i64);
     await_condition(policies.clone(), "bench", ready).await?;
     println!(
-        "{objects} ConfigMaps: listed, evaluated and reported in {:.2}s; RSS {} MiB (sandbox with the objects alone: {} MiB)",
+        "{objects} ConfigMaps: listed, evaluated and reported in {:.2}s; RSS {} MiB (sandbox with the objects alone: {} MiB); \
+         operator heap {:.1} MiB",
         started.elapsed().as_secs_f64(),
         rss_mib(),
-        rss_loaded
+        rss_loaded,
+        operator.heap_mib()
     );
 
     // Every object in sync: what does the operator ask of the API server meanwhile?
@@ -233,9 +236,8 @@ async fn main() -> Result<(), Error> {
     let encoded = metrics.encode();
     let line = |name: &str| encoded.lines().filter(|l| l.starts_with(name)).collect::<Vec<_>>().join("; ");
     println!("operator metrics: {}", line("driftwarden_remediations_total"));
-    println!("RSS at the end: {} MiB", rss_mib());
-    let _ = stop.send(());
-    operator.await?;
+    println!("RSS at the end: {} MiB; operator heap {:.1} MiB", rss_mib(), operator.heap_mib());
+    operator.stop().await;
     watcher.abort();
     Ok(())
 }

@@ -31,7 +31,10 @@ fn kubectl_binary() -> Option<PathBuf> {
     );
 }
 
-#[tokio::test]
+// kubectl runs as a child process while the sandbox and the operator run in this test's
+// runtime: on a single-threaded runtime, waiting for the child now and then starved the
+// operator's first list long enough to time out; two worker threads keep both going.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_wait_for_ready_follows_the_operator() -> Result<(), Box<dyn std::error::Error>> {
     let Some(kubectl) = kubectl_binary() else { return Ok(()) };
     let mut harness = Harness::prepare().await;
@@ -53,7 +56,21 @@ async fn kubectl_wait_for_ready_follows_the_operator() -> Result<(), Box<dyn std
 
     create_policy(&harness, owners_policy(&ns, json!({}))).await;
     let ready = wait("driftpolicy/owners", "Ready", "30s").output().await.unwrap();
-    assert!(ready.status.success(), "kubectl wait: {}", String::from_utf8_lossy(&ready.stderr));
+    if !ready.status.success() {
+        let policy = policies(&harness).get("owners").await?;
+        let requests: Vec<String> = harness
+            .sandbox()?
+            .requests()
+            .into_iter()
+            .filter(|r| r.resource == "configmaps" || r.resource == "driftpolicies")
+            .map(|r| format!("{} {} {:?} {} {}", r.verb, r.resource, r.subresource, r.namespace, r.code))
+            .collect();
+        panic!(
+            "kubectl wait: {}; the policy: {:#}; requests: {requests:#?}",
+            String::from_utf8_lossy(&ready.stderr),
+            policy.data["status"]
+        );
+    }
     assert!(String::from_utf8_lossy(&ready.stdout).contains("condition met"));
 
     create_policy(

@@ -515,6 +515,7 @@ impl Controller {
             }
             Change::InitDone => {
                 entry.cache = entry.relist.take().unwrap_or_default();
+                debug!(kind = %kind, objects = entry.cache.len(), "listed");
                 entry.synced = true;
                 entry.problem = None;
                 self.reevaluate_kind(&kind);
@@ -1044,6 +1045,7 @@ impl Controller {
             if policy.written.as_ref() == Some(&status) {
                 continue;
             }
+            debug!(policy = %key, "writing status");
             self.writing_status.insert(key.clone());
             let client = self.client.clone();
             let manager = self.settings.status_manager.clone();
@@ -1133,12 +1135,18 @@ impl Controller {
             action: "Reconcile".to_string(),
             secondary: Some(policy_ref.clone()),
         };
+        // On the policy, one Event per reason that counts up as a series (the recorder
+        // aggregates Events with the same reason and no related object): a campaign fixing
+        // ten thousand objects leaves one Event there, not ten thousand. Each object's own
+        // Event says what was done to it.
         let on_policy = KubeEvent {
             type_,
             reason: reason.to_string(),
-            note: Some(format!("{key}: {message}")),
+            note: Some(format!(
+                "{reason} on governed objects, the first {key}: {message}; each object's Events tell the rest"
+            )),
             action: "Reconcile".to_string(),
-            secondary: Some(object.clone()),
+            secondary: None,
         };
         tokio::spawn(async move {
             for (event, reference) in [(on_object, object), (on_policy, policy_ref)] {

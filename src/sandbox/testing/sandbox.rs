@@ -188,6 +188,14 @@ impl Sandbox {
         self.client_with_token(Some(&identity.token))
     }
 
+    /// The client configuration of `identity`: for clients built elsewhere (on another
+    /// runtime, for example).
+    pub fn config_as(&self, identity: &Identity) -> kube::Config {
+        let mut config = self.config.clone();
+        config.auth_info = token_auth(&identity.token);
+        config
+    }
+
     /// A client that sends `token` (or no `Authorization` header at all with `None`),
     /// for testing authentication itself.
     pub fn client_with_token(&self, token: Option<&str>) -> Result<kube::Client, SandboxError> {
