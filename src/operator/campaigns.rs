@@ -54,6 +54,8 @@ pub struct CampaignEntry {
     pub control_problem: Option<String>,
     /// Findings that may differ from what was last written: the only ones a flush looks at.
     pub unwritten: BTreeSet<ObjKey>,
+    /// For a check: the assets its last run reported.
+    pub reported: BTreeSet<ObjKey>,
 }
 
 /// A wave under way.
@@ -136,6 +138,7 @@ impl CampaignEntry {
             retry_status_at: None,
             control_problem: None,
             unwritten: BTreeSet::new(),
+            reported: BTreeSet::new(),
         }
     }
 

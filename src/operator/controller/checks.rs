@@ -180,6 +180,9 @@ impl Controller {
                 .filter(|(key, f)| !reported.contains_key(*key) && f.status.state != FindingState::Closed)
                 .map(|(key, _)| key.clone())
                 .collect();
+            if let Some(campaign) = self.campaigns.get_mut(&name) {
+                campaign.reported = reported.keys().cloned().collect();
+            }
             for (key, finding) in reported {
                 self.observe_check(&name, &key, finding, now);
             }
@@ -292,7 +295,22 @@ impl Controller {
             .and_then(Value::as_str)
             .map(str::to_string);
         let resource_version = fresh.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
-        let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
+        let Some(campaign) = self.campaigns.get_mut(name) else { return };
+        let still_reported = campaign.reported.contains(key);
+        let Some(finding) = campaign.findings.get_mut(key) else { return };
+        if still_reported {
+            let desired: Vec<(String, Option<Value>)> =
+                finding.desired.iter().map(|(p, v)| (p.clone(), Some(v.clone()))).collect();
+            let hash = crate::engine::campaign::hash_fields(&desired);
+            let failed = Observation::VerifyFailed {
+                resource_version,
+                desired_hash: hash.clone(),
+                live_hash: crate::engine::campaign::hash_fields(&[]),
+                message: "the check still reports the asset".to_string(),
+            };
+            self.step_finding(name, key, failed, now);
+            return;
+        }
         if resource_version.is_none() || cached_version != resource_version {
             // The asset moved on since the checks ran: look again after the next run.
             let wait = jiff::SignedDuration::try_from(self.settings.identity_interval).unwrap_or_default();

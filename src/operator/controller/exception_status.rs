@@ -122,7 +122,7 @@ impl Controller {
         for key in keys {
             let Some(entry) = self.exceptions.get(&key) else { continue };
             let name = entry.as_ref().map(|e| e.cover.name.clone()).unwrap_or_default();
-            let covered_assets: Vec<_> = self
+            let covered_assets: std::collections::BTreeSet<_> = self
                 .policies
                 .values()
                 .flat_map(|p| p.targets.iter())
