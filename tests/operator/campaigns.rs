@@ -426,3 +426,67 @@ async fn the_campaign_example_gives_what_the_readme_shows() -> Result<(), Box<dy
     harness.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_paused_campaign_acts_on_nothing_and_says_so_until_resumed() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    let name =
+        create_campaign(&harness, json!({"paused": true, "strategy": {"mode": "Auto", "waveInterval": "1s"}})).await;
+    let paused = wait_for(&campaigns(&harness), &name, "paused", |c| {
+        condition(c, "Ready").is_some_and(|(_, r)| r == "Paused") && status_number(c, "total") == 1
+    })
+    .await;
+    assert_eq!(paused.data["status"]["findings"]["open"], 1, "neither fixed nor escalated while paused");
+    assert!(team_is(&config_maps.get("settings").await.unwrap(), "other"));
+    campaigns(&harness)
+        .patch(&name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"paused": false}})))
+        .await
+        .unwrap();
+    finding_of(&harness, &name, "settings", "fixed once resumed", |f| state(f) == "Closed").await;
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_wave_that_fails_too_often_pauses_the_campaign_until_its_spec_changes()
+-> Result<(), Box<dyn std::error::Error>> {
+    let mut harness = Harness::prepare().await;
+    driftwarden::require_sandbox!(harness.sandbox());
+    harness.start_operator();
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    for name in ["a", "b"] {
+        config_maps.create(&PostParams::default(), &config_map(&ns, name, "other")).await?;
+    }
+    // The server refuses every change to `a` for now: its fix fails its dry-run.
+    let refuse = driftwarden::sandbox::faults::RequestMatch::new("patch", "configmaps").namespace(&ns).name("a");
+    harness.sandbox()?.inject(driftwarden::sandbox::faults::Fault::fail(refuse, 500, 1000))?;
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    let name = create_campaign(
+        &harness,
+        json!({"strategy": {"mode": "Auto", "waveSize": 2, "waveInterval": "1s", "pauseOnFailurePercent": 10}}),
+    )
+    .await;
+    let paused = wait_for(&campaigns(&harness), &name, "paused by failures", |c| {
+        condition(c, "Ready").is_some_and(|(s, r)| s == "False" && r == "WaveFailureThresholdExceeded")
+    })
+    .await;
+    assert_eq!(paused.data["status"]["findings"]["closed"], 1, "b was fixed; a failed: {:#}", paused.data["status"]);
+    assert_eq!(paused.data["status"]["findings"]["escalated"], 1);
+    // A person looks, clears the cause and changes the spec: waves resume.
+    harness.sandbox()?.faults().clear();
+    campaigns(&harness)
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"strategy": {"pauseOnFailurePercent": 20}}})),
+        )
+        .await?;
+    wait_for(&campaigns(&harness), &name, "ready again", |c| condition(c, "Ready").is_some_and(|(s, _)| s == "True"))
+        .await;
+    harness.stop().await;
+    Ok(())
+}
