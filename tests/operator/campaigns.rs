@@ -490,3 +490,24 @@ async fn a_wave_that_fails_too_often_pauses_the_campaign_until_its_spec_changes(
     harness.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_restarted_operator_carries_on_with_the_findings_it_finds() {
+    let mut harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    let name = create_campaign(&harness, json!({"strategy": {"mode": "Manual"}})).await;
+    let before = finding_of(&harness, &name, "settings", "escalated", |f| state(f) == "Escalated").await;
+    harness.restart_operator().await;
+
+    edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "shop"}}})).await;
+    let closed = finding_of(&harness, &name, "settings", "closed by the new operator", |f| state(f) == "Closed").await;
+    assert_eq!(closed.metadata.uid, before.metadata.uid, "the same Finding, not a second one");
+    let actions = evidence_actions(&closed);
+    assert_eq!(actions.iter().filter(|a| *a == "Detected").count(), 1, "the history carries on: {actions:?}");
+    assert!(actions.contains(&"Escalated".to_string()));
+    assert_eq!(findings(&harness, &ns).list(&ListParams::default()).await.unwrap().items.len(), 1);
+    harness.stop().await;
+}

@@ -88,6 +88,17 @@ impl Harness {
         self.namespace.name()
     }
 
+    /// Stops the operator and starts a new one, as a restart or a new leader would.
+    pub async fn restart_operator(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("the operator ends cleanly");
+        }
+        self.start_operator();
+    }
+
     /// Stops the operator and waits for it to end.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
