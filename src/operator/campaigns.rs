@@ -247,6 +247,12 @@ pub fn drift_severity(class: RemediationClass) -> Severity {
     }
 }
 
+/// A finding's severity after a drift of `class` is seen: it only rises while the finding
+/// is open (`Severity` sorts the most severe first).
+pub fn raised(current: Severity, class: RemediationClass) -> Severity {
+    current.min(drift_severity(class))
+}
+
 /// The part of a Finding the operator owns (server-side apply with its field manager):
 /// people's `ticket` and `approval` are never in it.
 pub fn finding_body(campaign: &CampaignEntry, control: &str, asset: &ObjKey, finding: &FindingEntry) -> Value {
@@ -393,6 +399,8 @@ mod tests {
         assert_eq!(drift_severity(RemediationClass::SecretData), Severity::High);
         assert_eq!(drift_severity(RemediationClass::Rollout), Severity::Medium);
         assert_eq!(drift_severity(RemediationClass::Metadata), Severity::Low);
+        assert_eq!(raised(Severity::Low, RemediationClass::Access), Severity::Critical, "a riskier drift raises it");
+        assert_eq!(raised(Severity::High, RemediationClass::Metadata), Severity::High, "never lowered");
     }
 
     #[test]

@@ -297,8 +297,7 @@ impl Controller {
         if !desired.is_empty() {
             finding.desired = desired;
             finding.live = live_values;
-            let severity = drift_severity(class);
-            finding.severity = finding.severity.max(severity);
+            finding.severity = campaigns::raised(finding.severity, class);
         }
         // An exception that stopped covering: the finding leaves `Excepted` first.
         if finding.status.state == FindingState::Excepted && matches!(observation, Observation::Drifted { .. }) {
