@@ -496,11 +496,9 @@ impl Controller {
             }
             let Ok(WavePlan::Go { findings }) = plan else { continue };
             let keys: Vec<ObjKey> = {
-                let by_name = &self.campaigns[&name].findings;
-                findings
-                    .iter()
-                    .filter_map(|n| by_name.iter().find(|(_, f)| &f.name == n).map(|(k, _)| k.clone()))
-                    .collect()
+                let by_name: std::collections::BTreeMap<&str, &ObjKey> =
+                    self.campaigns[&name].findings.iter().map(|(k, f)| (f.name.as_str(), k)).collect();
+                findings.iter().filter_map(|n| by_name.get(n.as_str()).map(|k| (*k).clone())).collect()
             };
             let mut wave = Wave::default();
             let check = self.campaigns[&name].policy().is_none();
@@ -614,6 +612,18 @@ impl Controller {
     /// Records how a campaign's fix ended, on the finding and on the wave.
     pub(super) fn on_campaign_fixed(&mut self, fix: &CampaignFix, key: &ObjKey, result: &FixResult) {
         let now = self.settings.clock.now();
+        // The wave's tally first: a wave ends even when a finding went away meanwhile.
+        let verified = matches!(result, FixResult::Verified { .. });
+        if let Some(campaign) = self.campaigns.get_mut(&fix.campaign)
+            && let Some(wave) = campaign.wave.as_mut()
+            && wave.pending.remove(key)
+        {
+            wave.failed += u32::from(!verified);
+            if wave.pending.is_empty() {
+                campaign.last_outcome = Some(WaveOutcome { tried: wave.tried, failed: wave.failed });
+                campaign.wave = None;
+            }
+        }
         let Some(finding) = self.campaigns.get(&fix.campaign).and_then(|c| c.findings.get(key)) else { return };
         let desired: Vec<(String, Option<Value>)> =
             finding.desired.iter().map(|(p, v)| (p.clone(), Some(v.clone()))).collect();
@@ -652,17 +662,6 @@ impl Controller {
                     Observation::Escalate { reason: format!("the fix failed: {message}") },
                     now,
                 );
-            }
-        }
-        let verified = matches!(result, FixResult::Verified { .. });
-        if let Some(campaign) = self.campaigns.get_mut(name)
-            && let Some(wave) = campaign.wave.as_mut()
-            && wave.pending.remove(key)
-        {
-            wave.failed += u32::from(!verified);
-            if wave.pending.is_empty() {
-                campaign.last_outcome = Some(WaveOutcome { tried: wave.tried, failed: wave.failed });
-                campaign.wave = None;
             }
         }
     }
