@@ -117,6 +117,112 @@ fn every_driftwarden_resource_in_the_campaign_example_is_valid() {
     assert_eq!(kinds.iter().map(String::as_str).collect::<Vec<_>>(), expected);
 }
 
+/// Every document of every YAML file under `examples/<folder>`, with where it is.
+fn documents(folder: &str) -> Vec<(String, Value)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(folder);
+    let mut files = Vec::new();
+    yaml_files(&root, &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+            let object: Value = serde::Deserialize::deserialize(document).unwrap();
+            out.push((format!("{} (document {index})", file.strip_prefix(&root).unwrap_or(file).display()), object));
+        }
+    }
+    out
+}
+
+/// The dates of an example exception are judged against its own `approvedAt`, never against
+/// the day the suite runs: applied on the day it was approved, it is honoured (within
+/// `maxDuration` of its creation), active, and lasts long enough to be worth copying.
+fn exception_dates_problem(exception: &DriftException) -> Option<String> {
+    let approved = exception.spec.approved_at.0;
+    if let Some(problem) = exception.spec.expiry_problem(approved) {
+        return Some(problem);
+    }
+    if exception.spec.is_expired_at(approved) {
+        return Some("expired when approved".to_string());
+    }
+    let lasts = exception.spec.expires_at.0.duration_since(approved);
+    (lasts < jiff::SignedDuration::from_hours(14 * 24))
+        .then(|| format!("lasts {lasts:#}, less than two weeks after approval: too short to be an example"))
+}
+
+/// A campaign's checkpoints come before its deadline, in order, with rising targets.
+fn campaign_dates_problem(campaign: &RemediationCampaign) -> Option<String> {
+    let deadline = campaign.spec.deadline.0;
+    let mut previous: Option<(jiff::Timestamp, u8)> = None;
+    for checkpoint in &campaign.spec.checkpoints {
+        let (date, percent) = (checkpoint.date.0, checkpoint.compliant_percent);
+        if date >= deadline {
+            return Some(format!("checkpoint {date} is not before the deadline {deadline}"));
+        }
+        if previous.is_some_and(|(d, p)| d >= date || p > percent) {
+            return Some(format!("checkpoint {date} does not follow the one before in date and target"));
+        }
+        previous = Some((date, percent));
+    }
+    None
+}
+
+#[test]
+fn example_dates_are_consistent_whatever_day_the_suite_runs() {
+    let mut exceptions = 0;
+    let mut failures = Vec::new();
+    for folder in ["gitops", "campaigns"] {
+        for (shown, object) in documents(folder) {
+            let problem = match object["kind"].as_str() {
+                Some("DriftException") => {
+                    exceptions += 1;
+                    exception_dates_problem(&serde_json::from_value(object).unwrap())
+                }
+                Some("RemediationCampaign") => campaign_dates_problem(&serde_json::from_value(object).unwrap()),
+                _ => None,
+            };
+            failures.extend(problem.map(|p| format!("{folder}/{shown}: {p}")));
+        }
+    }
+    assert!(exceptions >= 3, "the examples hold their exceptions ({exceptions} found)");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_date_checks_catch_bad_dates() {
+    let exception = |approved: &str, expires: &str, max: &str| -> DriftException {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftException",
+            "metadata": {"name": "x", "namespace": "y"},
+            "spec": {"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "paths": ["/data"], "justification": "j",
+                     "approvedBy": "a", "ticket": "T-1", "approvedAt": approved, "expiresAt": expires, "maxDuration": max}
+        }))
+        .unwrap()
+    };
+    let fine = exception("2026-12-01T00:00:00Z", "2027-02-26T00:00:00Z", "2160h");
+    assert_eq!(exception_dates_problem(&fine), None);
+    let too_long = exception("2026-11-01T00:00:00Z", "2026-12-15T00:00:00Z", "720h");
+    assert!(exception_dates_problem(&too_long).is_some_and(|p| p.contains("maxDuration")));
+    let too_short = exception("2026-12-01T00:00:00Z", "2026-12-05T00:00:00Z", "2160h");
+    assert!(exception_dates_problem(&too_short).is_some_and(|p| p.contains("too short")));
+
+    let campaign = |deadline: &str, checkpoints: Value| -> RemediationCampaign {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "RemediationCampaign", "metadata": {"name": "c"},
+            "spec": {"objective": "o", "owner": {"team": "t"}, "control": {"check": {"name": "WildcardRbac"}},
+                     "deadline": deadline, "checkpoints": checkpoints}
+        }))
+        .unwrap()
+    };
+    let ordered = serde_json::json!([{"date": "2027-01-01T00:00:00Z", "compliantPercent": 50},
+                                     {"date": "2027-02-01T00:00:00Z", "compliantPercent": 80}]);
+    assert_eq!(campaign_dates_problem(&campaign("2027-03-01T00:00:00Z", ordered.clone())), None);
+    assert!(campaign_dates_problem(&campaign("2027-01-15T00:00:00Z", ordered)).is_some());
+    let falling = serde_json::json!([{"date": "2027-01-01T00:00:00Z", "compliantPercent": 80},
+                                     {"date": "2027-02-01T00:00:00Z", "compliantPercent": 50}]);
+    assert!(campaign_dates_problem(&campaign("2027-03-01T00:00:00Z", falling)).is_some());
+}
+
 #[test]
 fn the_check_catches_an_invalid_example() {
     let bad: Value = serde_yaml::from_str(
