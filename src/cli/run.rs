@@ -15,6 +15,12 @@ pub struct RunArgs {
     /// The namespace the operator runs in; DriftExceptions there may cover any namespace.
     #[arg(long, env = "POD_NAMESPACE", default_value = "driftwarden-system")]
     pub namespace: String,
+    /// Watch only this namespace (repeat the flag, or separate names by commas, for
+    /// several). Without it the operator watches the whole cluster; with it,
+    /// ClusterDriftPolicies, RemediationCampaigns and cluster-scoped kinds are not watched
+    /// and the operator needs no cluster-wide read.
+    #[arg(long = "watch-namespace", env = "DRIFTWARDEN_WATCH_NAMESPACES", value_delimiter = ',')]
+    pub watch_namespaces: Vec<String>,
     /// Log level or filter, for example `info` or `info,driftwarden=debug`.
     #[arg(long, env = "DRIFTWARDEN_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -50,6 +56,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let settings = OperatorSettings {
         namespace: args.namespace.clone(),
+        watch_namespaces: watch_namespaces(&args.watch_namespaces),
         resync_interval: Duration::from_secs(args.resync_seconds.max(10)),
         ..OperatorSettings::default()
     };
@@ -61,7 +68,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        tracing::info!(namespace = %settings.namespace, "driftwarden operator starting");
+        match settings.watch_namespaces.as_slice() {
+            [] => {
+                tracing::info!(namespace = %settings.namespace, "driftwarden operator starting, watching the cluster")
+            }
+            watched => tracing::info!(
+                namespace = %settings.namespace,
+                watched = %watched.join(","),
+                "driftwarden operator starting, watching only these namespaces: ClusterDriftPolicies, \
+                 RemediationCampaigns and cluster-scoped kinds are not watched"
+            ),
+        }
         let options = RunOptions {
             leader: args.leader_elect.then(|| LeaderSettings::new(&settings.namespace, &args.lease_name)),
             health_address: Some(args.health_address),
@@ -87,6 +104,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
     })
 }
 
+/// The namespaces to watch, trimmed, without empty names or repeats, in the order given.
+fn watch_namespaces(given: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in given.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
 /// Resolves on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
 pub async fn shutdown_signal() {
     #[cfg(unix)]
@@ -103,5 +131,33 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    #[test]
+    fn watch_namespaces_are_repeatable_comma_separated_and_deduplicated() {
+        let cli = Cli::try_parse_from([
+            "run",
+            "--watch-namespace=shop",
+            "--watch-namespace",
+            "batch,shop",
+            "--watch-namespace= ",
+        ])
+        .unwrap();
+        assert_eq!(watch_namespaces(&cli.run.watch_namespaces), ["shop", "batch"]);
+        let cli = Cli::try_parse_from(["run"]).unwrap();
+        assert!(watch_namespaces(&cli.run.watch_namespaces).is_empty(), "no flag: the whole cluster");
     }
 }

@@ -34,6 +34,10 @@ impl Clock {
 pub struct OperatorSettings {
     /// The namespace the operator runs in: DriftExceptions there may cover any namespace.
     pub namespace: String,
+    /// The namespaces every watch is confined to; empty: the whole cluster. When set,
+    /// cluster-scoped kinds (ClusterDriftPolicies, RemediationCampaigns, cluster-scoped
+    /// targets) are not watched, so the operator needs no cluster-wide read.
+    pub watch_namespaces: Vec<String>,
     /// The field manager of fixes.
     pub field_manager: String,
     /// The field manager of status writes.
@@ -63,6 +67,7 @@ impl Default for OperatorSettings {
     fn default() -> Self {
         Self {
             namespace: "driftwarden-system".to_string(),
+            watch_namespaces: Vec::new(),
             field_manager: "driftwarden".to_string(),
             status_manager: "driftwarden-status".to_string(),
             reporter: "driftwarden".to_string(),

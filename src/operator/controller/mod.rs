@@ -210,7 +210,7 @@ pub async fn run_with(
         reports: reports::ReportWriter::default(),
         settings,
     };
-    let own = watch::watch_own(client, watched_tx);
+    let own = watch::watch_own(client, &controller.settings, watched_tx);
     let mut tick = tokio::time::interval(controller.settings.status_interval);
     let mut resync = tokio::time::interval(jittered(controller.settings.resync_interval));
     resync.tick().await;
@@ -459,7 +459,7 @@ impl Controller {
             return;
         }
         entry.mask = Arc::new(mask);
-        if let (Some(task), Some((resource, _))) = (entry.watch.take(), entry.resource.as_ref()) {
+        if let (Some(task), Some((resource, namespaced))) = (entry.watch.take(), entry.resource.as_ref()) {
             task.abort();
             debug!(kind = %kind, "governed fields widened: relisting");
             entry.synced = false;
@@ -468,6 +468,8 @@ impl Controller {
                 self.client.clone(),
                 kind.clone(),
                 resource.clone(),
+                *namespaced,
+                &self.settings.watch_namespaces,
                 entry.mask.clone(),
                 self.watched_tx.clone(),
             ));
@@ -561,6 +563,8 @@ impl Controller {
                             self.client.clone(),
                             kind.clone(),
                             resource.clone(),
+                            namespaced,
+                            &self.settings.watch_namespaces,
                             entry.mask.clone(),
                             self.watched_tx.clone(),
                         ));
