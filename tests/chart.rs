@@ -260,28 +260,6 @@ fn rbac_variations_follow_their_values() {
     }
     assert!(!grants_verb(&cluster, "apps", "deployments", "get"), "the governed list replaces the default");
 
-    let namespaced = rendered(json!({"rbac": {"scope": "Namespaced", "namespaces": ["shop", "payments"]}})).unwrap();
-    let cluster = grants(&namespaced, "ClusterRole");
-    assert!(grants_verb(&cluster, "", "configmaps", "list"), "reads stay cluster-wide");
-    for (group, resource) in [("", "configmaps"), ("apps", "deployments")] {
-        assert!(!grants_verb(&cluster, group, resource, "patch"), "{resource}: no cluster-wide write");
-    }
-    assert!(!grants_verb(&cluster, "driftwarden.dev", "findings", "create"));
-    assert!(!grants_verb(&cluster, "", "secrets", "get"));
-    let roles = grants(&namespaced, "Role");
-    for ns in ["shop", "payments", NAMESPACE] {
-        for (group, resource, verb) in
-            [("", "configmaps", "patch"), ("driftwarden.dev", "findings", "create"), ("", "secrets", "get")]
-        {
-            assert!(
-                roles.contains(&(ns.into(), group.into(), resource.into(), verb.into())),
-                "{ns}: {resource} {verb}"
-            );
-        }
-    }
-    assert_eq!(namespaced.of_kind("RoleBinding").len(), 4, "the Lease's and one per namespace");
-    assert!(namespaced.notes().contains("only in namespaces: shop, payments, driftwarden-system"));
-
     let identity = rendered(json!({"identity": {"enabled": true}, "policyReports": {"enabled": false}})).unwrap();
     let cluster = grants(&identity, "ClusterRole");
     for (group, resource) in [
@@ -305,6 +283,57 @@ fn rbac_variations_follow_their_values() {
 
     let single = rendered(json!({"leaderElection": {"enabled": false}})).unwrap();
     assert!(single.of_kind("Role").is_empty(), "no Lease, no Role");
+}
+
+#[test]
+fn a_namespaced_install_has_a_role_per_watched_namespace_and_no_cluster_wide_read() {
+    let Some(namespaced) = rendered(json!({"rbac": {"scope": "Namespaced", "namespaces": ["shop", "payments"]}}))
+    else {
+        return;
+    };
+    let cluster = grants(&namespaced, "ClusterRole");
+    assert!(cluster.is_empty(), "no cluster-wide grant at all: {cluster:?}");
+    assert!(namespaced.of_kind("ClusterRoleBinding").is_empty());
+    let roles = grants(&namespaced, "Role");
+    for ns in ["shop", "payments", NAMESPACE] {
+        for (group, resource, verbs) in [
+            ("", "configmaps", &["get", "list", "watch", "patch"][..]),
+            ("apps", "deployments", &["list", "watch", "patch"]),
+            ("driftwarden.dev", "driftpolicies", &["list", "watch"]),
+            ("driftwarden.dev", "driftexceptions", &["list", "watch"]),
+            ("driftwarden.dev", "findings", &["list", "watch", "create", "patch", "delete"]),
+            ("driftwarden.dev", "driftpolicies/status", &["patch"]),
+            ("events.k8s.io", "events", &["create"]),
+            ("", "secrets", &["get"]),
+            ("", "namespaces", &["get"]),
+        ] {
+            for verb in verbs {
+                assert!(
+                    roles.contains(&(ns.into(), group.into(), resource.into(), verb.to_string())),
+                    "{ns}: {resource} {verb}"
+                );
+            }
+        }
+    }
+    assert!(!grants_verb(&roles, "", "namespaces", "list"), "Namespaces are read by name, never listed");
+    assert!(!grants_verb(&roles, "driftwarden.dev", "clusterdriftpolicies", "list"), "cluster kinds are not watched");
+    assert!(!grants_verb(&roles, "", "configmaps", "delete"), "delete only with recreate");
+    assert_eq!(namespaced.of_kind("RoleBinding").len(), 4, "the Lease's and one per watched namespace");
+    let deployment: Deployment = serde_json::from_value(namespaced.one("Deployment")).unwrap();
+    let args = deployment.spec.template.spec.unwrap().containers[0].args.clone().unwrap();
+    let watched: Vec<&str> = args.iter().filter_map(|a| a.strip_prefix("--watch-namespace=")).collect();
+    assert_eq!(watched, ["shop", "payments", NAMESPACE], "the operator watches exactly where it is granted");
+    assert!(namespaced.notes().contains("only in namespaces: shop, payments, driftwarden-system"));
+
+    let recreate = rendered(json!({"rbac": {"scope": "Namespaced", "namespaces": ["shop"],
+        "governed": [{"apiGroup": "", "resources": ["configmaps"], "recreate": true}]}}))
+    .unwrap();
+    assert!(grants(&recreate, "Role").contains(&("shop".into(), "".into(), "configmaps".into(), "delete".into())));
+
+    let default = rendered(json!({})).unwrap();
+    let deployment: Deployment = serde_json::from_value(default.one("Deployment")).unwrap();
+    let args = deployment.spec.template.spec.unwrap().containers[0].args.clone().unwrap();
+    assert!(!args.iter().any(|a| a.starts_with("--watch-namespace")), "Cluster scope watches everything");
 }
 
 #[test]
@@ -339,6 +368,40 @@ fn replicas_bring_a_disruption_budget_and_options_their_objects() {
 }
 
 #[test]
+fn scheduling_logging_and_resources_values_reach_the_pod() {
+    let values = json!({
+        "nodeSelector": {"node-role.example.com/platform": "true"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "platform", "effect": "NoSchedule"}],
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]}]}]}}},
+        "logLevel": "info,driftwarden=debug",
+        "logFormat": "text",
+        "resources": {"requests": {"cpu": "200m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+    });
+    let Some(chart) = rendered(values.clone()) else { return };
+    let deployment = chart.one("Deployment");
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["nodeSelector"], values["nodeSelector"]);
+    assert_eq!(pod["tolerations"], values["tolerations"]);
+    assert_eq!(pod["affinity"], values["affinity"]);
+    let container = &pod["containers"][0];
+    assert_eq!(container["resources"], values["resources"]);
+    let args: Vec<&str> = container["args"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(args.contains(&"--log-level=info,driftwarden=debug"), "{args:?}");
+    assert!(args.contains(&"--log-format=text"), "{args:?}");
+    // And it is still a valid Deployment.
+    round_trips::<Deployment>(&deployment).unwrap();
+
+    let default = rendered(json!({})).unwrap().one("Deployment");
+    let pod = &default["spec"]["template"]["spec"];
+    for field in ["nodeSelector", "tolerations", "affinity"] {
+        assert!(pod.get(field).is_none(), "{field} is not rendered when empty");
+    }
+    let args: Vec<&str> = pod["containers"][0]["args"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(args.contains(&"--log-level=info") && args.contains(&"--log-format=json"), "{args:?}");
+}
+
+#[test]
 fn invalid_values_are_refused_with_a_message_naming_the_value() {
     let cases = [
         (json!({"replicas": 0}), "/replicas"),
@@ -350,6 +413,10 @@ fn invalid_values_are_refused_with_a_message_naming_the_value() {
         (json!({"resyncSeconds": 1}), "/resyncSeconds"),
         (json!({"replica": 2}), "replica"),
         (json!({"rbac": {"scope": "Namespaced"}}), "rbac.scope Namespaced needs rbac.namespaces"),
+        (
+            json!({"rbac": {"scope": "Namespaced", "namespaces": ["shop"]}, "identity": {"enabled": true}}),
+            "identity.enabled needs rbac.scope Cluster",
+        ),
         (json!({"replicas": 2, "leaderElection": {"enabled": false}}), "replicas > 1 needs leaderElection.enabled"),
     ];
     for (values, expected) in cases {

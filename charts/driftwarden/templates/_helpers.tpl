@@ -52,3 +52,9 @@ app.kubernetes.io/part-of: driftwarden
   name: {{ include "driftwarden.serviceAccountName" . }}
   namespace: {{ .Release.Namespace }}
 {{- end }}
+
+{{/* With rbac.scope Namespaced: the namespaces watched (rbac.namespaces and the release
+namespace), as a JSON list. */}}
+{{- define "driftwarden.watchNamespaces" -}}
+{{- append .Values.rbac.namespaces .Release.Namespace | uniq | toJson }}
+{{- end }}
