@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use driftwarden::operator::leader::{LeaderSettings, identity_with_suffix};
+use driftwarden::operator::settings::Clock;
 use driftwarden::operator::{OperatorSettings, RunOptions, Services, supervise};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -119,6 +120,143 @@ async fn install_rbac(harness: &Harness, rendered: &chart::Rendered) {
             _ => {}
         }
     }
+}
+
+/// The operator as the chart runs it: the chart's ServiceAccount, the Deployment's
+/// `--lease-name` and `--watch-namespace` arguments, leader election on.
+struct AsTheChart {
+    user: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), driftwarden::operator::supervisor::SuperviseError>>,
+    lease: String,
+}
+
+/// The rendered Deployment's arguments with `prefix`, without it.
+fn args_with(rendered: &chart::Rendered, prefix: &str) -> Vec<String> {
+    rendered.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str()?.strip_prefix(prefix).map(str::to_string))
+        .collect()
+}
+
+/// Installs the chart's RBAC and starts the operator as the chart's ServiceAccount, then
+/// waits until it leads.
+async fn run_as_the_chart(harness: &Harness, rendered: &chart::Rendered, clock: Clock) -> AsTheChart {
+    let ns = harness.ns().to_string();
+    install_rbac(harness, rendered).await;
+    let service_account = rendered.one("ServiceAccount")["metadata"]["name"].as_str().unwrap().to_string();
+    let identity = harness.sandbox().unwrap().add_service_account(&ns, &service_account);
+    let client = harness.sandbox().unwrap().client_as(&identity).unwrap();
+    let lease = args_with(rendered, "--lease-name=").pop().expect("the chart passes --lease-name");
+    let settings = OperatorSettings {
+        namespace: ns.clone(),
+        watch_namespaces: args_with(rendered, "--watch-namespace="),
+        status_interval: Duration::from_millis(50),
+        discovery_retry: Duration::from_millis(500),
+        clock,
+        ..OperatorSettings::default()
+    };
+    let leader = LeaderSettings { identity: identity_with_suffix("driftwarden-0"), ..LeaderSettings::new(&ns, &lease) };
+    let options = RunOptions { settings, health_address: None, leader: Some(leader) };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(supervise(client.clone(), options, Services::new(client), stopped));
+    let leases: Api<Lease> = Api::namespaced(harness.client(), &ns);
+    wait_for(&leases, &lease, "the operator leads", |l| {
+        l.spec.as_ref().and_then(|s| s.holder_identity.as_ref()).is_some_and(|h| h.starts_with("driftwarden-0"))
+    })
+    .await;
+    AsTheChart { user: identity.user.name.clone(), stop, task, lease }
+}
+
+impl AsTheChart {
+    /// Stops the operator and returns the requests it made.
+    async fn stop(self, harness: &Harness) -> Vec<driftwarden::sandbox::testing::RequestRecord> {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap().expect("the operator stops cleanly");
+        let requests: Vec<_> =
+            harness.sandbox().unwrap().requests().into_iter().filter(|r| r.user == self.user).collect();
+        assert!(!requests.is_empty(), "the request log holds the operator's requests");
+        let forbidden: Vec<_> = requests.iter().filter(|r| r.code == 403).collect();
+        assert!(forbidden.is_empty(), "the chart's RBAC forbade the operator: {forbidden:#?}");
+        requests
+    }
+}
+
+#[tokio::test]
+async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_request()
+-> Result<(), Box<dyn std::error::Error>> {
+    let harness = Harness::prepare().await;
+    driftwarden::require_sandbox!(harness.sandbox());
+    let ns = harness.ns().to_string();
+    let shop = harness.cluster.temp_namespace().await?;
+    let elsewhere = harness.cluster.temp_namespace().await?;
+    let values = json!({"rbac": {"scope": "Namespaced", "namespaces": [shop.name()]}});
+    let Some(rendered) = chart::render(values, &ns) else { return Ok(()) };
+    let rendered = rendered.expect("the Namespaced values render");
+    assert!(rendered.of_kind("ClusterRole").is_empty() && rendered.of_kind("ClusterRoleBinding").is_empty());
+    assert_eq!(args_with(&rendered, "--watch-namespace="), [shop.name(), ns.as_str()]);
+
+    // A governed ConfigMap in the watched namespace, the same in one that is not watched,
+    // each with a policy; and a ClusterDriftPolicy, which a namespaced install cannot serve.
+    for namespace in [shop.name(), elsewhere.name()] {
+        let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), namespace);
+        config_maps.create(&PostParams::default(), &config_map(namespace, "settings", "shop")).await?;
+        let policies = Api::<DynamicObject>::namespaced_with(
+            harness.client(),
+            namespace,
+            &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()),
+        );
+        policies.create(&PostParams::default(), &serde_json::from_value(owners_policy(namespace, json!({})))?).await?;
+    }
+    let cluster_policies = Api::<DynamicObject>::all_with(
+        harness.client(),
+        &ApiResource::erase::<driftwarden::api::policy::ClusterDriftPolicy>(&()),
+    );
+    let cluster_policy: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "ClusterDriftPolicy",
+        "metadata": {"name": format!("{ns}-everywhere")},
+        "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}},
+                                "template": {"metadata": {"labels": {"team": "everyone"}}}}]}
+    }))?;
+    cluster_policies.create(&PostParams::default(), &cluster_policy).await?;
+
+    let running = run_as_the_chart(&harness, &rendered, Clock::default()).await;
+    let shop_policies = Api::<DynamicObject>::namespaced_with(
+        harness.client(),
+        shop.name(),
+        &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()),
+    );
+    wait_for(&shop_policies, "owners", "compliant", |p| condition(p, "Compliant").is_some_and(|(s, _)| s == "True"))
+        .await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), shop.name());
+    edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
+    wait_for(&config_maps, "settings", "the label restored", |cm| team_is(cm, "shop")).await;
+    let lease = running.lease.clone();
+    let requests = running.stop(&harness).await;
+
+    // Roles only: every request named a namespace the chart granted, except the reads of
+    // those Namespaces by name and discovery (which is not a resource request).
+    let granted: BTreeSet<String> = [shop.name().to_string(), ns.clone()].into();
+    let outside: Vec<_> = requests
+        .iter()
+        .filter(|r| !r.resource.is_empty())
+        .filter(|r| !granted.contains(&r.namespace) && !(r.resource == "namespaces" && r.verb == "get"))
+        .collect();
+    assert!(outside.is_empty(), "requests beyond the watched namespaces: {outside:#?}");
+    assert!(requests.iter().any(|r| r.resource == "leases" && r.name == lease), "leader election ran");
+    // The unwatched namespace's policy and the cluster policy were never served.
+    let elsewhere_policies = Api::<DynamicObject>::namespaced_with(
+        harness.client(),
+        elsewhere.name(),
+        &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()),
+    );
+    assert!(elsewhere_policies.get("owners").await?.data.get("status").is_none_or(Value::is_null));
+    assert!(cluster_policies.get(&format!("{ns}-everywhere")).await?.data.get("status").is_none_or(Value::is_null));
+    cluster_policies.delete(&format!("{ns}-everywhere"), &Default::default()).await?;
+    harness.stop().await;
+    Ok(())
 }
 
 #[tokio::test]
