@@ -221,6 +221,7 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
                                 "template": {"metadata": {"labels": {"team": "everyone"}}}}]}
     }))?;
     cluster_policies.create(&PostParams::default(), &cluster_policy).await?;
+    crate::reports::install_report_crds(&harness).await;
 
     let running = run_as_the_chart(&harness, &rendered, Clock::default()).await;
     let shop_policies = Api::<DynamicObject>::namespaced_with(
@@ -233,6 +234,18 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), shop.name());
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
     wait_for(&config_maps, "settings", "the label restored", |cm| team_is(cm, "shop")).await;
+    // Results published in the watched namespace's PolicyReport, listed there only.
+    let reports = Api::<DynamicObject>::namespaced_with(
+        harness.client(),
+        shop.name(),
+        &crate::reports::report_resource("PolicyReport", "policyreports"),
+    );
+    within("the PolicyReport of the watched namespace", async {
+        while reports.list(&ListParams::default()).await.unwrap().items.is_empty() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
     let lease = running.lease.clone();
     let requests = running.stop(&harness).await;
 

@@ -24,7 +24,7 @@ fn report_crd(kind: &str, plural: &str, scope: &str) -> CustomResourceDefinition
     .unwrap()
 }
 
-async fn install_report_crds(harness: &Harness) {
+pub(crate) async fn install_report_crds(harness: &Harness) {
     install_crds(
         &harness.client(),
         &[
@@ -36,7 +36,7 @@ async fn install_report_crds(harness: &Harness) {
     .expect("report CRDs installed");
 }
 
-fn report_resource(kind: &str, plural: &str) -> ApiResource {
+pub(crate) fn report_resource(kind: &str, plural: &str) -> ApiResource {
     ApiResource {
         group: "wgpolicyk8s.io".into(),
         version: "v1alpha2".into(),

@@ -58,8 +58,9 @@ impl Controller {
                 writer.looking = true;
                 let client = self.client.clone();
                 let tx = self.reports_tx.clone();
+                let watched = self.settings.watch_namespaces.clone();
                 tokio::spawn(async move {
-                    let _ = tx.send(Report::PolicyReportsServed(discover(&client).await));
+                    let _ = tx.send(Report::PolicyReportsServed(discover(&client, &watched).await));
                 });
             }
             return;
@@ -151,24 +152,31 @@ impl Controller {
 }
 
 /// Asks discovery whether the report kinds are served and lists the reports driftwarden
-/// wrote before, so that those of namespaces without results any more are deleted.
-async fn discover(client: &Client) -> Result<Served, String> {
+/// wrote before, so that those of namespaces without results any more are deleted. Confined
+/// to `watched` namespaces, it lists only there and publishes no ClusterPolicyReport.
+async fn discover(client: &Client, watched: &[String]) -> Result<Served, String> {
     let kind = |name: &str| KindKey::new(API_VERSION, name);
     let (namespaced, _) = watch::resolve(client, &kind(report_kind(true))).await?;
-    let cluster = watch::resolve(client, &kind(report_kind(false))).await.ok().map(|(resource, _)| resource);
+    let cluster = match watched.is_empty() {
+        true => watch::resolve(client, &kind(report_kind(false))).await.ok().map(|(resource, _)| resource),
+        false => None,
+    };
     let selector = ListParams::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
+    let apis: Vec<Api<DynamicObject>> = match watched {
+        [] => vec![Api::all_with(client.clone(), &namespaced)],
+        some => some.iter().map(|ns| Api::namespaced_with(client.clone(), ns, &namespaced)).collect(),
+    };
     let mut existing = Vec::new();
-    let listed = Api::<DynamicObject>::all_with(client.clone(), &namespaced)
-        .list(&selector)
-        .await
-        .map_err(|err| format!("listing PolicyReports failed: {err}"))?;
-    existing.extend(
-        listed
-            .items
-            .iter()
-            .filter(|report| report.metadata.name.as_deref() == Some(REPORT_NAME))
-            .map(|report| report.metadata.namespace.clone()),
-    );
+    for api in apis {
+        let listed = api.list(&selector).await.map_err(|err| format!("listing PolicyReports failed: {err}"))?;
+        existing.extend(
+            listed
+                .items
+                .iter()
+                .filter(|report| report.metadata.name.as_deref() == Some(REPORT_NAME))
+                .map(|report| report.metadata.namespace.clone()),
+        );
+    }
     if let Some(cluster) = &cluster {
         let listed = Api::<DynamicObject>::all_with(client.clone(), cluster)
             .list(&selector)
