@@ -3,7 +3,9 @@
 //! operator runs as the chart's ServiceAccount, with leader election, through
 //! representative scenarios, and the sandbox's request log shows that nothing was
 //! Forbidden and which granted permissions went unused (each one justified below and next
-//! to its rule in the chart).
+//! to its rule in the chart). The variations run the same way: an Auto campaign, a
+//! ClusterDriftPolicy, Recreate enabled (delete granted), identity checks enabled, and a
+//! Namespaced install (Roles only, the operator confined with `--watch-namespace`).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -255,7 +257,10 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
     let outside: Vec<_> = requests
         .iter()
         .filter(|r| !r.resource.is_empty())
-        .filter(|r| !granted.contains(&r.namespace) && !(r.resource == "namespaces" && r.verb == "get"))
+        .filter(|r| {
+            let namespace_read = r.resource == "namespaces" && r.verb == "get";
+            !granted.contains(&r.namespace) && !namespace_read
+        })
         .collect();
     assert!(outside.is_empty(), "requests beyond the watched namespaces: {outside:#?}");
     assert!(requests.iter().any(|r| r.resource == "leases" && r.name == lease), "leader election ran");
@@ -280,10 +285,6 @@ async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() 
     let ns = harness.ns().to_string();
     let Some(rendered) = chart::render(json!({}), &ns) else { return Ok(()) };
     let rendered = rendered.expect("the default values render");
-    install_rbac(&harness, &rendered).await;
-    let service_account = rendered.one("ServiceAccount")["metadata"]["name"].as_str().unwrap().to_string();
-    let identity = harness.sandbox()?.add_service_account(&ns, &service_account);
-    let user = identity.user.name.clone();
 
     // The scene: a notification sink whose URL is in a Secret, a ConfigMap and a
     // Deployment, a policy for each.
@@ -325,30 +326,7 @@ async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() 
     .await;
 
     // The operator as the chart runs it: its ServiceAccount, its namespace, its Lease.
-    let client = harness.sandbox()?.client_as(&identity).unwrap();
-    let lease_name = rendered.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|a| a.as_str()?.strip_prefix("--lease-name=").map(str::to_string))
-        .expect("the chart passes --lease-name");
-    let settings = OperatorSettings {
-        namespace: ns.clone(),
-        status_interval: Duration::from_millis(50),
-        discovery_retry: Duration::from_millis(500),
-        ..OperatorSettings::default()
-    };
-    let leader =
-        LeaderSettings { identity: identity_with_suffix("driftwarden-0"), ..LeaderSettings::new(&ns, &lease_name) };
-    let options = RunOptions { settings, health_address: None, leader: Some(leader) };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let operator = tokio::spawn(supervise(client.clone(), options, Services::new(client), stopped));
-
-    let leases: Api<Lease> = Api::namespaced(harness.client(), &ns);
-    wait_for(&leases, &lease_name, "the operator leads", |l| {
-        l.spec.as_ref().and_then(|s| s.holder_identity.as_ref()).is_some_and(|h| h.starts_with("driftwarden-0"))
-    })
-    .await;
+    let running = run_as_the_chart(&harness, &rendered, Clock::default()).await;
     for name in ["owners", "images"] {
         wait_for(&policies(&harness), name, "compliant", |p| {
             condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
@@ -444,13 +422,7 @@ async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() 
         .await;
     campaigns.delete(&campaign_name, &Default::default()).await.unwrap();
 
-    let _ = stop.send(true);
-    operator.await.unwrap().expect("the operator stops cleanly");
-
-    let requests: Vec<_> = harness.sandbox()?.requests().into_iter().filter(|r| r.user == user).collect();
-    assert!(!requests.is_empty(), "the request log holds the operator's requests");
-    let forbidden: Vec<_> = requests.iter().filter(|r| r.code == 403).collect();
-    assert!(forbidden.is_empty(), "the chart's RBAC forbade the operator: {forbidden:#?}");
+    let requests = running.stop(&harness).await;
     let used: BTreeSet<Grant> = requests
         .iter()
         .filter(|r| !r.resource.is_empty())
@@ -476,6 +448,176 @@ async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() 
         unjustified.is_empty() && now_used.is_empty(),
         "granted but unused, and not justified: {unjustified:?}\njustified as unused, but used (or no longer granted): {now_used:?}"
     );
+    harness.stop().await;
+    Ok(())
+}
+
+fn api_of<K: kube::Resource<DynamicType = ()>>(harness: &Harness, ns: Option<&str>) -> Api<DynamicObject> {
+    let resource = ApiResource::erase::<K>(&());
+    match ns {
+        Some(ns) => Api::namespaced_with(harness.client(), ns, &resource),
+        None => Api::all_with(harness.client(), &resource),
+    }
+}
+
+async fn create_dynamic(api: &Api<DynamicObject>, body: Value) {
+    api.create(&PostParams::default(), &serde_json::from_value(body).unwrap()).await.expect("created");
+}
+
+/// Whether the operator made a request with `verb` on `resource`.
+fn made(requests: &[driftwarden::sandbox::testing::RequestRecord], verb: &str, resource: &str) -> bool {
+    requests.iter().any(|r| r.verb == verb && r.resource == resource && !r.dry_run)
+}
+
+#[tokio::test]
+async fn the_default_chart_rbac_serves_an_auto_campaign_fixing_its_findings() -> Result<(), Box<dyn std::error::Error>>
+{
+    let harness = Harness::prepare().await;
+    driftwarden::require_sandbox!(harness.sandbox());
+    let ns = harness.ns().to_string();
+    let Some(rendered) = chart::render(json!({}), &ns) else { return Ok(()) };
+    let rendered = rendered.expect("the default values render");
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    for index in 0..3 {
+        config_maps.create(&PostParams::default(), &config_map(&ns, &format!("cm-{index}"), "other")).await?;
+    }
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    let running = run_as_the_chart(&harness, &rendered, Clock::default()).await;
+    let campaigns = api_of::<driftwarden::api::campaign::RemediationCampaign>(&harness, None);
+    let name = format!("{ns}-labels");
+    create_dynamic(
+        &campaigns,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "RemediationCampaign", "metadata": {"name": name},
+            "spec": {"objective": "Every shop ConfigMap names its team", "owner": {"team": "platform"},
+                     "control": {"policyRef": {"kind": "DriftPolicy", "namespace": ns, "name": "owners"}},
+                     "deadline": "2099-01-01T00:00:00Z", "strategy": {"mode": "Auto", "waveInterval": "1s"}}
+        }),
+    )
+    .await;
+    let done =
+        wait_for(&campaigns, &name, "completed", |c| condition(c, "Completed").is_some_and(|(s, _)| s == "True")).await;
+    assert_eq!(done.data["status"]["findings"]["closed"], 3, "{:#}", done.data["status"]);
+    for index in 0..3 {
+        assert!(team_is(&config_maps.get(&format!("cm-{index}")).await?, "shop"));
+    }
+    let requests = running.stop(&harness).await;
+    assert!(made(&requests, "patch", "configmaps") && made(&requests, "patch", "findings"));
+    campaigns.delete(&name, &Default::default()).await?;
+    harness.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_default_chart_rbac_serves_a_cluster_drift_policy() -> Result<(), Box<dyn std::error::Error>> {
+    let harness = Harness::prepare().await;
+    driftwarden::require_sandbox!(harness.sandbox());
+    let ns = harness.ns().to_string();
+    let Some(rendered) = chart::render(json!({}), &ns) else { return Ok(()) };
+    let rendered = rendered.expect("the default values render");
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await?;
+    let running = run_as_the_chart(&harness, &rendered, Clock::default()).await;
+    let cluster_policies = api_of::<driftwarden::api::policy::ClusterDriftPolicy>(&harness, None);
+    let name = format!("{ns}-owners");
+    create_dynamic(
+        &cluster_policies,
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1", "kind": "ClusterDriftPolicy", "metadata": {"name": name},
+            "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": [ns],
+                                              "selector": {"matchLabels": {"app": "shop"}}},
+                                    "template": {"metadata": {"labels": {"team": "shop"}}}}]}
+        }),
+    )
+    .await;
+    wait_for(&config_maps, "settings", "the label restored", |cm| team_is(cm, "shop")).await;
+    wait_for(&cluster_policies, &name, "compliant", |p| {
+        status_number(p, "remediated") == 1 && condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let requests = running.stop(&harness).await;
+    assert!(
+        requests.iter().any(|r| r.resource == "clusterdriftpolicies" && r.subresource.as_deref() == Some("status"))
+    );
+    cluster_policies.delete(&name, &Default::default()).await?;
+    harness.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_chart_enabling_recreate_grants_the_delete_a_recreation_needs() -> Result<(), Box<dyn std::error::Error>> {
+    let harness = Harness::prepare().await;
+    driftwarden::require_sandbox!(harness.sandbox());
+    let ns = harness.ns().to_string();
+    let values = json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["secrets"], "recreate": true}]}});
+    let Some(rendered) = chart::render(values, &ns) else { return Ok(()) };
+    let rendered = rendered.expect("the Recreate values render");
+    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
+    let legacy: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "api", "labels": {"app": "shop"}}, "type": "example.com/legacy", "data": {"token": "c2VjcmV0"}
+    }))?;
+    let created = secrets.create(&PostParams::default(), &legacy).await?;
+    create_policy(
+        &harness,
+        drift_policy(&ns, "secret-types", json!({
+            "baselines": [{"match": {"apiVersion": "v1", "kind": "Secret", "names": ["api"]}, "template": {"type": "Opaque"}}],
+            "remediation": {"autoRemediate": ["Metadata", "Spec", "Recreate"]}
+        })),
+    )
+    .await;
+    let running = run_as_the_chart(&harness, &rendered, Clock::default()).await;
+    let recreated = wait_for(&secrets, "api", "recreated as Opaque", |s| s.type_.as_deref() == Some("Opaque")).await;
+    assert_ne!(recreated.metadata.uid, created.metadata.uid);
+    wait_for(&policies(&harness), "secret-types", "remediated", |p| status_number(p, "remediated") == 1).await;
+    let requests = running.stop(&harness).await;
+    assert!(made(&requests, "delete", "secrets") && made(&requests, "create", "secrets"), "recreated by the operator");
+    harness.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_chart_enabling_identity_serves_check_campaigns() -> Result<(), Box<dyn std::error::Error>> {
+    let harness = Harness::prepare().await;
+    driftwarden::require_sandbox!(harness.sandbox());
+    let ns = harness.ns().to_string();
+    let Some(rendered) = chart::render(json!({"identity": {"enabled": true}}), &ns) else { return Ok(()) };
+    let rendered = rendered.expect("the identity values render");
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(harness.client(), &ns);
+    accounts.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "builder"}}))?).await?;
+    let running = run_as_the_chart(&harness, &rendered, Clock::default()).await;
+    let campaigns = api_of::<driftwarden::api::campaign::RemediationCampaign>(&harness, None);
+    let mut names = Vec::new();
+    for (check, mode) in [("ServiceAccountTokenAutomount", "Auto"), ("ClusterAdminBindings", "Manual")] {
+        let name = format!("{ns}-{}", check.to_lowercase());
+        create_dynamic(
+            &campaigns,
+            json!({
+                "apiVersion": "driftwarden.dev/v1alpha1", "kind": "RemediationCampaign", "metadata": {"name": name},
+                "spec": {"objective": "Least privilege for machine identities", "owner": {"team": "security"},
+                         "control": {"check": {"name": check}}, "scope": {"namespaces": [ns]},
+                         "deadline": "2099-01-01T00:00:00Z", "strategy": {"mode": mode, "waveInterval": "1s"}}
+            }),
+        )
+        .await;
+        names.push(name);
+    }
+    let findings = api_of::<driftwarden::api::finding::Finding>(&harness, Some(&ns));
+    wait_for(&findings, &format!("{}.serviceaccount.builder", names[0]), "fixed", |f| {
+        f.data["status"]["state"] == "Closed"
+    })
+    .await;
+    assert_eq!(accounts.get("builder").await?.automount_service_account_token, Some(false));
+    for name in &names {
+        wait_for(&campaigns, name, "completed", |c| condition(c, "Completed").is_some_and(|(s, _)| s == "True")).await;
+    }
+    let requests = running.stop(&harness).await;
+    for resource in ["serviceaccounts", "clusterrolebindings", "rolebindings", "clusterroles", "pods", "services"] {
+        assert!(made(&requests, "list", resource), "the inventory read {resource}");
+    }
+    assert!(made(&requests, "patch", "serviceaccounts"));
+    for name in names {
+        campaigns.delete(&name, &Default::default()).await?;
+    }
     harness.stop().await;
     Ok(())
 }
