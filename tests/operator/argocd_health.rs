@@ -1,7 +1,8 @@
 //! The Argo CD health checks (`charts/driftwarden/argocd/health/*.lua`) run on Lua 5.4
 //! against the status our resources really have: policies the operator reconciled to
-//! compliant, invalid and still syncing, and the other kinds with the conditions their
-//! controllers set. The argocd-cm example holds exactly those scripts.
+//! compliant, invalid and still syncing; every other kind on the objects the operator wrote
+//! in the sandbox (Healthy, Progressing and Degraded where the operator reaches them), and
+//! on the conditions their controllers set. The argocd-cm example holds exactly those scripts.
 //!
 //! Lua comes from `DRIFTWARDEN_LUA` (which `scripts/test` exports), else `lua5.4` on the
 //! PATH. Without it, the tests fail and say so, unless `DRIFTWARDEN_SKIP_LUA=1`.
@@ -12,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use driftwarden::api::reasons;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -157,6 +158,189 @@ async fn policies_the_operator_reconciled_have_the_argo_cd_health_they_deserve()
     harness.stop().await;
 }
 
+fn dynamic<K: kube::Resource<DynamicType = ()>>(harness: &Harness, ns: Option<&str>) -> Api<DynamicObject> {
+    let resource = kube::api::ApiResource::erase::<K>(&());
+    match ns {
+        Some(ns) => Api::namespaced_with(harness.client(), ns, &resource),
+        None => Api::all_with(harness.client(), &resource),
+    }
+}
+
+async fn create(api: &Api<DynamicObject>, body: Value) {
+    api.create(&PostParams::default(), &serde_json::from_value(body).unwrap()).await.expect("created");
+}
+
+fn campaign(name: &str, ns: &str, policy: &str, strategy: Value) -> Value {
+    json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "RemediationCampaign", "metadata": {"name": name},
+        "spec": {"objective": "Every shop ConfigMap names its team", "owner": {"team": "platform"},
+                 "control": {"policyRef": {"kind": "DriftPolicy", "namespace": ns, "name": policy}},
+                 "deadline": "2099-01-01T00:00:00Z", "strategy": strategy}
+    })
+}
+
+fn exception(ns: &str, name: &str, target: &str, approved: jiff::Timestamp, expires: jiff::Timestamp) -> Value {
+    json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftException", "metadata": {"name": name, "namespace": ns},
+        "spec": {"match": {"apiVersion": "v1", "kind": "ConfigMap", "names": [target]}, "paths": ["/metadata/labels/team"],
+                 "justification": "handed over next sprint", "approvedBy": "lead@example.com", "ticket": "OPS-7",
+                 "approvedAt": approved.to_string(), "expiresAt": expires.to_string()}
+    })
+}
+
+fn state(finding: &DynamicObject) -> &str {
+    finding.data["status"]["state"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_kind_the_operator_wrote_has_the_argo_cd_health_it_deserves() {
+    let Some(lua) = lua_binary() else { return };
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    for name in ["cm-0", "cm-1", "cm-2", "excused"] {
+        config_maps.create(&PostParams::default(), &config_map(&ns, name, "other")).await.unwrap();
+    }
+    let cluster_scoped: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "cluster-checked", "namespace": ns, "labels": {"scope": "cluster"}}
+    }))
+    .unwrap();
+    config_maps.create(&PostParams::default(), &cluster_scoped).await.unwrap();
+
+    // ClusterDriftPolicies: one that fixes its target, one invalid, one waiting for its kind.
+    let cluster_policies = dynamic::<driftwarden::api::policy::ClusterDriftPolicy>(&harness, None);
+    let cluster_policy = |name: &str, spec: Value| {
+        json!({"apiVersion": "driftwarden.dev/v1alpha1", "kind": "ClusterDriftPolicy",
+               "metadata": {"name": format!("{ns}-{name}")}, "spec": spec})
+    };
+    let labelled = json!({"metadata": {"labels": {"checked": "yes"}}});
+    for (name, spec) in [
+        (
+            "labels",
+            json!({"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": [ns],
+            "selector": {"matchLabels": {"scope": "cluster"}}}, "template": labelled}]}),
+        ),
+        (
+            "broken",
+            json!({"remediation": {"windows": [{"start": "09:00", "end": "17:00", "timeZone": "Mars/Olympus"}]},
+            "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": [ns]}, "template": labelled}]}),
+        ),
+        (
+            "syncing",
+            json!({"baselines": [{"match": {"apiVersion": "widgets.example.com/v1", "kind": "Widget"},
+            "template": labelled}]}),
+        ),
+    ] {
+        create(&cluster_policies, cluster_policy(name, spec)).await;
+    }
+
+    // Campaigns: in waves (one fix per hour: the rest stay open), one sent to owners, one
+    // following a policy that does not exist, one following a policy still waiting for its kind.
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    create_policy(
+        &harness,
+        drift_policy(&ns, "widgets", json!({
+            "baselines": [{"match": {"apiVersion": "widgets.example.com/v1", "kind": "Widget"}, "template": labelled}]
+        })),
+    )
+    .await;
+    let now = jiff::Timestamp::now();
+    let hour = jiff::SignedDuration::from_hours(1);
+    let exceptions = dynamic::<driftwarden::api::exception::DriftException>(&harness, Some(&ns));
+    create(&exceptions, exception(&ns, "excused", "excused", now - hour, now + hour * 24)).await;
+    create(&exceptions, exception(&ns, "lapsed", "cm-2", now - hour * 2, now - hour)).await;
+    let campaigns = dynamic::<driftwarden::api::campaign::RemediationCampaign>(&harness, None);
+    let name = |n: &str| format!("{ns}-{n}");
+    create(
+        &campaigns,
+        campaign(&name("waves"), &ns, "owners", json!({"mode": "Auto", "waveSize": 1, "waveInterval": "1h"})),
+    )
+    .await;
+    create(&campaigns, campaign(&name("manual"), &ns, "owners", json!({"mode": "Manual"}))).await;
+    create(&campaigns, campaign(&name("orphan"), &ns, "absent", json!({"mode": "Manual"}))).await;
+    create(&campaigns, campaign(&name("waiting"), &ns, "widgets", json!({"mode": "Manual"}))).await;
+
+    let is =
+        |c: &'static str, s: &'static str| move |o: &DynamicObject| condition(o, c).is_some_and(|(got, _)| got == s);
+    let mut cases: Vec<(&str, DynamicObject, &str, String)> = Vec::new();
+    let policy = wait_for(&cluster_policies, &name("labels"), "compliant", is("Compliant", "True")).await;
+    cases.push(("ClusterDriftPolicy", policy, "Healthy", reasons::ALL_TARGETS_COMPLIANT.into()));
+    let policy = wait_for(&cluster_policies, &name("broken"), "invalid", is("Ready", "False")).await;
+    cases.push(("ClusterDriftPolicy", policy, "Degraded", "Mars/Olympus".into()));
+    let policy = wait_for(&cluster_policies, &name("syncing"), "waiting", is("Reconciling", "True")).await;
+    cases.push(("ClusterDriftPolicy", policy, "Progressing", reasons::KIND_NOT_SERVED.into()));
+
+    let findings = dynamic::<driftwarden::api::finding::Finding>(&harness, Some(&ns));
+    let waves = name("waves");
+    let listed = within("a wave fixed one finding and left the others open", async {
+        loop {
+            let listed = findings.list(&ListParams::default()).await.unwrap().items;
+            let of_waves = |s: &str| {
+                listed.iter().filter(|f| f.data["spec"]["campaign"] == waves.as_str() && state(f) == s).count()
+            };
+            if of_waves("Closed") == 1 && of_waves("Open") == 2 && of_waves("Excepted") == 1 {
+                break listed;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    for (wanted, health) in [("Closed", "Healthy"), ("Excepted", "Healthy"), ("Open", "Progressing")] {
+        let finding =
+            listed.iter().find(|f| f.data["spec"]["campaign"] == waves.as_str() && state(f) == wanted).unwrap();
+        cases.push(("Finding", finding.clone(), health, wanted.into()));
+    }
+    let manual = name("manual");
+    let escalated = within("the manual campaign sends its findings to the owner", async {
+        loop {
+            let listed = findings.list(&ListParams::default()).await.unwrap().items;
+            if let Some(f) =
+                listed.iter().find(|f| f.data["spec"]["campaign"] == manual.as_str() && state(f) == "Escalated")
+            {
+                break f.clone();
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    cases.push(("Finding", escalated, "Degraded", reasons::AWAITING_OWNER.into()));
+
+    let on_track = wait_for(&campaigns, &waves, "accounted", |c| {
+        is("Ready", "True")(c) && c.data["status"]["findings"]["closed"] == 1
+    })
+    .await;
+    cases.push(("RemediationCampaign", on_track, "Healthy", reasons::ON_SCHEDULE.into()));
+    let orphan = wait_for(&campaigns, &name("orphan"), "without its policy", is("Ready", "False")).await;
+    cases.push(("RemediationCampaign", orphan, "Degraded", reasons::DEPENDENCY_NOT_FOUND.into()));
+    let waiting = wait_for(&campaigns, &name("waiting"), "not evaluated yet", is("Ready", "Unknown")).await;
+    cases.push(("RemediationCampaign", waiting, "Progressing", reasons::PROGRESSING.into()));
+
+    let active = wait_for(&exceptions, "excused", "covering", is("Active", "True")).await;
+    cases.push(("DriftException", active, "Healthy", reasons::WITHIN_VALIDITY.into()));
+    let lapsed = wait_for(&exceptions, "lapsed", "expired", is("Expired", "True")).await;
+    cases.push(("DriftException", lapsed, "Degraded", reasons::EXPIRES_AT_PASSED.into()));
+
+    for (kind, object, wanted, in_message) in &cases {
+        let object = serde_json::to_value(object).unwrap();
+        let (status, message) = health(&lua, kind, &object);
+        assert_eq!(&status, wanted, "{kind} {}: {message}\n{:#}", object["metadata"]["name"], object["status"]);
+        assert!(
+            message.contains(in_message.as_str()),
+            "{kind} {}: {message:?} should mention {in_message}",
+            object["metadata"]["name"]
+        );
+    }
+    let kinds: std::collections::BTreeSet<&str> = cases.iter().map(|(kind, ..)| *kind).collect();
+    assert_eq!(kinds.len(), KINDS.len() - 1, "every kind but DriftPolicy (tested above) is covered: {kinds:?}");
+    for name in ["labels", "broken", "syncing"] {
+        cluster_policies.delete(&format!("{ns}-{name}"), &Default::default()).await.unwrap();
+    }
+    for name in ["waves", "manual", "orphan", "waiting"] {
+        campaigns.delete(&format!("{ns}-{name}"), &Default::default()).await.unwrap();
+    }
+    harness.stop().await;
+}
+
 /// An object of `kind` whose status holds `conditions` (type, status, reason), as the
 /// condition setter writes them.
 fn with_conditions(kind: &str, conditions: &[(&str, &str, &str)], extra: Value) -> Value {
@@ -284,6 +468,16 @@ fn campaigns_findings_and_exceptions_map_their_conditions() {
             ),
             "Progressing",
             reasons::PROGRESSING,
+        ),
+        (
+            "Finding",
+            with_conditions(
+                "Finding",
+                &[("Ready", "False", reasons::PROGRESSING), ("Reconciling", "False", reasons::RECONCILED)],
+                json!({"status": {"state": "Open"}}),
+            ),
+            "Progressing",
+            "Open",
         ),
         (
             "DriftException",

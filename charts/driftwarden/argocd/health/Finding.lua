@@ -65,7 +65,8 @@ end
 
 local c = conditions(obj)
 local hs = kstatus(obj, c)
-if hs ~= nil then
+-- No status yet, a spec not reconciled yet, a fix under way, or stalled: as kstatus says.
+if hs ~= nil and (hs.status == "Progressing" or isTrue(c.Stalled)) then
   return hs
 end
 local state = obj.status.state
@@ -75,4 +76,5 @@ end
 if state == "Escalated" then
   return {status = "Degraded", message = say(c.Ready, "Escalated to its owner")}
 end
-return {status = "Progressing", message = "The finding is " .. (state or "Open")}
+-- Open or reopened: not ready, but waiting for a fix is progress, not a failure.
+return {status = "Progressing", message = "The finding is " .. (state or "Open") .. ": " .. say(c.Ready, "waiting for a fix")}
