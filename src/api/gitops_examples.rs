@@ -1,7 +1,12 @@
 //! Every driftwarden resource under `examples/gitops` and `examples/campaigns` is one the API server admits (schema,
 //! unknown fields, CEL rules) and, for policies, one `driftwarden check` compiles: the
-//! layout a platform team copies stays valid as the kinds evolve.
+//! layout a platform team copies stays valid as the kinds evolve. Each environment is built
+//! as Kustomize builds it (resources and merge patches) and checked whole, and the Argo CD
+//! and Flux objects that sync them are checked against the repository: the paths they
+//! sync exist, the names they reference are defined, and the project admits every kind
+//! an environment holds.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kube::CustomResourceExt;
@@ -70,6 +75,9 @@ fn every_driftwarden_resource_in_the_gitops_example_is_valid() {
     let mut files = Vec::new();
     yaml_files(&root, &mut files);
     files.sort();
+    // Overlay patches are partial objects: they are checked merged, by the environments' test.
+    let patches = patch_files(&root);
+    files.retain(|file| !patches.contains(&file.canonicalize().unwrap_or_else(|_| file.clone())));
     let mut kinds = std::collections::BTreeSet::new();
     let mut failures = Vec::new();
     for file in &files {
@@ -235,4 +243,273 @@ fn the_check_catches_an_invalid_example() {
     assert!(problems.contains("colour") && problems.contains("expiresAt must be after approvedAt"), "{problems}");
     let other: Value = serde_yaml::from_str("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}").unwrap();
     assert_eq!(check(&other), Ok(None));
+}
+
+/// The first document of a YAML file.
+fn read_yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{} cannot be read: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: not YAML: {e}", path.display()))
+}
+
+/// Every file a `kustomization.yaml` under `root` names as a patch, canonicalized.
+fn patch_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    yaml_files(root, &mut files);
+    let mut patches = Vec::new();
+    for kustomization in files.iter().filter(|f| f.file_name().is_some_and(|n| n == "kustomization.yaml")) {
+        let dir = kustomization.parent().expect("a file has a folder");
+        for patch in read_yaml(kustomization)["patches"].as_array().cloned().unwrap_or_default() {
+            if let Some(path) = patch["path"].as_str() {
+                patches.push(dir.join(path).canonicalize().unwrap_or_else(|_| dir.join(path)));
+            }
+        }
+    }
+    patches
+}
+
+/// JSON merge patch (RFC 7386): how Kustomize patches a custom resource, whose schema it
+/// does not know.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else {
+                    merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
+}
+
+fn identity_of(object: &Value) -> (String, String, String) {
+    let text = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    (text("/kind"), text("/metadata/namespace"), text("/metadata/name"))
+}
+
+/// What `kustomize build dir` gives for the subset of Kustomize the example uses
+/// (`resources`: files and folders; `patches`: merge patches by `path`, targeting the
+/// object of the patch's kind and name). Anything else is an error, so that the check
+/// keeps up with the layout.
+fn build(dir: &Path) -> Result<Vec<Value>, String> {
+    let file = dir.join("kustomization.yaml");
+    let kustomization = read_yaml(&file);
+    for key in kustomization.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+        if !["apiVersion", "kind", "resources", "patches"].contains(&key.as_str()) {
+            return Err(format!("{}: {key} is not understood by this check", file.display()));
+        }
+    }
+    let mut objects = Vec::new();
+    for entry in kustomization["resources"].as_array().cloned().unwrap_or_default() {
+        let path = dir.join(entry.as_str().ok_or_else(|| format!("{}: a resource is not a path", file.display()))?);
+        if path.is_dir() {
+            objects.extend(build(&path)?);
+        } else if path.is_file() {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            for document in serde_yaml::Deserializer::from_str(&text) {
+                let object: Value =
+                    serde::Deserialize::deserialize(document).map_err(|e| format!("{}: {e}", path.display()))?;
+                objects.push(object);
+            }
+        } else {
+            return Err(format!("{}: resource {} does not exist", file.display(), path.display()));
+        }
+    }
+    for entry in kustomization["patches"].as_array().cloned().unwrap_or_default() {
+        let path = dir.join(entry["path"].as_str().ok_or_else(|| format!("{}: a patch has no path", file.display()))?);
+        if !path.is_file() {
+            return Err(format!("{}: patch {} does not exist", file.display(), path.display()));
+        }
+        let patch = read_yaml(&path);
+        let wanted = identity_of(&patch);
+        let mut targets = objects.iter_mut().filter(|o| identity_of(o) == wanted);
+        let (Some(target), None) = (targets.next(), targets.next()) else {
+            return Err(format!("{}: patches {wanted:?}, which is not exactly one object", path.display()));
+        };
+        merge_patch(target, &patch);
+    }
+    Ok(objects)
+}
+
+fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn environments() -> Vec<(String, Vec<Value>)> {
+    let dir = repository_root().join("examples/gitops/environments");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let built = build(&dir.join(&name)).unwrap_or_else(|e| panic!("environments/{name} does not build: {e}"));
+            (name, built)
+        })
+        .collect()
+}
+
+#[test]
+fn every_environment_builds_to_valid_resources_and_they_differ() {
+    let environments = environments();
+    assert_eq!(environments.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["production", "staging"]);
+    for (name, objects) in &environments {
+        let mut kinds = std::collections::BTreeSet::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for object in objects {
+            let identity = identity_of(object);
+            assert!(seen.insert(identity.clone()), "environments/{name} holds {identity:?} twice");
+            match check(object) {
+                Ok(kind) => kinds.extend(kind),
+                Err(problems) => panic!("environments/{name}: {identity:?}:\n  {}", problems.join("\n  ")),
+            }
+        }
+        for kind in ["ClusterDriftPolicy", "DriftException", "DriftPolicy", "RemediationCampaign"] {
+            assert!(kinds.contains(kind), "environments/{name} has a {kind}: {kinds:?}");
+        }
+    }
+    // The per-environment difference: staging enforces what production rolls out by campaign.
+    let mode = |objects: &[Value]| {
+        objects
+            .iter()
+            .find(|o| identity_of(o) == ("ClusterDriftPolicy".into(), String::new(), "web-pod-security".into()))
+            .map(|o| o["spec"]["remediation"]["mode"].clone())
+    };
+    assert_eq!(mode(&environments[0].1), Some(Value::from("Audit")), "production");
+    assert_eq!(mode(&environments[1].1), Some(Value::from("Enforce")), "staging, by its overlay patch");
+}
+
+#[test]
+fn the_environment_build_catches_a_patch_without_target_and_a_missing_resource() {
+    let dir = std::env::temp_dir().join(format!("driftwarden-gitops-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("policy.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n")
+        .unwrap();
+    std::fs::write(dir.join("patch.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {k: w}\n")
+        .unwrap();
+    let write = |text: &str| std::fs::write(dir.join("kustomization.yaml"), text).unwrap();
+    write("resources: [policy.yaml]\npatches: [{path: patch.yaml}]\n");
+    assert!(build(&dir).unwrap_err().contains("not exactly one object"));
+    write("resources: [policy.yaml, absent.yaml]\n");
+    assert!(build(&dir).unwrap_err().contains("does not exist"));
+    std::fs::write(dir.join("patch.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: w}\n")
+        .unwrap();
+    write("resources: [policy.yaml]\npatches: [{path: patch.yaml}]\n");
+    assert_eq!(build(&dir).unwrap()[0]["data"]["k"], "w");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The Argo CD and Flux objects of the example, by kind.
+fn sync_objects() -> BTreeMap<String, Vec<Value>> {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for folder in ["argocd", "flux"] {
+        for (shown, object) in documents(&format!("gitops/{folder}")) {
+            let kind = object["kind"].as_str().unwrap_or_else(|| panic!("{folder}/{shown} has no kind")).to_string();
+            out.entry(kind).or_default().push(object);
+        }
+    }
+    out
+}
+
+fn text<'a>(object: &'a Value, pointer: &str) -> &'a str {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{} {} lacks {pointer}", object["kind"], object["metadata"]["name"]))
+}
+
+/// A path in the repository, as Argo CD and Flux give it, that holds a kustomization.
+fn environment_at(path: &str) -> Vec<Value> {
+    let dir = repository_root().join(path.trim_start_matches("./"));
+    assert!(dir.join("kustomization.yaml").is_file(), "{path} is not a folder with a kustomization.yaml");
+    build(&dir).unwrap()
+}
+
+#[test]
+fn argo_cd_applications_reference_their_project_and_paths_that_exist() {
+    let objects = sync_objects();
+    let projects = &objects["AppProject"];
+    let applications = &objects["Application"];
+    assert_eq!(applications.len(), 2, "one Application per environment");
+    for application in applications {
+        assert_eq!(text(application, "/apiVersion"), "argoproj.io/v1alpha1");
+        let name = text(application, "/metadata/name");
+        let project_name = text(application, "/spec/project");
+        let project = projects
+            .iter()
+            .find(|p| {
+                text(p, "/metadata/name") == project_name
+                    && p["metadata"]["namespace"] == application["metadata"]["namespace"]
+            })
+            .unwrap_or_else(|| panic!("{name}: project {project_name} is not defined beside it"));
+        let repo = text(application, "/spec/source/repoURL");
+        let repos: Vec<&str> =
+            project["spec"]["sourceRepos"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        assert!(repos.contains(&repo), "{name}: {repo} is not among the project's sourceRepos {repos:?}");
+        text(application, "/spec/source/targetRevision");
+        let server = text(application, "/spec/destination/server");
+        let destinations = project["spec"]["destinations"].as_array().unwrap();
+        assert!(destinations.iter().any(|d| d["server"] == server), "{name}: {server} is not a project destination");
+        // Every kind the environment holds is admitted by the project, at its scope.
+        for object in environment_at(text(application, "/spec/source/path")) {
+            let (kind, namespace, object_name) = identity_of(&object);
+            let group = text(&object, "/apiVersion").split('/').next().unwrap().to_string();
+            let list = if namespace.is_empty() { "clusterResourceWhitelist" } else { "namespaceResourceWhitelist" };
+            let admitted = project["spec"][list]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|e| e["group"] == group.as_str() && e["kind"] == kind.as_str()));
+            assert!(admitted, "{name}: project {project_name}'s {list} does not admit {kind} {object_name}");
+        }
+    }
+}
+
+#[test]
+fn flux_kustomizations_reference_their_source_paths_and_health_checks_that_exist() {
+    let objects = sync_objects();
+    let sources = &objects["GitRepository"];
+    let kustomizations = &objects["Kustomization"];
+    assert_eq!(kustomizations.len(), 2, "one Kustomization per environment");
+    let applications = &objects["Application"];
+    for kustomization in kustomizations {
+        assert_eq!(text(kustomization, "/apiVersion"), "kustomize.toolkit.fluxcd.io/v1");
+        let name = text(kustomization, "/metadata/name");
+        text(kustomization, "/spec/interval");
+        assert_eq!(text(kustomization, "/spec/sourceRef/kind"), "GitRepository", "{name}");
+        let source_name = text(kustomization, "/spec/sourceRef/name");
+        let namespace = kustomization["spec"]["sourceRef"]["namespace"]
+            .as_str()
+            .unwrap_or_else(|| text(kustomization, "/metadata/namespace"));
+        let source = sources
+            .iter()
+            .find(|s| text(s, "/metadata/name") == source_name && text(s, "/metadata/namespace") == namespace)
+            .unwrap_or_else(|| panic!("{name}: GitRepository {namespace}/{source_name} is not defined"));
+        assert_eq!(text(source, "/apiVersion"), "source.toolkit.fluxcd.io/v1");
+        text(source, "/spec/interval");
+        // The same repository and branch as the Argo CD Applications sync.
+        let url = text(source, "/spec/url");
+        for application in applications {
+            assert_eq!(text(application, "/spec/source/repoURL"), url, "Argo CD and Flux sync one repository");
+            assert_eq!(text(application, "/spec/source/targetRevision"), text(source, "/spec/ref/branch"));
+        }
+        let environment = environment_at(text(kustomization, "/spec/path"));
+        for check in kustomization["spec"]["healthChecks"].as_array().cloned().unwrap_or_default() {
+            let wanted = (
+                text(&check, "/kind").to_string(),
+                check["namespace"].as_str().unwrap_or_default().to_string(),
+                text(&check, "/name").to_string(),
+            );
+            let found = environment.iter().find(|o| identity_of(o) == wanted);
+            assert!(
+                found.is_some_and(|o| o["apiVersion"] == check["apiVersion"]),
+                "{name}: health check {wanted:?} names nothing it syncs"
+            );
+        }
+    }
+    // Each environment is synced by both tools, at the same path.
+    let paths = |kind: &str, pointer: &str| -> std::collections::BTreeSet<String> {
+        objects[kind].iter().map(|o| text(o, pointer).trim_start_matches("./").to_string()).collect()
+    };
+    assert_eq!(paths("Kustomization", "/spec/path"), paths("Application", "/spec/source/path"));
 }
