@@ -7,6 +7,7 @@
 mod chart;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
@@ -399,6 +400,27 @@ fn scheduling_logging_and_resources_values_reach_the_pod() {
     }
     let args: Vec<&str> = pod["containers"][0]["args"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(args.contains(&"--log-level=info") && args.contains(&"--log-format=json"), "{args:?}");
+}
+
+#[test]
+fn the_readme_names_every_kind_identity_enabled_grants() {
+    let Some(base) = rendered(json!({})) else { return };
+    let identity = rendered(json!({"identity": {"enabled": true}})).unwrap();
+    let before = grants(&base, "ClusterRole");
+    let added: BTreeSet<String> =
+        grants(&identity, "ClusterRole").difference(&before).map(|(_, _, resource, _)| resource.clone()).collect();
+    assert!(added.contains("services") && added.contains("ingresses"), "{added:?}");
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let bullet = readme
+        .split("\n- ")
+        .find(|b| b.starts_with("**Identity controls**"))
+        .expect("the README's RBAC section has an Identity controls entry");
+    let squashed: String = bullet.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
+    let missing: Vec<&String> = added.iter().filter(|r| !squashed.contains(r.as_str())).collect();
+    assert!(missing.is_empty(), "README's Identity controls entry omits {missing:?}");
+    let values = std::fs::read_to_string(chart::chart_dir().join("values.yaml")).unwrap();
+    let comment = &values[..values.find("identity:").unwrap()];
+    assert!(comment.contains("Services and Ingresses"), "values.yaml's identity comment names what it reads");
 }
 
 #[test]
