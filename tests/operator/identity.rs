@@ -226,3 +226,91 @@ async fn unused_accounts_and_unrotated_secrets_close_on_their_owners_fix() {
     assert_eq!(listed.items.len(), 2);
     harness.stop().await;
 }
+
+#[tokio::test]
+async fn a_cluster_admin_account_behind_a_load_balancer_is_critical_and_its_owner_hears_at_once() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let (url, mut events) = crate::receiver::start().await;
+    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
+    create(&secrets, json!({"metadata": {"name": "security-hooks"}, "stringData": {"url": url}})).await;
+    let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
+    let bindings: Api<ClusterRoleBinding> = Api::all(harness.client());
+    let admin_binding = |name: &str, account: &str| {
+        json!({
+            "metadata": {"name": format!("{ns}-{name}"), "labels": {"test": ns}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": ns}]
+        })
+    };
+    // An unused account bound to cluster-admin: High, an owner's task, not an alert.
+    create(&accounts, json!({"metadata": {"name": "idle"}})).await;
+    create(&bindings, admin_binding("idle-admin", "idle")).await;
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "RemediationCampaign",
+        "metadata": {"name": format!("{ns}-admins")},
+        "spec": {"objective": "No machine identity is cluster-admin", "owner": {"team": "security"},
+                 "control": {"check": {"name": "ClusterAdminBindings"}},
+                 "scope": {"selector": {"matchLabels": {"test": ns}}}, "deadline": "2099-01-01T00:00:00Z",
+                 "strategy": {"mode": "Manual"},
+                 "notify": {"urlSecretRef": {"name": "security-hooks", "key": "url"}, "mode": "Structured"}}
+    }))
+    .unwrap();
+    campaigns(&harness).create(&PostParams::default(), &object).await.unwrap();
+    let campaign = format!("{ns}-admins");
+    let idle =
+        finding(&harness, &ns, &format!("{campaign}.clusterrolebinding.{ns}-idle-admin"), "escalated", "Escalated")
+            .await;
+    assert_eq!(idle.data["spec"]["severity"], "High", "{}", idle.data["spec"]);
+
+    // The same power for an account a running Deployment uses, exposed by a LoadBalancer.
+    create(&accounts, json!({"metadata": {"name": "web"}})).await;
+    let deployments: Api<Deployment> = Api::namespaced(harness.client(), &ns);
+    create(
+        &deployments,
+        json!({
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"serviceAccountName": "web", "containers": [{"name": "app", "image": "shop/web:1"}]}}}
+        }),
+    )
+    .await;
+    deployments
+        .patch_status("web", &PatchParams::default(), &Patch::Merge(json!({"status": {"replicas": 2}})))
+        .await
+        .unwrap();
+    let services: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(harness.client(), &ns);
+    create(
+        &services,
+        json!({"metadata": {"name": "web"},
+               "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 443}]}}),
+    )
+    .await;
+    create(&bindings, admin_binding("web-admin", "web")).await;
+
+    let opened = within("the finding.opened notification of the critical finding", async {
+        loop {
+            let received = events.recv().await.expect("the receiver runs");
+            let event: Value = serde_json::from_slice(&received.body).unwrap();
+            if event["type"] == "dev.driftwarden.finding.opened" {
+                break event;
+            }
+        }
+    })
+    .await;
+    assert_eq!(opened["data"]["severity"], "Critical", "{opened:#}");
+    assert_eq!(opened["data"]["asset"]["kind"], "ClusterRoleBinding");
+    assert_eq!(opened["data"]["asset"]["name"], format!("{ns}-web-admin"), "the first alert is the critical one");
+    assert_eq!(opened["source"], format!("/apis/driftwarden.dev/v1alpha1/remediationcampaigns/{campaign}"));
+    let critical =
+        finding(&harness, &ns, &format!("{campaign}.clusterrolebinding.{ns}-web-admin"), "escalated", "Escalated")
+            .await;
+    assert_eq!(critical.data["spec"]["severity"], "Critical");
+
+    campaigns(&harness).delete(&campaign, &DeleteParams::default()).await.unwrap();
+    for name in ["idle-admin", "web-admin"] {
+        bindings.delete(&format!("{ns}-{name}"), &DeleteParams::default()).await.unwrap();
+    }
+    harness.stop().await;
+}
