@@ -223,3 +223,40 @@ async fn a_caller_who_cannot_list_gets_exit_two_naming_the_resource_and_verb() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot list namespaces (verb list"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_caller_with_only_get_and_list_on_the_kinds_it_reads_gets_the_inventory() {
+    let (sandbox, namespace) = cluster().await;
+    let ns = namespace.name();
+    let auditor = sandbox.add_user(&format!("{ns}-auditor@example.com"), &[]);
+    let rules = json!([
+        {"apiGroups": [""], "resources": ["namespaces", "serviceaccounts", "secrets", "pods", "services"], "verbs": ["get", "list"]},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "clusterroles", "rolebindings", "clusterrolebindings"], "verbs": ["get", "list"]},
+        {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"], "verbs": ["get", "list"]},
+        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": ["get", "list"]},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["get", "list"]}
+    ]);
+    let rbac = "rbac.authorization.k8s.io/v1";
+    create(&sandbox, json!({"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": format!("{ns}-inventory")}, "rules": rules}))
+        .await;
+    create(&sandbox, json!({
+        "apiVersion": rbac, "kind": "ClusterRoleBinding", "metadata": {"name": format!("{ns}-inventory")},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("{ns}-inventory")},
+        "subjects": [{"kind": "User", "name": auditor.user.name}]
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let before = sandbox.store().resource_version();
+    let output = run(kubeconfig(&sandbox, &dir, Some(&auditor.token)), &["-o", "json", "--namespace", ns]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(accounts(&report)[0], "web", "the same inventory as an admin gets: {report:#}");
+    assert_eq!(report["accounts"][0]["risk"]["severity"], "Critical");
+    let requests: Vec<_> = sandbox.requests().into_iter().filter(|r| r.user == auditor.user.name).collect();
+    assert!(!requests.is_empty());
+    let beyond: Vec<_> =
+        requests.iter().filter(|r| !r.resource.is_empty() && r.verb != "list" && r.verb != "get").collect();
+    assert!(beyond.is_empty(), "only reads: {beyond:#?}");
+    assert!(requests.iter().all(|r| r.code != 403), "nothing forbidden");
+    assert_eq!(sandbox.store().resource_version(), before, "inventory writes nothing");
+}
