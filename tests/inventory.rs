@@ -24,8 +24,8 @@ async fn create(sandbox: &Sandbox, object: Value) {
 }
 
 /// A namespace owned by `shop`, with: `web` bound to cluster-admin and run by a Deployment
-/// (one live pod) behind a LoadBalancer Service; `idle`, bound to nothing and used by
-/// nothing; `ci`, with a legacy token Secret; `monitor`, bound in the namespace to an
+/// (one live pod) behind a LoadBalancer Service; `idle`, bound to nothing, used by nothing
+/// and not mounting its token; `ci`, with a legacy token Secret; `monitor`, bound in the namespace to an
 /// aggregated ClusterRole that picks up Secret reading.
 async fn cluster() -> (Sandbox, TempNamespace) {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
@@ -42,11 +42,12 @@ async fn cluster() -> (Sandbox, TempNamespace) {
         .await
         .unwrap();
     for name in ["web", "idle", "ci", "monitor"] {
-        create(
-            &sandbox,
-            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns}}),
-        )
-        .await;
+        let mut account =
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns}});
+        if name == "idle" {
+            account["automountServiceAccountToken"] = json!(false);
+        }
+        create(&sandbox, account).await;
     }
     let rbac = "rbac.authorization.k8s.io/v1";
     create(
@@ -199,15 +200,24 @@ async fn the_table_has_one_row_per_account_sorted_by_risk() {
     let text = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("RISK  SEVERITY  NAMESPACE"), "{text}");
-    for column in ["ACCOUNT", "OWNER", "PRIVILEGES", "TOKENS", "WORKLOADS"] {
+    for column in ["ACCOUNT", "OWNER", "PRIVILEGES", "TOKENS", "AUTOMOUNT", "WORKLOADS"] {
         assert!(lines[0].contains(column), "{text}");
     }
     assert!(
         lines[1].contains(" web ")
             && lines[1].contains("Critical")
+            && lines[1].contains(" default(mounted) ")
             && lines[1].contains("deployment/web(running)(internet)"),
         "{text}"
     );
+    let row = |name: &str| lines.iter().find(|l| l.split_whitespace().nth(3) == Some(name)).copied().unwrap_or("");
+    let automount_column = |name: &str| {
+        let header: Vec<&str> = lines[0].split_whitespace().collect();
+        let at = header.iter().position(|c| *c == "AUTOMOUNT").unwrap();
+        row(name).split_whitespace().nth(at).unwrap_or("").to_string()
+    };
+    assert_eq!(automount_column("idle"), "false", "{text}");
+    assert_eq!(automount_column("ci"), "default", "unset and mounted by nothing running: {text}");
     let risks: Vec<u32> = lines[1..5].iter().map(|l| l.split_whitespace().next().unwrap().parse().unwrap()).collect();
     assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{text}");
     assert!(text.contains("KIND") && text.contains("alice@example.com"), "{text}");

@@ -94,6 +94,20 @@ pub struct Report {
     pub dangling_bindings: Vec<DanglingBinding>,
 }
 
+/// The account's `automountServiceAccountToken` (`default` when unset, which mounts), and
+/// `(mounted)` when a running workload mounts its token.
+fn automount(account: &AccountEntry) -> String {
+    let setting = match account.automount {
+        None => "default",
+        Some(true) => "true",
+        Some(false) => "false",
+    };
+    match account.token_mounted() {
+        true => format!("{setting}(mounted)"),
+        false => setting.to_string(),
+    }
+}
+
 fn dash(list: Vec<String>) -> String {
     if list.is_empty() { "-".to_string() } else { list.join(",") }
 }
@@ -124,7 +138,7 @@ impl Report {
     /// bindings to missing roles.
     pub fn to_text(&self) -> String {
         let mut rows = vec![
-            ["RISK", "SEVERITY", "NAMESPACE", "ACCOUNT", "OWNER", "PRIVILEGES", "TOKENS", "WORKLOADS"]
+            ["RISK", "SEVERITY", "NAMESPACE", "ACCOUNT", "OWNER", "PRIVILEGES", "TOKENS", "AUTOMOUNT", "WORKLOADS"]
                 .map(String::from)
                 .to_vec(),
         ];
@@ -151,6 +165,7 @@ impl Report {
                 a.owner.team.clone(),
                 dash(a.privileges.iter().map(|p| p.to_string()).collect()),
                 a.legacy_tokens.len().to_string(),
+                automount(a),
                 dash(workloads),
             ]);
         }
