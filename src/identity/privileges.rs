@@ -17,6 +17,9 @@ pub enum Privilege {
     Escalate,
     /// `impersonate` on users, groups, serviceaccounts or user extras: may act as others.
     Impersonate,
+    /// `create` on `serviceaccounts/token`: may mint a token for any ServiceAccount it
+    /// reaches, and so act as that account.
+    TokenCreate,
     /// `get`, `list` or `watch` on Secrets.
     ReadSecrets,
     /// `create` or `get` on `pods/exec` or `pods/attach`: may run commands in pods.
@@ -24,6 +27,9 @@ pub enum Privilege {
     /// `create` on pods or pod-owning workloads: may run a pod as any ServiceAccount of the
     /// namespace, and so hold that account's privileges.
     WorkloadCreate,
+    /// `patch` or `update` on pods or pod-owning workloads: may point an existing workload
+    /// at another ServiceAccount of the namespace, or change what it runs.
+    WorkloadModify,
     /// A rule with `*` in `verbs`.
     WildcardVerbs,
     /// A rule with `*` in `resources`.
@@ -34,15 +40,17 @@ pub enum Privilege {
 
 impl Privilege {
     /// Every privilege, most dangerous first.
-    pub const ALL: [Privilege; 11] = [
+    pub const ALL: [Privilege; 13] = [
         Self::ClusterAdmin,
         Self::NamespaceAdmin,
         Self::Bind,
         Self::Escalate,
         Self::Impersonate,
+        Self::TokenCreate,
         Self::ReadSecrets,
         Self::PodExec,
         Self::WorkloadCreate,
+        Self::WorkloadModify,
         Self::WildcardVerbs,
         Self::WildcardResources,
         Self::WildcardApiGroups,
@@ -56,9 +64,11 @@ impl Privilege {
             Self::Bind => "bind",
             Self::Escalate => "escalate",
             Self::Impersonate => "impersonate",
+            Self::TokenCreate => "token-create",
             Self::ReadSecrets => "read-secrets",
             Self::PodExec => "pod-exec",
             Self::WorkloadCreate => "workload-create",
+            Self::WorkloadModify => "workload-modify",
             Self::WildcardVerbs => "wildcard-verbs",
             Self::WildcardResources => "wildcard-resources",
             Self::WildcardApiGroups => "wildcard-api-groups",

@@ -3,9 +3,9 @@
 //! The rules, in order (integer arithmetic, so the same input always gives the same score):
 //!
 //! 1. **Privilege points.** Each privilege has points (see [`privilege_points`]):
-//!    cluster-admin 100, namespace-admin 60, bind / escalate / impersonate 50, read-secrets
-//!    40, pod-exec 30, workload-create 30, wildcard verbs 15, wildcard resources 15,
-//!    wildcard API groups 10. A grant limited to one namespace counts half (namespace-admin
+//!    cluster-admin 100, namespace-admin 60, bind / escalate / impersonate / token-create 50,
+//!    read-secrets 40, pod-exec 30, workload-create 30, workload-modify 30, wildcard verbs
+//!    15, wildcard resources 15, wildcard API groups 10. A grant limited to one namespace counts half (namespace-admin
 //!    already is), and a grant narrowed by `resourceNames` a quarter. For each privilege the
 //!    strongest grant counts; the sum is capped at 100 (the base).
 //! 2. **Exposure** multiplies the base, for ServiceAccounts only: used by a running workload
@@ -33,9 +33,9 @@ pub fn privilege_points(privilege: Privilege) -> u32 {
     match privilege {
         Privilege::ClusterAdmin => 100,
         Privilege::NamespaceAdmin => 60,
-        Privilege::Bind | Privilege::Escalate | Privilege::Impersonate => 50,
+        Privilege::Bind | Privilege::Escalate | Privilege::Impersonate | Privilege::TokenCreate => 50,
         Privilege::ReadSecrets => 40,
-        Privilege::PodExec | Privilege::WorkloadCreate => 30,
+        Privilege::PodExec | Privilege::WorkloadCreate | Privilege::WorkloadModify => 30,
         Privilege::WildcardVerbs | Privilege::WildcardResources => 15,
         Privilege::WildcardApiGroups => 10,
     }

@@ -170,8 +170,8 @@ fn accounts_are_ranked_by_risk_with_the_grants_that_explain_it() {
         order,
         [
             "ServiceAccount shop/web",
-            "ServiceAccount build/old-admin",
             "ServiceAccount build/deployer",
+            "ServiceAccount build/old-admin",
             "ServiceAccount shop/reader",
             "ServiceAccount shop/default",
         ]
@@ -193,10 +193,13 @@ fn a_role_binding_to_a_cluster_role_grants_in_its_namespace_only() {
     let inventory = inventory();
     let deployer = inventory.account("build", "deployer").unwrap();
     assert_eq!(deployer.owner.team, "ci-team");
-    assert_eq!(deployer.privileges, [Privilege::PodExec, Privilege::WorkloadCreate, Privilege::WildcardResources]);
+    assert_eq!(
+        deployer.privileges,
+        [Privilege::PodExec, Privilege::WorkloadCreate, Privilege::WorkloadModify, Privilege::WildcardResources]
+    );
     assert!(deployer.grants.iter().all(|g| g.scope == GrantScope::Namespace("shop".into())));
     assert_eq!(deployer.legacy_tokens.len(), 1);
-    assert_eq!((deployer.risk.score, deployer.risk.severity), (47, Severity::Medium), "{:?}", deployer.risk.reasons);
+    assert_eq!((deployer.risk.score, deployer.risk.severity), (65, Severity::High), "{:?}", deployer.risk.reasons);
     let token = &deployer.legacy_tokens[0];
     assert_eq!((token.age_days, token.last_used.map(|d| d.to_string())), (Some(516), Some("2026-05-20".into())));
 }
@@ -255,7 +258,7 @@ fn automount_is_automatic_only_where_no_workload_relies_on_the_account() {
         assets(CheckName::ServiceAccountTokenAutomount, &[]),
         [
             ("Deployment shop/web".to_string(), Severity::Critical, false),
-            ("ServiceAccount build/deployer".to_string(), Severity::Medium, true),
+            ("ServiceAccount build/deployer".to_string(), Severity::High, true),
             ("ServiceAccount build/old-admin".to_string(), Severity::High, true),
             ("ServiceAccount shop/default".to_string(), Severity::Low, true),
         ]
@@ -333,7 +336,7 @@ fn cluster_admin_bindings_skip_the_builtin_ones() {
 fn wildcard_rbac_skips_builtin_and_aggregated_roles() {
     assert_eq!(
         assets(CheckName::WildcardRbac, &[]),
-        [("ClusterRole deploy-anything".to_string(), Severity::Medium, false)]
+        [("ClusterRole deploy-anything".to_string(), Severity::High, false)]
     );
 }
 

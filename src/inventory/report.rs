@@ -20,12 +20,16 @@ pub enum PrivilegeFilter {
     Secrets,
     /// May bind, escalate or impersonate.
     Escalate,
+    /// May mint tokens for ServiceAccounts (`create` on `serviceaccounts/token`).
+    TokenCreate,
     /// May exec into or attach to pods.
     Exec,
     /// Holds a rule with a wildcard.
     Wildcard,
     /// May create pods or workloads.
     WorkloadCreate,
+    /// May patch or update pods or workloads.
+    WorkloadModify,
 }
 
 impl PrivilegeFilter {
@@ -40,6 +44,8 @@ impl PrivilegeFilter {
             Self::Exec => privilege == Privilege::PodExec,
             Self::Wildcard => privilege.is_wildcard(),
             Self::WorkloadCreate => privilege == Privilege::WorkloadCreate,
+            Self::TokenCreate => privilege == Privilege::TokenCreate,
+            Self::WorkloadModify => privilege == Privilege::WorkloadModify,
         }
     }
 }

@@ -61,6 +61,9 @@ pub fn privileges_of(rule: &PolicyRule) -> Vec<Privilege> {
     if allows_any(rule, &identities, &["impersonate"]) {
         out.push(Privilege::Impersonate);
     }
+    if allows_any(rule, &[("", "serviceaccounts/token")], &["create"]) {
+        out.push(Privilege::TokenCreate);
+    }
     if allows_any(rule, &[("", "secrets")], &["get", "list", "watch"]) {
         out.push(Privilege::ReadSecrets);
     }
@@ -78,6 +81,9 @@ pub fn privileges_of(rule: &PolicyRule) -> Vec<Privilege> {
     ];
     if allows_any(rule, &workloads, &["create"]) {
         out.push(Privilege::WorkloadCreate);
+    }
+    if allows_any(rule, &workloads, &["patch", "update"]) {
+        out.push(Privilege::WorkloadModify);
     }
     if rule.verbs.iter().any(|v| v == ALL) {
         out.push(Privilege::WildcardVerbs);
@@ -157,10 +163,36 @@ mod tests {
     }
 
     #[test]
-    fn workload_creation() {
+    fn workload_creation_and_modification() {
         let found = privileges_of(&rule("{apiGroups: [batch], resources: [cronjobs], verbs: [create]}"));
         assert_eq!(found, [Privilege::WorkloadCreate]);
-        assert!(privileges_of(&rule("{apiGroups: [apps], resources: [deployments], verbs: [patch]}")).is_empty());
+        for verb in ["patch", "update"] {
+            let found =
+                privileges_of(&rule(&format!("{{apiGroups: [apps], resources: [deployments], verbs: [{verb}]}}")));
+            assert_eq!(found, [Privilege::WorkloadModify], "{verb}");
+        }
+        let found = privileges_of(&rule("{apiGroups: [''], resources: [pods], verbs: [create, patch]}"));
+        assert_eq!(found, [Privilege::WorkloadCreate, Privilege::WorkloadModify]);
+        assert!(privileges_of(&rule("{apiGroups: [apps], resources: [deployments/scale], verbs: [patch]}")).is_empty());
+        assert!(privileges_of(&rule("{apiGroups: [''], resources: [configmaps], verbs: [patch, update]}")).is_empty());
+        assert!(privileges_of(&rule("{apiGroups: [apps], resources: [deployments], verbs: [get, list]}")).is_empty());
+    }
+
+    #[test]
+    fn minting_tokens_for_other_accounts() {
+        let found = privileges_of(&rule("{apiGroups: [''], resources: [serviceaccounts/token], verbs: [create]}"));
+        assert_eq!(found, [Privilege::TokenCreate]);
+        let found = privileges_of(&rule("{apiGroups: [''], resources: ['*/token'], verbs: [create]}"));
+        assert_eq!(found, [Privilege::TokenCreate], "a subresource wildcard");
+        assert!(privileges_of(&rule("{apiGroups: [''], resources: [serviceaccounts/token], verbs: [get]}")).is_empty());
+        assert!(privileges_of(&rule("{apiGroups: [''], resources: [serviceaccounts], verbs: [create]}")).is_empty());
+        assert!(
+            privileges_of(&rule(
+                "{apiGroups: [authentication.k8s.io], resources: [serviceaccounts/token], verbs: [create]}"
+            ))
+            .is_empty(),
+            "the core group only"
+        );
     }
 
     #[test]
