@@ -125,7 +125,8 @@ fn to_value<K: serde::Serialize>(object: &K) -> Value {
 
 /// Watches every object of one kind, keeping of each what `mask` says: cluster-wide, or in
 /// each of `namespaces` when that is not empty. Confined to namespaces, a cluster-scoped
-/// kind is not watched; the watch reports that once, as a failure that is not retried.
+/// kind is not watched; the watch reports that once, as a forbidden watch that is not
+/// retried.
 pub fn watch_kind(
     client: Client,
     kind: KindKey,
@@ -142,12 +143,14 @@ pub fn watch_kind(
         return forward(source, tx, typed_watch(api, resource), keep);
     }
     if !namespaced {
+        // What a cluster-wide watch would get from RBAC confined to those namespaces, said
+        // without making the request: the policies naming the kind report it as Forbidden.
         let message = format!(
             "{kind} is cluster-scoped and is not watched: the operator watches only the namespaces {}",
             namespaces.join(", ")
         );
         tracing::warn!(kind = %kind, "{message}");
-        let _ = tx.send(Watched { source, change: Change::Failed { forbidden: false, message } });
+        let _ = tx.send(Watched { source, change: Change::Failed { forbidden: true, message } });
         return tokio::spawn(async {});
     }
     let streams = namespaces

@@ -224,6 +224,29 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
     }))?;
     cluster_policies.create(&PostParams::default(), &cluster_policy).await?;
     crate::reports::install_report_crds(&harness).await;
+    // A cluster-scoped kind a DriftPolicy names: a namespaced install cannot watch it.
+    let gadgets: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition =
+        serde_json::from_value(json!({
+            "metadata": {"name": "gadgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Cluster",
+                     "names": {"kind": "Gadget", "plural": "gadgets", "singular": "gadget", "listKind": "GadgetList"},
+                     "versions": [{"name": "v1", "served": true, "storage": true,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+        }))?;
+    driftwarden::sandbox::testing::install_crds(&harness.client(), &[gadgets]).await?;
+    let policies_in_shop = Api::<DynamicObject>::namespaced_with(
+        harness.client(),
+        shop.name(),
+        &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()),
+    );
+    let gadget_policy = drift_policy(
+        shop.name(),
+        "gadgets",
+        json!({
+            "baselines": [{"match": {"apiVersion": "example.com/v1", "kind": "Gadget"}, "template": {"metadata": {"labels": {"x": "y"}}}}]
+        }),
+    );
+    policies_in_shop.create(&PostParams::default(), &serde_json::from_value(gadget_policy)?).await?;
 
     let running = run_as_the_chart(&harness, &rendered, Clock::default()).await;
     let shop_policies = Api::<DynamicObject>::namespaced_with(
@@ -233,6 +256,17 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
     );
     wait_for(&shop_policies, "owners", "compliant", |p| condition(p, "Compliant").is_some_and(|(s, _)| s == "True"))
         .await;
+    let refused = wait_for(&shop_policies, "gadgets", "refused", |p| {
+        condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == driftwarden::api::reasons::FORBIDDEN)
+    })
+    .await;
+    let message = &refused.data["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap()["message"];
+    assert!(message.as_str().unwrap().contains("cluster-scoped and is not watched"), "{message}");
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), shop.name());
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
     wait_for(&config_maps, "settings", "the label restored", |cm| team_is(cm, "shop")).await;
