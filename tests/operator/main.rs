@@ -18,6 +18,7 @@ mod guards;
 mod identity;
 mod isolation;
 mod kubectl_wait;
+mod metrics;
 mod notifications;
 mod pacing;
 mod rbac;

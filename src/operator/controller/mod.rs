@@ -27,7 +27,7 @@ use std::sync::Arc;
 use super::exceptions::{self, ExceptionEntry};
 use super::health::Readiness as Health;
 use super::keys::{KindKey, ObjKey, PolicyKey};
-use super::metrics::{Metrics, RemediationResult};
+use super::metrics::{Metrics, RemediationResult, counting_client};
 use super::notify::{Notification, NotificationType, Notifier, NotifySettings, Sink};
 use super::remediate::{self, Expectation, Fix, FixResult};
 use super::settings::OperatorSettings;
@@ -41,6 +41,19 @@ use crate::engine::decide::{
 use crate::engine::evaluate::{TargetResult, compile};
 use crate::engine::patch::{apply_body, union_into};
 use crate::engine::prune::FieldMask;
+
+/// The `controller` label of the metrics about reconciling one object.
+const RECONCILE: &str = "DriftPolicy";
+
+/// The `controller` label of the metrics about re-evaluating many objects at once (a kind
+/// listed, a policy or an exception changed, a resync).
+const RECONCILE_BATCH: &str = "DriftPolicyBatch";
+
+/// Error categories of `driftwarden_reconcile_errors_total` besides a fix's own.
+const WATCH_FAILED: &str = "WatchFailed";
+const FORBIDDEN: &str = "Forbidden";
+const NOT_SERVED: &str = "NotServed";
+const STATUS_WRITE_FAILED: &str = "StatusWriteFailed";
 
 /// How many of driftwarden's own kinds are watched: policies, cluster policies,
 /// exceptions, campaigns and findings. The operator is ready once all are listed.
@@ -101,6 +114,7 @@ impl Services {
     /// Fresh metrics, a not-ready flag, and a notifier delivering with default settings.
     pub fn new(client: Client) -> Self {
         let metrics = Arc::new(Metrics::new());
+        let client = counting_client(client, metrics.clone());
         let (notifier, _) = Notifier::spawn(client, NotifySettings::default(), metrics.clone());
         Self { metrics, health: Health::new(), notifier }
     }
@@ -182,6 +196,8 @@ pub async fn run_with(
     services: Services,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    // Every request the loop and its tasks send is counted by verb.
+    let client = counting_client(client, services.metrics.clone());
     let (watched_tx, mut watched_rx) = unbounded_channel();
     let (reports_tx, mut reports_rx) = unbounded_channel();
     let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
@@ -329,7 +345,10 @@ impl Controller {
             }
             Change::Apply(object) => upsert(self, object),
             Change::Delete(object) => remove(self, name_of(&object)),
-            Change::Failed { message, .. } => warn!(watch = label, "watch failed, retrying: {message}"),
+            Change::Failed { forbidden, message } => {
+                warn!(watch = label, "watch failed, retrying: {message}");
+                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+            }
         }
     }
 
@@ -423,7 +442,10 @@ impl Controller {
                 self.namespaces.remove(&name);
             }
             Change::Init | Change::InitDone => {}
-            Change::Failed { message, .. } => warn!("namespace watch failed, retrying: {message}"),
+            Change::Failed { forbidden, message } => {
+                warn!("namespace watch failed, retrying: {message}");
+                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+            }
         }
     }
 
@@ -493,10 +515,14 @@ impl Controller {
             .map(|(v, k)| KindKey::new(v, k))
             .chain(identity)
             .collect();
+        let metrics = &self.services.metrics;
         self.kinds.retain(|kind, entry| {
             let keep = used.contains(kind);
-            if !keep && let Some(task) = entry.watch.take() {
-                task.abort();
+            if !keep {
+                if let Some(task) = entry.watch.take() {
+                    task.abort();
+                }
+                metrics.remove_watched_kind(&kind.to_string());
             }
             keep
         });
@@ -518,6 +544,7 @@ impl Controller {
                 debug!(kind = %kind, objects = entry.cache.len(), "listed");
                 entry.synced = true;
                 entry.problem = None;
+                self.count_watched(&kind);
                 self.reevaluate_kind(&kind);
             }
             Change::Apply(object) => {
@@ -525,7 +552,9 @@ impl Controller {
                 let key = ObjKey::of(&object);
                 let unchanged = entry.cache.get(&key).is_some_and(|cached| same_version(cached, &object));
                 entry.cache.insert(key.clone(), object);
-                if !unchanged && entry.synced {
+                let synced = entry.synced;
+                self.count_watched(&kind);
+                if !unchanged && synced {
                     self.reconcile(&key);
                 }
             }
@@ -538,13 +567,16 @@ impl Controller {
                     return;
                 }
                 entry.cache.remove(&key);
-                if entry.synced {
+                let synced = entry.synced;
+                self.count_watched(&kind);
+                if synced {
                     self.reconcile(&key);
                 }
             }
             Change::Failed { forbidden, message } => {
                 warn!(kind = %kind, "watch failed, retrying: {message}");
                 entry.problem = Some((forbidden, message));
+                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
                 self.mark_policies_of(&kind);
             }
         }
@@ -570,6 +602,7 @@ impl Controller {
                     }
                     Err(message) => {
                         debug!(kind = %kind, "{message}");
+                        self.services.metrics.reconcile_error(RECONCILE, NOT_SERVED);
                         entry.problem = Some((false, message));
                         let retry = jiff::SignedDuration::try_from(self.settings.discovery_retry).unwrap_or_default();
                         entry.next_lookup = Some(Timestamp::now() + retry);
@@ -591,11 +624,19 @@ impl Controller {
                 match result {
                     Ok(status) => policy.status_written(status),
                     Err(message) => {
+                        self.services.metrics.reconcile_error(RECONCILE, STATUS_WRITE_FAILED);
                         warn!(policy = %key, failures = policy.status_failures + 1, "status write failed, retrying: {message}");
                         policy.status_failed(Timestamp::now());
                     }
                 }
             }
+        }
+    }
+
+    /// Publishes how many objects of `kind` the cache holds.
+    fn count_watched(&self, kind: &KindKey) {
+        if let Some(entry) = self.kinds.get(kind) {
+            self.services.metrics.set_watched_objects(&kind.to_string(), entry.cache.len() as u64);
         }
     }
 
@@ -644,7 +685,12 @@ impl Controller {
     /// Reconciles many objects: first records which of them drift, then decides each, so
     /// that every decision sees the same counts.
     fn reconcile_all(&mut self, keys: impl IntoIterator<Item = ObjKey>) {
-        let keys: Vec<ObjKey> = keys.into_iter().collect();
+        let started = std::time::Instant::now();
+        self.reconcile_batch(keys.into_iter().collect());
+        self.services.metrics.reconcile_duration(RECONCILE_BATCH, started.elapsed());
+    }
+
+    fn reconcile_batch(&mut self, keys: Vec<ObjKey>) {
         let Self { policies, kinds, namespaces, exceptions, settings, .. } = &mut *self;
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let now = Timestamp::now();
@@ -688,6 +734,12 @@ impl Controller {
     /// Evaluates one object against every policy that names its kind, records what was
     /// decided, and starts a fix when one is due.
     fn reconcile(&mut self, key: &ObjKey) {
+        let started = std::time::Instant::now();
+        self.reconcile_one(key);
+        self.services.metrics.reconcile_duration(RECONCILE, started.elapsed());
+    }
+
+    fn reconcile_one(&mut self, key: &ObjKey) {
         let Self { policies, kinds, namespaces, exceptions, settings, .. } = &mut *self;
         let Some(kind) = kinds.get(&key.kind).filter(|k| k.synced) else { return };
         let live = kind.cache.get(key);
@@ -872,11 +924,15 @@ impl Controller {
 
     fn on_fixed(&mut self, key: ObjKey, fixed: Vec<FixPart>, result: FixResult, started: Timestamp) {
         self.in_flight.remove(&key);
+        if !matches!(result, FixResult::Verified { .. }) {
+            self.services.metrics.reconcile_error(RECONCILE, result.category());
+        }
         if let FixResult::Verified { fresh, .. } = &result
             && let Some(kind) = self.kinds.get_mut(&key.kind)
             && kind.cache.get(&key).is_none_or(|cached| older(cached, fresh))
         {
             kind.cache.insert(key.clone(), kind.mask.prune(fresh.as_ref().clone()));
+            self.count_watched(&key.kind);
         }
         let now = Timestamp::now();
         let object_id = key.to_string();
