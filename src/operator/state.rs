@@ -79,6 +79,8 @@ pub struct PolicyEntry {
     pub key: PolicyKey,
     pub generation: Option<i64>,
     pub compiled: Result<CompiledPolicy, String>,
+    /// The Ready reason while the policy is invalid: what its first problem is.
+    pub invalid_reason: &'static str,
     pub targets: BTreeMap<ObjKey, TargetState>,
     pub rate: RateWindow,
     pub history: FixHistory,
@@ -108,6 +110,7 @@ impl PolicyEntry {
             key,
             generation,
             compiled,
+            invalid_reason: reasons::INVALID_SPEC,
             targets: BTreeMap::new(),
             rate: RateWindow::default(),
             history: FixHistory::default(),
@@ -192,7 +195,7 @@ impl PolicyEntry {
         let (ready, reason, message): (bool, &'static str, String) = match readiness {
             Readiness::Ready => (true, reasons::RECONCILED, format!("governing {targets} objects")),
             Readiness::Syncing => (false, reasons::PROGRESSING, "listing the objects the policy names".into()),
-            Readiness::Invalid(problem) => (false, reasons::INVALID_SPEC, problem.clone()),
+            Readiness::Invalid(problem) => (false, self.invalid_reason, problem.clone()),
             Readiness::NotServed(problem) => (false, reasons::KIND_NOT_SERVED, problem.clone()),
             Readiness::Forbidden(problem) => (false, reasons::FORBIDDEN, problem.clone()),
         };

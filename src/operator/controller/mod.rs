@@ -364,14 +364,18 @@ impl Controller {
             .map_err(|err| format!("spec: {err}"));
         let notify: Option<NotifySpec> = spec.as_ref().ok().and_then(|spec| spec.escalation.notify.clone());
         let owner_labels = spec.as_ref().map(|spec| spec.escalation.owner_labels.clone()).unwrap_or_default();
+        let mut invalid_reason = crate::api::reasons::INVALID_SPEC;
         let compiled = spec.and_then(|spec| {
-            compile(&key.to_string(), key.namespace.as_deref(), &spec)
-                .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+            compile(&key.to_string(), key.namespace.as_deref(), &spec).map_err(|problems| {
+                invalid_reason = problems.first().map_or(invalid_reason, |p| p.reason);
+                problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            })
         });
         if let Err(problem) = &compiled {
             warn!(policy = %key, "invalid policy: {problem}");
         }
         let mut entry = PolicyEntry::new(key.clone(), generation, compiled);
+        entry.invalid_reason = invalid_reason;
         // A cluster policy's notification Secret lives in the operator's namespace.
         let sink_namespace = key.namespace.clone().unwrap_or_else(|| self.settings.namespace.clone());
         entry.sink = notify.map(|spec| Sink { namespace: sink_namespace, spec });
