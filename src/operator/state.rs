@@ -81,6 +81,9 @@ pub struct PolicyEntry {
     pub compiled: Result<CompiledPolicy, String>,
     /// The Ready reason while the policy is invalid: what its first problem is.
     pub invalid_reason: &'static str,
+    /// Why the last fix for this policy was refused for lack of permission (the verb and
+    /// resource); cleared by the next fix the server does not refuse so.
+    pub write_denied: Option<String>,
     pub targets: BTreeMap<ObjKey, TargetState>,
     pub rate: RateWindow,
     pub history: FixHistory,
@@ -111,6 +114,7 @@ impl PolicyEntry {
             generation,
             compiled,
             invalid_reason: reasons::INVALID_SPEC,
+            write_denied: None,
             targets: BTreeMap::new(),
             rate: RateWindow::default(),
             history: FixHistory::default(),

@@ -66,6 +66,8 @@ enum Report {
         key: ObjKey,
         fixed: Vec<FixPart>,
         result: FixResult,
+        /// The permission the server refused, if that is why the fix failed.
+        denied: Option<String>,
         started: Timestamp,
     },
     StatusWritten(PolicyKey, Result<PolicyStatus, String>),
@@ -614,7 +616,7 @@ impl Controller {
                 }
                 self.mark_policies_of(&kind);
             }
-            Report::Fixed { key, fixed, result, started } => self.on_fixed(key, fixed, result, started),
+            Report::Fixed { key, fixed, result, denied, started } => self.on_fixed(key, fixed, result, denied, started),
             Report::FindingRead { campaign, key, read } => self.on_finding_read(campaign, key, read),
             Report::FindingWritten { campaign, key, written } => self.on_finding_written(campaign, key, written),
             Report::CampaignWritten(name, result) => self.on_campaign_written(name, result),
@@ -917,19 +919,27 @@ impl Controller {
         let client = self.client.clone();
         let tx = self.reports_tx.clone();
         tokio::spawn(async move {
-            let result = match recreation {
-                None => remediate::run(client, &fix).await,
-                Some(Ok(recreation)) => super::recreate::run(client, &fix, &recreation).await,
-                Some(Err(refused)) => FixResult::DryRunRejected { message: refused },
+            let (result, denied) = match recreation {
+                None => remediate::apply(client, &fix).await,
+                Some(Ok(recreation)) => (super::recreate::run(client, &fix, &recreation).await, None),
+                Some(Err(refused)) => (FixResult::DryRunRejected { message: refused }, None),
             };
-            let _ = tx.send(Report::Fixed { key: fix.key, fixed: to_fix, result, started: now });
+            let _ = tx.send(Report::Fixed { key: fix.key, fixed: to_fix, result, denied, started: now });
         });
     }
 
-    fn on_fixed(&mut self, key: ObjKey, fixed: Vec<FixPart>, result: FixResult, started: Timestamp) {
+    fn on_fixed(
+        &mut self,
+        key: ObjKey,
+        fixed: Vec<FixPart>,
+        result: FixResult,
+        denied: Option<String>,
+        started: Timestamp,
+    ) {
         self.in_flight.remove(&key);
         if !matches!(result, FixResult::Verified { .. }) {
-            self.services.metrics.reconcile_error(RECONCILE, result.category());
+            let category = if denied.is_some() { FORBIDDEN } else { result.category() };
+            self.services.metrics.reconcile_error(RECONCILE, category);
         }
         if let FixResult::Verified { fresh, .. } = &result
             && let Some(kind) = self.kinds.get_mut(&key.kind)
@@ -947,6 +957,13 @@ impl Controller {
                 self.on_campaign_fixed(campaign, &key, &result);
             }
             let Some(policy) = self.policies.get_mut(&policy_key) else { continue };
+            if policy.write_denied != denied {
+                if let Some(message) = &denied {
+                    warn!(policy = %policy_key, "a fix was forbidden: {message}");
+                }
+                policy.write_denied = denied.clone();
+                policy.dirty = true;
+            }
             let window = policy.rules().and_then(|r| r.flapping).map(|(_, w)| w);
             let outcome = match &result {
                 FixResult::Verified { .. } => RemediationResult::Verified,
@@ -1074,6 +1091,9 @@ impl Controller {
             Ok(compiled) => compiled,
             Err(problem) => return Readiness::Invalid(problem.clone()),
         };
+        if let Some(message) = &policy.write_denied {
+            return Readiness::Forbidden(message.clone());
+        }
         let mut readiness = Readiness::Ready;
         for (api_version, kind) in compiled.kinds() {
             let Some(entry) = self.kinds.get(&KindKey::new(api_version, kind)) else { return Readiness::Syncing };
