@@ -250,6 +250,9 @@ fn check_match(target: &TargetMatch, namespace: Option<&str>) -> Result<(), Stri
     if target.api_version.is_empty() || target.kind.is_empty() {
         return Err("needs apiVersion and kind".into());
     }
+    if namespace.is_some() && is_cluster_scoped(&target.api_version, &target.kind) {
+        return Err(format!("{} is cluster-scoped: only a ClusterDriftPolicy can govern it", target.kind));
+    }
     if namespace.is_some() && (!target.namespaces.is_empty() || target.namespace_selector.is_some()) {
         return Err(
             "a DriftPolicy governs its own namespace only: namespaces and namespaceSelector need a ClusterDriftPolicy"

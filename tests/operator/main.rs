@@ -8,6 +8,7 @@ mod campaigns;
 #[path = "../common/chart.rs"]
 mod chart;
 mod chart_rbac;
+mod confinement;
 mod discovery;
 mod escalations;
 mod exceptions;
