@@ -230,8 +230,10 @@ pub async fn run_with(
     };
     let own = watch::watch_own(client, watched_tx);
     let mut tick = tokio::time::interval(controller.settings.status_interval);
-    let mut resync = tokio::time::interval(jittered(controller.settings.resync_interval));
-    resync.tick().await;
+    // Each resync waits the period plus a jitter drawn afresh, so replicas and restarts
+    // never fall into step.
+    let resync_interval = controller.settings.resync_interval;
+    let mut next_resync = tokio::time::Instant::now() + jittered(resync_interval, &mut rand::rng());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -239,7 +241,10 @@ pub async fn run_with(
             Some(watched) = watched_rx.recv() => controller.on_watched(watched),
             Some(report) = reports_rx.recv() => controller.on_report(report),
             _ = tick.tick() => controller.on_tick(),
-            _ = resync.tick() => controller.resync(),
+            _ = tokio::time::sleep_until(next_resync) => {
+                controller.resync();
+                next_resync = tokio::time::Instant::now() + jittered(resync_interval, &mut rand::rng());
+            }
         }
     }
     for task in own {
@@ -259,9 +264,11 @@ fn drain<T>(rx: &mut UnboundedReceiver<T>) {
     while rx.try_recv().is_ok() {}
 }
 
-fn jittered(period: Duration) -> Duration {
-    let nanos = Timestamp::now().subsec_nanosecond().unsigned_abs() as u64;
-    period + Duration::from_millis(nanos % (period.as_millis() as u64 / 10 + 1))
+/// `period` plus a random jitter of up to a tenth of it.
+fn jittered(period: Duration, rng: &mut impl rand::Rng) -> Duration {
+    use rand::RngExt;
+    let tenth = u64::try_from(period.as_millis() / 10).unwrap_or(u64::MAX);
+    period + Duration::from_millis(rng.random_range(0..=tenth))
 }
 
 fn name_of(object: &Value) -> (Option<String>, String) {
@@ -1319,4 +1326,21 @@ async fn write_status(client: Client, key: &PolicyKey, manager: &str, status: &P
         .await
         .map(|_| ())
         .map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn each_resync_draws_its_own_jitter_of_up_to_a_tenth() {
+        let period = Duration::from_secs(600);
+        let mut rng = rand::rng();
+        let draws: BTreeSet<Duration> = (0..50).map(|_| jittered(period, &mut rng)).collect();
+        assert!(draws.iter().all(|d| *d >= period && *d <= period + period / 10), "{draws:?}");
+        assert!(draws.len() > 40, "the jitter varies from one resync to the next: {draws:?}");
+        assert_eq!(jittered(Duration::from_millis(5), &mut rng), Duration::from_millis(5));
+    }
 }
