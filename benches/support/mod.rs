@@ -7,7 +7,17 @@ pub fn setting(name: &str, default: u64) -> u64 {
 
 /// The process's resident memory, in KiB (`VmRSS` of `/proc/self/status`; 0 elsewhere).
 pub fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    vm_rss("/proc/self/status")
+}
+
+/// Another process's resident memory, in KiB (`VmRSS` of `/proc/<pid>/status`; 0 elsewhere).
+#[allow(dead_code)] // Only the operator bench runs a child process.
+pub fn rss_kib_of(pid: u32) -> u64 {
+    vm_rss(&format!("/proc/{pid}/status"))
+}
+
+fn vm_rss(path: &str) -> u64 {
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
