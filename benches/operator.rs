@@ -40,7 +40,7 @@ mod tagged;
 #[global_allocator]
 static ALLOCATOR: tagged::Tagged = tagged::Tagged;
 
-use support::{rss_kib, rss_kib_of, setting};
+use support::{rss_and_peak_kib_of, rss_kib, setting};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -117,8 +117,9 @@ impl Operator {
         match self {
             Self::InProcess(operator) => format!("operator heap {:.1} MiB", operator.heap_mib()),
             Self::Process { child, .. } => {
-                let rss = child.id().map(rss_kib_of).unwrap_or(0);
-                format!("operator RSS {:.1} MiB (VmRSS of the driftwarden run process)", rss as f64 / 1024.0)
+                let (rss, peak) = child.id().map(rss_and_peak_kib_of).unwrap_or_default();
+                let mib = |kib: u64| kib as f64 / 1024.0;
+                format!("operator RSS {:.1} MiB, peak {:.1} MiB (VmRSS, VmHWM of driftwarden run)", mib(rss), mib(peak))
             }
         }
     }
