@@ -7,11 +7,16 @@
 //! the API requests the operator made (it runs as its own user, so the sandbox's request
 //! log tells its requests apart): while every object is in sync, per fix, and the applies
 //! and status writes that changed nothing; the time to re-evaluate every object after a
-//! policy edit (and the list calls it made: none expected), and the process's resident
-//! memory (sandbox and operator together: an upper bound for the operator).
+//! policy edit (and the list calls it made: none expected), and memory.
+//!
+//! The operator runs either on a runtime of its own in this process (the default; its heap
+//! is told apart from the sandbox's by an allocation tag), or, with
+//! `DW_BENCH_OPERATOR=process`, as the release `driftwarden run` binary in a child process
+//! with a kubeconfig for the sandbox: then its resident memory is the child's own `VmRSS`.
 //!
 //! `cargo bench --bench operator`; tune with `DW_BENCH_OBJECTS` (1000), `DW_BENCH_DRIFTS`
-//! (200) and `DW_BENCH_RATE` (drifts per second, 50).
+//! (200), `DW_BENCH_RATE` (drifts per second, 50) and `DW_BENCH_OPERATOR` (`in-process` or
+//! `process`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,7 +40,7 @@ mod tagged;
 #[global_allocator]
 static ALLOCATOR: tagged::Tagged = tagged::Tagged;
 
-use support::{rss_kib, setting};
+use support::{rss_and_peak_kib_of, rss_kib, setting};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -77,6 +82,74 @@ fn status_number(policy: &DynamicObject, field: &str) -> i64 {
     policy.data.pointer(&format!("/status/{field}")).and_then(Value::as_i64).unwrap_or(0)
 }
 
+/// The operator being measured.
+enum Operator {
+    /// On a runtime of its own in this process.
+    InProcess(isolated::Isolated),
+    /// `driftwarden run` in a child process, serving its metrics on `health`.
+    Process { child: tokio::process::Child, health: std::net::SocketAddr, _kubeconfig: tempfile::NamedTempFile },
+}
+
+impl Operator {
+    async fn start(sandbox: &Sandbox, identity: &driftwarden::sandbox::auth::Identity) -> Result<Self, Error> {
+        if std::env::var("DW_BENCH_OPERATOR").as_deref() != Ok("process") {
+            let config = sandbox.config_as(identity);
+            return Ok(Self::InProcess(isolated::Isolated::start(config, OperatorSettings::default()).await?));
+        }
+        // The sandbox's kubeconfig, with the operator's own token.
+        let mut kubeconfig = serde_json::to_value(sandbox.kubeconfig())?;
+        kubeconfig["users"][0]["user"] = json!({"token": identity.token});
+        let mut file = tempfile::NamedTempFile::new()?;
+        std::io::Write::write_all(&mut file, serde_json::to_string(&kubeconfig)?.as_bytes())?;
+        let health = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftwarden"))
+            .args(["run", "--namespace", "driftwarden-bench", "--leader-elect=false", "--log-level", "warn"])
+            .arg("--health-address")
+            .arg(health.to_string())
+            .env("KUBECONFIG", file.path())
+            .kill_on_drop(true)
+            .spawn()?;
+        Ok(Self::Process { child, health, _kubeconfig: file })
+    }
+
+    /// The operator's memory now.
+    fn memory(&self) -> String {
+        match self {
+            Self::InProcess(operator) => format!("operator heap {:.1} MiB", operator.heap_mib()),
+            Self::Process { child, .. } => {
+                let (rss, peak) = child.id().map(rss_and_peak_kib_of).unwrap_or_default();
+                let mib = |kib: u64| kib as f64 / 1024.0;
+                format!("operator RSS {:.1} MiB, peak {:.1} MiB (VmRSS, VmHWM of driftwarden run)", mib(rss), mib(peak))
+            }
+        }
+    }
+
+    /// The operator's metrics, as `/metrics` serves them.
+    async fn metrics(&self) -> Result<String, Error> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        match self {
+            Self::InProcess(operator) => Ok(operator.metrics.encode()),
+            Self::Process { health, .. } => {
+                let mut stream = tokio::net::TcpStream::connect(health).await?;
+                stream.write_all(b"GET /metrics HTTP/1.0\r\nhost: bench\r\n\r\n").await?;
+                let mut answer = String::new();
+                stream.read_to_string(&mut answer).await?;
+                Ok(answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
+            }
+        }
+    }
+
+    async fn stop(self) -> Result<(), Error> {
+        match self {
+            Self::InProcess(operator) => operator.stop().await,
+            Self::Process { mut child, .. } => {
+                child.kill().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), Error> {
     let objects = setting("DW_BENCH_OBJECTS", 1000) as usize;
@@ -114,18 +187,19 @@ async fn main() -> Result<(), Error> {
     // The operator runs as its own user, so that its requests can be counted apart.
     let identity = sandbox.add_user("driftwarden-bench", &["system:masters"]);
     let user = identity.user.name.clone();
-    let operator = isolated::Isolated::start(sandbox.config_as(&identity), OperatorSettings::default()).await?;
-    let metrics = operator.metrics.clone();
+    let operator = Operator::start(&sandbox, &identity).await?;
     let started = Instant::now();
     let ready = move |p: Option<&DynamicObject>| p.is_some_and(|p| status_number(p, "targets") == objects as i64);
-    await_condition(policies.clone(), "bench", ready).await?;
+    tokio::time::timeout(Duration::from_secs(300), await_condition(policies.clone(), "bench", ready))
+        .await
+        .map_err(|_| "the operator did not report every object within 300 s")??;
     println!(
-        "{objects} ConfigMaps: listed, evaluated and reported in {:.2}s; RSS {} MiB (sandbox with the objects alone: {} MiB); \
-         operator heap {:.1} MiB",
+        "{objects} ConfigMaps: listed, evaluated and reported in {:.2}s; RSS of this process {} MiB (sandbox with the \
+         objects alone: {} MiB); {}",
         started.elapsed().as_secs_f64(),
         rss_mib(),
         rss_loaded,
-        operator.heap_mib()
+        operator.memory()
     );
 
     // Every object in sync: what does the operator ask of the API server meanwhile?
@@ -233,11 +307,13 @@ async fn main() -> Result<(), Error> {
         "no-op status writes over 2 s at rest: {writes} (resourceVersion {})",
         if before == after { "unchanged" } else { "changed" }
     );
-    let encoded = metrics.encode();
+    let encoded = operator.metrics().await?;
     let line = |name: &str| encoded.lines().filter(|l| l.starts_with(name)).collect::<Vec<_>>().join("; ");
     println!("operator metrics: {}", line("driftwarden_remediations_total"));
-    println!("RSS at the end: {} MiB; operator heap {:.1} MiB", rss_mib(), operator.heap_mib());
-    operator.stop().await;
+    println!("operator metrics: {}", line("driftwarden_api_requests_total"));
+    println!("operator metrics: {}", line("driftwarden_watched_objects"));
+    println!("RSS of this process at the end: {} MiB; {}", rss_mib(), operator.memory());
+    operator.stop().await?;
     watcher.abort();
     Ok(())
 }

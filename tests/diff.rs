@@ -81,3 +81,49 @@ async fn the_binary_uses_the_kubeconfig_and_exits_one_on_drift() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["violations"].as_array().unwrap().len(), 2, "{report:#}");
 }
+
+#[tokio::test]
+async fn diff_policy_reports_only_the_named_policy() {
+    let (sandbox, namespace) = sandbox_with_drift().await;
+    let ns = namespace.name().to_string();
+    let policies: Api<DynamicObject> =
+        Api::namespaced_with(sandbox.client(), &ns, &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()));
+    let other: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+        "metadata": {"name": "modes", "namespace": ns},
+        "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "names": ["settings"]}, "template": {"data": {"mode": "safe"}}}]}
+    }))
+    .unwrap();
+    policies.create(&PostParams::default(), &other).await.unwrap();
+
+    let policies_in = |report: &driftwarden::check::Report| -> Vec<(String, String)> {
+        let mut found: Vec<_> = report.violations.iter().map(|v| (v.policy.clone(), v.drift.path.clone())).collect();
+        found.sort();
+        found
+    };
+    let (all, _) = driftwarden::diff::diff(sandbox.client(), None).await.unwrap();
+    assert_eq!(policies_in(&all).len(), 3, "both policies without --policy: {:?}", policies_in(&all));
+    let (only, skipped) = driftwarden::diff::diff(sandbox.client(), Some(&format!("{ns}/modes"))).await.unwrap();
+    assert!(skipped.is_empty(), "{skipped:?}");
+    assert_eq!(policies_in(&only), [(format!("{ns}/modes"), "/data/mode".to_string())]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, serde_yaml::to_string(&sandbox.kubeconfig()).unwrap()).unwrap();
+    let policy = format!("{ns}/owners");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_driftwarden"))
+            .args(["diff", "--policy", &policy, "-o", "json"])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let violations = report["violations"].as_array().unwrap();
+    assert_eq!(violations.len(), 2, "{report:#}");
+    assert!(violations.iter().all(|v| v["policy"] == format!("{ns}/owners")), "{report:#}");
+}

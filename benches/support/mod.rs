@@ -7,9 +7,25 @@ pub fn setting(name: &str, default: u64) -> u64 {
 
 /// The process's resident memory, in KiB (`VmRSS` of `/proc/self/status`; 0 elsewhere).
 pub fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    vm_rss("/proc/self/status")
+}
+
+/// Another process's resident memory and its peak so far, in KiB (`VmRSS` and `VmHWM` of
+/// `/proc/<pid>/status`; 0 elsewhere).
+#[allow(dead_code)] // Only the operator bench runs a child process.
+pub fn rss_and_peak_kib_of(pid: u32) -> (u64, u64) {
+    let path = format!("/proc/{pid}/status");
+    (status_kib(&path, "VmRSS:"), status_kib(&path, "VmHWM:"))
+}
+
+fn vm_rss(path: &str) -> u64 {
+    status_kib(path, "VmRSS:")
+}
+
+fn status_kib(path: &str, field: &str) -> u64 {
+    std::fs::read_to_string(path)
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_string))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }

@@ -98,6 +98,10 @@ pub const RATE_LIMITED: &str = "RateLimited";
 pub const OUTSIDE_REMEDIATION_WINDOW: &str = "OutsideRemediationWindow";
 /// The policy is in `Audit` mode: drift is reported and escalated, never fixed.
 pub const AUDIT_MODE: &str = "AuditMode";
+/// Two parts of the policy set one field of one object to different values (the message
+/// names both and the field): the policy could never be satisfied, so nothing of it is
+/// enforced until it changes.
+pub const CONFLICTING_FIELDS: &str = "ConflictingFields";
 
 // RemediationCampaign.
 
@@ -174,6 +178,7 @@ pub const ALL: &[&str] = &[
     RATE_LIMITED,
     OUTSIDE_REMEDIATION_WINDOW,
     AUDIT_MODE,
+    CONFLICTING_FIELDS,
     ON_SCHEDULE,
     NOT_ENOUGH_HISTORY,
     PROJECTION_MISSES_DEADLINE,

@@ -5,12 +5,15 @@
 //! settings are checked once, and every problem is reported with the field it is in, so an
 //! invalid policy is rejected where it is written and never half-applied.
 
+mod conflicts;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::api::policy::PolicySpec;
+use crate::api::reasons;
 use crate::api::{ObjectRef, TargetMatch};
 use crate::engine::compare::{compare, missing};
 use crate::engine::decide::{RemediationRules, RulesError};
@@ -26,6 +29,9 @@ pub struct PolicyProblem {
     pub field: String,
     /// What is wrong with it.
     pub message: String,
+    /// The condition reason it is reported with ([`reasons::INVALID_SPEC`], or
+    /// [`reasons::CONFLICTING_FIELDS`]).
+    pub reason: &'static str,
 }
 
 impl std::fmt::Display for PolicyProblem {
@@ -50,12 +56,16 @@ pub struct CompiledPolicy {
 
 #[derive(Debug, Clone)]
 struct ResourceTemplate {
+    /// Where it is written: `spec.resources[0]`.
+    field: String,
     target: ObjectRef,
     template: Value,
 }
 
 #[derive(Debug, Clone)]
 struct BaselineTemplate {
+    /// Where its template is written: `spec.baselines[0].template`.
+    field: String,
     label: String,
     target: TargetMatch,
     template: Value,
@@ -102,7 +112,8 @@ impl TargetResult {
 /// namespace only.
 pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result<CompiledPolicy, Vec<PolicyProblem>> {
     let mut problems = Vec::new();
-    let mut problem = |field: String, message: String| problems.push(PolicyProblem { field, message });
+    let mut problem =
+        |field: String, message: String| problems.push(PolicyProblem { field, message, reason: reasons::INVALID_SPEC });
 
     let rules = RemediationRules::from_spec(&spec.remediation)
         .map_err(|err| {
@@ -118,8 +129,12 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
     let mut resources = Vec::new();
     for (index, template) in spec.resources.iter().enumerate() {
         let field = format!("spec.resources[{index}]");
+        if let Err(message) = check_metadata(template) {
+            problem(field, message);
+            continue;
+        }
         match resource_target(template, namespace) {
-            Ok(target) => resources.push(ResourceTemplate { target, template: template.clone() }),
+            Ok(target) => resources.push(ResourceTemplate { field, target, template: template.clone() }),
             Err(message) => problem(field, message),
         }
     }
@@ -135,6 +150,10 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
             problem(format!("{field}.template"), "must be an object: the fields every matched object must hold".into());
             continue;
         }
+        if let Err(message) = check_metadata(&baseline.template) {
+            problem(format!("{field}.template"), message);
+            continue;
+        }
         let label =
             baseline.name.clone().map_or_else(|| format!("baselines[{index}]"), |name| format!("baseline {name}"));
         let mut template = baseline.template.clone();
@@ -142,7 +161,8 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
             object.insert("apiVersion".into(), Value::String(baseline.target.api_version.clone()));
             object.insert("kind".into(), Value::String(baseline.target.kind.clone()));
         }
-        baselines.push(BaselineTemplate { label, target: baseline.target.clone(), template });
+        let field = format!("{field}.template");
+        baselines.push(BaselineTemplate { field, label, target: baseline.target.clone(), template });
     }
 
     let mut ignore = Vec::new();
@@ -166,6 +186,8 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
         ignore.push(IgnoreTemplate { paths, managers: rule.managers.clone(), target: rule.target.clone() });
     }
 
+    problems.extend(conflicting_fields(&resources, &baselines, namespace));
+
     match rules {
         Some(rules) if problems.is_empty() => Ok(CompiledPolicy {
             name: name.to_string(),
@@ -179,9 +201,57 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
     }
 }
 
+/// Checks what every object's metadata must be: labels and annotations are maps of strings.
+fn check_metadata(template: &Value) -> Result<(), String> {
+    for field in ["labels", "annotations"] {
+        let Some(value) = template.get("metadata").and_then(|m| m.get(field)) else { continue };
+        let strings = value.as_object().is_some_and(|map| map.values().all(Value::is_string));
+        if !strings {
+            return Err(format!("metadata.{field} must be a map of strings"));
+        }
+    }
+    Ok(())
+}
+
+/// Two parts of the policy that would hold one field of one object at different values.
+fn conflicting_fields(
+    resources: &[ResourceTemplate],
+    baselines: &[BaselineTemplate],
+    namespace: Option<&str>,
+) -> Vec<PolicyProblem> {
+    use conflicts::{Part, PartTarget};
+    let parts: Vec<Part<'_>> = resources
+        .iter()
+        .map(|r| Part {
+            field: r.field.clone(),
+            template: &r.template,
+            target: PartTarget::Resource { namespace: r.target.namespace.as_deref() },
+        })
+        .chain(baselines.iter().map(|b| Part {
+            field: b.field.clone(),
+            template: &b.template,
+            target: PartTarget::Baseline(&b.target),
+        }))
+        .collect();
+    conflicts::conflicts(&parts, namespace)
+        .into_iter()
+        .map(|conflict| PolicyProblem {
+            message: format!(
+                "conflicts with {}: both set {} on the same object, to different values",
+                conflict.first, conflict.path
+            ),
+            field: conflict.second,
+            reason: reasons::CONFLICTING_FIELDS,
+        })
+        .collect()
+}
+
 fn check_match(target: &TargetMatch, namespace: Option<&str>) -> Result<(), String> {
     if target.api_version.is_empty() || target.kind.is_empty() {
         return Err("needs apiVersion and kind".into());
+    }
+    if namespace.is_some() && is_cluster_scoped(&target.api_version, &target.kind) {
+        return Err(format!("{} is cluster-scoped: only a ClusterDriftPolicy can govern it", target.kind));
     }
     if namespace.is_some() && (!target.namespaces.is_empty() || target.namespace_selector.is_some()) {
         return Err(
@@ -563,5 +633,104 @@ ignore:
         let results = policy.evaluate(&objects(LIVE), &no_labels);
         let drifted: Vec<_> = results.iter().filter(|r| !r.is_compliant()).map(|r| r.target.name.as_str()).collect();
         assert_eq!(drifted, ["web"]);
+    }
+
+    #[test]
+    fn conflicting_fields_name_both_places_and_the_field() {
+        let problems = compile(
+            "p",
+            Some("shop"),
+            &spec(
+                r#"
+resources:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web, labels: {tier: web}}
+  spec: {replicas: 3, template: {spec: {containers: [{name: app, image: "web:1"}]}}}
+- apiVersion: v1
+  kind: Secret
+  metadata: {name: token}
+  stringData: {token: first-value}
+- apiVersion: v1
+  kind: Secret
+  metadata: {name: token}
+  stringData: {token: second-value}
+baselines:
+- match: {apiVersion: apps/v1, kind: Deployment, selector: {matchLabels: {tier: web}}}
+  template: {spec: {replicas: 2}}
+- match: {apiVersion: apps/v1, kind: Deployment, selector: {matchLabels: {team: shop}}}
+  template: {spec: {replicas: 4, template: {spec: {containers: [{name: app, image: "web:2"}]}}}}
+- match: {apiVersion: apps/v1, kind: Deployment, selector: {matchLabels: {tier: db, team: other}}}
+  template: {spec: {replicas: 1}}
+"#,
+            ),
+        )
+        .unwrap_err();
+        let rendered: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(problems.iter().all(|p| p.reason == reasons::CONFLICTING_FIELDS), "{rendered:#?}");
+        let both = |second: &str, first: &str, path: &str| {
+            format!("{second}: conflicts with {first}: both set {path} on the same object, to different values")
+        };
+        assert_eq!(
+            rendered,
+            [
+                both("spec.baselines[0].template", "spec.resources[0]", "/spec/replicas"),
+                both("spec.resources[2]", "spec.resources[1]", "/stringData/token"),
+                both("spec.baselines[1].template", "spec.baselines[0].template", "/spec/replicas"),
+            ]
+        );
+        assert!(!rendered.iter().any(|line| line.contains("-value")), "a value is never quoted: {rendered:#?}");
+    }
+
+    #[test]
+    fn labels_and_annotations_must_be_maps_of_strings() {
+        let problems = compile(
+            "p",
+            None,
+            &spec(
+                r#"
+resources:
+- {apiVersion: v1, kind: Namespace, metadata: {name: shop, labels: "team=shop"}}
+baselines:
+- match: {apiVersion: v1, kind: ConfigMap}
+  template: {metadata: {annotations: {replicas: 3}}}
+- match: {apiVersion: v1, kind: ConfigMap}
+  template: {metadata: {labels: {team: shop}}}
+"#,
+            ),
+        )
+        .unwrap_err();
+        let rendered: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            rendered,
+            [
+                "spec.resources[0]: metadata.labels must be a map of strings",
+                "spec.baselines[0].template: metadata.annotations must be a map of strings",
+            ]
+        );
+        assert!(problems.iter().all(|p| p.reason == reasons::INVALID_SPEC));
+    }
+
+    #[test]
+    fn templates_that_agree_or_touch_other_fields_do_not_conflict() {
+        compile(
+            "p",
+            Some("shop"),
+            &spec(
+                r#"
+resources:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web, labels: {tier: web}}
+  spec: {replicas: 3, template: {spec: {containers: [{name: app, image: "web:1"}]}}}
+baselines:
+- match: {apiVersion: apps/v1, kind: Deployment, selector: {matchLabels: {tier: web}}}
+  template: {spec: {replicas: 3, template: {spec: {containers: [{name: app, securityContext: {runAsNonRoot: true}}]}}}}
+- match: {apiVersion: apps/v1, kind: Deployment}
+  template: {metadata: {labels: {owner: shop}}}
+"#,
+            ),
+        )
+        .expect("no conflict");
     }
 }

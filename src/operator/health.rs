@@ -1,6 +1,7 @@
 //! The operator's HTTP endpoints for Kubernetes probes and Prometheus: `/metrics`,
-//! `/healthz` (alive while the process serves) and `/readyz` (ready once the caches are
-//! synced, as [`Readiness`] says).
+//! `/healthz` (alive while the process serves) and `/readyz` (on the leader, ready once the
+//! caches are synced; on a standby, ready once it takes part in the election and can take
+//! over, as [`Readiness`] says).
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -4,7 +4,15 @@
 //! name), never the name of an object: a metric's cardinality must not grow with the
 //! cluster. [`Metrics::encode`] renders the OpenMetrics text served on `/metrics`.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use http::{Method, Request, Response, Uri};
+use kube::Client;
+use kube::client::Body;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -169,6 +177,7 @@ pub struct Metrics {
     reconcile_errors: Family<ErrorLabels, Counter>,
     watched_objects: Family<KindLabels, Gauge>,
     api_requests: Family<VerbLabels, Counter>,
+    leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -191,6 +200,7 @@ impl Metrics {
         let reconcile_errors = Family::<ErrorLabels, Counter>::default();
         let watched_objects = Family::<KindLabels, Gauge>::default();
         let api_requests = Family::<VerbLabels, Counter>::default();
+        let leader = Gauge::default();
 
         registry.register("drifts_detected", "Drifts detected, by remediation class", drifts_detected.clone());
         registry.register("remediations", "Fixes attempted, by class and result", remediations.clone());
@@ -213,6 +223,7 @@ impl Metrics {
         );
         registry.register("watched_objects", "Objects held in the watch caches, by kind", watched_objects.clone());
         registry.register("api_requests", "Requests sent to the Kubernetes API server, by verb", api_requests.clone());
+        registry.register("leader", "Whether this replica leads and reconciles (1) or stands by (0)", leader.clone());
 
         Metrics {
             registry,
@@ -225,6 +236,7 @@ impl Metrics {
             reconcile_errors,
             watched_objects,
             api_requests,
+            leader,
         }
     }
 
@@ -287,6 +299,11 @@ impl Metrics {
         self.api_requests.get_or_create(&VerbLabels { verb }).inc();
     }
 
+    /// Records whether this replica leads.
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
+    }
+
     /// The metrics in the OpenMetrics text format (see [`CONTENT_TYPE`]).
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -295,6 +312,74 @@ impl Metrics {
             tracing::error!(error = %e, "the metrics could not be encoded");
         }
         out
+    }
+}
+
+/// The verb of a request to the Kubernetes API server, read from its method and URL: a
+/// `GET` of a collection is a `list`, or a `watch` with `watch=true`.
+pub fn verb_of(method: &Method, uri: &Uri) -> Verb {
+    match *method {
+        Method::POST => Verb::Create,
+        Method::PUT => Verb::Update,
+        Method::PATCH => Verb::Patch,
+        Method::DELETE => Verb::Delete,
+        _ if watches(uri) => Verb::Watch,
+        _ if is_collection(uri.path()) => Verb::List,
+        _ => Verb::Get,
+    }
+}
+
+fn watches(uri: &Uri) -> bool {
+    uri.query().is_some_and(|query| {
+        form_urlencoded::parse(query.as_bytes()).any(|(key, value)| key == "watch" && (value == "true" || value == "1"))
+    })
+}
+
+/// Whether `path` names a collection (`/api/v1/namespaces/ns/configmaps`), not one object
+/// or a discovery document.
+fn is_collection(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let rest = match segments.first() {
+        Some(&"api") => segments.get(2..),
+        Some(&"apis") => segments.get(3..),
+        _ => None,
+    };
+    let rest = match rest {
+        Some([namespaces, _, rest @ ..]) if *namespaces == "namespaces" && !rest.is_empty() => rest,
+        Some(rest) => rest,
+        None => return false,
+    };
+    rest.len() == 1
+}
+
+/// A client that sends through `client` and counts every request in
+/// `driftwarden_api_requests_total`, by verb: watches, lists, fixes, status writes and
+/// Events alike.
+pub fn counting_client(client: Client, metrics: Arc<Metrics>) -> Client {
+    let namespace = client.default_namespace().to_string();
+    Client::new(Counting { client, metrics }, namespace)
+}
+
+#[derive(Clone)]
+struct Counting {
+    client: Client,
+    metrics: Arc<Metrics>,
+}
+
+impl tower_service::Service<Request<Body>> for Counting {
+    type Response = Response<Body>;
+    type Error = kube::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, kube::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // The inner client buffers requests and waits for readiness in `send`.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        self.metrics.api_request(verb_of(request.method(), request.uri()));
+        let client = self.client.clone();
+        Box::pin(async move { client.send(request).await })
     }
 }
 
@@ -372,6 +457,32 @@ mod tests {
             samples[r#"driftwarden_reconcile_duration_seconds_bucket{le="0.01",controller="DriftPolicy"}"#],
             0.0
         );
+    }
+
+    #[test]
+    fn verbs_are_read_from_method_and_url() {
+        let verb = |method: Method, uri: &str| verb_of(&method, &uri.parse::<Uri>().unwrap());
+        assert_eq!(verb(Method::GET, "/api/v1/namespaces/shop/configmaps"), Verb::List);
+        assert_eq!(verb(Method::GET, "/api/v1/namespaces/shop/configmaps?watch=true&resourceVersion=5"), Verb::Watch);
+        assert_eq!(verb(Method::GET, "/api/v1/namespaces/shop/configmaps/settings"), Verb::Get);
+        assert_eq!(verb(Method::GET, "/api/v1/namespaces"), Verb::List);
+        assert_eq!(verb(Method::GET, "/api/v1/namespaces/shop"), Verb::Get);
+        assert_eq!(verb(Method::GET, "/apis/apps/v1/deployments?limit=500"), Verb::List);
+        assert_eq!(verb(Method::GET, "/apis/apps/v1/namespaces/shop/deployments/web/status"), Verb::Get);
+        assert_eq!(verb(Method::GET, "/apis/apps/v1"), Verb::Get);
+        assert_eq!(verb(Method::GET, "/version"), Verb::Get);
+        assert_eq!(verb(Method::PATCH, "/apis/driftwarden.dev/v1alpha1/clusterdriftpolicies/p/status"), Verb::Patch);
+        assert_eq!(verb(Method::POST, "/apis/events.k8s.io/v1/namespaces/shop/events"), Verb::Create);
+        assert_eq!(verb(Method::PUT, "/api/v1/namespaces/shop/configmaps/settings"), Verb::Update);
+        assert_eq!(verb(Method::DELETE, "/api/v1/namespaces/shop/configmaps/settings"), Verb::Delete);
+    }
+
+    #[test]
+    fn leadership_is_a_gauge() {
+        let metrics = Metrics::new();
+        assert_eq!(samples(&metrics.encode())["driftwarden_leader"], 0.0);
+        metrics.set_leader(true);
+        assert_eq!(samples(&metrics.encode())["driftwarden_leader"], 1.0);
     }
 
     #[test]

@@ -60,6 +60,12 @@ pub struct Fix {
 
 /// Applies a fix and verifies it.
 pub async fn run(client: Client, fix: &Fix) -> FixResult {
+    apply(client, fix).await.0
+}
+
+/// Applies a fix and verifies it; when the server refused a request for lack of
+/// permission, also says which verb on which resource was forbidden.
+pub async fn apply(client: Client, fix: &Fix) -> (FixResult, Option<String>) {
     let api: Api<DynamicObject> = match (&fix.key.namespace, fix.namespaced) {
         (Some(namespace), true) => Api::namespaced_with(client, namespace, &fix.resource),
         _ => Api::all_with(client, &fix.resource),
@@ -68,17 +74,40 @@ pub async fn run(client: Client, fix: &Fix) -> FixResult {
     // another applier are escalated as conflicts before a fix is ever attempted.
     let params = PatchParams::apply(&fix.field_manager).force();
     let patch = Patch::Apply(&fix.body);
+    // A missing object is created by the apply, which the API server authorizes as a create.
+    let creating = fix.expectations.iter().all(|e| e.paths.is_none());
+    let write = if creating { "create" } else { "patch" };
     if let Err(err) = api.patch(&fix.key.name, &params.clone().dry_run(), &patch).await {
-        return FixResult::DryRunRejected { message: describe(&err) };
+        return (FixResult::DryRunRejected { message: describe(&err) }, denied(&err, fix, write));
     }
     if let Err(err) = api.patch(&fix.key.name, &params, &patch).await {
-        return FixResult::ApplyFailed { message: describe(&err) };
+        return (FixResult::ApplyFailed { message: describe(&err) }, denied(&err, fix, write));
     }
     let fresh = match api.get(&fix.key.name).await {
         Ok(object) => serde_json::to_value(&object).unwrap_or(Value::Null),
-        Err(err) => return FixResult::ApplyFailed { message: format!("verifying read failed: {}", describe(&err)) },
+        Err(err) => {
+            let message = format!("verifying read failed: {}", describe(&err));
+            return (FixResult::ApplyFailed { message }, denied(&err, fix, "get"));
+        }
     };
-    verify(&fresh, &fix.expectations)
+    (verify(&fresh, &fix.expectations), None)
+}
+
+/// When `error` is a 403: which verb on which resource the operator may not use, and what
+/// the server said.
+fn denied(error: &kube::Error, fix: &Fix, verb: &str) -> Option<String> {
+    if !super::watch::is_forbidden(error) {
+        return None;
+    }
+    let group = match fix.resource.group.as_str() {
+        "" => String::new(),
+        group => format!(".{group}"),
+    };
+    let scope = match (&fix.key.namespace, fix.namespaced) {
+        (Some(namespace), true) => format!(" in namespace {namespace}"),
+        _ => String::new(),
+    };
+    Some(format!("the operator may not {verb} {}{group}{scope}: {}", fix.resource.plural, describe(error)))
 }
 
 /// Whether `fresh` holds every path a fix set out to restore.

@@ -79,6 +79,11 @@ pub struct PolicyEntry {
     pub key: PolicyKey,
     pub generation: Option<i64>,
     pub compiled: Result<CompiledPolicy, String>,
+    /// The Ready reason while the policy is invalid: what its first problem is.
+    pub invalid_reason: &'static str,
+    /// Why the last fix for this policy was refused for lack of permission (the verb and
+    /// resource); cleared by the next fix the server does not refuse so.
+    pub write_denied: Option<String>,
     pub targets: BTreeMap<ObjKey, TargetState>,
     pub rate: RateWindow,
     pub history: FixHistory,
@@ -108,6 +113,8 @@ impl PolicyEntry {
             key,
             generation,
             compiled,
+            invalid_reason: reasons::INVALID_SPEC,
+            write_denied: None,
             targets: BTreeMap::new(),
             rate: RateWindow::default(),
             history: FixHistory::default(),
@@ -192,7 +199,7 @@ impl PolicyEntry {
         let (ready, reason, message): (bool, &'static str, String) = match readiness {
             Readiness::Ready => (true, reasons::RECONCILED, format!("governing {targets} objects")),
             Readiness::Syncing => (false, reasons::PROGRESSING, "listing the objects the policy names".into()),
-            Readiness::Invalid(problem) => (false, reasons::INVALID_SPEC, problem.clone()),
+            Readiness::Invalid(problem) => (false, self.invalid_reason, problem.clone()),
             Readiness::NotServed(problem) => (false, reasons::KIND_NOT_SERVED, problem.clone()),
             Readiness::Forbidden(problem) => (false, reasons::FORBIDDEN, problem.clone()),
         };

@@ -1,6 +1,11 @@
 //! `driftwarden run` around the loop: health and metrics endpoints, and leader election,
 //! so that of several replicas exactly one reconciles and a standby takes over within
 //! seconds when the leader goes.
+//!
+//! Readiness and leadership are separate. A standby is ready once it takes part in the
+//! election (it reached the API server and the Lease): it is healthy and able to take
+//! over, so a PodDisruptionBudget counts it and rollouts proceed. A leader is ready once
+//! its caches are synced. Which replica leads is the `driftwarden_leader` gauge.
 
 use std::net::SocketAddr;
 
@@ -9,8 +14,9 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::controller::{Services, run_with};
-use super::health;
+use super::health::{self, NOT_SYNCED};
 use super::leader::{LeaderElector, LeaderError, LeaderSettings};
+use super::metrics::counting_client;
 use super::settings::OperatorSettings;
 
 /// How the operator process runs.
@@ -60,18 +66,24 @@ pub async fn supervise(
         info!(address = %bound, "health endpoints ready");
     }
     let Some(leader) = options.leader else {
-        run_with(client, options.settings, services, wait(shutdown)).await;
+        services.metrics.set_leader(true);
+        run_with(client, options.settings, services.clone(), wait(shutdown)).await;
+        services.metrics.set_leader(false);
         return Ok(());
     };
-    let elector = LeaderElector::start(client.clone(), leader).await?;
+    let elector = LeaderElector::start(counting_client(client.clone(), services.metrics.clone()), leader).await?;
     let mut leading = elector.subscribe();
     info!(identity = elector.identity(), "waiting to lead");
     loop {
+        services.health.set_ready();
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
             _ = leading.wait_for(|leads| *leads) => {}
         }
         info!(identity = elector.identity(), "leading: reconciling");
+        services.metrics.set_leader(true);
+        // A new leader is ready again once its own caches are synced.
+        services.health.set_not_ready(NOT_SYNCED);
         let mut lost = leading.clone();
         let stop = shutdown.clone();
         run_with(client.clone(), options.settings.clone(), services.clone(), async move {
@@ -81,10 +93,12 @@ pub async fn supervise(
             }
         })
         .await;
+        services.metrics.set_leader(false);
         if *shutdown.borrow() {
             break;
         }
     }
+    services.health.set_not_ready("shutting down");
     elector.step_down().await?;
     info!("stepped down");
     Ok(())

@@ -115,7 +115,8 @@ fn forward<K: serde::Serialize>(
     })
 }
 
-fn is_forbidden(error: &kube::Error) -> bool {
+/// Whether the API server refused a request for lack of permission.
+pub(crate) fn is_forbidden(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 403)
 }
 

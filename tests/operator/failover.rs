@@ -12,7 +12,10 @@ use tokio::sync::watch;
 
 use crate::support::*;
 
-fn replica(harness: &Harness, name: &str) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+/// A replica: how to stop it, its task, and its metrics and readiness.
+type Replica = (watch::Sender<bool>, tokio::task::JoinHandle<()>, Services);
+
+fn replica(harness: &Harness, name: &str) -> Replica {
     let mut leader = LeaderSettings::new(harness.ns(), "driftwarden-leader");
     leader.identity = name.to_string();
     leader.lease_duration = Duration::from_secs(2);
@@ -28,11 +31,16 @@ fn replica(harness: &Harness, name: &str) -> (watch::Sender<bool>, tokio::task::
     };
     let (stop, stopped) = watch::channel(false);
     let client = harness.client();
+    let services = Services::new(client.clone());
+    let shared = services.clone();
     let task = tokio::spawn(async move {
-        let services = Services::new(client.clone());
         supervise(client, options, services, stopped).await.expect("the replica runs and steps down cleanly");
     });
-    (stop, task)
+    (stop, task, shared)
+}
+
+fn leads(services: &Services) -> bool {
+    services.metrics.encode().lines().any(|line| line == "driftwarden_leader 1")
 }
 
 async fn wait_for_holder(harness: &Harness, pred: impl Fn(&str) -> bool) -> String {
@@ -58,14 +66,26 @@ async fn one_replica_leads_and_the_other_takes_over_on_shutdown() {
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
     wait_for(&config_maps, "settings", "fixed by the leader", |cm| team_is(cm, "shop")).await;
 
-    let ((stop_leader, leader), (stop_standby, standby)) = if first == "replica-a" { (a, b) } else { (b, a) };
+    let ((stop_leader, leader, leader_services), (stop_standby, standby, standby_services)) =
+        if first == "replica-a" { (a, b) } else { (b, a) };
+    // Both replicas are ready, so a PodDisruptionBudget lets a rollout proceed; only one
+    // leads, as the gauge says.
+    eventually("the leader ready", || async { leader_services.health.is_ready() }).await;
+    eventually("the standby ready", || async { standby_services.health.is_ready() }).await;
+    assert!(leads(&leader_services), "{}", leader_services.metrics.encode());
+    assert!(!leads(&standby_services), "{}", standby_services.metrics.encode());
+
     let _ = stop_leader.send(true);
     leader.await.unwrap();
+    assert!(!leader_services.health.is_ready(), "a stopped replica is not ready");
+    assert!(!leads(&leader_services), "a stopped replica does not lead");
     let second = wait_for_holder(&harness, |h| h != first).await;
     assert_ne!(second, first);
 
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "again"}}})).await;
     wait_for(&config_maps, "settings", "fixed by the new leader", |cm| team_is(cm, "shop")).await;
+    assert!(leads(&standby_services), "the new leader's gauge: {}", standby_services.metrics.encode());
+    eventually("the new leader ready", || async { standby_services.health.is_ready() }).await;
     let _ = stop_standby.send(true);
     standby.await.unwrap();
 }

@@ -2,7 +2,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use crate::support::*;
@@ -172,4 +172,63 @@ async fn a_policy_edit_that_governs_more_fields_sees_their_owners() {
         "the autoscaler's replicas are left alone"
     );
     harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_policy_edit_relists_a_kind_only_when_it_governs_new_fields() -> Result<(), Box<dyn std::error::Error>> {
+    let mut harness = Harness::prepare().await;
+    let identity = driftwarden::require_sandbox!(harness.cluster.add_user("driftwarden-edits", &["system:masters"]));
+    let operator = harness.cluster.client_as(&identity)??;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    for name in ["a", "b", "c"] {
+        config_maps.create(&PostParams::default(), &config_map(&ns, name, "shop")).await?;
+    }
+    create_policy(&harness, owners_policy(&ns, json!({}))).await;
+    harness.start_operator_as(operator);
+    wait_for(&policies(&harness), "owners", "compliant", |p| {
+        condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let lists = |harness: &Harness| -> Result<usize, driftwarden::sandbox::testing::Skipped> {
+        Ok(harness
+            .sandbox()?
+            .requests()
+            .iter()
+            .filter(|r| r.user == "driftwarden-edits" && r.verb == "list" && r.resource == "configmaps")
+            .count())
+    };
+    let edit_template = |template: serde_json::Value| {
+        json!({"spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}},
+                                       "template": template}]}})
+    };
+    let patch = |body: serde_json::Value| {
+        let policies = policies(&harness);
+        async move { policies.patch("owners", &PatchParams::default(), &Patch::Merge(&body)).await }
+    };
+
+    // A new value for a field already governed: every target is re-evaluated from the
+    // cache and fixed, with no list call.
+    harness.sandbox()?.clear_requests();
+    patch(edit_template(json!({"metadata": {"labels": {"team": "web"}}}))).await?;
+    for name in ["a", "b", "c"] {
+        wait_for(&config_maps, name, "fixed to the edited value", |cm| team_is(cm, "web")).await;
+    }
+    wait_for(&policies(&harness), "owners", "three fixes at generation 2", |p| {
+        p.data["status"]["observedGeneration"] == 2 && status_number(p, "remediated") == 3
+    })
+    .await;
+    assert_eq!(lists(&harness)?, 0, "an edit governing no new field lists nothing");
+
+    // A field the cache does not keep: the kind is listed again to learn it.
+    patch(edit_template(json!({"metadata": {"labels": {"team": "web", "tier": "front"}}}))).await?;
+    for name in ["a", "b", "c"] {
+        wait_for(&config_maps, name, "the new field fixed", |cm| {
+            cm.metadata.labels.as_ref().and_then(|l| l.get("tier")).is_some_and(|t| t == "front")
+        })
+        .await;
+    }
+    assert_eq!(lists(&harness)?, 1, "an edit governing a new field relists the kind once");
+    harness.stop().await;
+    Ok(())
 }

@@ -39,3 +39,69 @@ async fn an_invalid_policy_is_not_ready_and_others_keep_working() {
     assert!(!live.metadata.labels.unwrap().contains_key("x"), "nothing of the invalid policy is applied");
     harness.stop().await;
 }
+
+/// The Ready condition's `(status, reason, message)`.
+fn ready(policy: &kube::api::DynamicObject) -> Option<(String, String, String)> {
+    let conditions = policy.data.pointer("/status/conditions")?.as_array()?;
+    let ready = conditions.iter().find(|c| c["type"] == "Ready")?;
+    let text = |field: &str| ready[field].as_str().unwrap_or_default().to_string();
+    Some((text("status"), text("reason"), text("message")))
+}
+
+#[tokio::test]
+async fn a_bad_selector_a_malformed_template_and_conflicting_fields_are_not_ready_and_isolated() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "someone-else")).await.unwrap();
+    let shop_config_maps =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "shop"}}});
+    // Each broken policy, if it were enforced, would change the ConfigMap the healthy one governs.
+    let broken = [
+        (
+            "bad-selector",
+            json!({"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap",
+                                            "selector": {"matchExpressions": [{"key": "app", "operator": "Like", "values": ["shop"]}]}},
+                                  "template": {"metadata": {"labels": {"team": "selector"}}}}]}),
+            "InvalidSpec",
+            vec!["spec.baselines[0].match", "Like"],
+        ),
+        (
+            "malformed",
+            json!({"baselines": [{"match": shop_config_maps, "template": {"metadata": {"labels": "team=malformed"}}}]}),
+            "InvalidSpec",
+            vec!["spec.baselines[0].template", "metadata.labels must be a map of strings"],
+        ),
+        (
+            "conflicting",
+            json!({"baselines": [{"match": shop_config_maps, "template": {"metadata": {"labels": {"team": "first"}}}},
+                                 {"match": shop_config_maps, "template": {"metadata": {"labels": {"team": "second"}}}}]}),
+            "ConflictingFields",
+            vec!["spec.baselines[1].template", "spec.baselines[0].template", "/metadata/labels/team"],
+        ),
+    ];
+    for (name, spec, _, _) in &broken {
+        create_policy(&harness, drift_policy(&ns, name, spec.clone())).await;
+    }
+    create_policy(&harness, owners_policy(&ns, json!({}))).await;
+
+    for (name, _, reason, words) in &broken {
+        let policy = wait_for(&policies(&harness), name, "not ready", |p| {
+            ready(p).is_some_and(|(status, r, _)| status == "False" && r == *reason)
+        })
+        .await;
+        let (_, _, message) = ready(&policy).unwrap();
+        for word in words {
+            assert!(message.contains(word), "{name}: {word:?} not in {message:?}");
+        }
+        assert_eq!(condition(&policy, "Stalled"), Some(("True".into(), reason.to_string())), "{name}");
+    }
+    let owners = wait_for(&policies(&harness), "owners", "the healthy policy fixed its drift", |p| {
+        status_number(p, "remediated") == 1 && condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    assert_eq!(ready(&owners).map(|(s, r, _)| (s, r)), Some(("True".into(), "Reconciled".into())));
+    let live = config_maps.get("settings").await.unwrap();
+    assert_eq!(live.metadata.labels.unwrap().get("team").map(String::as_str), Some("shop"));
+    harness.stop().await;
+}

@@ -8,6 +8,7 @@ mod campaigns;
 #[path = "../common/chart.rs"]
 mod chart;
 mod chart_rbac;
+mod confinement;
 mod discovery;
 mod escalations;
 mod exceptions;
@@ -18,6 +19,7 @@ mod guards;
 mod identity;
 mod isolation;
 mod kubectl_wait;
+mod metrics;
 mod notifications;
 mod pacing;
 mod rbac;

@@ -2,6 +2,8 @@
 //! Events, status — and no Secret value ever appears in any of them.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
@@ -18,8 +20,39 @@ fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
+/// Collects what the operator logs.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).to_string()
+    }
+}
+
 #[tokio::test]
 async fn escalations_and_fixes_are_notified_and_secret_values_never_leak() {
+    // Everything the operator logs, at every level. The test runtime runs every task on
+    // this thread, so a subscriber set for this thread sees the operator's tasks too.
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("driftwarden::operator=trace"))
+        .with_writer(move || writer.clone())
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
     let harness = Harness::start().await;
     let ns = harness.ns().to_string();
     let (url, mut events) = receiver::start().await;
@@ -85,6 +118,9 @@ async fn escalations_and_fixes_are_notified_and_secret_values_never_leak() {
         written.push_str(&serde_json::to_string(&list.items).unwrap());
     }
     written.push_str(&bodies);
+    let logged = logs.text();
+    assert!(logged.contains("drift fixed and verified"), "the operator's logs were captured: {logged}");
+    written.push_str(&logged);
     assert!(written.contains("DriftEscalated"), "the Events were read: {written}");
     for secret in [DESIRED, LEAKED, &b64(DESIRED), &b64(LEAKED)] {
         assert!(!written.contains(secret), "a Secret value leaked: {secret}");

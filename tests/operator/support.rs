@@ -25,6 +25,8 @@ pub struct Harness {
     pub clock: Clock,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The running operator's metrics, readiness and notifier.
+    services: Option<operator::Services>,
 }
 
 impl Harness {
@@ -45,7 +47,7 @@ impl Harness {
         let cluster = TestCluster::start().await.expect("a sandbox starts, or the test cluster answers");
         install_crds(&cluster.client(), &driftwarden::api::crds()).await.expect("CRDs installed");
         let namespace = cluster.temp_namespace().await.expect("namespace");
-        Self { cluster, namespace, clock: Clock::default(), stop: None, task: None }
+        Self { cluster, namespace, clock: Clock::default(), stop: None, task: None, services: None }
     }
 
     /// Starts the operator.
@@ -66,13 +68,20 @@ impl Harness {
             clock: self.clock.clone(),
             ..OperatorSettings::default()
         };
+        let services = operator::Services::new(client.clone());
+        self.services = Some(services.clone());
         self.task = Some(tokio::spawn(async move {
-            operator::run(client, settings, async move {
+            operator::run_with(client, settings, services, async move {
                 let _ = stopped.await;
             })
             .await;
         }));
         self.stop = Some(stop);
+    }
+
+    /// The metrics of the operator started last.
+    pub fn metrics(&self) -> std::sync::Arc<driftwarden::operator::metrics::Metrics> {
+        self.services.as_ref().expect("the operator was started").metrics.clone()
     }
 
     pub fn client(&self) -> Client {

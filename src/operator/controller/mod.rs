@@ -27,7 +27,7 @@ use std::sync::Arc;
 use super::exceptions::{self, ExceptionEntry};
 use super::health::Readiness as Health;
 use super::keys::{KindKey, ObjKey, PolicyKey};
-use super::metrics::{Metrics, RemediationResult};
+use super::metrics::{Metrics, RemediationResult, counting_client};
 use super::notify::{Notification, NotificationType, Notifier, NotifySettings, Sink};
 use super::remediate::{self, Expectation, Fix, FixResult};
 use super::settings::OperatorSettings;
@@ -42,6 +42,19 @@ use crate::engine::evaluate::{TargetResult, compile};
 use crate::engine::patch::{apply_body, union_into};
 use crate::engine::prune::FieldMask;
 
+/// The `controller` label of the metrics about reconciling one object.
+const RECONCILE: &str = "DriftPolicy";
+
+/// The `controller` label of the metrics about re-evaluating many objects at once (a kind
+/// listed, a policy or an exception changed, a resync).
+const RECONCILE_BATCH: &str = "DriftPolicyBatch";
+
+/// Error categories of `driftwarden_reconcile_errors_total` besides a fix's own.
+const WATCH_FAILED: &str = "WatchFailed";
+const FORBIDDEN: &str = "Forbidden";
+const NOT_SERVED: &str = "NotServed";
+const STATUS_WRITE_FAILED: &str = "StatusWriteFailed";
+
 /// How many of driftwarden's own kinds are watched: policies, cluster policies,
 /// exceptions, campaigns and findings. The operator is ready once all are listed.
 const OWN_KINDS: usize = 5;
@@ -53,6 +66,8 @@ enum Report {
         key: ObjKey,
         fixed: Vec<FixPart>,
         result: FixResult,
+        /// The permission the server refused, if that is why the fix failed.
+        denied: Option<String>,
         started: Timestamp,
     },
     StatusWritten(PolicyKey, Result<PolicyStatus, String>),
@@ -101,6 +116,7 @@ impl Services {
     /// Fresh metrics, a not-ready flag, and a notifier delivering with default settings.
     pub fn new(client: Client) -> Self {
         let metrics = Arc::new(Metrics::new());
+        let client = counting_client(client, metrics.clone());
         let (notifier, _) = Notifier::spawn(client, NotifySettings::default(), metrics.clone());
         Self { metrics, health: Health::new(), notifier }
     }
@@ -182,6 +198,8 @@ pub async fn run_with(
     services: Services,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    // Every request the loop and its tasks send is counted by verb.
+    let client = counting_client(client, services.metrics.clone());
     let (watched_tx, mut watched_rx) = unbounded_channel();
     let (reports_tx, mut reports_rx) = unbounded_channel();
     let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
@@ -212,8 +230,10 @@ pub async fn run_with(
     };
     let own = watch::watch_own(client, &controller.settings, watched_tx);
     let mut tick = tokio::time::interval(controller.settings.status_interval);
-    let mut resync = tokio::time::interval(jittered(controller.settings.resync_interval));
-    resync.tick().await;
+    // Each resync waits the period plus a jitter drawn afresh, so replicas and restarts
+    // never fall into step.
+    let resync_interval = controller.settings.resync_interval;
+    let mut next_resync = tokio::time::Instant::now() + jittered(resync_interval, &mut rand::rng());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -221,7 +241,10 @@ pub async fn run_with(
             Some(watched) = watched_rx.recv() => controller.on_watched(watched),
             Some(report) = reports_rx.recv() => controller.on_report(report),
             _ = tick.tick() => controller.on_tick(),
-            _ = resync.tick() => controller.resync(),
+            _ = tokio::time::sleep_until(next_resync) => {
+                controller.resync();
+                next_resync = tokio::time::Instant::now() + jittered(resync_interval, &mut rand::rng());
+            }
         }
     }
     for task in own {
@@ -241,9 +264,11 @@ fn drain<T>(rx: &mut UnboundedReceiver<T>) {
     while rx.try_recv().is_ok() {}
 }
 
-fn jittered(period: Duration) -> Duration {
-    let nanos = Timestamp::now().subsec_nanosecond().unsigned_abs() as u64;
-    period + Duration::from_millis(nanos % (period.as_millis() as u64 / 10 + 1))
+/// `period` plus a random jitter of up to a tenth of it.
+fn jittered(period: Duration, rng: &mut impl rand::Rng) -> Duration {
+    use rand::RngExt;
+    let tenth = u64::try_from(period.as_millis() / 10).unwrap_or(u64::MAX);
+    period + Duration::from_millis(rng.random_range(0..=tenth))
 }
 
 fn name_of(object: &Value) -> (Option<String>, String) {
@@ -329,7 +354,10 @@ impl Controller {
             }
             Change::Apply(object) => upsert(self, object),
             Change::Delete(object) => remove(self, name_of(&object)),
-            Change::Failed { message, .. } => warn!(watch = label, "watch failed, retrying: {message}"),
+            Change::Failed { forbidden, message } => {
+                warn!(watch = label, "watch failed, retrying: {message}");
+                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+            }
         }
     }
 
@@ -345,14 +373,18 @@ impl Controller {
             .map_err(|err| format!("spec: {err}"));
         let notify: Option<NotifySpec> = spec.as_ref().ok().and_then(|spec| spec.escalation.notify.clone());
         let owner_labels = spec.as_ref().map(|spec| spec.escalation.owner_labels.clone()).unwrap_or_default();
+        let mut invalid_reason = crate::api::reasons::INVALID_SPEC;
         let compiled = spec.and_then(|spec| {
-            compile(&key.to_string(), key.namespace.as_deref(), &spec)
-                .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+            compile(&key.to_string(), key.namespace.as_deref(), &spec).map_err(|problems| {
+                invalid_reason = problems.first().map_or(invalid_reason, |p| p.reason);
+                problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            })
         });
         if let Err(problem) = &compiled {
             warn!(policy = %key, "invalid policy: {problem}");
         }
         let mut entry = PolicyEntry::new(key.clone(), generation, compiled);
+        entry.invalid_reason = invalid_reason;
         // A cluster policy's notification Secret lives in the operator's namespace.
         let sink_namespace = key.namespace.clone().unwrap_or_else(|| self.settings.namespace.clone());
         entry.sink = notify.map(|spec| Sink { namespace: sink_namespace, spec });
@@ -423,7 +455,10 @@ impl Controller {
                 self.namespaces.remove(&name);
             }
             Change::Init | Change::InitDone => {}
-            Change::Failed { message, .. } => warn!("namespace watch failed, retrying: {message}"),
+            Change::Failed { forbidden, message } => {
+                warn!("namespace watch failed, retrying: {message}");
+                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+            }
         }
     }
 
@@ -495,10 +530,14 @@ impl Controller {
             .map(|(v, k)| KindKey::new(v, k))
             .chain(identity)
             .collect();
+        let metrics = &self.services.metrics;
         self.kinds.retain(|kind, entry| {
             let keep = used.contains(kind);
-            if !keep && let Some(task) = entry.watch.take() {
-                task.abort();
+            if !keep {
+                if let Some(task) = entry.watch.take() {
+                    task.abort();
+                }
+                metrics.remove_watched_kind(&kind.to_string());
             }
             keep
         });
@@ -520,6 +559,7 @@ impl Controller {
                 debug!(kind = %kind, objects = entry.cache.len(), "listed");
                 entry.synced = true;
                 entry.problem = None;
+                self.count_watched(&kind);
                 self.reevaluate_kind(&kind);
             }
             Change::Apply(object) => {
@@ -527,7 +567,9 @@ impl Controller {
                 let key = ObjKey::of(&object);
                 let unchanged = entry.cache.get(&key).is_some_and(|cached| same_version(cached, &object));
                 entry.cache.insert(key.clone(), object);
-                if !unchanged && entry.synced {
+                let synced = entry.synced;
+                self.count_watched(&kind);
+                if !unchanged && synced {
                     self.reconcile(&key);
                 }
             }
@@ -540,13 +582,16 @@ impl Controller {
                     return;
                 }
                 entry.cache.remove(&key);
-                if entry.synced {
+                let synced = entry.synced;
+                self.count_watched(&kind);
+                if synced {
                     self.reconcile(&key);
                 }
             }
             Change::Failed { forbidden, message } => {
                 warn!(kind = %kind, "watch failed, retrying: {message}");
                 entry.problem = Some((forbidden, message));
+                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
                 self.mark_policies_of(&kind);
             }
         }
@@ -574,6 +619,7 @@ impl Controller {
                     }
                     Err(message) => {
                         debug!(kind = %kind, "{message}");
+                        self.services.metrics.reconcile_error(RECONCILE, NOT_SERVED);
                         entry.problem = Some((false, message));
                         let retry = jiff::SignedDuration::try_from(self.settings.discovery_retry).unwrap_or_default();
                         entry.next_lookup = Some(Timestamp::now() + retry);
@@ -581,7 +627,7 @@ impl Controller {
                 }
                 self.mark_policies_of(&kind);
             }
-            Report::Fixed { key, fixed, result, started } => self.on_fixed(key, fixed, result, started),
+            Report::Fixed { key, fixed, result, denied, started } => self.on_fixed(key, fixed, result, denied, started),
             Report::FindingRead { campaign, key, read } => self.on_finding_read(campaign, key, read),
             Report::FindingWritten { campaign, key, written } => self.on_finding_written(campaign, key, written),
             Report::CampaignWritten(name, result) => self.on_campaign_written(name, result),
@@ -595,11 +641,19 @@ impl Controller {
                 match result {
                     Ok(status) => policy.status_written(status),
                     Err(message) => {
+                        self.services.metrics.reconcile_error(RECONCILE, STATUS_WRITE_FAILED);
                         warn!(policy = %key, failures = policy.status_failures + 1, "status write failed, retrying: {message}");
                         policy.status_failed(Timestamp::now());
                     }
                 }
             }
+        }
+    }
+
+    /// Publishes how many objects of `kind` the cache holds.
+    fn count_watched(&self, kind: &KindKey) {
+        if let Some(entry) = self.kinds.get(kind) {
+            self.services.metrics.set_watched_objects(&kind.to_string(), entry.cache.len() as u64);
         }
     }
 
@@ -648,7 +702,12 @@ impl Controller {
     /// Reconciles many objects: first records which of them drift, then decides each, so
     /// that every decision sees the same counts.
     fn reconcile_all(&mut self, keys: impl IntoIterator<Item = ObjKey>) {
-        let keys: Vec<ObjKey> = keys.into_iter().collect();
+        let started = std::time::Instant::now();
+        self.reconcile_batch(keys.into_iter().collect());
+        self.services.metrics.reconcile_duration(RECONCILE_BATCH, started.elapsed());
+    }
+
+    fn reconcile_batch(&mut self, keys: Vec<ObjKey>) {
         let Self { policies, kinds, namespaces, exceptions, settings, .. } = &mut *self;
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let now = Timestamp::now();
@@ -692,6 +751,12 @@ impl Controller {
     /// Evaluates one object against every policy that names its kind, records what was
     /// decided, and starts a fix when one is due.
     fn reconcile(&mut self, key: &ObjKey) {
+        let started = std::time::Instant::now();
+        self.reconcile_one(key);
+        self.services.metrics.reconcile_duration(RECONCILE, started.elapsed());
+    }
+
+    fn reconcile_one(&mut self, key: &ObjKey) {
         let Self { policies, kinds, namespaces, exceptions, settings, .. } = &mut *self;
         let Some(kind) = kinds.get(&key.kind).filter(|k| k.synced) else { return };
         let live = kind.cache.get(key);
@@ -865,22 +930,34 @@ impl Controller {
         let client = self.client.clone();
         let tx = self.reports_tx.clone();
         tokio::spawn(async move {
-            let result = match recreation {
-                None => remediate::run(client, &fix).await,
-                Some(Ok(recreation)) => super::recreate::run(client, &fix, &recreation).await,
-                Some(Err(refused)) => FixResult::DryRunRejected { message: refused },
+            let (result, denied) = match recreation {
+                None => remediate::apply(client, &fix).await,
+                Some(Ok(recreation)) => (super::recreate::run(client, &fix, &recreation).await, None),
+                Some(Err(refused)) => (FixResult::DryRunRejected { message: refused }, None),
             };
-            let _ = tx.send(Report::Fixed { key: fix.key, fixed: to_fix, result, started: now });
+            let _ = tx.send(Report::Fixed { key: fix.key, fixed: to_fix, result, denied, started: now });
         });
     }
 
-    fn on_fixed(&mut self, key: ObjKey, fixed: Vec<FixPart>, result: FixResult, started: Timestamp) {
+    fn on_fixed(
+        &mut self,
+        key: ObjKey,
+        fixed: Vec<FixPart>,
+        result: FixResult,
+        denied: Option<String>,
+        started: Timestamp,
+    ) {
         self.in_flight.remove(&key);
+        if !matches!(result, FixResult::Verified { .. }) {
+            let category = if denied.is_some() { FORBIDDEN } else { result.category() };
+            self.services.metrics.reconcile_error(RECONCILE, category);
+        }
         if let FixResult::Verified { fresh, .. } = &result
             && let Some(kind) = self.kinds.get_mut(&key.kind)
             && kind.cache.get(&key).is_none_or(|cached| older(cached, fresh))
         {
             kind.cache.insert(key.clone(), kind.mask.prune(fresh.as_ref().clone()));
+            self.count_watched(&key.kind);
         }
         let now = Timestamp::now();
         let object_id = key.to_string();
@@ -891,6 +968,13 @@ impl Controller {
                 self.on_campaign_fixed(campaign, &key, &result);
             }
             let Some(policy) = self.policies.get_mut(&policy_key) else { continue };
+            if policy.write_denied != denied {
+                if let Some(message) = &denied {
+                    warn!(policy = %policy_key, "a fix was forbidden: {message}");
+                }
+                policy.write_denied = denied.clone();
+                policy.dirty = true;
+            }
             let window = policy.rules().and_then(|r| r.flapping).map(|(_, w)| w);
             let outcome = match &result {
                 FixResult::Verified { .. } => RemediationResult::Verified,
@@ -1018,6 +1102,9 @@ impl Controller {
             Ok(compiled) => compiled,
             Err(problem) => return Readiness::Invalid(problem.clone()),
         };
+        if let Some(message) = &policy.write_denied {
+            return Readiness::Forbidden(message.clone());
+        }
         let mut readiness = Readiness::Ready;
         for (api_version, kind) in compiled.kinds() {
             let Some(entry) = self.kinds.get(&KindKey::new(api_version, kind)) else { return Readiness::Syncing };
@@ -1243,4 +1330,21 @@ async fn write_status(client: Client, key: &PolicyKey, manager: &str, status: &P
         .await
         .map(|_| ())
         .map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn each_resync_draws_its_own_jitter_of_up_to_a_tenth() {
+        let period = Duration::from_secs(600);
+        let mut rng = rand::rng();
+        let draws: BTreeSet<Duration> = (0..50).map(|_| jittered(period, &mut rng)).collect();
+        assert!(draws.iter().all(|d| *d >= period && *d <= period + period / 10), "{draws:?}");
+        assert!(draws.len() > 40, "the jitter varies from one resync to the next: {draws:?}");
+        assert_eq!(jittered(Duration::from_millis(5), &mut rng), Duration::from_millis(5));
+    }
 }
