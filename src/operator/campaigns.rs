@@ -56,6 +56,14 @@ pub struct CampaignEntry {
     pub unwritten: BTreeSet<ObjKey>,
     /// For a check: the assets its last run reported.
     pub reported: BTreeSet<ObjKey>,
+    /// How many waves have started (numbered from 1 in the evidence).
+    pub waves: u32,
+    /// Whether findings may be out of scope or from another control (the spec changed, or
+    /// findings were just listed) and must be looked at, to delete those.
+    pub prune_due: bool,
+    /// Findings being deleted, by namespace and name, with when to stop waiting for the
+    /// deletion: a finding of the same name is not written before it is gone.
+    pub deleting: BTreeMap<(String, String), Timestamp>,
 }
 
 /// A wave under way.
@@ -98,6 +106,11 @@ pub struct FindingEntry {
     /// For a check's finding: the fix the check proposes, and what it reported.
     pub control_fix: Option<crate::identity::ControlFix>,
     pub summary: Option<String>,
+    /// The control the finding came from (see `FindingSpec::control`).
+    pub control: String,
+    /// Approved fixes that failed in a row, and when the next may be tried.
+    pub fix_failures: u32,
+    pub fix_retry_at: Option<Timestamp>,
 }
 
 impl FindingEntry {
@@ -139,6 +152,9 @@ impl CampaignEntry {
             control_problem: None,
             unwritten: BTreeSet::new(),
             reported: BTreeSet::new(),
+            waves: 0,
+            prune_due: false,
+            deleting: BTreeMap::new(),
         }
     }
 
@@ -333,6 +349,9 @@ pub fn new_finding(name: String, namespace: String, severity: Severity, owner: O
         verify_retry_at: None,
         control_fix: None,
         summary: None,
+        control: String::new(),
+        fix_failures: 0,
+        fix_retry_at: None,
     }
 }
 
