@@ -28,7 +28,7 @@ use crate::engine::campaign::{
 use crate::engine::classify::riskiest;
 use crate::engine::decide::Action;
 use crate::operator::campaigns::{
-    self, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, backoff, drift_severity, finding_body, finding_name,
+    self, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, Written, backoff, drift_severity, finding_body, finding_name,
     finding_namespace, in_scope, new_finding, read_finding, read_spec,
 };
 use crate::operator::keys::ObjKey;
@@ -174,12 +174,12 @@ impl Controller {
             entry.asset_uid = watched.spec.asset.uid.clone();
             if let Some(status) = watched.status.clone() {
                 entry.status = status.clone();
-                entry.written_status = Some(status);
+                entry.written_status = Some(Written::of(&status));
             }
             entry.approval = watched.spec.approval.clone();
             // As written: a finding of another control is found and deleted by the prune.
             entry.control = watched.spec.control.clone();
-            entry.written_spec = Some(finding_body(campaign, &watched.spec.control, &asset, &entry));
+            entry.written_spec = Some(Written::of(&finding_body(campaign, &watched.spec.control, &asset, &entry)));
             campaign.findings.insert(asset.clone(), entry);
             campaign.prune_due = true;
         }
@@ -295,8 +295,6 @@ impl Controller {
         let class = riskiest(drifts.iter().map(|d| &d.drift)).unwrap_or(RemediationClass::Spec);
         let desired: Vec<(String, Value)> =
             drifts.iter().map(|d| (d.drift.path.clone(), d.drift.desired.clone())).collect();
-        let live_values: Vec<(String, Option<Value>)> =
-            drifts.iter().map(|d| (d.drift.path.clone(), d.drift.live.clone())).collect();
         let uid = live.and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string);
         if !known {
             let owner_keys = owner_label_keys(spec, policy.compiled.as_ref().ok().map(|_| &policy.owner_labels));
@@ -323,7 +321,6 @@ impl Controller {
         }
         if !desired.is_empty() {
             finding.desired = desired;
-            finding.live = live_values;
             finding.severity = campaigns::raised(finding.severity, class);
         }
         // An exception that stopped covering: the finding leaves `Excepted` first.
@@ -764,9 +761,9 @@ impl Controller {
         let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
         finding.writing = true;
         self.finding_writes += 1;
-        let spec = (finding.written_spec.as_ref() != Some(&body)).then(|| body.clone());
+        let spec = (finding.written_spec != Some(Written::of(&body))).then(|| body.clone());
         let status = finding.status.clone();
-        let status_due = finding.written_status.as_ref() != Some(&status);
+        let status_due = finding.written_status != Some(Written::of(&status));
         let (namespace, finding_name) = (finding.namespace.clone(), finding.name.clone());
         let client = self.client.clone();
         let tx = self.reports_tx.clone();
@@ -808,8 +805,8 @@ impl Controller {
         finding.writing = false;
         match written {
             Ok((spec, status)) => {
-                finding.written_spec = Some(spec);
-                finding.written_status = Some(status);
+                finding.written_spec = Some(Written::of(&spec));
+                finding.written_status = Some(Written::of(&status));
                 finding.write_failures = 0;
                 finding.retry_at = None;
             }

@@ -233,7 +233,6 @@ impl Controller {
         finding.asset_uid = reported.asset.uid.clone().or(finding.asset_uid.take());
         finding.severity = reported.severity;
         finding.desired = desired;
-        finding.live = Vec::new();
         finding.control_fix = Some(reported.fix.clone());
         finding.summary = Some(reported.summary.clone());
         let observation = Observation::Drifted { paths, class, changed_by: None };
