@@ -71,19 +71,19 @@ impl Controller {
         }
     }
 
-    /// Whether the asset of a finding is still within `scope`. An asset not in the cache
-    /// is judged by its namespace and name only.
+    /// Whether the asset of a finding is still within `scope`. What is not known yet (the
+    /// asset's labels before its kind is listed, its namespace's labels) keeps it: an asset
+    /// not in the cache is judged by its namespace and name only.
     fn keeps_scope(&self, scope: &CampaignScope, key: &ObjKey) -> bool {
         let namespace_labels = key.namespace.as_ref().and_then(|ns| self.namespaces.get(ns));
+        if scope.namespace_selector.is_some() && key.namespace.is_some() && namespace_labels.is_none() {
+            return true;
+        }
         let cached = self.kinds.get(&key.kind).filter(|k| k.synced).and_then(|k| k.cache.get(key));
         match cached {
             Some(object) => in_scope(scope, key, &watch::labels(object), namespace_labels),
             None => {
                 let by_place = CampaignScope { selector: None, ..scope.clone() };
-                let unknown_namespace = key.namespace.is_some() && namespace_labels.is_none();
-                if unknown_namespace && by_place.namespace_selector.is_some() {
-                    return true;
-                }
                 in_scope(&by_place, key, &Default::default(), namespace_labels)
             }
         }
