@@ -228,3 +228,37 @@ async fn an_exception_in_the_operators_namespace_covers_another_one_and_a_namesp
     assert!(team_is(&config_maps.get("settings").await.unwrap(), "other"), "covered: not fixed");
     harness.stop().await;
 }
+
+#[tokio::test]
+async fn an_exception_that_selects_nothing_reminds_the_policies_of_its_namespace() {
+    let harness = Harness::start().await;
+    let team = harness.cluster.temp_namespace().await.unwrap();
+    let team = team.name().to_string();
+    let (url, mut events) = crate::receiver::start().await;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(harness.client(), &team);
+    let hook = serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    secrets.create(&PostParams::default(), &hook).await.unwrap();
+    let mut policy = owners_policy(&team, json!({"mode": "Audit"}));
+    policy["spec"]["escalation"] =
+        json!({"notify": {"urlSecretRef": {"name": "hooks", "key": "url"}, "mode": "Structured"}});
+    let policies: Api<DynamicObject> = Api::namespaced_with(
+        harness.client(),
+        &team,
+        &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()),
+    );
+    policies.create(&PostParams::default(), &serde_json::from_value(policy).unwrap()).await.unwrap();
+    wait_for(&policies, "owners", "ready", |p| condition(p, "Ready").is_some_and(|(s, _)| s == "True")).await;
+    // The policy governs nothing the exception names: only its namespace links them.
+    let in_a_month = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30);
+    exceptions_in(&harness, &team)
+        .create(&PostParams::default(), &exception_body(&team, "idle", &["nothing-here"], in_a_month))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let idle = until(&mut events, &mut seen, "dev.driftwarden.exception.covers_nothing", &format!("{team}/idle")).await;
+    assert_eq!(
+        idle["source"],
+        format!("/apis/driftwarden.dev/v1alpha1/namespaces/{team}/driftexceptions/idle").as_str()
+    );
+    harness.stop().await;
+}
