@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 mod approvals;
+mod evidence;
 mod guards;
 mod scope;
 
