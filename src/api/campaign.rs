@@ -394,6 +394,9 @@ pub struct CampaignStatus {
     /// When the last wave of fixes started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_wave_time: Option<Time>,
+    /// How many waves of fixes have started. Each fix's evidence names its wave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waves: Option<u32>,
 }
 
 /// How many of a campaign's findings are in each state.

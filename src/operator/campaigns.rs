@@ -56,6 +56,14 @@ pub struct CampaignEntry {
     pub unwritten: BTreeSet<ObjKey>,
     /// For a check: the assets its last run reported.
     pub reported: BTreeSet<ObjKey>,
+    /// How many waves have started (numbered from 1 in the evidence).
+    pub waves: u32,
+    /// Whether findings may be out of scope or from another control (the spec changed, or
+    /// findings were just listed) and must be looked at, to delete those.
+    pub prune_due: bool,
+    /// Findings being deleted, by namespace and name, with when to stop waiting for the
+    /// deletion: a finding of the same name is not written before it is gone.
+    pub deleting: BTreeMap<(String, String), Timestamp>,
 }
 
 /// A wave under way.
@@ -76,17 +84,16 @@ pub struct FindingEntry {
     pub owner: Owner,
     /// The desired value of every offending path (Secret data as a hash), for evidence.
     pub desired: Vec<(String, Value)>,
-    /// The live value of every offending path, as last seen (Secret data as a hash).
-    pub live: Vec<(String, Option<Value>)>,
     /// People's fields of the spec, as last watched.
     pub ticket: Option<String>,
     pub approval: Option<Approval>,
     pub status: FindingStatus,
     /// When the Finding was created (its `creationTimestamp`), or first seen.
     pub opened: Timestamp,
-    /// What the operator last wrote: the spec it owns, and the status.
-    pub written_spec: Option<Value>,
-    pub written_status: Option<FindingStatus>,
+    /// What the operator last wrote, as digests ([`Written::of`]): the spec it owns, and the
+    /// status. A copy of each would double what every finding costs.
+    pub written_spec: Option<Written>,
+    pub written_status: Option<Written>,
     pub writing: bool,
     pub write_failures: u32,
     pub retry_at: Option<Timestamp>,
@@ -98,6 +105,23 @@ pub struct FindingEntry {
     /// For a check's finding: the fix the check proposes, and what it reported.
     pub control_fix: Option<crate::identity::ControlFix>,
     pub summary: Option<String>,
+    /// The control the finding came from (see `FindingSpec::control`).
+    pub control: String,
+    /// Approved fixes that failed in a row, and when the next may be tried.
+    pub fix_failures: u32,
+    pub fix_retry_at: Option<Timestamp>,
+}
+
+/// The SHA-256 of what was written (its JSON): enough to tell whether it changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Written([u8; 32]);
+
+impl Written {
+    /// The digest of `value` as JSON.
+    pub fn of(value: &impl serde::Serialize) -> Self {
+        let json = serde_json::to_vec(value).unwrap_or_default();
+        Self(Sha256::digest(&json).into())
+    }
 }
 
 impl FindingEntry {
@@ -113,7 +137,7 @@ impl FindingEntry {
 
     /// Whether something the operator owns differs from what it last wrote.
     pub fn needs_write(&self, spec: &Value) -> bool {
-        self.written_spec.as_ref() != Some(spec) || self.written_status.as_ref() != Some(&self.status)
+        self.written_spec != Some(Written::of(spec)) || self.written_status != Some(Written::of(&self.status))
     }
 }
 
@@ -139,6 +163,9 @@ impl CampaignEntry {
             control_problem: None,
             unwritten: BTreeSet::new(),
             reported: BTreeSet::new(),
+            waves: 0,
+            prune_due: false,
+            deleting: BTreeMap::new(),
         }
     }
 
@@ -314,7 +341,6 @@ pub fn new_finding(name: String, namespace: String, severity: Severity, owner: O
         severity,
         owner,
         desired: Vec::new(),
-        live: Vec::new(),
         ticket: None,
         approval: None,
         status: FindingStatus {
@@ -333,6 +359,9 @@ pub fn new_finding(name: String, namespace: String, severity: Severity, owner: O
         verify_retry_at: None,
         control_fix: None,
         summary: None,
+        control: String::new(),
+        fix_failures: 0,
+        fix_retry_at: None,
     }
 }
 
@@ -427,5 +456,23 @@ mod tests {
         assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "u1");
         assert_eq!(body["metadata"]["labels"][CAMPAIGN_LABEL], "tokens");
         assert_eq!(body["spec"]["owner"]["team"], "unowned");
+    }
+
+    #[test]
+    fn a_finding_needs_a_write_until_what_it_holds_was_written() {
+        let campaign = CampaignEntry::new("tokens");
+        let asset = key(Some("shop"), "ConfigMap", "a");
+        let mut finding =
+            new_finding("n".into(), "shop".into(), Severity::Low, Owner::unowned(), Timestamp::UNIX_EPOCH);
+        let body = finding_body(&campaign, "shop/p", &asset, &finding);
+        assert!(finding.needs_write(&body), "never written");
+        finding.written_spec = Some(Written::of(&body));
+        finding.written_status = Some(Written::of(&finding.status));
+        assert!(!finding.needs_write(&body));
+        finding.status.state = FindingState::Escalated;
+        assert!(finding.needs_write(&body), "the status moved");
+        finding.written_status = Some(Written::of(&finding.status));
+        finding.severity = Severity::High;
+        assert!(finding.needs_write(&finding_body(&campaign, "shop/p", &asset, &finding)), "the spec moved");
     }
 }

@@ -45,6 +45,33 @@ pub fn read(object: &Value) -> Result<ExceptionEntry, String> {
 }
 
 impl ExceptionEntry {
+    /// What is wrong with an exception outside the operator's namespace whose match reaches
+    /// other namespaces: it covers its own namespace only, so it is refused (it covers
+    /// nothing) rather than silently narrowed.
+    pub fn reach_problem(&self, operator_namespace: &str) -> Option<String> {
+        if self.namespace == operator_namespace {
+            return None;
+        }
+        let others: Vec<&str> =
+            self.target.namespaces.iter().map(String::as_str).filter(|ns| *ns != self.namespace).collect();
+        if !others.is_empty() {
+            return Some(format!(
+                "spec.match.namespaces names {}: a DriftException covers its own namespace ({}) only; only one in \
+                 the operator's namespace ({operator_namespace}) may cover others",
+                others.join(", "),
+                self.namespace
+            ));
+        }
+        if self.target.namespace_selector.is_some() {
+            return Some(format!(
+                "spec.match.namespaceSelector: a DriftException covers its own namespace ({}) only; only one in \
+                 the operator's namespace ({operator_namespace}) may select namespaces",
+                self.namespace
+            ));
+        }
+        None
+    }
+
     /// Whether this exception may and does select `object`: an exception covers its own
     /// namespace, or any namespace when it lives in the operator's namespace.
     pub fn selects(
@@ -53,6 +80,9 @@ impl ExceptionEntry {
         operator_namespace: &str,
         namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
     ) -> bool {
+        if self.reach_problem(operator_namespace).is_some() {
+            return false;
+        }
         let everywhere = self.namespace == operator_namespace;
         let scope = MatchScope {
             policy_namespace: if everywhere { None } else { Some(self.namespace.as_str()) },
@@ -95,6 +125,29 @@ mod tests {
         let central = read(&exception("driftwarden-system")).unwrap();
         assert!(central.selects(&web, "driftwarden-system", &none));
         assert_eq!(local.cover.expires_at, "2026-12-01T00:00:00Z".parse::<Timestamp>().unwrap());
+    }
+
+    #[test]
+    fn a_namespaced_exception_reaching_other_namespaces_is_refused_and_covers_nothing() {
+        let web =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}});
+        let mut reaching = exception("shop");
+        reaching["spec"]["match"]["namespaces"] = json!(["shop", "pay"]);
+        let entry = read(&reaching).unwrap();
+        let problem = entry.reach_problem("driftwarden-system").expect("refused");
+        assert!(problem.contains("spec.match.namespaces names pay"), "{problem}");
+        assert!(!entry.selects(&web, "driftwarden-system", &none), "a refused exception covers nothing");
+        let mut selecting = exception("shop");
+        selecting["spec"]["match"]["namespaceSelector"] = json!({"matchLabels": {"env": "prod"}});
+        assert!(read(&selecting).unwrap().reach_problem("driftwarden-system").unwrap().contains("namespaceSelector"));
+        let mut own = exception("shop");
+        own["spec"]["match"]["namespaces"] = json!(["shop"]);
+        assert_eq!(read(&own).unwrap().reach_problem("driftwarden-system"), None, "its own namespace is fine");
+        let mut central = exception("driftwarden-system");
+        central["spec"]["match"]["namespaces"] = json!(["shop"]);
+        let central = read(&central).unwrap();
+        assert_eq!(central.reach_problem("driftwarden-system"), None);
+        assert!(central.selects(&web, "driftwarden-system", &none));
     }
 
     #[test]

@@ -20,8 +20,9 @@ pub struct Expectation {
     pub paths: Option<BTreeSet<String>>,
 }
 
-/// How a fix ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a fix ended. Its `Debug` output (used in Events) never shows the fresh object,
+/// which may be a Secret.
+#[derive(Clone, PartialEq, Eq)]
 pub enum FixResult {
     /// The fresh read holds every fixed path. The fresh object comes along, so the cache
     /// knows the result before the watch reports it.
@@ -30,8 +31,26 @@ pub enum FixResult {
     DryRunRejected { message: String },
     /// The apply failed.
     ApplyFailed { message: String },
-    /// The apply succeeded but the fresh read still differs on these paths.
-    NotVerified { paths: Vec<String> },
+    /// The apply succeeded but the fresh read still differs on these paths. The fresh
+    /// object comes along, for the evidence of what was read back.
+    NotVerified { paths: Vec<String>, resource_version: Option<String>, fresh: Box<Value> },
+}
+
+impl std::fmt::Debug for FixResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Verified { resource_version, .. } => {
+                f.debug_struct("Verified").field("resource_version", resource_version).finish_non_exhaustive()
+            }
+            Self::DryRunRejected { message } => f.debug_struct("DryRunRejected").field("message", message).finish(),
+            Self::ApplyFailed { message } => f.debug_struct("ApplyFailed").field("message", message).finish(),
+            Self::NotVerified { paths, resource_version, .. } => f
+                .debug_struct("NotVerified")
+                .field("paths", paths)
+                .field("resource_version", resource_version)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl FixResult {
@@ -123,11 +142,11 @@ pub fn verify(fresh: &Value, expectations: &[Expectation]) -> FixResult {
         .collect();
     remaining.sort();
     remaining.dedup();
+    let resource_version = fresh.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
     if remaining.is_empty() {
-        let resource_version = fresh.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
         FixResult::Verified { resource_version, fresh: Box::new(fresh.clone()) }
     } else {
-        FixResult::NotVerified { paths: remaining }
+        FixResult::NotVerified { paths: remaining, resource_version, fresh: Box::new(fresh.clone()) }
     }
 }
 
@@ -159,12 +178,24 @@ mod tests {
         );
         assert_eq!(
             verify(&fresh, &[expect(&["/metadata/labels/team", "/metadata/labels/tier"])]),
-            FixResult::NotVerified { paths: vec!["/metadata/labels/tier".into()] }
+            FixResult::NotVerified {
+                paths: vec!["/metadata/labels/tier".into()],
+                resource_version: Some("42".into()),
+                fresh: Box::new(fresh.clone())
+            }
         );
+        let secret = json!({"kind": "Secret", "data": {"token": "aHVudGVyMg=="}});
+        let shown =
+            format!("{:?}", FixResult::NotVerified { paths: vec![], resource_version: None, fresh: Box::new(secret) });
+        assert!(!shown.contains("aHVudGVyMg=="), "{shown}");
         let everything = Expectation { template: template.clone(), rules: CompareRules::default(), paths: None };
         assert_eq!(
             verify(&fresh, &[everything]),
-            FixResult::NotVerified { paths: vec!["/metadata/labels/tier".into()] }
+            FixResult::NotVerified {
+                paths: vec!["/metadata/labels/tier".into()],
+                resource_version: Some("42".into()),
+                fresh: Box::new(fresh.clone())
+            }
         );
     }
 }

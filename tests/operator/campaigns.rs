@@ -7,6 +7,11 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+mod approvals;
+mod evidence;
+mod guards;
+mod scope;
+
 fn campaigns(harness: &Harness) -> Api<DynamicObject> {
     Api::all_with(harness.client(), &ApiResource::erase::<driftwarden::api::campaign::RemediationCampaign>(&()))
 }
@@ -63,6 +68,27 @@ fn state(finding: &DynamicObject) -> &str {
     finding.data["status"]["state"].as_str().unwrap_or_default()
 }
 
+/// The wave a finding's latest fix was part of (its dry-run record says `wave N`), and the
+/// time that fix was recorded, in whole seconds.
+fn fixed_in_wave(finding: &DynamicObject) -> Option<(u32, i64)> {
+    let record = finding.data["status"]["evidence"].as_array()?.iter().rev().find(|r| r["action"] == "DryRun")?;
+    let wave = record["message"].as_str()?.strip_prefix("wave ")?.parse().ok()?;
+    let time: jiff::Timestamp = record["time"].as_str()?.parse().ok()?;
+    Some((wave, time.as_second()))
+}
+
+/// The findings of `findings` grouped by the wave that fixed them: how many each wave fixed,
+/// and the earliest and latest time of its records.
+fn by_wave(findings: &[DynamicObject]) -> std::collections::BTreeMap<u32, (usize, i64, i64)> {
+    let mut waves = std::collections::BTreeMap::new();
+    for finding in findings {
+        let (wave, time) = fixed_in_wave(finding).unwrap_or_else(|| panic!("{:#}", finding.data["status"]));
+        let entry = waves.entry(wave).or_insert((0, time, time));
+        *entry = (entry.0 + 1, entry.1.min(time), entry.2.max(time));
+    }
+    waves
+}
+
 fn evidence_actions(finding: &DynamicObject) -> Vec<String> {
     finding.data["status"]["evidence"]
         .as_array()
@@ -98,14 +124,32 @@ async fn an_auto_campaign_fixes_an_audit_policy_wave_by_wave_until_completed() {
     };
     eventually("every finding is written closed", all_closed).await;
     let listed = findings(&harness, &ns).list(&ListParams::default()).await.unwrap();
+    // The live hash is of the fresh read: the label as the API server returned it.
+    let fixed_hash =
+        driftwarden::engine::campaign::hash_fields(&[("/metadata/labels/team".into(), Some(json!("shop")))]);
+    let drifted_hash =
+        driftwarden::engine::campaign::hash_fields(&[("/metadata/labels/team".into(), Some(json!("other")))]);
+    assert_ne!(fixed_hash, drifted_hash);
     for finding in &listed.items {
         assert_eq!(state(finding), "Closed", "{:?}", finding.data["status"]);
         let last = finding.data["status"]["evidence"].as_array().unwrap().last().unwrap().clone();
         assert_eq!((last["action"].as_str(), last["result"].as_str()), (Some("Verified"), Some("Succeeded")));
         assert_eq!(last["actor"], "driftwarden");
-        assert!(last["resourceVersion"].is_string() && last["desiredHash"] == last["liveHash"], "{last}");
+        assert!(last["resourceVersion"].is_string(), "{last}");
+        assert_eq!((last["desiredHash"].as_str(), last["liveHash"].as_str()), (Some(&*fixed_hash), Some(&*fixed_hash)));
         assert!(evidence_actions(finding).contains(&"Applied".to_string()), "{:#}", finding.data["status"]);
     }
+    // Wave by wave: at most waveSize fixes each, and each wave at least waveInterval (1 s)
+    // after the previous one started. A fix of wave j is recorded after wave j started, one
+    // of wave i before wave i+1 started, so their records are more than j-i-1 seconds apart.
+    let waves = by_wave(&listed.items);
+    let started = done.data["status"]["waves"].as_u64().unwrap_or_default() as u32;
+    assert!(started >= 4 && waves.len() as u32 <= started, "{started} waves: {waves:?}");
+    assert!(waves.values().all(|(fixed, _, _)| *fixed <= 50), "{waves:?}");
+    assert_eq!(waves.values().map(|(fixed, _, _)| fixed).sum::<usize>(), 200);
+    let (first, (_, earliest, _)) = waves.first_key_value().unwrap();
+    let (last, (_, _, latest)) = waves.last_key_value().unwrap();
+    assert!(latest - earliest >= i64::from(last - first) - 1, "waves {first}..{last} within {}s", latest - earliest);
     for index in [0, 199] {
         assert!(team_is(&config_maps.get(&format!("cm-{index:03}")).await.unwrap(), "shop"));
     }
@@ -236,6 +280,22 @@ async fn owners_come_from_asset_labels_then_namespace_labels_then_the_default_or
     let plain = finding_of(&harness, &name, "plain", "opened", |f| !state(f).is_empty()).await;
     assert_eq!(plain.data["spec"]["owner"]["team"], "unowned", "no label, no default: unowned, and still escalated");
     assert_eq!(state(&plain), "Escalated");
+
+    // A campaign with a default owner gives it what no label names.
+    let (_, mut fallback) = campaign(
+        &ns,
+        json!({"strategy": {"mode": "Manual"}, "ownerLabels": ["owner"],
+               "defaultOwner": {"team": "platform-oncall", "contact": "oncall@example.com"}}),
+    );
+    let fallback_name = format!("{ns}-fallback");
+    fallback.metadata.name = Some(fallback_name.clone());
+    campaigns(&harness).create(&PostParams::default(), &fallback).await.unwrap();
+    let defaulted = finding_of(&harness, &fallback_name, "plain", "opened", |f| !state(f).is_empty()).await;
+    assert_eq!(defaulted.data["spec"]["owner"]["team"], "platform-oncall");
+    assert_eq!(defaulted.data["spec"]["owner"]["contact"], "oncall@example.com");
+    assert_eq!(state(&defaulted), "Escalated");
+    let labelled = finding_of(&harness, &fallback_name, "labelled", "opened", |f| !state(f).is_empty()).await;
+    assert_eq!(labelled.data["spec"]["owner"]["team"], "payments", "the asset's label comes before the default");
 
     // The namespace names an owner: findings opened from now on go to it.
     namespaces
@@ -397,7 +457,13 @@ async fn the_campaign_example_gives_what_the_readme_shows() -> Result<(), Box<dy
     for file in ["assets.yaml", "exception.yaml", "policy.yaml", "campaign.yaml"] {
         let text = std::fs::read_to_string(dir.join(file))?;
         for document in serde_yaml::Deserializer::from_str(&text) {
-            let object: DynamicObject = serde::Deserialize::deserialize(document)?;
+            let mut object: DynamicObject = serde::Deserialize::deserialize(document)?;
+            if file == "exception.yaml" {
+                // The example's dates are a real approval's; the test approves it today.
+                let now = jiff::Timestamp::now();
+                object.data["spec"]["approvedAt"] = json!(now.to_string());
+                object.data["spec"]["expiresAt"] = json!((now + jiff::SignedDuration::from_hours(24 * 30)).to_string());
+            }
             let types = object.types.clone().expect("typed");
             let gvk = kube::core::GroupVersionKind::try_from(&types)?;
             let (resource, capabilities) = discovery.resolve_gvk(&gvk).expect("served");

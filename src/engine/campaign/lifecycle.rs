@@ -61,6 +61,8 @@ pub enum Observation {
     FixStarted {
         /// The approver, when the fix runs on an owner's approval.
         approved_by: Option<String>,
+        /// The campaign's wave the fix is part of (counted from 1), when it is.
+        wave: Option<u32>,
     },
     /// The fix was applied with server-side apply.
     Applied {
@@ -168,10 +170,14 @@ pub fn step(status: &FindingStatus, observation: Observation, now: Timestamp) ->
                 transition(&mut next, unfixed(status), now);
             }
         }
-        Observation::FixStarted { approved_by } => {
+        Observation::FixStarted { approved_by, wave } => {
             if matches!(state, Open | Escalated | Reopened) {
                 let mut record_ = evidence(now, EvidenceAction::DryRun, OPERATOR_ACTOR);
-                record_.message = approved_by.map(|by| format!("approved by {by}"));
+                record_.message = match (approved_by, wave) {
+                    (Some(by), _) => Some(format!("approved by {by}")),
+                    (None, Some(wave)) => Some(format!("wave {wave}")),
+                    (None, None) => None,
+                };
                 record(&mut next, record_);
                 transition(&mut next, Remediating, now);
             }

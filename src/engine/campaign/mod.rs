@@ -14,12 +14,14 @@
 //! to tell people about the move.
 
 pub mod accounting;
+pub mod evidence;
 pub mod lifecycle;
 pub mod notices;
 pub mod owner;
 pub mod waves;
 
 pub use accounting::{FindingSummary, account, status_changed};
+pub use evidence::{evidence_hashes, fields_at};
 pub use lifecycle::{Observation, approved_paths, hash_fields, step};
 pub use notices::{CampaignNotice, campaign_notices, finding_notice};
 pub use owner::resolve_owner;

@@ -22,13 +22,13 @@ use crate::api::policy::Mode;
 use crate::api::reasons::{self, types};
 use crate::engine::campaign::lifecycle::{EXTERNAL_ACTOR, OPERATOR_ACTOR};
 use crate::engine::campaign::{
-    Observation, PauseReason, WaveOutcome, WavePlan, account, approved_paths, campaign_classes, campaign_notices,
-    finding_notice, hash_fields, plan_wave, resolve_owner, status_changed, step,
+    Observation, PauseReason, WaveOutcome, WavePlan, account, campaign_classes, campaign_notices, evidence_hashes,
+    finding_notice, plan_wave, resolve_owner, status_changed, step,
 };
 use crate::engine::classify::riskiest;
 use crate::engine::decide::Action;
 use crate::operator::campaigns::{
-    self, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, backoff, drift_severity, finding_body, finding_name,
+    self, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, Written, backoff, drift_severity, finding_body, finding_name,
     finding_namespace, in_scope, new_finding, read_finding, read_spec,
 };
 use crate::operator::keys::ObjKey;
@@ -42,7 +42,12 @@ use crate::operator::watch::{self, Change};
 pub(super) struct CampaignFix {
     pub campaign: String,
     pub approved_by: Option<String>,
+    /// The wave the fix is part of, when it is.
+    pub wave: Option<u32>,
 }
+
+mod approvals;
+mod prune;
 
 /// How a fresh read of a finding's asset went: `Ok(None)` when it no longer exists.
 pub(super) type FreshRead = Result<Option<Value>, String>;
@@ -79,6 +84,11 @@ impl Controller {
         if listed {
             let names: Vec<String> = self.campaigns.keys().cloned().collect();
             for name in names {
+                // Findings written before a restart may be of a scope or control since changed.
+                if let Some(campaign) = self.campaigns.get_mut(&name) {
+                    campaign.prune_due = true;
+                }
+                self.prune_findings(&name);
                 self.evaluate_campaign(&name);
             }
         }
@@ -94,7 +104,12 @@ impl Controller {
         let (_, name) = name_of(&object);
         let generation = object.pointer("/metadata/generation").and_then(Value::as_i64);
         let uid = object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
-        let mut entry = self.campaigns.remove(&name).unwrap_or_else(|| CampaignEntry::new(name.clone()));
+        let mut entry = self.campaigns.remove(&name).unwrap_or_else(|| {
+            let mut entry = CampaignEntry::new(name.clone());
+            // Wave numbers carry on after a restart.
+            entry.waves = object.pointer("/status/waves").and_then(Value::as_u64).map_or(0, |w| w as u32);
+            entry
+        });
         entry.uid = uid;
         if entry.generation != generation || entry.generation.is_none() {
             entry.spec = read_spec(&object);
@@ -104,6 +119,8 @@ impl Controller {
             // A changed spec is how a person resumes waves paused for failures.
             entry.last_outcome = None;
             entry.generation = generation;
+            // A narrower scope or another control leaves findings behind.
+            entry.prune_due = true;
         }
         let adopted: Vec<(String, String)> =
             self.pending_findings.iter().filter(|(_, f)| f.spec.campaign == name).map(|(key, _)| key.clone()).collect();
@@ -114,6 +131,7 @@ impl Controller {
                 self.adopt_finding(watched);
             }
         }
+        self.prune_findings(&name);
         self.evaluate_campaign(&name);
     }
 
@@ -145,7 +163,6 @@ impl Controller {
         let now = self.settings.clock.now();
         let asset = ObjKey::from_ref(&watched.spec.asset);
         let Some(campaign) = self.campaigns.get_mut(&watched.spec.campaign) else { return };
-        let control = control_name(campaign);
         if !campaign.findings.contains_key(&asset) {
             let mut entry = new_finding(
                 watched.name.clone(),
@@ -157,11 +174,14 @@ impl Controller {
             entry.asset_uid = watched.spec.asset.uid.clone();
             if let Some(status) = watched.status.clone() {
                 entry.status = status.clone();
-                entry.written_status = Some(status);
+                entry.written_status = Some(Written::of(&status));
             }
             entry.approval = watched.spec.approval.clone();
-            entry.written_spec = Some(finding_body(campaign, &control, &asset, &entry));
+            // As written: a finding of another control is found and deleted by the prune.
+            entry.control = watched.spec.control.clone();
+            entry.written_spec = Some(Written::of(&finding_body(campaign, &watched.spec.control, &asset, &entry)));
             campaign.findings.insert(asset.clone(), entry);
+            campaign.prune_due = true;
         }
         let Some(finding) = campaign.findings.get_mut(&asset) else { return };
         finding.ticket = watched.spec.ticket.clone();
@@ -170,9 +190,10 @@ impl Controller {
         }
         finding.approval = watched.spec.approval.clone();
         let Some(approval) = watched.spec.approval else { return };
-        let observation = Observation::Approved { by: approval.by.clone(), reason: approval.reason.clone() };
         let campaign_name = watched.spec.campaign.clone();
-        if self.step_finding(&campaign_name, &asset, observation, now) {
+        // Recorded at once when the finding is escalated; otherwise, and for the fix, the
+        // wave tick tries again (see `run_approvals`).
+        if self.record_approval(&campaign_name, &asset, &approval, now) {
             self.try_approved_fix(&campaign_name, &asset);
         }
     }
@@ -180,6 +201,10 @@ impl Controller {
     fn remove_finding(&mut self, namespace: String, name: &str) {
         self.pending_findings.remove(&(namespace.clone(), name.to_string()));
         for campaign in self.campaigns.values_mut() {
+            // The campaign's own deletion: a finding of that name now in memory is a new one.
+            if campaign.deleting.remove(&(namespace.clone(), name.to_string())).is_some() {
+                continue;
+            }
             // Deleted by a person while the drift remains: it is opened again when seen.
             campaign.findings.retain(|_, f| !(f.namespace == namespace && f.name == name));
         }
@@ -270,19 +295,19 @@ impl Controller {
         let class = riskiest(drifts.iter().map(|d| &d.drift)).unwrap_or(RemediationClass::Spec);
         let desired: Vec<(String, Value)> =
             drifts.iter().map(|d| (d.drift.path.clone(), d.drift.desired.clone())).collect();
-        let live_values: Vec<(String, Option<Value>)> =
-            drifts.iter().map(|d| (d.drift.path.clone(), d.drift.live.clone())).collect();
         let uid = live.and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string);
         if !known {
             let owner_keys = owner_label_keys(spec, policy.compiled.as_ref().ok().map(|_| &policy.owner_labels));
             let owner = resolve_owner(&owner_keys, &labels, namespace_labels, spec.default_owner.as_ref());
-            let finding = new_finding(
+            let control = control_name(campaign);
+            let mut finding = new_finding(
                 finding_name(name, key),
                 finding_namespace(key, &self.settings.namespace),
                 drift_severity(class),
                 owner,
                 now,
             );
+            finding.control = control;
             if let Some(campaign) = self.campaigns.get_mut(name) {
                 campaign.findings.insert(key.clone(), finding);
             }
@@ -296,7 +321,6 @@ impl Controller {
         }
         if !desired.is_empty() {
             finding.desired = desired;
-            finding.live = live_values;
             finding.severity = campaigns::raised(finding.severity, class);
         }
         // An exception that stopped covering: the finding leaves `Excepted` first.
@@ -402,9 +426,6 @@ impl Controller {
         let policy_key = campaign.policy();
         let Some(finding) = campaign.findings.get_mut(&key) else { return };
         finding.verifying = false;
-        let desired: Vec<(String, Option<Value>)> =
-            finding.desired.iter().map(|(p, v)| (p.clone(), Some(v.clone()))).collect();
-        let desired_hash = hash_fields(&desired);
         let fresh = match read {
             Err(message) => {
                 debug!(campaign = %name, asset = %key, "verifying read failed, retrying: {message}");
@@ -439,20 +460,24 @@ impl Controller {
                     .unwrap_or_default()
             })
             .unwrap_or_else(Vec::new);
+        let (desired_hash, live_hash) = self
+            .campaigns
+            .get(&name)
+            .and_then(|c| c.findings.get(&key))
+            .map(|f| evidence_hashes(&f.desired, &fresh))
+            .unwrap_or_default();
         let observation = if remaining.is_empty() {
             let actor = match ours {
                 true => OPERATOR_ACTOR.to_string(),
                 false => latest_writer(&fresh).unwrap_or_else(|| EXTERNAL_ACTOR.to_string()),
             };
-            Observation::Verified { resource_version, live_hash: desired_hash.clone(), desired_hash, actor }
+            Observation::Verified { resource_version, live_hash, desired_hash, actor }
         } else {
-            let live: Vec<(String, Option<Value>)> =
-                remaining.iter().map(|d| (d.path.clone(), d.live.clone())).collect();
             let paths: Vec<&str> = remaining.iter().map(|d| d.path.as_str()).collect();
             Observation::VerifyFailed {
                 resource_version,
                 desired_hash,
-                live_hash: hash_fields(&live),
+                live_hash,
                 message: format!("still differs: {}", paths.join(", ")),
             }
         };
@@ -466,6 +491,7 @@ impl Controller {
         }
         let names: Vec<String> = self.campaigns.keys().cloned().collect();
         for name in names {
+            self.run_approvals(&name, now);
             let Some(campaign) = self.campaigns.get(&name) else { continue };
             let Ok(spec) = &campaign.spec else { continue };
             if campaign.wave.is_some() {
@@ -502,10 +528,11 @@ impl Controller {
             };
             let mut wave = Wave::default();
             let check = self.campaigns[&name].policy().is_none();
+            let number = self.campaigns[&name].waves + 1;
             for key in keys {
                 let started = match check {
-                    true => self.start_check_fix(&name, &key, None),
-                    false => self.start_campaign_fix(&name, &key, None),
+                    true => self.start_check_fix(&name, &key, None, Some(number)),
+                    false => self.start_campaign_fix(&name, &key, None, Some(number)),
                 };
                 if started {
                     wave.pending.insert(key);
@@ -515,36 +542,26 @@ impl Controller {
             if let Some(campaign) = self.campaigns.get_mut(&name)
                 && wave.tried > 0
             {
-                debug!(campaign = %name, size = wave.tried, "wave started");
+                debug!(campaign = %name, wave = number, size = wave.tried, "wave started");
                 campaign.last_wave = Some(now);
+                campaign.waves = number;
                 campaign.wave = Some(wave);
             }
-        }
-    }
-
-    /// Applies an owner's approval: the fix of exactly the finding's paths.
-    fn try_approved_fix(&mut self, name: &str, key: &ObjKey) {
-        let Some(finding) = self.campaigns.get(name).and_then(|c| c.findings.get(key)) else { return };
-        let Some(paths) = approved_paths(&finding.status).map(<[String]>::to_vec) else { return };
-        let by = finding.approval.as_ref().map(|a| a.by.clone());
-        if self.campaigns[name].policy().is_none() {
-            self.start_check_fix(name, key, by);
-        } else {
-            self.start_campaign_fix(name, key, Some((paths, by)));
         }
     }
 
     /// Starts the campaign's fix of one asset: the policy's drifts decided as if the policy
     /// fixed the campaign's classes (or, on approval, exactly the approved paths), with the
     /// policy's rate limit, flapping detection and, unless approved, circuit breaker.
-    /// Returns whether a fix started.
+    /// Returns whether a fix started. A paused campaign starts none.
     fn start_campaign_fix(
         &mut self,
         name: &str,
         key: &ObjKey,
         approved: Option<(Vec<String>, Option<String>)>,
+        wave: Option<u32>,
     ) -> bool {
-        if self.in_flight.contains(key) || !self.exceptions_synced {
+        if self.in_flight.contains(key) || !self.exceptions_synced || self.campaign_paused(name) {
             return false;
         }
         let now = self.settings.clock.now();
@@ -594,6 +611,10 @@ impl Controller {
                 _ => None,
             });
             if let Some(reason) = refused {
+                if approved.is_some() {
+                    // Refused by the policy's guards: the approval is tried again later.
+                    self.approved_fix_ended(name, key, false, now);
+                }
                 self.step_finding(name, key, Observation::Escalate { reason }, now);
             }
             return false;
@@ -603,7 +624,11 @@ impl Controller {
             paths: fixing.iter().map(|d| d.path.clone()).collect(),
             class: riskiest(fixing.iter().copied()).unwrap_or(RemediationClass::Spec),
             first_seen,
-            campaign: Some(CampaignFix { campaign: name.to_string(), approved_by: approved.and_then(|(_, by)| by) }),
+            campaign: Some(CampaignFix {
+                campaign: name.to_string(),
+                approved_by: approved.and_then(|(_, by)| by),
+                wave,
+            }),
         };
         self.start_fix(key, vec![part]);
         self.in_flight.contains(key)
@@ -624,30 +649,39 @@ impl Controller {
                 campaign.wave = None;
             }
         }
+        if fix.approved_by.is_some() {
+            self.approved_fix_ended(&fix.campaign, key, verified, now);
+        }
         let Some(finding) = self.campaigns.get(&fix.campaign).and_then(|c| c.findings.get(key)) else { return };
-        let desired: Vec<(String, Option<Value>)> =
-            finding.desired.iter().map(|(p, v)| (p.clone(), Some(v.clone()))).collect();
-        let desired_hash = hash_fields(&desired);
-        let live_hash = hash_fields(&finding.live);
-        let started = Observation::FixStarted { approved_by: fix.approved_by.clone() };
+        // The hashes of what the fix declared and of what the fresh read holds at the
+        // finding's paths.
+        let hashes = |fresh: &Value| evidence_hashes(&finding.desired, fresh);
+        let started = Observation::FixStarted { approved_by: fix.approved_by.clone(), wave: fix.wave };
         let name = fix.campaign.as_str();
         match result {
-            FixResult::Verified { resource_version, .. } => {
+            FixResult::Verified { resource_version, fresh } => {
+                let (desired_hash, live_hash) = hashes(fresh);
                 self.step_finding(name, key, started, now);
                 self.step_finding(name, key, Observation::Applied { resource_version: resource_version.clone() }, now);
                 let verified = Observation::Verified {
                     resource_version: resource_version.clone(),
-                    live_hash: desired_hash.clone(),
+                    live_hash,
                     desired_hash,
                     actor: OPERATOR_ACTOR.to_string(),
                 };
                 self.step_finding(name, key, verified, now);
             }
-            FixResult::NotVerified { paths } => {
+            FixResult::NotVerified { paths, resource_version, fresh } => {
+                let (desired_hash, live_hash) = hashes(fresh);
                 self.step_finding(name, key, started, now);
-                self.step_finding(name, key, Observation::Applied { resource_version: None }, now);
+                self.step_finding(name, key, Observation::Applied { resource_version: resource_version.clone() }, now);
                 let message = format!("still differs after the fix: {}", paths.join(", "));
-                let failed = Observation::VerifyFailed { resource_version: None, desired_hash, live_hash, message };
+                let failed = Observation::VerifyFailed {
+                    resource_version: resource_version.clone(),
+                    desired_hash,
+                    live_hash,
+                    message,
+                };
                 self.step_finding(name, key, failed, now);
             }
             FixResult::DryRunRejected { message } => {
@@ -670,6 +704,9 @@ impl Controller {
     pub(super) fn flush_campaigns(&mut self, now: Timestamp) {
         let names: Vec<String> = self.campaigns.keys().cloned().collect();
         for name in &names {
+            if self.campaigns.get(name).is_some_and(|c| c.prune_due) {
+                self.prune_findings(name);
+            }
             self.account_campaign(name, now);
         }
         self.write_findings(now);
@@ -699,6 +736,11 @@ impl Controller {
                 if finding.writing || finding.retry_at.is_some_and(|at| at > now) {
                     continue;
                 }
+                // A finding of the same name is still being deleted: write once it is gone.
+                let same_name = (finding.namespace.clone(), finding.name.clone());
+                if campaign.deleting.get(&same_name).is_some_and(|until| *until > now) {
+                    continue;
+                }
                 let body = finding_body(campaign, &control, key, finding);
                 match finding.needs_write(&body) {
                     true => due.push((key.clone(), body)),
@@ -719,9 +761,9 @@ impl Controller {
         let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
         finding.writing = true;
         self.finding_writes += 1;
-        let spec = (finding.written_spec.as_ref() != Some(&body)).then(|| body.clone());
+        let spec = (finding.written_spec != Some(Written::of(&body))).then(|| body.clone());
         let status = finding.status.clone();
-        let status_due = finding.written_status.as_ref() != Some(&status);
+        let status_due = finding.written_status != Some(Written::of(&status));
         let (namespace, finding_name) = (finding.namespace.clone(), finding.name.clone());
         let client = self.client.clone();
         let tx = self.reports_tx.clone();
@@ -763,8 +805,8 @@ impl Controller {
         finding.writing = false;
         match written {
             Ok((spec, status)) => {
-                finding.written_spec = Some(spec);
-                finding.written_status = Some(status);
+                finding.written_spec = Some(Written::of(&spec));
+                finding.written_status = Some(Written::of(&status));
                 finding.write_failures = 0;
                 finding.retry_at = None;
             }
@@ -797,6 +839,7 @@ impl Controller {
                 let summaries: Vec<_> = campaign.findings.iter().map(|(k, f)| f.summary(k)).collect();
                 let mut accounted = account(spec, &campaign.accounted, &summaries, campaign.evaluated, generation, now);
                 accounted.last_wave_time = campaign.last_wave.map(Time);
+                accounted.waves = (campaign.waves > 0).then_some(campaign.waves);
                 campaign.accounted = accounted.clone();
                 accounted
             }
@@ -887,14 +930,28 @@ impl Controller {
     /// Tells the campaign's owner about a finding that moved: at once for a critical one that
     /// opens (the ticket path), and when any finding closes or reopens.
     pub(super) fn notify_finding(&self, name: &str, key: &ObjKey, before: Option<FindingState>) {
+        let Some(finding) = self.campaigns.get(name).and_then(|c| c.findings.get(key)) else { return };
+        let Some(kind) = finding_notice(before, finding.status.state, finding.severity) else { return };
+        let at = finding.status.last_transition_time.as_ref().map_or(finding.opened, |t| t.0);
+        self.send_finding_notice(name, key, kind, at, json!({}));
+    }
+
+    /// Sends a notice about a finding to the campaign's sink: `at` makes its id (one
+    /// occurrence, one id); `extra` adds to the finding's fields.
+    pub(super) fn send_finding_notice(
+        &self,
+        name: &str,
+        key: &ObjKey,
+        kind: NotificationType,
+        at: Timestamp,
+        extra: Value,
+    ) {
         let Some(campaign) = self.campaigns.get(name) else { return };
         let Some(finding) = campaign.findings.get(key) else { return };
         let Some(spec) = campaign.spec.as_ref().ok().and_then(|s| s.notify.clone()) else { return };
-        let Some(kind) = finding_notice(before, finding.status.state, finding.severity) else { return };
-        let at = finding.status.last_transition_time.as_ref().map_or(finding.opened, |t| t.0);
         let id =
             crate::engine::campaign::notices::notice_id(&format!("{}/{}", finding.namespace, finding.name), kind, at);
-        let data = json!({
+        let mut data = json!({
             "campaign": name,
             "finding": {"namespace": finding.namespace, "name": finding.name},
             "asset": key.to_ref(finding.asset_uid.clone()),
@@ -904,6 +961,9 @@ impl Controller {
             "paths": finding.status.paths,
             "ticket": finding.ticket,
         });
+        if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+            data.extend(extra.clone());
+        }
         let sink = Sink { namespace: self.settings.namespace.clone(), spec };
         self.send_campaign(&sink, kind, id, name, Some(format!("{}/{}", finding.namespace, finding.name)), data);
     }
@@ -941,7 +1001,7 @@ pub(super) fn latest_writer(object: &Value) -> Option<String> {
 }
 
 /// How findings name the control: the policy's `namespace/name`, or the check's name.
-fn control_name(campaign: &CampaignEntry) -> String {
+pub(super) fn control_name(campaign: &CampaignEntry) -> String {
     match (campaign.policy(), campaign.spec.as_ref().ok().and_then(|s| s.control.check.as_ref())) {
         (Some(policy), _) => policy.to_string(),
         (None, Some(check)) => format!("{:?}", check.name),

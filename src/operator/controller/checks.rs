@@ -214,13 +214,14 @@ impl Controller {
                 false => spec.owner_labels.clone(),
             };
             let owner = resolve_owner(&keys, &reported.asset_labels, namespace_labels, spec.default_owner.as_ref());
-            let finding = new_finding(
+            let mut finding = new_finding(
                 finding_name(name, key),
                 finding_namespace(key, &self.settings.namespace),
                 reported.severity,
                 owner,
                 now,
             );
+            finding.control = super::campaigns::control_name(campaign);
             if let Some(campaign) = self.campaigns.get_mut(name) {
                 campaign.findings.insert(key.clone(), finding);
             }
@@ -232,7 +233,6 @@ impl Controller {
         finding.asset_uid = reported.asset.uid.clone().or(finding.asset_uid.take());
         finding.severity = reported.severity;
         finding.desired = desired;
-        finding.live = Vec::new();
         finding.control_fix = Some(reported.fix.clone());
         finding.summary = Some(reported.summary.clone());
         let observation = Observation::Drifted { paths, class, changed_by: None };
@@ -242,8 +242,15 @@ impl Controller {
 
     /// Applies a check's automatic fix: server-side dry-run and apply of exactly the fields
     /// the check named, then a fresh read that must show them.
-    pub(super) fn start_check_fix(&mut self, name: &str, key: &ObjKey, approved_by: Option<String>) -> bool {
-        if self.in_flight.contains(key) {
+    /// A paused campaign applies nothing.
+    pub(super) fn start_check_fix(
+        &mut self,
+        name: &str,
+        key: &ObjKey,
+        approved_by: Option<String>,
+        wave: Option<u32>,
+    ) -> bool {
+        if self.in_flight.contains(key) || self.campaign_paused(name) {
             return false;
         }
         let Some(finding) = self.campaigns.get(name).and_then(|c| c.findings.get(key)) else { return false };
@@ -262,7 +269,7 @@ impl Controller {
         self.in_flight.insert(key.clone());
         let client = self.client.clone();
         let tx = self.reports_tx.clone();
-        let campaign = CampaignFix { campaign: name.to_string(), approved_by };
+        let campaign = CampaignFix { campaign: name.to_string(), approved_by, wave };
         tokio::spawn(async move {
             let result = remediate::run(client, &fix).await;
             let _ = tx.send(Report::CheckFixed { campaign, key: fix.key, result });

@@ -144,11 +144,20 @@ impl Controller {
                 .flat_map(|c| c.findings.iter())
                 .filter(|(k, f)| f.status.state == FindingState::Excepted && covered_assets.contains(k))
                 .count() as u32;
+            // A namespaced exception that reaches other namespaces is refused, and says why.
+            let refused: Result<ExceptionEntry, String> = match entry {
+                Ok(e) => match e.reach_problem(&self.settings.namespace) {
+                    Some(problem) => Err(problem),
+                    None => Ok(e.clone()),
+                },
+                Err(problem) => Err(problem.clone()),
+            };
             let state = self.exception_status.entry(key.clone()).or_default();
             if state.writing || state.retry_at.is_some_and(|at| at > now) {
                 continue;
             }
-            let next = exception_status(&state.status, entry, covered, covered_findings, lead, state.generation, now);
+            let next =
+                exception_status(&state.status, &refused, covered, covered_findings, lead, state.generation, now);
             let kinds = notices(&state.status, &next);
             state.status = next.clone();
             if state.written.as_ref().is_none_or(|w| !same(w, &next)) {
@@ -186,14 +195,15 @@ impl Controller {
             }
             Err(message) => {
                 state.failures += 1;
-                state.retry_at = Some(backoff(state.failures, Timestamp::now()));
+                state.retry_at = Some(backoff(state.failures, self.settings.clock.now()));
                 warn!(exception = %format!("{}/{}", key.0, key.1), "exception status write failed, retrying: {message}");
             }
         }
     }
 
     /// Sends an exception's reminders to the sinks of the policies that govern what it
-    /// selects.
+    /// selects; when it selects nothing (it covers nothing, or is refused), to those of the
+    /// policies of its namespace, or of every policy for one in the operator's namespace.
     fn notify_exception(&self, key: &(String, String), kinds: Vec<NotificationType>) {
         let Some(Ok(entry)) = self.exceptions.get(key) else { return };
         let namespaces = &self.namespaces;
@@ -209,6 +219,16 @@ impl Controller {
             });
             if selects && !sinks.contains(&sink) {
                 sinks.push(sink);
+            }
+        }
+        if sinks.is_empty() {
+            let everywhere = key.0 == self.settings.namespace;
+            for policy in self.policies.values() {
+                let Some(sink) = &policy.sink else { continue };
+                let near = everywhere || policy.key.namespace.as_deref() == Some(key.0.as_str());
+                if near && !sinks.contains(&sink) {
+                    sinks.push(sink);
+                }
             }
         }
         let source = format!("/apis/driftwarden.dev/v1alpha1/namespaces/{}/driftexceptions/{}", key.0, key.1);

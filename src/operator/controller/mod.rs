@@ -218,7 +218,7 @@ pub async fn run_with(
         in_flight: BTreeSet::new(),
         exceptions_synced: false,
         writing_status: BTreeSet::new(),
-        last_tick: Timestamp::now(),
+        last_tick: settings.clock.now(),
         campaigns: BTreeMap::new(),
         pending_findings: BTreeMap::new(),
         finding_writes: 0,
@@ -1001,7 +1001,7 @@ impl Controller {
                         Some(format!("the server rejected the dry-run: {message}"))
                     }
                     FixResult::ApplyFailed { message } => Some(format!("the fix failed: {message}")),
-                    FixResult::NotVerified { paths } => {
+                    FixResult::NotVerified { paths, .. } => {
                         Some(format!("still differs after the fix: {}", paths.join(", ")))
                     }
                 };
@@ -1052,12 +1052,13 @@ impl Controller {
     fn on_tick(&mut self) {
         let now = Timestamp::now();
         // Exceptions that expired since the last tick stop covering at once.
+        let clock_now = self.settings.clock.now();
         let expired = self
             .exceptions
             .values()
             .filter_map(|e| e.as_ref().ok())
-            .any(|e| e.cover.expires_at > self.last_tick && e.cover.expires_at <= now);
-        self.last_tick = now;
+            .any(|e| e.cover.expires_at > self.last_tick && e.cover.expires_at <= clock_now);
+        self.last_tick = clock_now;
         if expired {
             self.reevaluate_all();
         }
@@ -1094,7 +1095,7 @@ impl Controller {
         self.run_checks(campaign_now);
         self.run_waves(campaign_now);
         self.flush_campaigns(campaign_now);
-        self.flush_exceptions(Timestamp::now());
+        self.flush_exceptions(campaign_now);
     }
 
     fn readiness(&self, policy: &PolicyEntry) -> Readiness {

@@ -81,7 +81,7 @@ fn first_detection_records_paths_attribution_and_evidence() {
 fn the_operator_fix_path_ends_closed_with_evidence() {
     let status = run(vec![
         drifted(&["/a"]),
-        Observation::FixStarted { approved_by: None },
+        Observation::FixStarted { approved_by: None, wave: None },
         Observation::Applied { resource_version: Some("41".to_string()) },
         verified(),
     ]);
@@ -100,7 +100,8 @@ fn the_operator_fix_path_ends_closed_with_evidence() {
 
 #[test]
 fn intermediate_states() {
-    let remediating = step(&with_state(FindingState::Open), Observation::FixStarted { approved_by: None }, at(0));
+    let remediating =
+        step(&with_state(FindingState::Open), Observation::FixStarted { approved_by: None, wave: None }, at(0));
     assert_eq!(remediating.unwrap().state, FindingState::Remediating);
     let applied = step(&with_state(FindingState::Remediating), Observation::Applied { resource_version: None }, at(0));
     assert_eq!(applied.unwrap().state, FindingState::Verifying);
@@ -172,7 +173,7 @@ fn a_closed_finding_that_drifts_again_is_reopened_as_a_recurrence() {
 fn a_failed_verification_goes_back_to_where_the_finding_stood() {
     let fixing = run(vec![
         drifted(&["/a"]),
-        Observation::FixStarted { approved_by: None },
+        Observation::FixStarted { approved_by: None, wave: None },
         Observation::Applied { resource_version: None },
     ]);
     let back = step(&fixing, verify_failed(), at(9)).unwrap();
@@ -234,7 +235,11 @@ fn escalation_happens_once_and_never_from_a_resolved_state() {
 #[test]
 fn actions_out_of_order_change_nothing() {
     for from in [FindingState::Remediating, FindingState::Verifying, FindingState::Closed, FindingState::Excepted] {
-        assert_eq!(step(&with_state(from), Observation::FixStarted { approved_by: None }, at(0)), None, "{from:?}");
+        assert_eq!(
+            step(&with_state(from), Observation::FixStarted { approved_by: None, wave: None }, at(0)),
+            None,
+            "{from:?}"
+        );
     }
     for from in [FindingState::Open, FindingState::Escalated, FindingState::Verifying, FindingState::Closed] {
         let applied = Observation::Applied { resource_version: None };
@@ -267,10 +272,16 @@ fn approval_is_recorded_once_and_never_widens_the_fix() {
     assert_eq!(approved_paths(&again).unwrap().len(), 2);
 
     // The approved fix records who approved it and leaves the escalated state.
-    let fixing = step(&again, Observation::FixStarted { approved_by: Some("alice".into()) }, at(10)).unwrap();
+    let fixing =
+        step(&again, Observation::FixStarted { approved_by: Some("alice".into()), wave: None }, at(10)).unwrap();
     assert_eq!(fixing.state, FindingState::Remediating);
     assert_eq!(fixing.evidence.last().unwrap().message.as_deref(), Some("approved by alice"));
     assert_eq!(approved_paths(&fixing), None);
+
+    // A wave's fix says which wave it belongs to.
+    let waved =
+        step(&with_state(FindingState::Open), Observation::FixStarted { approved_by: None, wave: Some(3) }, at(0));
+    assert_eq!(waved.unwrap().evidence.last().unwrap().message.as_deref(), Some("wave 3"));
 }
 
 #[test]
@@ -326,8 +337,8 @@ fn any_observation() -> impl Strategy<Value = Observation> {
         Just(Observation::LooksClean),
         Just(Observation::Covered { exception: "ex".to_string() }),
         Just(Observation::Uncovered),
-        Just(Observation::FixStarted { approved_by: None }),
-        Just(Observation::FixStarted { approved_by: Some("alice".to_string()) }),
+        Just(Observation::FixStarted { approved_by: None, wave: None }),
+        Just(Observation::FixStarted { approved_by: Some("alice".to_string()), wave: None }),
         Just(Observation::Applied { resource_version: Some("1".to_string()) }),
         Just(verified()),
         Just(verify_failed()),
