@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-/// The clock campaigns and exception reminders read: the system time, moved by an offset
-/// that tests advance, so that checkpoints and deadlines are tested without waiting for
-/// real dates. Clones share the offset.
+/// The operator's one clock, read by every decision and timer (remediation windows, rate
+/// limits, exception expiry and reminders, campaign waves, checkpoints and deadlines): the
+/// system time, moved by an offset that tests advance, so that dates are tested without
+/// waiting for them. Clones share the offset.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
@@ -59,7 +60,7 @@ pub struct OperatorSettings {
     pub identity_interval: Duration,
     /// How many Finding writes may be under way at once.
     pub finding_writes: usize,
-    /// The clock of campaigns (waves, checkpoints, deadlines) and exception reminders.
+    /// The clock every decision and timer reads.
     pub clock: Clock,
 }
 

@@ -12,13 +12,9 @@ async fn an_exception_suppresses_until_it_expires_then_the_drift_is_fixed() {
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
-    let now = jiff::Timestamp::now();
-    let expires = now + jiff::SignedDuration::from_secs(3);
-    let exceptions: Api<DynamicObject> = Api::namespaced_with(
-        harness.client(),
-        &ns,
-        &ApiResource::erase::<driftwarden::api::exception::DriftException>(&()),
-    );
+    // A day ahead on the operator's clock, which the test moves past it instead of waiting.
+    let now = harness.clock.now();
+    let expires = now + jiff::SignedDuration::from_hours(24);
     let exception: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftException",
         "metadata": {"name": "migration", "namespace": ns},
@@ -30,20 +26,25 @@ async fn an_exception_suppresses_until_it_expires_then_the_drift_is_fixed() {
         }
     }))
     .unwrap();
-    exceptions.create(&PostParams::default(), &exception).await.unwrap();
+    exceptions_in(&harness, &ns).create(&PostParams::default(), &exception).await.unwrap();
     create_policy(&harness, owners_policy(&ns, json!({}))).await;
     harness.start_operator();
     let policy = wait_for(&policies(&harness), "owners", "excepted", |p| status_number(p, "excepted") == 1).await;
     assert_eq!(policy.data["status"]["drifts"][0]["action"], "Excepted");
-    if jiff::Timestamp::now() < expires {
-        let live = config_maps.get("settings").await.unwrap();
-        assert_eq!(live.metadata.labels.unwrap()["team"], "other", "not fixed while the exception is active");
-    }
+    let live = config_maps.get("settings").await.unwrap();
+    assert_eq!(live.metadata.labels.unwrap()["team"], "other", "not fixed while the exception is active");
+    // The expiry is decided on the same clock as the exception's status: once the clock
+    // passes `expiresAt`, the drift is fixed without waiting for a resync.
+    harness.clock.advance(jiff::SignedDuration::from_hours(25));
     wait_for(&config_maps, "settings", "fixed once the exception expired", |cm| {
         cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == "shop")
     })
     .await;
-    assert!(jiff::Timestamp::now() >= expires, "the fix came only after expiry");
+    let exception = wait_for(&exceptions_in(&harness, &ns), "migration", "expired", |e| {
+        condition(e, "Expired").is_some_and(|(status, _)| status == "True")
+    })
+    .await;
+    assert_eq!(exception.data["status"]["covered"], 0, "an expired exception covers nothing");
     harness.stop().await;
 }
 

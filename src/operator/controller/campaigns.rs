@@ -978,7 +978,7 @@ impl Controller {
         data: Value,
     ) {
         let source = format!("/apis/driftwarden.dev/v1alpha1/remediationcampaigns/{campaign}");
-        let notification = Notification { id, kind, source, subject, time: Timestamp::now(), data };
+        let notification = Notification { id, kind, source, subject, time: self.settings.clock.now(), data };
         self.services.notifier.send(sink, notification);
     }
 }

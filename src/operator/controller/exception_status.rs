@@ -240,8 +240,14 @@ impl Controller {
                     "expiresAt": entry.cover.expires_at.to_string(),
                     "covered": self.exception_status.get(key).map_or(0, |s| s.status.covered),
                 });
-                let notification =
-                    Notification { id, kind, source: source.clone(), subject: None, time: Timestamp::now(), data };
+                let notification = Notification {
+                    id,
+                    kind,
+                    source: source.clone(),
+                    subject: None,
+                    time: self.settings.clock.now(),
+                    data,
+                };
                 self.services.notifier.send(sink, notification);
             }
         }

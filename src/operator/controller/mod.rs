@@ -622,7 +622,7 @@ impl Controller {
                         self.services.metrics.reconcile_error(RECONCILE, NOT_SERVED);
                         entry.problem = Some((false, message));
                         let retry = jiff::SignedDuration::try_from(self.settings.discovery_retry).unwrap_or_default();
-                        entry.next_lookup = Some(Timestamp::now() + retry);
+                        entry.next_lookup = Some(self.settings.clock.now() + retry);
                     }
                 }
                 self.mark_policies_of(&kind);
@@ -643,7 +643,7 @@ impl Controller {
                     Err(message) => {
                         self.services.metrics.reconcile_error(RECONCILE, STATUS_WRITE_FAILED);
                         warn!(policy = %key, failures = policy.status_failures + 1, "status write failed, retrying: {message}");
-                        policy.status_failed(Timestamp::now());
+                        policy.status_failed(self.settings.clock.now());
                     }
                 }
             }
@@ -710,7 +710,7 @@ impl Controller {
     fn reconcile_batch(&mut self, keys: Vec<ObjKey>) {
         let Self { policies, kinds, namespaces, exceptions, settings, .. } = &mut *self;
         let labels = |ns: &str| namespaces.get(ns).cloned();
-        let now = Timestamp::now();
+        let now = settings.clock.now();
         for policy in policies.values_mut() {
             let Ok(compiled) = &policy.compiled else { continue };
             for key in &keys {
@@ -761,7 +761,7 @@ impl Controller {
         let Some(kind) = kinds.get(&key.kind).filter(|k| k.synced) else { return };
         let live = kind.cache.get(key);
         let labels = |ns: &str| namespaces.get(ns).cloned();
-        let now = Timestamp::now();
+        let now = settings.clock.now();
         let mut to_fix: Vec<FixPart> = Vec::new();
         let mut news: Vec<News> = Vec::new();
         for policy in policies.values_mut() {
@@ -911,7 +911,7 @@ impl Controller {
             }
         }
         let Some(body) = body else { return };
-        let now = Timestamp::now();
+        let now = self.settings.clock.now();
         for part in &to_fix {
             if let Some(policy) = self.policies.get_mut(&part.policy) {
                 policy.rate.record(now);
@@ -959,7 +959,7 @@ impl Controller {
             kind.cache.insert(key.clone(), kind.mask.prune(fresh.as_ref().clone()));
             self.count_watched(&key.kind);
         }
-        let now = Timestamp::now();
+        let now = self.settings.clock.now();
         let object_id = key.to_string();
         let mut events = Vec::new();
         let mut notices = Vec::new();
@@ -1050,15 +1050,14 @@ impl Controller {
     }
 
     fn on_tick(&mut self) {
-        let now = Timestamp::now();
+        let now = self.settings.clock.now();
         // Exceptions that expired since the last tick stop covering at once.
-        let clock_now = self.settings.clock.now();
         let expired = self
             .exceptions
             .values()
             .filter_map(|e| e.as_ref().ok())
-            .any(|e| e.cover.expires_at > self.last_tick && e.cover.expires_at <= clock_now);
-        self.last_tick = clock_now;
+            .any(|e| e.cover.expires_at > self.last_tick && e.cover.expires_at <= now);
+        self.last_tick = now;
         if expired {
             self.reevaluate_all();
         }
@@ -1091,11 +1090,10 @@ impl Controller {
         }
         self.flush_reports(now);
         self.flush_status(now);
-        let campaign_now = self.settings.clock.now();
-        self.run_checks(campaign_now);
-        self.run_waves(campaign_now);
-        self.flush_campaigns(campaign_now);
-        self.flush_exceptions(campaign_now);
+        self.run_checks(now);
+        self.run_waves(now);
+        self.flush_campaigns(now);
+        self.flush_exceptions(now);
     }
 
     fn readiness(&self, policy: &PolicyEntry) -> Readiness {
@@ -1198,7 +1196,7 @@ impl Controller {
             None => format!("/apis/driftwarden.dev/v1alpha1/clusterdriftpolicies/{}", policy.name),
         };
         let notification =
-            Notification { id, kind, source, subject: Some(key.to_string()), time: Timestamp::now(), data };
+            Notification { id, kind, source, subject: Some(key.to_string()), time: self.settings.clock.now(), data };
         self.services.notifier.send(sink, notification);
     }
 

@@ -121,7 +121,7 @@ impl Controller {
             Err(message) => {
                 debug!("PolicyReports are not published: {message}");
                 let retry = jiff::SignedDuration::try_from(self.settings.discovery_retry).unwrap_or_default();
-                writer.next_lookup = Some(Timestamp::now() + retry);
+                writer.next_lookup = Some(self.settings.clock.now() + retry);
             }
         }
     }
@@ -142,7 +142,7 @@ impl Controller {
                 // A failed write is tried again, later each time: 200 ms, 400 ms … up to 30 s.
                 let wait = 200u64.saturating_mul(1 << writer.failures.min(8)).min(30_000);
                 writer.failures += 1;
-                writer.retry_at = Some(Timestamp::now() + jiff::SignedDuration::from_millis(wait as i64));
+                writer.retry_at = Some(self.settings.clock.now() + jiff::SignedDuration::from_millis(wait as i64));
                 writer.pending = true;
                 let report = namespace.as_deref().unwrap_or("(cluster)");
                 warn!(namespace = report, failures = writer.failures, "PolicyReport write failed, retrying: {message}");
