@@ -64,6 +64,9 @@ pub struct CampaignEntry {
     /// Findings being deleted, by namespace and name, with when to stop waiting for the
     /// deletion: a finding of the same name is not written before it is gone.
     pub deleting: BTreeMap<(String, String), Timestamp>,
+    /// Why the API server refused the last automatic fix of a check, when it did for lack
+    /// of permission: the campaign is not Ready until a fix goes through.
+    pub write_denied: Option<String>,
 }
 
 /// A wave under way.
@@ -166,6 +169,7 @@ impl CampaignEntry {
             waves: 0,
             prune_due: false,
             deleting: BTreeMap::new(),
+            write_denied: None,
         }
     }
 

@@ -75,11 +75,9 @@ pub struct Fix {
     pub body: Value,
     pub expectations: Vec<Expectation>,
     pub field_manager: String,
-}
-
-/// Applies a fix and verifies it.
-pub async fn run(client: Client, fix: &Fix) -> FixResult {
-    apply(client, fix).await.0
+    /// Whether the object is missing, so that the apply creates it (which the API server
+    /// authorizes as a create, not a patch).
+    pub creates: bool,
 }
 
 /// Applies a fix and verifies it; when the server refused a request for lack of
@@ -93,9 +91,7 @@ pub async fn apply(client: Client, fix: &Fix) -> (FixResult, Option<String>) {
     // another applier are escalated as conflicts before a fix is ever attempted.
     let params = PatchParams::apply(&fix.field_manager).force();
     let patch = Patch::Apply(&fix.body);
-    // A missing object is created by the apply, which the API server authorizes as a create.
-    let creating = fix.expectations.iter().all(|e| e.paths.is_none());
-    let write = if creating { "create" } else { "patch" };
+    let write = if fix.creates { "create" } else { "patch" };
     if let Err(err) = api.patch(&fix.key.name, &params.clone().dry_run(), &patch).await {
         return (FixResult::DryRunRejected { message: describe(&err) }, denied(&err, fix, write));
     }

@@ -4,9 +4,9 @@
 use std::error::Error;
 
 use driftwarden::require_sandbox;
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use crate::support::*;
@@ -108,6 +108,75 @@ async fn a_fix_without_patch_permission_is_forbidden_on_the_policy_until_granted
     wait_for(&config_maps, "settings", "fixed once permitted", |cm| team_is(cm, "shop")).await;
     wait_for(&policies(&harness), "owners", "ready again", |p| condition(p, "Ready").is_some_and(|(s, _)| s == "True"))
         .await;
+    harness.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_check_fix_without_patch_permission_is_forbidden_on_the_campaign_until_granted() -> Result<(), Box<dyn Error>>
+{
+    let mut harness = Harness::prepare().await;
+    let ns = harness.ns().to_string();
+    let identity = require_sandbox!(harness.cluster.add_service_account(&ns, "driftwarden"));
+    let name = format!("driftwarden-check-{ns}");
+    // Everything an identity check reads, and the campaign's own writes; ServiceAccounts
+    // may be patched only once `account_verbs` says so.
+    let role = |account_verbs: &[&str]| -> ClusterRole {
+        serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "rules": [
+                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["driftwarden.dev"], "resources": ["findings"], "verbs": ["create", "patch", "delete"]},
+                {"apiGroups": ["driftwarden.dev"], "resources": ["findings/status", "remediationcampaigns/status"], "verbs": ["patch"]},
+                {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": account_verbs},
+                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}
+            ]
+        }))
+        .unwrap()
+    };
+    let roles: Api<ClusterRole> = Api::all(harness.client());
+    roles.create(&PostParams::default(), &role(&["get"])).await?;
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": "driftwarden", "namespace": ns}]
+    }))?;
+    Api::<ClusterRoleBinding>::all(harness.client()).create(&PostParams::default(), &binding).await?;
+    // An account no workload uses: turning its token automount off is the one automatic fix.
+    let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
+    accounts.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "builder"}}))?).await?;
+    let campaigns: Api<DynamicObject> =
+        Api::all_with(harness.client(), &ApiResource::erase::<driftwarden::api::campaign::RemediationCampaign>(&()));
+    let campaign = format!("{ns}-automount");
+    let body: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "RemediationCampaign", "metadata": {"name": campaign},
+        "spec": {"objective": "No token where none is needed", "owner": {"team": "security"},
+                 "control": {"check": {"name": "ServiceAccountTokenAutomount"}}, "scope": {"namespaces": [ns]},
+                 "deadline": "2099-01-01T00:00:00Z", "strategy": {"mode": "Auto", "waveInterval": "1s"}}
+    }))?;
+    campaigns.create(&PostParams::default(), &body).await?;
+    harness.start_operator_as(harness.cluster.client_as(&identity)??);
+
+    let forbidden = wait_for(&campaigns, &campaign, "forbidden to patch", |c| {
+        condition(c, "Ready").is_some_and(|(s, r)| s == "False" && r == "Forbidden")
+    })
+    .await;
+    let conditions = forbidden.data["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let ready = conditions.iter().find(|c| c["type"] == "Ready").cloned().unwrap_or_default();
+    let message = ready["message"].as_str().unwrap_or_default();
+    assert!(message.contains("may not patch serviceaccounts in namespace"), "{message}");
+    let builder = accounts.get("builder").await?;
+    assert_eq!(builder.automount_service_account_token, None, "nothing was changed");
+
+    // Granted patch, the next wave's fix goes through and the campaign is ready again.
+    let granted = serde_json::to_value(role(&["get", "patch"]))?;
+    roles.patch(&name, &PatchParams::default(), &Patch::Merge(&json!({"rules": granted["rules"]}))).await?;
+    wait_for(&accounts, "builder", "automount turned off once permitted", |a| {
+        a.automount_service_account_token == Some(false)
+    })
+    .await;
+    wait_for(&campaigns, &campaign, "ready again", |c| condition(c, "Ready").is_some_and(|(s, _)| s == "True")).await;
+    campaigns.delete(&campaign, &Default::default()).await?;
     harness.stop().await;
     Ok(())
 }

@@ -634,21 +634,29 @@ impl Controller {
         self.in_flight.contains(key)
     }
 
+    /// Takes a finding's fix off its campaign's wave under way, counting it as verified or
+    /// failed (`None`: neither, as for a fix the operator was not allowed to make); the
+    /// wave ends with its last fix.
+    pub(super) fn end_wave_part(&mut self, name: &str, key: &ObjKey, verified: Option<bool>) {
+        let Some(campaign) = self.campaigns.get_mut(name) else { return };
+        let Some(wave) = campaign.wave.as_mut() else { return };
+        if !wave.pending.remove(key) {
+            return;
+        }
+        wave.failed += u32::from(verified == Some(false));
+        wave.tried = wave.tried.saturating_sub(u32::from(verified.is_none()));
+        if wave.pending.is_empty() {
+            campaign.last_outcome = Some(WaveOutcome { tried: wave.tried, failed: wave.failed });
+            campaign.wave = None;
+        }
+    }
+
     /// Records how a campaign's fix ended, on the finding and on the wave.
     pub(super) fn on_campaign_fixed(&mut self, fix: &CampaignFix, key: &ObjKey, result: &FixResult) {
         let now = self.settings.clock.now();
         // The wave's tally first: a wave ends even when a finding went away meanwhile.
         let verified = matches!(result, FixResult::Verified { .. });
-        if let Some(campaign) = self.campaigns.get_mut(&fix.campaign)
-            && let Some(wave) = campaign.wave.as_mut()
-            && wave.pending.remove(key)
-        {
-            wave.failed += u32::from(!verified);
-            if wave.pending.is_empty() {
-                campaign.last_outcome = Some(WaveOutcome { tried: wave.tried, failed: wave.failed });
-                campaign.wave = None;
-            }
-        }
+        self.end_wave_part(&fix.campaign, key, Some(verified));
         if fix.approved_by.is_some() {
             self.approved_fix_ended(&fix.campaign, key, verified, now);
         }
@@ -853,8 +861,9 @@ impl Controller {
             (Ok(_), None) if campaign.control_problem.is_some() => {
                 Some((reasons::INVALID_SPEC, campaign.control_problem.clone().unwrap_or_default()))
             }
-            (Ok(_), None) if identity_problem.is_some() => {
-                Some((reasons::FORBIDDEN, identity_problem.clone().unwrap_or_default()))
+            (Ok(_), None) if identity_problem.is_some() || campaign.write_denied.is_some() => {
+                let message = identity_problem.clone().or_else(|| campaign.write_denied.clone());
+                Some((reasons::FORBIDDEN, message.unwrap_or_default()))
             }
             (Ok(_), Some(None)) => {
                 Some((reasons::DEPENDENCY_NOT_FOUND, "the policy it follows does not exist".to_string()))

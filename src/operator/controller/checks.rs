@@ -265,20 +265,35 @@ impl Controller {
             body: apply.clone(),
             expectations: vec![Expectation { template: apply.clone(), rules: CompareRules::default(), paths: None }],
             field_manager: self.settings.field_manager.clone(),
+            creates: false,
         };
         self.in_flight.insert(key.clone());
         let client = self.client.clone();
         let tx = self.reports_tx.clone();
         let campaign = CampaignFix { campaign: name.to_string(), approved_by, wave };
         tokio::spawn(async move {
-            let result = remediate::run(client, &fix).await;
-            let _ = tx.send(Report::CheckFixed { campaign, key: fix.key, result });
+            let (result, denied) = remediate::apply(client, &fix).await;
+            let _ = tx.send(Report::CheckFixed { campaign, key: fix.key, result, denied });
         });
         true
     }
 
-    pub(super) fn on_check_fixed(&mut self, campaign: CampaignFix, key: ObjKey, result: FixResult) {
+    pub(super) fn on_check_fixed(
+        &mut self,
+        campaign: CampaignFix,
+        key: ObjKey,
+        result: FixResult,
+        denied: Option<String>,
+    ) {
         self.in_flight.remove(&key);
+        if let Some(entry) = self.campaigns.get_mut(&campaign.campaign)
+            && entry.write_denied != denied
+        {
+            if let Some(message) = &denied {
+                warn!(campaign = %campaign.campaign, "a fix was forbidden: {message}");
+            }
+            entry.write_denied = denied.clone();
+        }
         if let FixResult::Verified { fresh, .. } = &result
             && let Some(kind) = self.kinds.get_mut(&key.kind)
             && kind.cache.get(&key).is_none_or(|cached| super::older(cached, fresh))
@@ -286,6 +301,12 @@ impl Controller {
             kind.cache.insert(key.clone(), kind.mask.prune(fresh.as_ref().clone()));
         }
         debug!(campaign = %campaign.campaign, asset = %key, result = result.category(), "check fix done");
+        if denied.is_some() {
+            // The operator's permissions are at fault, not the asset: the finding stays as it
+            // was, for the next wave to try again, and the campaign says what is forbidden.
+            self.end_wave_part(&campaign.campaign, &key, None);
+            return;
+        }
         self.on_campaign_fixed(&campaign, &key, &result);
         self.identity_dirty = true;
     }

@@ -87,6 +87,8 @@ enum Report {
         campaign: campaigns::CampaignFix,
         key: ObjKey,
         result: FixResult,
+        /// When the server refused the fix for lack of permission: which verb on what.
+        denied: Option<String>,
     },
     PolicyReportsServed(Result<reports::Served, String>),
     PolicyReportWritten(Option<String>, reports::Written),
@@ -632,7 +634,7 @@ impl Controller {
             Report::FindingWritten { campaign, key, written } => self.on_finding_written(campaign, key, written),
             Report::CampaignWritten(name, result) => self.on_campaign_written(name, result),
             Report::ExceptionWritten(key, result) => self.on_exception_written(key, result),
-            Report::CheckFixed { campaign, key, result } => self.on_check_fixed(campaign, key, result),
+            Report::CheckFixed { campaign, key, result, denied } => self.on_check_fixed(campaign, key, result, denied),
             Report::PolicyReportsServed(served) => self.on_reports_served(served),
             Report::PolicyReportWritten(namespace, written) => self.on_report_written(namespace, written),
             Report::StatusWritten(key, result) => {
@@ -867,6 +869,7 @@ impl Controller {
         let Some(kind) = self.kinds.get(&key.kind) else { return };
         let Some((resource, namespaced)) = kind.resource.clone() else { return };
         let live = kind.cache.get(key);
+        let creates = live.is_none();
         let namespaces = &self.namespaces;
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let mut body: Option<Value> = None;
@@ -924,6 +927,7 @@ impl Controller {
             body,
             expectations,
             field_manager: self.settings.field_manager.clone(),
+            creates,
         };
         let recreation = self.recreation(key, &to_fix);
         self.in_flight.insert(key.clone());
