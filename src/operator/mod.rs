@@ -2,6 +2,7 @@
 //! what may be fixed, verifies each fix against a fresh read, and escalates the rest.
 //! Around the loop: notifications, metrics, health endpoints and leader election.
 
+pub mod bounded;
 pub mod campaigns;
 pub mod controller;
 pub mod exceptions;

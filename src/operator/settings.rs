@@ -60,6 +60,10 @@ pub struct OperatorSettings {
     pub identity_interval: Duration,
     /// How many Finding writes may be under way at once.
     pub finding_writes: usize,
+    /// How many requests (watches apart) the loop and its tasks may have under way at
+    /// once: each holds a connection to the API server, so this also bounds how many the
+    /// operator opens and keeps.
+    pub api_requests: usize,
     /// The clock every decision and timer reads.
     pub clock: Clock,
 }
@@ -78,6 +82,7 @@ impl Default for OperatorSettings {
             exception_reminder: Duration::from_secs(7 * 24 * 3600),
             identity_interval: Duration::from_secs(2),
             finding_writes: 32,
+            api_requests: 64,
             clock: Clock::default(),
         }
     }

@@ -24,6 +24,7 @@ use tracing::{debug, info, warn};
 
 use std::sync::Arc;
 
+use super::bounded::bounded_client;
 use super::exceptions::{self, ExceptionEntry};
 use super::health::Readiness as Health;
 use super::keys::{KindKey, ObjKey, PolicyKey};
@@ -200,8 +201,9 @@ pub async fn run_with(
     services: Services,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    // Every request the loop and its tasks send is counted by verb.
-    let client = counting_client(client, services.metrics.clone());
+    // Every request the loop and its tasks send is counted by verb, and a bounded number
+    // of them are under way at once.
+    let client = counting_client(bounded_client(client, settings.api_requests), services.metrics.clone());
     let (watched_tx, mut watched_rx) = unbounded_channel();
     let (reports_tx, mut reports_rx) = unbounded_channel();
     let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
