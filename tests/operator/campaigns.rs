@@ -431,6 +431,8 @@ async fn campaign_owners_hear_of_critical_findings_at_once_and_of_checkpoints_an
     assert_eq!(missed["data"]["campaign"], name.as_str());
 
     let finding = format!("{name}.serviceaccount.builder");
+    // The notification goes out at once; the Finding is written beside it, not before it.
+    wait_for(&findings(&harness, &ns), &finding, "written", |_| true).await;
     findings(&harness, &ns)
         .patch(&finding, &PatchParams::default(), &Patch::Merge(json!({"spec": {"ticket": "SEC-101"}})))
         .await

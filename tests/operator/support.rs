@@ -108,7 +108,9 @@ impl Harness {
         self.start_operator();
     }
 
-    /// Stops the operator and waits for it to end.
+    /// Stops the operator, waits for it to end, and deletes the cluster-scoped policies and
+    /// campaigns the test made (named after its namespace), then the namespace with what it
+    /// holds: on a shared cluster, the next test's operator must not find them.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -116,6 +118,21 @@ impl Harness {
         if let Some(task) = self.task.take() {
             task.await.expect("the operator ends cleanly");
         }
+        let ns = self.ns().to_string();
+        for resource in [
+            ApiResource::erase::<driftwarden::api::policy::ClusterDriftPolicy>(&()),
+            ApiResource::erase::<driftwarden::api::campaign::RemediationCampaign>(&()),
+        ] {
+            let api: Api<DynamicObject> = Api::all_with(self.client(), &resource);
+            let listed = api.list(&Default::default()).await.expect("cluster-scoped objects listed");
+            for object in listed.items.iter().filter_map(|o| o.metadata.name.as_deref()).filter(|n| n.starts_with(&ns))
+            {
+                let _ = api.delete(object, &Default::default()).await;
+            }
+        }
+        // Now, while the test's runtime still runs: a deletion left to the drop would be
+        // spawned on a runtime that is ending, and never sent.
+        let _ = self.namespace.delete().await;
     }
 }
 
