@@ -10,48 +10,26 @@
 //! Watches last as long as the operator and are not counted: one kind's watch never
 //! waits for a burst of writes, nor takes a turn from them.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use http::{Request, Response};
+use http::Response;
 use kube::Client;
 use kube::client::Body;
 use tokio::sync::Semaphore;
 
 use super::metrics::{Verb, verb_of};
+use super::wrapped::wrapped_client;
 
 /// A client that sends through `client` at most `limit` requests at a time besides
 /// watches. A request holds its turn until its response is read whole, so the connection
 /// it used is free again when the next request starts.
 pub fn bounded_client(client: Client, limit: usize) -> Client {
-    let namespace = client.default_namespace().to_string();
-    Client::new(Bounded { client, turns: Arc::new(Semaphore::new(limit.max(1))) }, namespace)
-}
-
-#[derive(Clone)]
-struct Bounded {
-    client: Client,
-    turns: Arc<Semaphore>,
-}
-
-impl tower_service::Service<Request<Body>> for Bounded {
-    type Response = Response<Body>;
-    type Error = kube::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, kube::Error>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // Requests wait for their turn in `call`, each on its own.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let client = self.client.clone();
+    let turns = Arc::new(Semaphore::new(limit.max(1)));
+    wrapped_client(client, move |client, request| {
         if verb_of(request.method(), request.uri()) == Verb::Watch {
             return Box::pin(async move { client.send(request).await });
         }
-        let turns = self.turns.clone();
+        let turns = turns.clone();
         Box::pin(async move {
             // The semaphore is never closed, so a turn always comes.
             let _turn = turns.acquire_owned().await.ok();
@@ -60,13 +38,17 @@ impl tower_service::Service<Request<Body>> for Bounded {
             let bytes = body.collect_bytes().await?;
             Ok(Response::from_parts(parts, Body::from(bytes)))
         })
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll};
 
+    use http::Request;
     use tokio::sync::mpsc;
 
     use super::*;

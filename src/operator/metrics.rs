@@ -4,15 +4,11 @@
 //! name), never the name of an object: a metric's cardinality must not grow with the
 //! cluster. [`Metrics::encode`] renders the OpenMetrics text served on `/metrics`.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{Method, Request, Response, Uri};
+use http::{Method, Uri};
 use kube::Client;
-use kube::client::Body;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -21,6 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::wrapped::wrapped_client;
 use crate::api::common::RemediationClass;
 use crate::engine::decide::EscalationReason;
 
@@ -356,31 +353,10 @@ fn is_collection(path: &str) -> bool {
 /// `driftwarden_api_requests_total`, by verb: watches, lists, fixes, status writes and
 /// Events alike.
 pub fn counting_client(client: Client, metrics: Arc<Metrics>) -> Client {
-    let namespace = client.default_namespace().to_string();
-    Client::new(Counting { client, metrics }, namespace)
-}
-
-#[derive(Clone)]
-struct Counting {
-    client: Client,
-    metrics: Arc<Metrics>,
-}
-
-impl tower_service::Service<Request<Body>> for Counting {
-    type Response = Response<Body>;
-    type Error = kube::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, kube::Error>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // The inner client buffers requests and waits for readiness in `send`.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        self.metrics.api_request(verb_of(request.method(), request.uri()));
-        let client = self.client.clone();
+    wrapped_client(client, move |client, request| {
+        metrics.api_request(verb_of(request.method(), request.uri()));
         Box::pin(async move { client.send(request).await })
-    }
+    })
 }
 
 #[cfg(test)]

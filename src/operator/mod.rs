@@ -18,6 +18,7 @@ pub mod settings;
 pub mod state;
 pub mod supervisor;
 pub mod watch;
+pub mod wrapped;
 
 pub use controller::{Services, run, run_with};
 pub use settings::OperatorSettings;
