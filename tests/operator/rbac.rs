@@ -11,6 +11,18 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// Binds the ClusterRole `role` to the test's `driftwarden` ServiceAccount, under the
+/// role's name.
+async fn bind_the_operator(harness: &Harness, role: &str) {
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": role},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": "driftwarden", "namespace": harness.ns()}]
+    }))
+    .unwrap();
+    Api::<ClusterRoleBinding>::all(harness.client()).create(&PostParams::default(), &binding).await.expect("bound");
+}
+
 #[tokio::test]
 async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working() -> Result<(), Box<dyn Error>> {
     let mut harness = Harness::prepare().await;
@@ -29,13 +41,7 @@ async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working
     }))
     .unwrap();
     roles.create(&PostParams::default(), &role).await.unwrap();
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": format!("driftwarden-{ns}")},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("driftwarden-{ns}")},
-        "subjects": [{"kind": "ServiceAccount", "name": "driftwarden", "namespace": ns}]
-    }))
-    .unwrap();
-    Api::<ClusterRoleBinding>::all(harness.client()).create(&PostParams::default(), &binding).await.unwrap();
+    bind_the_operator(&harness, &format!("driftwarden-{ns}")).await;
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
     create_policy(
@@ -82,12 +88,7 @@ async fn a_fix_without_patch_permission_is_forbidden_on_the_policy_until_granted
     };
     let roles: Api<ClusterRole> = Api::all(harness.client());
     roles.create(&PostParams::default(), &role(&["get", "list", "watch"])).await?;
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-        "subjects": [{"kind": "ServiceAccount", "name": "driftwarden", "namespace": ns}]
-    }))?;
-    Api::<ClusterRoleBinding>::all(harness.client()).create(&PostParams::default(), &binding).await?;
+    bind_the_operator(&harness, &name).await;
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await?;
     create_policy(&harness, owners_policy(&ns, json!({}))).await;
@@ -136,12 +137,7 @@ async fn a_check_fix_without_patch_permission_is_forbidden_on_the_campaign_until
     };
     let roles: Api<ClusterRole> = Api::all(harness.client());
     roles.create(&PostParams::default(), &role(&["get"])).await?;
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-        "subjects": [{"kind": "ServiceAccount", "name": "driftwarden", "namespace": ns}]
-    }))?;
-    Api::<ClusterRoleBinding>::all(harness.client()).create(&PostParams::default(), &binding).await?;
+    bind_the_operator(&harness, &name).await;
     // An account no workload uses: turning its token automount off is the one automatic fix.
     let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
     accounts.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "builder"}}))?).await?;
