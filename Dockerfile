@@ -6,6 +6,7 @@ FROM rust:1-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY crates ./crates
 COPY benches ./benches
 COPY examples/quickstart ./examples/quickstart
 RUN cargo build --release --locked --bin driftwarden

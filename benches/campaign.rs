@@ -17,8 +17,8 @@
 use std::time::{Duration, Instant};
 
 use driftwarden::operator::OperatorSettings;
-use driftwarden::sandbox::store::{ResourceRef, WriteOptions};
-use driftwarden::sandbox::testing::{Sandbox, install_crds};
+use driftwarden_sandbox::store::{ResourceRef, WriteOptions};
+use driftwarden_sandbox::testing::{Sandbox, install_crds};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};

@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use driftwarden::operator::OperatorSettings;
-use driftwarden::sandbox::store::{ResourceRef, WriteOptions};
-use driftwarden::sandbox::testing::{RequestRecord, Sandbox, install_crds};
+use driftwarden_sandbox::store::{ResourceRef, WriteOptions};
+use driftwarden_sandbox::testing::{RequestRecord, Sandbox, install_crds};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
@@ -91,7 +91,7 @@ enum Operator {
 }
 
 impl Operator {
-    async fn start(sandbox: &Sandbox, identity: &driftwarden::sandbox::auth::Identity) -> Result<Self, Error> {
+    async fn start(sandbox: &Sandbox, identity: &driftwarden_sandbox::auth::Identity) -> Result<Self, Error> {
         if std::env::var("DW_BENCH_OPERATOR").as_deref() != Ok("process") {
             let config = sandbox.config_as(identity);
             return Ok(Self::InProcess(isolated::Isolated::start(config, OperatorSettings::default()).await?));

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use driftwarden::sandbox::store::{ResourceRef, WriteOptions};
-use driftwarden::sandbox::testing::Sandbox;
+use driftwarden_sandbox::store::{ResourceRef, WriteOptions};
+use driftwarden_sandbox::testing::Sandbox;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams, WatchEvent, WatchParams};

@@ -1,27 +1,24 @@
 //! driftwarden keeps a Kubernetes cluster at the desired state its platform team declared,
 //! fixes low-risk drift by itself and escalates the rest to accountable owners.
 //!
-//! The crate is split the way the operator works:
-//! - [`api`]: the custom resources (`driftwarden.dev/v1alpha1`) and their conditions.
-//! - [`engine`]: the sans-IO core: compare live objects with templates, classify each fix,
-//!   decide what to do, and build the server-side-apply body. No Kubernetes client here.
-//! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
+//! The workspace is split the way the operator works; this crate is its top layer:
+//! - [`driftwarden_core`] (re-exported as [`api`], [`engine`], [`identity`], [`check`]): the
+//!   sans-IO core: the custom resources, comparison, classification, decisions, campaign
+//!   accounting, identity analysis and `driftwarden check`. No Kubernetes client there.
+//! - [`driftwarden_sandbox`] (re-exported as [`sandbox`]): an in-memory Kubernetes API
+//!   server for `driftwarden sandbox` and the integration tests.
+//! - [`operator`]: `driftwarden run`, the operator: its reconciler and the runtime that
+//!   executes the reconciler's effects.
 //! - [`diff`]: `driftwarden diff`, what each policy would change in the live cluster now.
-//! - [`operator`]: `driftwarden run`, the operator.
 //! - [`inventory`]: `driftwarden inventory`, the identity inventory of the live cluster.
-//! - [`identity`]: the sans-IO identity analysis: inventory of ServiceAccounts and human
-//!   subjects, privileges, risk, and the built-in campaign controls.
-//! - [`sandbox`]: an in-memory Kubernetes API server for `driftwarden sandbox` and tests.
+//! - [`quickstart`]: the objects `driftwarden sandbox --quickstart` loads.
 //! - [`cli`]: the command line; `main.rs` only parses and calls into it.
-//! - [`operator`]: the IO shell of `driftwarden run`.
 
-pub mod api;
-pub mod check;
+pub use driftwarden_core::{api, check, engine, identity, notification, openapi};
+pub use driftwarden_sandbox as sandbox;
+
 pub mod cli;
 pub mod diff;
-pub mod engine;
-pub mod identity;
 pub mod inventory;
 pub mod operator;
 pub mod quickstart;
-pub mod sandbox;

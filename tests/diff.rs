@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use driftwarden::sandbox::testing::{Sandbox, TempNamespace, install_crds};
+use driftwarden_sandbox::testing::{Sandbox, TempNamespace, install_crds};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
 use serde_json::json;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use driftwarden::sandbox::testing::{Sandbox, TempNamespace};
+use driftwarden_sandbox::testing::{Sandbox, TempNamespace};
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
 use kube::core::GroupVersionKind;
 use serde_json::{Value, json};

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use driftwarden::operator::leader::{LeaderElector, LeaderSettings, identity_with_suffix};
-use driftwarden::sandbox::testing::{Sandbox, TempNamespace};
+use driftwarden_sandbox::testing::{Sandbox, TempNamespace};
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;

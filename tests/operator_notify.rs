@@ -15,7 +15,7 @@ use driftwarden::operator::metrics::{Metrics, NotificationResult};
 use driftwarden::operator::notify::{
     DeliveryReport, Enqueued, Notification, NotificationType, Notifier, NotifySettings, Sink,
 };
-use driftwarden::sandbox::testing::{Sandbox, TempNamespace};
+use driftwarden_sandbox::testing::{Sandbox, TempNamespace};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;

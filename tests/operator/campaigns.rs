@@ -453,7 +453,7 @@ async fn campaign_owners_hear_of_critical_findings_at_once_and_of_checkpoints_an
 async fn the_campaign_example_gives_what_the_readme_shows() -> Result<(), Box<dyn std::error::Error>> {
     let harness = Harness::start().await;
     // The example's namespaces have fixed names: only a sandbox of its own may hold them.
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/campaigns");
     let discovery = kube::Discovery::new(harness.client()).run().await?;
     for file in ["assets.yaml", "exception.yaml", "policy.yaml", "campaign.yaml"] {
@@ -522,7 +522,7 @@ async fn a_paused_campaign_acts_on_nothing_and_says_so_until_resumed() {
 async fn a_wave_that_fails_too_often_pauses_the_campaign_until_its_spec_changes()
 -> Result<(), Box<dyn std::error::Error>> {
     let mut harness = Harness::prepare().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     harness.start_operator();
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
@@ -530,8 +530,8 @@ async fn a_wave_that_fails_too_often_pauses_the_campaign_until_its_spec_changes(
         config_maps.create(&PostParams::default(), &config_map(&ns, name, "other")).await?;
     }
     // The server refuses every change to `a` for now: its fix fails its dry-run.
-    let refuse = driftwarden::sandbox::faults::RequestMatch::new("patch", "configmaps").namespace(&ns).name("a");
-    harness.sandbox()?.inject(driftwarden::sandbox::faults::Fault::fail(refuse, 500, 1000))?;
+    let refuse = driftwarden_sandbox::faults::RequestMatch::new("patch", "configmaps").namespace(&ns).name("a");
+    harness.sandbox()?.inject(driftwarden_sandbox::faults::Fault::fail(refuse, 500, 1000))?;
     create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
     let name = create_campaign(
         &harness,

@@ -174,7 +174,7 @@ async fn run_as_the_chart(harness: &Harness, rendered: &chart::Rendered, clock: 
 
 impl AsTheChart {
     /// Stops the operator and returns the requests it made.
-    async fn stop(self, harness: &Harness) -> Vec<driftwarden::sandbox::testing::RequestRecord> {
+    async fn stop(self, harness: &Harness) -> Vec<driftwarden_sandbox::testing::RequestRecord> {
         let _ = self.stop.send(true);
         self.task.await.unwrap().expect("the operator stops cleanly");
         let requests: Vec<_> =
@@ -190,7 +190,7 @@ impl AsTheChart {
 async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_request()
 -> Result<(), Box<dyn std::error::Error>> {
     let harness = Harness::prepare().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
     let shop = harness.cluster.temp_namespace().await?;
     let elsewhere = harness.cluster.temp_namespace().await?;
@@ -233,7 +233,7 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
                      "versions": [{"name": "v1", "served": true, "storage": true,
                                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
         }))?;
-    driftwarden::sandbox::testing::install_crds(&harness.client(), &[gadgets]).await?;
+    driftwarden_sandbox::testing::install_crds(&harness.client(), &[gadgets]).await?;
     let policies_in_shop = Api::<DynamicObject>::namespaced_with(
         harness.client(),
         shop.name(),
@@ -315,7 +315,7 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
 async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() -> Result<(), Box<dyn std::error::Error>>
 {
     let harness = Harness::prepare().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
     let Some(rendered) = chart::render(json!({}), &ns) else { return Ok(()) };
     let rendered = rendered.expect("the default values render");
@@ -499,7 +499,7 @@ async fn create_dynamic(api: &Api<DynamicObject>, body: Value) {
 }
 
 /// Whether the operator made a request with `verb` on `resource`.
-fn made(requests: &[driftwarden::sandbox::testing::RequestRecord], verb: &str, resource: &str) -> bool {
+fn made(requests: &[driftwarden_sandbox::testing::RequestRecord], verb: &str, resource: &str) -> bool {
     requests.iter().any(|r| r.verb == verb && r.resource == resource && !r.dry_run)
 }
 
@@ -507,7 +507,7 @@ fn made(requests: &[driftwarden::sandbox::testing::RequestRecord], verb: &str, r
 async fn the_default_chart_rbac_serves_an_auto_campaign_fixing_its_findings() -> Result<(), Box<dyn std::error::Error>>
 {
     let harness = Harness::prepare().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
     let Some(rendered) = chart::render(json!({}), &ns) else { return Ok(()) };
     let rendered = rendered.expect("the default values render");
@@ -545,7 +545,7 @@ async fn the_default_chart_rbac_serves_an_auto_campaign_fixing_its_findings() ->
 #[tokio::test]
 async fn the_default_chart_rbac_serves_a_cluster_drift_policy() -> Result<(), Box<dyn std::error::Error>> {
     let harness = Harness::prepare().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
     let Some(rendered) = chart::render(json!({}), &ns) else { return Ok(()) };
     let rendered = rendered.expect("the default values render");
@@ -581,7 +581,7 @@ async fn the_default_chart_rbac_serves_a_cluster_drift_policy() -> Result<(), Bo
 #[tokio::test]
 async fn a_chart_enabling_recreate_grants_the_delete_a_recreation_needs() -> Result<(), Box<dyn std::error::Error>> {
     let harness = Harness::prepare().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
     let values = json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["secrets"], "recreate": true}]}});
     let Some(rendered) = chart::render(values, &ns) else { return Ok(()) };
@@ -612,7 +612,7 @@ async fn a_chart_enabling_recreate_grants_the_delete_a_recreation_needs() -> Res
 #[tokio::test]
 async fn a_chart_enabling_identity_serves_check_campaigns() -> Result<(), Box<dyn std::error::Error>> {
     let harness = Harness::prepare().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
     let Some(rendered) = chart::render(json!({"identity": {"enabled": true}}), &ns) else { return Ok(()) };
     let rendered = rendered.expect("the identity values render");

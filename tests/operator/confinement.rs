@@ -3,7 +3,7 @@
 
 use std::error::Error;
 
-use driftwarden::require_sandbox;
+use driftwarden_sandbox::require_sandbox;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use kube::api::{Api, DynamicObject, PostParams};

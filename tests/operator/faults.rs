@@ -3,8 +3,8 @@
 
 use std::error::Error;
 
-use driftwarden::require_sandbox;
-use driftwarden::sandbox::faults::{Fault, RequestMatch};
+use driftwarden_sandbox::faults::{Fault, RequestMatch};
+use driftwarden_sandbox::require_sandbox;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use serde_json::json;

@@ -177,7 +177,8 @@ async fn a_policy_edit_that_governs_more_fields_sees_their_owners() {
 #[tokio::test]
 async fn a_policy_edit_relists_a_kind_only_when_it_governs_new_fields() -> Result<(), Box<dyn std::error::Error>> {
     let mut harness = Harness::prepare().await;
-    let identity = driftwarden::require_sandbox!(harness.cluster.add_user("driftwarden-edits", &["system:masters"]));
+    let identity =
+        driftwarden_sandbox::require_sandbox!(harness.cluster.add_user("driftwarden-edits", &["system:masters"]));
     let operator = harness.cluster.client_as(&identity)??;
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
@@ -190,7 +191,7 @@ async fn a_policy_edit_relists_a_kind_only_when_it_governs_new_fields() -> Resul
         condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
     })
     .await;
-    let lists = |harness: &Harness| -> Result<usize, driftwarden::sandbox::testing::Skipped> {
+    let lists = |harness: &Harness| -> Result<usize, driftwarden_sandbox::testing::Skipped> {
         Ok(harness
             .sandbox()?
             .requests()

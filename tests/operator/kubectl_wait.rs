@@ -38,7 +38,7 @@ fn kubectl_binary() -> Option<PathBuf> {
 async fn kubectl_wait_for_ready_follows_the_operator() -> Result<(), Box<dyn std::error::Error>> {
     let Some(kubectl) = kubectl_binary() else { return Ok(()) };
     let mut harness = Harness::prepare().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     harness.start_operator();
     let ns = harness.ns().to_string();
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 //! Results published as `wgpolicyk8s.io/v1alpha2` PolicyReports when their CRDs are served.
 
-use driftwarden::sandbox::testing::install_crds;
+use driftwarden_sandbox::testing::install_crds;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, PostParams};

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use driftwarden::operator::settings::Clock;
 use driftwarden::operator::{self, OperatorSettings};
-use driftwarden::sandbox::testing::{Sandbox, Skipped, TempNamespace, TestCluster, install_crds};
+use driftwarden_sandbox::testing::{Sandbox, Skipped, TempNamespace, TestCluster, install_crds};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;

@@ -2,7 +2,7 @@
 //! list items keyed by their merge keys), shared ownership, conflicts and `force`,
 //! removal of fields a manager stops applying, `/status`, dry runs and no-op applies.
 
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;

@@ -1,6 +1,6 @@
 //! create, get, update, delete; resourceVersion, uid, generateName, and the errors of each.
 
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, PostParams};
 

@@ -1,7 +1,7 @@
 //! delete: finalizers keep an object until they are removed; ownerReferences garbage-collect
 //! dependents (background, foreground, orphan); a namespace takes its content with it.
 
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::ResourceExt;

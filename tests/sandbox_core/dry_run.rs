@@ -1,8 +1,8 @@
 //! `dryRun=All`: the answer of a real write, but nothing stored, no watch event, and the
 //! resourceVersion unchanged.
 
-use driftwarden::require_sandbox;
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::require_sandbox;
+use driftwarden_sandbox::testing::TestCluster;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};

@@ -1,6 +1,6 @@
 //! Fields the API server refuses to change on an existing object.
 
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;

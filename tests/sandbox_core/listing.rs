@@ -1,7 +1,7 @@
 //! list: label selectors (equality and set-based), field selectors, limit and continue.
 
-use driftwarden::require_sandbox;
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::require_sandbox;
+use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, PostParams};

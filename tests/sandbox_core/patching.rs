@@ -1,6 +1,6 @@
 //! JSON merge patch and JSON patch (with `test`).
 
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! The protocol itself: the `Status` shape of errors and the codes of requests that are
 //! malformed or address nothing.
 
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::testing::TestCluster;
 use http::{Method, Request, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};

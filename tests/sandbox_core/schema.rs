@@ -3,7 +3,7 @@
 //! of the OpenAPI keywords or the CEL rules is a cause of one 422 `Invalid`.
 
 use driftwarden::api::{DriftException, DriftPolicy};
-use driftwarden::sandbox::testing::{TempNamespace, TestCluster, install_crds};
+use driftwarden_sandbox::testing::{TempNamespace, TestCluster, install_crds};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{GroupVersionKind, Status};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! `/status` and `metadata.generation`: spec changes bump generation, metadata and status
 //! changes do not; the main resource ignores status and `/status` ignores everything else.
 
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;

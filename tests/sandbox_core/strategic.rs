@@ -2,7 +2,7 @@
 //! and the 415 custom resources answer; custom resources apply with the list types of
 //! their schema instead.
 
-use driftwarden::sandbox::testing::{TestCluster, install_crds};
+use driftwarden_sandbox::testing::{TestCluster, install_crds};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};

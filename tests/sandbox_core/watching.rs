@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use driftwarden::require_sandbox;
-use driftwarden::sandbox::store::StoreConfig;
-use driftwarden::sandbox::testing::{Sandbox, SandboxOptions, TestCluster};
+use driftwarden_sandbox::require_sandbox;
+use driftwarden_sandbox::store::StoreConfig;
+use driftwarden_sandbox::testing::{Sandbox, SandboxOptions, TestCluster};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;

@@ -1,7 +1,7 @@
 //! Bearer tokens: 401 without a known token, discovery for every authenticated user.
 
-use driftwarden::require_sandbox;
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::require_sandbox;
+use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use kube::discovery::Discovery;

@@ -1,8 +1,8 @@
 //! RBAC from the store: namespaced grants stay in their namespace, ServiceAccounts get
 //! exactly their Role, wildcards and aggregated ClusterRoles, 401 versus 403.
 
-use driftwarden::require_sandbox;
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::require_sandbox;
+use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};

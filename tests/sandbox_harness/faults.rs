@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use driftwarden::require_sandbox;
-use driftwarden::sandbox::faults::{Fault, RequestMatch};
-use driftwarden::sandbox::testing::{Sandbox, TestCluster};
+use driftwarden_sandbox::faults::{Fault, RequestMatch};
+use driftwarden_sandbox::require_sandbox;
+use driftwarden_sandbox::testing::{Sandbox, TestCluster};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 

@@ -2,7 +2,7 @@
 //! sandbox-only helpers say why they are skipped (the environment rules themselves are
 //! unit-tested next to `TestCluster`).
 
-use driftwarden::sandbox::testing::{KUBECONFIG_ENV, TestCluster};
+use driftwarden_sandbox::testing::{KUBECONFIG_ENV, TestCluster};
 
 use crate::support::TestResult;
 

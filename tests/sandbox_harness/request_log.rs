@@ -1,7 +1,7 @@
 //! The sandbox's request log: every authenticated API request with its user, the
 //! authorizer's verb and resource, whether it was a dry run and the answer's status code.
 
-use driftwarden::sandbox::testing::{RequestRecord, Sandbox};
+use driftwarden_sandbox::testing::{RequestRecord, Sandbox};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;

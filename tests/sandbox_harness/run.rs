@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use driftwarden::sandbox::run::{RunOptions, start};
+use driftwarden_sandbox::run::{RunOptions, start};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};

@@ -1,7 +1,7 @@
 //! Dropped watches and compacted history, seen through kube's own watcher.
 
-use driftwarden::require_sandbox;
-use driftwarden::sandbox::testing::TestCluster;
+use driftwarden_sandbox::require_sandbox;
+use driftwarden_sandbox::testing::TestCluster;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;

@@ -152,7 +152,7 @@ async fn an_approval_the_rate_limit_defers_is_applied_later_and_announced_once()
 async fn a_paused_campaign_records_an_approval_but_applies_it_only_when_resumed()
 -> Result<(), Box<dyn std::error::Error>> {
     let harness = Harness::start().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &slow(&ns, "settings", "other")).await?;

@@ -12,13 +12,13 @@ use crate::support::*;
 #[tokio::test]
 async fn a_fix_undone_before_its_verifying_read_records_what_was_read_back() -> Result<(), Box<dyn std::error::Error>> {
     let harness = Harness::start().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await?;
     create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
     // The fix's verifying GET is held long enough for someone to undo the fix first.
-    use driftwarden::sandbox::faults::{Fault, RequestMatch};
+    use driftwarden_sandbox::faults::{Fault, RequestMatch};
     let read = RequestMatch::new("get", "configmaps").namespace(&ns).name("settings");
     harness.sandbox()?.inject(Fault::delay(read, std::time::Duration::from_secs(3)).times(1))?;
     let name = create_campaign(

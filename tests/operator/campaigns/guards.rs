@@ -42,7 +42,7 @@ async fn the_policys_rate_limit_spreads_a_campaigns_fixes_over_waves() {
 #[tokio::test]
 async fn the_policys_circuit_breaker_escalates_a_campaigns_mass_change() -> Result<(), Box<dyn std::error::Error>> {
     let harness = Harness::start().await;
-    driftwarden::require_sandbox!(harness.sandbox());
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     for name in ["a", "b", "c"] {

@@ -1,0 +1,19 @@
+//! The core of driftwarden: plain data and pure functions, with no Kubernetes client, no
+//! async runtime and no network. The operator, the command line and the sandbox API server
+//! build on it; it depends on none of them.
+//!
+//! - [`api`]: the custom resources (`driftwarden.dev/v1alpha1`) and their conditions.
+//! - [`engine`]: compare live objects with templates, classify each fix, decide what to do,
+//!   build the server-side-apply body, and account campaigns.
+//! - [`identity`]: the identity analysis: inventory of ServiceAccounts and human subjects,
+//!   privileges, risk, and the built-in campaign controls.
+//! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
+//! - [`openapi`]: a CRD's structural schema at work: pruning, defaults, validation, CEL.
+//! - [`notification`]: what a notification says happened.
+
+pub mod api;
+pub mod check;
+pub mod engine;
+pub mod identity;
+pub mod notification;
+pub mod openapi;

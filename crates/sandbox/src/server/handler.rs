@@ -1,0 +1,380 @@
+//! Dispatch: a request's path, method, query and body become one store operation, and its
+//! result the response.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use serde_json::Value;
+
+use super::query::{self, Query};
+use super::request_log::{RequestLog, RequestRecord};
+use super::response::{self, Body};
+use super::route::Route;
+use super::{admin, discovery, openapi, table};
+use crate::auth::rbac::authorize;
+use crate::auth::{Authenticated, Authenticator, RequestAttributes};
+use crate::error::{ApiError, Reason};
+use crate::faults::Faults;
+use crate::resources::ResourceKind;
+use crate::store::{
+    DeleteOptions, DeleteOutcome, ObjectList, PatchBody, ResourceRef, Store, Subresource, WatchEvent, WriteOptions,
+};
+
+/// What every request handler shares.
+pub struct Context {
+    /// The object store.
+    pub store: Arc<Store>,
+    /// Where the server listens, as discovery reports it.
+    pub address: SocketAddr,
+    /// Who may ask.
+    pub auth: Arc<Authenticator>,
+    /// The faults tests inject.
+    pub faults: Arc<Faults>,
+    /// The log of answered API requests.
+    pub requests: Arc<RequestLog>,
+}
+
+/// The body of a DELETE: the parts of `DeleteOptions` the sandbox acts on.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeleteBody {
+    propagation_policy: Option<String>,
+    orphan_dependents: Option<bool>,
+    dry_run: Option<Vec<String>>,
+    preconditions: Option<Preconditions>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Preconditions {
+    uid: Option<String>,
+    resource_version: Option<String>,
+}
+
+/// Answers one request.
+pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return response::error(&ApiError::bad_request("unable to read the request body").with_source(e)),
+    };
+    let path = parts.uri.path();
+    let query = Query::parse(parts.uri.query()).unwrap_or_default();
+    let attrs = RequestAttributes::new(&parts.method, path, query.watch);
+    let (who, result) = match context.auth.authenticate(&parts.headers) {
+        Err(e) => (None, Err(e)),
+        Ok(who) if path.starts_with(admin::PREFIX) => {
+            let result = match &who {
+                Authenticated::Admin => admin::handle(&context, &parts.method, path, &bytes),
+                Authenticated::User(_) => {
+                    Err(ApiError::new(Reason::Forbidden, "only the admin token may use the sandbox controls"))
+                }
+            };
+            (None, result)
+        }
+        Ok(who) => {
+            let result = match admit(&context, &who, &attrs).await {
+                Ok(()) => dispatch(&context, &parts, &bytes),
+                Err(e) => Err(e),
+            };
+            (Some(who), result)
+        }
+    };
+    let response = result.unwrap_or_else(|e| response::error(&e));
+    tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "sandbox request");
+    if let Some(who) = who {
+        let dry_run = query.dry_run || dry_run_in_body(&parts, &bytes);
+        context.requests.record(RequestRecord::new(&who, &attrs, dry_run, response.status().as_u16()));
+    }
+    response
+}
+
+/// Authorization, then injected faults: whether the request gets served, after how long.
+async fn admit(context: &Context, who: &Authenticated, attrs: &RequestAttributes) -> Result<(), ApiError> {
+    authorize(who, attrs, &context.store)?;
+    let verdict = context.faults.decide(attrs);
+    if let Some(delay) = verdict.delay {
+        tokio::time::sleep(delay).await;
+    }
+    verdict.failure.map_or(Ok(()), Err)
+}
+
+/// Whether a DELETE's body asks for a dry run (`DeleteOptions.dryRun: [All]`).
+fn dry_run_in_body(parts: &Parts, body: &[u8]) -> bool {
+    parts.method == Method::DELETE
+        && serde_json::from_slice::<DeleteBody>(body)
+            .ok()
+            .and_then(|b| b.dry_run)
+            .is_some_and(|values| values.iter().any(|v| v == "All"))
+}
+
+/// `Some(includeObject)` when the request asks for a Table.
+fn as_table(parts: &Parts) -> Option<table::IncludeObject> {
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())?;
+    if !table::wants_table(accept) {
+        return None;
+    }
+    let include = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "includeObject")
+        .map(|(_, v)| v.into_owned());
+    Some(table::IncludeObject::parse(include.as_deref()))
+}
+
+fn media_type(parts: &Parts) -> String {
+    parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn decode_object(parts: &Parts, body: &[u8]) -> Result<Value, ApiError> {
+    let value: Value = match media_type(parts).as_str() {
+        "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("unable to decode the request body as JSON: {e}")).with_source(e)
+        })?,
+        "application/yaml" => serde_yaml::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("unable to decode the request body as YAML: {e}")).with_source(e)
+        })?,
+        other => {
+            return Err(ApiError::new(
+                Reason::UnsupportedMediaType,
+                format!(
+                    "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/yaml"
+                ),
+            ));
+        }
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the request body must be a JSON object"));
+    }
+    Ok(value)
+}
+
+fn decode_patch(parts: &Parts, body: &[u8]) -> Result<PatchBody, ApiError> {
+    match media_type(parts).as_str() {
+        "application/merge-patch+json" => PatchBody::merge_from_slice(body),
+        "application/json-patch+json" => PatchBody::json_from_slice(body),
+        "application/strategic-merge-patch+json" => PatchBody::strategic_from_slice(body),
+        "application/apply-patch+yaml" => PatchBody::apply_from_slice(body),
+        other => Err(ApiError::new(
+            Reason::UnsupportedMediaType,
+            format!(
+                "the body of the request was in an unknown format ({other}) - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
+            ),
+        )),
+    }
+}
+
+fn write_options(query: &Query, parts: &Parts) -> Result<WriteOptions, ApiError> {
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    WriteOptions { dry_run: query.dry_run, ..WriteOptions::default() }.with_request(parts.uri.query(), user_agent)
+}
+
+fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
+    let decoded: DeleteBody = if body.iter().all(u8::is_ascii_whitespace) {
+        DeleteBody::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("unable to decode DeleteOptions: {e}")).with_source(e))?
+    };
+    let mut propagation = match decoded.propagation_policy.as_deref() {
+        Some(p) => Some(query::propagation(p)?),
+        None => query.propagation,
+    };
+    if propagation.is_none() && decoded.orphan_dependents == Some(true) {
+        propagation = Some(crate::store::Propagation::Orphan);
+    }
+    let mut dry_run = query.dry_run;
+    for value in decoded.dry_run.iter().flatten() {
+        dry_run |= query::dry_run(value)?;
+    }
+    let preconditions = decoded.preconditions.unwrap_or_default();
+    Ok(DeleteOptions {
+        dry_run,
+        propagation: propagation.unwrap_or_default(),
+        precondition_uid: preconditions.uid,
+        precondition_resource_version: preconditions.resource_version,
+    })
+}
+
+fn not_allowed(method: &Method, path: &str) -> ApiError {
+    ApiError::method_not_allowed(format!(
+        "the server does not allow this method on the requested resource ({method} {path})"
+    ))
+}
+
+fn dispatch(context: &Context, parts: &Parts, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    let path = parts.uri.path();
+    let route = Route::parse(path).ok_or_else(|| ApiError::resource_not_served(path))?;
+    let discovery_get = |response: Response<Body>| {
+        if parts.method == Method::GET { Ok(response) } else { Err(not_allowed(&parts.method, path)) }
+    };
+    match route {
+        Route::Version => discovery_get(response::json(StatusCode::OK, &discovery::version())),
+        Route::Health => discovery_get(response::text(StatusCode::OK, "ok")),
+        Route::CoreVersions => {
+            let registry = context.store.registry();
+            discovery_get(response::json(StatusCode::OK, &discovery::core_versions(&registry, context.address)))
+        }
+        Route::OpenApiRoot => discovery_get(response::json(StatusCode::OK, &openapi::root(&context.store.registry()))),
+        Route::OpenApiGroupVersion(gv) => {
+            let document = openapi::group_version_document(&context.store.registry(), &gv)
+                .ok_or_else(|| ApiError::resource_not_served(path))?;
+            discovery_get(response::json(StatusCode::OK, &document))
+        }
+        Route::Groups => discovery_get(response::json(StatusCode::OK, &discovery::groups(&context.store.registry()))),
+        Route::Group(name) => {
+            let group = discovery::group(&context.store.registry(), &name)
+                .ok_or_else(|| ApiError::resource_not_served(path))?;
+            discovery_get(response::json(StatusCode::OK, &group))
+        }
+        Route::Resources { group, version } => {
+            let list = discovery::resources(&context.store.registry(), &group, &version)
+                .ok_or_else(|| ApiError::resource_not_served(path))?;
+            discovery_get(response::json(StatusCode::OK, &list))
+        }
+        Route::Collection { group, version, resource, namespace } => {
+            let kind = context
+                .store
+                .resolve(&group, &version, &resource)
+                .ok_or_else(|| ApiError::resource_not_served(path))?;
+            if !kind.namespaced() && namespace.is_some() {
+                return Err(ApiError::resource_not_served(path));
+            }
+            let target = ResourceRef::new(&group, &version, &resource, namespace.as_deref());
+            collection(context, parts, body, &kind, &target)
+        }
+        Route::Object { group, version, resource, namespace, name, subresource } => {
+            let kind = context
+                .store
+                .resolve(&group, &version, &resource)
+                .ok_or_else(|| ApiError::resource_not_served(path))?;
+            if kind.namespaced() != namespace.is_some() {
+                return Err(ApiError::resource_not_served(path));
+            }
+            let subresource = match subresource.as_deref() {
+                None => Subresource::Main,
+                Some("status") if kind.status_subresource => Subresource::Status,
+                Some(_) => return Err(ApiError::resource_not_served(path)),
+            };
+            let target = ResourceRef::new(&group, &version, &resource, namespace.as_deref());
+            object(context, parts, body, &kind, &target, &name, subresource)
+        }
+    }
+}
+
+fn collection(
+    context: &Context,
+    parts: &Parts,
+    body: &[u8],
+    kind: &ResourceKind,
+    target: &ResourceRef,
+) -> Result<Response<Body>, ApiError> {
+    let query = Query::parse(parts.uri.query())?;
+    let store = &context.store;
+    let all_namespaces = kind.namespaced() && target.namespace.is_none();
+    match parts.method {
+        Method::GET if query.watch => {
+            let session = store.watch(target, &query.watch_options())?;
+            let encode: response::EventEncoder = match as_table(parts) {
+                Some(include) => {
+                    let columns = table::columns_for(store, kind);
+                    Box::new(move |event| {
+                        serde_json::to_vec(&table::watch_event(&columns, event, include)).unwrap_or_default()
+                    })
+                }
+                None => Box::new(WatchEvent::encode),
+            };
+            Ok(response::watch(session, context.faults.watch_drops(), encode))
+        }
+        Method::GET => {
+            let list = store.list(target, &query.list_options())?.to_json();
+            match as_table(parts) {
+                Some(include) => {
+                    let items = list["items"].as_array().cloned().unwrap_or_default();
+                    let columns = table::columns_for(store, kind);
+                    Ok(response::json(
+                        StatusCode::OK,
+                        &table::table(&columns, &items, include, list["metadata"].clone()),
+                    ))
+                }
+                None => Ok(response::json(StatusCode::OK, &list)),
+            }
+        }
+        Method::POST if !all_namespaces => {
+            let object = decode_object(parts, body)?;
+            let created = store.create(target, object, write_options(&query, parts)?)?;
+            Ok(response::json(StatusCode::CREATED, &created))
+        }
+        Method::DELETE if !all_namespaces => {
+            let options = delete_options(&query, body)?;
+            let outcomes = store.delete_collection(target, &query.list_options(), &options)?;
+            let items = outcomes
+                .into_iter()
+                .map(|o| match o {
+                    DeleteOutcome::Deleted(v) | DeleteOutcome::Pending(v) => v,
+                })
+                .collect();
+            let list = ObjectList {
+                kind: kind.clone(),
+                items,
+                resource_version: store.resource_version(),
+                continue_token: None,
+                remaining_item_count: None,
+            };
+            Ok(response::json(StatusCode::OK, &list.to_json()))
+        }
+        _ => Err(not_allowed(&parts.method, parts.uri.path())),
+    }
+}
+
+fn object(
+    context: &Context,
+    parts: &Parts,
+    body: &[u8],
+    kind: &ResourceKind,
+    target: &ResourceRef,
+    name: &str,
+    subresource: Subresource,
+) -> Result<Response<Body>, ApiError> {
+    let query = Query::parse(parts.uri.query())?;
+    let store = &context.store;
+    let write = write_options(&query, parts)?;
+    match parts.method {
+        Method::GET => {
+            let object = store.get(target, name)?;
+            match as_table(parts) {
+                Some(include) => {
+                    let columns = table::columns_for(store, kind);
+                    let metadata = serde_json::json!({"resourceVersion": store.resource_version().to_string()});
+                    Ok(response::json(StatusCode::OK, &table::table(&columns, &[object], include, metadata)))
+                }
+                None => Ok(response::json(StatusCode::OK, &object)),
+            }
+        }
+        Method::PUT => {
+            let object = decode_object(parts, body)?;
+            Ok(response::json(StatusCode::OK, &store.update(target, name, object, subresource, write)?))
+        }
+        Method::PATCH => {
+            let patch = decode_patch(parts, body)?;
+            Ok(response::json(StatusCode::OK, &store.patch(target, name, &patch, subresource, write)?))
+        }
+        Method::DELETE if subresource == Subresource::Main => {
+            let options = delete_options(&query, body)?;
+            Ok(match store.delete(target, name, &options)? {
+                DeleteOutcome::Deleted(last) if !kind.delete_returns_object => response::deleted(kind, &last),
+                DeleteOutcome::Deleted(object) | DeleteOutcome::Pending(object) => {
+                    response::json(StatusCode::OK, &object)
+                }
+            })
+        }
+        _ => Err(not_allowed(&parts.method, parts.uri.path())),
+    }
+}

@@ -1,0 +1,135 @@
+//! Every API request the server answered, as the authorizer saw it: who asked, which verb
+//! on which resource, and the status code of the answer. Tests read it to see what a
+//! client really did (which permissions it used, how many requests it made).
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
+
+use crate::auth::{Authenticated, RequestAttributes};
+
+/// The user name recorded for requests made with the admin token.
+pub const ADMIN_USER: &str = "system:admin";
+
+/// How many records the log keeps by default; older ones are dropped first.
+pub const DEFAULT_CAPACITY: usize = 1_000_000;
+
+/// One answered API request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// The authenticated user (`system:serviceaccount:ns:name`, or [`ADMIN_USER`]).
+    pub user: String,
+    /// The authorizer's verb: `get`, `list`, `watch`, `create`, `update`, `patch`,
+    /// `delete`, `deletecollection`; for non-resource paths the lowercased method.
+    pub verb: String,
+    /// The API group; empty for core and for non-resource paths.
+    pub group: String,
+    /// The plural resource; empty for non-resource paths (discovery, `/version`).
+    pub resource: String,
+    /// The subresource (`status`), if any.
+    pub subresource: Option<String>,
+    /// The namespace; empty for cluster-scoped requests and lists across namespaces.
+    pub namespace: String,
+    /// The object's name; empty for collections.
+    pub name: String,
+    /// Whether the request asked for `dryRun=All`.
+    pub dry_run: bool,
+    /// The HTTP status code of the answer (403 for a request RBAC refused).
+    pub code: u16,
+}
+
+impl RequestRecord {
+    /// The record of a request by `who` with `attrs`, answered with `code`.
+    pub fn new(who: &Authenticated, attrs: &RequestAttributes, dry_run: bool, code: u16) -> Self {
+        let user = match who {
+            Authenticated::Admin => ADMIN_USER.to_string(),
+            Authenticated::User(user) => user.name.clone(),
+        };
+        RequestRecord {
+            user,
+            verb: attrs.verb.clone(),
+            group: attrs.group.clone(),
+            resource: attrs.resource.clone(),
+            subresource: attrs.subresource.clone(),
+            namespace: attrs.namespace.clone(),
+            name: attrs.name.clone(),
+            dry_run,
+            code,
+        }
+    }
+}
+
+/// A bounded log of [`RequestRecord`]s, oldest first.
+#[derive(Debug)]
+pub struct RequestLog {
+    capacity: usize,
+    records: Mutex<VecDeque<RequestRecord>>,
+}
+
+impl Default for RequestLog {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+impl RequestLog {
+    /// A log that keeps the last `capacity` records.
+    pub fn with_capacity(capacity: usize) -> Self {
+        RequestLog { capacity, records: Mutex::new(VecDeque::new()) }
+    }
+
+    /// Appends a record, dropping the oldest when the log is full.
+    pub fn record(&self, record: RequestRecord) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        if records.len() >= self.capacity {
+            records.pop_front();
+        }
+        records.push_back(record);
+    }
+
+    /// Every record kept, oldest first.
+    pub fn snapshot(&self) -> Vec<RequestRecord> {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
+    }
+
+    /// Forgets every record.
+    pub fn clear(&self) {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+
+    use super::*;
+    use crate::auth::UserInfo;
+
+    #[test]
+    fn records_are_kept_in_order_up_to_the_capacity() {
+        let log = RequestLog::with_capacity(2);
+        let who = Authenticated::User(UserInfo::service_account("ops", "driftwarden"));
+        for name in ["a", "b", "c"] {
+            let attrs =
+                RequestAttributes::new(&Method::PATCH, &format!("/api/v1/namespaces/x/configmaps/{name}"), false);
+            log.record(RequestRecord::new(&who, &attrs, name == "c", 200));
+        }
+        let kept = log.snapshot();
+        assert_eq!(kept.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        let last = &kept[1];
+        assert_eq!(last.user, "system:serviceaccount:ops:driftwarden");
+        assert_eq!((last.verb.as_str(), last.group.as_str(), last.resource.as_str()), ("patch", "", "configmaps"));
+        assert_eq!((last.namespace.as_str(), last.dry_run, last.code), ("x", true, 200));
+        log.clear();
+        assert!(log.snapshot().is_empty());
+    }
+
+    #[test]
+    fn the_admin_token_is_recorded_as_the_admin_user() {
+        let attrs = RequestAttributes::new(&Method::GET, "/apis/apps/v1/deployments", true);
+        let record = RequestRecord::new(&Authenticated::Admin, &attrs, false, 200);
+        assert_eq!((record.user.as_str(), record.verb.as_str(), record.group.as_str()), (ADMIN_USER, "watch", "apps"));
+    }
+}

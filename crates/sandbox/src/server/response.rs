@@ -1,0 +1,101 @@
+//! Building responses: JSON objects, `Status` errors and successes, and watch streams.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use futures::stream;
+use http::{Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::Frame;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Status, StatusDetails};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::resources::ResourceKind;
+use crate::store::{WatchEvent, WatchSession, meta};
+
+/// The body type of every response.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+const JSON: &str = "application/json";
+
+fn full(code: StatusCode, content_type: &str, bytes: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(bytes)).boxed());
+    *response.status_mut() = code;
+    if let Ok(value) = header::HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+/// A JSON response with the given code.
+pub fn json<T: Serialize>(code: StatusCode, body: &T) -> Response<Body> {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => full(code, JSON, bytes),
+        Err(e) => error(&ApiError::internal(format!("unable to encode the response: {e}")).with_source(e)),
+    }
+}
+
+/// A plain-text response.
+pub fn text(code: StatusCode, body: &str) -> Response<Body> {
+    full(code, "text/plain; charset=utf-8", body.as_bytes().to_vec())
+}
+
+/// The `Status` answer to a failed request.
+pub fn error(err: &ApiError) -> Response<Body> {
+    let code = StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = err.to_status();
+    let mut response = match serde_json::to_vec(&status) {
+        Ok(bytes) => full(code, JSON, bytes),
+        Err(_) => text(code, &err.message),
+    };
+    if let Some(seconds) = err.retry_after() {
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// The `Status` answer to a completed delete of a kind that does not return the object.
+pub fn deleted(kind: &ResourceKind, object: &Value) -> Response<Body> {
+    let status = Status {
+        status: Some("Success".to_string()),
+        details: Some(StatusDetails {
+            name: Some(meta::name(object).to_string()),
+            group: Some(kind.group.clone()),
+            kind: Some(kind.resource.clone()),
+            uid: Some(meta::uid(object).to_string()),
+            causes: None,
+            retry_after_seconds: None,
+        }),
+        ..Default::default()
+    };
+    json(StatusCode::OK, &status)
+}
+
+/// How a watch event is written (without the newline): plain, or with its object as a
+/// Table row.
+pub type EventEncoder = Box<dyn Fn(&WatchEvent) -> Vec<u8> + Send + Sync>;
+
+/// A watch stream: one JSON event per line (as `encode` writes it), flushed as each event
+/// happens. The stream ends early when `drops` changes (fault injection ends every open
+/// watch).
+pub fn watch(
+    session: WatchSession,
+    mut drops: tokio::sync::watch::Receiver<u64>,
+    encode: EventEncoder,
+) -> Response<Body> {
+    drops.mark_unchanged();
+    let events = stream::unfold((session, drops, encode), |(mut session, mut drops, encode)| async move {
+        let event = tokio::select! {
+            event = session.next() => event?,
+            _ = drops.changed() => return None,
+        };
+        let mut line = encode(&event);
+        line.push(b'\n');
+        Some((Ok::<_, Infallible>(Frame::data(Bytes::from(line))), (session, drops, encode)))
+    });
+    let mut response = Response::new(StreamBody::new(events).boxed());
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON));
+    response
+}

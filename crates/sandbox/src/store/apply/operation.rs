@@ -1,0 +1,152 @@
+//! Server-side apply: `PATCH` with `application/apply-patch+yaml`.
+//!
+//! The configuration is merged into the live object (or creates it); the applier's
+//! `Apply` entry then owns exactly the fields of its configuration. A field the merge
+//! would change while another manager owns it is a conflict (409) unless `force=true`,
+//! which moves the field to the applier; applying the value a field already has shares
+//! it. Fields the applier owned before and no longer applies are removed from the object
+//! unless another manager owns them.
+
+use serde_json::{Map, Value};
+
+use super::compare::compare;
+use super::conflict::{Conflict, conflict_error};
+use super::fieldset::FieldSet;
+use super::managed::{Entry, Operation};
+use super::merge::{merge, remove_fields};
+use super::owned::applied_fields;
+use super::schema::Schema;
+use super::scope;
+use super::track::{Ownership, current};
+use crate::error::{ApiError, CauseType, FieldCause};
+use crate::resources::ResourceKind;
+use crate::store::create::create_locked;
+use crate::store::key::ObjectKey;
+use crate::store::meta;
+use crate::store::options::{ResourceRef, Subresource, WriteOptions};
+use crate::store::schema;
+use crate::store::update::{WriteRequest, check_subresource, update_owned};
+use crate::store::{Store, check_type, resolve_kind, view};
+
+impl Store {
+    /// Applies `config` for the field manager of `options` (required), creating the
+    /// object when it does not exist.
+    pub fn apply(
+        &self,
+        target: &ResourceRef,
+        name: &str,
+        mut config: Value,
+        subresource: Subresource,
+        options: WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let manager = match options.field_manager.as_deref() {
+            Some(manager) if !manager.is_empty() => manager.to_string(),
+            _ => {
+                return Err(ApiError::invalid(
+                    "meta.k8s.io",
+                    "PatchOptions",
+                    "",
+                    vec![FieldCause::new(CauseType::FieldValueRequired, "fieldManager", "is required for apply patch")],
+                ));
+            }
+        };
+        let mut state = self.lock();
+        let kind = resolve_kind(&state, target)?;
+        check_subresource(&kind, subresource)?;
+        check_type(&mut config, &kind)?;
+        prepare(&mut config, &kind, name, subresource)?;
+        schema::prune_applied(&state, &kind, &mut config);
+        let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
+        let schema = Schema::for_kind(&state, &kind);
+        let owned = scope::ownable(&applied_fields(&config, &schema), &kind, subresource);
+        let entry = Entry {
+            manager,
+            operation: Operation::Apply,
+            api_version: kind.api_version(),
+            subresource: scope::name(subresource),
+            time: Some(meta::now()),
+            fields: owned,
+        };
+        let key = ObjectKey::new(kind.group_resource(), namespace, name);
+        let Some(existing) = state.get(&key).cloned() else {
+            if subresource == Subresource::Status {
+                return Err(ApiError::not_found(&kind.group_resource(), name));
+            }
+            let mut managed = current(&Value::Null, &Value::Null);
+            managed.put(entry);
+            return create_locked(&mut state, &kind, namespace, config, &options, Ownership::Applied(managed));
+        };
+        let live = without_managed_fields(&view(&existing, &kind));
+        let mut managed = current(&Value::Null, &existing);
+        let mut merged = merge(&live, &config, &schema);
+        let changes = compare(&live, &merged, &schema).map(|set| scope::ownable(set, &kind, subresource));
+        let changed = changes.changed();
+        let conflicts: Vec<Conflict> = managed
+            .entries
+            .iter()
+            .filter(|other| !other.same_manager(&entry))
+            .filter_map(|other| Conflict::between(other, &changed))
+            .collect();
+        if !conflicts.is_empty() && !options.force {
+            return Err(conflict_error(&conflicts));
+        }
+        let previous = managed.find(&entry).cloned();
+        for other in managed.entries.iter_mut().filter(|other| !other.same_manager(&entry)) {
+            other.fields = other.fields.difference(&changed).difference(&changes.removed);
+        }
+        let given_up = previous.as_ref().map(|p| p.fields.difference(&entry.fields)).unwrap_or_default();
+        managed.put(entry.clone());
+        let all_owned = managed.entries.iter().fold(FieldSet::new(), |all, e| all.union(&e.fields));
+        remove_fields(&mut merged, &given_up.difference(&all_owned), &all_owned, &schema);
+        if merged == live
+            && let Some(previous) = previous
+        {
+            managed.put(Entry { time: previous.time, ..entry });
+        }
+        let request = WriteRequest { options, ownership: Ownership::Applied(managed) };
+        update_owned(&mut state, &kind, namespace, name, merged, subresource, request)
+    }
+}
+
+/// Checks the name of an applied configuration and keeps only what the subresource
+/// writes: all but `status` for the object of a kind with `/status`, only `status` (and
+/// the object's identity) for `/status`.
+fn prepare(config: &mut Value, kind: &ResourceKind, name: &str, subresource: Subresource) -> Result<(), ApiError> {
+    let map =
+        config.as_object_mut().ok_or_else(|| ApiError::bad_request("the applied configuration must be an object"))?;
+    let metadata = map.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    let metadata = metadata.as_object_mut().ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
+    match metadata.get("name").and_then(Value::as_str) {
+        None | Some("") => {
+            metadata.insert("name".to_string(), Value::from(name));
+        }
+        Some(n) if n == name => {}
+        Some(n) => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )));
+        }
+    }
+    metadata.remove("managedFields");
+    match subresource {
+        Subresource::Main if kind.status_subresource => {
+            map.remove("status");
+        }
+        Subresource::Main => {}
+        Subresource::Status => {
+            map.retain(|field, _| matches!(field.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+            if let Some(Value::Object(metadata)) = map.get_mut("metadata") {
+                metadata.retain(|field, _| matches!(field.as_str(), "name" | "namespace" | "resourceVersion"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn without_managed_fields(object: &Value) -> Value {
+    let mut out = object.clone();
+    if let Some(metadata) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
+    }
+    out
+}
