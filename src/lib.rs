@@ -3,6 +3,7 @@
 //!
 //! The crate is split the way the operator works:
 //! - [`api`]: the custom resources (`driftwarden.dev/v1alpha1`) and their conditions.
+//! - [`argocd`]: the Argo CD health checks of those kinds (Lua) and the `argocd-cm` patch.
 //! - [`engine`]: the sans-IO core: compare live objects with templates, classify each fix,
 //!   decide what to do, and build the server-side-apply body. No Kubernetes client here.
 //! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
@@ -16,6 +17,7 @@
 //! - [`operator`]: the IO shell of `driftwarden run`.
 
 pub mod api;
+pub mod argocd;
 pub mod check;
 pub mod cli;
 pub mod diff;
