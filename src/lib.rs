@@ -7,6 +7,8 @@
 //!   accounting, identity analysis and `driftwarden check`. No Kubernetes client there.
 //! - [`driftwarden_sandbox`] (re-exported as [`sandbox`]): an in-memory Kubernetes API
 //!   server for `driftwarden sandbox` and the integration tests.
+//! - [`argocd`]: the Argo CD health checks of driftwarden's kinds (Lua) and the `argocd-cm`
+//!   patch that `driftwarden argocd-health` writes.
 //! - [`operator`]: `driftwarden run`, the operator: its reconciler and the runtime that
 //!   executes the reconciler's effects.
 //! - [`diff`]: `driftwarden diff`, what each policy would change in the live cluster now.
@@ -17,6 +19,7 @@
 pub use driftwarden_core::{api, check, engine, identity, notification, openapi};
 pub use driftwarden_sandbox as sandbox;
 
+pub mod argocd;
 pub mod cli;
 pub mod diff;
 pub mod inventory;

@@ -35,6 +35,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+    /// Print the argocd-cm patch that gives Argo CD a health check for every driftwarden
+    /// kind, as YAML.
+    ArgocdHealth {
+        /// Write the patch and one `health/<Kind>.lua` per kind into this directory instead,
+        /// as the chart holds them: `driftwarden argocd-health --out-dir
+        /// charts/driftwarden/argocd`.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// Evaluate policies against manifest files, offline (pre-merge CI). Exit code 0 when
     /// clean, 1 on violations, 2 on invalid input.
     Check(CheckArgs),
@@ -56,6 +65,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crds { out_dir } => crds(out_dir.as_deref()),
+        Command::ArgocdHealth { out_dir } => argocd_health(out_dir.as_deref()),
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Diff(args) => diff::run(&args),
@@ -78,6 +88,25 @@ fn crds(out_dir: Option<&Path>) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("driftwarden crds: cannot write {}: {error}", dir.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn argocd_health(out_dir: Option<&Path>) -> ExitCode {
+    let Some(dir) = out_dir else {
+        return match emit(&crate::argocd::argocd_cm_patch()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("driftwarden argocd-health: cannot write to standard output: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    };
+    match crate::argocd::write_generated(dir) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("driftwarden argocd-health: cannot write {}: {error}", dir.display());
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,7 @@
 //! A policy may name a kind the API server does not serve yet: it says so, and the kind is
 //! picked up and governed once its CRD is installed.
 
+use driftwarden_sandbox::testing::widgets_crd;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, PostParams};
 use kube::core::GroupVersionKind;
@@ -20,7 +21,7 @@ async fn a_kind_installed_later_is_picked_up_and_governed() {
             &ns,
             "widgets",
             json!({"baselines": [{"match": {"apiVersion": format!("{group}/v1"), "kind": "Widget"},
-                                  "template": {"spec": {"size": "small"}}}]}),
+                                  "template": {"spec": {"size": 1}}}]}),
         ),
     )
     .await;
@@ -31,19 +32,10 @@ async fn a_kind_installed_later_is_picked_up_and_governed() {
     let message = waiting.data["status"]["conditions"][0]["message"].as_str().unwrap_or_default().to_string();
     assert!(message.contains("Widget"), "the message names the kind: {message}");
 
-    let crd: CustomResourceDefinition = serde_json::from_value(json!({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("widgets.{group}")},
-        "spec": {
-            "group": group, "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
-                "type": "object",
-                "properties": {"spec": {"type": "object", "properties": {"size": {"type": "string"}}}}
-            }}}]
-        }
-    }))
-    .unwrap();
+    // The tests' Widget kind, moved into that group.
+    let mut crd = widgets_crd();
+    crd.metadata.name = Some(format!("widgets.{group}"));
+    crd.spec.group = group.clone();
     let crds: Api<CustomResourceDefinition> = Api::all(harness.client());
     crds.create(&PostParams::default(), &crd).await.unwrap();
     let widgets: Api<DynamicObject> = Api::namespaced_with(
@@ -53,7 +45,7 @@ async fn a_kind_installed_later_is_picked_up_and_governed() {
     );
     let widget: DynamicObject = serde_json::from_value(json!({
         "apiVersion": format!("{group}/v1"), "kind": "Widget",
-        "metadata": {"name": "gear", "namespace": ns}, "spec": {"size": "large"}
+        "metadata": {"name": "gear", "namespace": ns}, "spec": {"size": 3}
     }))
     .unwrap();
     // The API server may take a moment to serve a new CRD.
@@ -63,7 +55,7 @@ async fn a_kind_installed_later_is_picked_up_and_governed() {
         }
     })
     .await;
-    wait_for(&widgets, "gear", "fixed once the kind is served", |w| w.data["spec"]["size"] == "small").await;
+    wait_for(&widgets, "gear", "fixed once the kind is served", |w| w.data["spec"]["size"] == 1).await;
     wait_for(&policies(&harness), "widgets", "ready and compliant", |p| {
         condition(p, "Ready").is_some_and(|(s, _)| s == "True")
             && condition(p, "Compliant").is_some_and(|(s, _)| s == "True")

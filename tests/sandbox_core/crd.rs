@@ -1,7 +1,7 @@
 //! CustomResourceDefinitions make kinds servable, discoverable and removable; discovery of
 //! the built-in kinds works for kube's `Discovery`.
 
-use driftwarden_sandbox::testing::TestCluster;
+use driftwarden_sandbox::testing::{TestCluster, widgets_crd};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::discovery::{Discovery, Scope};
@@ -9,25 +9,6 @@ use kube::runtime::{conditions, wait::await_condition};
 use serde_json::json;
 
 use crate::support::{TestResult, status_of};
-
-const WIDGETS: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.dev}
-spec:
-  group: example.dev
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema:
-      openAPIV3Schema:
-        type: object
-        x-kubernetes-preserve-unknown-fields: true
-"#;
 
 #[tokio::test]
 async fn discovery_describes_the_builtin_kinds() -> TestResult {
@@ -58,7 +39,7 @@ async fn a_crd_makes_its_kind_servable_until_it_is_deleted() -> TestResult {
     let sandbox = TestCluster::start().await?;
     let ns = sandbox.temp_namespace().await?;
     let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
-    let crd: CustomResourceDefinition = serde_yaml::from_str(WIDGETS)?;
+    let crd = widgets_crd();
     crds.create(&PostParams::default(), &crd).await?;
     await_condition(crds.clone(), "widgets.example.dev", conditions::is_crd_established()).await?;
 
@@ -98,8 +79,8 @@ async fn a_crd_makes_its_kind_servable_until_it_is_deleted() -> TestResult {
 async fn an_invalid_crd_is_rejected_with_its_causes() -> TestResult {
     let sandbox = TestCluster::start().await?;
     let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
-    let crd: CustomResourceDefinition =
-        serde_yaml::from_str(&WIDGETS.replace("name: widgets.example.dev", "name: gadgets.example.dev"))?;
+    let mut crd = widgets_crd();
+    crd.metadata.name = Some("gadgets.example.dev".into());
     let invalid = status_of(crds.create(&PostParams::default(), &crd).await);
     assert_eq!((invalid.code, invalid.reason.as_str()), (422, "Invalid"));
     assert!(invalid.details.map(|d| d.causes).unwrap_or_default().iter().any(|c| c.field == "metadata.name"));

@@ -4,28 +4,13 @@
 use std::time::Duration;
 
 use driftwarden_sandbox::run::{RunOptions, start};
+use driftwarden_sandbox::testing::widgets_crd;
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
 
 use crate::support::{TestResult, configmap};
-
-const WIDGETS: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.dev}
-spec:
-  group: example.dev
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-"#;
 
 async fn client_from(path: &std::path::Path) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
     let kubeconfig = Kubeconfig::read_from(path)?;
@@ -41,7 +26,7 @@ async fn a_restarted_sandbox_keeps_every_object() -> TestResult {
         kubeconfig_out: dir.path().join("kubeconfig"),
         data: Some(dir.path().join("store.json")),
         snapshot_interval: Duration::from_secs(3600),
-        crds: vec![serde_yaml::from_str::<CustomResourceDefinition>(WIDGETS)?],
+        crds: vec![widgets_crd()],
         admin_token: None,
     };
     let widget = ApiResource::from_gvk(&GroupVersionKind::gvk("example.dev", "v1", "Widget"));

@@ -81,35 +81,17 @@ pub fn kinds_from_crd(crd: &CustomResourceDefinition) -> Result<Vec<ResourceKind
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionVersion;
+
     use super::*;
-
-    fn crd(yaml: &str) -> CustomResourceDefinition {
-        serde_yaml::from_str(yaml).expect("crd yaml")
-    }
-
-    const WIDGETS: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.dev}
-spec:
-  group: example.dev
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-  - name: v1beta1
-    served: false
-    storage: false
-    schema: {openAPIV3Schema: {type: object}}
-"#;
+    use crate::testing::widgets_crd;
 
     #[test]
     fn served_versions_become_kinds() {
-        let kinds = kinds_from_crd(&crd(WIDGETS)).expect("valid");
+        let mut crd = widgets_crd();
+        let retired = CustomResourceDefinitionVersion { name: "v1beta1".into(), served: false, ..Default::default() };
+        crd.spec.versions.push(retired);
+        let kinds = kinds_from_crd(&crd).expect("valid");
         assert_eq!(kinds.len(), 1);
         let k = &kinds[0];
         assert_eq!((k.group.as_str(), k.version.as_str(), k.resource.as_str()), ("example.dev", "v1", "widgets"));
@@ -119,7 +101,8 @@ spec:
 
     #[test]
     fn name_must_be_plural_dot_group() {
-        let bad = crd(&WIDGETS.replace("name: widgets.example.dev", "name: gadgets.example.dev"));
+        let mut bad = widgets_crd();
+        bad.metadata.name = Some("gadgets.example.dev".into());
         let causes = kinds_from_crd(&bad).expect_err("invalid");
         assert_eq!(causes[0].field, "metadata.name");
     }

@@ -15,6 +15,7 @@
 //! - [`TestCluster`]: the same test against the sandbox or, with
 //!   `DRIFTWARDEN_TEST_KUBECONFIG`, a real cluster; sandbox-only helpers return
 //!   [`Skipped`], which [`require_sandbox!`](crate::require_sandbox) prints and returns on.
+//! - [`widgets_crd`]: the custom kind tests install (`widgets.example.dev`), written once.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,10 +34,12 @@
 mod cluster;
 mod crds;
 mod temp_namespace;
+mod widgets;
 
 pub use crate::process::{CONTEXT_NAME, Sandbox, SandboxError, SandboxOptions};
 pub use cluster::{KUBECONFIG_ENV, REQUIRE_CLUSTER_ENV, Skipped, TestCluster};
 pub use crds::install_crds;
 pub use temp_namespace::TempNamespace;
+pub use widgets::{WIDGETS_CRD, widgets_crd};
 
 pub use crate::server::RequestRecord;
