@@ -5,6 +5,7 @@
 //! the bodies the loop writes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -16,6 +17,7 @@ use crate::api::RemediationClass;
 use crate::api::campaign::{CampaignScope, CampaignStatus, ControlSource, PolicyKind, RemediationCampaignSpec};
 use crate::api::common::Owner;
 use crate::api::finding::{Approval, FindingSpec, FindingState, FindingStatus, Severity};
+use crate::engine::backoff::Backoff;
 use crate::engine::campaign::{FindingSummary, WaveOutcome};
 use crate::engine::selector::selector_matches;
 
@@ -369,11 +371,10 @@ pub fn new_finding(name: String, namespace: String, severity: Severity, owner: O
     }
 }
 
-/// How long to wait after `failures` failed writes: 0.5 s doubling up to 5 min.
-pub fn backoff(failures: u32, now: Timestamp) -> Timestamp {
-    let wait = 500u64.saturating_mul(1 << failures.saturating_sub(1).min(10)).min(300_000);
-    now + jiff::SignedDuration::from_millis(wait as i64)
-}
+/// How long to wait after failures in a row of a campaign's requests (Finding and status
+/// writes, fresh reads of assets, approved fixes), and of exception status writes: 0.5 s
+/// doubling up to 5 min.
+pub const BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
 
 #[cfg(test)]
 mod tests {

@@ -31,12 +31,15 @@ use kube::runtime::wait::{await_condition, conditions};
 use serde_json::{Map, Value};
 
 use super::remediate::{Fix, FixResult, describe, verify};
+use crate::engine::backoff::Backoff;
 use crate::engine::patch::union_into;
 
 /// How long the old object may take to go away before the fix gives up.
 const GONE_WITHIN: Duration = Duration::from_secs(30);
 /// How often the create is tried once the old object is gone.
 const CREATE_ATTEMPTS: u32 = 5;
+/// How long to wait between creates: 0.4 s, 0.8 s, 1.6 s, 3.2 s.
+const CREATE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(400), Duration::from_secs(5));
 
 /// Metadata the API server sets on every object; a replacement starts without it.
 const SERVER_SET: [&str; 8] = [
@@ -121,7 +124,7 @@ pub async fn run(client: Client, fix: &Fix, recreation: &Recreation) -> FixResul
         match api.create(&create, &replacement).await {
             Ok(_) => break,
             Err(err) if attempt < CREATE_ATTEMPTS && !is_conflict(&err) => {
-                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                tokio::time::sleep(CREATE_BACKOFF.delay(attempt)).await;
             }
             Err(err) => {
                 return FixResult::ApplyFailed {

@@ -28,7 +28,7 @@ use crate::engine::campaign::{
 use crate::engine::classify::riskiest;
 use crate::engine::decide::Action;
 use crate::operator::campaigns::{
-    self, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, Written, backoff, drift_severity, finding_body, finding_name,
+    self, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, Written, drift_severity, finding_body, finding_name,
     finding_namespace, in_scope, new_finding, read_finding, read_spec,
 };
 use crate::operator::keys::ObjKey;
@@ -430,7 +430,7 @@ impl Controller {
             Err(message) => {
                 debug!(campaign = %name, asset = %key, "verifying read failed, retrying: {message}");
                 finding.read_failures += 1;
-                finding.verify_retry_at = Some(backoff(finding.read_failures, now));
+                finding.verify_retry_at = Some(campaigns::BACKOFF.retry_at(finding.read_failures, now));
                 return;
             }
             Ok(None) => {
@@ -820,7 +820,7 @@ impl Controller {
             }
             Err(message) => {
                 finding.write_failures += 1;
-                finding.retry_at = Some(backoff(finding.write_failures, now));
+                finding.retry_at = Some(campaigns::BACKOFF.retry_at(finding.write_failures, now));
                 warn!(campaign = %name, finding = %finding.name, "finding write failed, retrying: {message}");
             }
         }
@@ -930,7 +930,7 @@ impl Controller {
             }
             Err(message) => {
                 campaign.status_failures += 1;
-                campaign.retry_status_at = Some(backoff(campaign.status_failures, now));
+                campaign.retry_status_at = Some(campaigns::BACKOFF.retry_at(campaign.status_failures, now));
                 warn!(campaign = %name, "campaign status write failed, retrying: {message}");
             }
         }

@@ -14,7 +14,7 @@ use crate::api::exception::{DriftException, ExceptionStatus};
 use crate::api::finding::FindingState;
 use crate::api::reasons::{self, types};
 use crate::engine::decide::Action;
-use crate::operator::campaigns::backoff;
+use crate::operator::campaigns;
 use crate::operator::exceptions::ExceptionEntry;
 use crate::operator::notify::{Notification, NotificationType, Sink};
 
@@ -195,7 +195,7 @@ impl Controller {
             }
             Err(message) => {
                 state.failures += 1;
-                state.retry_at = Some(backoff(state.failures, self.settings.clock.now()));
+                state.retry_at = Some(campaigns::BACKOFF.retry_at(state.failures, self.settings.clock.now()));
                 warn!(exception = %format!("{}/{}", key.0, key.1), "exception status write failed, retrying: {message}");
             }
         }

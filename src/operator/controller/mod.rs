@@ -35,6 +35,7 @@ use super::settings::OperatorSettings;
 use super::state::{DecidedDrift, PolicyEntry, Readiness, TargetState};
 use super::watch::{self, Change, Source, Watched};
 use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
+use crate::engine::backoff::Backoff;
 use crate::engine::classify::riskiest;
 use crate::engine::decide::{
     Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, RemediationRules, decide, opted_out,
@@ -55,6 +56,9 @@ const WATCH_FAILED: &str = "WatchFailed";
 const FORBIDDEN: &str = "Forbidden";
 const NOT_SERVED: &str = "NotServed";
 const STATUS_WRITE_FAILED: &str = "StatusWriteFailed";
+
+/// A failed fix is tried again, later each time: 0.5 s, 1 s, 2 s … up to 5 min.
+const FIX_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
 
 /// How many of driftwarden's own kinds are watched: policies, cluster policies,
 /// exceptions, campaigns and findings. The operator is ready once all are listed.
@@ -993,13 +997,9 @@ impl Controller {
             }
             if let Some(target) = policy.targets.get_mut(&key) {
                 target.attempts += 1;
-                // A failed fix is tried again, later each time: 0.5 s, 1 s, 2 s … up to 5 min.
                 target.retry_at = match &result {
                     FixResult::Verified { .. } => None,
-                    _ => {
-                        let wait = 500u64.saturating_mul(1 << target.attempts.saturating_sub(1).min(10)).min(300_000);
-                        Some(now + jiff::SignedDuration::from_millis(wait as i64))
-                    }
+                    _ => Some(FIX_BACKOFF.retry_at(target.attempts, now)),
                 };
                 target.failure = match &result {
                     FixResult::Verified { .. } => None,

@@ -15,6 +15,7 @@ use tracing::{debug, info, warn};
 use super::{Controller, Report};
 use crate::operator::keys::{KindKey, PolicyKey};
 use crate::operator::policy_report::{self, API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
+use crate::operator::state::STATUS_BACKOFF;
 use crate::operator::watch;
 
 /// The report kinds the API server serves, and the reports driftwarden wrote before it
@@ -139,10 +140,9 @@ impl Controller {
                 writer.failures = 0;
             }
             Err(message) => {
-                // A failed write is tried again, later each time: 200 ms, 400 ms … up to 30 s.
-                let wait = 200u64.saturating_mul(1 << writer.failures.min(8)).min(30_000);
+                // A failed write is tried again, later each time.
                 writer.failures += 1;
-                writer.retry_at = Some(self.settings.clock.now() + jiff::SignedDuration::from_millis(wait as i64));
+                writer.retry_at = Some(STATUS_BACKOFF.retry_at(writer.failures, self.settings.clock.now()));
                 writer.pending = true;
                 let report = namespace.as_deref().unwrap_or("(cluster)");
                 warn!(namespace = report, failures = writer.failures, "PolicyReport write failed, retrying: {message}");
