@@ -35,6 +35,7 @@ use super::settings::OperatorSettings;
 use super::state::{DecidedDrift, PolicyEntry, Readiness, TargetState};
 use super::watch::{self, Change, Source, Watched};
 use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
+use crate::api::reasons;
 use crate::engine::backoff::Backoff;
 use crate::engine::classify::riskiest;
 use crate::engine::decide::{
@@ -53,7 +54,6 @@ const RECONCILE_BATCH: &str = "DriftPolicyBatch";
 
 /// Error categories of `driftwarden_reconcile_errors_total` besides a fix's own.
 const WATCH_FAILED: &str = "WatchFailed";
-const FORBIDDEN: &str = "Forbidden";
 const NOT_SERVED: &str = "NotServed";
 const STATUS_WRITE_FAILED: &str = "StatusWriteFailed";
 
@@ -364,7 +364,9 @@ impl Controller {
             Change::Delete(object) => remove(self, name_of(&object)),
             Change::Failed { forbidden, message } => {
                 warn!(watch = label, "watch failed, retrying: {message}");
-                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+                self.services
+                    .metrics
+                    .reconcile_error(RECONCILE, if forbidden { reasons::FORBIDDEN } else { WATCH_FAILED });
             }
         }
     }
@@ -381,7 +383,7 @@ impl Controller {
             .map_err(|err| format!("spec: {err}"));
         let notify: Option<NotifySpec> = spec.as_ref().ok().and_then(|spec| spec.escalation.notify.clone());
         let owner_labels = spec.as_ref().map(|spec| spec.escalation.owner_labels.clone()).unwrap_or_default();
-        let mut invalid_reason = crate::api::reasons::INVALID_SPEC;
+        let mut invalid_reason = reasons::INVALID_SPEC;
         let compiled = spec.and_then(|spec| {
             compile(&key.to_string(), key.namespace.as_deref(), &spec).map_err(|problems| {
                 invalid_reason = problems.first().map_or(invalid_reason, |p| p.reason);
@@ -465,7 +467,9 @@ impl Controller {
             Change::Init | Change::InitDone => {}
             Change::Failed { forbidden, message } => {
                 warn!("namespace watch failed, retrying: {message}");
-                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+                self.services
+                    .metrics
+                    .reconcile_error(RECONCILE, if forbidden { reasons::FORBIDDEN } else { WATCH_FAILED });
             }
         }
     }
@@ -599,7 +603,9 @@ impl Controller {
             Change::Failed { forbidden, message } => {
                 warn!(kind = %kind, "watch failed, retrying: {message}");
                 entry.problem = Some((forbidden, message));
-                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+                self.services
+                    .metrics
+                    .reconcile_error(RECONCILE, if forbidden { reasons::FORBIDDEN } else { WATCH_FAILED });
                 self.mark_policies_of(&kind);
             }
         }
@@ -959,7 +965,7 @@ impl Controller {
     ) {
         self.in_flight.remove(&key);
         if !matches!(result, FixResult::Verified { .. }) {
-            let category = if denied.is_some() { FORBIDDEN } else { result.category() };
+            let category = if denied.is_some() { reasons::FORBIDDEN } else { result.category() };
             self.services.metrics.reconcile_error(RECONCILE, category);
         }
         if let FixResult::Verified { fresh, .. } = &result
@@ -1039,10 +1045,15 @@ impl Controller {
                     });
                     notices.push((sink.clone(), id, policy_key.clone(), data));
                 }
-                events.push((policy_key.clone(), EventType::Normal, "Remediated", what));
+                events.push((policy_key.clone(), EventType::Normal, reasons::REMEDIATED, what));
             } else {
                 warn!(object = %key, policy = %policy_key, result = result.category(), "fix not verified");
-                events.push((policy_key.clone(), EventType::Warning, "RemediationFailed", format!("{result:?}")));
+                events.push((
+                    policy_key.clone(),
+                    EventType::Warning,
+                    reasons::REMEDIATION_FAILED,
+                    format!("{result:?}"),
+                ));
             }
             policy.dirty = true;
         }
@@ -1176,7 +1187,7 @@ impl Controller {
             }
         }
         let message = lines.join("; ");
-        self.publish(key, &news.policy, EventType::Warning, "DriftEscalated", message.clone());
+        self.publish(key, &news.policy, EventType::Warning, reasons::DRIFT_ESCALATED, message.clone());
         if let Some(sink) = &news.sink {
             let paths: Vec<&str> = news.escalated.iter().map(|d| d.drift.path.as_str()).collect();
             let data = json!({
