@@ -1128,7 +1128,9 @@ impl Controller {
         let keys: Vec<PolicyKey> = self
             .policies
             .iter()
-            .filter(|(k, p)| p.dirty && !self.writing_status.contains(*k))
+            .filter(|(k, p)| {
+                p.dirty && !self.writing_status.contains(*k) && p.status_retry_at.is_none_or(|at| at <= now)
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for key in keys {
