@@ -5,6 +5,7 @@
 //! the bodies the loop writes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -14,10 +15,12 @@ use sha2::{Digest, Sha256};
 use super::keys::{ObjKey, PolicyKey};
 use crate::api::RemediationClass;
 use crate::api::campaign::{CampaignScope, CampaignStatus, ControlSource, PolicyKind, RemediationCampaignSpec};
-use crate::api::common::Owner;
+use crate::api::common::{DurationError, Owner};
 use crate::api::finding::{Approval, FindingSpec, FindingState, FindingStatus, Severity};
+use crate::api::reasons;
+use crate::engine::backoff::Backoff;
 use crate::engine::campaign::{FindingSummary, WaveOutcome};
-use crate::engine::selector::selector_matches;
+use crate::engine::selector::{SelectorError, selector_matches};
 
 /// The label every Finding carries: the campaign it belongs to.
 pub const CAMPAIGN_LABEL: &str = "driftwarden.dev/campaign";
@@ -32,7 +35,7 @@ pub struct CampaignEntry {
     pub uid: Option<String>,
     pub generation: Option<i64>,
     /// The spec, or what is wrong with it.
-    pub spec: Result<RemediationCampaignSpec, String>,
+    pub spec: Result<RemediationCampaignSpec, SpecError>,
     /// The findings, by asset.
     pub findings: BTreeMap<ObjKey, FindingEntry>,
     /// Whether the control has been evaluated since the operator started.
@@ -151,7 +154,7 @@ impl CampaignEntry {
             name: name.into(),
             uid: None,
             generation: None,
-            spec: Err("not read yet".to_string()),
+            spec: Err(SpecError::NotRead),
             findings: BTreeMap::new(),
             evaluated: false,
             last_wave: None,
@@ -189,16 +192,56 @@ impl CampaignEntry {
     }
 }
 
+/// What is wrong with a watched RemediationCampaign or Finding: the field, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The campaign is known by name only (a Finding names it), its spec not read yet.
+    #[error("not read yet")]
+    NotRead,
+    /// The spec does not parse.
+    #[error("spec: {source}")]
+    Parse {
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The wave interval is not a duration.
+    #[error("spec.strategy.waveInterval: {source}")]
+    WaveInterval {
+        #[source]
+        source: DurationError,
+    },
+    /// Neither or both of `policyRef` and `check`.
+    #[error("spec.control: set exactly one of policyRef and check")]
+    Control,
+    /// A DriftPolicy named without its namespace.
+    #[error("spec.control.policyRef.namespace: a DriftPolicy needs its namespace")]
+    PolicyNamespace,
+    /// A label selector of the scope cannot be evaluated.
+    #[error("spec.scope.{field}: {source}")]
+    Selector {
+        field: &'static str,
+        #[source]
+        source: SelectorError,
+    },
+}
+
+impl SpecError {
+    /// The condition reason it is shown with: the spec cannot be acted on.
+    pub fn category(&self) -> &'static str {
+        reasons::INVALID_SPEC
+    }
+}
+
 /// Reads a watched campaign's spec and checks what the schema cannot.
-pub fn read_spec(object: &Value) -> Result<RemediationCampaignSpec, String> {
+pub fn read_spec(object: &Value) -> Result<RemediationCampaignSpec, SpecError> {
     let spec: RemediationCampaignSpec = serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))
-        .map_err(|err| format!("spec: {err}"))?;
-    spec.strategy.wave_interval().map_err(|err| format!("spec.strategy.waveInterval: {err}"))?;
+        .map_err(|source| SpecError::Parse { source })?;
+    spec.strategy.wave_interval().map_err(|source| SpecError::WaveInterval { source })?;
     match spec.control.source() {
-        None => return Err("spec.control: set exactly one of policyRef and check".to_string()),
+        None => return Err(SpecError::Control),
         Some(ControlSource::Policy(policy)) => {
             if policy.kind == PolicyKind::DriftPolicy && policy.namespace.is_none() {
-                return Err("spec.control.policyRef.namespace: a DriftPolicy needs its namespace".to_string());
+                return Err(SpecError::PolicyNamespace);
             }
         }
         Some(ControlSource::Check(_)) => {}
@@ -206,7 +249,8 @@ pub fn read_spec(object: &Value) -> Result<RemediationCampaignSpec, String> {
     for (field, selector) in [("namespaceSelector", &spec.scope.namespace_selector), ("selector", &spec.scope.selector)]
     {
         if let Some(selector) = selector {
-            crate::engine::selector::validate_selector(selector).map_err(|err| format!("spec.scope.{field}: {err}"))?;
+            crate::engine::selector::validate_selector(selector)
+                .map_err(|source| SpecError::Selector { field, source })?;
         }
     }
     Ok(spec)
@@ -322,10 +366,10 @@ pub struct WatchedFinding {
 }
 
 /// Reads a watched Finding.
-pub fn read_finding(object: &Value) -> Result<WatchedFinding, String> {
+pub fn read_finding(object: &Value) -> Result<WatchedFinding, SpecError> {
     let text = |p: &str| object.pointer(p).and_then(Value::as_str).map(str::to_string);
     let spec: FindingSpec = serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))
-        .map_err(|err| format!("spec: {err}"))?;
+        .map_err(|source| SpecError::Parse { source })?;
     let status = object.get("status").cloned().and_then(|s| serde_json::from_value::<FindingStatus>(s).ok());
     Ok(WatchedFinding {
         name: text("/metadata/name").unwrap_or_default(),
@@ -369,11 +413,10 @@ pub fn new_finding(name: String, namespace: String, severity: Severity, owner: O
     }
 }
 
-/// How long to wait after `failures` failed writes: 0.5 s doubling up to 5 min.
-pub fn backoff(failures: u32, now: Timestamp) -> Timestamp {
-    let wait = 500u64.saturating_mul(1 << failures.saturating_sub(1).min(10)).min(300_000);
-    now + jiff::SignedDuration::from_millis(wait as i64)
-}
+/// How long to wait after failures in a row of a campaign's requests (Finding and status
+/// writes, fresh reads of assets, approved fixes), and of exception status writes: 0.5 s
+/// doubling up to 5 min.
+pub const BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
 
 #[cfg(test)]
 mod tests {
@@ -440,12 +483,15 @@ mod tests {
     fn invalid_campaign_specs_say_where() {
         let base = json!({"objective": "o", "owner": {"team": "t"}, "deadline": "2027-01-01T00:00:00Z",
                           "control": {"policyRef": {"kind": "DriftPolicy", "name": "p"}}});
-        let problem = read_spec(&json!({"spec": base})).unwrap_err();
+        let problem = read_spec(&json!({"spec": base})).unwrap_err().to_string();
         assert!(problem.contains("policyRef.namespace"), "{problem}");
         let mut bad_interval = base.clone();
         bad_interval["control"]["policyRef"]["namespace"] = json!("shop");
         bad_interval["strategy"] = json!({"waveInterval": "soon"});
-        assert!(read_spec(&json!({"spec": bad_interval})).unwrap_err().contains("waveInterval"));
+        let problem = read_spec(&json!({"spec": bad_interval})).unwrap_err();
+        assert!(matches!(problem, SpecError::WaveInterval { .. }), "{problem:?}");
+        assert!(problem.to_string().contains("waveInterval"), "{problem}");
+        assert_eq!(problem.category(), crate::api::reasons::INVALID_SPEC);
     }
 
     #[test]

@@ -20,14 +20,16 @@ use rand::{RngExt, rng};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::engine::backoff::Backoff;
+
 /// The Lease duration used in production: a crashed leader is replaced within it.
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(15);
 
 /// How long before expiry the leader renews by default (so it renews every 5 s).
 pub const DEFAULT_RENEW_MARGIN: Duration = Duration::from_secs(10);
 
-/// The longest wait between attempts after an API error.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// How long to wait after API errors in a row: 100 ms doubling up to 5 s.
+const RETRY_BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
 
 /// How to elect.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,7 +233,8 @@ async fn campaign(
     let config = watcher::Config::default().fields(&format!("metadata.name={}", settings.lease_name));
     let mut events = watcher(leases, config).default_backoff().boxed();
     let mut manager = Some(manager);
-    let mut retry_delay = Duration::from_millis(100);
+    // API errors in a row, for the backoff.
+    let mut failures = 0;
     let identity = settings.identity.as_str();
 
     loop {
@@ -246,13 +249,14 @@ async fn campaign(
                 match built {
                     Ok(built) => built,
                     Err(error) => {
+                        failures += 1;
+                        let retry_delay = RETRY_BACKOFF.delay(failures);
                         tracing::warn!(identity, error = %error, retry_in = ?retry_delay, "the leader Lease is unavailable");
                         tokio::select! {
                             biased;
                             _ = &mut stopped => return Ok(()),
                             () = tokio::time::sleep(retry_delay) => {}
                         }
-                        retry_delay = (retry_delay * 2).min(MAX_RETRY_DELAY);
                         continue;
                     }
                 }
@@ -273,7 +277,7 @@ async fn campaign(
                 result = &mut changed => {
                     match result {
                         Ok(now_leading) => {
-                            retry_delay = Duration::from_millis(100);
+                            failures = 0;
                             if now_leading != leading {
                                 tracing::info!(identity, leading = now_leading, "leadership changed");
                             }
@@ -287,12 +291,12 @@ async fn campaign(
                             if leading {
                                 let _ = current.release().await;
                             }
+                            failures += 1;
                             tokio::select! {
                                 biased;
                                 _ = &mut stopped => return Ok(()),
-                                () = tokio::time::sleep(retry_delay) => {}
+                                () = tokio::time::sleep(RETRY_BACKOFF.delay(failures)) => {}
                             }
-                            retry_delay = (retry_delay * 2).min(MAX_RETRY_DELAY);
                             break;
                         }
                     }

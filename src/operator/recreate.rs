@@ -30,13 +30,17 @@ use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::{Map, Value};
 
+use super::keys::{ObjKey, PolicyKey};
 use super::remediate::{Fix, FixResult, describe, verify};
+use crate::engine::backoff::Backoff;
 use crate::engine::patch::union_into;
 
 /// How long the old object may take to go away before the fix gives up.
 const GONE_WITHIN: Duration = Duration::from_secs(30);
 /// How often the create is tried once the old object is gone.
 const CREATE_ATTEMPTS: u32 = 5;
+/// How long to wait between creates: 0.4 s, 0.8 s, 1.6 s, 3.2 s.
+const CREATE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(400), Duration::from_secs(5));
 
 /// Metadata the API server sets on every object; a replacement starts without it.
 const SERVER_SET: [&str; 8] = [
@@ -56,9 +60,127 @@ pub struct Recreation {
     pub uid: String,
 }
 
+/// Why a recreation was refused or failed. A message carries the API server's answer as
+/// [`describe`] puts it; the answer itself stays reachable through `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum RecreateError {
+    /// A policy asking for the fix does not allow recreations.
+    #[error(
+        "fixing {} needs the object recreated, and policy {policy} does not list Recreate in autoRemediate: nothing deleted",
+        .paths.join(", ")
+    )]
+    NotAllowed { paths: Vec<String>, policy: PolicyKey },
+    /// The object the drift was seen on is not known by uid.
+    #[error("the uid of {key} is not known: nothing deleted")]
+    UidUnknown { key: ObjKey },
+    /// The fresh read before anything else failed.
+    #[error("reading {key} to recreate it: {}", describe(.source))]
+    Read {
+        key: ObjKey,
+        #[source]
+        source: kube::Error,
+    },
+    /// The object is not the one the drift was seen on.
+    #[error("{key} was replaced since its drift was seen: nothing deleted")]
+    Replaced { key: ObjKey },
+    /// The server refused the dry-run delete.
+    #[error("dry-run delete: {}", describe(.source))]
+    DryRunDelete {
+        #[source]
+        source: kube::Error,
+    },
+    /// The server refused the dry-run create of the replacement.
+    #[error("dry-run create of the replacement: {}", describe(.source))]
+    DryRunCreate {
+        #[source]
+        source: kube::Error,
+    },
+    /// The delete failed.
+    #[error("delete: {}", describe(.source))]
+    Delete {
+        #[source]
+        source: kube::Error,
+    },
+    /// Waiting for the old object to go failed.
+    #[error("waiting for the deletion: {source}")]
+    AwaitDeletion {
+        #[source]
+        source: kube::runtime::wait::Error,
+    },
+    /// The old object was still there after `after`.
+    #[error("deleted, but still present after {}s (finalizers?)", .after.as_secs())]
+    StillPresent { after: Duration },
+    /// The replacement could not be built.
+    #[error("the replacement is not an object: {source}")]
+    NotAnObject {
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The create failed, the last of `attempts` tries.
+    #[error("deleted, but not created again ({attempts} attempts): {}", describe(.source))]
+    Create {
+        attempts: u32,
+        #[source]
+        source: kube::Error,
+    },
+    /// The apply of the fix body to the new object failed.
+    #[error("recreated, but the apply failed: {}", describe(.source))]
+    Apply {
+        #[source]
+        source: kube::Error,
+    },
+    /// The fresh read of the new object failed.
+    #[error("verifying read failed: {}", describe(.source))]
+    VerifyRead {
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl RecreateError {
+    /// A stable PascalCase label for logs and metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::NotAllowed { .. } => "RecreateNotAllowed",
+            Self::UidUnknown { .. } => "UidUnknown",
+            Self::Read { .. } => "ReadFailed",
+            Self::Replaced { .. } => "ObjectReplaced",
+            Self::DryRunDelete { .. } | Self::DryRunCreate { .. } => "DryRunRejected",
+            Self::Delete { .. } => "DeleteFailed",
+            Self::AwaitDeletion { .. } | Self::StillPresent { .. } => "DeletionPending",
+            Self::NotAnObject { .. } => "InvalidReplacement",
+            Self::Create { .. } => "CreateFailed",
+            Self::Apply { .. } => "ApplyFailed",
+            Self::VerifyRead { .. } => "VerifyReadFailed",
+        }
+    }
+
+    /// Whether nothing was deleted: the recreation was refused before its delete.
+    pub fn nothing_deleted(&self) -> bool {
+        matches!(
+            self,
+            Self::NotAllowed { .. }
+                | Self::UidUnknown { .. }
+                | Self::Read { .. }
+                | Self::Replaced { .. }
+                | Self::DryRunDelete { .. }
+                | Self::DryRunCreate { .. }
+        )
+    }
+}
+
 /// Deletes the object and creates it again with the fix body's governed fields, then
 /// verifies it.
 pub async fn run(client: Client, fix: &Fix, recreation: &Recreation) -> FixResult {
+    match recreate(client, fix, recreation).await {
+        Ok(fresh) => verify(&fresh, &fix.expectations),
+        Err(error) if error.nothing_deleted() => FixResult::DryRunRejected { error: error.into() },
+        Err(error) => FixResult::ApplyFailed { error: error.into() },
+    }
+}
+
+/// The steps of [`run`] up to the fresh read of the new object.
+async fn recreate(client: Client, fix: &Fix, recreation: &Recreation) -> Result<Value, RecreateError> {
     let api: Api<DynamicObject> = match (&fix.key.namespace, fix.namespaced) {
         (Some(namespace), true) => Api::namespaced_with(client, namespace, &fix.resource),
         _ => Api::all_with(client, &fix.resource),
@@ -66,17 +188,11 @@ pub async fn run(client: Client, fix: &Fix, recreation: &Recreation) -> FixResul
     let name = fix.key.name.as_str();
     let live = match api.get(name).await {
         Ok(object) => serde_json::to_value(&object).unwrap_or(Value::Null),
-        Err(err) => {
-            return FixResult::DryRunRejected {
-                message: format!("reading {} to recreate it: {}", fix.key, describe(&err)),
-            };
-        }
+        Err(source) => return Err(RecreateError::Read { key: fix.key.clone(), source }),
     };
     let text = |pointer: &str| live.pointer(pointer).and_then(Value::as_str).map(str::to_string);
     if text("/metadata/uid").as_deref() != Some(recreation.uid.as_str()) {
-        return FixResult::DryRunRejected {
-            message: format!("{} was replaced since its drift was seen: nothing deleted", fix.key),
-        };
+        return Err(RecreateError::Replaced { key: fix.key.clone() });
     }
     let preconditions =
         Preconditions { uid: Some(recreation.uid.clone()), resource_version: text("/metadata/resourceVersion") };
@@ -88,57 +204,42 @@ pub async fn run(client: Client, fix: &Fix, recreation: &Recreation) -> FixResul
     let replacement = replacement(&live, &fix.body);
     let create = PostParams { dry_run: false, field_manager: Some(fix.field_manager.clone()) };
 
-    if let Err(err) = api.delete(name, &DeleteParams { dry_run: true, ..delete.clone() }).await {
-        return FixResult::DryRunRejected { message: format!("dry-run delete: {}", describe(&err)) };
-    }
+    api.delete(name, &DeleteParams { dry_run: true, ..delete.clone() })
+        .await
+        .map_err(|source| RecreateError::DryRunDelete { source })?;
     let probe = probe(&replacement, name);
-    if let Err(err) = api.create(&PostParams { dry_run: true, ..create.clone() }, &probe).await {
-        return FixResult::DryRunRejected { message: format!("dry-run create of the replacement: {}", describe(&err)) };
-    }
+    api.create(&PostParams { dry_run: true, ..create.clone() }, &probe)
+        .await
+        .map_err(|source| RecreateError::DryRunCreate { source })?;
 
-    if let Err(err) = api.delete(name, &delete).await {
-        return FixResult::ApplyFailed { message: format!("delete: {}", describe(&err)) };
-    }
+    api.delete(name, &delete).await.map_err(|source| RecreateError::Delete { source })?;
     let gone =
         tokio::time::timeout(GONE_WITHIN, await_condition(api.clone(), name, conditions::is_deleted(&recreation.uid)));
     match gone.await {
         Ok(Ok(_)) => {}
-        Ok(Err(err)) => return FixResult::ApplyFailed { message: format!("waiting for the deletion: {err}") },
-        Err(_) => {
-            return FixResult::ApplyFailed {
-                message: format!("deleted, but still present after {}s (finalizers?)", GONE_WITHIN.as_secs()),
-            };
-        }
+        Ok(Err(source)) => return Err(RecreateError::AwaitDeletion { source }),
+        Err(_) => return Err(RecreateError::StillPresent { after: GONE_WITHIN }),
     }
 
-    let replacement: DynamicObject = match serde_json::from_value(replacement) {
-        Ok(object) => object,
-        Err(err) => return FixResult::ApplyFailed { message: format!("the replacement is not an object: {err}") },
-    };
+    let replacement: DynamicObject =
+        serde_json::from_value(replacement).map_err(|source| RecreateError::NotAnObject { source })?;
     let mut attempt = 0;
     loop {
         attempt += 1;
         match api.create(&create, &replacement).await {
             Ok(_) => break,
             Err(err) if attempt < CREATE_ATTEMPTS && !is_conflict(&err) => {
-                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                tokio::time::sleep(CREATE_BACKOFF.delay(attempt)).await;
             }
-            Err(err) => {
-                return FixResult::ApplyFailed {
-                    message: format!("deleted, but not created again ({attempt} attempts): {}", describe(&err)),
-                };
-            }
+            Err(source) => return Err(RecreateError::Create { attempts: attempt, source }),
         }
     }
     let params = PatchParams::apply(&fix.field_manager).force();
-    if let Err(err) = api.patch(name, &params, &Patch::Apply(&fix.body)).await {
-        return FixResult::ApplyFailed { message: format!("recreated, but the apply failed: {}", describe(&err)) };
+    api.patch(name, &params, &Patch::Apply(&fix.body)).await.map_err(|source| RecreateError::Apply { source })?;
+    match api.get(name).await {
+        Ok(object) => Ok(serde_json::to_value(&object).unwrap_or(Value::Null)),
+        Err(source) => Err(RecreateError::VerifyRead { source }),
     }
-    let fresh = match api.get(name).await {
-        Ok(object) => serde_json::to_value(&object).unwrap_or(Value::Null),
-        Err(err) => return FixResult::ApplyFailed { message: format!("verifying read failed: {}", describe(&err)) },
-    };
-    verify(&fresh, &fix.expectations)
 }
 
 fn is_conflict(error: &kube::Error) -> bool {

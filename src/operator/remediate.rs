@@ -8,6 +8,7 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
 use super::keys::ObjKey;
+use super::recreate::RecreateError;
 use crate::engine::compare::compare;
 use crate::engine::drift::CompareRules;
 
@@ -22,15 +23,15 @@ pub struct Expectation {
 
 /// How a fix ended. Its `Debug` output (used in Events) never shows the fresh object,
 /// which may be a Secret.
-#[derive(Clone, PartialEq, Eq)]
 pub enum FixResult {
     /// The fresh read holds every fixed path. The fresh object comes along, so the cache
     /// knows the result before the watch reports it.
     Verified { resource_version: Option<String>, fresh: Box<Value> },
-    /// The server refused the dry-run: nothing was changed.
-    DryRunRejected { message: String },
+    /// The server refused the dry-run, or the fix was refused before any request: nothing
+    /// was changed.
+    DryRunRejected { error: FixError },
     /// The apply failed.
-    ApplyFailed { message: String },
+    ApplyFailed { error: FixError },
     /// The apply succeeded but the fresh read still differs on these paths. The fresh
     /// object comes along, for the evidence of what was read back.
     NotVerified { paths: Vec<String>, resource_version: Option<String>, fresh: Box<Value> },
@@ -42,8 +43,10 @@ impl std::fmt::Debug for FixResult {
             Self::Verified { resource_version, .. } => {
                 f.debug_struct("Verified").field("resource_version", resource_version).finish_non_exhaustive()
             }
-            Self::DryRunRejected { message } => f.debug_struct("DryRunRejected").field("message", message).finish(),
-            Self::ApplyFailed { message } => f.debug_struct("ApplyFailed").field("message", message).finish(),
+            Self::DryRunRejected { error } => {
+                f.debug_struct("DryRunRejected").field("message", &error.to_string()).finish()
+            }
+            Self::ApplyFailed { error } => f.debug_struct("ApplyFailed").field("message", &error.to_string()).finish(),
             Self::NotVerified { paths, resource_version, .. } => f
                 .debug_struct("NotVerified")
                 .field("paths", paths)
@@ -61,6 +64,53 @@ impl FixResult {
             Self::DryRunRejected { .. } => "DryRunRejected",
             Self::ApplyFailed { .. } => "ApplyFailed",
             Self::NotVerified { .. } => "NotVerified",
+        }
+    }
+
+    /// Why the fix failed, when a request failed or the fix was refused.
+    pub fn error(&self) -> Option<&FixError> {
+        match self {
+            Self::DryRunRejected { error } | Self::ApplyFailed { error } => Some(error),
+            Self::Verified { .. } | Self::NotVerified { .. } => None,
+        }
+    }
+}
+
+/// Why a fix failed. A message carries the API server's answer as [`describe`] puts it;
+/// the answer itself stays reachable through `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    /// The server refused the dry-run apply.
+    #[error("{}", describe(.source))]
+    DryRun {
+        #[source]
+        source: kube::Error,
+    },
+    /// The apply failed.
+    #[error("{}", describe(.source))]
+    Apply {
+        #[source]
+        source: kube::Error,
+    },
+    /// The fresh read after the apply failed.
+    #[error("verifying read failed: {}", describe(.source))]
+    VerifyRead {
+        #[source]
+        source: kube::Error,
+    },
+    /// A recreation was refused or failed.
+    #[error("{0}")]
+    Recreate(#[from] RecreateError),
+}
+
+impl FixError {
+    /// A stable PascalCase label for logs and metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::DryRun { .. } => "DryRunRejected",
+            Self::Apply { .. } => "ApplyFailed",
+            Self::VerifyRead { .. } => "VerifyReadFailed",
+            Self::Recreate(error) => error.category(),
         }
     }
 }
@@ -92,17 +142,19 @@ pub async fn apply(client: Client, fix: &Fix) -> (FixResult, Option<String>) {
     let params = PatchParams::apply(&fix.field_manager).force();
     let patch = Patch::Apply(&fix.body);
     let write = if fix.creates { "create" } else { "patch" };
-    if let Err(err) = api.patch(&fix.key.name, &params.clone().dry_run(), &patch).await {
-        return (FixResult::DryRunRejected { message: describe(&err) }, denied(&err, fix, write));
+    if let Err(source) = api.patch(&fix.key.name, &params.clone().dry_run(), &patch).await {
+        let denied = denied(&source, fix, write);
+        return (FixResult::DryRunRejected { error: FixError::DryRun { source } }, denied);
     }
-    if let Err(err) = api.patch(&fix.key.name, &params, &patch).await {
-        return (FixResult::ApplyFailed { message: describe(&err) }, denied(&err, fix, write));
+    if let Err(source) = api.patch(&fix.key.name, &params, &patch).await {
+        let denied = denied(&source, fix, write);
+        return (FixResult::ApplyFailed { error: FixError::Apply { source } }, denied);
     }
     let fresh = match api.get(&fix.key.name).await {
         Ok(object) => serde_json::to_value(&object).unwrap_or(Value::Null),
-        Err(err) => {
-            let message = format!("verifying read failed: {}", describe(&err));
-            return (FixResult::ApplyFailed { message }, denied(&err, fix, "get"));
+        Err(source) => {
+            let denied = denied(&source, fix, "get");
+            return (FixResult::ApplyFailed { error: FixError::VerifyRead { source } }, denied);
         }
     };
     (verify(&fresh, &fix.expectations), None)
@@ -168,30 +220,37 @@ mod tests {
             rules: CompareRules::default(),
             paths: Some(paths.iter().map(|p| p.to_string()).collect()),
         };
-        assert_eq!(
-            verify(&fresh, &[expect(&["/metadata/labels/team"])]),
-            FixResult::Verified { resource_version: Some("42".into()), fresh: Box::new(fresh.clone()) }
+        let verified = verify(&fresh, &[expect(&["/metadata/labels/team"])]);
+        assert!(
+            matches!(&verified, FixResult::Verified { resource_version, fresh: read }
+                if resource_version.as_deref() == Some("42") && **read == fresh),
+            "{verified:?}"
         );
-        assert_eq!(
-            verify(&fresh, &[expect(&["/metadata/labels/team", "/metadata/labels/tier"])]),
-            FixResult::NotVerified {
-                paths: vec!["/metadata/labels/tier".into()],
-                resource_version: Some("42".into()),
-                fresh: Box::new(fresh.clone())
-            }
+        let both = verify(&fresh, &[expect(&["/metadata/labels/team", "/metadata/labels/tier"])]);
+        assert!(
+            matches!(&both, FixResult::NotVerified { paths, resource_version, fresh: read }
+                if paths == &["/metadata/labels/tier"] && resource_version.as_deref() == Some("42") && **read == fresh),
+            "{both:?}"
         );
         let secret = json!({"kind": "Secret", "data": {"token": "aHVudGVyMg=="}});
         let shown =
             format!("{:?}", FixResult::NotVerified { paths: vec![], resource_version: None, fresh: Box::new(secret) });
         assert!(!shown.contains("aHVudGVyMg=="), "{shown}");
         let everything = Expectation { template: template.clone(), rules: CompareRules::default(), paths: None };
-        assert_eq!(
-            verify(&fresh, &[everything]),
-            FixResult::NotVerified {
-                paths: vec!["/metadata/labels/tier".into()],
-                resource_version: Some("42".into()),
-                fresh: Box::new(fresh.clone())
-            }
-        );
+        let all = verify(&fresh, &[everything]);
+        assert!(matches!(&all, FixResult::NotVerified { paths, .. } if paths == &["/metadata/labels/tier"]), "{all:?}");
+    }
+
+    #[test]
+    fn a_failed_fix_keeps_the_answer_and_shows_it_as_before() {
+        let status = kube::core::Status::failure("denied by policy", "Forbidden").with_code(403);
+        let error = FixError::DryRun { source: kube::Error::Api(Box::new(status)) };
+        assert_eq!(error.to_string(), "Forbidden (403): denied by policy");
+        assert_eq!(error.category(), "DryRunRejected");
+        let source = std::error::Error::source(&error).and_then(|s| s.downcast_ref::<kube::Error>());
+        assert!(matches!(source, Some(kube::Error::Api(status)) if status.code == 403), "{source:?}");
+        let result = FixResult::DryRunRejected { error };
+        assert_eq!(format!("{result:?}"), r#"DryRunRejected { message: "Forbidden (403): denied by policy" }"#);
+        assert_eq!(result.error().map(FixError::category), Some("DryRunRejected"));
     }
 }

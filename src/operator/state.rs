@@ -2,6 +2,7 @@
 //! derives from that memory.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -10,10 +11,15 @@ use super::keys::{ObjKey, PolicyKey};
 use crate::api::conditions::{ConditionSpec, ConditionStatus, set_condition};
 use crate::api::policy::{DriftStatus, MAX_DRIFTS, PolicyStatus};
 use crate::api::reasons::{self, types};
+use crate::engine::backoff::Backoff;
 use crate::engine::classify::riskiest;
 use crate::engine::decide::{Action, FixHistory, RateWindow, RemediationRules};
 use crate::engine::drift::Drift;
 use crate::engine::evaluate::CompiledPolicy;
+
+/// How long a failed write of a policy's status or of a PolicyReport waits before the next
+/// try: 200 ms, 400 ms … up to 30 s.
+pub const STATUS_BACKOFF: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
 
 /// One drift and what was decided about it.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,12 +138,11 @@ impl PolicyEntry {
         }
     }
 
-    /// Records a failed status write: the next try waits twice as long as the last, from
-    /// 200 ms up to 30 s.
+    /// Records a failed status write: the next try waits twice as long as the last
+    /// ([`STATUS_BACKOFF`]).
     pub fn status_failed(&mut self, now: Timestamp) {
-        let wait = 200u64.saturating_mul(1 << self.status_failures.min(8)).min(30_000);
         self.status_failures += 1;
-        self.status_retry_at = Some(now + jiff::SignedDuration::from_millis(wait as i64));
+        self.status_retry_at = Some(STATUS_BACKOFF.retry_at(self.status_failures, now));
         self.dirty = true;
     }
 

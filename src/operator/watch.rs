@@ -30,6 +30,7 @@ use crate::api::campaign::RemediationCampaign;
 use crate::api::exception::DriftException;
 use crate::api::finding::Finding;
 use crate::api::policy::{ClusterDriftPolicy, DriftPolicy};
+use crate::api::reasons;
 use crate::engine::prune::FieldMask;
 use crate::engine::secret::LAST_APPLIED_ANNOTATION as LAST_APPLIED;
 
@@ -43,11 +44,68 @@ pub enum Change {
     InitDone,
     Apply(Value),
     Delete(Value),
-    /// The watch failed; it is retried with backoff. The text says why.
-    Failed {
-        forbidden: bool,
-        message: String,
+    /// The watch failed; it is retried with backoff.
+    Failed(WatchError),
+}
+
+/// Why a kind cannot be watched, or why a watch failed. A message carries its cause's text
+/// too, as kube's own errors do, so that a status condition or a log line reads whole; the
+/// cause itself stays reachable through `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// Discovery does not find the kind: not installed (yet), or discovery failed.
+    #[error("{kind} is not served by the API server: {source}")]
+    NotServed {
+        kind: KindKey,
+        #[source]
+        source: kube::Error,
     },
+    /// A list or watch request failed.
+    #[error("{source}")]
+    Watch {
+        #[source]
+        source: watcher::Error,
+    },
+    /// Reading a watched Namespace by name failed.
+    #[error("namespace {name}: {source}")]
+    Namespace {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// Confined to some namespaces, the operator does not watch a cluster-scoped kind: what
+    /// a cluster-wide watch would get from RBAC confined to those namespaces, said without
+    /// making the request.
+    #[error(
+        "{kind} is cluster-scoped and is not watched: the operator watches only the namespaces {}",
+        .namespaces.join(", ")
+    )]
+    ClusterScoped { kind: KindKey, namespaces: Vec<String> },
+}
+
+impl WatchError {
+    /// Whether the operator may not read what it wants to watch: a request refused for
+    /// lack of permission, or a cluster-scoped kind outside the namespaces it watches.
+    pub fn is_forbidden(&self) -> bool {
+        match self {
+            Self::NotServed { .. } => false,
+            Self::Watch { source } => matches!(
+                source,
+                watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) if is_forbidden(e)
+            ),
+            Self::Namespace { source, .. } => is_forbidden(source),
+            Self::ClusterScoped { .. } => true,
+        }
+    }
+
+    /// A stable PascalCase label for metrics and logs.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::NotServed { .. } => "NotServed",
+            _ if self.is_forbidden() => reasons::FORBIDDEN,
+            _ => "WatchFailed",
+        }
+    }
 }
 
 /// Which watch a change came from.
@@ -70,12 +128,12 @@ pub struct Watched {
 }
 
 /// Looks up how a kind is served. `Err` says why it is not (yet).
-pub async fn resolve(client: &Client, kind: &KindKey) -> Result<(ApiResource, bool), String> {
+pub async fn resolve(client: &Client, kind: &KindKey) -> Result<(ApiResource, bool), WatchError> {
     let (group, version) = kind.group_version();
     let gvk = GroupVersionKind::gvk(group, version, &kind.kind);
     match kube::discovery::pinned_kind(client, &gvk).await {
         Ok((resource, capabilities)) => Ok((resource, capabilities.scope == kube::discovery::Scope::Namespaced)),
-        Err(err) => Err(format!("{kind} is not served by the API server: {err}")),
+        Err(source) => Err(WatchError::NotServed { kind: kind.clone(), source }),
     }
 }
 
@@ -102,11 +160,7 @@ fn forward<K: serde::Serialize>(
                 Ok(Event::InitDone) => Change::InitDone,
                 Ok(Event::Apply(object)) => Change::Apply(keep(to_value(&object))),
                 Ok(Event::Delete(object)) => Change::Delete(to_value(&object)),
-                Err(err) => {
-                    let forbidden = matches!(&err, watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e)
-                        if is_forbidden(e));
-                    Change::Failed { forbidden, message: err.to_string() }
-                }
+                Err(source) => Change::Failed(WatchError::Watch { source }),
             };
             if tx.send(Watched { source: source.clone(), change }).is_err() {
                 return;
@@ -144,14 +198,10 @@ pub fn watch_kind(
         return forward(source, tx, typed_watch(api, resource), keep);
     }
     if !namespaced {
-        // What a cluster-wide watch would get from RBAC confined to those namespaces, said
-        // without making the request: the policies naming the kind report it as Forbidden.
-        let message = format!(
-            "{kind} is cluster-scoped and is not watched: the operator watches only the namespaces {}",
-            namespaces.join(", ")
-        );
-        tracing::warn!(kind = %kind, "{message}");
-        let _ = tx.send(Watched { source, change: Change::Failed { forbidden: true, message } });
+        // The policies naming the kind report it as Forbidden.
+        let error = WatchError::ClusterScoped { kind: kind.clone(), namespaces: namespaces.to_vec() };
+        tracing::warn!(kind = %kind, "{error}");
+        let _ = tx.send(Watched { source, change: Change::Failed(error) });
         return tokio::spawn(async {});
     }
     let streams = namespaces
@@ -250,11 +300,7 @@ impl Merger {
     ) -> Vec<Change> {
         let event = match event {
             Ok(event) => event,
-            Err(err) => {
-                let forbidden = matches!(&err, watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e)
-                    if is_forbidden(e));
-                return vec![Change::Failed { forbidden, message: err.to_string() }];
-            }
+            Err(source) => return vec![Change::Failed(WatchError::Watch { source })],
         };
         if let Some(initial) = &mut self.initial {
             let objects = &mut initial[index];
@@ -379,9 +425,7 @@ fn read_namespaces(
                 let change = match api.get_metadata_opt(name).await {
                     Ok(Some(namespace)) => Change::Apply(strip(to_value(&namespace))),
                     Ok(None) => continue,
-                    Err(err) => {
-                        Change::Failed { forbidden: is_forbidden(&err), message: format!("namespace {name}: {err}") }
-                    }
+                    Err(source) => Change::Failed(WatchError::Namespace { name: name.clone(), source }),
                 };
                 if tx.send(Watched { source: Source::Namespaces, change }).is_err() {
                     return;
@@ -419,7 +463,7 @@ mod tests {
                 Change::InitDone => "listed".to_string(),
                 Change::Apply(o) => format!("apply {}", name(o)),
                 Change::Delete(o) => format!("delete {} {}", name(o), o["metadata"]["uid"].as_str().unwrap_or("")),
-                Change::Failed { message, .. } => format!("failed {message}"),
+                Change::Failed(error) => format!("failed {error}"),
             })
             .collect()
     }

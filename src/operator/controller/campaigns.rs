@@ -13,6 +13,7 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use tracing::{debug, warn};
 
+use super::error::RequestError;
 use super::{Controller, DecisionContext, FixPart, Report, covers_for, decide_for, name_of};
 use crate::api::RemediationClass;
 use crate::api::campaign::{CampaignMode, CampaignStatus, RemediationCampaign};
@@ -28,7 +29,7 @@ use crate::engine::campaign::{
 use crate::engine::classify::riskiest;
 use crate::engine::decide::Action;
 use crate::operator::campaigns::{
-    self, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, Written, backoff, drift_severity, finding_body, finding_name,
+    self, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, Written, drift_severity, finding_body, finding_name,
     finding_namespace, in_scope, new_finding, read_finding, read_spec,
 };
 use crate::operator::keys::ObjKey;
@@ -50,7 +51,7 @@ mod approvals;
 mod prune;
 
 /// How a fresh read of a finding's asset went: `Ok(None)` when it no longer exists.
-pub(super) type FreshRead = Result<Option<Value>, String>;
+pub(super) type FreshRead = Result<Option<Value>, RequestError>;
 
 impl Controller {
     pub(super) fn on_campaigns(&mut self, change: Change) {
@@ -412,10 +413,11 @@ impl Controller {
                 (Some(namespace), true) => Api::namespaced_with(client, namespace, &resource),
                 _ => Api::all_with(client, &resource),
             };
-            let read = match api.get_opt(&key.name).await {
-                Ok(object) => Ok(object.map(|o| serde_json::to_value(o).unwrap_or(Value::Null))),
-                Err(err) => Err(err.to_string()),
-            };
+            let read = api
+                .get_opt(&key.name)
+                .await
+                .map(|object| object.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)))
+                .map_err(|source| RequestError::FreshRead { source });
             let _ = tx.send(Report::FindingRead { campaign, key, read });
         });
     }
@@ -427,10 +429,10 @@ impl Controller {
         let Some(finding) = campaign.findings.get_mut(&key) else { return };
         finding.verifying = false;
         let fresh = match read {
-            Err(message) => {
-                debug!(campaign = %name, asset = %key, "verifying read failed, retrying: {message}");
+            Err(error) => {
+                debug!(campaign = %name, asset = %key, category = error.category(), "verifying read failed, retrying: {error}");
                 finding.read_failures += 1;
-                finding.verify_retry_at = Some(backoff(finding.read_failures, now));
+                finding.verify_retry_at = Some(campaigns::BACKOFF.retry_at(finding.read_failures, now));
                 return;
             }
             Ok(None) => {
@@ -692,18 +694,13 @@ impl Controller {
                 };
                 self.step_finding(name, key, failed, now);
             }
-            FixResult::DryRunRejected { message } => {
-                let reason = format!("the server rejected the dry-run: {message}");
+            FixResult::DryRunRejected { error } => {
+                let reason = format!("the server rejected the dry-run: {error}");
                 self.step_finding(name, key, Observation::Escalate { reason }, now);
             }
-            FixResult::ApplyFailed { message } => {
+            FixResult::ApplyFailed { error } => {
                 self.step_finding(name, key, started, now);
-                self.step_finding(
-                    name,
-                    key,
-                    Observation::Escalate { reason: format!("the fix failed: {message}") },
-                    now,
-                );
+                self.step_finding(name, key, Observation::Escalate { reason: format!("the fix failed: {error}") }, now);
             }
         }
     }
@@ -786,7 +783,7 @@ impl Controller {
                     .patch(&finding_name, &PatchParams::apply(&manager).force(), &Patch::Apply(spec))
                     .await
                     .map(|_| ())
-                    .map_err(|err| err.to_string());
+                    .map_err(|source| RequestError::FindingWrite { source });
             }
             if result.is_ok() && (status_due || spec.is_some()) {
                 let patch = json!({"apiVersion": "driftwarden.dev/v1alpha1", "kind": "Finding", "status": status});
@@ -794,7 +791,7 @@ impl Controller {
                     .patch_status(&finding_name, &PatchParams::apply(&status_manager).force(), &Patch::Apply(&patch))
                     .await
                     .map(|_| ())
-                    .map_err(|err| err.to_string());
+                    .map_err(|source| RequestError::StatusWrite { source });
             }
             let written = result.map(|()| (spec.unwrap_or(body), status));
             let _ = tx.send(Report::FindingWritten { campaign, key, written });
@@ -805,7 +802,7 @@ impl Controller {
         &mut self,
         name: String,
         key: ObjKey,
-        written: Result<(Value, FindingStatus), String>,
+        written: Result<(Value, FindingStatus), RequestError>,
     ) {
         self.finding_writes = self.finding_writes.saturating_sub(1);
         let now = self.settings.clock.now();
@@ -818,10 +815,15 @@ impl Controller {
                 finding.write_failures = 0;
                 finding.retry_at = None;
             }
-            Err(message) => {
+            Err(error) => {
                 finding.write_failures += 1;
-                finding.retry_at = Some(backoff(finding.write_failures, now));
-                warn!(campaign = %name, finding = %finding.name, "finding write failed, retrying: {message}");
+                finding.retry_at = Some(campaigns::BACKOFF.retry_at(finding.write_failures, now));
+                warn!(
+                    campaign = %name,
+                    finding = %finding.name,
+                    category = error.category(),
+                    "finding write failed, retrying: {error}"
+                );
             }
         }
         self.write_findings(now);
@@ -857,7 +859,7 @@ impl Controller {
             plan_wave(&spec.strategy, spec.paused, campaign.last_wave, campaign.last_outcome, &[], now).ok()
         });
         let problem: Option<(&'static str, String)> = match (&campaign.spec, &readiness) {
-            (Err(problem), _) => Some((reasons::INVALID_SPEC, problem.clone())),
+            (Err(problem), _) => Some((problem.category(), problem.to_string())),
             (Ok(_), None) if campaign.control_problem.is_some() => {
                 Some((reasons::INVALID_SPEC, campaign.control_problem.clone().unwrap_or_default()))
             }
@@ -905,7 +907,7 @@ impl Controller {
                     .patch_status(&name, &PatchParams::apply(&manager).force(), &Patch::Apply(&body))
                     .await
                     .map(|_| status)
-                    .map_err(|err| err.to_string());
+                    .map_err(|source| RequestError::StatusWrite { source });
                 let _ = tx.send(Report::CampaignWritten(name, result));
             });
         }
@@ -918,7 +920,7 @@ impl Controller {
         }
     }
 
-    pub(super) fn on_campaign_written(&mut self, name: String, result: Result<CampaignStatus, String>) {
+    pub(super) fn on_campaign_written(&mut self, name: String, result: Result<CampaignStatus, RequestError>) {
         let now = self.settings.clock.now();
         let Some(campaign) = self.campaigns.get_mut(&name) else { return };
         campaign.writing = false;
@@ -928,10 +930,10 @@ impl Controller {
                 campaign.status_failures = 0;
                 campaign.retry_status_at = None;
             }
-            Err(message) => {
+            Err(error) => {
                 campaign.status_failures += 1;
-                campaign.retry_status_at = Some(backoff(campaign.status_failures, now));
-                warn!(campaign = %name, "campaign status write failed, retrying: {message}");
+                campaign.retry_status_at = Some(campaigns::BACKOFF.retry_at(campaign.status_failures, now));
+                warn!(campaign = %name, category = error.category(), "campaign status write failed, retrying: {error}");
             }
         }
     }

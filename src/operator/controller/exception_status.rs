@@ -8,13 +8,14 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::json;
 use tracing::warn;
 
+use super::error::RequestError;
 use super::{Controller, Report};
 use crate::api::conditions::{ConditionSpec, ConditionStatus, is_true, same_ignoring_time, set_condition};
 use crate::api::exception::{DriftException, ExceptionStatus};
 use crate::api::finding::FindingState;
 use crate::api::reasons::{self, types};
 use crate::engine::decide::Action;
-use crate::operator::campaigns::backoff;
+use crate::operator::campaigns;
 use crate::operator::exceptions::ExceptionEntry;
 use crate::operator::notify::{Notification, NotificationType, Sink};
 
@@ -174,7 +175,7 @@ impl Controller {
                         .patch_status(&key.1, &PatchParams::apply(&manager).force(), &Patch::Apply(&body))
                         .await
                         .map(|_| next)
-                        .map_err(|err| err.to_string());
+                        .map_err(|source| RequestError::StatusWrite { source });
                     let _ = tx.send(Report::ExceptionWritten(key, result));
                 });
             }
@@ -184,7 +185,11 @@ impl Controller {
         }
     }
 
-    pub(super) fn on_exception_written(&mut self, key: (String, String), result: Result<ExceptionStatus, String>) {
+    pub(super) fn on_exception_written(
+        &mut self,
+        key: (String, String),
+        result: Result<ExceptionStatus, RequestError>,
+    ) {
         let Some(state) = self.exception_status.get_mut(&key) else { return };
         state.writing = false;
         match result {
@@ -193,10 +198,14 @@ impl Controller {
                 state.failures = 0;
                 state.retry_at = None;
             }
-            Err(message) => {
+            Err(error) => {
                 state.failures += 1;
-                state.retry_at = Some(backoff(state.failures, self.settings.clock.now()));
-                warn!(exception = %format!("{}/{}", key.0, key.1), "exception status write failed, retrying: {message}");
+                state.retry_at = Some(campaigns::BACKOFF.retry_at(state.failures, self.settings.clock.now()));
+                warn!(
+                    exception = %format!("{}/{}", key.0, key.1),
+                    category = error.category(),
+                    "exception status write failed, retrying: {error}"
+                );
             }
         }
     }

@@ -6,6 +6,7 @@
 
 mod campaigns;
 mod checks;
+mod error;
 mod exception_status;
 mod recreating;
 mod reports;
@@ -35,6 +36,8 @@ use super::settings::OperatorSettings;
 use super::state::{DecidedDrift, PolicyEntry, Readiness, TargetState};
 use super::watch::{self, Change, Source, Watched};
 use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
+use crate::api::reasons;
+use crate::engine::backoff::Backoff;
 use crate::engine::classify::riskiest;
 use crate::engine::decide::{
     Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, RemediationRules, decide, opted_out,
@@ -42,6 +45,7 @@ use crate::engine::decide::{
 use crate::engine::evaluate::{TargetResult, compile};
 use crate::engine::patch::{apply_body, union_into};
 use crate::engine::prune::FieldMask;
+use error::RequestError;
 
 /// The `controller` label of the metrics about reconciling one object.
 const RECONCILE: &str = "DriftPolicy";
@@ -50,11 +54,8 @@ const RECONCILE: &str = "DriftPolicy";
 /// listed, a policy or an exception changed, a resync).
 const RECONCILE_BATCH: &str = "DriftPolicyBatch";
 
-/// Error categories of `driftwarden_reconcile_errors_total` besides a fix's own.
-const WATCH_FAILED: &str = "WatchFailed";
-const FORBIDDEN: &str = "Forbidden";
-const NOT_SERVED: &str = "NotServed";
-const STATUS_WRITE_FAILED: &str = "StatusWriteFailed";
+/// A failed fix is tried again, later each time: 0.5 s, 1 s, 2 s … up to 5 min.
+const FIX_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
 
 /// How many of driftwarden's own kinds are watched: policies, cluster policies,
 /// exceptions, campaigns and findings. The operator is ready once all are listed.
@@ -62,7 +63,7 @@ const OWN_KINDS: usize = 5;
 
 /// What tasks report back to the loop.
 enum Report {
-    Resolved(KindKey, Result<(ApiResource, bool), String>),
+    Resolved(KindKey, Result<(ApiResource, bool), watch::WatchError>),
     Fixed {
         key: ObjKey,
         fixed: Vec<FixPart>,
@@ -71,7 +72,7 @@ enum Report {
         denied: Option<String>,
         started: Timestamp,
     },
-    StatusWritten(PolicyKey, Result<PolicyStatus, String>),
+    StatusWritten(PolicyKey, Result<PolicyStatus, RequestError>),
     FindingRead {
         campaign: String,
         key: ObjKey,
@@ -80,10 +81,10 @@ enum Report {
     FindingWritten {
         campaign: String,
         key: ObjKey,
-        written: Result<(Value, crate::api::finding::FindingStatus), String>,
+        written: Result<(Value, crate::api::finding::FindingStatus), RequestError>,
     },
-    CampaignWritten(String, Result<crate::api::campaign::CampaignStatus, String>),
-    ExceptionWritten((String, String), Result<crate::api::exception::ExceptionStatus, String>),
+    CampaignWritten(String, Result<crate::api::campaign::CampaignStatus, RequestError>),
+    ExceptionWritten((String, String), Result<crate::api::exception::ExceptionStatus, RequestError>),
     CheckFixed {
         campaign: campaigns::CampaignFix,
         key: ObjKey,
@@ -91,7 +92,7 @@ enum Report {
         /// When the server refused the fix for lack of permission: which verb on what.
         denied: Option<String>,
     },
-    PolicyReportsServed(Result<reports::Served, String>),
+    PolicyReportsServed(Result<reports::Served, reports::ReportError>),
     PolicyReportWritten(Option<String>, reports::Written),
 }
 
@@ -358,9 +359,9 @@ impl Controller {
             }
             Change::Apply(object) => upsert(self, object),
             Change::Delete(object) => remove(self, name_of(&object)),
-            Change::Failed { forbidden, message } => {
-                warn!(watch = label, "watch failed, retrying: {message}");
-                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+            Change::Failed(error) => {
+                warn!(watch = label, category = error.category(), "watch failed, retrying: {error}");
+                self.services.metrics.reconcile_error(RECONCILE, error.category());
             }
         }
     }
@@ -377,7 +378,7 @@ impl Controller {
             .map_err(|err| format!("spec: {err}"));
         let notify: Option<NotifySpec> = spec.as_ref().ok().and_then(|spec| spec.escalation.notify.clone());
         let owner_labels = spec.as_ref().map(|spec| spec.escalation.owner_labels.clone()).unwrap_or_default();
-        let mut invalid_reason = crate::api::reasons::INVALID_SPEC;
+        let mut invalid_reason = reasons::INVALID_SPEC;
         let compiled = spec.and_then(|spec| {
             compile(&key.to_string(), key.namespace.as_deref(), &spec).map_err(|problems| {
                 invalid_reason = problems.first().map_or(invalid_reason, |p| p.reason);
@@ -459,9 +460,9 @@ impl Controller {
                 self.namespaces.remove(&name);
             }
             Change::Init | Change::InitDone => {}
-            Change::Failed { forbidden, message } => {
-                warn!("namespace watch failed, retrying: {message}");
-                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+            Change::Failed(error) => {
+                warn!(category = error.category(), "namespace watch failed, retrying: {error}");
+                self.services.metrics.reconcile_error(RECONCILE, error.category());
             }
         }
     }
@@ -592,10 +593,10 @@ impl Controller {
                     self.reconcile(&key);
                 }
             }
-            Change::Failed { forbidden, message } => {
-                warn!(kind = %kind, "watch failed, retrying: {message}");
-                entry.problem = Some((forbidden, message));
-                self.services.metrics.reconcile_error(RECONCILE, if forbidden { FORBIDDEN } else { WATCH_FAILED });
+            Change::Failed(error) => {
+                warn!(kind = %kind, category = error.category(), "watch failed, retrying: {error}");
+                self.services.metrics.reconcile_error(RECONCILE, error.category());
+                entry.problem = Some((error.is_forbidden(), error.to_string()));
                 self.mark_policies_of(&kind);
             }
         }
@@ -621,10 +622,10 @@ impl Controller {
                         entry.problem = None;
                         entry.next_lookup = None;
                     }
-                    Err(message) => {
-                        debug!(kind = %kind, "{message}");
-                        self.services.metrics.reconcile_error(RECONCILE, NOT_SERVED);
-                        entry.problem = Some((false, message));
+                    Err(error) => {
+                        debug!(kind = %kind, "{error}");
+                        self.services.metrics.reconcile_error(RECONCILE, error.category());
+                        entry.problem = Some((error.is_forbidden(), error.to_string()));
                         let retry = jiff::SignedDuration::try_from(self.settings.discovery_retry).unwrap_or_default();
                         entry.next_lookup = Some(self.settings.clock.now() + retry);
                     }
@@ -644,9 +645,9 @@ impl Controller {
                 let Some(policy) = self.policies.get_mut(&key) else { return };
                 match result {
                     Ok(status) => policy.status_written(status),
-                    Err(message) => {
-                        self.services.metrics.reconcile_error(RECONCILE, STATUS_WRITE_FAILED);
-                        warn!(policy = %key, failures = policy.status_failures + 1, "status write failed, retrying: {message}");
+                    Err(error) => {
+                        self.services.metrics.reconcile_error(RECONCILE, error.category());
+                        warn!(policy = %key, failures = policy.status_failures + 1, "status write failed, retrying: {error}");
                         policy.status_failed(self.settings.clock.now());
                     }
                 }
@@ -939,7 +940,7 @@ impl Controller {
             let (result, denied) = match recreation {
                 None => remediate::apply(client, &fix).await,
                 Some(Ok(recreation)) => (super::recreate::run(client, &fix, &recreation).await, None),
-                Some(Err(refused)) => (FixResult::DryRunRejected { message: refused }, None),
+                Some(Err(refused)) => (FixResult::DryRunRejected { error: refused.into() }, None),
             };
             let _ = tx.send(Report::Fixed { key: fix.key, fixed: to_fix, result, denied, started: now });
         });
@@ -955,7 +956,7 @@ impl Controller {
     ) {
         self.in_flight.remove(&key);
         if !matches!(result, FixResult::Verified { .. }) {
-            let category = if denied.is_some() { FORBIDDEN } else { result.category() };
+            let category = if denied.is_some() { reasons::FORBIDDEN } else { result.category() };
             self.services.metrics.reconcile_error(RECONCILE, category);
         }
         if let FixResult::Verified { fresh, .. } = &result
@@ -993,20 +994,14 @@ impl Controller {
             }
             if let Some(target) = policy.targets.get_mut(&key) {
                 target.attempts += 1;
-                // A failed fix is tried again, later each time: 0.5 s, 1 s, 2 s … up to 5 min.
                 target.retry_at = match &result {
                     FixResult::Verified { .. } => None,
-                    _ => {
-                        let wait = 500u64.saturating_mul(1 << target.attempts.saturating_sub(1).min(10)).min(300_000);
-                        Some(now + jiff::SignedDuration::from_millis(wait as i64))
-                    }
+                    _ => Some(FIX_BACKOFF.retry_at(target.attempts, now)),
                 };
                 target.failure = match &result {
                     FixResult::Verified { .. } => None,
-                    FixResult::DryRunRejected { message } => {
-                        Some(format!("the server rejected the dry-run: {message}"))
-                    }
-                    FixResult::ApplyFailed { message } => Some(format!("the fix failed: {message}")),
+                    FixResult::DryRunRejected { error } => Some(format!("the server rejected the dry-run: {error}")),
+                    FixResult::ApplyFailed { error } => Some(format!("the fix failed: {error}")),
                     FixResult::NotVerified { paths, .. } => {
                         Some(format!("still differs after the fix: {}", paths.join(", ")))
                     }
@@ -1039,10 +1034,16 @@ impl Controller {
                     });
                     notices.push((sink.clone(), id, policy_key.clone(), data));
                 }
-                events.push((policy_key.clone(), EventType::Normal, "Remediated", what));
+                events.push((policy_key.clone(), EventType::Normal, reasons::REMEDIATED, what));
             } else {
-                warn!(object = %key, policy = %policy_key, result = result.category(), "fix not verified");
-                events.push((policy_key.clone(), EventType::Warning, "RemediationFailed", format!("{result:?}")));
+                let cause = result.error().map(|error| error.category());
+                warn!(object = %key, policy = %policy_key, result = result.category(), cause, "fix not verified");
+                events.push((
+                    policy_key.clone(),
+                    EventType::Warning,
+                    reasons::REMEDIATION_FAILED,
+                    format!("{result:?}"),
+                ));
             }
             policy.dirty = true;
         }
@@ -1127,7 +1128,9 @@ impl Controller {
         let keys: Vec<PolicyKey> = self
             .policies
             .iter()
-            .filter(|(k, p)| p.dirty && !self.writing_status.contains(*k))
+            .filter(|(k, p)| {
+                p.dirty && !self.writing_status.contains(*k) && p.status_retry_at.is_none_or(|at| at <= now)
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for key in keys {
@@ -1176,7 +1179,7 @@ impl Controller {
             }
         }
         let message = lines.join("; ");
-        self.publish(key, &news.policy, EventType::Warning, "DriftEscalated", message.clone());
+        self.publish(key, &news.policy, EventType::Warning, reasons::DRIFT_ESCALATED, message.clone());
         if let Some(sink) = &news.sink {
             let paths: Vec<&str> = news.escalated.iter().map(|d| d.drift.path.as_str()).collect();
             let data = json!({
@@ -1321,7 +1324,12 @@ fn same_version(a: &Value, b: &Value) -> bool {
     version(a).is_some() && version(a) == version(b)
 }
 
-async fn write_status(client: Client, key: &PolicyKey, manager: &str, status: &PolicyStatus) -> Result<(), String> {
+async fn write_status(
+    client: Client,
+    key: &PolicyKey,
+    manager: &str,
+    status: &PolicyStatus,
+) -> Result<(), RequestError> {
     let resource = match key.namespace {
         Some(_) => ApiResource::erase::<crate::api::policy::DriftPolicy>(&()),
         None => ApiResource::erase::<crate::api::policy::ClusterDriftPolicy>(&()),
@@ -1334,7 +1342,7 @@ async fn write_status(client: Client, key: &PolicyKey, manager: &str, status: &P
     api.patch_status(&key.name, &PatchParams::apply(manager).force(), &Patch::Apply(&body))
         .await
         .map(|_| ())
-        .map_err(|err| err.to_string())
+        .map_err(|source| RequestError::StatusWrite { source })
 }
 
 #[cfg(test)]

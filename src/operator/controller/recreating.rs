@@ -8,12 +8,12 @@ use serde_json::Value;
 use super::{Controller, FixPart};
 use crate::api::RemediationClass;
 use crate::operator::keys::ObjKey;
-use crate::operator::recreate::Recreation;
+use crate::operator::recreate::{RecreateError, Recreation};
 
 impl Controller {
     /// `None` for an ordinary fix; for a recreation, the uid to replace, or why it may not
     /// run (nothing is then deleted).
-    pub(super) fn recreation(&self, key: &ObjKey, to_fix: &[FixPart]) -> Option<Result<Recreation, String>> {
+    pub(super) fn recreation(&self, key: &ObjKey, to_fix: &[FixPart]) -> Option<Result<Recreation, RecreateError>> {
         let recreating: Vec<&FixPart> = to_fix.iter().filter(|part| part.class == RemediationClass::Recreate).collect();
         if recreating.is_empty() {
             return None;
@@ -25,11 +25,7 @@ impl Controller {
                 .and_then(|policy| policy.rules())
                 .is_some_and(|rules| rules.auto_remediate.contains(&RemediationClass::Recreate));
             if !allowed {
-                return Some(Err(format!(
-                    "fixing {} needs the object recreated, and policy {} does not list Recreate in autoRemediate: nothing deleted",
-                    part.paths.join(", "),
-                    part.policy
-                )));
+                return Some(Err(RecreateError::NotAllowed { paths: part.paths.clone(), policy: part.policy.clone() }));
             }
         }
         let uid = self
@@ -40,7 +36,7 @@ impl Controller {
             .and_then(Value::as_str);
         Some(match uid {
             Some(uid) => Ok(Recreation { uid: uid.to_string() }),
-            None => Err(format!("the uid of {key} is not known: nothing deleted")),
+            None => Err(RecreateError::UidUnknown { key: key.clone() }),
         })
     }
 }

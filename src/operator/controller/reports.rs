@@ -15,6 +15,7 @@ use tracing::{debug, info, warn};
 use super::{Controller, Report};
 use crate::operator::keys::{KindKey, PolicyKey};
 use crate::operator::policy_report::{self, API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
+use crate::operator::state::STATUS_BACKOFF;
 use crate::operator::watch;
 
 /// The report kinds the API server serves, and the reports driftwarden wrote before it
@@ -46,7 +47,51 @@ pub(super) struct ReportWriter {
 }
 
 /// How one report write ended: `Ok(None)` when the report was deleted.
-pub(super) type Written = Result<Option<ReportBody>, String>;
+pub(super) type Written = Result<Option<ReportBody>, ReportError>;
+
+/// Why reports cannot be published, or one could not be written. A message carries its
+/// cause's text too, as kube's own errors do; the cause stays reachable through `source()`.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ReportError {
+    /// Discovery does not find the PolicyReport kind.
+    #[error("{source}")]
+    NotServed {
+        #[source]
+        source: watch::WatchError,
+    },
+    /// Listing the reports written before failed.
+    #[error("listing {kind}s failed: {source}")]
+    List {
+        kind: &'static str,
+        #[source]
+        source: kube::Error,
+    },
+    /// Applying a report failed.
+    #[error("applying {report}: {source}")]
+    Apply {
+        report: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// Deleting a report failed.
+    #[error("deleting {report}: {source}")]
+    Delete {
+        report: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl ReportError {
+    /// A stable PascalCase label for logs.
+    pub(super) fn category(&self) -> &'static str {
+        match self {
+            Self::NotServed { source } => source.category(),
+            Self::List { .. } => "ReportListFailed",
+            Self::Apply { .. } | Self::Delete { .. } => "ReportWriteFailed",
+        }
+    }
+}
 
 impl Controller {
     /// Brings the reports up to date with every policy's targets; called on each tick,
@@ -108,7 +153,7 @@ impl Controller {
         }
     }
 
-    pub(super) fn on_reports_served(&mut self, served: Result<Served, String>) {
+    pub(super) fn on_reports_served(&mut self, served: Result<Served, ReportError>) {
         let writer = &mut self.reports;
         writer.looking = false;
         match served {
@@ -118,8 +163,8 @@ impl Controller {
                 writer.served = Some(served);
                 writer.pending = true;
             }
-            Err(message) => {
-                debug!("PolicyReports are not published: {message}");
+            Err(error) => {
+                debug!(category = error.category(), "PolicyReports are not published: {error}");
                 let retry = jiff::SignedDuration::try_from(self.settings.discovery_retry).unwrap_or_default();
                 writer.next_lookup = Some(self.settings.clock.now() + retry);
             }
@@ -138,14 +183,18 @@ impl Controller {
                 writer.written.remove(&namespace);
                 writer.failures = 0;
             }
-            Err(message) => {
-                // A failed write is tried again, later each time: 200 ms, 400 ms … up to 30 s.
-                let wait = 200u64.saturating_mul(1 << writer.failures.min(8)).min(30_000);
+            Err(error) => {
+                // A failed write is tried again, later each time.
                 writer.failures += 1;
-                writer.retry_at = Some(self.settings.clock.now() + jiff::SignedDuration::from_millis(wait as i64));
+                writer.retry_at = Some(STATUS_BACKOFF.retry_at(writer.failures, self.settings.clock.now()));
                 writer.pending = true;
                 let report = namespace.as_deref().unwrap_or("(cluster)");
-                warn!(namespace = report, failures = writer.failures, "PolicyReport write failed, retrying: {message}");
+                warn!(
+                    namespace = report,
+                    failures = writer.failures,
+                    category = error.category(),
+                    "PolicyReport write failed, retrying: {error}"
+                );
             }
         }
     }
@@ -154,9 +203,10 @@ impl Controller {
 /// Asks discovery whether the report kinds are served and lists the reports driftwarden
 /// wrote before, so that those of namespaces without results any more are deleted. Confined
 /// to `watched` namespaces, it lists only there and publishes no ClusterPolicyReport.
-async fn discover(client: &Client, watched: &[String]) -> Result<Served, String> {
+async fn discover(client: &Client, watched: &[String]) -> Result<Served, ReportError> {
     let kind = |name: &str| KindKey::new(API_VERSION, name);
-    let (namespaced, _) = watch::resolve(client, &kind(report_kind(true))).await?;
+    let (namespaced, _) =
+        watch::resolve(client, &kind(report_kind(true))).await.map_err(|source| ReportError::NotServed { source })?;
     let cluster = match watched.is_empty() {
         true => watch::resolve(client, &kind(report_kind(false))).await.ok().map(|(resource, _)| resource),
         false => None,
@@ -168,7 +218,8 @@ async fn discover(client: &Client, watched: &[String]) -> Result<Served, String>
     };
     let mut existing = Vec::new();
     for api in apis {
-        let listed = api.list(&selector).await.map_err(|err| format!("listing PolicyReports failed: {err}"))?;
+        let listed =
+            api.list(&selector).await.map_err(|source| ReportError::List { kind: report_kind(true), source })?;
         existing.extend(
             listed
                 .items
@@ -181,7 +232,7 @@ async fn discover(client: &Client, watched: &[String]) -> Result<Served, String>
         let listed = Api::<DynamicObject>::all_with(client.clone(), cluster)
             .list(&selector)
             .await
-            .map_err(|err| format!("listing ClusterPolicyReports failed: {err}"))?;
+            .map_err(|source| ReportError::List { kind: report_kind(false), source })?;
         if listed.items.iter().any(|report| report.metadata.name.as_deref() == Some(REPORT_NAME)) {
             existing.push(None);
         }
@@ -202,17 +253,17 @@ async fn write(
         Some(namespace) => Api::namespaced_with(client, namespace, &resource),
         None => Api::all_with(client, &resource),
     };
-    let what = format!("{} {}{REPORT_NAME}", resource.kind, namespace.map(|ns| format!("{ns}/")).unwrap_or_default());
+    let report = format!("{} {}{REPORT_NAME}", resource.kind, namespace.map(|ns| format!("{ns}/")).unwrap_or_default());
     match body {
         Some(body) => api
             .patch(REPORT_NAME, &PatchParams::apply(manager).force(), &Patch::Apply(&body.to_object(namespace)))
             .await
             .map(|_| Some(body))
-            .map_err(|err| format!("applying {what}: {err}")),
+            .map_err(|source| ReportError::Apply { report, source }),
         None => match api.delete(REPORT_NAME, &DeleteParams::default()).await {
             Ok(_) => Ok(None),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
-            Err(err) => Err(format!("deleting {what}: {err}")),
+            Err(source) => Err(ReportError::Delete { report, source }),
         },
     }
 }

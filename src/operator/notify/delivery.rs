@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::error::DeliveryError;
 use super::event::Notification;
-use super::retry::{self, Backoff};
+use super::retry;
 use super::sink::Sink;
 use super::{DeliveryReport, NotifySettings, Shared};
 use crate::operator::metrics::NotificationResult;
@@ -90,7 +90,7 @@ async fn attempt(
 /// Delivers one notification with retries and reports the outcome.
 async fn deliver(shared: &Shared, http: &HttpClient, sink: &Sink, notification: Notification) {
     let settings: &NotifySettings = &shared.settings;
-    let backoff = Backoff { initial: settings.initial_backoff, max: settings.max_backoff };
+    let backoff = settings.backoff();
     let max_attempts = settings.max_attempts.max(1);
     let name = sink.display_name();
     let mut attempts = 0;
@@ -100,7 +100,7 @@ async fn deliver(shared: &Shared, http: &HttpClient, sink: &Sink, notification: 
             Ok(()) => break Ok(()),
             Err(error) if !error.is_retryable() || attempts >= max_attempts => break Err(error),
             Err(error) => {
-                let delay = backoff.next(attempts, error.retry_after());
+                let delay = retry::next_delay(&backoff, attempts, error.retry_after());
                 tracing::debug!(
                     sink = %name,
                     id = %notification.id,

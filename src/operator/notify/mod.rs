@@ -30,9 +30,10 @@ use tokio::task::{JoinHandle, JoinSet};
 pub use dedup::DedupSet;
 pub use error::DeliveryError;
 pub use event::{Notification, NotificationType, SPEC_VERSION, STRUCTURED_CONTENT_TYPE, header_value};
-pub use retry::{Backoff, MAX_RETRY_AFTER, Verdict, retry_after, verdict};
+pub use retry::{MAX_RETRY_AFTER, Verdict, next_delay, retry_after, verdict};
 pub use sink::Sink;
 
+use crate::engine::backoff::Backoff;
 use crate::operator::metrics::{Metrics, NotificationResult};
 use sink::SinkKey;
 
@@ -52,6 +53,13 @@ pub struct NotifySettings {
     pub dedup_capacity: usize,
     /// How many notifications may wait in the shared queue, and in each sink's queue.
     pub queue_capacity: usize,
+}
+
+impl NotifySettings {
+    /// The backoff between attempts: from `initial_backoff` doubling up to `max_backoff`.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(self.initial_backoff, self.max_backoff)
+    }
 }
 
 impl Default for NotifySettings {

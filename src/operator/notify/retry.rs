@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
 
+use crate::engine::backoff::Backoff;
+
 /// The longest `Retry-After` that is honoured; a sink asking for more is retried after this.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
@@ -33,34 +35,14 @@ pub fn verdict(status: StatusCode) -> Verdict {
     }
 }
 
-/// Exponential backoff with jitter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backoff {
-    /// The delay before the second attempt (before jitter).
-    pub initial: Duration,
-    /// The cap on any delay (before `Retry-After`).
-    pub max: Duration,
-}
-
-impl Backoff {
-    /// The delay before attempt `attempt + 1`, given that `attempt` (1-based) just failed;
-    /// `unit` in `[0, 1)` picks the jitter: the delay lies in `[base / 2, base)`, where
-    /// `base = min(initial * 2^(attempt - 1), max)`.
-    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(30);
-        let base = self.initial.saturating_mul(1u32 << exponent).min(self.max);
-        let unit = unit.clamp(0.0, 1.0);
-        base.mul_f64(0.5 + unit / 2.0)
-    }
-
-    /// [`delay`](Self::delay) with a random jitter, raised to `retry_after` (capped at
-    /// [`MAX_RETRY_AFTER`]) when the sink asked for it.
-    pub fn next(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let delay = self.delay(attempt, rand::random::<f64>());
-        match retry_after {
-            Some(asked) => delay.max(asked.min(MAX_RETRY_AFTER)),
-            None => delay,
-        }
+/// The delay before attempt `attempt + 1`, given that `attempt` (1-based) just failed:
+/// [`Backoff::jittered`] with a random jitter, raised to `retry_after` (capped at
+/// [`MAX_RETRY_AFTER`]) when the sink asked for it.
+pub fn next_delay(backoff: &Backoff, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let delay = backoff.jittered(attempt, rand::random::<f64>());
+    match retry_after {
+        Some(asked) => delay.max(asked.min(MAX_RETRY_AFTER)),
+        None => delay,
     }
 }
 
@@ -96,26 +78,21 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_within_jitter_and_stops_at_the_cap() {
-        let backoff = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1) };
-        assert_eq!(backoff.delay(1, 0.0), Duration::from_millis(50));
-        assert_eq!(backoff.delay(1, 1.0), Duration::from_millis(100));
-        assert_eq!(backoff.delay(2, 0.0), Duration::from_millis(100));
-        assert_eq!(backoff.delay(3, 1.0), Duration::from_millis(400));
-        assert_eq!(backoff.delay(10, 1.0), Duration::from_secs(1));
-        assert_eq!(backoff.delay(u32::MAX, 1.0), Duration::from_secs(1));
-        for attempt in 1..6 {
-            let delay = backoff.next(attempt, None);
-            assert!(delay >= backoff.delay(attempt, 0.0) && delay <= backoff.delay(attempt, 1.0));
+    fn deliveries_back_off_within_the_jitter_and_stop_at_the_cap() {
+        let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+        for attempt in 1..12 {
+            let delay = next_delay(&backoff, attempt, None);
+            assert!(delay >= backoff.jittered(attempt, 0.0) && delay <= backoff.jittered(attempt, 1.0));
+            assert!(delay <= backoff.max);
         }
     }
 
     #[test]
     fn retry_after_raises_the_delay_up_to_a_cap() {
-        let backoff = Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(20) };
-        assert_eq!(backoff.next(1, Some(Duration::from_secs(2))), Duration::from_secs(2));
-        assert_eq!(backoff.next(1, Some(Duration::from_secs(86_400))), MAX_RETRY_AFTER);
-        assert!(backoff.next(1, Some(Duration::ZERO)) <= Duration::from_millis(10));
+        let backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(20));
+        assert_eq!(next_delay(&backoff, 1, Some(Duration::from_secs(2))), Duration::from_secs(2));
+        assert_eq!(next_delay(&backoff, 1, Some(Duration::from_secs(86_400))), MAX_RETRY_AFTER);
+        assert!(next_delay(&backoff, 1, Some(Duration::ZERO)) <= Duration::from_millis(10));
     }
 
     #[test]

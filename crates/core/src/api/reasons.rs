@@ -158,6 +158,11 @@ pub const EXPIRES_WITHIN_LEAD_TIME: &str = "ExpiresWithinLeadTime";
 /// The exception does not expire within the reminder lead time.
 pub const EXPIRY_NOT_NEAR: &str = "ExpiryNotNear";
 
+// Events.
+
+/// A fix was applied and verified against a fresh read of the object.
+pub const REMEDIATED: &str = "Remediated";
+
 /// Every reason.
 pub const ALL: &[&str] = &[
     RECONCILED,
@@ -202,6 +207,7 @@ pub const ALL: &[&str] = &[
     COVERS_DRIFT,
     EXPIRES_WITHIN_LEAD_TIME,
     EXPIRY_NOT_NEAR,
+    REMEDIATED,
 ];
 
 #[cfg(test)]

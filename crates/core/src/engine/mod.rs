@@ -12,6 +12,7 @@
 //! ([`kind`]), how their lists merge ([`merge_keys`]), what counts as the same value
 //! ([`normalize`]), and how Secret values are kept out of sight ([`secret`]).
 
+pub mod backoff;
 pub mod campaign;
 pub mod classify;
 pub mod compare;

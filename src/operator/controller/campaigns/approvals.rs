@@ -11,7 +11,7 @@ use super::super::Controller;
 use crate::api::finding::{Approval, EvidenceAction, FindingState};
 use crate::engine::campaign::Observation;
 use crate::engine::campaign::approved_paths;
-use crate::operator::campaigns::backoff;
+use crate::operator::campaigns;
 use crate::operator::keys::ObjKey;
 use crate::operator::notify::NotificationType;
 
@@ -91,7 +91,7 @@ impl Controller {
             }
             false => {
                 finding.fix_failures += 1;
-                finding.fix_retry_at = Some(backoff(finding.fix_failures, now));
+                finding.fix_retry_at = Some(campaigns::BACKOFF.retry_at(finding.fix_failures, now));
             }
         }
     }
