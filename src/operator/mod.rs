@@ -4,7 +4,6 @@
 
 pub mod bounded;
 pub mod campaigns;
-pub mod controller;
 pub mod exceptions;
 pub mod health;
 pub mod keys;
@@ -12,14 +11,16 @@ pub mod leader;
 pub mod metrics;
 pub mod notify;
 pub mod policy_report;
+pub mod reconciler;
 pub mod recreate;
 pub mod remediate;
+pub mod runtime;
 pub mod settings;
 pub mod state;
 pub mod supervisor;
 pub mod watch;
 pub mod wrapped;
 
-pub use controller::{Services, run, run_with};
+pub use runtime::{Services, run, run_with};
 pub use settings::OperatorSettings;
 pub use supervisor::{RunOptions, supervise};

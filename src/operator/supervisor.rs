@@ -13,10 +13,10 @@ use kube::Client;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use super::controller::{Services, run_with};
 use super::health::{self, NOT_SYNCED};
 use super::leader::{LeaderElector, LeaderError, LeaderSettings};
 use super::metrics::counting_client;
+use super::runtime::{Services, run_with};
 use super::settings::OperatorSettings;
 
 /// How the operator process runs.

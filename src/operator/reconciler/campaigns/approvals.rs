@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::super::Controller;
+use super::super::Reconciler;
 use crate::api::finding::{Approval, EvidenceAction, FindingState};
 use crate::engine::campaign::Observation;
 use crate::engine::campaign::approved_paths;
@@ -15,9 +15,9 @@ use crate::operator::campaigns;
 use crate::operator::keys::ObjKey;
 use crate::operator::notify::NotificationType;
 
-impl Controller {
+impl Reconciler {
     /// Records the approvals not yet on record, and tries the approved fixes that are due.
-    pub(in crate::operator::controller) fn run_approvals(&mut self, name: &str, now: Timestamp) {
+    pub(in crate::operator::reconciler) fn run_approvals(&mut self, name: &str, now: Timestamp) {
         let Some(campaign) = self.campaigns.get(name) else { return };
         let approved: Vec<(ObjKey, Approval)> = campaign
             .findings
@@ -33,7 +33,7 @@ impl Controller {
 
     /// Puts an owner's approval on record when the finding is escalated and the approval is
     /// new; tells the campaign's owner once. Returns whether it was recorded.
-    pub(in crate::operator::controller) fn record_approval(
+    pub(in crate::operator::reconciler) fn record_approval(
         &mut self,
         name: &str,
         key: &ObjKey,
@@ -51,11 +51,11 @@ impl Controller {
     /// Applies an owner's approval: the fix of exactly the finding's paths, unless the
     /// campaign is paused, a fix of the asset is under way, or the last approved fix failed
     /// and its backoff is not over.
-    pub(in crate::operator::controller) fn try_approved_fix(&mut self, name: &str, key: &ObjKey) {
+    pub(in crate::operator::reconciler) fn try_approved_fix(&mut self, name: &str, key: &ObjKey) {
         if self.campaign_paused(name) || self.in_flight.contains(key) {
             return;
         }
-        let now = self.settings.clock.now();
+        let now = self.now;
         let Some(campaign) = self.campaigns.get(name) else { return };
         let check = campaign.policy().is_none();
         let Some(finding) = campaign.findings.get(key) else { return };
@@ -76,7 +76,7 @@ impl Controller {
     }
 
     /// After an approved fix: a failure waits longer before the next try.
-    pub(in crate::operator::controller) fn approved_fix_ended(
+    pub(in crate::operator::reconciler) fn approved_fix_ended(
         &mut self,
         name: &str,
         key: &ObjKey,
@@ -97,12 +97,12 @@ impl Controller {
     }
 
     /// Whether the campaign acts on nothing: `spec.paused`, or a spec that cannot be read.
-    pub(in crate::operator::controller) fn campaign_paused(&self, name: &str) -> bool {
+    pub(in crate::operator::reconciler) fn campaign_paused(&self, name: &str) -> bool {
         self.campaigns.get(name).and_then(|c| c.spec.as_ref().ok()).is_none_or(|spec| spec.paused)
     }
 
     /// Tells the campaign's owner that a finding's fix was approved.
-    fn notify_approval(&self, name: &str, key: &ObjKey) {
+    fn notify_approval(&mut self, name: &str, key: &ObjKey) {
         let Some(finding) = self.campaigns.get(name).and_then(|c| c.findings.get(key)) else { return };
         let Some(record) = finding.status.evidence.iter().rev().find(|e| e.action == EvidenceAction::Approved) else {
             return;

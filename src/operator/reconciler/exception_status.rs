@@ -4,14 +4,13 @@
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::json;
 use tracing::warn;
 
 use super::error::RequestError;
-use super::{Controller, Report};
+use super::{Effect, Reconciler};
 use crate::api::conditions::{ConditionSpec, ConditionStatus, is_true, same_ignoring_time, set_condition};
-use crate::api::exception::{DriftException, ExceptionStatus};
+use crate::api::exception::ExceptionStatus;
 use crate::api::finding::FindingState;
 use crate::api::reasons::{self, types};
 use crate::engine::decide::Action;
@@ -115,7 +114,7 @@ fn same(a: &ExceptionStatus, b: &ExceptionStatus) -> bool {
         && same_ignoring_time(&a.conditions, &b.conditions)
 }
 
-impl Controller {
+impl Reconciler {
     /// Recomputes every exception's status and writes those that changed.
     pub(super) fn flush_exceptions(&mut self, now: Timestamp) {
         let lead = SignedDuration::try_from(self.settings.exception_reminder).unwrap_or_default();
@@ -163,21 +162,7 @@ impl Controller {
             state.status = next.clone();
             if state.written.as_ref().is_none_or(|w| !same(w, &next)) {
                 state.writing = true;
-                let client = self.client.clone();
-                let manager = self.settings.status_manager.clone();
-                let tx = self.reports_tx.clone();
-                let key = key.clone();
-                tokio::spawn(async move {
-                    let resource = ApiResource::erase::<DriftException>(&());
-                    let api: Api<DynamicObject> = Api::namespaced_with(client, &key.0, &resource);
-                    let body = json!({"apiVersion": resource.api_version, "kind": resource.kind, "status": next});
-                    let result = api
-                        .patch_status(&key.1, &PatchParams::apply(&manager).force(), &Patch::Apply(&body))
-                        .await
-                        .map(|_| next)
-                        .map_err(|source| RequestError::StatusWrite { source });
-                    let _ = tx.send(Report::ExceptionWritten(key, result));
-                });
+                self.effects.push(Effect::WriteExceptionStatus { key: key.clone(), status: next });
             }
             if !kinds.is_empty() {
                 self.notify_exception(&key, kinds);
@@ -200,7 +185,7 @@ impl Controller {
             }
             Err(error) => {
                 state.failures += 1;
-                state.retry_at = Some(campaigns::BACKOFF.retry_at(state.failures, self.settings.clock.now()));
+                state.retry_at = Some(campaigns::BACKOFF.retry_at(state.failures, self.now));
                 warn!(
                     exception = %format!("{}/{}", key.0, key.1),
                     category = error.category(),
@@ -213,7 +198,7 @@ impl Controller {
     /// Sends an exception's reminders to the sinks of the policies that govern what it
     /// selects; when it selects nothing (it covers nothing, or is refused), to those of the
     /// policies of its namespace, or of every policy for one in the operator's namespace.
-    fn notify_exception(&self, key: &(String, String), kinds: Vec<NotificationType>) {
+    fn notify_exception(&mut self, key: &(String, String), kinds: Vec<NotificationType>) {
         let Some(Ok(entry)) = self.exceptions.get(key) else { return };
         let namespaces = &self.namespaces;
         let labels = |ns: &str| namespaces.get(ns).cloned();
@@ -249,15 +234,9 @@ impl Controller {
                     "expiresAt": entry.cover.expires_at.to_string(),
                     "covered": self.exception_status.get(key).map_or(0, |s| s.status.covered),
                 });
-                let notification = Notification {
-                    id,
-                    kind,
-                    source: source.clone(),
-                    subject: None,
-                    time: self.settings.clock.now(),
-                    data,
-                };
-                self.services.notifier.send(sink, notification);
+                let notification =
+                    Notification { id, kind, source: source.clone(), subject: None, time: self.now, data };
+                self.effects.push(Effect::Notify { sink: (*sink).clone(), notification });
             }
         }
     }

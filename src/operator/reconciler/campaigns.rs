@@ -9,16 +9,17 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use tracing::{debug, warn};
 
+use super::effect::{Effect, FindingWrite};
 use super::error::RequestError;
-use super::{Controller, DecisionContext, FixPart, Report, covers_for, decide_for, name_of};
+use super::evaluate::{DecisionContext, covers_for, decide_for};
+use super::{FixPart, Reconciler, name_of};
 use crate::api::RemediationClass;
-use crate::api::campaign::{CampaignMode, CampaignStatus, RemediationCampaign};
+use crate::api::campaign::{CampaignMode, CampaignStatus};
 use crate::api::conditions::{ConditionSpec, ConditionStatus, set_condition};
-use crate::api::finding::{EvidenceAction, Finding, FindingState, FindingStatus};
+use crate::api::finding::{EvidenceAction, FindingState, FindingStatus};
 use crate::api::policy::Mode;
 use crate::api::reasons::{self, types};
 use crate::engine::campaign::lifecycle::{EXTERNAL_ACTOR, OPERATOR_ACTOR};
@@ -40,7 +41,7 @@ use crate::operator::watch::{self, Change};
 
 /// A campaign's share of a fix: which campaign asked, and on whose approval.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct CampaignFix {
+pub struct CampaignFix {
     pub campaign: String,
     pub approved_by: Option<String>,
     /// The wave the fix is part of, when it is.
@@ -53,7 +54,7 @@ mod prune;
 /// How a fresh read of a finding's asset went: `Ok(None)` when it no longer exists.
 pub(super) type FreshRead = Result<Option<Value>, RequestError>;
 
-impl Controller {
+impl Reconciler {
     pub(super) fn on_campaigns(&mut self, change: Change) {
         self.on_own(
             "campaigns",
@@ -161,7 +162,7 @@ impl Controller {
     /// Takes in a watched Finding: people's fields (ticket, approval) always, and the whole
     /// finding when the loop does not know it yet (after a restart).
     fn adopt_finding(&mut self, watched: campaigns::WatchedFinding) {
-        let now = self.settings.clock.now();
+        let now = self.now;
         let asset = ObjKey::from_ref(&watched.spec.asset);
         let Some(campaign) = self.campaigns.get_mut(&watched.spec.campaign) else { return };
         if !campaign.findings.contains_key(&asset) {
@@ -251,7 +252,7 @@ impl Controller {
         if !self.campaigns_listed() {
             return;
         }
-        let now = self.settings.clock.now();
+        let now = self.now;
         let Some(campaign) = self.campaigns.get(name) else { return };
         let Ok(spec) = &campaign.spec else { return };
         let Some(policy_key) = campaign.policy() else { return };
@@ -405,25 +406,11 @@ impl Controller {
         }
         let Some((resource, namespaced)) = self.kinds.get(&key.kind).and_then(|k| k.resource.clone()) else { return };
         finding.verifying = true;
-        let client = self.client.clone();
-        let tx = self.reports_tx.clone();
-        let (campaign, key) = (name.to_string(), key.clone());
-        tokio::spawn(async move {
-            let api: Api<DynamicObject> = match (&key.namespace, namespaced) {
-                (Some(namespace), true) => Api::namespaced_with(client, namespace, &resource),
-                _ => Api::all_with(client, &resource),
-            };
-            let read = api
-                .get_opt(&key.name)
-                .await
-                .map(|object| object.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)))
-                .map_err(|source| RequestError::FreshRead { source });
-            let _ = tx.send(Report::FindingRead { campaign, key, read });
-        });
+        self.effects.push(Effect::ReadAsset { campaign: name.to_string(), key: key.clone(), resource, namespaced });
     }
 
     pub(super) fn on_finding_read(&mut self, name: String, key: ObjKey, read: FreshRead) {
-        let now = self.settings.clock.now();
+        let now = self.now;
         let Some(campaign) = self.campaigns.get_mut(&name) else { return };
         let policy_key = campaign.policy();
         let Some(finding) = campaign.findings.get_mut(&key) else { return };
@@ -566,7 +553,7 @@ impl Controller {
         if self.in_flight.contains(key) || !self.exceptions_synced || self.campaign_paused(name) {
             return false;
         }
-        let now = self.settings.clock.now();
+        let now = self.now;
         let Some(campaign) = self.campaigns.get(name) else { return false };
         let classes = self.campaign_classes_of(campaign);
         let Some(policy_key) = campaign.policy() else { return false };
@@ -655,7 +642,7 @@ impl Controller {
 
     /// Records how a campaign's fix ended, on the finding and on the wave.
     pub(super) fn on_campaign_fixed(&mut self, fix: &CampaignFix, key: &ObjKey, result: &FixResult) {
-        let now = self.settings.clock.now();
+        let now = self.now;
         // The wave's tally first: a wave ends even when a finding went away meanwhile.
         let verified = matches!(result, FixResult::Verified { .. });
         self.end_wave_part(&fix.campaign, key, Some(verified));
@@ -769,33 +756,17 @@ impl Controller {
         let spec = (finding.written_spec != Some(Written::of(&body))).then(|| body.clone());
         let status = finding.status.clone();
         let status_due = finding.written_status != Some(Written::of(&status));
-        let (namespace, finding_name) = (finding.namespace.clone(), finding.name.clone());
-        let client = self.client.clone();
-        let tx = self.reports_tx.clone();
-        let manager = self.settings.field_manager.clone();
-        let status_manager = self.settings.status_manager.clone();
-        let (campaign, key) = (name.to_string(), key.clone());
-        tokio::spawn(async move {
-            let api: Api<Finding> = Api::namespaced(client, &namespace);
-            let mut result = Ok(());
-            if let Some(spec) = &spec {
-                result = api
-                    .patch(&finding_name, &PatchParams::apply(&manager).force(), &Patch::Apply(spec))
-                    .await
-                    .map(|_| ())
-                    .map_err(|source| RequestError::FindingWrite { source });
-            }
-            if result.is_ok() && (status_due || spec.is_some()) {
-                let patch = json!({"apiVersion": "driftwarden.dev/v1alpha1", "kind": "Finding", "status": status});
-                result = api
-                    .patch_status(&finding_name, &PatchParams::apply(&status_manager).force(), &Patch::Apply(&patch))
-                    .await
-                    .map(|_| ())
-                    .map_err(|source| RequestError::StatusWrite { source });
-            }
-            let written = result.map(|()| (spec.unwrap_or(body), status));
-            let _ = tx.send(Report::FindingWritten { campaign, key, written });
-        });
+        let write = FindingWrite {
+            campaign: name.to_string(),
+            key: key.clone(),
+            namespace: finding.namespace.clone(),
+            name: finding.name.clone(),
+            spec_due: spec.is_some(),
+            body,
+            status,
+            status_due,
+        };
+        self.effects.push(Effect::WriteFinding(write));
     }
 
     pub(super) fn on_finding_written(
@@ -805,7 +776,7 @@ impl Controller {
         written: Result<(Value, FindingStatus), RequestError>,
     ) {
         self.finding_writes = self.finding_writes.saturating_sub(1);
-        let now = self.settings.clock.now();
+        let now = self.now;
         let Some(finding) = self.campaigns.get_mut(&name).and_then(|c| c.findings.get_mut(&key)) else { return };
         finding.writing = false;
         match written {
@@ -895,21 +866,7 @@ impl Controller {
         let changed = campaign.written.as_ref().is_none_or(|w| status_changed(w, &status));
         if changed {
             campaign.writing = true;
-            let client = self.client.clone();
-            let manager = self.settings.status_manager.clone();
-            let tx = self.reports_tx.clone();
-            let name = name.to_string();
-            tokio::spawn(async move {
-                let api: Api<DynamicObject> = Api::all_with(client, &ApiResource::erase::<RemediationCampaign>(&()));
-                let body =
-                    json!({"apiVersion": "driftwarden.dev/v1alpha1", "kind": "RemediationCampaign", "status": status});
-                let result = api
-                    .patch_status(&name, &PatchParams::apply(&manager).force(), &Patch::Apply(&body))
-                    .await
-                    .map(|_| status)
-                    .map_err(|source| RequestError::StatusWrite { source });
-                let _ = tx.send(Report::CampaignWritten(name, result));
-            });
+            self.effects.push(Effect::WriteCampaignStatus { name: name.to_string(), status });
         }
         if let Some(spec) = sink {
             let sink = Sink { namespace: self.settings.namespace.clone(), spec };
@@ -921,7 +878,7 @@ impl Controller {
     }
 
     pub(super) fn on_campaign_written(&mut self, name: String, result: Result<CampaignStatus, RequestError>) {
-        let now = self.settings.clock.now();
+        let now = self.now;
         let Some(campaign) = self.campaigns.get_mut(&name) else { return };
         campaign.writing = false;
         match result {
@@ -940,7 +897,7 @@ impl Controller {
 
     /// Tells the campaign's owner about a finding that moved: at once for a critical one that
     /// opens (the ticket path), and when any finding closes or reopens.
-    pub(super) fn notify_finding(&self, name: &str, key: &ObjKey, before: Option<FindingState>) {
+    pub(super) fn notify_finding(&mut self, name: &str, key: &ObjKey, before: Option<FindingState>) {
         let Some(finding) = self.campaigns.get(name).and_then(|c| c.findings.get(key)) else { return };
         let Some(kind) = finding_notice(before, finding.status.state, finding.severity) else { return };
         let at = finding.status.last_transition_time.as_ref().map_or(finding.opened, |t| t.0);
@@ -950,7 +907,7 @@ impl Controller {
     /// Sends a notice about a finding to the campaign's sink: `at` makes its id (one
     /// occurrence, one id); `extra` adds to the finding's fields.
     pub(super) fn send_finding_notice(
-        &self,
+        &mut self,
         name: &str,
         key: &ObjKey,
         kind: NotificationType,
@@ -980,7 +937,7 @@ impl Controller {
     }
 
     fn send_campaign(
-        &self,
+        &mut self,
         sink: &Sink,
         kind: NotificationType,
         id: String,
@@ -989,8 +946,8 @@ impl Controller {
         data: Value,
     ) {
         let source = format!("/apis/driftwarden.dev/v1alpha1/remediationcampaigns/{campaign}");
-        let notification = Notification { id, kind, source, subject, time: self.settings.clock.now(), data };
-        self.services.notifier.send(sink, notification);
+        let notification = Notification { id, kind, source, subject, time: self.now, data };
+        self.effects.push(Effect::Notify { sink: sink.clone(), notification });
     }
 }
 

@@ -5,12 +5,12 @@
 
 use serde_json::Value;
 
-use super::{Controller, FixPart};
+use super::{FixPart, Reconciler};
 use crate::api::RemediationClass;
 use crate::operator::keys::ObjKey;
 use crate::operator::recreate::{RecreateError, Recreation};
 
-impl Controller {
+impl Reconciler {
     /// `None` for an ordinary fix; for a recreation, the uid to replace, or why it may not
     /// run (nothing is then deleted).
     pub(super) fn recreation(&self, key: &ObjKey, to_fix: &[FixPart]) -> Option<Result<Recreation, RecreateError>> {

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::{debug, warn};
 
-use super::{Controller, Report, campaigns::CampaignFix};
+use super::{Effect, Reconciler, campaigns::CampaignFix};
 use crate::api::RemediationClass;
 use crate::api::campaign::{CampaignMode, ControlSource};
 use crate::api::finding::FindingState;
@@ -24,7 +24,7 @@ use crate::engine::prune::FieldMask;
 use crate::identity::{ControlFinding, ControlFix, Snapshot, run_control};
 use crate::operator::campaigns::{DEFAULT_OWNER_LABELS, finding_name, finding_namespace, in_scope, new_finding};
 use crate::operator::keys::{KindKey, ObjKey};
-use crate::operator::remediate::{self, Expectation, Fix, FixResult};
+use crate::operator::remediate::{Expectation, Fix, FixResult};
 
 /// The kinds the identity checks read.
 pub(super) fn identity_kinds() -> Vec<KindKey> {
@@ -67,7 +67,7 @@ fn typed<K: DeserializeOwned>(objects: Option<&BTreeMap<ObjKey, Value>>) -> Vec<
         .collect()
 }
 
-impl Controller {
+impl Reconciler {
     /// Whether some campaign runs a built-in check.
     pub(super) fn has_check_campaigns(&self) -> bool {
         self.campaigns
@@ -268,13 +268,8 @@ impl Controller {
             creates: false,
         };
         self.in_flight.insert(key.clone());
-        let client = self.client.clone();
-        let tx = self.reports_tx.clone();
         let campaign = CampaignFix { campaign: name.to_string(), approved_by, wave };
-        tokio::spawn(async move {
-            let (result, denied) = remediate::apply(client, &fix).await;
-            let _ = tx.send(Report::CheckFixed { campaign, key: fix.key, result, denied });
-        });
+        self.effects.push(Effect::CheckFix { fix, campaign });
         true
     }
 
@@ -296,7 +291,7 @@ impl Controller {
         }
         if let FixResult::Verified { fresh, .. } = &result
             && let Some(kind) = self.kinds.get_mut(&key.kind)
-            && kind.cache.get(&key).is_none_or(|cached| super::older(cached, fresh))
+            && kind.cache.get(&key).is_none_or(|cached| super::fixes::older(cached, fresh))
         {
             kind.cache.insert(key.clone(), kind.mask.prune(fresh.as_ref().clone()));
         }

@@ -4,13 +4,11 @@
 //! and when findings are listed (after a restart, the spec may have changed meanwhile).
 
 use jiff::SignedDuration;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject};
-use tracing::{debug, warn};
+use tracing::debug;
 
-use super::super::Controller;
+use super::super::{Effect, Reconciler};
 use super::control_name;
 use crate::api::campaign::CampaignScope;
-use crate::api::finding::Finding;
 use crate::operator::campaigns::in_scope;
 use crate::operator::keys::ObjKey;
 use crate::operator::watch;
@@ -19,14 +17,14 @@ use crate::operator::watch;
 /// show in the watch by then is given up on, and a finding of the same name may be written.
 const DELETION_WAIT: SignedDuration = SignedDuration::from_secs(30);
 
-impl Controller {
+impl Reconciler {
     /// Deletes the campaign's findings that are out of its scope or from another control.
     /// A finding being written is deleted once its write ends (the next flush).
-    pub(in crate::operator::controller) fn prune_findings(&mut self, name: &str) {
+    pub(in crate::operator::reconciler) fn prune_findings(&mut self, name: &str) {
         if !self.campaigns_listed() {
             return;
         }
-        let now = self.settings.clock.now();
+        let now = self.now;
         let Some(campaign) = self.campaigns.get(name) else { return };
         // An unreadable spec says nothing about scope: keep everything until it is fixed.
         let Ok(spec) = &campaign.spec else { return };
@@ -58,16 +56,7 @@ impl Controller {
         }
         campaign.deleting.retain(|_, until| *until > now);
         for (namespace, finding) in deletions {
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(self.client.clone(), &namespace, &ApiResource::erase::<Finding>(&()));
-            let campaign = name.to_string();
-            tokio::spawn(async move {
-                match api.delete(&finding, &DeleteParams::background()).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(status)) if status.code == 404 => {}
-                    Err(err) => warn!(%campaign, %finding, "deleting a finding out of scope failed: {err}"),
-                }
-            });
+            self.effects.push(Effect::DeleteFinding { campaign: name.to_string(), namespace, name: finding });
         }
     }
 

@@ -8,23 +8,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
-use kube::Client;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::ApiResource;
 use tracing::{debug, info, warn};
 
-use super::{Controller, Report};
-use crate::operator::keys::{KindKey, PolicyKey};
-use crate::operator::policy_report::{self, API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
+use super::{Effect, Reconciler};
+use crate::operator::keys::PolicyKey;
+use crate::operator::policy_report::{self, ReportBody};
 use crate::operator::state::STATUS_BACKOFF;
 use crate::operator::watch;
 
 /// The report kinds the API server serves, and the reports driftwarden wrote before it
 /// (re)started, by namespace (`None`: the ClusterPolicyReport).
 #[derive(Debug)]
-pub(super) struct Served {
-    namespaced: ApiResource,
-    cluster: Option<ApiResource>,
-    existing: Vec<Option<String>>,
+pub struct Served {
+    pub namespaced: ApiResource,
+    pub cluster: Option<ApiResource>,
+    pub existing: Vec<Option<String>>,
 }
 
 /// What the loop knows of its reports.
@@ -47,12 +46,12 @@ pub(super) struct ReportWriter {
 }
 
 /// How one report write ended: `Ok(None)` when the report was deleted.
-pub(super) type Written = Result<Option<ReportBody>, ReportError>;
+pub type Written = Result<Option<ReportBody>, ReportError>;
 
 /// Why reports cannot be published, or one could not be written. A message carries its
 /// cause's text too, as kube's own errors do; the cause stays reachable through `source()`.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum ReportError {
+pub enum ReportError {
     /// Discovery does not find the PolicyReport kind.
     #[error("{source}")]
     NotServed {
@@ -93,7 +92,7 @@ impl ReportError {
     }
 }
 
-impl Controller {
+impl Reconciler {
     /// Brings the reports up to date with every policy's targets; called on each tick,
     /// before the policies' status is flushed (which clears their `dirty` flags).
     pub(super) fn flush_reports(&mut self, now: Timestamp) {
@@ -101,12 +100,7 @@ impl Controller {
         let Some(served) = &writer.served else {
             if !writer.looking && writer.next_lookup.is_none_or(|at| at <= now) {
                 writer.looking = true;
-                let client = self.client.clone();
-                let tx = self.reports_tx.clone();
-                let watched = self.settings.watch_namespaces.clone();
-                tokio::spawn(async move {
-                    let _ = tx.send(Report::PolicyReportsServed(discover(&client, &watched).await));
-                });
+                self.effects.push(Effect::DiscoverPolicyReports);
             }
             return;
         };
@@ -143,13 +137,7 @@ impl Controller {
                 (None, None) => continue,
             };
             writer.writing.insert(namespace.clone());
-            let client = self.client.clone();
-            let manager = self.settings.status_manager.clone();
-            let tx = self.reports_tx.clone();
-            tokio::spawn(async move {
-                let written = write(client, resource, namespace.as_deref(), &manager, body).await;
-                let _ = tx.send(Report::PolicyReportWritten(namespace, written));
-            });
+            self.effects.push(Effect::WritePolicyReport { namespace, resource, body });
         }
     }
 
@@ -166,7 +154,7 @@ impl Controller {
             Err(error) => {
                 debug!(category = error.category(), "PolicyReports are not published: {error}");
                 let retry = jiff::SignedDuration::try_from(self.settings.discovery_retry).unwrap_or_default();
-                writer.next_lookup = Some(self.settings.clock.now() + retry);
+                writer.next_lookup = Some(self.now + retry);
             }
         }
     }
@@ -186,7 +174,7 @@ impl Controller {
             Err(error) => {
                 // A failed write is tried again, later each time.
                 writer.failures += 1;
-                writer.retry_at = Some(STATUS_BACKOFF.retry_at(writer.failures, self.settings.clock.now()));
+                writer.retry_at = Some(STATUS_BACKOFF.retry_at(writer.failures, self.now));
                 writer.pending = true;
                 let report = namespace.as_deref().unwrap_or("(cluster)");
                 warn!(
@@ -197,73 +185,5 @@ impl Controller {
                 );
             }
         }
-    }
-}
-
-/// Asks discovery whether the report kinds are served and lists the reports driftwarden
-/// wrote before, so that those of namespaces without results any more are deleted. Confined
-/// to `watched` namespaces, it lists only there and publishes no ClusterPolicyReport.
-async fn discover(client: &Client, watched: &[String]) -> Result<Served, ReportError> {
-    let kind = |name: &str| KindKey::new(API_VERSION, name);
-    let (namespaced, _) =
-        watch::resolve(client, &kind(report_kind(true))).await.map_err(|source| ReportError::NotServed { source })?;
-    let cluster = match watched.is_empty() {
-        true => watch::resolve(client, &kind(report_kind(false))).await.ok().map(|(resource, _)| resource),
-        false => None,
-    };
-    let selector = ListParams::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
-    let apis: Vec<Api<DynamicObject>> = match watched {
-        [] => vec![Api::all_with(client.clone(), &namespaced)],
-        some => some.iter().map(|ns| Api::namespaced_with(client.clone(), ns, &namespaced)).collect(),
-    };
-    let mut existing = Vec::new();
-    for api in apis {
-        let listed =
-            api.list(&selector).await.map_err(|source| ReportError::List { kind: report_kind(true), source })?;
-        existing.extend(
-            listed
-                .items
-                .iter()
-                .filter(|report| report.metadata.name.as_deref() == Some(REPORT_NAME))
-                .map(|report| report.metadata.namespace.clone()),
-        );
-    }
-    if let Some(cluster) = &cluster {
-        let listed = Api::<DynamicObject>::all_with(client.clone(), cluster)
-            .list(&selector)
-            .await
-            .map_err(|source| ReportError::List { kind: report_kind(false), source })?;
-        if listed.items.iter().any(|report| report.metadata.name.as_deref() == Some(REPORT_NAME)) {
-            existing.push(None);
-        }
-    }
-    Ok(Served { namespaced, cluster, existing })
-}
-
-/// Applies `body` as the report of `namespace` (`None`: the ClusterPolicyReport), or
-/// deletes that report when `body` is `None`.
-async fn write(
-    client: Client,
-    resource: ApiResource,
-    namespace: Option<&str>,
-    manager: &str,
-    body: Option<ReportBody>,
-) -> Written {
-    let api: Api<DynamicObject> = match namespace {
-        Some(namespace) => Api::namespaced_with(client, namespace, &resource),
-        None => Api::all_with(client, &resource),
-    };
-    let report = format!("{} {}{REPORT_NAME}", resource.kind, namespace.map(|ns| format!("{ns}/")).unwrap_or_default());
-    match body {
-        Some(body) => api
-            .patch(REPORT_NAME, &PatchParams::apply(manager).force(), &Patch::Apply(&body.to_object(namespace)))
-            .await
-            .map(|_| Some(body))
-            .map_err(|source| ReportError::Apply { report, source }),
-        None => match api.delete(REPORT_NAME, &DeleteParams::default()).await {
-            Ok(_) => Ok(None),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
-            Err(source) => Err(ReportError::Delete { report, source }),
-        },
     }
 }

@@ -1,0 +1,92 @@
+//! Announcements: new drifts and escalations are counted, and escalations and fixes told
+//! to people, as Events on the object and its policy and as notifications to the policy's
+//! sink. Each notification's id names its occurrence, so a sink never receives it twice.
+
+use serde_json::{Value, json};
+
+use super::effect::{Announcement, EventType};
+use super::{Effect, News, Reconciler};
+use crate::api::reasons;
+use crate::engine::decide::Action;
+use crate::notification::NotificationType;
+use crate::operator::keys::{ObjKey, PolicyKey};
+use crate::operator::notify::{Notification, Sink};
+
+impl Reconciler {
+    pub(super) fn announce(&mut self, key: &ObjKey, news: News) {
+        for class in &news.detected {
+            self.metrics.drift_detected(*class);
+        }
+        if news.escalated.is_empty() {
+            return;
+        }
+        let mut lines = Vec::new();
+        for decided in &news.escalated {
+            match &decided.action {
+                Action::Escalate { reason } => {
+                    self.metrics.escalated(reason);
+                    lines.push(format!("{}: {reason}", decided.drift.path));
+                }
+                _ => {
+                    self.metrics.escalated_because("Audit");
+                    lines.push(format!("{}: reported (Audit mode)", decided.drift.path));
+                }
+            }
+        }
+        let message = lines.join("; ");
+        self.publish(key, &news.policy, EventType::Warning, reasons::DRIFT_ESCALATED, message.clone());
+        if let Some(sink) = &news.sink {
+            let paths: Vec<&str> = news.escalated.iter().map(|d| d.drift.path.as_str()).collect();
+            let data = json!({
+                "policy": news.policy.to_string(),
+                "object": key.to_ref(None),
+                "drifts": news.escalated.iter().map(|d| json!({
+                    "path": d.drift.path,
+                    "class": d.drift.class,
+                    "source": d.source,
+                    "action": d.action,
+                    "changedBy": d.drift.attribution.as_ref().map(|a| a.manager.clone()),
+                })).collect::<Vec<_>>(),
+                "message": message,
+            });
+            let id = format!("{}/{key}/{}/{}/escalated", news.policy, news.version, paths.join(","));
+            self.notify(sink, NotificationType::DriftEscalated, id, &news.policy, key, data);
+        }
+    }
+
+    pub(super) fn notify(
+        &mut self,
+        sink: &Sink,
+        kind: NotificationType,
+        id: String,
+        policy: &PolicyKey,
+        key: &ObjKey,
+        data: Value,
+    ) {
+        let source = match &policy.namespace {
+            Some(ns) => format!("/apis/driftwarden.dev/v1alpha1/namespaces/{ns}/driftpolicies/{}", policy.name),
+            None => format!("/apis/driftwarden.dev/v1alpha1/clusterdriftpolicies/{}", policy.name),
+        };
+        let notification = Notification { id, kind, source, subject: Some(key.to_string()), time: self.now, data };
+        self.effects.push(Effect::Notify { sink: sink.clone(), notification });
+    }
+
+    /// Publishes an Event on the object and on the policy. The runtime's recorder
+    /// aggregates repeats into a series instead of new Events.
+    pub(super) fn publish(
+        &mut self,
+        key: &ObjKey,
+        policy: &PolicyKey,
+        type_: EventType,
+        reason: &'static str,
+        message: String,
+    ) {
+        self.effects.push(Effect::Publish(Announcement {
+            object: key.clone(),
+            policy: policy.clone(),
+            type_,
+            reason,
+            message,
+        }));
+    }
+}

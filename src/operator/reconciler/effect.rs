@@ -1,0 +1,111 @@
+//! What the reconciler asks the runtime to do. Each effect is plain data: the runtime
+//! executes it (bounded in how many requests are under way) and, for those whose outcome
+//! matters, feeds an [`Outcome`](super::Outcome) back as an input.
+//!
+//! Every request to the API server is one effect, so whatever applies to all requests (the
+//! identity it is made as, a record of what was announced, which shard governs an object)
+//! has one place to go: a field of the effect, read by the one runtime function that
+//! executes it.
+
+use std::sync::Arc;
+
+use kube::api::ApiResource;
+use serde_json::Value;
+
+use super::FixPart;
+use super::campaigns::CampaignFix;
+use crate::api::campaign::CampaignStatus;
+use crate::api::exception::ExceptionStatus;
+use crate::api::finding::FindingStatus;
+use crate::api::policy::PolicyStatus;
+use crate::engine::prune::FieldMask;
+use crate::operator::keys::{KindKey, ObjKey, PolicyKey};
+use crate::operator::notify::{Notification, Sink};
+use crate::operator::policy_report::ReportBody;
+use crate::operator::recreate::{RecreateError, Recreation};
+use crate::operator::remediate::Fix;
+
+/// One thing to do.
+pub enum Effect {
+    /// Look `kind` up in discovery: answered by [`Outcome::Resolved`](super::Outcome::Resolved).
+    Discover(KindKey),
+    /// Watch `kind`, keeping `mask` of each object; a running watch of the kind is replaced
+    /// (and its objects listed again). Answered by watch events.
+    Watch { kind: KindKey, resource: ApiResource, namespaced: bool, mask: Arc<FieldMask> },
+    /// Stop watching `kind`.
+    Unwatch(KindKey),
+    /// Fix one object: a server-side-apply dry-run, the apply and a verifying read, or a
+    /// recreation (or its refusal, without a request). Answered by
+    /// [`Outcome::Fixed`](super::Outcome::Fixed).
+    Fix {
+        fix: Fix,
+        parts: Vec<FixPart>,
+        recreation: Option<Result<Recreation, RecreateError>>,
+        /// Which attempt at fixing this object this is (1 for the first).
+        attempt: u32,
+        started: jiff::Timestamp,
+    },
+    /// A campaign control's automatic fix. Answered by
+    /// [`Outcome::CheckFixed`](super::Outcome::CheckFixed).
+    CheckFix { fix: Fix, campaign: CampaignFix },
+    /// Write a policy's status. Answered by [`Outcome::StatusWritten`](super::Outcome::StatusWritten).
+    WritePolicyStatus { policy: PolicyKey, status: PolicyStatus },
+    /// Read a campaign's asset afresh, never from the cache. Answered by
+    /// [`Outcome::FindingRead`](super::Outcome::FindingRead).
+    ReadAsset { campaign: String, key: ObjKey, resource: ApiResource, namespaced: bool },
+    /// Write a Finding. Answered by [`Outcome::FindingWritten`](super::Outcome::FindingWritten).
+    WriteFinding(FindingWrite),
+    /// Delete a Finding that left its campaign's scope (a missing one is fine).
+    DeleteFinding { campaign: String, namespace: String, name: String },
+    /// Write a campaign's status. Answered by
+    /// [`Outcome::CampaignWritten`](super::Outcome::CampaignWritten).
+    WriteCampaignStatus { name: String, status: CampaignStatus },
+    /// Write an exception's status. Answered by
+    /// [`Outcome::ExceptionWritten`](super::Outcome::ExceptionWritten).
+    WriteExceptionStatus { key: (String, String), status: ExceptionStatus },
+    /// Ask whether PolicyReports are served. Answered by
+    /// [`Outcome::PolicyReportsServed`](super::Outcome::PolicyReportsServed).
+    DiscoverPolicyReports,
+    /// Apply (or, with no body, delete) the PolicyReport of a namespace (`None`: the
+    /// ClusterPolicyReport). Answered by
+    /// [`Outcome::PolicyReportWritten`](super::Outcome::PolicyReportWritten).
+    WritePolicyReport { namespace: Option<String>, resource: ApiResource, body: Option<ReportBody> },
+    /// Publish an Event on an object and on its policy.
+    Publish(Announcement),
+    /// Send a notification to a sink (delivered at least once, with retries).
+    Notify { sink: Sink, notification: Notification },
+}
+
+/// Whether an Event reports something normal or something that needs a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+/// An Event about a governed object, published on the object and on its policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    pub object: ObjKey,
+    pub policy: PolicyKey,
+    pub type_: EventType,
+    /// A constant of [`crate::api::reasons`].
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// A Finding to write: its spec when it changed since it was last written, and its status.
+#[derive(Debug, Clone)]
+pub struct FindingWrite {
+    pub campaign: String,
+    pub key: ObjKey,
+    pub namespace: String,
+    pub name: String,
+    /// The whole spec body, kept to record what was written.
+    pub body: Value,
+    /// Whether the spec differs from what was last written.
+    pub spec_due: bool,
+    pub status: FindingStatus,
+    /// Whether the status differs from what was last written.
+    pub status_due: bool,
+}

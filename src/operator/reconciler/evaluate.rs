@@ -1,0 +1,270 @@
+//! Evaluation: each object is compared with every policy that governs it, each drift
+//! classified and decided (fix, defer, escalate, audit) under the policy's rules, active
+//! exceptions and counters, and a fix started when one is due. Many objects at once (a
+//! kind listed, a policy or an exception changed, a resync) are counted first, so that
+//! every decision sees the same counts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use jiff::Timestamp;
+
+use super::{FixPart, News, Reconciler, Work};
+use crate::engine::classify::riskiest;
+use crate::engine::decide::{
+    Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, RemediationRules, decide, opted_out,
+};
+use crate::engine::evaluate::TargetResult;
+use crate::operator::exceptions::ExceptionEntry;
+use crate::operator::keys::{KindKey, ObjKey};
+use crate::operator::state::{DecidedDrift, PolicyEntry, TargetState};
+
+impl Reconciler {
+    pub(super) fn reevaluate_all(&mut self) {
+        let kinds: Vec<KindKey> = self.kinds.keys().cloned().collect();
+        for kind in kinds {
+            self.reevaluate_kind(&kind);
+        }
+    }
+
+    /// Re-evaluates every cached object of `kind` and every declared resource of that kind.
+    pub(super) fn reevaluate_kind(&mut self, kind: &KindKey) {
+        let Some(entry) = self.kinds.get(kind) else { return };
+        if !entry.synced {
+            return;
+        }
+        let mut keys: BTreeSet<ObjKey> = entry.cache.keys().cloned().collect();
+        for policy in self.policies.values() {
+            if let Ok(compiled) = &policy.compiled {
+                keys.extend(
+                    compiled.resources().map(|(target, _)| ObjKey::from_ref(target)).filter(|k| &k.kind == kind),
+                );
+            }
+            keys.extend(policy.targets.keys().filter(|k| &k.kind == kind).cloned());
+        }
+        self.reconcile_all(keys);
+    }
+
+    /// Reconciles many objects: first records which of them drift, then decides each, so
+    /// that every decision sees the same counts.
+    pub(super) fn reconcile_all(&mut self, keys: impl IntoIterator<Item = ObjKey>) {
+        self.work = Work::Batch;
+        self.reconcile_batch(keys.into_iter().collect());
+    }
+
+    pub(super) fn reconcile_batch(&mut self, keys: Vec<ObjKey>) {
+        let Self { policies, kinds, namespaces, exceptions, settings, now, .. } = &mut *self;
+        let now = *now;
+        let labels = |ns: &str| namespaces.get(ns).cloned();
+        for policy in policies.values_mut() {
+            let Ok(compiled) = &policy.compiled else { continue };
+            for key in &keys {
+                let live = kinds.get(&key.kind).and_then(|k| k.cache.get(key));
+                let result = match live {
+                    Some(object) => compiled.evaluate_object(object, &labels),
+                    None => compiled.missing_resource(&key.to_ref(None), &labels),
+                };
+                if let Some(result) = result {
+                    // Drift an active exception covers does not count, as in the status.
+                    let covers = covers_for(exceptions, live, &settings.namespace, &labels);
+                    let drifts = result.drifts().any(|d| !covers.iter().any(|c| c.covers(d, now)));
+                    policy.provisional.insert(key.clone(), drifts);
+                }
+            }
+            policy.freeze_batch_counts();
+        }
+        for key in &keys {
+            self.reconcile(key);
+        }
+        for policy in self.policies.values_mut() {
+            policy.provisional.clear();
+            policy.batch_counts = None;
+        }
+    }
+
+    pub(super) fn reevaluate_namespace(&mut self, namespace: &str) {
+        let keys: Vec<ObjKey> = self
+            .kinds
+            .values()
+            .flat_map(|k| k.cache.keys())
+            .filter(|k| k.namespace.as_deref() == Some(namespace))
+            .cloned()
+            .collect();
+        self.reconcile_all(keys);
+    }
+
+    /// Evaluates one object against every policy that names its kind, records what was
+    /// decided, and starts a fix when one is due.
+    pub(super) fn reconcile(&mut self, key: &ObjKey) {
+        if self.work == Work::None {
+            self.work = Work::One;
+        }
+        let span = tracing::debug_span!("reconcile", object = %key);
+        let _entered = span.enter();
+        self.reconcile_one(key);
+    }
+
+    pub(super) fn reconcile_one(&mut self, key: &ObjKey) {
+        let Self { policies, kinds, namespaces, exceptions, settings, now, .. } = &mut *self;
+        let now = *now;
+        let Some(kind) = kinds.get(&key.kind).filter(|k| k.synced) else { return };
+        let live = kind.cache.get(key);
+        let labels = |ns: &str| namespaces.get(ns).cloned();
+        let mut to_fix: Vec<FixPart> = Vec::new();
+        let mut news: Vec<News> = Vec::new();
+        for policy in policies.values_mut() {
+            let Ok(compiled) = &policy.compiled else { continue };
+            let result: Option<TargetResult> = match live {
+                Some(object) => compiled.evaluate_object(object, &labels),
+                None => compiled.missing_resource(&key.to_ref(None), &labels),
+            };
+            let Some(result) = result else {
+                if policy.targets.remove(key).is_some() {
+                    policy.dirty = true;
+                }
+                continue;
+            };
+            let covers = covers_for(exceptions, live, &settings.namespace, &labels);
+            let sources: Vec<String> = result.findings.iter().map(|f| f.source.clone()).collect();
+            let drifts: Vec<(String, crate::engine::drift::Drift)> = result
+                .findings
+                .into_iter()
+                .flat_map(|f| f.drifts.into_iter().map(move |d| (f.source.clone(), d)))
+                .collect();
+            let plain: Vec<_> = drifts.iter().map(|(_, d)| d.clone()).collect();
+            let remediations_last_minute = policy.rate.in_last_minute(now);
+            let context = DecisionContext {
+                key,
+                live,
+                covers: &covers,
+                own_manager: &settings.field_manager,
+                remediations_last_minute,
+                now,
+            };
+            let actions = decide_for(policy, &compiled.rules, &context, &plain);
+            let decided: Vec<DecidedDrift> = drifts
+                .into_iter()
+                .zip(actions)
+                .map(|((source, drift), action)| DecidedDrift { source, drift, action })
+                .collect();
+            let previous = policy.targets.get(key);
+            let is_new = |d: &DecidedDrift| {
+                !previous.is_some_and(|p| {
+                    p.drifts.iter().any(|old| old.drift.path == d.drift.path && old.action == d.action)
+                })
+            };
+            let detected: Vec<_> = decided
+                .iter()
+                .filter(|d| !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path)))
+                .map(|d| d.drift.class)
+                .collect();
+            let escalated: Vec<DecidedDrift> = decided
+                .iter()
+                .filter(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit) && is_new(d))
+                .cloned()
+                .collect();
+            if !detected.is_empty() || !escalated.is_empty() {
+                let version = live
+                    .and_then(|o| o.pointer("/metadata/resourceVersion"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("missing")
+                    .to_string();
+                news.push(News { policy: policy.key.clone(), version, sink: policy.sink.clone(), detected, escalated });
+            }
+            let fix_paths: Vec<String> =
+                decided.iter().filter(|d| d.action == Action::Remediate).map(|d| d.drift.path.clone()).collect();
+            let state = TargetState {
+                uid: live.and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string),
+                sources,
+                first_seen: if decided.is_empty() { None } else { previous.and_then(|p| p.first_seen).or(Some(now)) },
+                attempts: if decided.is_empty() { 0 } else { previous.map_or(0, |p| p.attempts) },
+                failure: if decided.is_empty() { None } else { previous.and_then(|p| p.failure.clone()) },
+                retry_at: if decided.is_empty() { None } else { previous.and_then(|p| p.retry_at) },
+                opted_out: live.is_some_and(opted_out),
+                drifts: decided,
+            };
+            let backing_off = state.retry_at.is_some_and(|at| at > now);
+            if !fix_paths.is_empty() && !backing_off {
+                let fixing = state.drifts.iter().filter(|d| d.action == Action::Remediate).map(|d| &d.drift);
+                let class = riskiest(fixing).unwrap_or(crate::api::RemediationClass::Spec);
+                to_fix.push(FixPart {
+                    policy: policy.key.clone(),
+                    paths: fix_paths,
+                    class,
+                    first_seen: state.first_seen,
+                    campaign: None,
+                });
+            }
+            if previous != Some(&state) {
+                policy.targets.insert(key.clone(), state);
+                policy.dirty = true;
+            }
+        }
+        for item in news {
+            self.announce(key, item);
+        }
+        if !to_fix.is_empty() && self.exceptions_synced && !self.in_flight.contains(key) {
+            self.start_fix(key, to_fix);
+        }
+        self.observe_campaigns(key);
+    }
+}
+
+/// What a decision about one object reads besides the policy.
+pub(super) struct DecisionContext<'a> {
+    pub(super) key: &'a ObjKey,
+    pub(super) live: Option<&'a Value>,
+    pub(super) covers: &'a [ExceptionCover],
+    pub(super) own_manager: &'a str,
+    /// How many fixes the policy applied in the last minute.
+    pub(super) remediations_last_minute: u32,
+    pub(super) now: Timestamp,
+}
+
+/// Decides the drifts of one object for `policy` under `rules`: the policy's own, or a
+/// campaign's, which fix other classes but keep the policy's counters and guards.
+pub(super) fn decide_for(
+    policy: &PolicyEntry,
+    rules: &RemediationRules,
+    context: &DecisionContext<'_>,
+    drifts: &[crate::engine::drift::Drift],
+) -> Vec<Action> {
+    let DecisionContext { key, live, covers, own_manager, remediations_last_minute, now } = *context;
+    let (targets, drifted) = policy.counts_with(key, !drifts.is_empty());
+    let window = rules.flapping.map(|(_, window)| window).unwrap_or_default();
+    let object_id = key.to_string();
+    let fixes_of = |path: &str| policy.history.count(&object_id, path, window, now);
+    let input = DecisionInput {
+        rules,
+        opted_out: live.is_some_and(opted_out),
+        exceptions: covers,
+        counters: Counters { targets, drifted, remediations_last_minute, fixes_of: &fixes_of },
+        conflict_managers: GITOPS_MANAGERS,
+        own_manager,
+        now,
+    };
+    decide(&input, drifts)
+}
+
+/// The active exceptions that may and do select `live`. A missing object has none: an
+/// exception covers drift of what exists.
+pub(super) fn covers_for(
+    exceptions: &BTreeMap<(String, String), Result<ExceptionEntry, String>>,
+    live: Option<&Value>,
+    operator_namespace: &str,
+    labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+) -> Vec<ExceptionCover> {
+    let Some(object) = live else { return Vec::new() };
+    exceptions
+        .values()
+        .filter_map(|e| e.as_ref().ok())
+        .filter(|e| e.selects(object, operator_namespace, labels))
+        .map(|e| e.cover.clone())
+        .collect()
+}
+
+pub(super) fn same_version(a: &Value, b: &Value) -> bool {
+    let version = |o: &Value| o.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
+    version(a).is_some() && version(a) == version(b)
+}

@@ -1,0 +1,218 @@
+//! Fixes: the apply body (every governed field of every policy that governs the object;
+//! only the decided paths take their desired value), the fix as an effect, and its outcome:
+//! a verified fix is counted, recorded for flapping and announced; a failed one is retried
+//! after a backoff; a forbidden one makes the policy `Ready=False`.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use super::effect::EventType;
+use super::{Effect, FIX_BACKOFF, FixPart, RECONCILE, Reconciler};
+use crate::api::reasons;
+use crate::engine::patch::{apply_body, union_into};
+use crate::notification::NotificationType;
+use crate::operator::keys::ObjKey;
+use crate::operator::metrics::RemediationResult;
+use crate::operator::remediate::{Expectation, Fix, FixResult};
+
+impl Reconciler {
+    /// Builds the apply body (every governed field of every policy that governs the
+    /// object; only the decided paths take their desired value) and starts the fix.
+    pub(super) fn start_fix(&mut self, key: &ObjKey, to_fix: Vec<FixPart>) {
+        let Some(kind) = self.kinds.get(&key.kind) else { return };
+        let Some((resource, namespaced)) = kind.resource.clone() else { return };
+        let live = kind.cache.get(key);
+        let creates = live.is_none();
+        let namespaces = &self.namespaces;
+        let labels = |ns: &str| namespaces.get(ns).cloned();
+        let mut body: Option<Value> = None;
+        let mut expectations = Vec::new();
+        for policy in self.policies.values() {
+            let Ok(compiled) = &policy.compiled else { continue };
+            let fixing: BTreeSet<String> = to_fix
+                .iter()
+                .filter(|part| part.policy == policy.key)
+                .flat_map(|part| part.paths.iter().cloned())
+                .collect();
+            let governed = match live {
+                Some(object) => compiled.templates_for(object, &labels),
+                None => {
+                    compiled.resources().find(|(target, _)| &ObjKey::from_ref(target) == key).map(|(_, template)| {
+                        (
+                            vec![(String::new(), template)],
+                            compiled.compare_rules(
+                                template,
+                                &crate::engine::selector::MatchScope {
+                                    policy_namespace: compiled.namespace.as_deref(),
+                                    namespace_labels: &labels,
+                                },
+                            ),
+                        )
+                    })
+                }
+            };
+            let Some((templates, rules)) = governed else { continue };
+            // A missing object is created whole; an existing one gets exactly the decided paths.
+            let creating = live.is_none() && !fixing.is_empty();
+            for (_, template) in templates {
+                let part = apply_body(live, template, &rules, &|d| creating || fixing.contains(&d.path));
+                match body.as_mut() {
+                    Some(body) => union_into(body, part.as_value()),
+                    None => body = Some(part.into_value()),
+                }
+                if !fixing.is_empty() {
+                    let paths = (!creating).then(|| fixing.clone());
+                    expectations.push(Expectation { template: template.clone(), rules: rules.clone(), paths });
+                }
+            }
+        }
+        let Some(body) = body else { return };
+        let now = self.now;
+        for part in &to_fix {
+            if let Some(policy) = self.policies.get_mut(&part.policy) {
+                policy.rate.record(now);
+            }
+        }
+        let fix = Fix {
+            key: key.clone(),
+            resource,
+            namespaced,
+            body,
+            expectations,
+            field_manager: self.settings.field_manager.clone(),
+            creates,
+        };
+        let recreation = self.recreation(key, &to_fix);
+        self.in_flight.insert(key.clone());
+        let attempt = to_fix
+            .iter()
+            .filter_map(|part| self.policies.get(&part.policy)?.targets.get(key))
+            .map(|target| target.attempts)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        self.effects.push(Effect::Fix { fix, parts: to_fix, recreation, attempt, started: now });
+    }
+
+    pub(super) fn on_fixed(
+        &mut self,
+        key: ObjKey,
+        fixed: Vec<FixPart>,
+        result: FixResult,
+        denied: Option<String>,
+        started: Timestamp,
+    ) {
+        self.in_flight.remove(&key);
+        if !matches!(result, FixResult::Verified { .. }) {
+            let category = if denied.is_some() { reasons::FORBIDDEN } else { result.category() };
+            self.metrics.reconcile_error(RECONCILE, category);
+        }
+        if let FixResult::Verified { fresh, .. } = &result
+            && let Some(kind) = self.kinds.get_mut(&key.kind)
+            && kind.cache.get(&key).is_none_or(|cached| older(cached, fresh))
+        {
+            kind.cache.insert(key.clone(), kind.mask.prune(fresh.as_ref().clone()));
+            self.count_watched(&key.kind);
+        }
+        let now = self.now;
+        let object_id = key.to_string();
+        let mut events = Vec::new();
+        let mut notices = Vec::new();
+        for FixPart { policy: policy_key, paths, class, first_seen, campaign } in fixed {
+            if let Some(campaign) = &campaign {
+                self.on_campaign_fixed(campaign, &key, &result);
+            }
+            let Some(policy) = self.policies.get_mut(&policy_key) else { continue };
+            if policy.write_denied != denied {
+                if let Some(message) = &denied {
+                    warn!(policy = %policy_key, "a fix was forbidden: {message}");
+                }
+                policy.write_denied = denied.clone();
+                policy.dirty = true;
+            }
+            let window = policy.rules().and_then(|r| r.flapping).map(|(_, w)| w);
+            let outcome = match &result {
+                FixResult::Verified { .. } => RemediationResult::Verified,
+                FixResult::DryRunRejected { .. } => RemediationResult::DryRunRejected,
+                FixResult::ApplyFailed { .. } | FixResult::NotVerified { .. } => RemediationResult::Failed,
+            };
+            self.metrics.remediation(class, outcome);
+            if let (FixResult::Verified { .. }, Some(first_seen)) = (&result, first_seen) {
+                self.metrics.drift_to_verified(now.duration_since(first_seen).unsigned_abs());
+            }
+            if let Some(target) = policy.targets.get_mut(&key) {
+                target.attempts += 1;
+                target.retry_at = match &result {
+                    FixResult::Verified { .. } => None,
+                    _ => Some(FIX_BACKOFF.retry_at(target.attempts, now)),
+                };
+                target.failure = match &result {
+                    FixResult::Verified { .. } => None,
+                    FixResult::DryRunRejected { error } => Some(format!("the server rejected the dry-run: {error}")),
+                    FixResult::ApplyFailed { error } => Some(format!("the fix failed: {error}")),
+                    FixResult::NotVerified { paths, .. } => {
+                        Some(format!("still differs after the fix: {}", paths.join(", ")))
+                    }
+                };
+            }
+            if let FixResult::Verified { .. } = result {
+                policy.remediated += 1;
+                policy.last_remediation = Some(now);
+                for path in &paths {
+                    policy.history.record(&object_id, path, now);
+                }
+                if let Some(window) = window {
+                    policy.history.prune(window, now);
+                }
+                let latency = now.duration_since(started);
+                let what = if paths.iter().any(String::is_empty) {
+                    "created".to_string()
+                } else if class == crate::api::RemediationClass::Recreate {
+                    crate::operator::recreate::describe_recreated(&result, &paths)
+                } else {
+                    format!("restored {}", paths.join(", "))
+                };
+                info!(object = %key, policy = %policy_key, ?latency, "drift fixed and verified: {what}");
+                if let (Some(sink), FixResult::Verified { resource_version, .. }) = (&policy.sink, &result) {
+                    let version = resource_version.clone().unwrap_or_default();
+                    let id = format!("{policy_key}/{key}/{version}/remediated");
+                    let data = json!({
+                        "policy": policy_key.to_string(), "object": key.to_ref(None), "paths": paths,
+                        "class": class, "resourceVersion": version, "result": "Verified",
+                    });
+                    notices.push((sink.clone(), id, policy_key.clone(), data));
+                }
+                events.push((policy_key.clone(), EventType::Normal, reasons::REMEDIATED, what));
+            } else {
+                let cause = result.error().map(|error| error.category());
+                warn!(object = %key, policy = %policy_key, result = result.category(), cause, "fix not verified");
+                events.push((
+                    policy_key.clone(),
+                    EventType::Warning,
+                    reasons::REMEDIATION_FAILED,
+                    format!("{result:?}"),
+                ));
+            }
+            policy.dirty = true;
+        }
+        for (policy, type_, reason, message) in events {
+            self.publish(&key, &policy, type_, reason, message);
+        }
+        for (sink, id, policy, data) in notices {
+            self.notify(&sink, NotificationType::DriftRemediated, id, &policy, &key, data);
+        }
+        self.reconcile(&key);
+    }
+}
+
+/// Whether `cached` is an older version than `fresh`. Resource versions are compared as
+/// numbers when both are (as the API server writes them); otherwise the cache is kept,
+/// and the watch brings the newer version.
+pub(super) fn older(cached: &Value, fresh: &Value) -> bool {
+    let version =
+        |o: &Value| o.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|v| v.parse::<u64>().ok());
+    matches!((version(cached), version(fresh)), (Some(cached), Some(fresh)) if cached < fresh)
+}

@@ -1,0 +1,205 @@
+//! Intake of driftwarden's own kinds: DriftPolicies, ClusterDriftPolicies and
+//! DriftExceptions as they are listed, changed and deleted (a relist removes what it no
+//! longer holds), and the labels of namespaces, which selectors read.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use super::{OWN_KINDS, RECONCILE, Reconciler, name_of};
+use crate::api::policy::{NotifySpec, PolicySpec};
+use crate::api::reasons;
+use crate::engine::evaluate::compile;
+use crate::operator::exceptions;
+use crate::operator::keys::{KindKey, PolicyKey};
+use crate::operator::notify::Sink;
+use crate::operator::state::PolicyEntry;
+use crate::operator::watch::{self, Change, Source, Watched};
+
+impl Reconciler {
+    pub(super) fn on_watched(&mut self, watched: Watched) {
+        match watched.source {
+            Source::Policies | Source::ClusterPolicies => {
+                let label = if watched.source == Source::Policies { "policies" } else { "cluster-policies" };
+                let namespaced = watched.source == Source::Policies;
+                self.on_own(
+                    label,
+                    watched.change,
+                    |this, object| this.upsert_policy(object),
+                    |this, (ns, name)| {
+                        if namespaced == ns.is_some() {
+                            this.remove_policy(&PolicyKey { namespace: ns, name });
+                        }
+                    },
+                    move |(ns, _)| namespaced == ns.is_some(),
+                    |this| this.policies.keys().map(|k| (k.namespace.clone(), k.name.clone())).collect(),
+                );
+            }
+            Source::Exceptions => {
+                let listed = matches!(watched.change, Change::InitDone);
+                self.on_exceptions(watched.change);
+                if listed && !self.exceptions_synced {
+                    self.exceptions_synced = true;
+                    self.reevaluate_all();
+                }
+            }
+            Source::Campaigns => self.on_campaigns(watched.change),
+            Source::Findings => self.on_findings(watched.change),
+            Source::Namespaces => self.on_namespace(watched.change),
+            Source::Kind(kind) => self.on_kind(kind, watched.change),
+        }
+    }
+
+    pub(super) fn on_exceptions(&mut self, change: Change) {
+        self.on_own(
+            "exceptions",
+            change,
+            |this, object| this.upsert_exception(object),
+            |this, (ns, name)| this.remove_exception(ns.unwrap_or_default(), name),
+            |_| true,
+            |this| this.exceptions.keys().map(|(ns, name)| (Some(ns.clone()), name.clone())).collect(),
+        );
+    }
+
+    /// Handles a change of one of driftwarden's own kinds, including relists, which remove
+    /// what was not listed again.
+    pub(super) fn on_own(
+        &mut self,
+        label: &'static str,
+        change: Change,
+        upsert: impl Fn(&mut Self, Value),
+        remove: impl Fn(&mut Self, (Option<String>, String)),
+        mine: impl Fn(&(Option<String>, String)) -> bool,
+        known: impl Fn(&Self) -> Vec<(Option<String>, String)>,
+    ) {
+        match change {
+            Change::Init => {
+                self.relisting.insert(label, BTreeSet::new());
+            }
+            Change::InitApply(object) => {
+                if let Some(seen) = self.relisting.get_mut(label) {
+                    seen.insert(name_of(&object));
+                }
+                upsert(self, object);
+            }
+            Change::InitDone => {
+                self.listed.insert(label);
+                if self.listed.len() == OWN_KINDS {
+                    self.health.set_ready();
+                }
+                let seen = self.relisting.remove(label).unwrap_or_default();
+                for name in known(self).into_iter().filter(|n| mine(n) && !seen.contains(n)) {
+                    remove(self, name);
+                }
+            }
+            Change::Apply(object) => upsert(self, object),
+            Change::Delete(object) => remove(self, name_of(&object)),
+            Change::Failed(error) => {
+                warn!(watch = label, category = error.category(), "watch failed, retrying: {error}");
+                self.metrics.reconcile_error(RECONCILE, error.category());
+            }
+        }
+    }
+
+    pub(super) fn upsert_policy(&mut self, object: Value) {
+        let (namespace, name) = name_of(&object);
+        let cluster = object.get("kind").and_then(Value::as_str) == Some("ClusterDriftPolicy");
+        let key = PolicyKey { namespace: if cluster { None } else { namespace }, name };
+        let generation = object.pointer("/metadata/generation").and_then(Value::as_i64);
+        if self.policies.get(&key).is_some_and(|p| p.generation == generation && generation.is_some()) {
+            return;
+        }
+        let spec = serde_json::from_value::<PolicySpec>(object.get("spec").cloned().unwrap_or(json!({})))
+            .map_err(|err| format!("spec: {err}"));
+        let notify: Option<NotifySpec> = spec.as_ref().ok().and_then(|spec| spec.escalation.notify.clone());
+        let owner_labels = spec.as_ref().map(|spec| spec.escalation.owner_labels.clone()).unwrap_or_default();
+        let mut invalid_reason = reasons::INVALID_SPEC;
+        let compiled = spec.and_then(|spec| {
+            compile(&key.to_string(), key.namespace.as_deref(), &spec).map_err(|problems| {
+                invalid_reason = problems.first().map_or(invalid_reason, |p| p.reason);
+                problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            })
+        });
+        if let Err(problem) = &compiled {
+            warn!(policy = %key, "invalid policy: {problem}");
+        }
+        let mut entry = PolicyEntry::new(key.clone(), generation, compiled);
+        entry.invalid_reason = invalid_reason;
+        // A cluster policy's notification Secret lives in the operator's namespace.
+        let sink_namespace = key.namespace.clone().unwrap_or_else(|| self.settings.namespace.clone());
+        entry.sink = notify.map(|spec| Sink { namespace: sink_namespace, spec });
+        entry.owner_labels = owner_labels;
+        if let Some(previous) = self.policies.remove(&key) {
+            entry.rate = previous.rate;
+            entry.history = previous.history;
+            entry.remediated = previous.remediated;
+            entry.last_remediation = previous.last_remediation;
+            entry.conditions = previous.conditions;
+            entry.written = previous.written;
+        }
+        let kinds: Vec<KindKey> = entry
+            .compiled
+            .as_ref()
+            .map(|c| c.kinds().into_iter().map(|(v, k)| KindKey::new(v, k)).collect())
+            .unwrap_or_default();
+        self.policies.insert(key.clone(), entry);
+        for kind in &kinds {
+            self.ensure_kind(kind);
+            self.widen_mask(kind);
+        }
+        self.forget_unused_kinds();
+        for kind in kinds {
+            self.reevaluate_kind(&kind);
+        }
+    }
+
+    pub(super) fn remove_policy(&mut self, key: &PolicyKey) {
+        if self.policies.remove(key).is_some() {
+            info!(policy = %key, "policy deleted");
+            self.forget_unused_kinds();
+        }
+    }
+
+    pub(super) fn upsert_exception(&mut self, object: Value) {
+        let (namespace, name) = name_of(&object);
+        let generation = object.pointer("/metadata/generation").and_then(Value::as_i64);
+        self.exception_status.entry((namespace.clone().unwrap_or_default(), name.clone())).or_default().generation =
+            generation;
+        let entry = exceptions::read(&object);
+        if let Err(problem) = &entry {
+            warn!(exception = %format!("{}/{name}", namespace.clone().unwrap_or_default()), "invalid exception: {problem}");
+        }
+        self.exceptions.insert((namespace.unwrap_or_default(), name), entry);
+        self.reevaluate_all();
+    }
+
+    pub(super) fn remove_exception(&mut self, namespace: String, name: String) {
+        self.exception_status.remove(&(namespace.clone(), name.clone()));
+        if self.exceptions.remove(&(namespace, name)).is_some() {
+            self.reevaluate_all();
+        }
+    }
+
+    pub(super) fn on_namespace(&mut self, change: Change) {
+        match change {
+            Change::InitApply(object) | Change::Apply(object) => {
+                let (_, name) = name_of(&object);
+                let labels = watch::labels(&object);
+                if self.namespaces.get(&name) != Some(&labels) {
+                    self.namespaces.insert(name.clone(), labels);
+                    self.reevaluate_namespace(&name);
+                }
+            }
+            Change::Delete(object) => {
+                let (_, name) = name_of(&object);
+                self.namespaces.remove(&name);
+            }
+            Change::Init | Change::InitDone => {}
+            Change::Failed(error) => {
+                warn!(category = error.category(), "namespace watch failed, retrying: {error}");
+                self.metrics.reconcile_error(RECONCILE, error.category());
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The kinds policies name: each is looked up in discovery, watched, and cached with only
+//! the fields some policy governs (the mask). A wider mask relists the kind; a kind no
+//! policy names any more stops being watched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tracing::{debug, warn};
+
+use super::evaluate::same_version;
+use super::{Effect, KindEntry, RECONCILE, Reconciler, checks};
+use crate::engine::prune::FieldMask;
+use crate::operator::keys::{KindKey, ObjKey};
+use crate::operator::watch::Change;
+
+impl Reconciler {
+    pub(super) fn ensure_kind(&mut self, kind: &KindKey) {
+        if self.kinds.contains_key(kind) {
+            return;
+        }
+        self.kinds.insert(kind.clone(), KindEntry::default());
+        self.lookup(kind.clone());
+    }
+
+    /// The fields of `kind` that some policy governs.
+    pub(super) fn mask_for(&self, kind: &KindKey) -> FieldMask {
+        let governed = FieldMask::of(
+            self.policies
+                .values()
+                .filter_map(|p| p.compiled.as_ref().ok())
+                .flat_map(|c| c.templates_of_kind(&kind.api_version, &kind.kind)),
+        );
+        match self.has_check_campaigns() && checks::identity_kinds().contains(kind) {
+            true => governed.union(checks::identity_mask(kind)),
+            false => governed,
+        }
+    }
+
+    /// When a policy governs fields of `kind` the cache does not keep, the kind is watched
+    /// again with the wider mask: its objects are relisted, and nothing is evaluated against
+    /// the narrower cache meanwhile. A narrower mask waits for the next relist.
+    pub(super) fn widen_mask(&mut self, kind: &KindKey) {
+        let mask = self.mask_for(kind);
+        let Some(entry) = self.kinds.get_mut(kind) else { return };
+        if entry.mask.covers(&mask) {
+            return;
+        }
+        entry.mask = Arc::new(mask);
+        if let (true, Some((resource, namespaced))) = (entry.watching, entry.resource.as_ref()) {
+            debug!(kind = %kind, "governed fields widened: relisting");
+            entry.synced = false;
+            entry.relist = None;
+            // The runtime replaces the running watch with one that keeps the wider mask.
+            self.effects.push(Effect::Watch {
+                kind: kind.clone(),
+                resource: resource.clone(),
+                namespaced: *namespaced,
+                mask: entry.mask.clone(),
+            });
+        }
+    }
+
+    pub(super) fn lookup(&mut self, kind: KindKey) {
+        self.effects.push(Effect::Discover(kind));
+    }
+
+    pub(super) fn forget_unused_kinds(&mut self) {
+        let identity = if self.has_check_campaigns() { checks::identity_kinds() } else { Vec::new() };
+        let used: BTreeSet<KindKey> = self
+            .policies
+            .values()
+            .filter_map(|p| p.compiled.as_ref().ok())
+            .flat_map(|c| c.kinds())
+            .map(|(v, k)| KindKey::new(v, k))
+            .chain(identity)
+            .collect();
+        let metrics = &self.metrics;
+        let effects = &mut self.effects;
+        self.kinds.retain(|kind, entry| {
+            let keep = used.contains(kind);
+            if !keep {
+                if entry.watching {
+                    effects.push(Effect::Unwatch(kind.clone()));
+                }
+                metrics.remove_watched_kind(&kind.to_string());
+            }
+            keep
+        });
+    }
+
+    pub(super) fn on_kind(&mut self, kind: KindKey, change: Change) {
+        if !matches!(change, Change::Init | Change::InitApply(_)) && checks::identity_kinds().contains(&kind) {
+            self.identity_dirty = true;
+        }
+        let Some(entry) = self.kinds.get_mut(&kind) else { return };
+        match change {
+            Change::Init => entry.relist = Some(BTreeMap::new()),
+            Change::InitApply(object) => {
+                let key = ObjKey::of(&object);
+                entry.relist.get_or_insert_default().insert(key, object);
+            }
+            Change::InitDone => {
+                entry.cache = entry.relist.take().unwrap_or_default();
+                debug!(kind = %kind, objects = entry.cache.len(), "listed");
+                entry.synced = true;
+                entry.problem = None;
+                self.count_watched(&kind);
+                self.reevaluate_kind(&kind);
+            }
+            Change::Apply(object) => {
+                entry.problem = None;
+                let key = ObjKey::of(&object);
+                let unchanged = entry.cache.get(&key).is_some_and(|cached| same_version(cached, &object));
+                entry.cache.insert(key.clone(), object);
+                let synced = entry.synced;
+                self.count_watched(&kind);
+                if !unchanged && synced {
+                    self.reconcile(&key);
+                }
+            }
+            Change::Delete(object) => {
+                let key = ObjKey::of(&object);
+                // A recreated object's deletion may be watched after its replacement was
+                // cached: only the object deleted leaves the cache.
+                let uid = |o: &Value| o.pointer("/metadata/uid").cloned();
+                if entry.cache.get(&key).is_some_and(|cached| uid(cached).is_some() && uid(cached) != uid(&object)) {
+                    return;
+                }
+                entry.cache.remove(&key);
+                let synced = entry.synced;
+                self.count_watched(&kind);
+                if synced {
+                    self.reconcile(&key);
+                }
+            }
+            Change::Failed(error) => {
+                warn!(kind = %kind, category = error.category(), "watch failed, retrying: {error}");
+                self.metrics.reconcile_error(RECONCILE, error.category());
+                entry.problem = Some((error.is_forbidden(), error.to_string()));
+                self.mark_policies_of(&kind);
+            }
+        }
+    }
+
+    pub(super) fn count_watched(&self, kind: &KindKey) {
+        if let Some(entry) = self.kinds.get(kind) {
+            self.metrics.set_watched_objects(&kind.to_string(), entry.cache.len() as u64);
+        }
+    }
+
+    pub(super) fn mark_policies_of(&mut self, kind: &KindKey) {
+        for policy in self.policies.values_mut() {
+            if policy
+                .compiled
+                .as_ref()
+                .is_ok_and(|c| c.kinds().contains(&(kind.api_version.clone(), kind.kind.clone())))
+            {
+                policy.dirty = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The runtime of `driftwarden run`: it owns the client, the watches and the tasks, feeds
+//! every watch event, every outcome of a request and every clock tick to the
+//! [`Reconciler`], and executes the [`Effect`]s it answers with. At most
+//! `settings.api_requests` requests are under way at once (watches apart).
+
+mod execute;
+mod requests;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+use super::bounded::bounded_client;
+use super::health::Readiness as Health;
+use super::keys::KindKey;
+use super::metrics::{Metrics, counting_client};
+use super::notify::{Notifier, NotifySettings};
+use super::reconciler::{Input, Outcome, Reconciler};
+use super::settings::OperatorSettings;
+use super::watch::{self, Watched};
+
+/// What runs beside the loop and is shared with it: metrics, readiness and notifications.
+#[derive(Clone)]
+pub struct Services {
+    pub metrics: Arc<Metrics>,
+    /// Ready once policies and exceptions are listed.
+    pub health: Health,
+    pub notifier: Notifier,
+}
+
+impl Services {
+    /// Fresh metrics, a not-ready flag, and a notifier delivering with default settings.
+    pub fn new(client: Client) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let client = counting_client(client, metrics.clone());
+        let (notifier, _) = Notifier::spawn(client, NotifySettings::default(), metrics.clone());
+        Self { metrics, health: Health::new(), notifier }
+    }
+}
+
+/// What effects are executed with, and where their outcomes go.
+pub(crate) struct Runtime {
+    client: Client,
+    settings: OperatorSettings,
+    recorder: Recorder,
+    notifier: Notifier,
+    watched_tx: UnboundedSender<Watched>,
+    outcomes_tx: UnboundedSender<Outcome>,
+    /// The watch of each kind a policy names.
+    watches: BTreeMap<KindKey, JoinHandle<()>>,
+}
+
+/// Runs the operator until `shutdown` resolves, with its own metrics and notifier.
+pub async fn run(client: Client, settings: OperatorSettings, shutdown: impl std::future::Future<Output = ()>) {
+    let services = Services::new(client.clone());
+    run_with(client, settings, services, shutdown).await;
+}
+
+/// Runs the operator until `shutdown` resolves, sharing `services` with the caller (the
+/// health endpoints read them).
+pub async fn run_with(
+    client: Client,
+    settings: OperatorSettings,
+    services: Services,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    // Every request the loop and its tasks send is counted by verb, and a bounded number
+    // of them are under way at once.
+    let client = counting_client(bounded_client(client, settings.api_requests), services.metrics.clone());
+    let (watched_tx, mut watched_rx) = unbounded_channel();
+    let (outcomes_tx, mut outcomes_rx) = unbounded_channel();
+    let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
+    let clock = settings.clock.clone();
+    let mut reconciler =
+        Reconciler::new(settings.clone(), services.metrics.clone(), services.health.clone(), clock.now());
+    let mut runtime = Runtime {
+        recorder: Recorder::new(client.clone(), reporter),
+        notifier: services.notifier.clone(),
+        client: client.clone(),
+        watched_tx: watched_tx.clone(),
+        outcomes_tx,
+        watches: BTreeMap::new(),
+        settings,
+    };
+    let own = watch::watch_own(client, &runtime.settings, watched_tx);
+    let mut tick = tokio::time::interval(runtime.settings.status_interval);
+    // Each resync waits the period plus a jitter drawn afresh, so replicas and restarts
+    // never fall into step.
+    let resync_interval = runtime.settings.resync_interval;
+    let mut next_resync = tokio::time::Instant::now() + jittered(resync_interval, &mut rand::rng());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let input = tokio::select! {
+            _ = &mut shutdown => break,
+            Some(watched) = watched_rx.recv() => Input::Watched(watched),
+            Some(outcome) = outcomes_rx.recv() => Input::Outcome(outcome),
+            _ = tick.tick() => Input::Tick,
+            _ = tokio::time::sleep_until(next_resync) => {
+                next_resync = tokio::time::Instant::now() + jittered(resync_interval, &mut rand::rng());
+                Input::Resync
+            }
+        };
+        let started = std::time::Instant::now();
+        let effects = reconciler.handle(input, clock.now());
+        if let Some(label) = reconciler.work().label() {
+            services.metrics.reconcile_duration(label, started.elapsed());
+        }
+        for effect in effects {
+            runtime.execute(effect);
+        }
+    }
+    for task in own {
+        task.abort();
+    }
+    for (_, task) in std::mem::take(&mut runtime.watches) {
+        task.abort();
+    }
+    services.health.set_not_ready("the operator stopped");
+    drain(&mut watched_rx);
+}
+
+fn drain<T>(rx: &mut UnboundedReceiver<T>) {
+    rx.close();
+    while rx.try_recv().is_ok() {}
+}
+
+/// `period` plus a random jitter of up to a tenth of it.
+fn jittered(period: Duration, rng: &mut impl rand::Rng) -> Duration {
+    use rand::RngExt;
+    let tenth = u64::try_from(period.as_millis() / 10).unwrap_or(u64::MAX);
+    period + Duration::from_millis(rng.random_range(0..=tenth))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn each_resync_draws_its_own_jitter_of_up_to_a_tenth() {
+        let period = Duration::from_secs(600);
+        let mut rng = rand::rng();
+        let draws: BTreeSet<Duration> = (0..50).map(|_| jittered(period, &mut rng)).collect();
+        assert!(draws.iter().all(|d| *d >= period && *d <= period + period / 10), "{draws:?}");
+        assert!(draws.len() > 40, "the jitter varies from one resync to the next: {draws:?}");
+        assert_eq!(jittered(Duration::from_millis(5), &mut rng), Duration::from_millis(5));
+    }
+}

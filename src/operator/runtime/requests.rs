@@ -1,0 +1,196 @@
+//! The requests behind the effects: each takes the client and plain data, and answers what
+//! the reconciler needs to know of how it went.
+
+use kube::Client;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::api::campaign::{CampaignStatus, RemediationCampaign};
+use crate::api::exception::{DriftException, ExceptionStatus};
+use crate::api::finding::{Finding, FindingStatus};
+use crate::api::policy::PolicyStatus;
+use crate::operator::keys::{KindKey, ObjKey, PolicyKey};
+use crate::operator::policy_report::{API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
+use crate::operator::reconciler::{FindingWrite, ReportError, RequestError, Served, Written};
+use crate::operator::watch;
+
+pub(super) async fn write_policy_status(
+    client: Client,
+    key: &PolicyKey,
+    manager: &str,
+    status: &PolicyStatus,
+) -> Result<(), RequestError> {
+    let resource = match key.namespace {
+        Some(_) => ApiResource::erase::<crate::api::policy::DriftPolicy>(&()),
+        None => ApiResource::erase::<crate::api::policy::ClusterDriftPolicy>(&()),
+    };
+    let api: Api<DynamicObject> = match &key.namespace {
+        Some(namespace) => Api::namespaced_with(client, namespace, &resource),
+        None => Api::all_with(client, &resource),
+    };
+    let body = json!({"apiVersion": resource.api_version, "kind": resource.kind, "status": status});
+    api.patch_status(&key.name, &PatchParams::apply(manager).force(), &Patch::Apply(&body))
+        .await
+        .map(|_| ())
+        .map_err(|source| RequestError::StatusWrite { source })
+}
+
+/// Writes the status of a cluster-scoped kind of driftwarden's own (a campaign) or of a
+/// namespaced one (an exception), with server-side apply under the status field manager.
+async fn patch_own_status<K>(
+    client: Client,
+    namespace: Option<&str>,
+    name: &str,
+    manager: &str,
+    status: &impl serde::Serialize,
+) -> Result<(), RequestError>
+where
+    K: kube::Resource<DynamicType = ()>,
+{
+    let resource = ApiResource::erase::<K>(&());
+    let api: Api<DynamicObject> = match namespace {
+        Some(namespace) => Api::namespaced_with(client, namespace, &resource),
+        None => Api::all_with(client, &resource),
+    };
+    let body = json!({"apiVersion": resource.api_version, "kind": resource.kind, "status": status});
+    api.patch_status(name, &PatchParams::apply(manager).force(), &Patch::Apply(&body))
+        .await
+        .map(|_| ())
+        .map_err(|source| RequestError::StatusWrite { source })
+}
+
+pub(super) async fn write_campaign_status(
+    client: Client,
+    name: &str,
+    manager: &str,
+    status: CampaignStatus,
+) -> Result<CampaignStatus, RequestError> {
+    patch_own_status::<RemediationCampaign>(client, None, name, manager, &status).await.map(|()| status)
+}
+
+pub(super) async fn write_exception_status(
+    client: Client,
+    (namespace, name): &(String, String),
+    manager: &str,
+    status: ExceptionStatus,
+) -> Result<ExceptionStatus, RequestError> {
+    patch_own_status::<DriftException>(client, Some(namespace), name, manager, &status).await.map(|()| status)
+}
+
+/// Applies a Finding's spec when it changed, then its status when it changed (or the spec
+/// was written: a new Finding has no status yet). Answers what was written.
+pub(super) async fn write_finding(
+    client: Client,
+    write: &FindingWrite,
+    manager: &str,
+    status_manager: &str,
+) -> Result<(Value, FindingStatus), RequestError> {
+    let api: Api<Finding> = Api::namespaced(client, &write.namespace);
+    if write.spec_due {
+        api.patch(&write.name, &PatchParams::apply(manager).force(), &Patch::Apply(&write.body))
+            .await
+            .map_err(|source| RequestError::FindingWrite { source })?;
+    }
+    if write.status_due || write.spec_due {
+        let patch = json!({"apiVersion": "driftwarden.dev/v1alpha1", "kind": "Finding", "status": write.status});
+        api.patch_status(&write.name, &PatchParams::apply(status_manager).force(), &Patch::Apply(&patch))
+            .await
+            .map_err(|source| RequestError::StatusWrite { source })?;
+    }
+    Ok((write.body.clone(), write.status.clone()))
+}
+
+/// Reads an asset afresh: `Ok(None)` when it no longer exists.
+pub(super) async fn read_asset(
+    client: Client,
+    key: &ObjKey,
+    resource: &ApiResource,
+    namespaced: bool,
+) -> Result<Option<Value>, RequestError> {
+    let api: Api<DynamicObject> = match (&key.namespace, namespaced) {
+        (Some(namespace), true) => Api::namespaced_with(client, namespace, resource),
+        _ => Api::all_with(client, resource),
+    };
+    match api.get_opt(&key.name).await {
+        Ok(object) => Ok(object.map(|o| serde_json::to_value(o).unwrap_or(Value::Null))),
+        Err(source) => Err(RequestError::FreshRead { source }),
+    }
+}
+
+/// Deletes a Finding; one already gone is fine.
+pub(super) async fn delete_finding(client: Client, namespace: &str, name: &str) -> Result<(), kube::Error> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client, namespace, &ApiResource::erase::<Finding>(&()));
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Asks discovery whether the report kinds are served and lists the reports driftwarden
+/// wrote before, so that those of namespaces without results any more are deleted. Confined
+/// to `watched` namespaces, it lists only there and publishes no ClusterPolicyReport.
+pub(super) async fn discover_reports(client: &Client, watched: &[String]) -> Result<Served, ReportError> {
+    let kind = |name: &str| KindKey::new(API_VERSION, name);
+    let (namespaced, _) =
+        watch::resolve(client, &kind(report_kind(true))).await.map_err(|source| ReportError::NotServed { source })?;
+    let cluster = match watched.is_empty() {
+        true => watch::resolve(client, &kind(report_kind(false))).await.ok().map(|(resource, _)| resource),
+        false => None,
+    };
+    let selector = ListParams::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
+    let apis: Vec<Api<DynamicObject>> = match watched {
+        [] => vec![Api::all_with(client.clone(), &namespaced)],
+        some => some.iter().map(|ns| Api::namespaced_with(client.clone(), ns, &namespaced)).collect(),
+    };
+    let mut existing = Vec::new();
+    for api in apis {
+        let listed =
+            api.list(&selector).await.map_err(|source| ReportError::List { kind: report_kind(true), source })?;
+        existing.extend(
+            listed
+                .items
+                .iter()
+                .filter(|report| report.metadata.name.as_deref() == Some(REPORT_NAME))
+                .map(|report| report.metadata.namespace.clone()),
+        );
+    }
+    if let Some(cluster) = &cluster {
+        let listed = Api::<DynamicObject>::all_with(client.clone(), cluster)
+            .list(&selector)
+            .await
+            .map_err(|source| ReportError::List { kind: report_kind(false), source })?;
+        if listed.items.iter().any(|report| report.metadata.name.as_deref() == Some(REPORT_NAME)) {
+            existing.push(None);
+        }
+    }
+    Ok(Served { namespaced, cluster, existing })
+}
+
+/// Applies `body` as the report of `namespace` (`None`: the ClusterPolicyReport), or
+/// deletes that report when `body` is `None`.
+pub(super) async fn write_report(
+    client: Client,
+    resource: ApiResource,
+    namespace: Option<&str>,
+    manager: &str,
+    body: Option<ReportBody>,
+) -> Written {
+    let api: Api<DynamicObject> = match namespace {
+        Some(namespace) => Api::namespaced_with(client, namespace, &resource),
+        None => Api::all_with(client, &resource),
+    };
+    let report = format!("{} {}{REPORT_NAME}", resource.kind, namespace.map(|ns| format!("{ns}/")).unwrap_or_default());
+    match body {
+        Some(body) => api
+            .patch(REPORT_NAME, &PatchParams::apply(manager).force(), &Patch::Apply(&body.to_object(namespace)))
+            .await
+            .map(|_| Some(body))
+            .map_err(|source| ReportError::Apply { report, source }),
+        None => match api.delete(REPORT_NAME, &DeleteParams::default()).await {
+            Ok(_) => Ok(None),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+            Err(source) => Err(ReportError::Delete { report, source }),
+        },
+    }
+}
