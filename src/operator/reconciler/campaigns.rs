@@ -108,8 +108,18 @@ impl Reconciler {
         let uid = object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
         let mut entry = self.campaigns.remove(&name).unwrap_or_else(|| {
             let mut entry = CampaignEntry::new(name.clone());
-            // Wave numbers carry on after a restart.
+            // After a restart, waves carry on where they were: their numbers, and the interval
+            // from the last one. The status as written is what changes are told against, so
+            // nothing that was announced is announced again.
             entry.waves = object.pointer("/status/waves").and_then(Value::as_u64).map_or(0, |w| w as u32);
+            entry.last_wave =
+                object.pointer("/status/lastWaveTime").and_then(Value::as_str).and_then(|t| t.parse().ok());
+            if let Some(status) =
+                object.get("status").cloned().and_then(|s| serde_json::from_value::<CampaignStatus>(s).ok())
+            {
+                entry.status = status.clone();
+                entry.written = Some(status);
+            }
             entry
         });
         entry.uid = uid;
@@ -250,6 +260,11 @@ impl Reconciler {
     /// finding for it, opening the finding when the drift is new.
     fn observe_campaign(&mut self, name: &str, key: &ObjKey) {
         if !self.campaigns_listed() {
+            return;
+        }
+        // Before its kind is listed, an asset's policy has not judged it: no drift known is
+        // not the same as clean (after a restart, open findings would flip to Verifying).
+        if !self.kinds.get(&key.kind).is_some_and(|kind| kind.synced) {
             return;
         }
         let now = self.now;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use super::{OWN_KINDS, RECONCILE, Reconciler, name_of};
-use crate::api::policy::{NotifySpec, PolicySpec};
+use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
 use crate::api::reasons;
 use crate::engine::evaluate::compile;
 use crate::operator::exceptions;
@@ -137,6 +137,11 @@ impl Reconciler {
             entry.last_remediation = previous.last_remediation;
             entry.conditions = previous.conditions;
             entry.written = previous.written;
+        } else if let Some(listed) = object.get("status").cloned().and_then(|s| serde_json::from_value(s).ok()) {
+            // First seen since the operator started: the status it wrote before carries on
+            // (counts, conditions with their transition times), and is not written again
+            // unless something changed.
+            resume(&mut entry, listed);
         }
         let kinds: Vec<KindKey> = entry
             .compiled
@@ -202,4 +207,12 @@ impl Reconciler {
             }
         }
     }
+}
+
+/// Takes up a policy's status as an earlier run of the operator wrote it.
+fn resume(entry: &mut PolicyEntry, listed: PolicyStatus) {
+    entry.remediated = listed.remediated;
+    entry.last_remediation = listed.last_remediation_time.as_deref().and_then(|t| t.parse().ok());
+    entry.conditions = listed.conditions.clone();
+    entry.written = Some(listed);
 }

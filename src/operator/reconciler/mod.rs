@@ -385,3 +385,6 @@ fn name_of(object: &Value) -> (Option<String>, String) {
     let text = |p: &str| object.pointer(p).and_then(Value::as_str).map(str::to_string);
     (text("/metadata/namespace"), text("/metadata/name").unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+//! Campaigns over time: Auto waves (their size, their interval, the pause after too many
+//! failures) and an owner's approval of an escalated finding.
+
+use serde_json::{Value, json};
+
+use super::harness::{AskedFix, Harness, Own, configmap, fixes, ms, namespace};
+use crate::operator::reconciler::{Effect, FindingWrite, Input, Outcome};
+use crate::operator::watch::{Change, Source};
+
+/// A cluster policy that only reports the missing `team` label; the campaign fixes it.
+fn audit_policy() -> Value {
+    json!({
+        "apiVersion": "driftwarden.dev/v1alpha1",
+        "kind": "ClusterDriftPolicy",
+        "metadata": {"name": "team-label", "generation": 1},
+        "spec": {
+            "baselines": [{
+                "name": "team-label",
+                "match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "web"}}},
+                "template": {"metadata": {"labels": {"team": "shop"}}}
+            }],
+            "remediation": {"mode": "Audit"}
+        }
+    })
+}
+
+fn campaign(strategy: Value) -> Value {
+    json!({
+        "apiVersion": "driftwarden.dev/v1alpha1",
+        "kind": "RemediationCampaign",
+        "metadata": {"name": "label-everything", "generation": 1, "uid": "campaign-uid"},
+        "spec": {
+            "objective": "Every web ConfigMap names its team",
+            "owner": {"team": "platform", "contact": "platform@example.com"},
+            "control": {"policyRef": {"kind": "ClusterDriftPolicy", "name": "team-label"}},
+            "successCriteria": {"compliantPercent": 100},
+            "deadline": "2027-03-31T00:00:00Z",
+            "strategy": strategy
+        }
+    })
+}
+
+fn own(strategy: Value) -> Own {
+    Own {
+        namespaces: vec![namespace("shop")],
+        cluster_policies: vec![audit_policy()],
+        campaigns: vec![campaign(strategy)],
+        ..Own::default()
+    }
+}
+
+fn drifted(count: usize) -> Vec<Value> {
+    (0..count).map(|i| configmap(&format!("web-{i}"), None)).collect()
+}
+
+fn fixed(h: &mut Harness, fix: AskedFix) {
+    let name = fix.fix.key.name.clone();
+    h.verified(fix, configmap(&name, Some("shop")));
+}
+
+fn wave_of(fixes: &[AskedFix]) -> Vec<Option<u32>> {
+    fixes.iter().map(|f| f.parts[0].campaign.as_ref().and_then(|c| c.wave)).collect()
+}
+
+#[test]
+fn an_auto_campaign_fixes_in_waves_of_its_size_one_interval_apart() {
+    let mut h = Harness::new();
+    let strategy = json!({"mode": "Auto", "autoRemediate": ["Metadata"], "waveSize": 2, "waveInterval": "10m"});
+    let effects = h.start(own(strategy), drifted(5));
+    assert!(fixes(effects).is_empty(), "the policy only reports: nothing is fixed outside a wave");
+    let first = fixes(h.settled_tick());
+    assert_eq!(wave_of(&first), vec![Some(1), Some(1)], "the first wave holds two fixes");
+    for fix in first {
+        fixed(&mut h, fix);
+    }
+    h.advance(ms(10 * 60 * 1_000 - 1));
+    assert!(fixes(h.settled_tick()).is_empty(), "the next wave waits for the interval");
+    h.advance(ms(1));
+    let second = fixes(h.settled_tick());
+    assert_eq!(wave_of(&second), vec![Some(2), Some(2)]);
+}
+
+#[test]
+fn a_wave_with_too_many_failures_pauses_the_campaign() {
+    let mut h = Harness::new();
+    let strategy = json!({
+        "mode": "Auto", "autoRemediate": ["Metadata"], "waveSize": 2, "waveInterval": "1m",
+        "pauseOnFailurePercent": 10
+    });
+    h.start(own(strategy), drifted(6));
+    let mut first = fixes(h.settled_tick());
+    assert_eq!(first.len(), 2);
+    fixed(&mut h, first.remove(0));
+    h.failed(first.remove(0));
+    h.advance(ms(60_000));
+    let effects = h.settled_tick();
+    let paused = effects.iter().any(|e| match e {
+        Effect::WriteCampaignStatus { status, .. } => status.conditions.iter().any(|c| c.type_ == "Stalled"),
+        _ => false,
+    });
+    assert!(fixes(effects).is_empty(), "one failure in two is over 10%: no next wave");
+    assert!(paused, "the campaign says it is stalled");
+    h.advance(ms(60 * 60_000));
+    assert!(fixes(h.settled_tick()).is_empty(), "it stays paused until its spec changes");
+}
+
+/// The Finding writes among `effects`.
+fn finding_writes(effects: Vec<Effect>) -> Vec<FindingWrite> {
+    effects
+        .into_iter()
+        .filter_map(|effect| match effect {
+            Effect::WriteFinding(write) => Some(write),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_owners_approval_fixes_an_escalated_finding() {
+    let mut h = Harness::new();
+    // Manual: owners fix; the operator fixes only what an owner approves.
+    h.start(own(json!({"mode": "Manual"})), drifted(1));
+    let effects = h.tick();
+    let mut writes = finding_writes(effects);
+    assert_eq!(writes.len(), 1, "the operator opens a Finding for the asset");
+    let write = writes.remove(0);
+    h.input(Input::Outcome(Outcome::FindingWritten {
+        campaign: write.campaign.clone(),
+        key: write.key.clone(),
+        written: Ok((write.body.clone(), write.status.clone())),
+    }));
+    h.advance(ms(200));
+    assert!(fixes(h.tick()).is_empty(), "nothing is fixed without an approval");
+    // The owner approves: the Finding comes back through its watch with the approval.
+    let mut approved = write.body.clone();
+    approved["metadata"]["generation"] = json!(2);
+    approved["metadata"]["resourceVersion"] = json!("500");
+    approved["spec"]["approval"] = json!({"by": "owner@example.com", "reason": "safe to label"});
+    approved["status"] = serde_json::to_value(&write.status).unwrap();
+    let mut effects = h.watched(Source::Findings, Change::Apply(approved));
+    effects.extend(h.tick());
+    let asked = fixes(effects);
+    assert_eq!(asked.len(), 1, "the approved fix starts");
+    let by = asked[0].parts[0].campaign.as_ref().and_then(|c| c.approved_by.clone());
+    assert_eq!(by.as_deref(), Some("owner@example.com"), "the approval is recorded with the fix");
+}

@@ -1,0 +1,106 @@
+//! Fixes over time: the backoff after a failed fix, flapping, the rate limit and
+//! remediation windows.
+
+use serde_json::json;
+
+use super::harness::{Harness, Own, configmap, events, fixes, key, ms, policy};
+use crate::api::reasons;
+
+#[test]
+fn a_drift_is_fixed_once_and_its_verified_fix_is_announced() {
+    let mut h = Harness::new();
+    let effects = h.start(
+        Own::policy(policy(json!({"autoRemediate": ["Metadata"]}))),
+        vec![configmap("drifted", None), configmap("in-sync", Some("shop"))],
+    );
+    let mut asked = fixes(effects);
+    assert_eq!(asked.len(), 1, "only the drifted ConfigMap is fixed");
+    let fix = asked.remove(0);
+    assert_eq!((fix.fix.key.clone(), fix.attempt), (key("drifted"), 1));
+    assert_eq!(fix.fix.body["metadata"]["labels"], json!({"team": "shop"}), "the body holds the governed field only");
+    let effects = h.verified(fix, configmap("drifted", Some("shop")));
+    assert!(fixes(h.tick()).is_empty(), "nothing is fixed twice");
+    assert_eq!(events(&effects).first().map(|e| e.0), Some(reasons::REMEDIATED));
+}
+
+#[test]
+fn a_failed_fix_is_tried_again_after_a_backoff_that_doubles() {
+    let mut h = Harness::new();
+    let effects = h.start(Own::policy(policy(json!({}))), vec![configmap("web", None)]);
+    let fix = fixes(effects).remove(0);
+    let effects = h.failed(fix);
+    assert!(fixes(effects).is_empty(), "a failed fix is not retried at once");
+    assert!(fixes(h.tick()).is_empty());
+    h.advance(ms(499));
+    assert!(fixes(h.tick()).is_empty(), "the first retry waits half a second");
+    h.advance(ms(1));
+    let fix = fixes(h.tick()).remove(0);
+    assert_eq!(fix.attempt, 2);
+    h.failed(fix);
+    h.advance(ms(999));
+    assert!(fixes(h.tick()).is_empty(), "the second retry waits a second");
+    h.advance(ms(1));
+    let fix = fixes(h.tick()).remove(0);
+    assert_eq!(fix.attempt, 3);
+    // A success ends the backoff: a new drift is fixed at once.
+    h.verified(fix, configmap("web", Some("shop")));
+    let effects = h.changed(configmap("web", Some("someone-else")));
+    assert_eq!(fixes(effects).len(), 1);
+}
+
+#[test]
+fn a_field_fixed_too_often_is_escalated_as_flapping_instead_of_fixed_again() {
+    let mut h = Harness::new();
+    let remediation = json!({"flapping": {"maxFixes": 2, "window": "10m"}});
+    let mut asked = fixes(h.start(Own::policy(policy(remediation)), vec![configmap("web", None)]));
+    // Fixed twice; another actor reverts the label each time.
+    let mut escalated = Vec::new();
+    for _ in 0..2 {
+        let fix = asked.remove(0);
+        h.verified(fix, configmap("web", Some("shop")));
+        h.advance(ms(1_000));
+        let effects = h.changed(configmap("web", None));
+        escalated = events(&effects);
+        asked = fixes(effects);
+    }
+    assert!(asked.is_empty(), "the third revert is not fixed");
+    assert_eq!(escalated.len(), 1, "{escalated:?}");
+    assert_eq!(escalated[0].0, reasons::DRIFT_ESCALATED);
+    assert!(escalated[0].1.contains("another actor is reverting it"), "{}", escalated[0].1);
+    // Once the window has passed, the next look (a resync, or the object changing) fixes
+    // the field again.
+    h.advance(ms(10 * 60 * 1_000));
+    assert!(fixes(h.tick()).is_empty(), "an escalation waits for the next look");
+    assert_eq!(fixes(h.input(crate::operator::reconciler::Input::Resync)).len(), 1);
+}
+
+#[test]
+fn the_rate_limit_defers_fixes_to_the_next_minute() {
+    let mut h = Harness::new();
+    let configmaps = (0..5).map(|i| configmap(&format!("web-{i}"), None)).collect();
+    let effects = h.start(Own::policy(policy(json!({"rateLimit": {"perMinute": 2}}))), configmaps);
+    let first = fixes(effects);
+    assert_eq!(first.len(), 2, "two fixes in the first minute");
+    for fix in first {
+        let name = fix.fix.key.name.clone();
+        h.verified(fix, configmap(&name, Some("shop")));
+    }
+    h.advance(ms(30_000));
+    assert!(fixes(h.tick()).is_empty(), "the minute is not over");
+    h.advance(ms(30_001));
+    let second = fixes(h.tick());
+    assert_eq!(second.len(), 2, "two more once the minute is over");
+}
+
+#[test]
+fn fixes_wait_for_the_remediation_window_and_start_when_it_opens() {
+    let mut h = Harness::new();
+    // The clock starts on a Monday at 10:00 UTC; the window opens at 12:00.
+    let remediation = json!({"windows": [{"start": "12:00", "end": "13:00"}]});
+    let effects = h.start(Own::policy(policy(remediation)), vec![configmap("web", None)]);
+    assert!(fixes(effects).is_empty(), "outside the window nothing is fixed");
+    h.advance(ms(2 * 3_600_000 - 1));
+    assert!(fixes(h.tick()).is_empty());
+    h.advance(ms(1));
+    assert_eq!(fixes(h.tick()).len(), 1, "the fix starts when the window opens");
+}

@@ -1,0 +1,10 @@
+//! The reconciler's decisions over time, driven input by input with a frozen clock and no
+//! server: each test plays the watch events and the outcomes of the reconciler's own
+//! requests, moves the clock by hand, and reads the effects it answers with.
+
+mod campaigns;
+mod exceptions;
+mod fixes;
+mod harness;
+mod restart;
+mod status;

@@ -1,0 +1,197 @@
+//! A restart resumes from what the cluster holds: a policy's status as written, a
+//! campaign's waves and their interval, and its Findings. Nothing is written, fixed or
+//! announced again for it.
+
+use serde_json::{Value, json};
+
+use super::harness::{Harness, Own, configmap, fixes, ms, namespace, policy, status_writes};
+use crate::operator::reconciler::Effect;
+
+/// Answers every write among `effects` (and those their outcomes ask for) as done, and
+/// returns what was written.
+fn write_all(h: &mut Harness, effects: Vec<Effect>) -> Written {
+    let effects = h.settle(effects);
+    let mut written = Written { findings: findings_in(&effects), ..Written::default() };
+    for effect in effects {
+        match effect {
+            Effect::WritePolicyStatus { status, .. } => written.policies.push(status),
+            Effect::WriteCampaignStatus { status, .. } => written.campaigns.push(status),
+            _ => {}
+        }
+    }
+    written
+}
+
+#[derive(Default)]
+struct Written {
+    policies: Vec<crate::api::policy::PolicyStatus>,
+    campaigns: Vec<crate::api::campaign::CampaignStatus>,
+    findings: Vec<Value>,
+}
+
+#[test]
+fn a_policy_status_written_before_a_restart_is_not_written_again_and_its_counts_carry_on() {
+    let mut h = Harness::new();
+    let spec = policy(json!({}));
+    let fix = fixes(h.start(Own::policy(spec.clone()), vec![configmap("web", None)])).remove(0);
+    h.verified(fix, configmap("web", Some("shop")));
+    let effects = h_tick(&mut h);
+    let written = write_all(&mut h, effects);
+    let status = written.policies.last().cloned().expect("the status is written");
+    assert_eq!(status.remediated, 1);
+
+    // The operator restarts and lists the policy with that status.
+    let mut after = Harness::new();
+    after.now = h.now + ms(5_000);
+    let mut listed = spec;
+    listed["status"] = serde_json::to_value(&status).unwrap();
+    let effects = after.start(Own::policy(listed), vec![configmap("web", Some("shop"))]);
+    assert!(fixes(effects).is_empty());
+    assert_eq!(status_writes(&after.tick()), 0, "the status did not change: it is not written");
+    // A new fix counts on from the count before the restart.
+    let fix = fixes(after.changed(configmap("web", None))).remove(0);
+    after.verified(fix, configmap("web", Some("shop")));
+    let effects = h_tick(&mut after);
+    let written = write_all(&mut after, effects);
+    assert_eq!(written.policies.last().map(|s| s.remediated), Some(2));
+}
+
+fn h_tick(h: &mut Harness) -> Vec<Effect> {
+    h.advance(ms(200));
+    h.tick()
+}
+
+fn campaign_objects(waves_status: Option<&crate::api::campaign::CampaignStatus>) -> (Value, Value) {
+    let policy = json!({
+        "apiVersion": "driftwarden.dev/v1alpha1",
+        "kind": "ClusterDriftPolicy",
+        "metadata": {"name": "team-label", "generation": 1},
+        "spec": {
+            "baselines": [{
+                "name": "team-label",
+                "match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "web"}}},
+                "template": {"metadata": {"labels": {"team": "shop"}}}
+            }],
+            "remediation": {"mode": "Audit"}
+        }
+    });
+    let mut campaign = json!({
+        "apiVersion": "driftwarden.dev/v1alpha1",
+        "kind": "RemediationCampaign",
+        "metadata": {"name": "label-everything", "generation": 1, "uid": "campaign-uid"},
+        "spec": {
+            "objective": "Every web ConfigMap names its team",
+            "owner": {"team": "platform", "contact": "platform@example.com"},
+            "control": {"policyRef": {"kind": "ClusterDriftPolicy", "name": "team-label"}},
+            "successCriteria": {"compliantPercent": 100},
+            "deadline": "2027-03-31T00:00:00Z",
+            "strategy": {"mode": "Auto", "autoRemediate": ["Metadata"], "waveSize": 2, "waveInterval": "10m"}
+        }
+    });
+    if let Some(status) = waves_status {
+        campaign["status"] = serde_json::to_value(status).unwrap();
+    }
+    (policy, campaign)
+}
+
+#[test]
+fn a_campaign_resumes_its_waves_and_findings_after_a_restart() {
+    let mut h = Harness::new();
+    let (policy, campaign) = campaign_objects(None);
+    let assets: Vec<Value> = (0..4).map(|i| configmap(&format!("web-{i}"), None)).collect();
+    let own = Own {
+        namespaces: vec![namespace("shop")],
+        cluster_policies: vec![policy.clone()],
+        campaigns: vec![campaign],
+        ..Own::default()
+    };
+    let effects = h.start(own, assets);
+    let effects = write_all_and_keep(&mut h, effects);
+    let mut findings_written = findings_in(&effects);
+    let wave = fixes(effects);
+    assert_eq!(wave.len(), 2);
+    let mut fixed = Vec::new();
+    for fix in wave {
+        let name = fix.fix.key.name.clone();
+        fixed.push(name.clone());
+        h.verified(fix, configmap(&name, Some("shop")));
+    }
+    // Everything is written before the restart: Findings, their status, the campaign's.
+    let mut written = Written::default();
+    for _ in 0..5 {
+        let effects = h_tick(&mut h);
+        let more = write_all(&mut h, effects);
+        written.campaigns.extend(more.campaigns);
+        written.findings.extend(more.findings);
+    }
+    findings_written.append(&mut written.findings);
+    let status = written.campaigns.last().cloned().expect("the campaign status is written");
+    assert_eq!(status.waves, Some(1));
+    let findings = latest_by_name(findings_written);
+    assert_eq!(findings.len(), 4, "one Finding per asset");
+
+    // The operator restarts five minutes after the first wave: the cluster holds the
+    // campaign with its status, the Findings, and the assets as they are now.
+    let mut after = Harness::new();
+    after.now = h.now + ms(5 * 60_000);
+    let (_, campaign) = campaign_objects(Some(&status));
+    let assets: Vec<Value> = (0..4)
+        .map(|i| {
+            let name = format!("web-{i}");
+            let team = fixed.contains(&name).then_some("shop");
+            configmap(&name, team)
+        })
+        .collect();
+    let own = Own {
+        namespaces: vec![namespace("shop")],
+        cluster_policies: vec![policy],
+        campaigns: vec![campaign],
+        findings: findings.clone(),
+        ..Own::default()
+    };
+    let effects = after.start(own, assets);
+    assert!(fixes(effects).is_empty());
+    let effects = after.tick();
+    let rewritten = effects.iter().filter(|e| matches!(e, Effect::WriteFinding(_))).count();
+    assert_eq!(rewritten, 0, "the Findings as listed are what the operator would write");
+    assert!(fixes(effects).is_empty(), "the wave interval counts from the wave before the restart");
+    after.advance(ms(5 * 60_000));
+    let wave = fixes(after.tick());
+    let numbers: Vec<Option<u32>> = wave.iter().map(|f| f.parts[0].campaign.as_ref().and_then(|c| c.wave)).collect();
+    assert_eq!(numbers, vec![Some(2), Some(2)], "wave numbers carry on");
+    let names: Vec<&str> = wave.iter().map(|f| f.fix.key.name.as_str()).collect();
+    assert!(names.iter().all(|n| !fixed.iter().any(|f| f == n)), "what was fixed is not fixed again: {names:?}");
+}
+
+/// Answers the writes among `effects` (and the tick's) and keeps the rest.
+fn write_all_and_keep(h: &mut Harness, effects: Vec<Effect>) -> Vec<Effect> {
+    let mut all = h.settle(effects);
+    all.extend(h.settled_tick());
+    all
+}
+
+/// The Findings written among `effects`, each with its status.
+fn findings_in(effects: &[Effect]) -> Vec<Value> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::WriteFinding(write) => {
+                let mut finding = write.body.clone();
+                finding["metadata"]["generation"] = json!(1);
+                finding["status"] = serde_json::to_value(&write.status).unwrap();
+                Some(finding)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The last version written of each Finding.
+fn latest_by_name(findings: Vec<Value>) -> Vec<Value> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for finding in findings {
+        let name = finding.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        by_name.insert(name, finding);
+    }
+    by_name.into_values().collect()
+}

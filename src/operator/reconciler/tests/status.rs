@@ -1,0 +1,69 @@
+//! Policy status over time: coalesced on the tick, never written when nothing changed,
+//! retried after a backoff when a write fails.
+
+use serde_json::json;
+
+use super::harness::{Harness, Own, configmap, fixes, ms, policy, status_writes};
+use crate::api::policy::PolicyStatus;
+use crate::operator::keys::PolicyKey;
+use crate::operator::reconciler::{Effect, Input, Outcome, RequestError};
+
+/// The status writes among `effects`.
+fn written(effects: Vec<Effect>) -> Vec<(PolicyKey, PolicyStatus)> {
+    effects
+        .into_iter()
+        .filter_map(|effect| match effect {
+            Effect::WritePolicyStatus { policy, status } => Some((policy, status)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn answer(h: &mut Harness, writes: Vec<(PolicyKey, PolicyStatus)>) {
+    for (policy, status) in writes {
+        h.input(Input::Outcome(Outcome::StatusWritten(policy, Ok(status))));
+    }
+}
+
+#[test]
+fn status_is_written_on_the_tick_once_for_many_changes_and_not_at_all_when_nothing_changed() {
+    let mut h = Harness::new();
+    let effects = h.start(Own::policy(policy(json!({}))), vec![configmap("a", None), configmap("b", None)]);
+    assert_eq!(status_writes(&effects), 0, "status waits for the tick");
+    let asked = fixes(effects);
+    let writes = written(h.tick());
+    assert_eq!(writes.len(), 1);
+    assert_eq!((writes[0].1.targets, writes[0].1.drifted), (2, 2));
+    answer(&mut h, writes);
+    // Both fixes end between two ticks: one write says so.
+    for fix in asked {
+        let name = fix.fix.key.name.clone();
+        let effects = h.verified(fix, configmap(&name, Some("shop")));
+        assert_eq!(status_writes(&effects), 0);
+    }
+    h.advance(ms(200));
+    let writes = written(h.tick());
+    assert_eq!(writes.len(), 1);
+    assert_eq!((writes[0].1.drifted, writes[0].1.compliant, writes[0].1.remediated), (0, 2, 2));
+    answer(&mut h, writes);
+    // Nothing changes: no write, however many ticks and resyncs.
+    for _ in 0..5 {
+        h.advance(ms(200));
+        assert_eq!(status_writes(&h.tick()), 0);
+        assert_eq!(status_writes(&h.input(Input::Resync)), 0);
+    }
+}
+
+#[test]
+fn a_failed_status_write_is_tried_again_after_its_backoff() {
+    let mut h = Harness::new();
+    h.start(Own::policy(policy(json!({}))), vec![configmap("a", Some("shop"))]);
+    let (policy, _) = written(h.tick()).remove(0);
+    let status = kube::core::Status::failure("too many requests", "TooManyRequests").with_code(429);
+    let error = RequestError::StatusWrite { source: kube::Error::Api(Box::new(status)) };
+    h.input(Input::Outcome(Outcome::StatusWritten(policy, Err(error))));
+    h.advance(ms(199));
+    assert_eq!(status_writes(&h.tick()), 0, "the first retry waits 200 ms");
+    h.advance(ms(1));
+    assert_eq!(status_writes(&h.tick()), 1);
+}
