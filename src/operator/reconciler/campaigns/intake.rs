@@ -1,0 +1,174 @@
+//! Campaigns and Findings as they are listed, changed and deleted: a Finding the loop
+//! does not know (after a restart) is taken up whole, people's fields (ticket, approval)
+//! always.
+
+use super::*;
+
+impl Reconciler {
+    pub(in crate::operator::reconciler) fn on_campaigns(&mut self, change: Change) {
+        self.on_own(
+            "campaigns",
+            change,
+            |this, object| this.upsert_campaign(object),
+            |this, (_, name)| this.remove_campaign(&name),
+            |_| true,
+            |this| this.campaigns.keys().map(|name| (None, name.clone())).collect(),
+        );
+    }
+
+    pub(in crate::operator::reconciler) fn on_findings(&mut self, change: Change) {
+        let listed = matches!(change, Change::InitDone);
+        self.on_own(
+            "findings",
+            change,
+            |this, object| this.upsert_finding(object),
+            |this, (ns, name)| this.remove_finding(ns.unwrap_or_default(), &name),
+            |_| true,
+            |this| {
+                this.campaigns
+                    .values()
+                    .flat_map(|c| c.findings.values())
+                    .map(|f| (Some(f.namespace.clone()), f.name.clone()))
+                    .chain(this.pending_findings.keys().map(|(ns, name)| (Some(ns.clone()), name.clone())))
+                    .collect()
+            },
+        );
+        if listed {
+            let names: Vec<String> = self.campaigns.keys().cloned().collect();
+            for name in names {
+                // Findings written before a restart may be of a scope or control since changed.
+                if let Some(campaign) = self.campaigns.get_mut(&name) {
+                    campaign.prune_due = true;
+                }
+                self.prune_findings(&name);
+                self.evaluate_campaign(&name);
+            }
+        }
+    }
+
+    /// Whether campaigns and their findings are listed: before that, a drift could open a
+    /// second finding for an asset that already has one.
+    pub(in crate::operator::reconciler) fn campaigns_listed(&self) -> bool {
+        self.listed.contains("campaigns") && self.listed.contains("findings")
+    }
+
+    pub(in crate::operator::reconciler) fn upsert_campaign(&mut self, object: Value) {
+        let (_, name) = name_of(&object);
+        let generation = object.pointer("/metadata/generation").and_then(Value::as_i64);
+        let uid = object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
+        let mut entry = self.campaigns.remove(&name).unwrap_or_else(|| {
+            let mut entry = CampaignEntry::new(name.clone());
+            // After a restart, waves carry on where they were: their numbers, and the interval
+            // from the last one. The status as written is what changes are told against, so
+            // nothing that was announced is announced again.
+            entry.waves = object.pointer("/status/waves").and_then(Value::as_u64).map_or(0, |w| w as u32);
+            entry.last_wave =
+                object.pointer("/status/lastWaveTime").and_then(Value::as_str).and_then(|t| t.parse().ok());
+            if let Some(status) =
+                object.get("status").cloned().and_then(|s| serde_json::from_value::<CampaignStatus>(s).ok())
+            {
+                entry.status = status.clone();
+                entry.written = Some(status);
+            }
+            entry
+        });
+        entry.uid = uid;
+        if entry.generation != generation || entry.generation.is_none() {
+            entry.spec = read_spec(&object);
+            if let Err(problem) = &entry.spec {
+                warn!(campaign = %name, "invalid campaign: {problem}");
+            }
+            // A changed spec is how a person resumes waves paused for failures.
+            entry.last_outcome = None;
+            entry.generation = generation;
+            // A narrower scope or another control leaves findings behind.
+            entry.prune_due = true;
+        }
+        let adopted: Vec<(String, String)> =
+            self.pending_findings.iter().filter(|(_, f)| f.spec.campaign == name).map(|(key, _)| key.clone()).collect();
+        self.campaigns.insert(name.clone(), entry);
+        self.ensure_identity_kinds();
+        for key in adopted {
+            if let Some(watched) = self.pending_findings.remove(&key) {
+                self.adopt_finding(watched);
+            }
+        }
+        self.prune_findings(&name);
+        self.evaluate_campaign(&name);
+    }
+
+    pub(in crate::operator::reconciler) fn remove_campaign(&mut self, name: &str) {
+        // Its findings are garbage-collected by the API server (they are owned by it).
+        self.campaigns.remove(name);
+        self.forget_unused_kinds();
+    }
+
+    pub(in crate::operator::reconciler) fn upsert_finding(&mut self, object: Value) {
+        let watched = match read_finding(&object) {
+            Ok(watched) => watched,
+            Err(problem) => {
+                let (ns, name) = name_of(&object);
+                warn!(finding = %format!("{}/{name}", ns.unwrap_or_default()), "unreadable finding: {problem}");
+                return;
+            }
+        };
+        if self.campaigns.contains_key(&watched.spec.campaign) {
+            self.adopt_finding(watched);
+        } else {
+            self.pending_findings.insert((watched.namespace.clone(), watched.name.clone()), watched);
+        }
+    }
+
+    /// Takes in a watched Finding: people's fields (ticket, approval) always, and the whole
+    /// finding when the loop does not know it yet (after a restart).
+    pub(in crate::operator::reconciler) fn adopt_finding(&mut self, watched: campaigns::WatchedFinding) {
+        let now = self.now;
+        let asset = ObjKey::from_ref(&watched.spec.asset);
+        let Some(campaign) = self.campaigns.get_mut(&watched.spec.campaign) else { return };
+        if !campaign.findings.contains_key(&asset) {
+            let mut entry = new_finding(
+                watched.name.clone(),
+                watched.namespace.clone(),
+                watched.spec.severity,
+                watched.spec.owner.clone(),
+                watched.created.unwrap_or(now),
+            );
+            entry.asset_uid = watched.spec.asset.uid.clone();
+            if let Some(status) = watched.status.clone() {
+                entry.status = status.clone();
+                entry.written_status = Some(Written::of(&status));
+            }
+            entry.approval = watched.spec.approval.clone();
+            // As written: a finding of another control is found and deleted by the prune.
+            entry.control = watched.spec.control.clone();
+            entry.written_spec = Some(Written::of(&finding_body(campaign, &watched.spec.control, &asset, &entry)));
+            campaign.findings.insert(asset.clone(), entry);
+            campaign.prune_due = true;
+        }
+        let Some(finding) = campaign.findings.get_mut(&asset) else { return };
+        finding.ticket = watched.spec.ticket.clone();
+        if finding.approval == watched.spec.approval {
+            return;
+        }
+        finding.approval = watched.spec.approval.clone();
+        let Some(approval) = watched.spec.approval else { return };
+        let campaign_name = watched.spec.campaign.clone();
+        // Recorded at once when the finding is escalated; otherwise, and for the fix, the
+        // wave tick tries again (see `run_approvals`).
+        if self.record_approval(&campaign_name, &asset, &approval, now) {
+            self.try_approved_fix(&campaign_name, &asset);
+        }
+    }
+
+    pub(in crate::operator::reconciler) fn remove_finding(&mut self, namespace: String, name: &str) {
+        self.pending_findings.remove(&(namespace.clone(), name.to_string()));
+        for campaign in self.campaigns.values_mut() {
+            // The campaign's own deletion: a finding of that name now in memory is a new one.
+            if campaign.deleting.remove(&(namespace.clone(), name.to_string())).is_some() {
+                continue;
+            }
+            // Deleted by a person while the drift remains: it is opened again when seen.
+            campaign.findings.retain(|_, f| !(f.namespace == namespace && f.name == name));
+        }
+    }
+}
