@@ -3,6 +3,7 @@
 //! sink. Each notification's id names its occurrence, so a sink never receives it twice.
 
 use serde_json::{Value, json};
+use tracing::info;
 
 use super::effect::{Announcement, EventType};
 use super::{Effect, News, Reconciler};
@@ -16,6 +17,9 @@ impl Reconciler {
     pub(super) fn announce(&mut self, key: &ObjKey, news: News) {
         for class in &news.detected {
             self.metrics.drift_detected(*class);
+        }
+        if !news.detected.is_empty() {
+            info!(object = %key, policy = %news.policy, classes = ?news.detected, "drift detected");
         }
         if news.escalated.is_empty() {
             return;

@@ -216,3 +216,13 @@ pub(super) fn older(cached: &Value, fresh: &Value) -> bool {
         |o: &Value| o.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|v| v.parse::<u64>().ok());
     matches!((version(cached), version(fresh)), (Some(cached), Some(fresh)) if cached < fresh)
 }
+
+/// The span of one fix, from its start to its verification: the object, the policies that
+/// asked for it, their classes and which attempt it is. The runtime runs the fix's requests
+/// in it and the reconciler takes its outcome in it, so a JSON log follows one drift from
+/// its detection (the `reconcile` span names the object) to its verified fix.
+pub fn fix_span(key: &ObjKey, parts: &[FixPart], attempt: u32) -> tracing::Span {
+    let policies: Vec<String> = parts.iter().map(|part| part.policy.to_string()).collect();
+    let classes: Vec<String> = parts.iter().map(|part| part.class.to_string()).collect();
+    tracing::info_span!("fix", object = %key, policy = %policies.join(","), class = %classes.join(","), attempt)
+}

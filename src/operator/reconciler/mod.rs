@@ -42,6 +42,7 @@ use tracing::{debug, info, warn};
 
 pub use effect::{Announcement, Effect, EventType, FindingWrite};
 pub use error::RequestError;
+pub use fixes::fix_span;
 pub use reports::{ReportError, Served, Written};
 
 use super::exceptions::ExceptionEntry;
@@ -84,6 +85,8 @@ pub enum Outcome {
         /// The permission the server refused, if that is why the fix failed.
         denied: Option<String>,
         started: Timestamp,
+        /// Which attempt at fixing the object it was.
+        attempt: u32,
     },
     /// A policy's status was written.
     StatusWritten(PolicyKey, Result<PolicyStatus, RequestError>),
@@ -308,7 +311,9 @@ impl Reconciler {
                 }
                 self.mark_policies_of(&kind);
             }
-            Outcome::Fixed { key, fixed, result, denied, started } => {
+            Outcome::Fixed { key, fixed, result, denied, started, attempt } => {
+                let span = fixes::fix_span(&key, &fixed, attempt);
+                let _entered = span.enter();
                 self.on_fixed(key, fixed, result, denied, started)
             }
             Outcome::FindingRead { campaign, key, read } => self.on_finding_read(campaign, key, read),

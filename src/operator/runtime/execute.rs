@@ -6,7 +6,7 @@ use tracing::{Instrument, debug, warn};
 
 use super::{Runtime, requests};
 use crate::operator::keys::{ObjKey, PolicyKey};
-use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome};
+use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome, fix_span};
 use crate::operator::remediate::{self, FixResult};
 use crate::operator::{recreate, watch};
 
@@ -46,15 +46,7 @@ impl Runtime {
                 }
             }
             Effect::Fix { fix, parts, recreation, attempt, started } => {
-                let policies: Vec<String> = parts.iter().map(|part| part.policy.to_string()).collect();
-                let classes: Vec<String> = parts.iter().map(|part| format!("{:?}", part.class)).collect();
-                let span = tracing::info_span!(
-                    "fix",
-                    object = %fix.key,
-                    policy = %policies.join(","),
-                    class = %classes.join(","),
-                    attempt,
-                );
+                let span = fix_span(&fix.key, &parts, attempt);
                 tokio::spawn(
                     async move {
                         let (result, denied) = match recreation {
@@ -63,7 +55,7 @@ impl Runtime {
                             Some(Err(refused)) => (FixResult::DryRunRejected { error: refused.into() }, None),
                         };
                         debug!(result = result.category(), "fix ended");
-                        send(Outcome::Fixed { key: fix.key, fixed: parts, result, denied, started });
+                        send(Outcome::Fixed { key: fix.key, fixed: parts, result, denied, started, attempt });
                     }
                     .instrument(span),
                 );

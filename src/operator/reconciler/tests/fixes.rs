@@ -104,3 +104,52 @@ fn fixes_wait_for_the_remediation_window_and_start_when_it_opens() {
     h.advance(ms(1));
     assert_eq!(fixes(h.tick()).len(), 1, "the fix starts when the window opens");
 }
+
+/// A log writer the test reads back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_json_log_follows_one_drift_from_detection_to_its_verified_fix() {
+    // The process-wide subscriber: a scoped one misses log sites that tests on other
+    // threads, with no subscriber, have just marked as unwanted. Other tests log into it
+    // too; only this one names the ConfigMap `followed`.
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
+    tracing::subscriber::set_global_default(subscriber).expect("no other test sets a subscriber");
+    let mut h = Harness::new();
+    let fix = fixes(h.start(Own::policy(policy(json!({}))), vec![configmap("followed", None)])).remove(0);
+    h.failed(fix);
+    h.advance(ms(500));
+    let fix = fixes(h.tick()).remove(0);
+    h.verified(fix, configmap("followed", Some("shop")));
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let object = key("followed").to_string();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["fields"]["object"] == json!(object) || l["span"]["object"] == json!(object))
+        .collect();
+    let about = |message: &str| {
+        lines.iter().find(|l| l["fields"]["message"].as_str().is_some_and(|m| m.starts_with(message))).cloned()
+    };
+    assert!(about("drift detected").is_some(), "the drift is logged when detected: {lines:?}");
+    let verified = about("drift fixed and verified").unwrap_or_else(|| panic!("the verified fix is logged: {lines:?}"));
+    assert_eq!(verified["span"]["name"], json!("fix"), "{verified}");
+    assert_eq!(verified["span"]["policy"], json!("shop/labels"), "{verified}");
+    assert_eq!(verified["span"]["class"], json!("Metadata"), "{verified}");
+    assert_eq!(verified["span"]["attempt"], json!(2), "the second attempt verified: {verified}");
+}

@@ -151,8 +151,9 @@ impl Harness {
     }
 
     fn fixed(&mut self, fix: AskedFix, result: FixResult) -> Vec<Effect> {
-        let AskedFix { fix, parts, started, .. } = fix;
-        self.input(Input::Outcome(Outcome::Fixed { key: fix.key, fixed: parts, result, denied: None, started }))
+        let AskedFix { fix, parts, started, attempt } = fix;
+        let outcome = Outcome::Fixed { key: fix.key, fixed: parts, result, denied: None, started, attempt };
+        self.input(Input::Outcome(outcome))
     }
 }
 
