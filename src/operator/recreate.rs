@@ -30,10 +30,10 @@ use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::{Map, Value};
 
-use super::keys::{ObjKey, PolicyKey};
 use super::remediate::{Fix, FixResult, describe, verify};
 use crate::engine::backoff::Backoff;
 use crate::engine::patch::union_into;
+use crate::keys::{ObjectKey, PolicyKey};
 
 /// How long the old object may take to go away before the fix gives up.
 const GONE_WITHIN: Duration = Duration::from_secs(30);
@@ -72,17 +72,17 @@ pub enum RecreateError {
     NotAllowed { paths: Vec<String>, policy: PolicyKey },
     /// The object the drift was seen on is not known by uid.
     #[error("the uid of {key} is not known: nothing deleted")]
-    UidUnknown { key: ObjKey },
+    UidUnknown { key: ObjectKey },
     /// The fresh read before anything else failed.
     #[error("reading {key} to recreate it: {}", describe(.source))]
     Read {
-        key: ObjKey,
+        key: ObjectKey,
         #[source]
         source: kube::Error,
     },
     /// The object is not the one the drift was seen on.
     #[error("{key} was replaced since its drift was seen: nothing deleted")]
-    Replaced { key: ObjKey },
+    Replaced { key: ObjectKey },
     /// The server refused the dry-run delete.
     #[error("dry-run delete: {}", describe(.source))]
     DryRunDelete {

@@ -3,6 +3,7 @@
 //! build on it; it depends on none of them.
 //!
 //! - [`api`]: the custom resources (`driftwarden.dev/v1alpha1`) and their conditions.
+//! - [`keys`]: how kinds, objects and policies are named: the keys of every map of them.
 //! - [`engine`]: compare live objects with templates, classify each fix, decide what to do,
 //!   build the server-side-apply body, and account campaigns.
 //! - [`identity`]: the identity analysis: inventory of ServiceAccounts and human subjects,
@@ -15,5 +16,6 @@ pub mod api;
 pub mod check;
 pub mod engine;
 pub mod identity;
+pub mod keys;
 pub mod notification;
 pub mod openapi;
