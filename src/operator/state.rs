@@ -108,7 +108,7 @@ pub struct PolicyEntry {
     /// The `(targets, drifted)` counts of the re-evaluation in progress.
     pub batch_counts: Option<(u32, u32)>,
     /// Where notifications go, from `spec.escalation.notify`.
-    pub sink: Option<super::notify::Sink>,
+    pub sink: Option<crate::notification::Sink>,
     /// Label keys that name a target's owner, from `spec.escalation.ownerLabels`.
     pub owner_labels: Vec<String>,
 }

@@ -10,7 +10,7 @@
 //!   privileges, risk, and the built-in campaign controls.
 //! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
 //! - [`openapi`]: a CRD's structural schema at work: pruning, defaults, validation, CEL.
-//! - [`notification`]: what a notification says happened.
+//! - [`notification`]: what a notification says happened, and where it goes.
 
 pub mod api;
 pub mod check;
