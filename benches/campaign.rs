@@ -49,7 +49,8 @@ fn accounting_cost(findings: usize) -> Result<(), Error> {
     use driftwarden::api::finding::{FindingState, Severity};
     use driftwarden::engine::campaign::{Observation, step};
     use driftwarden::keys::{KindKey, ObjectKey};
-    use driftwarden::operator::campaigns::{CampaignEntry, Written, finding_body, new_finding};
+    use driftwarden::reconcile::campaigns::CampaignEntry;
+    use driftwarden::reconcile::findings::{Written, finding_body, new_finding};
 
     let spec: RemediationCampaignSpec = serde_json::from_value(json!({
         "objective": "o", "owner": {"team": "platform"}, "deadline": "2099-01-01T00:00:00Z",

@@ -3,22 +3,39 @@
 //! Around the loop: notifications, metrics, health endpoints and leader election.
 
 pub mod bounded;
-pub mod campaigns;
 pub mod controller;
-pub mod exceptions;
 pub mod health;
-pub mod keys;
 pub mod leader;
 pub mod metrics;
 pub mod notify;
-pub mod policy_report;
 pub mod recreate;
 pub mod remediate;
 pub mod settings;
-pub mod state;
 pub mod supervisor;
 pub mod watch;
 pub mod wrapped;
+
+// The old paths of what moved to the core (`crate::keys`, `crate::reconcile`,
+// `crate::engine::campaign`).
+pub use crate::reconcile::exceptions;
+pub use crate::reconcile::policies as state;
+pub use crate::reconcile::policy_report;
+
+/// The old path of [`crate::keys`], where [`crate::keys::ObjectKey`] was `ObjKey`.
+pub mod keys {
+    pub use crate::keys::{KindKey, ObjectKey as ObjKey, PolicyKey};
+}
+
+/// The old path of [`crate::reconcile::campaigns`], [`crate::reconcile::findings`] and of
+/// a campaign's scope and severities ([`crate::engine::campaign`]).
+pub mod campaigns {
+    pub use crate::engine::campaign::{drift_severity, in_scope, raised};
+    pub use crate::reconcile::campaigns::{BACKOFF, CampaignEntry, DEFAULT_OWNER_LABELS, SpecError, Wave, read_spec};
+    pub use crate::reconcile::findings::{
+        CAMPAIGN_LABEL, FindingEntry, WatchedFinding, Written, finding_body, finding_name, finding_namespace,
+        new_finding, read_finding,
+    };
+}
 
 pub use controller::{Services, run, run_with};
 pub use settings::OperatorSettings;

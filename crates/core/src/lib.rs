@@ -8,6 +8,8 @@
 //!   build the server-side-apply body, and account campaigns.
 //! - [`identity`]: the identity analysis: inventory of ServiceAccounts and human subjects,
 //!   privileges, risk, and the built-in campaign controls.
+//! - [`reconcile`]: what the operator remembers of each policy, exception, campaign and
+//!   finding between events, and the status and reports it derives from that memory.
 //! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
 //! - [`openapi`]: a CRD's structural schema at work: pruning, defaults, validation, CEL.
 //! - [`notification`]: what a notification says happened, and where it goes.
@@ -19,3 +21,4 @@ pub mod identity;
 pub mod keys;
 pub mod notification;
 pub mod openapi;
+pub mod reconcile;
