@@ -8,7 +8,7 @@ pub mod health;
 pub mod leader;
 pub mod metrics;
 pub mod notify;
-pub mod recreate;
+pub mod recreation_runner;
 pub mod remediate;
 pub mod settings;
 pub mod supervisor;
@@ -20,6 +20,7 @@ pub mod wrapped;
 pub use crate::reconcile::exceptions;
 pub use crate::reconcile::policies as state;
 pub use crate::reconcile::policy_report;
+pub use recreation_runner as recreate;
 
 /// The old path of [`crate::keys`], where [`crate::keys::ObjectKey`] was `ObjKey`.
 pub mod keys {

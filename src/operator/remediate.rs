@@ -7,7 +7,7 @@ use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
-use super::recreate::RecreateError;
+use super::recreation_runner::RecreateError;
 use crate::engine::compare::compare;
 use crate::engine::drift::CompareRules;
 use crate::keys::ObjectKey;
