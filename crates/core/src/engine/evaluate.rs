@@ -335,7 +335,7 @@ impl CompiledPolicy {
 
     /// The `(apiVersion, kind)` of everything this policy governs.
     pub fn kinds(&self) -> BTreeSet<(String, String)> {
-        let resources = self.resources.iter().map(|r| (r.target.api_version.clone(), r.target.kind.clone()));
+        let resources = self.resources.iter().map(|r| (r.key.kind.api_version.clone(), r.key.kind.kind.clone()));
         let baselines = self.baselines.iter().map(|b| (b.target.api_version.clone(), b.target.kind.clone()));
         resources.chain(baselines).collect()
     }
@@ -349,7 +349,7 @@ impl CompiledPolicy {
         let resources = self
             .resources
             .iter()
-            .filter(move |r| r.target.api_version == api_version && r.target.kind == kind)
+            .filter(move |r| r.key.kind.api_version == api_version && r.key.kind.kind == kind)
             .map(|r| &r.template);
         let baselines = self
             .baselines
