@@ -48,8 +48,9 @@ fn accounting_cost(findings: usize) -> Result<(), Error> {
     use driftwarden::api::common::Owner;
     use driftwarden::api::finding::{FindingState, Severity};
     use driftwarden::engine::campaign::{Observation, step};
-    use driftwarden::operator::campaigns::{CampaignEntry, Written, finding_body, new_finding};
-    use driftwarden::operator::keys::{KindKey, ObjKey};
+    use driftwarden::keys::{KindKey, ObjectKey};
+    use driftwarden::reconcile::campaigns::CampaignEntry;
+    use driftwarden::reconcile::findings::{Written, finding_body, new_finding};
 
     let spec: RemediationCampaignSpec = serde_json::from_value(json!({
         "objective": "o", "owner": {"team": "platform"}, "deadline": "2099-01-01T00:00:00Z",
@@ -59,9 +60,9 @@ fn accounting_cost(findings: usize) -> Result<(), Error> {
     let start = jiff::Timestamp::now();
     let states = [FindingState::Open, FindingState::Escalated, FindingState::Closed, FindingState::Verifying];
     let severities = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-    let entries: Vec<(ObjKey, _)> = (0..findings)
+    let entries: Vec<(ObjectKey, _)> = (0..findings)
         .map(|i| {
-            let key = ObjKey {
+            let key = ObjectKey {
                 kind: KindKey::new("v1", "ConfigMap"),
                 namespace: Some(format!("team-{}", i % NAMESPACES)),
                 name: format!("cm-{i}"),
@@ -83,7 +84,7 @@ fn accounting_cost(findings: usize) -> Result<(), Error> {
     let before = heap();
     let campaign =
         CampaignEntry { uid: Some("0b5e4c1e-0000-4000-8000-000000000000".into()), ..CampaignEntry::new("labels") };
-    let mut closed: Vec<(ObjKey, _)> = entries.iter().take(1000).cloned().collect();
+    let mut closed: Vec<(ObjectKey, _)> = entries.iter().take(1000).cloned().collect();
     for (key, entry) in &mut closed {
         let at = start;
         let path = "/metadata/labels/team".to_string();

@@ -2,8 +2,9 @@
 //! fixes low-risk drift by itself and escalates the rest to accountable owners.
 //!
 //! The workspace is split the way the operator works; this crate is its top layer:
-//! - [`driftwarden_core`] (re-exported as [`api`], [`engine`], [`identity`], [`check`]): the
-//!   sans-IO core: the custom resources, comparison, classification, decisions, campaign
+//! - [`driftwarden_core`] (re-exported as [`api`], [`keys`], [`engine`], [`reconcile`],
+//!   [`identity`], [`check`]): the sans-IO core: the custom resources, how objects are
+//!   named, comparison, classification, decisions, what the reconciler remembers, campaign
 //!   accounting, identity analysis and `driftwarden check`. No Kubernetes client there.
 //! - [`driftwarden_sandbox`] (re-exported as [`sandbox`]): an in-memory Kubernetes API
 //!   server for `driftwarden sandbox` and the integration tests.
@@ -16,7 +17,7 @@
 //! - [`quickstart`]: the objects `driftwarden sandbox --quickstart` loads.
 //! - [`cli`]: the command line; `main.rs` only parses and calls into it.
 
-pub use driftwarden_core::{api, check, engine, identity, notification, openapi};
+pub use driftwarden_core::{api, check, engine, identity, keys, notification, openapi, reconcile};
 pub use driftwarden_sandbox as sandbox;
 
 pub mod argocd;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::api::policy::{ClusterDriftPolicy, DriftPolicy, PolicySpec};
 use crate::check::{Report, Violation};
 use crate::engine::evaluate::{CompiledPolicy, compile};
+use crate::keys::KindKey;
 
 /// Why `diff` could not run.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +58,13 @@ pub async fn diff(client: Client, only: Option<&str>) -> Result<(Report, Vec<Ski
     }
     let namespaces = namespace_labels(&client).await?;
     let labels = |ns: &str| namespaces.get(ns).cloned();
-    let mut objects_by_kind: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+    let mut objects_by_kind: BTreeMap<KindKey, Vec<Value>> = BTreeMap::new();
     let mut report = Report { policies: compiled.len(), ..Report::default() };
     for policy in &compiled {
-        for kind in policy.kinds() {
-            if !objects_by_kind.contains_key(&kind) {
-                let objects = match list_kind(&client, &kind.0, &kind.1).await {
+        let kinds: Vec<KindKey> = policy.kinds().into_iter().map(|(v, k)| KindKey::new(v, k)).collect();
+        for kind in &kinds {
+            if !objects_by_kind.contains_key(kind) {
+                let objects = match list_kind(&client, kind).await {
                     Ok(objects) => objects,
                     Err(reason) => {
                         skipped.push(Skipped { policy: policy.name.clone(), reason });
@@ -73,7 +75,7 @@ pub async fn diff(client: Client, only: Option<&str>) -> Result<(Report, Vec<Ski
                 objects_by_kind.insert(kind.clone(), objects);
             }
         }
-        let objects: Vec<Value> = policy.kinds().iter().flat_map(|k| objects_by_kind[k].iter().cloned()).collect();
+        let objects: Vec<Value> = kinds.iter().flat_map(|k| objects_by_kind[k].iter().cloned()).collect();
         for result in policy.evaluate(&objects, &labels) {
             report.targets += 1;
             for sourced in result.findings {
@@ -132,21 +134,21 @@ async fn namespace_labels(client: &Client) -> Result<BTreeMap<String, BTreeMap<S
         .collect())
 }
 
-async fn list_kind(client: &Client, api_version: &str, kind: &str) -> Result<Vec<Value>, String> {
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    let (resource, _) = kube::discovery::pinned_kind(client, &gvk)
-        .await
-        .map_err(|err| format!("{kind}.{api_version} is not served: {err}"))?;
+async fn list_kind(client: &Client, kind: &KindKey) -> Result<Vec<Value>, String> {
+    let (group, version) = kind.group_version();
+    let gvk = GroupVersionKind::gvk(group, version, &kind.kind);
+    let (resource, _) =
+        kube::discovery::pinned_kind(client, &gvk).await.map_err(|err| format!("{kind} is not served: {err}"))?;
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
     let list =
         api.list(&ListParams::default()).await.map_err(|err| format!("cannot list {}: {err}", resource.plural))?;
     Ok(list
         .into_iter()
         .map(|mut object| {
-            object
-                .types
-                .get_or_insert_with(|| kube::core::TypeMeta { api_version: api_version.into(), kind: kind.into() });
+            object.types.get_or_insert_with(|| kube::core::TypeMeta {
+                api_version: kind.api_version.clone(),
+                kind: kind.kind.clone(),
+            });
             serde_json::to_value(object).unwrap_or(Value::Null)
         })
         .collect())

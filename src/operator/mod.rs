@@ -1,22 +1,25 @@
 //! The operator (`driftwarden run`): watches policies and the objects they govern, fixes
 //! what may be fixed, verifies each fix against a fresh read, and escalates the rest.
-//! Around the loop: notifications, metrics, health endpoints and leader election.
+//!
+//! - [`reconciler`]: every decision, as a state machine that takes inputs (watch events,
+//!   outcomes of its own requests, clock ticks) and answers effects; no IO.
+//! - [`runtime`]: executes those effects (requests, watches, Events, notifications) and
+//!   feeds their outcomes back.
+//! - [`watch`], [`remediate`], [`recreation_runner`]: the requests behind watches and fixes.
+//! - Around the loop: [`notify`] (delivery), [`metrics`], [`health`], [`leader`] election,
+//!   the [`supervisor`] that ties them together, and the request [`bounded`] and counting
+//!   ([`wrapped`]) clients.
 
 pub mod bounded;
-pub mod campaigns;
-pub mod exceptions;
 pub mod health;
-pub mod keys;
 pub mod leader;
 pub mod metrics;
 pub mod notify;
-pub mod policy_report;
 pub mod reconciler;
-pub mod recreate;
+pub mod recreation_runner;
 pub mod remediate;
 pub mod runtime;
 pub mod settings;
-pub mod state;
 pub mod supervisor;
 pub mod watch;
 pub mod wrapped;

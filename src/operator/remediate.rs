@@ -7,10 +7,10 @@ use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
-use super::keys::ObjKey;
-use super::recreate::RecreateError;
+use super::recreation_runner::RecreateError;
 use crate::engine::compare::compare;
 use crate::engine::drift::CompareRules;
+use crate::keys::ObjectKey;
 
 /// What a fix must make hold: a template, its ignore rules, and the paths being fixed
 /// (`None`: every governed path, as when the object is created).
@@ -118,7 +118,7 @@ impl FixError {
 /// Everything one fix needs, prepared by the operator's loop.
 #[derive(Debug, Clone)]
 pub struct Fix {
-    pub key: ObjKey,
+    pub key: ObjectKey,
     pub resource: ApiResource,
     pub namespaced: bool,
     /// The apply body: every governed field of every template that governs the object.

@@ -24,7 +24,6 @@ use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use super::keys::KindKey;
 use super::settings::OperatorSettings;
 use crate::api::campaign::RemediationCampaign;
 use crate::api::exception::DriftException;
@@ -33,6 +32,7 @@ use crate::api::policy::{ClusterDriftPolicy, DriftPolicy};
 use crate::api::reasons;
 use crate::engine::prune::FieldMask;
 use crate::engine::secret::LAST_APPLIED_ANNOTATION as LAST_APPLIED;
+use crate::keys::KindKey;
 
 /// What a watch saw.
 #[derive(Debug)]

@@ -1,6 +1,11 @@
-//! What a notification says happened: the CloudEvents `type` of each step of the lifecycle
-//! (drifts, findings, campaigns, exceptions). The operator encodes and delivers
-//! notifications; the campaign state machine decides which of them to send.
+//! What a notification says happened ([`NotificationType`]: the CloudEvents `type` of each
+//! step of the lifecycle of drifts, findings, campaigns and exceptions) and where it goes
+//! ([`Sink`]: a policy's or campaign's `notify` settings in its namespace). The operator
+//! reads the sink's Secrets, encodes and delivers notifications; the campaign state machine
+//! decides which of them to send.
+
+use crate::api::common::SecretKeyRef;
+use crate::api::policy::{CloudEventsMode, NotifySpec};
 
 /// What happened: one value per step of the lifecycle in DESIGN.md's Notifications.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -94,11 +99,69 @@ impl std::fmt::Display for NotificationType {
     }
 }
 
+/// A CloudEvents sink configured in a namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sink {
+    /// The namespace of the resource that configures it, where its Secrets live.
+    pub namespace: String,
+    /// The sink's configuration.
+    pub spec: NotifySpec,
+}
+
+/// What identifies a sink for ordering and de-duplication: the same Secret references and
+/// mode in the same namespace are the same sink.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SinkKey {
+    namespace: String,
+    url: (String, String),
+    auth: Option<(String, String)>,
+    structured: bool,
+}
+
+impl Sink {
+    /// The name used in logs and errors: `namespace/secretName` of the URL Secret. Never
+    /// the URL itself.
+    pub fn display_name(&self) -> String {
+        format!("{}/{}", self.namespace, self.spec.url_secret_ref.name)
+    }
+
+    /// What tells this sink from others.
+    pub fn key(&self) -> SinkKey {
+        let pair = |reference: &SecretKeyRef| (reference.name.clone(), reference.key.clone());
+        SinkKey {
+            namespace: self.namespace.clone(),
+            url: pair(&self.spec.url_secret_ref),
+            auth: self.spec.auth_secret_ref.as_ref().map(pair),
+            structured: self.spec.mode == CloudEventsMode::Structured,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    fn sink(mode: CloudEventsMode, auth: Option<&str>) -> Sink {
+        Sink {
+            namespace: "shop".to_string(),
+            spec: NotifySpec {
+                url_secret_ref: SecretKeyRef { name: "hook".to_string(), key: "url".to_string() },
+                auth_secret_ref: auth.map(|name| SecretKeyRef { name: name.to_string(), key: "auth".to_string() }),
+                mode,
+            },
+        }
+    }
+
+    #[test]
+    fn sinks_differ_by_secret_references_and_mode() {
+        let binary = sink(CloudEventsMode::Binary, None);
+        assert_eq!(binary.key(), sink(CloudEventsMode::Binary, None).key());
+        assert_ne!(binary.key(), sink(CloudEventsMode::Structured, None).key());
+        assert_ne!(binary.key(), sink(CloudEventsMode::Binary, Some("auth")).key());
+        assert_eq!(binary.display_name(), "shop/hook");
+    }
 
     #[test]
     fn event_types_are_distinct_and_round_trip() {

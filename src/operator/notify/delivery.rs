@@ -15,8 +15,9 @@ use tokio::sync::mpsc;
 use super::error::DeliveryError;
 use super::event::Notification;
 use super::retry;
-use super::sink::Sink;
+use super::sink;
 use super::{DeliveryReport, NotifySettings, Shared};
+use crate::notification::Sink;
 use crate::operator::metrics::NotificationResult;
 
 /// How long a sink's worker waits for work before it exits (a new one starts on demand).
@@ -65,7 +66,7 @@ async fn attempt(
     notification: &Notification,
     timeout: Duration,
 ) -> Result<(), DeliveryError> {
-    let endpoint = sink.resolve(client).await?;
+    let endpoint = sink::resolve(sink, client).await?;
     let request = notification.to_request(&endpoint.url, endpoint.authorization.as_ref(), endpoint.mode);
     let exchange = async {
         let response = http.request(request).await?;

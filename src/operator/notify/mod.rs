@@ -31,11 +31,12 @@ pub use dedup::DedupSet;
 pub use error::DeliveryError;
 pub use event::{Notification, NotificationType, SPEC_VERSION, STRUCTURED_CONTENT_TYPE, header_value};
 pub use retry::{MAX_RETRY_AFTER, Verdict, next_delay, retry_after, verdict};
-pub use sink::Sink;
+
+pub use crate::notification::Sink;
 
 use crate::engine::backoff::Backoff;
+use crate::notification::SinkKey;
 use crate::operator::metrics::{Metrics, NotificationResult};
-use sink::SinkKey;
 
 /// How notifications are delivered.
 #[derive(Clone, Debug, PartialEq, Eq)]

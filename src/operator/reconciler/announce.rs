@@ -9,12 +9,12 @@ use super::effect::{Announcement, EventType};
 use super::{Effect, News, Reconciler};
 use crate::api::reasons;
 use crate::engine::decide::Action;
+use crate::keys::{ObjectKey, PolicyKey};
 use crate::notification::NotificationType;
-use crate::operator::keys::{ObjKey, PolicyKey};
 use crate::operator::notify::{Notification, Sink};
 
 impl Reconciler {
-    pub(super) fn announce(&mut self, key: &ObjKey, news: News) {
+    pub(super) fn announce(&mut self, key: &ObjectKey, news: News) {
         for class in &news.detected {
             self.metrics.drift_detected(*class);
         }
@@ -64,7 +64,7 @@ impl Reconciler {
         kind: NotificationType,
         id: String,
         policy: &PolicyKey,
-        key: &ObjKey,
+        key: &ObjectKey,
         data: Value,
     ) {
         let source = match &policy.namespace {
@@ -79,7 +79,7 @@ impl Reconciler {
     /// aggregates repeats into a series instead of new Events.
     pub(super) fn publish(
         &mut self,
-        key: &ObjKey,
+        key: &ObjectKey,
         policy: &PolicyKey,
         type_: EventType,
         reason: &'static str,

@@ -28,20 +28,20 @@ use crate::api::policy::Mode;
 use crate::api::reasons::{self, types};
 use crate::engine::campaign::lifecycle::{EXTERNAL_ACTOR, OPERATOR_ACTOR};
 use crate::engine::campaign::{
-    Observation, PauseReason, WaveOutcome, WavePlan, account, campaign_classes, campaign_notices, evidence_hashes,
-    finding_notice, plan_wave, resolve_owner, status_changed, step,
+    Observation, PauseReason, WaveOutcome, WavePlan, account, campaign_classes, campaign_notices, drift_severity,
+    evidence_hashes, finding_notice, in_scope, plan_wave, raised, resolve_owner, status_changed, step,
 };
 use crate::engine::classify::riskiest;
 use crate::engine::decide::Action;
-use crate::operator::campaigns::{
-    self, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, Written, drift_severity, finding_body, finding_name,
-    finding_namespace, in_scope, new_finding, read_finding, read_spec,
-};
-use crate::operator::keys::ObjKey;
+use crate::keys::ObjectKey;
 use crate::operator::notify::{Notification, NotificationType, Sink};
 use crate::operator::remediate::FixResult;
-use crate::operator::state::Readiness;
 use crate::operator::watch::{self, Change};
+use crate::reconcile::campaigns::{BACKOFF, CampaignEntry, DEFAULT_OWNER_LABELS, Wave, read_spec};
+use crate::reconcile::findings::{
+    WatchedFinding, Written, finding_body, finding_name, finding_namespace, new_finding, read_finding,
+};
+use crate::reconcile::policies::Readiness;
 
 /// A campaign's share of a fix: which campaign asked, and on whose approval.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,13 +18,15 @@ use super::{Effect, Reconciler, campaigns::CampaignFix};
 use crate::api::RemediationClass;
 use crate::api::campaign::{CampaignMode, ControlSource};
 use crate::api::finding::FindingState;
+use crate::engine::campaign::in_scope;
 use crate::engine::campaign::{Observation, resolve_owner};
 use crate::engine::drift::CompareRules;
 use crate::engine::prune::FieldMask;
 use crate::identity::{ControlFinding, ControlFix, Snapshot, run_control};
-use crate::operator::campaigns::{DEFAULT_OWNER_LABELS, finding_name, finding_namespace, in_scope, new_finding};
-use crate::operator::keys::{KindKey, ObjKey};
+use crate::keys::{KindKey, ObjectKey};
 use crate::operator::remediate::{Expectation, Fix, FixResult};
+use crate::reconcile::campaigns::DEFAULT_OWNER_LABELS;
+use crate::reconcile::findings::{finding_name, finding_namespace, new_finding};
 
 /// The kinds the identity checks read.
 pub(super) fn identity_kinds() -> Vec<KindKey> {
@@ -59,7 +61,7 @@ pub(super) fn identity_mask(kind: &KindKey) -> FieldMask {
     }
 }
 
-fn typed<K: DeserializeOwned>(objects: Option<&BTreeMap<ObjKey, Value>>) -> Vec<K> {
+fn typed<K: DeserializeOwned>(objects: Option<&BTreeMap<ObjectKey, Value>>) -> Vec<K> {
     objects
         .into_iter()
         .flat_map(|cache| cache.values())
@@ -168,13 +170,13 @@ impl Reconciler {
             let scope = spec.scope.clone();
             let mut reported = BTreeMap::new();
             for finding in findings {
-                let key = ObjKey::from_ref(&finding.asset);
+                let key = ObjectKey::from_ref(&finding.asset);
                 let namespace_labels = key.namespace.as_ref().and_then(|ns| self.namespaces.get(ns));
                 if in_scope(&scope, &key, &finding.asset_labels, namespace_labels) {
                     reported.insert(key, finding);
                 }
             }
-            let gone: Vec<ObjKey> = self.campaigns[&name]
+            let gone: Vec<ObjectKey> = self.campaigns[&name]
                 .findings
                 .iter()
                 .filter(|(key, f)| !reported.contains_key(*key) && f.status.state != FindingState::Closed)
@@ -196,7 +198,7 @@ impl Reconciler {
 
     /// One asset a check reports: its finding is opened or kept, and routed to its owner
     /// unless the check's fix is automatic and the campaign applies it.
-    fn observe_check(&mut self, name: &str, key: &ObjKey, reported: ControlFinding, now: Timestamp) {
+    fn observe_check(&mut self, name: &str, key: &ObjectKey, reported: ControlFinding, now: Timestamp) {
         let Some(campaign) = self.campaigns.get(name) else { return };
         let Ok(spec) = &campaign.spec else { return };
         let namespace_labels = key.namespace.as_ref().and_then(|ns| self.namespaces.get(ns));
@@ -246,7 +248,7 @@ impl Reconciler {
     pub(super) fn start_check_fix(
         &mut self,
         name: &str,
-        key: &ObjKey,
+        key: &ObjectKey,
         approved_by: Option<String>,
         wave: Option<u32>,
     ) -> bool {
@@ -276,7 +278,7 @@ impl Reconciler {
     pub(super) fn on_check_fixed(
         &mut self,
         campaign: CampaignFix,
-        key: ObjKey,
+        key: ObjectKey,
         result: FixResult,
         denied: Option<String>,
     ) {
@@ -309,7 +311,7 @@ impl Reconciler {
     /// Closes or keeps a check finding after a fresh read: gone is closed; otherwise the
     /// read must be the state the last check run saw, in which the asset was no longer
     /// reported. A newer object is checked again on the next run.
-    pub(super) fn verify_check(&mut self, name: &str, key: &ObjKey, fresh: Value, now: Timestamp) {
+    pub(super) fn verify_check(&mut self, name: &str, key: &ObjectKey, fresh: Value, now: Timestamp) {
         let cached_version = self
             .kinds
             .get(&key.kind)
@@ -357,7 +359,7 @@ impl Reconciler {
     }
 
     /// Why a check campaign's finding goes to its owner, or `None` when the campaign fixes it.
-    pub(super) fn check_escalation(&self, name: &str, key: &ObjKey) -> Option<String> {
+    pub(super) fn check_escalation(&self, name: &str, key: &ObjectKey) -> Option<String> {
         let campaign = self.campaigns.get(name)?;
         let spec = campaign.spec.as_ref().ok()?;
         let finding = campaign.findings.get(key)?;

@@ -19,11 +19,11 @@ use crate::api::exception::ExceptionStatus;
 use crate::api::finding::FindingStatus;
 use crate::api::policy::PolicyStatus;
 use crate::engine::prune::FieldMask;
-use crate::operator::keys::{KindKey, ObjKey, PolicyKey};
+use crate::keys::{KindKey, ObjectKey, PolicyKey};
 use crate::operator::notify::{Notification, Sink};
-use crate::operator::policy_report::ReportBody;
-use crate::operator::recreate::{RecreateError, Recreation};
+use crate::operator::recreation_runner::{RecreateError, Recreation};
 use crate::operator::remediate::Fix;
+use crate::reconcile::policy_report::ReportBody;
 
 /// One thing to do.
 pub enum Effect {
@@ -52,7 +52,7 @@ pub enum Effect {
     WritePolicyStatus { policy: PolicyKey, status: PolicyStatus },
     /// Read a campaign's asset afresh, never from the cache. Answered by
     /// [`Outcome::FindingRead`](super::Outcome::FindingRead).
-    ReadAsset { campaign: String, key: ObjKey, resource: ApiResource, namespaced: bool },
+    ReadAsset { campaign: String, key: ObjectKey, resource: ApiResource, namespaced: bool },
     /// Write a Finding. Answered by [`Outcome::FindingWritten`](super::Outcome::FindingWritten).
     WriteFinding(FindingWrite),
     /// Delete a Finding that left its campaign's scope (a missing one is fine).
@@ -86,7 +86,7 @@ pub enum EventType {
 /// An Event about a governed object, published on the object and on its policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announcement {
-    pub object: ObjKey,
+    pub object: ObjectKey,
     pub policy: PolicyKey,
     pub type_: EventType,
     /// A constant of [`crate::api::reasons`].
@@ -98,7 +98,7 @@ pub struct Announcement {
 #[derive(Debug, Clone)]
 pub struct FindingWrite {
     pub campaign: String,
-    pub key: ObjKey,
+    pub key: ObjectKey,
     pub namespace: String,
     pub name: String,
     /// The whole spec body, kept to record what was written.

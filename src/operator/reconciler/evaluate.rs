@@ -16,9 +16,9 @@ use crate::engine::decide::{
     Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, RemediationRules, decide, opted_out,
 };
 use crate::engine::evaluate::TargetResult;
-use crate::operator::exceptions::ExceptionEntry;
-use crate::operator::keys::{KindKey, ObjKey};
-use crate::operator::state::{DecidedDrift, PolicyEntry, TargetState};
+use crate::keys::{KindKey, ObjectKey};
+use crate::reconcile::exceptions::ExceptionEntry;
+use crate::reconcile::policies::{DecidedDrift, PolicyEntry, TargetState};
 
 impl Reconciler {
     pub(super) fn reevaluate_all(&mut self) {
@@ -34,11 +34,11 @@ impl Reconciler {
         if !entry.synced {
             return;
         }
-        let mut keys: BTreeSet<ObjKey> = entry.cache.keys().cloned().collect();
+        let mut keys: BTreeSet<ObjectKey> = entry.cache.keys().cloned().collect();
         for policy in self.policies.values() {
             if let Ok(compiled) = &policy.compiled {
                 keys.extend(
-                    compiled.resources().map(|(target, _)| ObjKey::from_ref(target)).filter(|k| &k.kind == kind),
+                    compiled.resources().map(|(target, _)| ObjectKey::from_ref(target)).filter(|k| &k.kind == kind),
                 );
             }
             keys.extend(policy.targets.keys().filter(|k| &k.kind == kind).cloned());
@@ -48,12 +48,12 @@ impl Reconciler {
 
     /// Reconciles many objects: first records which of them drift, then decides each, so
     /// that every decision sees the same counts.
-    pub(super) fn reconcile_all(&mut self, keys: impl IntoIterator<Item = ObjKey>) {
+    pub(super) fn reconcile_all(&mut self, keys: impl IntoIterator<Item = ObjectKey>) {
         self.work = Work::Batch;
         self.reconcile_batch(keys.into_iter().collect());
     }
 
-    pub(super) fn reconcile_batch(&mut self, keys: Vec<ObjKey>) {
+    pub(super) fn reconcile_batch(&mut self, keys: Vec<ObjectKey>) {
         let Self { policies, kinds, namespaces, exceptions, settings, now, .. } = &mut *self;
         let now = *now;
         let labels = |ns: &str| namespaces.get(ns).cloned();
@@ -84,7 +84,7 @@ impl Reconciler {
     }
 
     pub(super) fn reevaluate_namespace(&mut self, namespace: &str) {
-        let keys: Vec<ObjKey> = self
+        let keys: Vec<ObjectKey> = self
             .kinds
             .values()
             .flat_map(|k| k.cache.keys())
@@ -96,7 +96,7 @@ impl Reconciler {
 
     /// Evaluates one object against every policy that names its kind, records what was
     /// decided, and starts a fix when one is due.
-    pub(super) fn reconcile(&mut self, key: &ObjKey) {
+    pub(super) fn reconcile(&mut self, key: &ObjectKey) {
         if self.work == Work::None {
             self.work = Work::One;
         }
@@ -105,7 +105,7 @@ impl Reconciler {
         self.reconcile_one(key);
     }
 
-    pub(super) fn reconcile_one(&mut self, key: &ObjKey) {
+    pub(super) fn reconcile_one(&mut self, key: &ObjectKey) {
         let Self { policies, kinds, namespaces, exceptions, settings, now, .. } = &mut *self;
         let now = *now;
         let Some(kind) = kinds.get(&key.kind).filter(|k| k.synced) else { return };
@@ -213,7 +213,7 @@ impl Reconciler {
 
 /// What a decision about one object reads besides the policy.
 pub(super) struct DecisionContext<'a> {
-    pub(super) key: &'a ObjKey,
+    pub(super) key: &'a ObjectKey,
     pub(super) live: Option<&'a Value>,
     pub(super) covers: &'a [ExceptionCover],
     pub(super) own_manager: &'a str,

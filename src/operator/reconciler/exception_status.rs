@@ -14,9 +14,9 @@ use crate::api::exception::ExceptionStatus;
 use crate::api::finding::FindingState;
 use crate::api::reasons::{self, types};
 use crate::engine::decide::Action;
-use crate::operator::campaigns;
-use crate::operator::exceptions::ExceptionEntry;
 use crate::operator::notify::{Notification, NotificationType, Sink};
+use crate::reconcile::campaigns::BACKOFF;
+use crate::reconcile::exceptions::ExceptionEntry;
 
 /// What the loop keeps per exception for its status.
 #[derive(Debug, Default)]
@@ -185,7 +185,7 @@ impl Reconciler {
             }
             Err(error) => {
                 state.failures += 1;
-                state.retry_at = Some(campaigns::BACKOFF.retry_at(state.failures, self.now));
+                state.retry_at = Some(BACKOFF.retry_at(state.failures, self.now));
                 warn!(
                     exception = %format!("{}/{}", key.0, key.1),
                     category = error.category(),
@@ -248,7 +248,7 @@ mod tests {
 
     use super::*;
     use crate::api::conditions::check_contract;
-    use crate::operator::exceptions::read;
+    use crate::reconcile::exceptions::read;
 
     fn exception(expires: &str) -> Result<ExceptionEntry, String> {
         read(&json!({

@@ -13,15 +13,15 @@ use super::effect::EventType;
 use super::{Effect, FIX_BACKOFF, FixPart, RECONCILE, Reconciler};
 use crate::api::reasons;
 use crate::engine::patch::{apply_body, union_into};
+use crate::keys::ObjectKey;
 use crate::notification::NotificationType;
-use crate::operator::keys::ObjKey;
 use crate::operator::metrics::RemediationResult;
 use crate::operator::remediate::{Expectation, Fix, FixResult};
 
 impl Reconciler {
     /// Builds the apply body (every governed field of every policy that governs the
     /// object; only the decided paths take their desired value) and starts the fix.
-    pub(super) fn start_fix(&mut self, key: &ObjKey, to_fix: Vec<FixPart>) {
+    pub(super) fn start_fix(&mut self, key: &ObjectKey, to_fix: Vec<FixPart>) {
         let Some(kind) = self.kinds.get(&key.kind) else { return };
         let Some((resource, namespaced)) = kind.resource.clone() else { return };
         let live = kind.cache.get(key);
@@ -40,7 +40,7 @@ impl Reconciler {
             let governed = match live {
                 Some(object) => compiled.templates_for(object, &labels),
                 None => {
-                    compiled.resources().find(|(target, _)| &ObjKey::from_ref(target) == key).map(|(_, template)| {
+                    compiled.resources().find(|(target, _)| &ObjectKey::from_ref(target) == key).map(|(_, template)| {
                         (
                             vec![(String::new(), template)],
                             compiled.compare_rules(
@@ -99,7 +99,7 @@ impl Reconciler {
 
     pub(super) fn on_fixed(
         &mut self,
-        key: ObjKey,
+        key: ObjectKey,
         fixed: Vec<FixPart>,
         result: FixResult,
         denied: Option<String>,
@@ -171,7 +171,7 @@ impl Reconciler {
                 let what = if paths.iter().any(String::is_empty) {
                     "created".to_string()
                 } else if class == crate::api::RemediationClass::Recreate {
-                    crate::operator::recreate::describe_recreated(&result, &paths)
+                    crate::operator::recreation_runner::describe_recreated(&result, &paths)
                 } else {
                     format!("restored {}", paths.join(", "))
                 };
@@ -221,7 +221,7 @@ pub(super) fn older(cached: &Value, fresh: &Value) -> bool {
 /// asked for it, their classes and which attempt it is. The runtime runs the fix's requests
 /// in it and the reconciler takes its outcome in it, so a JSON log follows one drift from
 /// its detection (the `reconcile` span names the object) to its verified fix.
-pub fn fix_span(key: &ObjKey, parts: &[FixPart], attempt: u32) -> tracing::Span {
+pub fn fix_span(key: &ObjectKey, parts: &[FixPart], attempt: u32) -> tracing::Span {
     let policies: Vec<String> = parts.iter().map(|part| part.policy.to_string()).collect();
     let classes: Vec<String> = parts.iter().map(|part| part.class.to_string()).collect();
     tracing::info_span!("fix", object = %key, policy = %policies.join(","), class = %classes.join(","), attempt)

@@ -11,11 +11,11 @@ use super::{OWN_KINDS, RECONCILE, Reconciler, name_of};
 use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
 use crate::api::reasons;
 use crate::engine::evaluate::compile;
-use crate::operator::exceptions;
-use crate::operator::keys::{KindKey, PolicyKey};
+use crate::keys::{KindKey, PolicyKey};
 use crate::operator::notify::Sink;
-use crate::operator::state::PolicyEntry;
 use crate::operator::watch::{self, Change, Source, Watched};
+use crate::reconcile::exceptions;
+use crate::reconcile::policies::PolicyEntry;
 
 impl Reconciler {
     pub(super) fn on_watched(&mut self, watched: Watched) {

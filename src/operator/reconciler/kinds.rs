@@ -11,7 +11,7 @@ use tracing::{debug, warn};
 use super::evaluate::same_version;
 use super::{Effect, KindEntry, RECONCILE, Reconciler, checks};
 use crate::engine::prune::FieldMask;
-use crate::operator::keys::{KindKey, ObjKey};
+use crate::keys::{KindKey, ObjectKey};
 use crate::operator::watch::Change;
 
 impl Reconciler {
@@ -97,7 +97,7 @@ impl Reconciler {
         match change {
             Change::Init => entry.relist = Some(BTreeMap::new()),
             Change::InitApply(object) => {
-                let key = ObjKey::of(&object);
+                let key = ObjectKey::of(&object);
                 entry.relist.get_or_insert_default().insert(key, object);
             }
             Change::InitDone => {
@@ -110,7 +110,7 @@ impl Reconciler {
             }
             Change::Apply(object) => {
                 entry.problem = None;
-                let key = ObjKey::of(&object);
+                let key = ObjectKey::of(&object);
                 let unchanged = entry.cache.get(&key).is_some_and(|cached| same_version(cached, &object));
                 entry.cache.insert(key.clone(), object);
                 let synced = entry.synced;
@@ -120,7 +120,7 @@ impl Reconciler {
                 }
             }
             Change::Delete(object) => {
-                let key = ObjKey::of(&object);
+                let key = ObjectKey::of(&object);
                 // A recreated object's deletion may be watched after its replacement was
                 // cached: only the object deleted leaves the cache.
                 let uid = |o: &Value| o.pointer("/metadata/uid").cloned();

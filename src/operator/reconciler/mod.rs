@@ -45,19 +45,19 @@ pub use error::RequestError;
 pub use fixes::fix_span;
 pub use reports::{ReportError, Served, Written};
 
-use super::exceptions::ExceptionEntry;
 use super::health::Readiness as Health;
-use super::keys::{KindKey, ObjKey, PolicyKey};
 use super::metrics::Metrics;
 use super::notify::Sink;
 use super::remediate::FixResult;
 use super::settings::OperatorSettings;
-use super::state::{DecidedDrift, PolicyEntry};
 use super::watch::{self, Watched};
 use crate::api::policy::PolicyStatus;
 use crate::engine::backoff::Backoff;
 use crate::engine::decide::Action;
 use crate::engine::prune::FieldMask;
+use crate::keys::{KindKey, ObjectKey, PolicyKey};
+use crate::reconcile::exceptions::ExceptionEntry;
+use crate::reconcile::policies::{DecidedDrift, PolicyEntry};
 
 /// The `controller` label of the metrics about reconciling one object.
 const RECONCILE: &str = "DriftPolicy";
@@ -79,7 +79,7 @@ pub enum Outcome {
     Resolved(KindKey, Result<(ApiResource, bool), watch::WatchError>),
     /// A fix ended (dry-run, apply, verifying read; or a recreation).
     Fixed {
-        key: ObjKey,
+        key: ObjectKey,
         fixed: Vec<FixPart>,
         result: FixResult,
         /// The permission the server refused, if that is why the fix failed.
@@ -91,11 +91,11 @@ pub enum Outcome {
     /// A policy's status was written.
     StatusWritten(PolicyKey, Result<PolicyStatus, RequestError>),
     /// An asset was read afresh to verify its finding.
-    FindingRead { campaign: String, key: ObjKey, read: campaigns::FreshRead },
+    FindingRead { campaign: String, key: ObjectKey, read: campaigns::FreshRead },
     /// A Finding (and its status) was written.
     FindingWritten {
         campaign: String,
-        key: ObjKey,
+        key: ObjectKey,
         written: Result<(Value, crate::api::finding::FindingStatus), RequestError>,
     },
     /// A campaign's status was written.
@@ -105,7 +105,7 @@ pub enum Outcome {
     /// A campaign control's automatic fix ended.
     CheckFixed {
         campaign: campaigns::CampaignFix,
-        key: ObjKey,
+        key: ObjectKey,
         result: FixResult,
         /// When the server refused the fix for lack of permission: which verb on what.
         denied: Option<String>,
@@ -149,8 +149,8 @@ struct KindEntry {
     watching: bool,
     /// What the cache keeps of each object: the fields the policies govern.
     mask: Arc<FieldMask>,
-    cache: BTreeMap<ObjKey, Value>,
-    relist: Option<BTreeMap<ObjKey, Value>>,
+    cache: BTreeMap<ObjectKey, Value>,
+    relist: Option<BTreeMap<ObjectKey, Value>>,
     synced: bool,
     next_lookup: Option<Timestamp>,
 }
@@ -212,15 +212,15 @@ pub struct Reconciler {
     exceptions: BTreeMap<(String, String), Result<ExceptionEntry, String>>,
     /// Names seen since a relist of policies or exceptions started.
     relisting: BTreeMap<&'static str, BTreeSet<(Option<String>, String)>>,
-    in_flight: BTreeSet<ObjKey>,
+    in_flight: BTreeSet<ObjectKey>,
     /// No fix starts before the first list of DriftExceptions: an exception that exists
     /// must never lose a race with the drift it covers.
     exceptions_synced: bool,
     writing_status: BTreeSet<PolicyKey>,
     last_tick: Timestamp,
-    campaigns: BTreeMap<String, crate::operator::campaigns::CampaignEntry>,
+    campaigns: BTreeMap<String, crate::reconcile::campaigns::CampaignEntry>,
     /// Findings whose campaign is not known (yet): adopted when it is listed.
-    pending_findings: BTreeMap<(String, String), crate::operator::campaigns::WatchedFinding>,
+    pending_findings: BTreeMap<(String, String), crate::reconcile::findings::WatchedFinding>,
     /// Finding writes under way.
     finding_writes: usize,
     exception_status: BTreeMap<(String, String), exception_status::ExceptionState>,
@@ -352,7 +352,7 @@ impl Reconciler {
         }
         // Deferred fixes are looked at again (a window may have opened, a minute passed),
         // and failed fixes whose backoff is over are tried again.
-        let deferred: Vec<ObjKey> = self
+        let deferred: Vec<ObjectKey> = self
             .policies
             .values()
             .flat_map(|p| p.targets.iter())

@@ -7,13 +7,13 @@ use serde_json::Value;
 
 use super::{FixPart, Reconciler};
 use crate::api::RemediationClass;
-use crate::operator::keys::ObjKey;
-use crate::operator::recreate::{RecreateError, Recreation};
+use crate::keys::ObjectKey;
+use crate::operator::recreation_runner::{RecreateError, Recreation};
 
 impl Reconciler {
     /// `None` for an ordinary fix; for a recreation, the uid to replace, or why it may not
     /// run (nothing is then deleted).
-    pub(super) fn recreation(&self, key: &ObjKey, to_fix: &[FixPart]) -> Option<Result<Recreation, RecreateError>> {
+    pub(super) fn recreation(&self, key: &ObjectKey, to_fix: &[FixPart]) -> Option<Result<Recreation, RecreateError>> {
         let recreating: Vec<&FixPart> = to_fix.iter().filter(|part| part.class == RemediationClass::Recreate).collect();
         if recreating.is_empty() {
             return None;

@@ -12,10 +12,10 @@ use kube::api::ApiResource;
 use tracing::{debug, info, warn};
 
 use super::{Effect, Reconciler};
-use crate::operator::keys::PolicyKey;
-use crate::operator::policy_report::{self, ReportBody};
-use crate::operator::state::STATUS_BACKOFF;
+use crate::keys::PolicyKey;
 use crate::operator::watch;
+use crate::reconcile::policies::STATUS_BACKOFF;
+use crate::reconcile::policy_report::{self, ReportBody};
 
 /// The report kinds the API server serves, and the reports driftwarden wrote before it
 /// (re)started, by namespace (`None`: the ClusterPolicyReport).

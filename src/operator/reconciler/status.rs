@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use tracing::debug;
 
 use super::{Effect, Reconciler};
-use crate::operator::keys::{KindKey, PolicyKey};
-use crate::operator::state::{PolicyEntry, Readiness};
+use crate::keys::{KindKey, PolicyKey};
+use crate::reconcile::policies::{PolicyEntry, Readiness};
 
 impl Reconciler {
     pub(super) fn readiness(&self, policy: &PolicyEntry) -> Readiness {

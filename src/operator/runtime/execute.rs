@@ -5,10 +5,10 @@ use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType};
 use tracing::{Instrument, debug, warn};
 
 use super::{Runtime, requests};
-use crate::operator::keys::{ObjKey, PolicyKey};
+use crate::keys::{ObjectKey, PolicyKey};
 use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome, fix_span};
 use crate::operator::remediate::{self, FixResult};
-use crate::operator::{recreate, watch};
+use crate::operator::{recreation_runner, watch};
 
 impl Runtime {
     /// Carries out one effect.
@@ -51,7 +51,7 @@ impl Runtime {
                     async move {
                         let (result, denied) = match recreation {
                             None => remediate::apply(client, &fix).await,
-                            Some(Ok(recreation)) => (recreate::run(client, &fix, &recreation).await, None),
+                            Some(Ok(recreation)) => (recreation_runner::run(client, &fix, &recreation).await, None),
                             Some(Err(refused)) => (FixResult::DryRunRejected { error: refused.into() }, None),
                         };
                         debug!(result = result.category(), "fix ended");
@@ -173,7 +173,7 @@ impl Runtime {
     }
 }
 
-fn object_reference(key: &ObjKey) -> k8s_openapi::api::core::v1::ObjectReference {
+fn object_reference(key: &ObjectKey) -> k8s_openapi::api::core::v1::ObjectReference {
     k8s_openapi::api::core::v1::ObjectReference {
         api_version: Some(key.kind.api_version.clone()),
         kind: Some(key.kind.kind.clone()),

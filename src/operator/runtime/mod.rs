@@ -17,12 +17,12 @@ use tokio::task::JoinHandle;
 
 use super::bounded::bounded_client;
 use super::health::Readiness as Health;
-use super::keys::KindKey;
 use super::metrics::{Metrics, counting_client};
 use super::notify::{Notifier, NotifySettings};
 use super::reconciler::{Input, Outcome, Reconciler};
 use super::settings::OperatorSettings;
 use super::watch::{self, Watched};
+use crate::keys::KindKey;
 
 /// What runs beside the loop and is shared with it: metrics, readiness and notifications.
 #[derive(Clone)]

@@ -9,10 +9,10 @@ use crate::api::campaign::{CampaignStatus, RemediationCampaign};
 use crate::api::exception::{DriftException, ExceptionStatus};
 use crate::api::finding::{Finding, FindingStatus};
 use crate::api::policy::PolicyStatus;
-use crate::operator::keys::{KindKey, ObjKey, PolicyKey};
-use crate::operator::policy_report::{API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
+use crate::keys::{KindKey, ObjectKey, PolicyKey};
 use crate::operator::reconciler::{FindingWrite, ReportError, RequestError, Served, Written};
 use crate::operator::watch;
+use crate::reconcile::policy_report::{API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
 
 pub(super) async fn write_policy_status(
     client: Client,
@@ -103,7 +103,7 @@ pub(super) async fn write_finding(
 /// Reads an asset afresh: `Ok(None)` when it no longer exists.
 pub(super) async fn read_asset(
     client: Client,
-    key: &ObjKey,
+    key: &ObjectKey,
     resource: &ApiResource,
     namespaced: bool,
 ) -> Result<Option<Value>, RequestError> {

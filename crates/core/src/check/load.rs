@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::api::policy::{ClusterDriftPolicy, ClusterDriftPolicySpec, DriftPolicy, DriftPolicySpec, PolicySpec};
 use crate::engine::scope::is_cluster_scoped;
-use crate::engine::selector::ObjectKey;
+use crate::keys::ObjectKey;
 
 /// Where a document came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -152,7 +152,7 @@ pub fn manifests(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<Manif
             for mut manifest in documents(&file)? {
                 require_identity(&manifest)?;
                 let key = ObjectKey::of(&manifest.object);
-                if key.namespace.is_none() && !is_cluster_scoped(key.api_version, key.kind) {
+                if key.namespace.is_none() && !is_cluster_scoped(&key.kind.api_version, &key.kind.kind) {
                     let namespace = Value::String(default_namespace.to_string());
                     if let Some(metadata) = manifest.object.get_mut("metadata").and_then(Value::as_object_mut) {
                         metadata.insert("namespace".into(), namespace);
@@ -249,7 +249,7 @@ mod tests {
         );
         file(&dir, "notes.txt", "not a manifest");
         let loaded = manifests(&[dir.path().to_path_buf()], "apps").unwrap();
-        let names: Vec<_> = loaded.iter().map(|m| ObjectKey::of(&m.object).name.to_string()).collect();
+        let names: Vec<_> = loaded.iter().map(|m| ObjectKey::of(&m.object).name).collect();
         assert_eq!(names, ["a", "shop", "s"]);
         assert_eq!(loaded[0].object["metadata"]["namespace"], "apps", "namespaced objects get the default namespace");
         assert!(loaded[1].object["metadata"].get("namespace").is_none(), "a Namespace stays cluster-scoped");

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::engine::evaluate::{CompiledPolicy, PolicyProblem, compile};
 use crate::engine::selector::labels_of;
+use crate::keys::ObjectKey;
 use load::{LoadError, LoadedPolicy, Manifest, Origin, PolicyDocument};
 pub use report::{Report, Violation};
 
@@ -80,21 +81,17 @@ pub fn evaluate(policies: &[CompiledPolicy], manifests: &[Manifest]) -> Report {
         .collect();
     let namespace_labels = |name: &str| namespaces.get(name).cloned();
     let objects: Vec<Value> = manifests.iter().map(|m| m.object.clone()).collect();
+    // Where each object is written; the first manifest of an object wins.
+    let mut origins: BTreeMap<ObjectKey, &Origin> = BTreeMap::new();
+    for manifest in manifests {
+        origins.entry(ObjectKey::of(&manifest.object)).or_insert(&manifest.origin);
+    }
 
     let mut report = Report { objects: manifests.len(), policies: policies.len(), ..Report::default() };
     for policy in policies {
         for result in policy.evaluate(&objects, &namespace_labels) {
             report.targets += 1;
-            let origin = manifests
-                .iter()
-                .find(|m| {
-                    let key = crate::engine::selector::ObjectKey::of(&m.object);
-                    key.kind == result.target.kind
-                        && key.api_version == result.target.api_version
-                        && key.name == result.target.name
-                        && key.namespace == result.target.namespace.as_deref()
-                })
-                .map(|m| m.origin.clone());
+            let origin = origins.get(&ObjectKey::from_ref(&result.target)).map(|origin| (*origin).clone());
             for sourced in &result.findings {
                 for drift in &sourced.drifts {
                     report.violations.push(Violation {

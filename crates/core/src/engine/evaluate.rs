@@ -7,7 +7,7 @@
 
 mod conflicts;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -20,7 +20,8 @@ use crate::engine::decide::{RemediationRules, RulesError};
 use crate::engine::drift::{CompareRules, Drift};
 use crate::engine::pointer::PathPattern;
 use crate::engine::scope::is_cluster_scoped;
-use crate::engine::selector::{MatchScope, ObjectKey, target_matches, validate_selector};
+use crate::engine::selector::{MatchScope, target_matches, validate_selector};
+use crate::keys::{ObjectKey, namespace_of};
 
 /// Something wrong in a policy, with the field it is in.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,9 @@ pub struct CompiledPolicy {
 struct ResourceTemplate {
     /// Where it is written: `spec.resources[0]`.
     field: String,
+    /// The object it declares.
+    key: ObjectKey,
+    /// The same, as [`CompiledPolicy::resources`] hands it out.
     target: ObjectRef,
     template: Value,
 }
@@ -134,7 +138,10 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
             continue;
         }
         match resource_target(template, namespace) {
-            Ok(target) => resources.push(ResourceTemplate { field, target, template: template.clone() }),
+            Ok(key) => {
+                let target = key.to_ref(None);
+                resources.push(ResourceTemplate { field, key, target, template: template.clone() });
+            }
             Err(message) => problem(field, message),
         }
     }
@@ -225,7 +232,7 @@ fn conflicting_fields(
         .map(|r| Part {
             field: r.field.clone(),
             template: &r.template,
-            target: PartTarget::Resource { namespace: r.target.namespace.as_deref() },
+            target: PartTarget::Resource { namespace: r.key.namespace.as_deref() },
         })
         .chain(baselines.iter().map(|b| Part {
             field: b.field.clone(),
@@ -265,58 +272,42 @@ fn check_match(target: &TargetMatch, namespace: Option<&str>) -> Result<(), Stri
     Ok(())
 }
 
-fn resource_target(template: &Value, policy_namespace: Option<&str>) -> Result<ObjectRef, String> {
+/// The object a resource template declares, its namespace settled: a DriftPolicy's own,
+/// none for a cluster-scoped kind.
+fn resource_target(template: &Value, policy_namespace: Option<&str>) -> Result<ObjectKey, String> {
     if !template.is_object() {
         return Err("must be a full manifest (an object with apiVersion, kind and metadata.name)".into());
     }
     let key = ObjectKey::of(template);
-    for (field, value) in [("apiVersion", key.api_version), ("kind", key.kind), ("metadata.name", key.name)] {
+    let (api_version, kind) = (key.kind.api_version.as_str(), key.kind.kind.as_str());
+    for (field, value) in [("apiVersion", api_version), ("kind", kind), ("metadata.name", key.name.as_str())] {
         if value.is_empty() {
             return Err(format!("{field} is required"));
         }
     }
-    let cluster_scoped = is_cluster_scoped(key.api_version, key.kind);
-    let namespace = match (policy_namespace, key.namespace) {
+    let cluster_scoped = is_cluster_scoped(api_version, kind);
+    let namespace = match (policy_namespace, key.namespace.as_deref()) {
         (Some(_), _) if cluster_scoped => {
-            return Err(format!("{} is cluster-scoped: only a ClusterDriftPolicy can govern it", key.kind));
+            return Err(format!("{kind} is cluster-scoped: only a ClusterDriftPolicy can govern it"));
         }
         (Some(own), Some(other)) if own != other => {
             return Err(format!("metadata.namespace {other:?}: a DriftPolicy governs its own namespace ({own}) only"));
         }
         (Some(own), _) => Some(own.to_string()),
         (None, Some(_)) if cluster_scoped => {
-            return Err(format!("{} is cluster-scoped: remove metadata.namespace", key.kind));
+            return Err(format!("{kind} is cluster-scoped: remove metadata.namespace"));
         }
         (None, None) if !cluster_scoped => {
-            return Err(format!("metadata.namespace is required for a namespaced {}", key.kind));
+            return Err(format!("metadata.namespace is required for a namespaced {kind}"));
         }
         (None, namespace) => namespace.map(str::to_string),
     };
-    Ok(ObjectRef {
-        api_version: key.api_version.to_string(),
-        kind: key.kind.to_string(),
-        namespace,
-        name: key.name.to_string(),
-        uid: None,
-    })
+    Ok(ObjectKey { namespace, ..key })
 }
 
+/// The reference of a live object, with its uid.
 fn object_ref(object: &Value) -> ObjectRef {
-    let key = ObjectKey::of(object);
-    ObjectRef {
-        api_version: key.api_version.to_string(),
-        kind: key.kind.to_string(),
-        namespace: key.namespace.map(str::to_string),
-        name: key.name.to_string(),
-        uid: object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string),
-    }
-}
-
-fn same_object(target: &ObjectRef, object: &ObjectRef) -> bool {
-    target.api_version == object.api_version
-        && target.kind == object.kind
-        && target.namespace == object.namespace
-        && target.name == object.name
+    ObjectKey::of(object).to_ref(object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string))
 }
 
 impl CompiledPolicy {
@@ -343,8 +334,8 @@ impl CompiledPolicy {
     }
 
     /// The `(apiVersion, kind)` of everything this policy governs.
-    pub fn kinds(&self) -> std::collections::BTreeSet<(String, String)> {
-        let resources = self.resources.iter().map(|r| (r.target.api_version.clone(), r.target.kind.clone()));
+    pub fn kinds(&self) -> BTreeSet<(String, String)> {
+        let resources = self.resources.iter().map(|r| (r.key.kind.api_version.clone(), r.key.kind.kind.clone()));
         let baselines = self.baselines.iter().map(|b| (b.target.api_version.clone(), b.target.kind.clone()));
         resources.chain(baselines).collect()
     }
@@ -358,7 +349,7 @@ impl CompiledPolicy {
         let resources = self
             .resources
             .iter()
-            .filter(move |r| r.target.api_version == api_version && r.target.kind == kind)
+            .filter(move |r| r.key.kind.api_version == api_version && r.key.kind.kind == kind)
             .map(|r| &r.template);
         let baselines = self
             .baselines
@@ -382,15 +373,14 @@ impl CompiledPolicy {
         namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
     ) -> Option<(Vec<(String, &'p Value)>, CompareRules)> {
         let scope = self.scope(namespace_labels);
-        let target = object_ref(object);
-        if self.namespace.is_some() && target.namespace != self.namespace {
+        if self.namespace.is_some() && namespace_of(object) != self.namespace.as_deref() {
             return None;
         }
         let templates = self
             .resources
             .iter()
-            .filter(|r| same_object(&r.target, &target))
-            .map(|r| (format!("resource {}", r.target), &r.template))
+            .filter(|r| r.key.is(object))
+            .map(|r| (format!("resource {}", r.key), &r.template))
             .chain(
                 self.baselines
                     .iter()
@@ -426,12 +416,13 @@ impl CompiledPolicy {
         target: &ObjectRef,
         namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
     ) -> Option<TargetResult> {
-        let resource = self.resources.iter().find(|r| same_object(&r.target, target))?;
+        let key = ObjectKey::from_ref(target);
+        let resource = self.resources.iter().find(|r| r.key == key)?;
         let scope = self.scope(namespace_labels);
         Some(TargetResult {
             target: resource.target.clone(),
             findings: vec![SourcedDrifts {
-                source: format!("resource {}", resource.target),
+                source: format!("resource {}", resource.key),
                 drifts: vec![missing(&resource.template, &self.compare_rules(&resource.template, &scope))],
             }],
         })
@@ -446,8 +437,12 @@ impl CompiledPolicy {
     ) -> Vec<TargetResult> {
         let mut results: Vec<TargetResult> =
             objects.iter().filter_map(|object| self.evaluate_object(object, namespace_labels)).collect();
+        if self.resources.is_empty() {
+            return results;
+        }
+        let found: BTreeSet<ObjectKey> = results.iter().map(|r| ObjectKey::from_ref(&r.target)).collect();
         for resource in &self.resources {
-            if !results.iter().any(|r| same_object(&resource.target, &r.target))
+            if !found.contains(&resource.key)
                 && let Some(missing) = self.missing_resource(&resource.target, namespace_labels)
             {
                 results.push(missing);

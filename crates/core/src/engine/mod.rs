@@ -6,7 +6,8 @@
 //! - [`compare`](mod@compare): which governed fields do not hold (normalized, keyed lists, ignore rules,
 //!   field-manager ownership), each with its remediation class ([`classify`]);
 //! - [`decide`]: what to do about each drift (remediate, escalate, excepted, audit, defer);
-//! - [`patch`]: the server-side-apply body that restores exactly the governed fields.
+//! - [`patch`]: the server-side-apply body that restores exactly the governed fields;
+//!   [`recreation`] the object created in place of one whose immutable fields drift.
 //!
 //! What the comparison knows about Kubernetes lives beside it: the kinds it knows
 //! ([`kind`]), how their lists merge ([`merge_keys`]), what counts as the same value
@@ -25,6 +26,7 @@ pub mod normalize;
 pub mod patch;
 pub mod pointer;
 pub mod prune;
+pub mod recreation;
 pub mod schema;
 pub mod scope;
 pub mod secret;

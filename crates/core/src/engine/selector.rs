@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 use serde_json::Value;
 
 use crate::api::TargetMatch;
+use crate::keys::{api_version_of, kind_of, name_of, namespace_of};
 
 /// Why a label selector cannot be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,28 +94,6 @@ fn requirement_matches(
     }
 }
 
-/// The identity of an object, read from its manifest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ObjectKey<'a> {
-    pub api_version: &'a str,
-    pub kind: &'a str,
-    pub namespace: Option<&'a str>,
-    pub name: &'a str,
-}
-
-impl<'a> ObjectKey<'a> {
-    /// Reads `apiVersion`, `kind`, `metadata.namespace` and `metadata.name`.
-    pub fn of(object: &'a Value) -> Self {
-        let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
-        Self {
-            api_version: text("/apiVersion").unwrap_or_default(),
-            kind: text("/kind").unwrap_or_default(),
-            namespace: text("/metadata/namespace").filter(|ns| !ns.is_empty()),
-            name: text("/metadata/name").unwrap_or_default(),
-        }
-    }
-}
-
 /// What a [`TargetMatch`] is evaluated in: the namespace scope of the policy and the
 /// labels of namespaces, for `namespaceSelector`.
 pub struct MatchScope<'a> {
@@ -127,23 +106,23 @@ pub struct MatchScope<'a> {
 
 /// Whether `target` selects `object` within `scope`.
 pub fn target_matches(target: &TargetMatch, object: &Value, scope: &MatchScope<'_>) -> Result<bool, SelectorError> {
-    let key = ObjectKey::of(object);
-    if key.api_version != target.api_version || key.kind != target.kind {
+    if api_version_of(object) != target.api_version || kind_of(object) != target.kind {
         return Ok(false);
     }
-    if !target.names.is_empty() && !target.names.iter().any(|n| n == key.name) {
+    if !target.names.is_empty() && !target.names.iter().any(|n| n == name_of(object)) {
         return Ok(false);
     }
+    let namespace = namespace_of(object);
     if let Some(policy_namespace) = scope.policy_namespace {
-        if key.namespace != Some(policy_namespace) {
+        if namespace != Some(policy_namespace) {
             return Ok(false);
         }
     } else {
-        if !target.namespaces.is_empty() && !key.namespace.is_some_and(|ns| target.namespaces.iter().any(|n| n == ns)) {
+        if !target.namespaces.is_empty() && !namespace.is_some_and(|ns| target.namespaces.iter().any(|n| n == ns)) {
             return Ok(false);
         }
         if let Some(selector) = &target.namespace_selector {
-            let Some(ns) = key.namespace else { return Ok(false) };
+            let Some(ns) = namespace else { return Ok(false) };
             let labels = (scope.namespace_labels)(ns).unwrap_or_default();
             let labels = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             if !selector_matches(selector, &labels)? {

@@ -11,15 +11,15 @@ use super::super::Reconciler;
 use crate::api::finding::{Approval, EvidenceAction, FindingState};
 use crate::engine::campaign::Observation;
 use crate::engine::campaign::approved_paths;
-use crate::operator::campaigns;
-use crate::operator::keys::ObjKey;
+use crate::keys::ObjectKey;
 use crate::operator::notify::NotificationType;
+use crate::reconcile::campaigns::BACKOFF;
 
 impl Reconciler {
     /// Records the approvals not yet on record, and tries the approved fixes that are due.
     pub(in crate::operator::reconciler) fn run_approvals(&mut self, name: &str, now: Timestamp) {
         let Some(campaign) = self.campaigns.get(name) else { return };
-        let approved: Vec<(ObjKey, Approval)> = campaign
+        let approved: Vec<(ObjectKey, Approval)> = campaign
             .findings
             .iter()
             .filter(|(_, f)| f.status.state == FindingState::Escalated)
@@ -36,7 +36,7 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn record_approval(
         &mut self,
         name: &str,
-        key: &ObjKey,
+        key: &ObjectKey,
         approval: &Approval,
         now: Timestamp,
     ) -> bool {
@@ -51,7 +51,7 @@ impl Reconciler {
     /// Applies an owner's approval: the fix of exactly the finding's paths, unless the
     /// campaign is paused, a fix of the asset is under way, or the last approved fix failed
     /// and its backoff is not over.
-    pub(in crate::operator::reconciler) fn try_approved_fix(&mut self, name: &str, key: &ObjKey) {
+    pub(in crate::operator::reconciler) fn try_approved_fix(&mut self, name: &str, key: &ObjectKey) {
         if self.campaign_paused(name) || self.in_flight.contains(key) {
             return;
         }
@@ -79,7 +79,7 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn approved_fix_ended(
         &mut self,
         name: &str,
-        key: &ObjKey,
+        key: &ObjectKey,
         verified: bool,
         now: Timestamp,
     ) {
@@ -91,7 +91,7 @@ impl Reconciler {
             }
             false => {
                 finding.fix_failures += 1;
-                finding.fix_retry_at = Some(campaigns::BACKOFF.retry_at(finding.fix_failures, now));
+                finding.fix_retry_at = Some(BACKOFF.retry_at(finding.fix_failures, now));
             }
         }
     }
@@ -102,7 +102,7 @@ impl Reconciler {
     }
 
     /// Tells the campaign's owner that a finding's fix was approved.
-    fn notify_approval(&mut self, name: &str, key: &ObjKey) {
+    fn notify_approval(&mut self, name: &str, key: &ObjectKey) {
         let Some(finding) = self.campaigns.get(name).and_then(|c| c.findings.get(key)) else { return };
         let Some(record) = finding.status.evidence.iter().rev().find(|e| e.action == EvidenceAction::Approved) else {
             return;

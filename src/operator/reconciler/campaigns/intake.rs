@@ -121,9 +121,9 @@ impl Reconciler {
 
     /// Takes in a watched Finding: people's fields (ticket, approval) always, and the whole
     /// finding when the loop does not know it yet (after a restart).
-    pub(in crate::operator::reconciler) fn adopt_finding(&mut self, watched: campaigns::WatchedFinding) {
+    pub(in crate::operator::reconciler) fn adopt_finding(&mut self, watched: WatchedFinding) {
         let now = self.now;
-        let asset = ObjKey::from_ref(&watched.spec.asset);
+        let asset = ObjectKey::from_ref(&watched.spec.asset);
         let Some(campaign) = self.campaigns.get_mut(&watched.spec.campaign) else { return };
         if !campaign.findings.contains_key(&asset) {
             let mut entry = new_finding(

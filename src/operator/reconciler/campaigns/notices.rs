@@ -8,7 +8,7 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn notify_finding(
         &mut self,
         name: &str,
-        key: &ObjKey,
+        key: &ObjectKey,
         before: Option<FindingState>,
     ) {
         let Some(finding) = self.campaigns.get(name).and_then(|c| c.findings.get(key)) else { return };
@@ -22,7 +22,7 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn send_finding_notice(
         &mut self,
         name: &str,
-        key: &ObjKey,
+        key: &ObjectKey,
         kind: NotificationType,
         at: Timestamp,
         extra: Value,

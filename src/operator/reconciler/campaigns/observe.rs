@@ -12,7 +12,7 @@ impl Reconciler {
             self.identity_dirty = true;
             return;
         };
-        let mut keys: BTreeSet<ObjKey> = campaign.findings.keys().cloned().collect();
+        let mut keys: BTreeSet<ObjectKey> = campaign.findings.keys().cloned().collect();
         if let Some(policy) = self.policies.get(&policy_key) {
             keys.extend(policy.targets.keys().cloned());
         }
@@ -23,7 +23,7 @@ impl Reconciler {
 
     /// Called after an object was reconciled: each campaign following a policy that governs
     /// it looks at it again.
-    pub(in crate::operator::reconciler) fn observe_campaigns(&mut self, key: &ObjKey) {
+    pub(in crate::operator::reconciler) fn observe_campaigns(&mut self, key: &ObjectKey) {
         let names: Vec<String> = self
             .campaigns
             .values()
@@ -40,7 +40,7 @@ impl Reconciler {
 
     /// Turns what the policy decided about one object into an observation of the campaign's
     /// finding for it, opening the finding when the drift is new.
-    pub(in crate::operator::reconciler) fn observe_campaign(&mut self, name: &str, key: &ObjKey) {
+    pub(in crate::operator::reconciler) fn observe_campaign(&mut self, name: &str, key: &ObjectKey) {
         if !self.campaigns_listed() {
             return;
         }
@@ -120,7 +120,7 @@ impl Reconciler {
         }
         if !desired.is_empty() {
             finding.desired = desired;
-            finding.severity = campaigns::raised(finding.severity, class);
+            finding.severity = raised(finding.severity, class);
         }
         // An exception that stopped covering: the finding leaves `Excepted` first.
         if finding.status.state == FindingState::Excepted && matches!(observation, Observation::Drifted { .. }) {
@@ -131,7 +131,7 @@ impl Reconciler {
     }
 
     /// Sends an open finding the campaign will not fix by itself to its owner.
-    pub(in crate::operator::reconciler) fn route_finding(&mut self, name: &str, key: &ObjKey, now: Timestamp) {
+    pub(in crate::operator::reconciler) fn route_finding(&mut self, name: &str, key: &ObjectKey, now: Timestamp) {
         let Some(campaign) = self.campaigns.get(name) else { return };
         let Ok(spec) = &campaign.spec else { return };
         let Some(finding) = campaign.findings.get(key) else { return };
@@ -180,7 +180,7 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn step_finding(
         &mut self,
         name: &str,
-        key: &ObjKey,
+        key: &ObjectKey,
         observation: Observation,
         now: Timestamp,
     ) -> bool {
@@ -205,7 +205,7 @@ impl Reconciler {
     }
 
     /// Reads the asset again (never the cache) to close or keep a finding.
-    pub(in crate::operator::reconciler) fn verify_finding(&mut self, name: &str, key: &ObjKey) {
+    pub(in crate::operator::reconciler) fn verify_finding(&mut self, name: &str, key: &ObjectKey) {
         let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
         if finding.verifying || self.in_flight.contains(key) {
             return;
@@ -215,7 +215,7 @@ impl Reconciler {
         self.effects.push(Effect::ReadAsset { campaign: name.to_string(), key: key.clone(), resource, namespaced });
     }
 
-    pub(in crate::operator::reconciler) fn on_finding_read(&mut self, name: String, key: ObjKey, read: FreshRead) {
+    pub(in crate::operator::reconciler) fn on_finding_read(&mut self, name: String, key: ObjectKey, read: FreshRead) {
         let now = self.now;
         let Some(campaign) = self.campaigns.get_mut(&name) else { return };
         let policy_key = campaign.policy();
@@ -225,7 +225,7 @@ impl Reconciler {
             Err(error) => {
                 debug!(campaign = %name, asset = %key, category = error.category(), "verifying read failed, retrying: {error}");
                 finding.read_failures += 1;
-                finding.verify_retry_at = Some(campaigns::BACKOFF.retry_at(finding.read_failures, now));
+                finding.verify_retry_at = Some(BACKOFF.retry_at(finding.read_failures, now));
                 return;
             }
             Ok(None) => {

@@ -9,8 +9,8 @@ use tracing::debug;
 use super::super::{Effect, Reconciler};
 use super::control_name;
 use crate::api::campaign::CampaignScope;
-use crate::operator::campaigns::in_scope;
-use crate::operator::keys::ObjKey;
+use crate::engine::campaign::in_scope;
+use crate::keys::ObjectKey;
 use crate::operator::watch;
 
 /// How long a finding's name stays reserved for its deletion: a deletion that did not
@@ -29,7 +29,7 @@ impl Reconciler {
         // An unreadable spec says nothing about scope: keep everything until it is fixed.
         let Ok(spec) = &campaign.spec else { return };
         let control = control_name(campaign);
-        let mut doomed: Vec<ObjKey> = Vec::new();
+        let mut doomed: Vec<ObjectKey> = Vec::new();
         let mut waiting = false;
         for (key, finding) in &campaign.findings {
             let other_control = finding.control != control;
@@ -63,7 +63,7 @@ impl Reconciler {
     /// Whether the asset of a finding is still within `scope`. What is not known yet (the
     /// asset's labels before its kind is listed, its namespace's labels) keeps it: an asset
     /// not in the cache is judged by its namespace and name only.
-    fn keeps_scope(&self, scope: &CampaignScope, key: &ObjKey) -> bool {
+    fn keeps_scope(&self, scope: &CampaignScope, key: &ObjectKey) -> bool {
         let namespace_labels = key.namespace.as_ref().and_then(|ns| self.namespaces.get(ns));
         if scope.namespace_selector.is_some() && key.namespace.is_some() && namespace_labels.is_none() {
             return true;

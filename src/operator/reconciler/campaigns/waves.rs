@@ -18,7 +18,7 @@ impl Reconciler {
                 continue;
             }
             // Fresh reads that failed are tried again after their backoff.
-            let retry: Vec<ObjKey> = campaign
+            let retry: Vec<ObjectKey> = campaign
                 .findings
                 .iter()
                 .filter(|(_, f)| {
@@ -41,8 +41,8 @@ impl Reconciler {
                 self.verify_finding(&name, &key);
             }
             let Ok(WavePlan::Go { findings }) = plan else { continue };
-            let keys: Vec<ObjKey> = {
-                let by_name: std::collections::BTreeMap<&str, &ObjKey> =
+            let keys: Vec<ObjectKey> = {
+                let by_name: std::collections::BTreeMap<&str, &ObjectKey> =
                     self.campaigns[&name].findings.iter().map(|(k, f)| (f.name.as_str(), k)).collect();
                 findings.iter().filter_map(|n| by_name.get(n.as_str()).map(|k| (*k).clone())).collect()
             };
@@ -77,7 +77,7 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn start_campaign_fix(
         &mut self,
         name: &str,
-        key: &ObjKey,
+        key: &ObjectKey,
         approved: Option<(Vec<String>, Option<String>)>,
         wave: Option<u32>,
     ) -> bool {
@@ -157,7 +157,12 @@ impl Reconciler {
     /// Takes a finding's fix off its campaign's wave under way, counting it as verified or
     /// failed (`None`: neither, as for a fix the operator was not allowed to make); the
     /// wave ends with its last fix.
-    pub(in crate::operator::reconciler) fn end_wave_part(&mut self, name: &str, key: &ObjKey, verified: Option<bool>) {
+    pub(in crate::operator::reconciler) fn end_wave_part(
+        &mut self,
+        name: &str,
+        key: &ObjectKey,
+        verified: Option<bool>,
+    ) {
         let Some(campaign) = self.campaigns.get_mut(name) else { return };
         let Some(wave) = campaign.wave.as_mut() else { return };
         if !wave.pending.remove(key) {
@@ -175,7 +180,7 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn on_campaign_fixed(
         &mut self,
         fix: &CampaignFix,
-        key: &ObjKey,
+        key: &ObjectKey,
         result: &FixResult,
     ) {
         let now = self.now;

@@ -27,8 +27,8 @@ impl Reconciler {
             }
             let Some(campaign) = self.campaigns.get_mut(name) else { continue };
             let control = control_name(campaign);
-            let mut due: Vec<(ObjKey, Value)> = Vec::new();
-            let mut settled: Vec<ObjKey> = Vec::new();
+            let mut due: Vec<(ObjectKey, Value)> = Vec::new();
+            let mut settled: Vec<ObjectKey> = Vec::new();
             for key in &campaign.unwritten {
                 if due.len() >= budget {
                     break;
@@ -61,7 +61,7 @@ impl Reconciler {
         }
     }
 
-    pub(in crate::operator::reconciler) fn write_finding(&mut self, name: &str, key: &ObjKey, body: Value) {
+    pub(in crate::operator::reconciler) fn write_finding(&mut self, name: &str, key: &ObjectKey, body: Value) {
         let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
         finding.writing = true;
         self.finding_writes += 1;
@@ -84,7 +84,7 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn on_finding_written(
         &mut self,
         name: String,
-        key: ObjKey,
+        key: ObjectKey,
         written: Result<(Value, FindingStatus), RequestError>,
     ) {
         self.finding_writes = self.finding_writes.saturating_sub(1);
@@ -100,7 +100,7 @@ impl Reconciler {
             }
             Err(error) => {
                 finding.write_failures += 1;
-                finding.retry_at = Some(campaigns::BACKOFF.retry_at(finding.write_failures, now));
+                finding.retry_at = Some(BACKOFF.retry_at(finding.write_failures, now));
                 warn!(
                     campaign = %name,
                     finding = %finding.name,
@@ -205,7 +205,7 @@ impl Reconciler {
             }
             Err(error) => {
                 campaign.status_failures += 1;
-                campaign.retry_status_at = Some(campaigns::BACKOFF.retry_at(campaign.status_failures, now));
+                campaign.retry_status_at = Some(BACKOFF.retry_at(campaign.status_failures, now));
                 warn!(campaign = %name, category = error.category(), "campaign status write failed, retrying: {error}");
             }
         }

@@ -8,8 +8,8 @@ use kube::api::ApiResource;
 use serde_json::{Value, json};
 
 use super::super::{Effect, FixPart, Input, Outcome, Reconciler};
+use crate::keys::{KindKey, ObjectKey};
 use crate::operator::health::Readiness as Health;
-use crate::operator::keys::{KindKey, ObjKey};
 use crate::operator::metrics::Metrics;
 use crate::operator::remediate::{Fix, FixError, FixResult};
 use crate::operator::settings::OperatorSettings;
@@ -229,8 +229,8 @@ pub fn configmap(name: &str, team: Option<&str>) -> Value {
     })
 }
 
-pub fn key(name: &str) -> ObjKey {
-    ObjKey::of(&configmap(name, None))
+pub fn key(name: &str) -> ObjectKey {
+    ObjectKey::of(&configmap(name, None))
 }
 
 /// The fixes among `effects`.

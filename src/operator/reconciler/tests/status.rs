@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::harness::{Harness, Own, configmap, fixes, ms, policy, status_writes};
 use crate::api::policy::PolicyStatus;
-use crate::operator::keys::PolicyKey;
+use crate::keys::PolicyKey;
 use crate::operator::reconciler::{Effect, Input, Outcome, RequestError};
 
 /// The status writes among `effects`.

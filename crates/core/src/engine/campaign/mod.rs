@@ -1,8 +1,9 @@
 //! The sans-IO core of campaigns: `RemediationCampaign` and its `Finding`s, as pure functions
 //! over plain data. Every function that depends on the time takes it as `now`.
 //!
-//! A campaign tracks one control across many assets; each asset that does not meet the
-//! control has a Finding, owned by the team [`owner::resolve_owner`] names. The shell turns
+//! A campaign tracks one control across the assets its scope selects ([`in_scope`]); each
+//! asset that does not meet the control has a Finding, owned by the team
+//! [`owner::resolve_owner`] names, as severe as what fixing it touches ([`drift_severity`]). The shell turns
 //! what it sees (a cached object, a fresh read, the outcome of a dry run, an apply, an
 //! exception) into an [`Observation`], and [`step`] moves the finding through
 //! `Open → Remediating → Verifying → Closed` (or `Escalated`, `Excepted`, `Reopened`),
@@ -18,6 +19,8 @@ pub mod evidence;
 pub mod lifecycle;
 pub mod notices;
 pub mod owner;
+pub mod scope;
+pub mod severity;
 pub mod waves;
 
 pub use accounting::{FindingSummary, account, status_changed};
@@ -25,4 +28,6 @@ pub use evidence::{evidence_hashes, fields_at};
 pub use lifecycle::{Observation, approved_paths, hash_fields, step};
 pub use notices::{CampaignNotice, campaign_notices, finding_notice};
 pub use owner::resolve_owner;
+pub use scope::in_scope;
+pub use severity::{drift_severity, raised};
 pub use waves::{PauseReason, WaveOutcome, WavePlan, campaign_classes, plan_wave};

@@ -20,36 +20,40 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::cluster_admin::{is_builtin, severity_of_subjects, subject_severities};
 use super::{ControlFinding, ControlFix};
-use crate::api::ObjectRef;
 use crate::api::finding::Severity;
 use crate::identity::inventory::Inventory;
 use crate::identity::rbac::rules::describe;
 use crate::identity::snapshot::Snapshot;
+use crate::keys::{KindKey, ObjectKey};
+
+const RBAC_V1: &str = "rbac.authorization.k8s.io/v1";
 
 fn has_wildcard(rule: &PolicyRule) -> bool {
     let star = |list: Option<&Vec<String>>| list.into_iter().flatten().any(|item| item == "*");
     star(Some(&rule.verbs)) || star(rule.resources.as_ref()) || star(rule.api_groups.as_ref())
 }
 
-/// The role a binding refers to, as (kind, namespace of a Role, name).
-type RoleKey = (String, Option<String>, String);
+/// A Role (with its namespace) or a ClusterRole.
+fn role_key(kind: &str, namespace: Option<String>, name: &str) -> ObjectKey {
+    ObjectKey::new(KindKey::new(RBAC_V1, kind), namespace, name)
+}
 
 pub(super) fn run(snapshot: &Snapshot, inventory: &Inventory) -> Vec<ControlFinding> {
     let severities = subject_severities(inventory);
-    let mut bound: BTreeMap<RoleKey, Severity> = BTreeMap::new();
-    let mut bind = |role: RoleKey, subjects: &[Subject], namespace: Option<&str>| {
+    let mut bound: BTreeMap<ObjectKey, Severity> = BTreeMap::new();
+    let mut bind = |role: ObjectKey, subjects: &[Subject], namespace: Option<&str>| {
         let severity = severity_of_subjects(&severities, subjects, namespace);
         let entry = bound.entry(role).or_insert(severity);
         *entry = (*entry).min(severity);
     };
     for b in &snapshot.cluster_role_bindings {
-        bind((b.role_ref.kind.clone(), None, b.role_ref.name.clone()), b.subjects.as_deref().unwrap_or_default(), None);
+        bind(role_key(&b.role_ref.kind, None, &b.role_ref.name), b.subjects.as_deref().unwrap_or_default(), None);
     }
     for b in &snapshot.role_bindings {
         let ns = b.metadata.namespace.clone();
         let role_ns = (b.role_ref.kind == "Role").then(|| ns.clone().unwrap_or_default());
         bind(
-            (b.role_ref.kind.clone(), role_ns, b.role_ref.name.clone()),
+            role_key(&b.role_ref.kind, role_ns, &b.role_ref.name),
             b.subjects.as_deref().unwrap_or_default(),
             ns.as_deref(),
         );
@@ -72,19 +76,13 @@ pub(super) fn run(snapshot: &Snapshot, inventory: &Inventory) -> Vec<ControlFind
     out
 }
 
-fn finding(kind: &str, meta: &ObjectMeta, wild: &[String], bound: &BTreeMap<RoleKey, Severity>) -> ControlFinding {
-    let namespace = meta.namespace.clone().filter(|_| kind == "Role");
-    let name = meta.name.clone().unwrap_or_default();
-    let severity = bound.get(&(kind.to_string(), namespace.clone(), name.clone())).copied();
-    let shown = namespace.as_ref().map_or_else(|| name.clone(), |ns| format!("{ns}/{name}"));
+fn finding(kind: &str, meta: &ObjectMeta, wild: &[String], bound: &BTreeMap<ObjectKey, Severity>) -> ControlFinding {
+    let role =
+        role_key(kind, meta.namespace.clone().filter(|_| kind == "Role"), meta.name.as_deref().unwrap_or_default());
+    let severity = bound.get(&role).copied();
+    let shown = role.namespace.as_ref().map_or_else(|| role.name.clone(), |ns| format!("{ns}/{}", role.name));
     ControlFinding {
-        asset: ObjectRef {
-            api_version: "rbac.authorization.k8s.io/v1".into(),
-            kind: kind.into(),
-            namespace,
-            name,
-            uid: meta.uid.clone(),
-        },
+        asset: role.to_ref(meta.uid.clone()),
         asset_labels: meta.labels.clone().unwrap_or_default(),
         severity: severity.unwrap_or(Severity::Low),
         summary: format!(

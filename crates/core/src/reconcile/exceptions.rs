@@ -1,5 +1,6 @@
-//! DriftExceptions as the operator applies them: which objects and paths each covers, and
-//! until when.
+//! DriftExceptions as the operator applies them ([`ExceptionEntry`]): read from the watched
+//! object and checked once ([`read`]), then asked which objects they select and which
+//! paths of those they cover, and until when.
 
 use std::collections::BTreeMap;
 

@@ -4,6 +4,17 @@
 //!
 //! The walk borrows both objects and keeps its path as borrowed steps: nothing is
 //! allocated for a field that holds, apart from a body being built.
+//!
+//! This module walks the object, its metadata, Secret data, maps and values; beside it:
+//! - [`lists`]: keyed lists (item by item) and sets (member by member);
+//! - [`outcome`]: what happens at a governed field: it holds or it drifts;
+//! - [`governed`]: the desired value of a missing item or of a value of the wrong type;
+//! - [`live`]: the live structure beside a value, and the server defaults it implies.
+
+mod governed;
+mod lists;
+mod live;
+mod outcome;
 
 use std::borrow::Cow;
 
@@ -11,16 +22,14 @@ use serde_json::{Map, Value};
 
 use super::ignore::IgnoreTracker;
 use super::managed_fields::ManagedFields;
-use super::path::{self, Step, key_value};
-use crate::api::RemediationClass;
-use crate::engine::classify::classify;
+use super::path::Step;
 use crate::engine::drift::{CompareRules, Drift};
 use crate::engine::kind::{Kind, ObjectKind};
-use crate::engine::normalize::defaults::{default_equals, default_for};
 use crate::engine::normalize::equal::{Shape, deep_eq, is_void, present};
 use crate::engine::normalize::scalar_eq;
 use crate::engine::schema::{self, Field, ListType, Node, Scalar};
 use crate::engine::secret;
+use live::Live;
 
 /// Top-level fields that identify an object or are written by the API server: never
 /// compared.
@@ -331,210 +340,12 @@ impl<'a> Walker<'a, '_> {
         body.filter(|body| !body.is_empty()).map(Value::Object)
     }
 
-    /// A keyed list: each template item is matched with the live item of the same key.
-    fn keyed(
-        &mut self,
-        field: Option<&'static Field>,
-        keys: &'static [&'static str],
-        node: Option<&'static Node>,
-        template: &'a Value,
-        live: Option<&'a Value>,
-    ) -> Option<Value> {
-        let live_items = match live {
-            None => None,
-            Some(Value::Array(items)) => Some(items),
-            Some(other) => return self.mismatch(field, template, other),
-        };
-        let items = template.as_array().map(Vec::as_slice).unwrap_or_default();
-        let mut body = self.building().then(Vec::new);
-        for item in items.iter().filter_map(Value::as_object) {
-            let live_item = live_items.and_then(|items| {
-                items.iter().filter_map(Value::as_object).find(|candidate| same_item(keys, node, item, candidate))
-            });
-            if !self.enter(Step::Item { keys, item, node }) {
-                continue;
-            }
-            let produced = match live_item {
-                Some(live_item) => self
-                    .map(node, None, item, Live::Map(live_item))
-                    .map(|fragment| with_keys(fragment, keys, node, item)),
-                None => {
-                    let desired = self.governed_item(keys, node, item);
-                    self.drift(Cow::Owned(desired), None)
-                }
-            };
-            self.leave();
-            if let (Some(body), Some(produced)) = (body.as_mut(), produced) {
-                body.push(produced);
-            }
-        }
-        body.filter(|body| !body.is_empty()).map(Value::Array)
-    }
-
-    /// A set: each template member must be in the live list.
-    fn set(&mut self, field: Option<&'static Field>, template: &'a Value, live: Option<&'a Value>) -> Option<Value> {
-        let live_members: &[Value] = match live {
-            None => &[],
-            Some(Value::Array(members)) => members,
-            Some(other) => return self.mismatch(field, template, other),
-        };
-        let members = template.as_array().map(Vec::as_slice).unwrap_or_default();
-        let mut body = self.building().then(Vec::new);
-        for member in members {
-            if !self.enter(Step::Member(member)) {
-                continue;
-            }
-            let produced = match live_members.iter().find(|live| scalar_eq(Scalar::Plain, member, live)) {
-                Some(live) => self.hold(member, Some(live)),
-                None => self.drift(Cow::Borrowed(member), None),
-            };
-            self.leave();
-            if let (Some(body), Some(produced)) = (body.as_mut(), produced) {
-                body.push(produced);
-            }
-        }
-        body.filter(|body| !body.is_empty()).map(Value::Array)
-    }
-
     /// An atomic value: compared whole, after normalization.
     fn atomic(&mut self, shape: Shape, template: &'a Value, live: Option<&'a Value>) -> Option<Value> {
         if deep_eq(shape, Some(template), live) {
             self.hold(template, live)
         } else {
             self.drift(Cow::Borrowed(template), live)
-        }
-    }
-
-    /// A template map or list where the live value is of another type: one drift for the
-    /// whole value.
-    fn mismatch(&mut self, field: Option<&'static Field>, template: &'a Value, live: &'a Value) -> Option<Value> {
-        if template.is_null() {
-            return None;
-        }
-        let desired = self.governed_copy(field, template);
-        self.drift(Cow::Owned(desired), Some(live))
-    }
-
-    /// A governed field that holds. In a body it keeps the live value (the template's
-    /// when the field is absent and holds by default; nothing when both are empty).
-    fn hold(&mut self, template: &Value, live: Option<&'a Value>) -> Option<Value> {
-        if !self.building() || (live.is_some() && self.owned_by_ignored_manager()) {
-            return None;
-        }
-        match live {
-            Some(live) => Some(live.clone()),
-            // Holds by being empty where nothing is: nothing to apply.
-            None if is_void(template) => None,
-            None => Some(template.clone()),
-        }
-    }
-
-    /// A governed field that does not hold: records the drift unless an ignored manager
-    /// owns the live value. In a body it takes the desired value when the drift is fixed,
-    /// else keeps the live value (absent stays absent).
-    fn drift(&mut self, desired: Cow<'_, Value>, live: Option<&'a Value>) -> Option<Value> {
-        if live.is_some() && self.owned_by_ignored_manager() {
-            return None;
-        }
-        let tokens = path::tokens(&self.path);
-        let refs: Vec<&str> = tokens.iter().map(|token| token.as_ref()).collect();
-        let creating = self.live_root.is_none();
-        let class = if creating {
-            RemediationClass::Create
-        } else {
-            classify(&self.kind, self.live_root, &refs, &desired, live)
-        };
-        let attribution = if creating {
-            None
-        } else {
-            let live_root = self.live_root;
-            self.managed.get_or_insert_with(|| ManagedFields::of(live_root)).attribution(&self.path)
-        };
-        let (shown_desired, shown_live) = if self.kind.known == Kind::Secret {
-            (secret::redact_at(&refs, &desired), live.map(|live| secret::redact_at(&refs, live)))
-        } else {
-            (desired.as_ref().clone(), live.cloned())
-        };
-        let drift =
-            Drift { path: path::pointer_of(&tokens), desired: shown_desired, live: shown_live, class, attribution };
-        let produced = self.fix.and_then(|fix| if fix(&drift) { Some(desired.into_owned()) } else { live.cloned() });
-        self.drifts.push(drift);
-        produced
-    }
-
-    fn owned_by_ignored_manager(&mut self) -> bool {
-        if self.rules.ignore_managers.is_empty() {
-            return false;
-        }
-        let live = self.live_root;
-        let managed = self.managed.get_or_insert_with(|| ManagedFields::of(live));
-        managed.owned_by_any(&self.path, &self.rules.ignore_managers)
-    }
-
-    /// The template value at the current path without its ignored parts, keyed items
-    /// completed with their defaulted keys: the desired value of a missing item or of a
-    /// value of the wrong type.
-    fn governed_copy(&mut self, field: Option<&'static Field>, value: &'a Value) -> Value {
-        match (field, value) {
-            (Some(Field::Struct(node)), Value::Object(map)) if !node.atomic => self.governed_map(Some(node), None, map),
-            (Some(Field::Map { atomic: false, values }), Value::Object(map)) => {
-                self.governed_map(None, Some(*values), map)
-            }
-            (None, Value::Object(map)) => self.governed_map(None, None, map),
-            (Some(Field::List { list_type: ListType::Map(keys), items: node }), Value::Array(items)) => {
-                let mut copy = Vec::with_capacity(items.len());
-                for item in items.iter().filter_map(Value::as_object) {
-                    if self.enter(Step::Item { keys, item, node: *node }) {
-                        copy.push(self.governed_item(keys, *node, item));
-                        self.leave();
-                    }
-                }
-                Value::Array(copy)
-            }
-            (Some(Field::List { list_type: ListType::Set, .. }), Value::Array(members)) => {
-                let mut copy = Vec::with_capacity(members.len());
-                for member in members {
-                    if self.enter(Step::Member(member)) {
-                        copy.push(member.clone());
-                        self.leave();
-                    }
-                }
-                Value::Array(copy)
-            }
-            _ => value.clone(),
-        }
-    }
-
-    fn governed_map(
-        &mut self,
-        node: Option<&'static Node>,
-        values: Option<Scalar>,
-        map: &'a Map<String, Value>,
-    ) -> Value {
-        let mut copy = Map::new();
-        for (key, value) in map {
-            if !self.enter(Step::Field(key)) {
-                continue;
-            }
-            let field = match values {
-                Some(scalar) => Some(schema::scalar_field(scalar)),
-                None => schema::child(node, key),
-            };
-            copy.insert(key.clone(), self.governed_copy(field, value));
-            self.leave();
-        }
-        Value::Object(copy)
-    }
-
-    fn governed_item(
-        &mut self,
-        keys: &'static [&'static str],
-        node: Option<&'static Node>,
-        item: &'a Map<String, Value>,
-    ) -> Value {
-        match self.governed_map(node, None, item) {
-            Value::Object(fragment) => with_keys(Value::Object(fragment), keys, node, item),
-            other => other,
         }
     }
 
@@ -552,85 +363,10 @@ impl<'a> Walker<'a, '_> {
     }
 }
 
-/// The live structure holding the field being compared.
-#[derive(Clone, Copy, Debug)]
-enum Live<'a> {
-    /// It exists.
-    Map(&'a Map<String, Value>),
-    /// It is absent, but the API server creates it (with its defaults) when absent.
-    Defaulted,
-    /// It is absent and stays absent: none of its fields has a default.
-    Absent,
-}
-
-impl<'a> Live<'a> {
-    fn of(map: Option<&'a Map<String, Value>>) -> Self {
-        map.map_or(Live::Absent, Live::Map)
-    }
-
-    fn get(self, key: &str) -> Option<&'a Value> {
-        match self {
-            Live::Map(map) => map.get(key),
-            _ => None,
-        }
-    }
-
-    /// Whether the server default of `key` in this structure (of shape `node`) is
-    /// `value`.
-    fn default_equals(self, node: Option<&Node>, key: &str, value: &Value, scalar: Scalar) -> bool {
-        let Some(node) = node else { return false };
-        match self {
-            Live::Map(map) => default_equals(node.id, key, Some(map), value, scalar),
-            Live::Defaulted => default_equals(node.id, key, None, value, scalar),
-            Live::Absent => false,
-        }
-    }
-
-    /// The server default of `key` in this structure (of shape `node`), if it has one.
-    fn default_of(self, node: Option<&Node>, key: &str) -> Option<Value> {
-        let node = node?;
-        match self {
-            Live::Map(map) => default_for(node.id, key, Some(map)),
-            Live::Defaulted => default_for(node.id, key, None),
-            Live::Absent => None,
-        }
-    }
-}
-
 /// The kind of the values of a map of scalars.
 fn map_values(field: Option<&'static Field>) -> Option<Scalar> {
     match field {
         Some(Field::Map { values, .. }) => Some(*values),
         _ => None,
     }
-}
-
-/// Whether a template item and a live item have the same merge key (absent key fields
-/// take their defaults). Allocates nothing.
-fn same_item(keys: &[&str], node: Option<&Node>, template: &Map<String, Value>, live: &Map<String, Value>) -> bool {
-    fn present<'m>(item: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-        item.get(key).filter(|value| !value.is_null())
-    }
-    keys.iter().all(|key| match (present(template, key), present(live, key)) {
-        (Some(a), Some(b)) => scalar_eq(Scalar::Plain, a, b),
-        (None, None) => true,
-        (Some(value), None) => node.is_some_and(|node| default_equals(node.id, key, Some(live), value, Scalar::Plain)),
-        (None, Some(value)) => {
-            node.is_some_and(|node| default_equals(node.id, key, Some(template), value, Scalar::Plain))
-        }
-    })
-}
-
-/// A body fragment of a keyed item, with every key field set (server-side apply needs
-/// them; defaulted keys such as a port's `protocol` are spelled out).
-fn with_keys(fragment: Value, keys: &[&str], node: Option<&Node>, item: &Map<String, Value>) -> Value {
-    let Value::Object(mut fragment) = fragment else { return fragment };
-    for key in keys {
-        if !fragment.contains_key(*key)
-            && let Some(value) = key_value(item, node, key)
-        {
-            fragment.insert((*key).to_string(), value.into_owned());
-        }
-    }
-    Value::Object(fragment)
 }

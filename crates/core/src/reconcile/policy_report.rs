@@ -2,7 +2,7 @@
 //! built for them (Policy Reporter) show them beside other engines' results: one
 //! `PolicyReport` named `driftwarden` per namespace, one `ClusterPolicyReport` of the same
 //! name for cluster-scoped objects. This module only builds the reports from what the
-//! operator remembers; the controller writes them.
+//! operator remembers of its policies ([`super::policies`]); the operator writes them.
 //!
 //! One result per policy, governed object and part of the policy (`rule`: the template
 //! source, `baseline <name>` or `resource <kind> <name>`):
@@ -23,13 +23,13 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::campaigns::drift_severity;
-use super::keys::{ObjKey, PolicyKey};
-use super::state::{DecidedDrift, PolicyEntry, TargetState};
+use super::policies::{DecidedDrift, PolicyEntry, TargetState};
 use crate::api::ObjectRef;
 use crate::api::finding::Severity;
+use crate::engine::campaign::drift_severity;
 use crate::engine::classify::riskiest;
 use crate::engine::decide::Action;
+use crate::keys::{ObjectKey, PolicyKey};
 
 /// The API version of PolicyReport and ClusterPolicyReport.
 pub const API_VERSION: &str = "wgpolicyk8s.io/v1alpha2";
@@ -181,7 +181,7 @@ fn rules_of(target: &TargetState) -> Vec<&str> {
 
 fn result_for(
     policy: &PolicyKey,
-    key: &ObjKey,
+    key: &ObjectKey,
     target: &TargetState,
     rule: &str,
     drifts: &[&DecidedDrift],

@@ -7,10 +7,10 @@ use super::*;
 use crate::api::RemediationClass;
 use crate::engine::decide::{DeferReason, EscalationReason};
 use crate::engine::drift::Drift;
-use crate::operator::keys::KindKey;
+use crate::keys::KindKey;
 
-fn key(namespace: Option<&str>, kind: &str, name: &str) -> ObjKey {
-    ObjKey { kind: KindKey::new("v1", kind), namespace: namespace.map(str::to_string), name: name.to_string() }
+fn key(namespace: Option<&str>, kind: &str, name: &str) -> ObjectKey {
+    ObjectKey { kind: KindKey::new("v1", kind), namespace: namespace.map(str::to_string), name: name.to_string() }
 }
 
 fn drift(source: &str, path: &str, class: RemediationClass, action: Action) -> DecidedDrift {
@@ -34,7 +34,7 @@ fn target(drifts: Vec<DecidedDrift>) -> TargetState {
     }
 }
 
-fn policies(targets: Vec<(ObjKey, TargetState)>) -> BTreeMap<PolicyKey, PolicyEntry> {
+fn policies(targets: Vec<(ObjectKey, TargetState)>) -> BTreeMap<PolicyKey, PolicyEntry> {
     let key = PolicyKey { namespace: None, name: "baseline".into() };
     let mut entry = PolicyEntry::new(key.clone(), Some(1), Err("not compiled in this test".into()));
     entry.targets = targets.into_iter().collect();

@@ -1,5 +1,7 @@
-//! What the operator remembers about each policy and its targets, and the status it
-//! derives from that memory.
+//! What the operator remembers about each DriftPolicy and ClusterDriftPolicy between
+//! events ([`PolicyEntry`]): its compiled spec, each governed object and what was decided
+//! about its drifts ([`TargetState`]), the fix rate and history, and the status it derives
+//! from that memory ([`PolicyEntry::status`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,7 +9,6 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use super::keys::{ObjKey, PolicyKey};
 use crate::api::conditions::{ConditionSpec, ConditionStatus, set_condition};
 use crate::api::policy::{DriftStatus, MAX_DRIFTS, PolicyStatus};
 use crate::api::reasons::{self, types};
@@ -16,6 +17,8 @@ use crate::engine::classify::riskiest;
 use crate::engine::decide::{Action, FixHistory, RateWindow, RemediationRules};
 use crate::engine::drift::Drift;
 use crate::engine::evaluate::CompiledPolicy;
+use crate::keys::{ObjectKey, PolicyKey};
+use crate::notification::Sink;
 
 /// How long a failed write of a policy's status or of a PolicyReport waits before the next
 /// try: 200 ms, 400 ms … up to 30 s.
@@ -90,7 +93,7 @@ pub struct PolicyEntry {
     /// Why the last fix for this policy was refused for lack of permission (the verb and
     /// resource); cleared by the next fix the server does not refuse so.
     pub write_denied: Option<String>,
-    pub targets: BTreeMap<ObjKey, TargetState>,
+    pub targets: BTreeMap<ObjectKey, TargetState>,
     pub rate: RateWindow,
     pub history: FixHistory,
     pub remediated: u32,
@@ -104,11 +107,11 @@ pub struct PolicyEntry {
     pub status_retry_at: Option<Timestamp>,
     /// While a whole kind is re-evaluated: whether each object drifts, known before any
     /// is decided, so the circuit breaker sees the whole picture and not the order.
-    pub provisional: BTreeMap<ObjKey, bool>,
+    pub provisional: BTreeMap<ObjectKey, bool>,
     /// The `(targets, drifted)` counts of the re-evaluation in progress.
     pub batch_counts: Option<(u32, u32)>,
     /// Where notifications go, from `spec.escalation.notify`.
-    pub sink: Option<super::notify::Sink>,
+    pub sink: Option<Sink>,
     /// Label keys that name a target's owner, from `spec.escalation.ownerLabels`.
     pub owner_labels: Vec<String>,
 }
@@ -161,7 +164,7 @@ impl PolicyEntry {
     /// Fixes the counts of a whole-kind re-evaluation from [`Self::provisional`], once,
     /// so that each object's decision reads them without counting again.
     pub fn freeze_batch_counts(&mut self) {
-        let mut keys: std::collections::BTreeSet<&ObjKey> = self.targets.keys().collect();
+        let mut keys: std::collections::BTreeSet<&ObjectKey> = self.targets.keys().collect();
         keys.extend(self.provisional.keys());
         let drifted = keys
             .iter()
@@ -175,7 +178,7 @@ impl PolicyEntry {
 
     /// How many targets there are and how many drift, with `key` drifting or not as
     /// `drifts_now` says. During a whole-kind re-evaluation, the counts frozen for it.
-    pub fn counts_with(&self, key: &ObjKey, drifts_now: bool) -> (u32, u32) {
+    pub fn counts_with(&self, key: &ObjectKey, drifts_now: bool) -> (u32, u32) {
         if let Some(counts) = self.batch_counts {
             return counts;
         }
@@ -274,7 +277,7 @@ impl PolicyEntry {
     }
 }
 
-fn drift_status(key: &ObjKey, target: &TargetState) -> DriftStatus {
+fn drift_status(key: &ObjectKey, target: &TargetState) -> DriftStatus {
     let mut paths: Vec<String> = target.drifts.iter().map(|d| d.drift.path.clone()).collect();
     paths.dedup();
     // The action shown is the one that needs the most attention.

@@ -1,7 +1,9 @@
-//! A `Recreate` fix: the API server refuses to change an immutable field, so the object is
-//! deleted and created again with the field at its desired value. It only ever runs for a
-//! policy that lists `Recreate` in `autoRemediate` (the controller checks before starting
-//! it); by default such drift is escalated and nothing is deleted.
+//! Runs a `Recreate` fix against the API server: the API server refuses to change an
+//! immutable field, so the object is deleted and created again with the field at its
+//! desired value. It only ever runs for a policy that lists `Recreate` in `autoRemediate`
+//! (the controller decides, before starting it, whether a fix recreates its object); by
+//! default such drift is escalated and nothing is deleted. What the steps send is built by
+//! [`crate::engine::recreation`].
 //!
 //! 1. A fresh read of the whole object (the cache keeps only the governed fields). Its uid
 //!    must be the one the drift was seen on.
@@ -30,10 +32,12 @@ use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::{Map, Value};
 
-use super::keys::{ObjKey, PolicyKey};
 use super::remediate::{Fix, FixResult, describe, verify};
 use crate::engine::backoff::Backoff;
-use crate::engine::patch::union_into;
+use crate::engine::recreation::{self, dry_run_probe, replacement};
+use crate::keys::{ObjectKey, PolicyKey};
+
+pub use crate::engine::recreation::Recreation;
 
 /// How long the old object may take to go away before the fix gives up.
 const GONE_WITHIN: Duration = Duration::from_secs(30);
@@ -41,24 +45,6 @@ const GONE_WITHIN: Duration = Duration::from_secs(30);
 const CREATE_ATTEMPTS: u32 = 5;
 /// How long to wait between creates: 0.4 s, 0.8 s, 1.6 s, 3.2 s.
 const CREATE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(400), Duration::from_secs(5));
-
-/// Metadata the API server sets on every object; a replacement starts without it.
-const SERVER_SET: [&str; 8] = [
-    "uid",
-    "resourceVersion",
-    "creationTimestamp",
-    "generation",
-    "managedFields",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "selfLink",
-];
-
-/// The object a `Recreate` fix replaces: the uid its drift was seen on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recreation {
-    pub uid: String,
-}
 
 /// Why a recreation was refused or failed. A message carries the API server's answer as
 /// [`describe`] puts it; the answer itself stays reachable through `source()`.
@@ -72,17 +58,17 @@ pub enum RecreateError {
     NotAllowed { paths: Vec<String>, policy: PolicyKey },
     /// The object the drift was seen on is not known by uid.
     #[error("the uid of {key} is not known: nothing deleted")]
-    UidUnknown { key: ObjKey },
+    UidUnknown { key: ObjectKey },
     /// The fresh read before anything else failed.
     #[error("reading {key} to recreate it: {}", describe(.source))]
     Read {
-        key: ObjKey,
+        key: ObjectKey,
         #[source]
         source: kube::Error,
     },
     /// The object is not the one the drift was seen on.
     #[error("{key} was replaced since its drift was seen: nothing deleted")]
-    Replaced { key: ObjKey },
+    Replaced { key: ObjectKey },
     /// The server refused the dry-run delete.
     #[error("dry-run delete: {}", describe(.source))]
     DryRunDelete {
@@ -246,96 +232,28 @@ fn is_conflict(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 409)
 }
 
-/// The object to create in place of `live`: its content less what the server sets, with
-/// `body` (the governed fields, at their desired values where they are being fixed) over
-/// it. Keyed lists merge by their keys; a `null` in the body leaves the field out.
-pub fn replacement(live: &Value, body: &Value) -> Value {
-    let mut kept = live.clone();
-    if let Some(object) = kept.as_object_mut() {
-        object.remove("status");
-        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-            for field in SERVER_SET {
-                metadata.remove(field);
-            }
-        }
-    }
-    let mut new = body.clone();
-    union_into(&mut new, &kept);
-    drop_nulls(&mut new);
-    new
-}
-
-/// The replacement under a generated name, for the dry-run create.
+/// The replacement under a generated name, for the dry-run create ([`dry_run_probe`]).
 fn probe(replacement: &Value, name: &str) -> DynamicObject {
-    let mut probe = replacement.clone();
-    if let Some(metadata) = probe.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata.remove("name");
-        metadata.insert("generateName".to_string(), Value::String(format!("{name}-")));
-    }
-    serde_json::from_value(probe).unwrap_or_else(|_| DynamicObject {
+    serde_json::from_value(dry_run_probe(replacement, name)).unwrap_or_else(|_| DynamicObject {
         types: None,
         metadata: Default::default(),
         data: Value::Object(Map::new()),
     })
 }
 
-fn drop_nulls(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(drop_nulls);
-        }
-        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
-        _ => {}
-    }
-}
-
-/// What the `Remediated` Event says of a recreation.
+/// What the `Remediated` Event says of a recreation ([`recreation::describe`]).
 pub fn describe_recreated(result: &FixResult, paths: &[String]) -> String {
     let uid = match result {
-        FixResult::Verified { fresh, .. } => {
-            fresh.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("unknown")
-        }
-        _ => "unknown",
+        FixResult::Verified { fresh, .. } => fresh.pointer("/metadata/uid").and_then(Value::as_str),
+        _ => None,
     };
-    format!("recreated (deleted and created again as uid {uid}) to restore {}", paths.join(", "))
+    recreation::describe(uid, paths)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn the_replacement_keeps_the_object_but_not_what_the_server_set() {
-        let live = json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop", "uid": "u1", "resourceVersion": "7", "generation": 3,
-                         "creationTimestamp": "2024-01-01T00:00:00Z", "managedFields": [{"manager": "kubectl"}],
-                         "labels": {"app": "web", "team": "shop"},
-                         "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "o1"}]},
-            "spec": {"selector": {"matchLabels": {"app": "old"}},
-                     "template": {"spec": {"containers": [{"name": "app", "image": "web:1"}]}}},
-            "status": {"replicas": 1}
-        });
-        let body = json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop", "annotations": {"gone": null}},
-            "spec": {"selector": {"matchLabels": {"app": "web"}},
-                     "template": {"spec": {"containers": [{"name": "app", "securityContext": {"runAsNonRoot": true}}]}}}
-        });
-        assert_eq!(
-            replacement(&live, &body),
-            json!({
-                "apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": "web", "namespace": "shop", "annotations": {},
-                             "labels": {"app": "web", "team": "shop"},
-                             "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "o1"}]},
-                "spec": {"selector": {"matchLabels": {"app": "web"}},
-                         "template": {"spec": {"containers": [{"name": "app", "image": "web:1", "securityContext": {"runAsNonRoot": true}}]}}}
-            })
-        );
-    }
 
     #[test]
     fn the_dry_run_create_generates_a_name() {
