@@ -3,42 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::harness::{AskedFix, Harness, Own, configmap, fixes, ms, namespace};
+use super::harness::{AskedFix, Harness, Own, audit_policy, campaign, configmap, fixes, ms, namespace};
 use crate::operator::reconciler::{Effect, FindingWrite, Input, Outcome};
 use crate::operator::watch::{Change, Source};
-
-/// A cluster policy that only reports the missing `team` label; the campaign fixes it.
-fn audit_policy() -> Value {
-    json!({
-        "apiVersion": "driftwarden.dev/v1alpha1",
-        "kind": "ClusterDriftPolicy",
-        "metadata": {"name": "team-label", "generation": 1},
-        "spec": {
-            "baselines": [{
-                "name": "team-label",
-                "match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "web"}}},
-                "template": {"metadata": {"labels": {"team": "shop"}}}
-            }],
-            "remediation": {"mode": "Audit"}
-        }
-    })
-}
-
-fn campaign(strategy: Value) -> Value {
-    json!({
-        "apiVersion": "driftwarden.dev/v1alpha1",
-        "kind": "RemediationCampaign",
-        "metadata": {"name": "label-everything", "generation": 1, "uid": "campaign-uid"},
-        "spec": {
-            "objective": "Every web ConfigMap names its team",
-            "owner": {"team": "platform", "contact": "platform@example.com"},
-            "control": {"policyRef": {"kind": "ClusterDriftPolicy", "name": "team-label"}},
-            "successCriteria": {"compliantPercent": 100},
-            "deadline": "2027-03-31T00:00:00Z",
-            "strategy": strategy
-        }
-    })
-}
 
 fn own(strategy: Value) -> Own {
     Own {

@@ -215,6 +215,40 @@ pub fn policy(remediation: Value) -> Value {
     })
 }
 
+/// A cluster policy that reports every web ConfigMap without `team: shop`, and fixes none.
+pub fn audit_policy() -> Value {
+    json!({
+        "apiVersion": "driftwarden.dev/v1alpha1",
+        "kind": "ClusterDriftPolicy",
+        "metadata": {"name": "team-label", "generation": 1},
+        "spec": {
+            "baselines": [{
+                "name": "team-label",
+                "match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "web"}}},
+                "template": {"metadata": {"labels": {"team": "shop"}}}
+            }],
+            "remediation": {"mode": "Audit"}
+        }
+    })
+}
+
+/// An Auto or Manual campaign (as `strategy` says) over what [`audit_policy`] reports.
+pub fn campaign(strategy: Value) -> Value {
+    json!({
+        "apiVersion": "driftwarden.dev/v1alpha1",
+        "kind": "RemediationCampaign",
+        "metadata": {"name": "label-everything", "generation": 1, "uid": "campaign-uid"},
+        "spec": {
+            "objective": "Every web ConfigMap names its team",
+            "owner": {"team": "platform", "contact": "platform@example.com"},
+            "control": {"policyRef": {"kind": "ClusterDriftPolicy", "name": "team-label"}},
+            "successCriteria": {"compliantPercent": 100},
+            "deadline": "2027-03-31T00:00:00Z",
+            "strategy": strategy
+        }
+    })
+}
+
 /// A ConfigMap of `shop` labelled `app: web`, with `team` as given (absent: drifted).
 pub fn configmap(name: &str, team: Option<&str>) -> Value {
     let mut labels = json!({"app": "web"});

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::harness::{Harness, Own, configmap, fixes, ms, namespace, policy, status_writes};
+use super::harness::{Harness, Own, audit_policy, campaign, configmap, fixes, ms, namespace, policy, status_writes};
 use crate::operator::reconciler::Effect;
 
 /// Answers every write among `effects` (and those their outcomes ask for) as done, and
@@ -61,37 +61,13 @@ fn h_tick(h: &mut Harness) -> Vec<Effect> {
     h.tick()
 }
 
-fn campaign_objects(waves_status: Option<&crate::api::campaign::CampaignStatus>) -> (Value, Value) {
-    let policy = json!({
-        "apiVersion": "driftwarden.dev/v1alpha1",
-        "kind": "ClusterDriftPolicy",
-        "metadata": {"name": "team-label", "generation": 1},
-        "spec": {
-            "baselines": [{
-                "name": "team-label",
-                "match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "web"}}},
-                "template": {"metadata": {"labels": {"team": "shop"}}}
-            }],
-            "remediation": {"mode": "Audit"}
-        }
-    });
-    let mut campaign = json!({
-        "apiVersion": "driftwarden.dev/v1alpha1",
-        "kind": "RemediationCampaign",
-        "metadata": {"name": "label-everything", "generation": 1, "uid": "campaign-uid"},
-        "spec": {
-            "objective": "Every web ConfigMap names its team",
-            "owner": {"team": "platform", "contact": "platform@example.com"},
-            "control": {"policyRef": {"kind": "ClusterDriftPolicy", "name": "team-label"}},
-            "successCriteria": {"compliantPercent": 100},
-            "deadline": "2027-03-31T00:00:00Z",
-            "strategy": {"mode": "Auto", "autoRemediate": ["Metadata"], "waveSize": 2, "waveInterval": "10m"}
-        }
-    });
-    if let Some(status) = waves_status {
+fn campaign_objects(status: Option<&crate::api::campaign::CampaignStatus>) -> (Value, Value) {
+    let strategy = json!({"mode": "Auto", "autoRemediate": ["Metadata"], "waveSize": 2, "waveInterval": "10m"});
+    let mut campaign = campaign(strategy);
+    if let Some(status) = status {
         campaign["status"] = serde_json::to_value(status).unwrap();
     }
-    (policy, campaign)
+    (audit_policy(), campaign)
 }
 
 #[test]
