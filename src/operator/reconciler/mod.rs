@@ -3,8 +3,9 @@
 //! and the time, updates the policies, caches and counters it owns, and returns the
 //! [`Effect`]s to carry out: applies, reads, status and Finding writes, Events,
 //! notifications and watches. It awaits nothing, spawns nothing, holds no client and never
-//! reads a clock; the runtime ([`crate::operator::runtime`]) executes the effects and
-//! feeds their outcomes back. Every decision over time is therefore a unit test with a
+//! reads a clock (it only counts into the shared metrics and sets the readiness flag, both
+//! in memory); the runtime ([`crate::operator::runtime`]) executes the effects and feeds
+//! their outcomes back. Every decision over time is therefore a unit test with a
 //! frozen clock (see `tests/`).
 //!
 //! One module per step:
