@@ -67,6 +67,18 @@ fn a_field_fixed_too_often_is_escalated_as_flapping_instead_of_fixed_again() {
     assert_eq!(escalated.len(), 1, "{escalated:?}");
     assert_eq!(escalated[0].0, reasons::DRIFT_ESCALATED);
     assert!(escalated[0].1.contains("another actor is reverting it"), "{}", escalated[0].1);
+    // The policy's status says so too.
+    let status = h
+        .tick()
+        .into_iter()
+        .find_map(|effect| match effect {
+            crate::operator::reconciler::Effect::WritePolicyStatus { status, .. } => Some(status),
+            _ => None,
+        })
+        .expect("the escalation changes the policy's status");
+    let drift = &status.drifts[0];
+    assert_eq!(drift.action, "Escalate", "{drift:?}");
+    assert!(drift.reason.as_deref().is_some_and(|r| r.contains("reverting")), "{drift:?}");
     // Once the window has passed, the next look (a resync, or the object changing) fixes
     // the field again.
     h.advance(ms(10 * 60 * 1_000));
