@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{Value, json};
 use tracing::{debug, warn};
 
-use super::effect::{Effect, FindingWrite};
+use super::effect::{CampaignFix, Effect, FindingWrite};
 use super::error::RequestError;
 use super::evaluate::{DecisionContext, covers_for, decide_for};
 use super::{FixPart, Reconciler, name_of};
@@ -42,15 +42,6 @@ use crate::reconcile::findings::{
     WatchedFinding, Written, finding_body, finding_name, finding_namespace, new_finding, read_finding,
 };
 use crate::reconcile::policies::Readiness;
-
-/// A campaign's share of a fix: which campaign asked, and on whose approval.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CampaignFix {
-    pub campaign: String,
-    pub approved_by: Option<String>,
-    /// The wave the fix is part of, when it is.
-    pub wave: Option<u32>,
-}
 
 mod approvals;
 mod intake;

@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::{debug, warn};
 
-use super::{Effect, Reconciler, campaigns::CampaignFix};
+use super::effect::CampaignFix;
+use super::{Effect, Reconciler};
 use crate::api::RemediationClass;
 use crate::api::campaign::{CampaignMode, ControlSource};
 use crate::api::finding::FindingState;

@@ -13,7 +13,6 @@ use kube::api::ApiResource;
 use serde_json::Value;
 
 use super::FixPart;
-use super::campaigns::CampaignFix;
 use crate::api::campaign::CampaignStatus;
 use crate::api::exception::ExceptionStatus;
 use crate::api::finding::FindingStatus;
@@ -108,4 +107,13 @@ pub struct FindingWrite {
     pub status: FindingStatus,
     /// Whether the status differs from what was last written.
     pub status_due: bool,
+}
+
+/// A campaign's share of a fix: which campaign asked, and on whose approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignFix {
+    pub campaign: String,
+    pub approved_by: Option<String>,
+    /// The wave the fix is part of, when it is.
+    pub wave: Option<u32>,
 }

@@ -41,7 +41,7 @@ use kube::api::ApiResource;
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
-pub use effect::{Announcement, Effect, EventType, FindingWrite};
+pub use effect::{Announcement, CampaignFix, Effect, EventType, FindingWrite};
 pub use error::RequestError;
 pub use fixes::fix_span;
 pub use reports::{ReportError, Served, Written};
@@ -105,7 +105,7 @@ pub enum Outcome {
     ExceptionWritten((String, String), Result<crate::api::exception::ExceptionStatus, RequestError>),
     /// A campaign control's automatic fix ended.
     CheckFixed {
-        campaign: campaigns::CampaignFix,
+        campaign: CampaignFix,
         key: ObjectKey,
         result: FixResult,
         /// When the server refused the fix for lack of permission: which verb on what.
@@ -137,7 +137,7 @@ pub struct FixPart {
     pub class: crate::api::RemediationClass,
     pub first_seen: Option<Timestamp>,
     /// The campaign whose wave or approval started the fix, if any.
-    pub campaign: Option<campaigns::CampaignFix>,
+    pub campaign: Option<CampaignFix>,
 }
 
 /// One watched kind.
