@@ -165,3 +165,23 @@ fn a_json_log_follows_one_drift_from_detection_to_its_verified_fix() {
     assert_eq!(verified["span"]["class"], json!("Metadata"), "{verified}");
     assert_eq!(verified["span"]["attempt"], json!(2), "the second attempt verified: {verified}");
 }
+
+#[test]
+fn a_field_a_gitops_applier_set_is_escalated_as_a_conflict_not_fixed() {
+    let mut h = Harness::new();
+    let mut applied = configmap("web", Some("from-git"));
+    applied["metadata"]["managedFields"] = json!([{
+        "manager": "argocd-controller",
+        "operation": "Apply",
+        "apiVersion": "v1",
+        "time": "2026-03-02T09:00:00Z",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}
+    }]);
+    let effects = h.start(Own::policy(policy(json!({}))), vec![applied]);
+    let escalated = events(&effects);
+    assert!(fixes(effects).is_empty(), "driftwarden does not fight the applier");
+    assert_eq!(escalated.len(), 1, "{escalated:?}");
+    assert_eq!(escalated[0].0, reasons::DRIFT_ESCALATED);
+    assert!(escalated[0].1.contains("owned by argocd-controller; settle it in Git"), "{}", escalated[0].1);
+}
