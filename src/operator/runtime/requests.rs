@@ -8,35 +8,27 @@ use serde_json::{Value, json};
 use crate::api::campaign::{CampaignStatus, RemediationCampaign};
 use crate::api::exception::{DriftException, ExceptionStatus};
 use crate::api::finding::{Finding, FindingStatus};
-use crate::api::policy::PolicyStatus;
+use crate::api::policy::{ClusterDriftPolicy, DriftPolicy, PolicyStatus};
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
 use crate::operator::reconciler::{FindingWrite, ReportError, RequestError, Served, Written};
 use crate::operator::watch;
 use crate::reconcile::policy_report::{API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
 
+/// Writes a policy's status.
 pub(super) async fn write_policy_status(
     client: Client,
     key: &PolicyKey,
     manager: &str,
     status: &PolicyStatus,
 ) -> Result<(), RequestError> {
-    let resource = match key.namespace {
-        Some(_) => ApiResource::erase::<crate::api::policy::DriftPolicy>(&()),
-        None => ApiResource::erase::<crate::api::policy::ClusterDriftPolicy>(&()),
-    };
-    let api: Api<DynamicObject> = match &key.namespace {
-        Some(namespace) => Api::namespaced_with(client, namespace, &resource),
-        None => Api::all_with(client, &resource),
-    };
-    let body = json!({"apiVersion": resource.api_version, "kind": resource.kind, "status": status});
-    api.patch_status(&key.name, &PatchParams::apply(manager).force(), &Patch::Apply(&body))
-        .await
-        .map(|_| ())
-        .map_err(|source| RequestError::StatusWrite { source })
+    match &key.namespace {
+        Some(namespace) => patch_own_status::<DriftPolicy>(client, Some(namespace), &key.name, manager, status).await,
+        None => patch_own_status::<ClusterDriftPolicy>(client, None, &key.name, manager, status).await,
+    }
 }
 
-/// Writes the status of a cluster-scoped kind of driftwarden's own (a campaign) or of a
-/// namespaced one (an exception), with server-side apply under the status field manager.
+/// Writes the status of one of driftwarden's own kinds, cluster-scoped (`namespace` none)
+/// or namespaced, with server-side apply under the status field manager.
 async fn patch_own_status<K>(
     client: Client,
     namespace: Option<&str>,
@@ -59,6 +51,7 @@ where
         .map_err(|source| RequestError::StatusWrite { source })
 }
 
+/// Writes a campaign's status; answers what was written.
 pub(super) async fn write_campaign_status(
     client: Client,
     name: &str,
@@ -68,6 +61,7 @@ pub(super) async fn write_campaign_status(
     patch_own_status::<RemediationCampaign>(client, None, name, manager, &status).await.map(|()| status)
 }
 
+/// Writes an exception's status; answers what was written.
 pub(super) async fn write_exception_status(
     client: Client,
     (namespace, name): &(String, String),
