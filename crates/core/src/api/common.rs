@@ -17,36 +17,7 @@ pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
 /// The OpenAPI pattern of a time of day as `HH:MM`, from `00:00` to `23:59`.
 pub const TIME_OF_DAY_PATTERN: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9]$";
 
-/// A duration string that is not a positive Go duration.
-#[derive(Debug, thiserror::Error)]
-pub enum DurationError {
-    /// The string does not follow the Go duration format.
-    #[error("{value:?} is not a duration such as `10m` or `1h30m`")]
-    Malformed {
-        /// The string that was read.
-        value: String,
-        /// Why it could not be read.
-        #[source]
-        source: kube::core::duration::ParseError,
-    },
-    /// The duration is negative.
-    #[error("{value:?} is negative; a duration here must be positive")]
-    Negative {
-        /// The string that was read.
-        value: String,
-    },
-}
-
-/// Reads a duration written in the Go format (`90s`, `10m`, `1h30m`, `2160h`), the format of
-/// every duration field of the driftwarden resources.
-pub fn parse_duration(value: &str) -> Result<std::time::Duration, DurationError> {
-    let parsed: kube::core::Duration =
-        value.parse().map_err(|source| DurationError::Malformed { value: value.to_string(), source })?;
-    if parsed.is_negative() {
-        return Err(DurationError::Negative { value: value.to_string() });
-    }
-    Ok(parsed.into())
-}
+pub use super::duration::{DurationError, MAX_DURATION, parse_duration};
 
 /// The risk of a fix: what applying it touches. A drift's class decides whether it may be
 /// fixed without a person.

@@ -5,11 +5,13 @@
 //! - [`campaign`]: `RemediationCampaign`, a control objective tracked across assets;
 //! - [`finding`]: `Finding`, one asset's part in a campaign;
 //! - [`exception`]: `DriftException`, an approved, time-boxed deviation;
-//! - [`conditions`] and [`reasons`]: the one condition setter and the reason constants.
+//! - [`conditions`] and [`reasons`]: the one condition setter and the reason constants;
+//! - [`duration`]: the durations the resources hold, read without overflow.
 
 pub mod campaign;
 pub mod common;
 pub mod conditions;
+pub mod duration;
 pub mod exception;
 pub mod finding;
 pub mod policy;

@@ -67,3 +67,22 @@ fn a_failed_status_write_is_tried_again_after_its_backoff() {
     h.advance(ms(1));
     assert_eq!(status_writes(&h.tick()), 1);
 }
+
+#[test]
+fn a_policy_with_an_overflowing_duration_is_not_ready_and_the_others_are_served() {
+    let mut h = Harness::new();
+    let mut hostile = policy(json!({"flapping": {"maxFixes": 1, "window": "9999999999999999h"}}));
+    hostile["metadata"]["name"] = json!("hostile");
+    let own = Own {
+        namespaces: vec![super::harness::namespace("shop")],
+        policies: vec![hostile, policy(json!({}))],
+        ..Own::default()
+    };
+    let effects = h.start(own, vec![configmap("web", None)]);
+    assert_eq!(fixes(effects).len(), 1, "the valid policy still fixes");
+    let writes = written(h.tick());
+    let hostile = writes.iter().find(|(key, _)| key.name == "hostile").map(|(_, s)| s).expect("its status is written");
+    let ready = hostile.conditions.iter().find(|c| c.type_ == "Ready").expect("Ready is set");
+    assert_eq!(ready.status, "False");
+    assert!(ready.message.contains("longer than 100 years"), "{}", ready.message);
+}
