@@ -17,7 +17,7 @@ use crate::engine::decide::{
 };
 use crate::engine::evaluate::TargetResult;
 use crate::keys::{KindKey, ObjectKey};
-use crate::reconcile::exceptions::ExceptionEntry;
+use crate::reconcile::exceptions::{ExceptionEntry, ExceptionProblem};
 use crate::reconcile::policies::{DecidedDrift, PolicyEntry, TargetState};
 
 impl Reconciler {
@@ -250,7 +250,7 @@ pub(super) fn decide_for(
 /// The active exceptions that may and do select `live`. A missing object has none: an
 /// exception covers drift of what exists.
 pub(super) fn covers_for(
-    exceptions: &BTreeMap<(String, String), Result<ExceptionEntry, String>>,
+    exceptions: &BTreeMap<(String, String), Result<ExceptionEntry, ExceptionProblem>>,
     live: Option<&Value>,
     operator_namespace: &str,
     labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,

@@ -16,7 +16,7 @@ use crate::api::reasons::{self, types};
 use crate::engine::decide::Action;
 use crate::operator::notify::{Notification, NotificationType, Sink};
 use crate::reconcile::campaigns::BACKOFF;
-use crate::reconcile::exceptions::ExceptionEntry;
+use crate::reconcile::exceptions::{ExceptionEntry, ExceptionProblem};
 
 /// What the loop keeps per exception for its status.
 #[derive(Debug, Default)]
@@ -32,7 +32,7 @@ pub(super) struct ExceptionState {
 /// What an exception's status says, from what it covers now.
 pub(super) fn exception_status(
     previous: &ExceptionStatus,
-    entry: &Result<ExceptionEntry, String>,
+    entry: &Result<ExceptionEntry, ExceptionProblem>,
     covered: u32,
     covered_findings: u32,
     lead: SignedDuration,
@@ -49,11 +49,11 @@ pub(super) fn exception_status(
     };
     match entry {
         Err(problem) => {
-            let too_long = problem.contains("maxDuration");
+            let too_long = problem.exceeds_max_duration();
             let reason = if too_long { reasons::EXCEEDS_MAX_DURATION } else { reasons::INVALID_SPEC };
-            set(types::READY, false, reason, problem.clone());
+            set(types::READY, false, reason, problem.to_string());
             set(types::ACTIVE, false, reason, "the exception is not honoured".to_string());
-            set(types::EXPIRED, too_long, reason, problem.clone());
+            set(types::EXPIRED, too_long, reason, problem.to_string());
         }
         Ok(entry) => {
             let expires = entry.cover.expires_at;
@@ -145,9 +145,9 @@ impl Reconciler {
                 .filter(|(k, f)| f.status.state == FindingState::Excepted && covered_assets.contains(k))
                 .count() as u32;
             // A namespaced exception that reaches other namespaces is refused, and says why.
-            let refused: Result<ExceptionEntry, String> = match entry {
+            let refused: Result<ExceptionEntry, ExceptionProblem> = match entry {
                 Ok(e) => match e.reach_problem(&self.settings.namespace) {
-                    Some(problem) => Err(problem),
+                    Some(problem) => Err(ExceptionProblem::Reach(problem)),
                     None => Ok(e.clone()),
                 },
                 Err(problem) => Err(problem.clone()),
@@ -250,7 +250,7 @@ mod tests {
     use crate::api::conditions::check_contract;
     use crate::reconcile::exceptions::read;
 
-    fn exception(expires: &str) -> Result<ExceptionEntry, String> {
+    fn exception(expires: &str) -> Result<ExceptionEntry, ExceptionProblem> {
         read(&json!({
             "metadata": {"name": "x", "namespace": "shop", "creationTimestamp": "2026-01-01T00:00:00Z"},
             "spec": {"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "justification": "j", "approvedBy": "a",

@@ -57,7 +57,7 @@ use crate::engine::backoff::Backoff;
 use crate::engine::decide::Action;
 use crate::engine::prune::FieldMask;
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
-use crate::reconcile::exceptions::ExceptionEntry;
+use crate::reconcile::exceptions::{ExceptionEntry, ExceptionProblem};
 use crate::reconcile::policies::{DecidedDrift, PolicyEntry};
 
 /// The `controller` label of the metrics about reconciling one object.
@@ -210,7 +210,7 @@ pub struct Reconciler {
     policies: BTreeMap<PolicyKey, PolicyEntry>,
     kinds: BTreeMap<KindKey, KindEntry>,
     namespaces: BTreeMap<String, BTreeMap<String, String>>,
-    exceptions: BTreeMap<(String, String), Result<ExceptionEntry, String>>,
+    exceptions: BTreeMap<(String, String), Result<ExceptionEntry, ExceptionProblem>>,
     /// Names seen since a relist of policies or exceptions started.
     relisting: BTreeMap<&'static str, BTreeSet<(Option<String>, String)>>,
     in_flight: BTreeSet<ObjectKey>,

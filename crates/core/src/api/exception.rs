@@ -96,34 +96,29 @@ impl DriftExceptionSpec {
     /// Why the exception must not be honoured, given when it was created; `None` when its
     /// dates are within bounds. The API server checks the same bounds against `approvedAt`
     /// but cannot see the creation time, so the operator calls this.
-    pub fn expiry_problem(&self, created: Timestamp) -> Option<String> {
+    pub fn expiry_problem(&self, created: Timestamp) -> Option<ExpiryProblem> {
         let max = match self.max_duration() {
             Ok(max) => max,
-            Err(error) => return Some(format!("maxDuration: {error}")),
+            Err(source) => return Some(ExpiryProblem::MaxDuration { source }),
         };
         let ceiling = parse_duration(MAX_MAX_DURATION).expect("the ceiling is a valid duration");
         if max > ceiling {
-            return Some(format!("maxDuration {} exceeds {MAX_MAX_DURATION} (one year)", self.max_duration));
+            return Some(ExpiryProblem::MaxDurationAboveCeiling { max_duration: self.max_duration.clone() });
         }
         let max = SignedDuration::try_from(max).expect("at most a year fits a signed duration");
         let expires = self.expires_at.0;
         let approved = self.approved_at.0;
         if expires <= approved {
-            return Some(format!("expiresAt {expires} is not after approvedAt {approved}"));
+            return Some(ExpiryProblem::NotAfterApproval { expires, approved });
         }
+        let max_duration = self.max_duration.clone();
         let by_approval = approved.checked_add(max).unwrap_or(Timestamp::MAX);
         if expires > by_approval {
-            return Some(format!(
-                "expiresAt {expires} is more than maxDuration {} after approvedAt {approved}",
-                self.max_duration
-            ));
+            return Some(ExpiryProblem::LongerThanAllowedAfterApproval { expires, approved, max_duration });
         }
         let by_creation = created.checked_add(max).unwrap_or(Timestamp::MAX);
         if expires > by_creation {
-            return Some(format!(
-                "expiresAt {expires} is more than maxDuration {} after the exception was created at {created}",
-                self.max_duration
-            ));
+            return Some(ExpiryProblem::LongerThanAllowedAfterCreation { expires, created, max_duration });
         }
         None
     }
@@ -138,8 +133,40 @@ impl DriftException {
     /// Why the exception must not be honoured, given when it was created (normally
     /// `metadata.creationTimestamp`); `None` when its dates are within bounds. See
     /// [`DriftExceptionSpec::expiry_problem`].
-    pub fn expiry_problem(&self, created: Timestamp) -> Option<String> {
+    pub fn expiry_problem(&self, created: Timestamp) -> Option<ExpiryProblem> {
         self.spec.expiry_problem(created)
+    }
+}
+
+/// Why an exception's dates must not be honoured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpiryProblem {
+    /// `maxDuration` is not a duration.
+    #[error("maxDuration: {source}")]
+    MaxDuration {
+        #[source]
+        source: DurationError,
+    },
+    /// `maxDuration` is longer than any exception may last.
+    #[error("maxDuration {max_duration} exceeds {MAX_MAX_DURATION} (one year)")]
+    MaxDurationAboveCeiling { max_duration: String },
+    /// The exception expires before it was approved.
+    #[error("expiresAt {expires} is not after approvedAt {approved}")]
+    NotAfterApproval { expires: Timestamp, approved: Timestamp },
+    /// The exception lasts longer than `maxDuration` from its approval.
+    #[error("expiresAt {expires} is more than maxDuration {max_duration} after approvedAt {approved}")]
+    LongerThanAllowedAfterApproval { expires: Timestamp, approved: Timestamp, max_duration: String },
+    /// The exception lasts longer than `maxDuration` from its creation.
+    #[error("expiresAt {expires} is more than maxDuration {max_duration} after the exception was created at {created}")]
+    LongerThanAllowedAfterCreation { expires: Timestamp, created: Timestamp, max_duration: String },
+}
+
+impl ExpiryProblem {
+    /// Whether the problem is the exception's `maxDuration`, or lasting longer than it: such
+    /// an exception counts as expired. An exception that expires before its approval is
+    /// merely invalid.
+    pub fn exceeds_max_duration(&self) -> bool {
+        !matches!(self, Self::NotAfterApproval { .. })
     }
 }
 
@@ -304,7 +331,7 @@ status:
     #[test]
     fn expiry_problem_measures_from_creation_too() {
         let problem = spec().expiry_problem(at("2026-03-01T00:00:00Z")).expect("created 61 days before expiry");
-        assert!(problem.contains("after the exception was created"), "{problem}");
+        assert!(problem.to_string().contains("after the exception was created"), "{problem}");
         let exception: DriftException = serde_yaml::from_str(EXCEPTION).unwrap();
         assert!(exception.expiry_problem(at("2026-03-01T00:00:00Z")).is_some());
     }
@@ -314,19 +341,19 @@ status:
         let created = at("2026-04-01T00:00:00Z");
         let mut spec = spec();
         spec.expires_at = Time(at("2026-03-31T00:00:00Z"));
-        assert!(spec.expiry_problem(created).unwrap().contains("is not after approvedAt"));
+        assert!(spec.expiry_problem(created).unwrap().to_string().contains("is not after approvedAt"));
 
         let mut spec = self::spec();
         spec.expires_at = Time(at("2026-05-02T00:00:00Z"));
-        assert!(spec.expiry_problem(created).unwrap().contains("after approvedAt"));
+        assert!(spec.expiry_problem(created).unwrap().to_string().contains("after approvedAt"));
 
         let mut spec = self::spec();
         spec.max_duration = "90d".to_string();
-        assert!(spec.expiry_problem(created).unwrap().starts_with("maxDuration"));
+        assert!(spec.expiry_problem(created).unwrap().to_string().starts_with("maxDuration"));
 
         let mut spec = self::spec();
         spec.max_duration = "9000h".to_string();
-        assert!(spec.expiry_problem(created).unwrap().contains("exceeds 8760h"));
+        assert!(spec.expiry_problem(created).unwrap().to_string().contains("exceeds 8760h"));
     }
 
     #[test]

@@ -148,7 +148,7 @@ fn documents(folder: &str) -> Vec<(String, Value)> {
 fn exception_dates_problem(exception: &DriftException) -> Option<String> {
     let approved = exception.spec.approved_at.0;
     if let Some(problem) = exception.spec.expiry_problem(approved) {
-        return Some(problem);
+        return Some(problem.to_string());
     }
     if exception.spec.is_expired_at(approved) {
         return Some("expired when approved".to_string());

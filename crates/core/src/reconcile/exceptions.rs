@@ -8,9 +8,9 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::api::TargetMatch;
-use crate::api::exception::DriftExceptionSpec;
+use crate::api::exception::{DriftExceptionSpec, ExpiryProblem};
 use crate::engine::decide::ExceptionCover;
-use crate::engine::pointer::PathPattern;
+use crate::engine::pointer::{PathPattern, PatternError};
 use crate::engine::selector::{MatchScope, target_matches};
 
 /// One exception, checked.
@@ -22,24 +22,54 @@ pub struct ExceptionEntry {
     pub cover: ExceptionCover,
 }
 
+/// Why an exception is not honoured: it covers nothing, and its status says this.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExceptionProblem {
+    /// The spec does not read as a DriftException's (the reader's message).
+    #[error("spec: {0}")]
+    Spec(String),
+    /// Its dates are out of bounds.
+    #[error("{0}")]
+    Expiry(#[from] ExpiryProblem),
+    /// One of its paths is not a path pattern.
+    #[error("spec.paths[{index}]: {source}")]
+    Path {
+        index: usize,
+        #[source]
+        source: PatternError,
+    },
+    /// Outside the operator's namespace, it reaches other namespaces; see
+    /// [`ExceptionEntry::reach_problem`].
+    #[error("{0}")]
+    Reach(String),
+}
+
+impl ExceptionProblem {
+    /// Whether the exception lasts longer than it may (or its `maxDuration` is wrong): it
+    /// then counts as expired, not merely invalid.
+    pub fn exceeds_max_duration(&self) -> bool {
+        matches!(self, Self::Expiry(problem) if problem.exceeds_max_duration())
+    }
+}
+
 /// Reads a watched DriftException. `Err` says what is wrong with it; a wrong exception
 /// covers nothing.
-pub fn read(object: &Value) -> Result<ExceptionEntry, String> {
+pub fn read(object: &Value) -> Result<ExceptionEntry, ExceptionProblem> {
     let namespace = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
     let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
     let spec: DriftExceptionSpec = serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))
-        .map_err(|err| format!("spec: {err}"))?;
+        .map_err(|err| ExceptionProblem::Spec(err.to_string()))?;
     if let Some(created) = object.pointer("/metadata/creationTimestamp").and_then(Value::as_str)
         && let Ok(created) = created.parse::<Timestamp>()
         && let Some(problem) = spec.expiry_problem(created)
     {
-        return Err(problem);
+        return Err(problem.into());
     }
     let paths = spec
         .paths
         .iter()
         .enumerate()
-        .map(|(i, p)| PathPattern::parse(p).map_err(|err| format!("spec.paths[{i}]: {err}")))
+        .map(|(index, p)| PathPattern::parse(p).map_err(|source| ExceptionProblem::Path { index, source }))
         .collect::<Result<Vec<_>, _>>()?;
     let cover = ExceptionCover { name: format!("{namespace}/{name}"), paths, expires_at: spec.expires_at.0 };
     Ok(ExceptionEntry { namespace, name, target: spec.target, cover })
