@@ -1,4 +1,7 @@
-//! Users and ServiceAccounts as the authorizer sees them: a name and groups.
+//! Users and ServiceAccounts as the authorizer sees them: a name, groups, and the uid and
+//! extra attributes an authenticator or an impersonating request may add.
+
+use std::collections::BTreeMap;
 
 /// The group every authenticated identity belongs to.
 pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
@@ -14,6 +17,10 @@ pub struct UserInfo {
     pub name: String,
     /// The groups, `system:authenticated` included.
     pub groups: Vec<String>,
+    /// The uid, when the authenticator (or `Impersonate-Uid`) gives one.
+    pub uid: Option<String>,
+    /// Extra attributes (`Impersonate-Extra-*`), by key.
+    pub extra: BTreeMap<String, Vec<String>>,
 }
 
 impl UserInfo {
@@ -23,7 +30,7 @@ impl UserInfo {
         if !groups.iter().any(|g| g == AUTHENTICATED_GROUP) {
             groups.push(AUTHENTICATED_GROUP.to_string());
         }
-        UserInfo { name: name.into(), groups }
+        UserInfo { name: name.into(), groups, uid: None, extra: BTreeMap::new() }
     }
 
     /// The user of ServiceAccount `name` in `namespace`:
@@ -37,6 +44,8 @@ impl UserInfo {
                 format!("{SERVICE_ACCOUNTS_GROUP}:{namespace}"),
                 AUTHENTICATED_GROUP.to_string(),
             ],
+            uid: None,
+            extra: BTreeMap::new(),
         }
     }
 
