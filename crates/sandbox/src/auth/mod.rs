@@ -7,11 +7,13 @@
 //! - [`attributes`]: what a request asks to do (verb, resource, namespace, name, path).
 //! - [`rbac`]: the pure RBAC decision and the store-backed authorizer.
 //! - [`forbidden`]: the 403 answer in kube-apiserver's words.
+//! - [`impersonation`]: the `Impersonate-*` headers, checked and applied.
 
 pub mod attributes;
 pub mod bootstrap;
 pub mod forbidden;
 pub mod identity;
+pub mod impersonation;
 pub mod rbac;
 pub mod tokens;
 

@@ -9,6 +9,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 use k8s_openapi::apimachinery::pkg::version::Info;
 
+use super::reviews;
 use crate::resources::{GroupVersions, Registry, ResourceKind, Verb};
 
 /// The Kubernetes version the sandbox reports.
@@ -58,14 +59,25 @@ fn api_group(g: &GroupVersions) -> APIGroup {
     }
 }
 
+/// The served groups: the registry's, then the groups of the access reviews.
+fn all_groups(registry: &Registry) -> Vec<GroupVersions> {
+    let mut groups = registry.groups();
+    for review in &reviews::REVIEWS {
+        if !groups.iter().any(|g| g.group == review.group) {
+            groups.push(GroupVersions { group: review.group.to_string(), versions: vec![review.version.to_string()] });
+        }
+    }
+    groups
+}
+
 /// `/apis`
 pub fn groups(registry: &Registry) -> APIGroupList {
-    APIGroupList { groups: registry.groups().iter().filter(|g| !g.group.is_empty()).map(api_group).collect() }
+    APIGroupList { groups: all_groups(registry).iter().filter(|g| !g.group.is_empty()).map(api_group).collect() }
 }
 
 /// `/apis/{group}`, if the group is served.
 pub fn group(registry: &Registry, name: &str) -> Option<APIGroup> {
-    registry.groups().iter().find(|g| !g.group.is_empty() && g.group == name).map(api_group)
+    all_groups(registry).iter().find(|g| !g.group.is_empty() && g.group == name).map(api_group)
 }
 
 fn non_empty(list: &[String]) -> Option<Vec<String>> {
@@ -102,13 +114,29 @@ fn status_resource(kind: &ResourceKind) -> APIResource {
     }
 }
 
+/// A create-only review (SelfSubjectAccessReview and the like).
+fn review_resource(review: &reviews::Review) -> APIResource {
+    APIResource {
+        name: review.resource.to_string(),
+        singular_name: review.singular.to_string(),
+        namespaced: review.namespaced,
+        kind: review.kind.to_string(),
+        verbs: vec![Verb::Create.as_str().to_string()],
+        short_names: None,
+        categories: None,
+        group: None,
+        version: None,
+        storage_version_hash: None,
+    }
+}
+
 /// `/api/v1` or `/apis/{group}/{version}`, if the group version is served.
 pub fn resources(registry: &Registry, group: &str, version: &str) -> Option<APIResourceList> {
     let kinds = registry.kinds_in(group, version);
-    if kinds.is_empty() {
+    let mut resources: Vec<APIResource> = reviews::reviews_in(group, version).map(review_resource).collect();
+    if kinds.is_empty() && resources.is_empty() {
         return None;
     }
-    let mut resources = Vec::new();
     for kind in kinds {
         resources.push(resource(kind));
         if kind.status_subresource {
@@ -139,5 +167,15 @@ mod tests {
         let list = groups(&Registry::default());
         assert!(list.groups.iter().all(|g| !g.name.is_empty()));
         assert!(list.groups.iter().any(|g| g.name == "events.k8s.io"));
+    }
+
+    #[test]
+    fn reviews_are_listed_create_only() {
+        let list = resources(&Registry::default(), "authorization.k8s.io", "v1").expect("served");
+        let local = list.resources.iter().find(|r| r.name == "localsubjectaccessreviews").expect("local");
+        assert!(local.namespaced);
+        assert_eq!(local.verbs, vec!["create"]);
+        assert_eq!(list.resources.len(), 4);
+        assert!(group(&Registry::default(), "authentication.k8s.io").is_some());
     }
 }

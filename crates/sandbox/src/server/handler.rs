@@ -14,7 +14,8 @@ use super::query::{self, Query};
 use super::request_log::{RequestLog, RequestRecord};
 use super::response::{self, Body};
 use super::route::Route;
-use super::{admin, discovery, openapi, table};
+use super::{admin, discovery, openapi, reviews, table};
+use crate::auth::impersonation::{self, Effective};
 use crate::auth::rbac::authorize;
 use crate::auth::{Authenticated, Authenticator, RequestAttributes};
 use crate::error::{ApiError, Reason};
@@ -76,19 +77,23 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
             };
             (None, result)
         }
-        Ok(who) => {
-            let result = match admit(&context, &who, &attrs).await {
-                Ok(()) => dispatch(&context, &parts, &bytes),
-                Err(e) => Err(e),
-            };
-            (Some(who), result)
-        }
+        Ok(caller) => match impersonation::resolve(caller.clone(), &parts.headers, &context.store) {
+            Err(e) => (Some(Effective { who: caller, impersonator: None }), Err(e)),
+            Ok(effective) => {
+                let result = match admit(&context, &effective.who, &attrs).await {
+                    Ok(()) => reviews::answer(&context.store, &effective.who, &parts, &bytes)
+                        .unwrap_or_else(|| dispatch(&context, &parts, &bytes)),
+                    Err(e) => Err(e),
+                };
+                (Some(effective), result)
+            }
+        },
     };
     let response = result.unwrap_or_else(|e| response::error(&e));
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "sandbox request");
     if let Some(who) = who {
         let dry_run = query.dry_run || dry_run_in_body(&parts, &bytes);
-        context.requests.record(RequestRecord::new(&who, &attrs, dry_run, response.status().as_u16()));
+        context.requests.record(RequestRecord::of(&who, &attrs, dry_run, response.status().as_u16()));
     }
     response
 }
@@ -133,7 +138,7 @@ fn media_type(parts: &Parts) -> String {
         .unwrap_or_default()
 }
 
-fn decode_object(parts: &Parts, body: &[u8]) -> Result<Value, ApiError> {
+pub(super) fn decode_object(parts: &Parts, body: &[u8]) -> Result<Value, ApiError> {
     let value: Value = match media_type(parts).as_str() {
         "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| {
             ApiError::bad_request(format!("unable to decode the request body as JSON: {e}")).with_source(e)

@@ -7,6 +7,7 @@ mod openapi;
 mod query;
 mod request_log;
 mod response;
+mod reviews;
 mod route;
 mod table;
 mod tls;

@@ -5,10 +5,10 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
+use crate::auth::impersonation::{Effective, user_name};
 use crate::auth::{Authenticated, RequestAttributes};
 
-/// The user name recorded for requests made with the admin token.
-pub const ADMIN_USER: &str = "system:admin";
+pub use crate::auth::impersonation::ADMIN_USER;
 
 /// How many records the log keeps by default; older ones are dropped first.
 pub const DEFAULT_CAPACITY: usize = 1_000_000;
@@ -16,8 +16,11 @@ pub const DEFAULT_CAPACITY: usize = 1_000_000;
 /// One answered API request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {
-    /// The authenticated user (`system:serviceaccount:ns:name`, or [`ADMIN_USER`]).
+    /// The user the request ran as (`system:serviceaccount:ns:name`, or [`ADMIN_USER`]):
+    /// the impersonated user when the request impersonated one.
     pub user: String,
+    /// The authenticated caller, when it impersonated [`RequestRecord::user`].
+    pub impersonator: Option<String>,
     /// The authorizer's verb: `get`, `list`, `watch`, `create`, `update`, `patch`,
     /// `delete`, `deletecollection`; for non-resource paths the lowercased method.
     pub verb: String,
@@ -40,12 +43,9 @@ pub struct RequestRecord {
 impl RequestRecord {
     /// The record of a request by `who` with `attrs`, answered with `code`.
     pub fn new(who: &Authenticated, attrs: &RequestAttributes, dry_run: bool, code: u16) -> Self {
-        let user = match who {
-            Authenticated::Admin => ADMIN_USER.to_string(),
-            Authenticated::User(user) => user.name.clone(),
-        };
         RequestRecord {
-            user,
+            user: user_name(who),
+            impersonator: None,
             verb: attrs.verb.clone(),
             group: attrs.group.clone(),
             resource: attrs.resource.clone(),
@@ -55,6 +55,13 @@ impl RequestRecord {
             dry_run,
             code,
         }
+    }
+}
+
+impl RequestRecord {
+    /// The record of a request that ran as `effective`, answered with `code`.
+    pub fn of(effective: &Effective, attrs: &RequestAttributes, dry_run: bool, code: u16) -> Self {
+        RequestRecord { impersonator: effective.impersonator.clone(), ..RequestRecord::new(&effective.who, attrs, dry_run, code) }
     }
 }
 

@@ -30,11 +30,24 @@ fn labels_of(role: &ClusterRole) -> Map<String, Value> {
 }
 
 /// The rules `role` grants: its own, plus, when it aggregates, those of every other
-/// ClusterRole in `all` that one of its selectors matches. An empty selector matches
-/// nothing, as in kube-controller-manager.
+/// ClusterRole in `all` that one of its selectors matches, themselves aggregated (`admin`
+/// gathers `edit`, which gathers `view`), as kube-controller-manager's aggregation
+/// controller fills them in. An empty selector matches nothing, as there.
 pub fn effective_rules<'a>(role: &'a ClusterRole, all: &'a [ClusterRole]) -> Vec<&'a PolicyRule> {
-    let mut rules: Vec<&PolicyRule> = role.rules.iter().flatten().collect();
-    let Some(aggregation) = &role.aggregation_rule else { return rules };
+    let mut rules = Vec::new();
+    let mut visited: Vec<&str> = Vec::new();
+    gather(role, all, &mut visited, &mut rules);
+    rules
+}
+
+fn gather<'a>(role: &'a ClusterRole, all: &'a [ClusterRole], visited: &mut Vec<&'a str>, rules: &mut Vec<&'a PolicyRule>) {
+    let name = role.metadata.name.as_deref().unwrap_or_default();
+    if visited.contains(&name) {
+        return;
+    }
+    visited.push(name);
+    rules.extend(role.rules.iter().flatten());
+    let Some(aggregation) = &role.aggregation_rule else { return };
     let selectors: Vec<LabelSelector> = aggregation
         .cluster_role_selectors
         .iter()
@@ -45,10 +58,9 @@ pub fn effective_rules<'a>(role: &'a ClusterRole, all: &'a [ClusterRole]) -> Vec
     for other in all.iter().filter(|o| o.metadata.name != role.metadata.name) {
         let labels = labels_of(other);
         if selectors.iter().any(|s| s.matches(Some(&labels))) {
-            rules.extend(other.rules.iter().flatten());
+            gather(other, all, visited, rules);
         }
     }
-    rules
 }
 
 #[cfg(test)]
@@ -73,5 +85,27 @@ mod tests {
         let rules = effective_rules(&all[0], &all);
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].resources.as_deref(), Some(&["pods".to_string()][..]));
+    }
+
+    #[test]
+    fn aggregation_is_transitive_and_survives_cycles() {
+        let all = vec![
+            role("{metadata: {name: admin}, aggregationRule: {clusterRoleSelectors: [{matchLabels: {to-admin: 'true'}}]}}"),
+            role(
+                "{metadata: {name: edit, labels: {to-admin: 'true'}}, aggregationRule: {clusterRoleSelectors: [{matchLabels: {to-edit: 'true'}}]}}",
+            ),
+            role(
+                "{metadata: {name: view, labels: {to-edit: 'true'}}, aggregationRule: {clusterRoleSelectors: [{matchLabels: {to-view: 'true'}}]}}",
+            ),
+            role(
+                "{metadata: {name: read, labels: {to-view: 'true', to-admin: 'true'}}, rules: [{apiGroups: [''], resources: [pods], verbs: [get]}]}",
+            ),
+            role(
+                "{metadata: {name: loop, labels: {to-edit: 'true'}}, aggregationRule: {clusterRoleSelectors: [{matchLabels: {to-admin: 'true'}}]}}",
+            ),
+        ];
+        assert_eq!(effective_rules(&all[0], &all).len(), 1, "read is reached twice but counted once");
+        assert_eq!(effective_rules(&all[2], &all).len(), 1);
+        assert_eq!(effective_rules(&all[4], &all).len(), 1);
     }
 }

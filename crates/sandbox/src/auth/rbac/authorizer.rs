@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use super::policy::RbacPolicy;
 use crate::auth::attributes::RequestAttributes;
 use crate::auth::forbidden::forbidden;
-use crate::auth::identity::MASTERS_GROUP;
+use crate::auth::identity::{MASTERS_GROUP, UserInfo};
+use crate::auth::impersonation::ADMIN_USER;
 use crate::auth::tokens::Authenticated;
 use crate::error::ApiError;
 use crate::store::{ListOptions, ResourceRef, Store};
@@ -41,15 +42,45 @@ pub fn policy_from_store(store: &Store) -> RbacPolicy {
     }
 }
 
+/// What the authorizer says of one request by one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the request is allowed.
+    pub allowed: bool,
+    /// Why, as kube-apiserver's authorizers word it (empty when they give no reason).
+    pub reason: String,
+}
+
+/// The user the admin token acts as: `system:admin` in `system:masters`.
+pub fn admin_user() -> UserInfo {
+    UserInfo::user(ADMIN_USER, &[MASTERS_GROUP])
+}
+
+/// The user `who` stands for, the admin token's included.
+pub fn user_of(who: &Authenticated) -> UserInfo {
+    match who {
+        Authenticated::Admin => admin_user(),
+        Authenticated::User(user) => user.clone(),
+    }
+}
+
+/// Whether `user` may do what `attrs` describe: `system:masters` may do anything, RBAC
+/// decides the rest, and every user may read discovery.
+pub fn decide(user: &UserInfo, attrs: &RequestAttributes, store: &Store) -> Decision {
+    if user.in_group(MASTERS_GROUP) {
+        return Decision { allowed: true, reason: String::new() };
+    }
+    if let Some(reason) = policy_from_store(store).allowed_by(user, attrs) {
+        return Decision { allowed: true, reason };
+    }
+    Decision { allowed: is_discovery(attrs), reason: String::new() }
+}
+
 /// Allows the request or answers 403.
 pub fn authorize(who: &Authenticated, attrs: &RequestAttributes, store: &Store) -> Result<(), ApiError> {
     let user = match who {
         Authenticated::Admin => return Ok(()),
         Authenticated::User(user) => user,
     };
-    if user.in_group(MASTERS_GROUP) || is_discovery(attrs) || policy_from_store(store).allows(user, attrs) {
-        Ok(())
-    } else {
-        Err(forbidden(user, attrs))
-    }
+    if decide(user, attrs, store).allowed { Ok(()) } else { Err(forbidden(user, attrs)) }
 }

@@ -13,5 +13,5 @@ pub mod policy;
 pub mod rules;
 pub mod subjects;
 
-pub use authorizer::authorize;
+pub use authorizer::{Decision, authorize, decide, policy_from_store, user_of};
 pub use policy::RbacPolicy;
