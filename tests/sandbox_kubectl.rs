@@ -200,3 +200,21 @@ async fn get_watch_prints_rows_as_objects_change() -> TestResult {
     child.kill().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_can_i_whoami_and_impersonation() -> TestResult {
+    let Some(h) = Harness::start().await? else { return Ok(()) };
+    for args in [
+        &["auth", "can-i", "create", "configmaps", "-n", "default"][..],
+        &["auth", "whoami"][..],
+        &["auth", "whoami", "-o", "json"][..],
+        &["auth", "can-i", "--list", "-n", "default"][..],
+        &["--as=alice", "auth", "can-i", "get", "configmaps", "-n", "default"][..],
+        &["--as=alice", "auth", "can-i", "--list", "-n", "default"][..],
+        &["--as=alice", "--as-group=dev", "auth", "whoami"][..],
+    ] {
+        let out = h.run_with(args, "").await?;
+        eprintln!("== {args:?} {}\n{}{}", out.success, out.stdout, out.stderr);
+    }
+    Ok(())
+}
