@@ -202,19 +202,70 @@ async fn get_watch_prints_rows_as_objects_change() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn auth_can_i_whoami_and_impersonation() -> TestResult {
+async fn auth_can_i_and_whoami() -> TestResult {
     let Some(h) = Harness::start().await? else { return Ok(()) };
-    for args in [
-        &["auth", "can-i", "create", "configmaps", "-n", "default"][..],
-        &["auth", "whoami"][..],
-        &["auth", "whoami", "-o", "json"][..],
-        &["auth", "can-i", "--list", "-n", "default"][..],
-        &["--as=alice", "auth", "can-i", "get", "configmaps", "-n", "default"][..],
-        &["--as=alice", "auth", "can-i", "--list", "-n", "default"][..],
-        &["--as=alice", "--as-group=dev", "auth", "whoami"][..],
-    ] {
-        let out = h.run_with(args, "").await?;
-        eprintln!("== {args:?} {}\n{}{}", out.success, out.stdout, out.stderr);
-    }
+    assert_eq!(h.ok(&["auth", "can-i", "create", "configmaps", "-n", "default"]).await?.trim(), "yes");
+    let whoami = h.ok(&["auth", "whoami"]).await?;
+    assert_eq!(row(&whoami, "Username"), Some(vec!["Username", "system:admin"]), "{whoami}");
+    let json: serde_json::Value = serde_json::from_str(&h.ok(&["auth", "whoami", "-o", "json"]).await?)?;
+    assert_eq!(json["kind"], "SelfSubjectReview");
+    assert_eq!(json["status"]["userInfo"]["groups"], json!(["system:masters", "system:authenticated"]));
+    let everything = h.ok(&["auth", "can-i", "--list", "-n", "default"]).await?;
+    assert_eq!(row(&everything, "*.*"), Some(vec!["*.*", "[]", "[]", "[*]"]), "{everything}");
+
+    let denied = h.run_with(&["--as=alice", "auth", "can-i", "get", "configmaps", "-n", "default"], "").await?;
+    assert!(!denied.success && denied.stdout.trim() == "no", "{}{}", denied.stdout, denied.stderr);
+    let binding = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: alice-edit, namespace: default}\n\
+                   roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\n\
+                   subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]\n";
+    h.ok_with(&["create", "-f", "-"], binding).await?;
+    let h = &h;
+    let can = |args: &'static [&'static str]| async move {
+        let mut full = vec!["--as=alice", "auth", "can-i"];
+        full.extend_from_slice(args);
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(h.run_with(&full, "").await?.stdout.trim().to_string())
+    };
+    assert_eq!(can(&["get", "configmaps", "-n", "default"]).await?, "yes");
+    assert_eq!(can(&["create", "deployments.apps", "-n", "default"]).await?, "yes");
+    assert_eq!(can(&["create", "rolebindings", "-n", "default"]).await?, "no", "edit grants no RBAC");
+    assert_eq!(can(&["get", "configmaps", "-n", "kube-public"]).await?, "no");
+    let list = h.ok(&["--as=alice", "auth", "can-i", "--list", "-n", "default"]).await?;
+    assert!(row(&list, "configmaps").is_some_and(|r| r.contains(&"[create")), "{list}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_a_service_account_and_as_a_group() -> TestResult {
+    let Some(h) = Harness::start().await? else { return Ok(()) };
+    let sa = "--as=system:serviceaccount:default:builder";
+    let whoami = h.ok(&[sa, "auth", "whoami"]).await?;
+    assert_eq!(
+        row(&whoami, "Groups"),
+        Some(vec!["Groups", "[system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated]"]),
+        "{whoami}"
+    );
+    let refused = h.run_with(&[sa, "get", "configmaps", "-n", "default"], "").await?;
+    assert!(!refused.success, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains(
+            "configmaps is forbidden: User \"system:serviceaccount:default:builder\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"default\""
+        ),
+        "{}",
+        refused.stderr
+    );
+    let binding = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: builders-view, namespace: default}\n\
+                   roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n\
+                   subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: builders}]\n";
+    h.ok_with(&["create", "-f", "-"], binding).await?;
+    let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: seen, namespace: default}\n";
+    h.ok_with(&["create", "-f", "-"], manifest).await?;
+    let listed = h.ok(&["--as=bob", "--as-group=builders", "get", "configmaps", "-n", "default"]).await?;
+    assert!(row(&listed, "seen").is_some(), "{listed}");
+    let secrets = h.run_with(&["--as=bob", "--as-group=builders", "get", "secrets", "-n", "default"], "").await?;
+    assert!(
+        !secrets.success && secrets.stderr.contains("User \"bob\" cannot list resource \"secrets\""),
+        "{}",
+        secrets.stderr
+    );
     Ok(())
 }

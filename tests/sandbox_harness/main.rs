@@ -4,9 +4,12 @@
 
 mod authentication;
 mod authorization;
+mod default_roles;
 mod faults;
+mod impersonation;
 mod real_cluster;
 mod request_log;
+mod reviews;
 mod run;
 mod support;
 mod watch_faults;

@@ -30,6 +30,7 @@ async fn every_authenticated_request_is_recorded_with_its_verb_resource_and_code
 
     let record = |verb: &str, namespace: &str, name: &str, dry_run: bool, code: u16| RequestRecord {
         user: "alice".to_string(),
+        impersonator: None,
         verb: verb.to_string(),
         group: String::new(),
         resource: "configmaps".to_string(),

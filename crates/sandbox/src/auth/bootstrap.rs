@@ -196,6 +196,12 @@ mod tests {
         for (role, _) in cluster_role_bindings() {
             assert!(names.contains(&role.as_str()), "{role}");
         }
-        assert_eq!(roles.iter().find(|(n, _)| n == "edit").map(|(_, r)| &r["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-admin"]), Some(&json!("true")));
+        assert_eq!(
+            roles
+                .iter()
+                .find(|(n, _)| n == "edit")
+                .map(|(_, r)| &r["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-admin"]),
+            Some(&json!("true"))
+        );
     }
 }

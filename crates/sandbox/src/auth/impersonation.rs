@@ -63,9 +63,13 @@ impl Requested {
     fn attributes(&self) -> RequestAttributes {
         let (group, resource, subresource, namespace, name) = match self {
             Requested::User(name) => ("", "users", None, "", name.as_str()),
-            Requested::ServiceAccount { namespace, name } => ("", "serviceaccounts", None, namespace.as_str(), name.as_str()),
+            Requested::ServiceAccount { namespace, name } => {
+                ("", "serviceaccounts", None, namespace.as_str(), name.as_str())
+            }
             Requested::Group(name) => ("", "groups", None, "", name.as_str()),
-            Requested::Extra { key, value } => (AUTHENTICATION_GROUP, "userextras", Some(key.clone()), "", value.as_str()),
+            Requested::Extra { key, value } => {
+                (AUTHENTICATION_GROUP, "userextras", Some(key.clone()), "", value.as_str())
+            }
             Requested::Uid(uid) => (AUTHENTICATION_GROUP, "uids", None, "", uid.as_str()),
         };
         RequestAttributes {
@@ -85,9 +89,13 @@ impl Requested {
     fn go_reference(&self) -> String {
         let (kind, namespace, name, api_version, field_path) = match self {
             Requested::User(name) => ("User", "", name.as_str(), "", ""),
-            Requested::ServiceAccount { namespace, name } => ("ServiceAccount", namespace.as_str(), name.as_str(), "", ""),
+            Requested::ServiceAccount { namespace, name } => {
+                ("ServiceAccount", namespace.as_str(), name.as_str(), "", "")
+            }
             Requested::Group(name) => ("Group", "", name.as_str(), "", ""),
-            Requested::Extra { key, value } => ("UserExtra", "", value.as_str(), AUTHENTICATION_API_VERSION, key.as_str()),
+            Requested::Extra { key, value } => {
+                ("UserExtra", "", value.as_str(), AUTHENTICATION_API_VERSION, key.as_str())
+            }
             Requested::Uid(uid) => ("UID", "", uid.as_str(), AUTHENTICATION_API_VERSION, ""),
         };
         format!("{{{kind} {namespace} {name}  {api_version}  {field_path}}}")
@@ -231,7 +239,10 @@ mod tests {
         let requests = requested(&headers(&[("impersonate-user", "system:serviceaccount:team:builder")])).expect("ok");
         assert_eq!(requests, vec![Requested::ServiceAccount { namespace: "team".into(), name: "builder".into() }]);
         let attrs = requests[0].attributes();
-        assert_eq!((attrs.resource.as_str(), attrs.namespace.as_str(), attrs.name.as_str()), ("serviceaccounts", "team", "builder"));
+        assert_eq!(
+            (attrs.resource.as_str(), attrs.namespace.as_str(), attrs.name.as_str()),
+            ("serviceaccounts", "team", "builder")
+        );
         let user = impersonated_user(&requests);
         assert_eq!(user.name, "system:serviceaccount:team:builder");
         assert_eq!(user.groups, vec!["system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated"]);

@@ -61,7 +61,10 @@ impl RequestRecord {
 impl RequestRecord {
     /// The record of a request that ran as `effective`, answered with `code`.
     pub fn of(effective: &Effective, attrs: &RequestAttributes, dry_run: bool, code: u16) -> Self {
-        RequestRecord { impersonator: effective.impersonator.clone(), ..RequestRecord::new(&effective.who, attrs, dry_run, code) }
+        RequestRecord {
+            impersonator: effective.impersonator.clone(),
+            ..RequestRecord::new(&effective.who, attrs, dry_run, code)
+        }
     }
 }
 

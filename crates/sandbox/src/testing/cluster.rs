@@ -73,7 +73,7 @@ macro_rules! require_sandbox {
 
 enum Backend {
     Sandbox(Box<Sandbox>),
-    Cluster(kube::Client),
+    Cluster(kube::Client, Box<kube::Config>),
 }
 
 /// A sandbox, or the real cluster of `DRIFTWARDEN_TEST_KUBECONFIG`.
@@ -107,7 +107,8 @@ impl TestCluster {
                 let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
                     .await
                     .map_err(|e| SandboxError::Cluster(format!("invalid kubeconfig: {e}")))?;
-                Ok(TestCluster { backend: Backend::Cluster(kube::Client::try_from(config)?) })
+                let client = kube::Client::try_from(config.clone())?;
+                Ok(TestCluster { backend: Backend::Cluster(client, Box::new(config)) })
             }
             None => Ok(TestCluster { backend: Backend::Sandbox(Box::new(Sandbox::start().await?)) }),
         }
@@ -122,8 +123,29 @@ impl TestCluster {
     pub fn client(&self) -> kube::Client {
         match &self.backend {
             Backend::Sandbox(sandbox) => sandbox.client(),
-            Backend::Cluster(client) => client.clone(),
+            Backend::Cluster(client, _) => client.clone(),
         }
+    }
+
+    /// The configuration of [`TestCluster::client`], to derive clients from (with
+    /// impersonation headers, for instance).
+    pub fn config(&self) -> kube::Config {
+        match &self.backend {
+            Backend::Sandbox(sandbox) => sandbox.config().clone(),
+            Backend::Cluster(_, config) => (**config).clone(),
+        }
+    }
+
+    /// A client with [`TestCluster::client`]'s credentials that impersonates `user` in
+    /// `groups` (`Impersonate-User`, `Impersonate-Group`): requests run as that user,
+    /// against the sandbox and a real cluster alike. A ServiceAccount is impersonated as
+    /// `system:serviceaccount:<namespace>:<name>`.
+    pub fn client_impersonating(&self, user: &str, groups: &[&str]) -> Result<kube::Client, SandboxError> {
+        let mut config = self.config();
+        config.auth_info.impersonate = Some(user.to_string());
+        config.auth_info.impersonate_groups =
+            (!groups.is_empty()).then(|| groups.iter().map(|g| g.to_string()).collect());
+        Ok(kube::Client::try_from(config)?)
     }
 
     /// A namespace deleted when dropped.
@@ -135,7 +157,7 @@ impl TestCluster {
     pub fn sandbox(&self) -> Result<&Sandbox, Skipped> {
         match &self.backend {
             Backend::Sandbox(sandbox) => Ok(sandbox),
-            Backend::Cluster(_) => Err(Skipped { needs: "the sandbox itself" }),
+            Backend::Cluster(..) => Err(Skipped { needs: "the sandbox itself" }),
         }
     }
 

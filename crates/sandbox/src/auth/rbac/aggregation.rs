@@ -40,7 +40,12 @@ pub fn effective_rules<'a>(role: &'a ClusterRole, all: &'a [ClusterRole]) -> Vec
     rules
 }
 
-fn gather<'a>(role: &'a ClusterRole, all: &'a [ClusterRole], visited: &mut Vec<&'a str>, rules: &mut Vec<&'a PolicyRule>) {
+fn gather<'a>(
+    role: &'a ClusterRole,
+    all: &'a [ClusterRole],
+    visited: &mut Vec<&'a str>,
+    rules: &mut Vec<&'a PolicyRule>,
+) {
     let name = role.metadata.name.as_deref().unwrap_or_default();
     if visited.contains(&name) {
         return;
@@ -90,7 +95,9 @@ mod tests {
     #[test]
     fn aggregation_is_transitive_and_survives_cycles() {
         let all = vec![
-            role("{metadata: {name: admin}, aggregationRule: {clusterRoleSelectors: [{matchLabels: {to-admin: 'true'}}]}}"),
+            role(
+                "{metadata: {name: admin}, aggregationRule: {clusterRoleSelectors: [{matchLabels: {to-admin: 'true'}}]}}",
+            ),
             role(
                 "{metadata: {name: edit, labels: {to-admin: 'true'}}, aggregationRule: {clusterRoleSelectors: [{matchLabels: {to-edit: 'true'}}]}}",
             ),

@@ -79,7 +79,8 @@ impl RbacPolicy {
         }
         for binding in self.role_bindings_in(&attrs.namespace) {
             let namespace = attrs.namespace.as_str();
-            let Some(subject) = binding.subjects.iter().flatten().find(|s| subjects::matches(s, user, namespace)) else {
+            let Some(subject) = binding.subjects.iter().flatten().find(|s| subjects::matches(s, user, namespace))
+            else {
                 continue;
             };
             if self.role_ref_rules(&binding.role_ref, namespace).into_iter().any(|r| rules::allows(r, attrs)) {
@@ -198,7 +199,9 @@ mod tests {
         let patch = RequestAttributes::new(&Method::PATCH, "/apis/apps/v1/namespaces/z/deployments/web", false);
         assert_eq!(
             with_cluster.allowed_by(&alice, &patch).as_deref(),
-            Some("RBAC: allowed by ClusterRoleBinding \"everyone\" of ClusterRole \"deploy-editor\" to Group \"system:authenticated\"")
+            Some(
+                "RBAC: allowed by ClusterRoleBinding \"everyone\" of ClusterRole \"deploy-editor\" to Group \"system:authenticated\""
+            )
         );
         assert_eq!(policy().allowed_by(&alice, &patch), None);
     }

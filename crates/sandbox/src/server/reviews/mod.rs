@@ -129,7 +129,9 @@ pub fn answer(
     let user = user_of(who);
     let created = decode_review(parts, body, review).and_then(|object| match review.kind {
         "SubjectAccessReview" => subject_access_review(store, decode(object)?),
-        "LocalSubjectAccessReview" => local_subject_access_review(store, decode(object)?, namespace.unwrap_or_default()),
+        "LocalSubjectAccessReview" => {
+            local_subject_access_review(store, decode(object)?, namespace.unwrap_or_default())
+        }
         "SelfSubjectAccessReview" => self_subject_access_review(store, &user, decode(object)?),
         "SelfSubjectRulesReview" => self_subject_rules_review(store, &user, decode(object)?),
         _ => encode(self_subject_review(&user, decode(object)?)),
@@ -162,7 +164,10 @@ fn invalid(field: &str, value: impl std::fmt::Debug, message: &str) -> FieldCaus
 
 /// The checks kube-apiserver makes of a review's attributes: exactly one of
 /// resourceAttributes and nonResourceAttributes.
-fn attribute_causes(resource: Option<&ResourceAttributes>, non_resource: Option<&NonResourceAttributes>) -> Vec<FieldCause> {
+fn attribute_causes(
+    resource: Option<&ResourceAttributes>,
+    non_resource: Option<&NonResourceAttributes>,
+) -> Vec<FieldCause> {
     match (resource, non_resource) {
         (Some(_), Some(_)) => vec![FieldCause::new(
             CauseType::FieldValueInvalid,
@@ -185,7 +190,10 @@ fn metadata_is_empty(metadata: &ObjectMeta) -> bool {
 }
 
 /// What a review asks about, in the authorizer's terms.
-fn attributes(resource: Option<&ResourceAttributes>, non_resource: Option<&NonResourceAttributes>) -> RequestAttributes {
+fn attributes(
+    resource: Option<&ResourceAttributes>,
+    non_resource: Option<&NonResourceAttributes>,
+) -> RequestAttributes {
     match (resource, non_resource) {
         (Some(r), _) => RequestAttributes {
             verb: r.verb.clone().unwrap_or_default(),
@@ -233,7 +241,11 @@ fn spec_user(spec: &SubjectAccessReviewSpec) -> UserInfo {
 fn spec_causes(spec: &SubjectAccessReviewSpec) -> Vec<FieldCause> {
     let mut causes = attribute_causes(spec.resource_attributes.as_ref(), spec.non_resource_attributes.as_ref());
     if spec.user.as_deref().unwrap_or_default().is_empty() && spec.groups.as_deref().unwrap_or_default().is_empty() {
-        causes.push(invalid("spec.user", spec.user.clone().unwrap_or_default(), "at least one of user or group must be specified"));
+        causes.push(invalid(
+            "spec.user",
+            spec.user.clone().unwrap_or_default(),
+            "at least one of user or group must be specified",
+        ));
     }
     causes
 }
@@ -351,7 +363,8 @@ fn self_subject_review(user: &UserInfo, mut review: SelfSubjectReview) -> SelfSu
             username: Some(user.name.clone()),
             uid: user.uid.clone(),
             groups: Some(user.groups.clone()),
-            extra: Some(user.extra.clone().into_iter().collect()).filter(|e: &std::collections::BTreeMap<_, _>| !e.is_empty()),
+            extra: Some(user.extra.clone().into_iter().collect())
+                .filter(|e: &std::collections::BTreeMap<_, _>| !e.is_empty()),
         }),
     });
     review
@@ -378,10 +391,8 @@ mod tests {
 
     #[test]
     fn a_subject_access_review_needs_a_user_or_a_group() {
-        let spec = SubjectAccessReviewSpec {
-            resource_attributes: Some(ResourceAttributes::default()),
-            ..Default::default()
-        };
+        let spec =
+            SubjectAccessReviewSpec { resource_attributes: Some(ResourceAttributes::default()), ..Default::default() };
         let causes = spec_causes(&spec);
         assert_eq!(causes.len(), 1);
         assert_eq!(causes[0].full_message(), "Invalid value: \"\": at least one of user or group must be specified");

@@ -22,9 +22,9 @@ fn malformed(what: &str, e: impl std::fmt::Display) -> ApiError {
 
 /// The review `kind` in `body`, as the JSON object it stands for.
 pub fn decode(body: &[u8], api_version: &str, kind: &str) -> Result<Value, ApiError> {
-    let payload = body
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| ApiError::bad_request("the protobuf body does not start with the Kubernetes envelope (k8s\\0)"))?;
+    let payload = body.strip_prefix(MAGIC).ok_or_else(|| {
+        ApiError::bad_request("the protobuf body does not start with the Kubernetes envelope (k8s\\0)")
+    })?;
     let unknown = Unknown::decode(payload).map_err(|e| malformed("runtime.Unknown", e))?;
     let type_meta = unknown.type_meta.unwrap_or_default();
     let sent_kind = type_meta.kind.unwrap_or_default();
@@ -138,10 +138,7 @@ mod tests {
 
     fn envelope(kind: &str, raw: Vec<u8>) -> Vec<u8> {
         let unknown = Unknown {
-            type_meta: Some(TypeMeta {
-                api_version: Some("authorization.k8s.io/v1".into()),
-                kind: Some(kind.into()),
-            }),
+            type_meta: Some(TypeMeta { api_version: Some("authorization.k8s.io/v1".into()), kind: Some(kind.into()) }),
             raw: Some(raw),
             content_encoding: Some(String::new()),
             content_type: Some(String::new()),
