@@ -269,3 +269,41 @@ async fn as_a_service_account_and_as_a_group() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_published_as_events_k8s_io_show_in_get_events_and_describe() -> TestResult {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::Resource;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+    let Some(h) = Harness::start().await? else { return Ok(()) };
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: default}\n\
+                      spec: {replicas: 1, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, \
+                      spec: {containers: [{name: web, image: nginx}]}}}\n";
+    h.ok_with(&["create", "-f", "-"], deployment).await?;
+    let web = Api::<Deployment>::namespaced(h.sandbox.client(), "default").get("web").await?;
+    let reporter = Reporter { controller: "driftwarden".into(), instance: Some("driftwarden-0".into()) };
+    let published = Event {
+        type_: EventType::Warning,
+        reason: "DriftDetected".into(),
+        note: Some("spec.replicas differs from the policy".into()),
+        action: "Compare".into(),
+        secondary: None,
+    };
+    Recorder::new(h.sandbox.client(), reporter).publish(&published, &web.object_ref(&())).await?;
+
+    let events = h.ok(&["get", "events", "-n", "default"]).await?;
+    assert!(
+        events.lines().any(|l| l.contains("DriftDetected") && l.contains("spec.replicas differs from the policy")),
+        "{events}"
+    );
+    let described = h.ok(&["describe", "deployment", "-n", "default", "web"]).await?;
+    let listed = described.split("Events:").nth(1).unwrap_or_default();
+    assert!(
+        listed.contains("Warning")
+            && listed.contains("DriftDetected")
+            && listed.contains("spec.replicas differs from the policy"),
+        "{described}"
+    );
+    Ok(())
+}

@@ -6,6 +6,7 @@ mod crd;
 mod crud;
 mod deletion;
 mod dry_run;
+mod events;
 mod immutable;
 mod listing;
 mod patching;

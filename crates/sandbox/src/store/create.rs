@@ -11,7 +11,7 @@ use super::options::{ResourceRef, Subresource, WriteOptions};
 use super::schema;
 use super::state::{State, namespace_resource};
 use super::validation::validate_meta;
-use super::{Store, check_type, resolve_kind, view};
+use super::{Store, check_type, resolve_kind, stored_shape, view};
 use crate::error::ApiError;
 use crate::resources::{ResourceKind, Scope};
 
@@ -134,14 +134,14 @@ pub(super) fn create_locked(
     schema::admit(state, kind, &mut body, None)?;
     let schema = Schema::for_kind(state, kind);
     settle(&schema, kind, &Value::Null, &mut body, Subresource::Main, options.manager(), ownership);
-    let key = ObjectKey::new(kind.group_resource(), meta.namespace.as_deref(), &name);
+    let key = ObjectKey::new(kind.storage_resource(), meta.namespace.as_deref(), &name);
     if state.get(&key).is_some() {
         return Err(ApiError::already_exists(&kind.group_resource(), &name));
     }
     if options.dry_run {
         return Ok(body);
     }
-    let stored = state.put(&key, body);
+    let stored = state.put(&key, stored_shape(body, kind));
     Ok(view(&stored, kind))
 }
 

@@ -24,7 +24,7 @@ impl Store {
         let mut state = self.lock();
         let kind = resolve_kind(&state, target)?;
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
-        let key = ObjectKey::new(kind.group_resource(), namespace, name);
+        let key = ObjectKey::new(kind.storage_resource(), namespace, name);
         let existing = state.get(&key).ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))?;
         if let Some(uid) = options.precondition_uid.as_deref()
             && uid != meta::uid(existing)
@@ -59,7 +59,7 @@ impl Store {
         let kind = resolve_kind(&state, target)?;
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
         let keys: Vec<ObjectKey> = state
-            .keys_of(&kind.group_resource())
+            .keys_of(&kind.storage_resource())
             .into_iter()
             .filter(|k| namespace.is_none_or(|ns| k.name.namespace == ns))
             .filter(|k| {

@@ -67,7 +67,7 @@ impl Store {
         let state = self.lock();
         let kind = resolve_kind(&state, target)?;
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
-        let key = ObjectKey::new(kind.group_resource(), namespace, name);
+        let key = ObjectKey::new(kind.storage_resource(), namespace, name);
         state.get(&key).map(|o| view(o, &kind)).ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))
     }
 
@@ -88,7 +88,7 @@ impl Store {
         }
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
         let empty = Default::default();
-        let objects = state.objects.get(&kind.group_resource()).unwrap_or(&empty);
+        let objects = state.objects.get(&kind.storage_resource()).unwrap_or(&empty);
         let mut matching = objects
             .iter()
             .filter(|(name, _)| namespace.is_none_or(|ns| name.namespace == ns))

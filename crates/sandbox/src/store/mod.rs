@@ -44,7 +44,7 @@ pub use snapshot::{ResourceObjects, Snapshot};
 pub use watch::{WatchEvent, WatchSession};
 
 use crate::error::ApiError;
-use crate::resources::{Registry, ResourceKind};
+use crate::resources::{Registry, ResourceKind, view_of};
 use state::State;
 
 /// The namespaces every cluster starts with.
@@ -136,11 +136,23 @@ fn resolve_kind(state: &State, target: &ResourceRef) -> Result<ResourceKind, Api
     })
 }
 
-/// The stored object as it reads at the requested version.
+/// The stored object as it reads at the requested version (converted when the kind is a
+/// view of another's objects).
 fn view(object: &Value, kind: &ResourceKind) -> Value {
-    let mut out = object.clone();
+    let mut out = match view_of(kind) {
+        Some(view) => view.from_storage(object.clone()),
+        None => object.clone(),
+    };
     meta::set_api_version(&mut out, &kind.api_version());
     out
+}
+
+/// An object written as `kind`, in the shape it is stored in.
+fn stored_shape(object: Value, kind: &ResourceKind) -> Value {
+    match view_of(kind) {
+        Some(view) => view.to_storage(object),
+        None => object,
+    }
 }
 
 /// Checks `apiVersion` and `kind` of a request body against the URL, filling them in when

@@ -115,7 +115,7 @@ impl Store {
         }
         check_subresource(&kind, subresource)?;
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
-        let key = ObjectKey::new(kind.group_resource(), namespace, name);
+        let key = ObjectKey::new(kind.storage_resource(), namespace, name);
         let existing = state.get(&key).ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))?;
         let mut document = view(existing, &kind);
         patch.apply(&mut document, &Schema::for_kind(&state, &kind))?;

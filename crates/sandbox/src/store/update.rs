@@ -1,6 +1,8 @@
 //! update (PUT) with optimistic concurrency, the `/status` split, generation and no-op
 //! detection. Patch ends here too, once the patch is applied.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::apply::{Ownership, Schema, settle};
@@ -13,9 +15,9 @@ use super::options::{ResourceRef, Subresource, WriteOptions};
 use super::schema;
 use super::state::State;
 use super::validation::{validate_finalizers_while_deleting, validate_meta};
-use super::{Store, check_type, resolve_kind, view};
+use super::{Store, check_type, resolve_kind, stored_shape, view};
 use crate::error::{ApiError, CauseType, FieldCause};
-use crate::resources::ResourceKind;
+use crate::resources::{ResourceKind, view_of};
 
 /// The part of an object whose changes bump `metadata.generation`: everything but
 /// `metadata`, and but `status` when the kind has a `/status` subresource.
@@ -129,8 +131,9 @@ pub(super) fn update_owned(
             "the namespace of the provided object does not match the namespace sent on the request",
         ));
     }
-    let key = ObjectKey::new(kind.group_resource(), namespace, name);
+    let key = ObjectKey::new(kind.storage_resource(), namespace, name);
     let existing = state.get(&key).cloned().ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))?;
+    let existing = if view_of(kind).is_some() { Arc::new(view(&existing, kind)) } else { existing };
     let old_meta = meta::read_meta(&existing)?;
     match new_meta.resource_version.as_deref() {
         Some(rv) if !rv.is_empty() && Some(rv) != old_meta.resource_version.as_deref() => {
@@ -190,12 +193,12 @@ pub(super) fn update_owned(
     let schema = Schema::for_kind(state, kind);
     settle(&schema, kind, &existing, &mut new, subresource, options.manager(), ownership);
     if new == *existing {
-        return Ok(view(&existing, kind));
+        return Ok(view(&state.get(&key).cloned().unwrap_or(existing), kind));
     }
     if options.dry_run {
-        return Ok(view(&new, kind));
+        return Ok(view(&stored_shape(new, kind), kind));
     }
-    let stored = state.put(&key, new);
+    let stored = state.put(&key, stored_shape(new, kind));
     gc::settle(state, &key);
     Ok(view(&stored, kind))
 }

@@ -180,7 +180,7 @@ impl Store {
         let state = self.lock();
         let kind = resolve_kind(&state, target)?;
         let filter = Filter {
-            resource: kind.group_resource(),
+            resource: kind.storage_resource(),
             namespace: target.namespace.clone().filter(|_| kind.namespaced()),
             labels: options.label_selector.clone(),
             fields: options.field_selector.clone(),
@@ -207,7 +207,7 @@ impl Store {
             (None, start) => start.is_none(),
         };
         if initial_events {
-            if let Some(objects) = state.objects.get(&kind.group_resource()) {
+            if let Some(objects) = state.objects.get(&kind.storage_resource()) {
                 for object in objects.values().filter(|o| session.filter.selects(o)) {
                     session.pending.push_back(WatchEvent::Added(view(object, &kind)));
                 }

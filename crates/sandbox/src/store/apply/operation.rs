@@ -67,7 +67,7 @@ impl Store {
             time: Some(meta::now()),
             fields: owned,
         };
-        let key = ObjectKey::new(kind.group_resource(), namespace, name);
+        let key = ObjectKey::new(kind.storage_resource(), namespace, name);
         let Some(existing) = state.get(&key).cloned() else {
             if subresource == Subresource::Status {
                 return Err(ApiError::not_found(&kind.group_resource(), name));
