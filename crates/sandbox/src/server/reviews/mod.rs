@@ -106,6 +106,9 @@ pub fn answer(
     body: &[u8],
 ) -> Option<Result<Response<Body>, ApiError>> {
     let path = parts.uri.path();
+    if !REVIEWS.iter().any(|r| path.strip_prefix("/apis/").is_some_and(|rest| rest.starts_with(r.group))) {
+        return None;
+    }
     let (review, namespace) = match Route::parse(path)? {
         Route::Collection { group, version, resource, namespace } => {
             let review = REVIEWS.iter().find(|r| r.group == group && r.version == version && r.resource == resource)?;
