@@ -63,6 +63,15 @@ async fn an_events_k8s_io_event_is_read_selected_and_patched_as_a_core_event() -
     assert_eq!(selected.items.iter().map(ResourceExt::name_any).collect::<Vec<_>>(), ["settings.changed"]);
     assert!(core.list(&ListParams::default().fields("type=Warning")).await?.items.is_empty());
 
+    let by_regarding = "regarding.kind=ConfigMap,regarding.name=settings,reportingController=example.dev/watcher";
+    let selected = events.list(&ListParams::default().fields(by_regarding)).await?;
+    assert_eq!(selected.items.len(), 1, "events.k8s.io selects by its own field labels");
+    let unsupported = status_of(events.list(&ListParams::default().fields("involvedObject.name=settings")).await);
+    assert_eq!(
+        (unsupported.code, unsupported.message.as_str()),
+        (400, "field label not supported: involvedObject.name")
+    );
+
     let patched = core
         .patch("settings.changed", &PatchParams::default(), &Patch::Merge(json!({"message": "changed again"})))
         .await?;

@@ -28,6 +28,8 @@ pub struct View {
     /// Field renames, as (field in the view, field in storage); fields not listed keep
     /// their names.
     pub renames: &'static [(&'static str, &'static str)],
+    /// The field labels the view is selected by, as (label in the view, label in storage).
+    pub field_labels: &'static [(&'static str, &'static str)],
 }
 
 /// Every view the sandbox serves.
@@ -38,6 +40,7 @@ const VIEWS: [View; 1] = [View {
     stored_resource: "events",
     stored_api_version: "v1",
     renames: events::RENAMES,
+    field_labels: events::FIELD_LABELS,
 }];
 
 /// The view `kind` is served through, if it is one (built-in kinds only).
@@ -66,6 +69,11 @@ fn rename(object: &mut Map<String, Value>, pairs: impl Iterator<Item = (&'static
 }
 
 impl View {
+    /// The storage's field label for `label`; `None` when the view is not selected by it.
+    pub fn stored_field_label(&self, label: &str) -> Option<&'static str> {
+        self.field_labels.iter().find(|(view, _)| *view == label).map(|(_, stored)| *stored)
+    }
+
     /// `body`, written through the view, in the stored shape.
     pub fn to_storage(&self, mut body: Value) -> Value {
         if let Some(map) = body.as_object_mut() {

@@ -4,7 +4,7 @@ use super::gc::begin_delete;
 use super::key::ObjectKey;
 use super::meta;
 use super::options::{DeleteOptions, ListOptions, ResourceRef};
-use super::{Store, resolve_kind, view};
+use super::{Store, resolve_kind, stored_selector, view};
 use crate::error::ApiError;
 
 pub use super::gc::DeleteOutcome;
@@ -58,15 +58,12 @@ impl Store {
         let mut state = self.lock();
         let kind = resolve_kind(&state, target)?;
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
+        let fields = stored_selector(&list.field_selector, &kind)?;
         let keys: Vec<ObjectKey> = state
             .keys_of(&kind.storage_resource())
             .into_iter()
             .filter(|k| namespace.is_none_or(|ns| k.name.namespace == ns))
-            .filter(|k| {
-                state
-                    .get(k)
-                    .is_some_and(|o| list.label_selector.matches(meta::labels(o)) && list.field_selector.matches(o))
-            })
+            .filter(|k| state.get(k).is_some_and(|o| list.label_selector.matches(meta::labels(o)) && fields.matches(o)))
             .collect();
         Ok(keys
             .iter()

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::key::{ObjectKey, ObjectName};
 use super::meta;
 use super::options::{ListOptions, ResourceRef};
-use super::{Store, resolve_kind, view};
+use super::{Store, resolve_kind, stored_selector, view};
 use crate::error::ApiError;
 use crate::resources::ResourceKind;
 
@@ -87,13 +87,14 @@ impl Store {
             ));
         }
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
+        let fields = stored_selector(&options.field_selector, &kind)?;
         let empty = Default::default();
         let objects = state.objects.get(&kind.storage_resource()).unwrap_or(&empty);
         let mut matching = objects
             .iter()
             .filter(|(name, _)| namespace.is_none_or(|ns| name.namespace == ns))
             .filter(|(name, _)| token.as_ref().is_none_or(|t| **name > t.after))
-            .filter(|(_, o)| options.label_selector.matches(meta::labels(o)) && options.field_selector.matches(o));
+            .filter(|(_, o)| options.label_selector.matches(meta::labels(o)) && fields.matches(o));
         let limit = options.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
         let page: Vec<(&ObjectName, &std::sync::Arc<Value>)> = matching.by_ref().take(limit).collect();
         let remaining = matching.count();

@@ -147,6 +147,20 @@ fn view(object: &Value, kind: &ResourceKind) -> Value {
     out
 }
 
+/// `selector`, written for `kind`, in the field labels of the objects as stored: a view's
+/// labels are translated, and labels it is not selected by are refused.
+fn stored_selector(selector: &FieldSelector, kind: &ResourceKind) -> Result<FieldSelector, ApiError> {
+    let Some(view) = view_of(kind) else { return Ok(selector.clone()) };
+    let mut stored = selector.clone();
+    for requirement in &mut stored.requirements {
+        let label = view
+            .stored_field_label(&requirement.field)
+            .ok_or_else(|| ApiError::bad_request(format!("field label not supported: {}", requirement.field)))?;
+        requirement.field = label.to_string();
+    }
+    Ok(stored)
+}
+
 /// An object written as `kind`, in the shape it is stored in.
 fn stored_shape(object: Value, kind: &ResourceKind) -> Value {
     match view_of(kind) {

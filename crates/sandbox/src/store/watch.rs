@@ -14,7 +14,7 @@ use super::history::{Change, ChangeKind};
 use super::meta;
 use super::options::{ResourceRef, WatchOptions};
 use super::selector::{FieldSelector, LabelSelector};
-use super::{Store, resolve_kind, view};
+use super::{Store, resolve_kind, stored_selector, view};
 use crate::error::ApiError;
 use crate::resources::{GroupResource, ResourceKind};
 
@@ -183,7 +183,7 @@ impl Store {
             resource: kind.storage_resource(),
             namespace: target.namespace.clone().filter(|_| kind.namespaced()),
             labels: options.label_selector.clone(),
-            fields: options.field_selector.clone(),
+            fields: stored_selector(&options.field_selector, &kind)?,
         };
         let start = match options.resource_version.as_deref() {
             None | Some("") | Some("0") => None,
