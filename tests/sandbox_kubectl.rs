@@ -298,6 +298,11 @@ async fn events_published_as_events_k8s_io_show_in_get_events_and_describe() -> 
         events.lines().any(|l| l.contains("DriftDetected") && l.contains("spec.replicas differs from the policy")),
         "{events}"
     );
+    let through_events_api = h.ok(&["get", "events.events.k8s.io", "-n", "default"]).await?;
+    assert!(
+        through_events_api.lines().any(|l| l.contains("deployment/web") && l.contains("spec.replicas differs")),
+        "{through_events_api}"
+    );
     let described = h.ok(&["describe", "deployment", "-n", "default", "web"]).await?;
     let listed = described.split("Events:").nth(1).unwrap_or_default();
     assert!(

@@ -136,10 +136,18 @@ fn role_ref(object: &Value) -> Value {
     json!(format!("{kind}/{name}"))
 }
 
+fn object_reference(object: &Value, field: &str) -> Value {
+    let reference = object.get(field);
+    let text = |key: &str| reference.and_then(|r| r.get(key)).and_then(Value::as_str).unwrap_or_default();
+    json!(format!("{}/{}", text("kind").to_lowercase(), text("name")))
+}
+
 fn involved_object(object: &Value) -> Value {
-    let kind = object.pointer("/involvedObject/kind").and_then(Value::as_str).unwrap_or_default().to_lowercase();
-    let name = object.pointer("/involvedObject/name").and_then(Value::as_str).unwrap_or_default();
-    json!(format!("{kind}/{name}"))
+    object_reference(object, "involvedObject")
+}
+
+fn regarding(object: &Value) -> Value {
+    object_reference(object, "regarding")
 }
 
 fn path(name: &str, kind: &str, path: &str) -> Column {
@@ -167,6 +175,12 @@ pub fn builtin(kind: &ResourceKind) -> Vec<Column> {
             path("Reason", "string", ".reason"),
             computed("Object", "string", involved_object),
             path("Message", "string", ".message"),
+        ],
+        ("events.k8s.io", "Event") => vec![
+            path("Type", "string", ".type"),
+            path("Reason", "string", ".reason"),
+            computed("Object", "string", regarding),
+            path("Message", "string", ".note"),
         ],
         ("apps", "Deployment") => vec![
             computed("Ready", "string", ready_of_replicas),
