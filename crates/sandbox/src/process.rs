@@ -121,7 +121,8 @@ impl Sandbox {
     }
 
     /// Serves an existing store (for example one restored from a snapshot); `options.store`
-    /// is ignored. The bootstrap RBAC objects (`cluster-admin`) are added when missing.
+    /// is ignored. The bootstrap RBAC objects (`cluster-admin`, `admin`, `edit`, `view`, the
+    /// discovery and self-review roles) are added when missing.
     pub async fn start_on(store: Arc<Store>, options: SandboxOptions) -> Result<Self, SandboxError> {
         bootstrap::install(&store).map_err(SandboxError::Store)?;
         let auth = Arc::new(options.admin_token.map(Authenticator::new).unwrap_or_default());
