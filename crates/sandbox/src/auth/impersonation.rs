@@ -48,6 +48,16 @@ pub struct Effective {
     pub impersonator: Option<String>,
 }
 
+/// Why a request may not impersonate what it asks for.
+#[derive(Debug)]
+pub enum Refused {
+    /// The caller may not impersonate one of the attributes: the 403 to answer.
+    Forbidden(ApiError),
+    /// The headers ask for groups, a uid or extras without a user. kube-apiserver answers
+    /// this with a plain-text `500 Internal Server Error: "<request URI>": <this>`.
+    Malformed(String),
+}
+
 /// One thing a request asks to impersonate, in the order kube-apiserver checks them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Requested {
@@ -129,7 +139,7 @@ fn unescape_extra_key(encoded: &str) -> String {
 
 /// What the headers ask to impersonate; an error when they ask for groups, a uid or extras
 /// without a user.
-fn requested(headers: &HeaderMap) -> Result<Vec<Requested>, ApiError> {
+fn requested(headers: &HeaderMap) -> Result<Vec<Requested>, Refused> {
     let mut requests = Vec::new();
     let user = header_values(headers, USER_HEADER).next().filter(|u| !u.is_empty());
     if let Some(user) = &user {
@@ -156,10 +166,7 @@ fn requested(headers: &HeaderMap) -> Result<Vec<Requested>, ApiError> {
     }
     if user.is_none() && !requests.is_empty() {
         let listed: Vec<String> = requests.iter().map(Requested::go_reference).collect();
-        return Err(ApiError::internal(format!(
-            "Internal error occurred: requested [{}] without impersonating a user",
-            listed.join(" ")
-        )));
+        return Err(Refused::Malformed(format!("requested [{}] without impersonating a user", listed.join(" "))));
     }
     Ok(requests)
 }
@@ -209,13 +216,13 @@ pub fn user_name(who: &Authenticated) -> String {
 /// Who a request by `caller` with `headers` runs as: `caller` itself without impersonation
 /// headers, otherwise the impersonated user once `caller` may impersonate every attribute
 /// asked for (403 naming the first it may not, in kube-apiserver's words).
-pub fn resolve(caller: Authenticated, headers: &HeaderMap, store: &Store) -> Result<Effective, ApiError> {
+pub fn resolve(caller: Authenticated, headers: &HeaderMap, store: &Store) -> Result<Effective, Refused> {
     let requests = requested(headers)?;
     if requests.is_empty() {
         return Ok(Effective { who: caller, impersonator: None });
     }
     for request in &requests {
-        authorize(&caller, &request.attributes(), store)?;
+        authorize(&caller, &request.attributes(), store).map_err(Refused::Forbidden)?;
     }
     Ok(Effective { who: Authenticated::User(impersonated_user(&requests)), impersonator: Some(user_name(&caller)) })
 }
@@ -281,11 +288,14 @@ mod tests {
 
     #[test]
     fn groups_without_a_user_are_refused_as_kube_apiserver_refuses_them() {
-        let err = requested(&headers(&[("impersonate-group", "dev"), ("impersonate-uid", "7")])).expect_err("no user");
-        assert_eq!(err.code(), 500);
+        let Err(Refused::Malformed(why)) =
+            requested(&headers(&[("impersonate-group", "dev"), ("impersonate-uid", "7")]))
+        else {
+            panic!("groups without a user are malformed");
+        };
         assert_eq!(
-            err.message,
-            "Internal error occurred: requested [{Group  dev    } {UID  7  authentication.k8s.io/v1  }] without impersonating a user"
+            why,
+            "requested [{Group  dev    } {UID  7  authentication.k8s.io/v1  }] without impersonating a user"
         );
     }
 

@@ -15,7 +15,7 @@ use super::request_log::{RequestLog, RequestRecord};
 use super::response::{self, Body};
 use super::route::Route;
 use super::{admin, discovery, openapi, reviews, table};
-use crate::auth::impersonation::{self, Effective};
+use crate::auth::impersonation::{self, Effective, Refused};
 use crate::auth::rbac::authorize;
 use crate::auth::{Authenticated, Authenticator, RequestAttributes};
 use crate::error::{ApiError, Reason};
@@ -78,7 +78,9 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
             (None, result)
         }
         Ok(caller) => match impersonation::resolve(caller.clone(), &parts.headers, &context.store) {
-            Err(e) => (Some(Effective { who: caller, impersonator: None }), Err(e)),
+            Err(refused) => {
+                (Some(Effective { who: caller, impersonator: None }), refused_impersonation(&parts, refused))
+            }
             Ok(effective) => {
                 let result = match admit(&context, &effective.who, &attrs).await {
                     Ok(()) => reviews::answer(&context.store, &effective.who, &parts, &bytes)
@@ -96,6 +98,22 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
         context.requests.record(RequestRecord::of(&who, &attrs, dry_run, response.status().as_u16()));
     }
     response
+}
+
+/// The answer to a request that may not impersonate what it asks for: the 403, or the
+/// plain-text 500 kube-apiserver gives headers that name no user.
+fn refused_impersonation(parts: &Parts, refused: Refused) -> Result<Response<Body>, ApiError> {
+    match refused {
+        Refused::Forbidden(e) => Err(e),
+        Refused::Malformed(why) => {
+            let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or_else(|| parts.uri.path());
+            let text = format!("Internal Server Error: {uri:?}: {why}\n")
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            Ok(response::text(StatusCode::INTERNAL_SERVER_ERROR, &text))
+        }
+    }
 }
 
 /// Authorization, then injected faults: whether the request gets served, after how long.
