@@ -120,7 +120,7 @@ fn review_resource(review: &reviews::Review) -> APIResource {
         name: review.resource.to_string(),
         singular_name: review.singular.to_string(),
         namespaced: review.namespaced,
-        kind: review.kind.to_string(),
+        kind: review.kind.name().to_string(),
         verbs: vec![Verb::Create.as_str().to_string()],
         short_names: None,
         categories: None,

@@ -32,6 +32,34 @@ use crate::store::Store;
 const AUTHORIZATION_GROUP: &str = "authorization.k8s.io";
 const AUTHENTICATION_GROUP: &str = "authentication.k8s.io";
 
+/// The kinds of review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewKind {
+    /// Who am I (`authentication.k8s.io`).
+    SelfSubjectReview,
+    /// May a given user do this in this namespace.
+    LocalSubjectAccessReview,
+    /// May I do this.
+    SelfSubjectAccessReview,
+    /// What may I do in a namespace.
+    SelfSubjectRulesReview,
+    /// May a given user do this.
+    SubjectAccessReview,
+}
+
+impl ReviewKind {
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReviewKind::SelfSubjectReview => "SelfSubjectReview",
+            ReviewKind::LocalSubjectAccessReview => "LocalSubjectAccessReview",
+            ReviewKind::SelfSubjectAccessReview => "SelfSubjectAccessReview",
+            ReviewKind::SelfSubjectRulesReview => "SelfSubjectRulesReview",
+            ReviewKind::SubjectAccessReview => "SubjectAccessReview",
+        }
+    }
+}
+
 /// One review resource, as discovery lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Review {
@@ -44,7 +72,7 @@ pub struct Review {
     /// The singular name.
     pub singular: &'static str,
     /// The kind.
-    pub kind: &'static str,
+    pub kind: ReviewKind,
     /// Whether it is created in a namespace (LocalSubjectAccessReview).
     pub namespaced: bool,
 }
@@ -56,7 +84,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "selfsubjectreviews",
         singular: "selfsubjectreview",
-        kind: "SelfSubjectReview",
+        kind: ReviewKind::SelfSubjectReview,
         namespaced: false,
     },
     Review {
@@ -64,7 +92,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "localsubjectaccessreviews",
         singular: "localsubjectaccessreview",
-        kind: "LocalSubjectAccessReview",
+        kind: ReviewKind::LocalSubjectAccessReview,
         namespaced: true,
     },
     Review {
@@ -72,7 +100,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "selfsubjectaccessreviews",
         singular: "selfsubjectaccessreview",
-        kind: "SelfSubjectAccessReview",
+        kind: ReviewKind::SelfSubjectAccessReview,
         namespaced: false,
     },
     Review {
@@ -80,7 +108,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "selfsubjectrulesreviews",
         singular: "selfsubjectrulesreview",
-        kind: "SelfSubjectRulesReview",
+        kind: ReviewKind::SelfSubjectRulesReview,
         namespaced: false,
     },
     Review {
@@ -88,7 +116,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "subjectaccessreviews",
         singular: "subjectaccessreview",
-        kind: "SubjectAccessReview",
+        kind: ReviewKind::SubjectAccessReview,
         namespaced: false,
     },
 ];
@@ -131,13 +159,13 @@ pub fn answer(
     }
     let user = user_of(who);
     let created = decode_review(parts, body, review).and_then(|object| match review.kind {
-        "SubjectAccessReview" => subject_access_review(store, decode(object)?),
-        "LocalSubjectAccessReview" => {
+        ReviewKind::SubjectAccessReview => subject_access_review(store, decode(object)?),
+        ReviewKind::LocalSubjectAccessReview => {
             local_subject_access_review(store, decode(object)?, namespace.unwrap_or_default())
         }
-        "SelfSubjectAccessReview" => self_subject_access_review(store, &user, decode(object)?),
-        "SelfSubjectRulesReview" => self_subject_rules_review(store, &user, decode(object)?),
-        _ => encode(self_subject_review(&user, decode(object)?)),
+        ReviewKind::SelfSubjectAccessReview => self_subject_access_review(store, &user, decode(object)?),
+        ReviewKind::SelfSubjectRulesReview => self_subject_rules_review(store, &user, decode(object)?),
+        ReviewKind::SelfSubjectReview => encode(self_subject_review(&user, decode(object)?)),
     });
     Some(created.map(|object| response::json(StatusCode::CREATED, &object)))
 }

@@ -8,6 +8,7 @@ use k8s_pb::apimachinery::pkg::runtime::Unknown;
 use prost::Message;
 use serde_json::{Map, Value, json};
 
+use super::ReviewKind;
 use crate::error::ApiError;
 
 /// The media type of Kubernetes protobuf bodies.
@@ -21,7 +22,8 @@ fn malformed(what: &str, e: impl std::fmt::Display) -> ApiError {
 }
 
 /// The review `kind` in `body`, as the JSON object it stands for.
-pub fn decode(body: &[u8], api_version: &str, kind: &str) -> Result<Value, ApiError> {
+pub fn decode(body: &[u8], api_version: &str, review: ReviewKind) -> Result<Value, ApiError> {
+    let kind = review.name();
     let payload = body.strip_prefix(MAGIC).ok_or_else(|| {
         ApiError::bad_request("the protobuf body does not start with the Kubernetes envelope (k8s\\0)")
     })?;
@@ -35,28 +37,28 @@ pub fn decode(body: &[u8], api_version: &str, kind: &str) -> Result<Value, ApiEr
     }
     let raw = unknown.raw.unwrap_or_default();
     let raw = raw.as_slice();
-    let (metadata, body) = match kind {
-        "SubjectAccessReview" => {
+    let (metadata, body) = match review {
+        ReviewKind::SubjectAccessReview => {
             let review = pb::SubjectAccessReview::decode(raw).map_err(|e| malformed(kind, e))?;
             (review.metadata, json!({"spec": subject_spec(review.spec.unwrap_or_default())}))
         }
-        "LocalSubjectAccessReview" => {
+        ReviewKind::LocalSubjectAccessReview => {
             let review = pb::LocalSubjectAccessReview::decode(raw).map_err(|e| malformed(kind, e))?;
             (review.metadata, json!({"spec": subject_spec(review.spec.unwrap_or_default())}))
         }
-        "SelfSubjectAccessReview" => {
+        ReviewKind::SelfSubjectAccessReview => {
             let review = pb::SelfSubjectAccessReview::decode(raw).map_err(|e| malformed(kind, e))?;
             let spec = review.spec.unwrap_or_default();
             let mut out = Map::new();
             attributes_into(&mut out, spec.resource_attributes, spec.non_resource_attributes);
             (review.metadata, json!({"spec": out}))
         }
-        "SelfSubjectRulesReview" => {
+        ReviewKind::SelfSubjectRulesReview => {
             let review = pb::SelfSubjectRulesReview::decode(raw).map_err(|e| malformed(kind, e))?;
             let namespace = review.spec.unwrap_or_default().namespace;
             (review.metadata, json!({"spec": {"namespace": namespace}}))
         }
-        _ => {
+        ReviewKind::SelfSubjectReview => {
             let review =
                 k8s_pb::api::authentication::v1::SelfSubjectReview::decode(raw).map_err(|e| malformed(kind, e))?;
             (review.metadata, json!({}))
@@ -164,7 +166,7 @@ mod tests {
             status: None,
         };
         let body = envelope("SelfSubjectAccessReview", review.encode_to_vec());
-        let decoded = decode(&body, "authorization.k8s.io/v1", "SelfSubjectAccessReview").expect("decodes");
+        let decoded = decode(&body, "authorization.k8s.io/v1", ReviewKind::SelfSubjectAccessReview).expect("decodes");
         assert_eq!(
             decoded,
             json!({
@@ -190,17 +192,18 @@ mod tests {
             ..Default::default()
         };
         let body = envelope("SubjectAccessReview", review.encode_to_vec());
-        let decoded = decode(&body, "authorization.k8s.io/v1", "SubjectAccessReview").expect("decodes");
+        let decoded = decode(&body, "authorization.k8s.io/v1", ReviewKind::SubjectAccessReview).expect("decodes");
         assert_eq!(decoded["spec"]["extra"], json!({"scopes": ["x"]}));
         assert_eq!(decoded["spec"]["nonResourceAttributes"], json!({"path": "/healthz", "verb": "get"}));
     }
 
     #[test]
     fn bodies_that_are_not_reviews_are_refused() {
-        assert_eq!(decode(b"{}", "v1", "SelfSubjectReview").expect_err("no envelope").code(), 400);
+        assert_eq!(decode(b"{}", "v1", ReviewKind::SelfSubjectReview).expect_err("no envelope").code(), 400);
         let wrong = envelope("ConfigMap", Vec::new());
-        let err = decode(&wrong, "authorization.k8s.io/v1", "SelfSubjectAccessReview").expect_err("wrong kind");
+        let err =
+            decode(&wrong, "authorization.k8s.io/v1", ReviewKind::SelfSubjectAccessReview).expect_err("wrong kind");
         assert!(err.message.contains("(ConfigMap)"), "{}", err.message);
-        assert_eq!(decode(b"k8s\0\xff\xff", "v1", "SelfSubjectReview").expect_err("garbage").code(), 400);
+        assert_eq!(decode(b"k8s\0\xff\xff", "v1", ReviewKind::SelfSubjectReview).expect_err("garbage").code(), 400);
     }
 }
