@@ -36,26 +36,26 @@ const AUTHENTICATION_GROUP: &str = "authentication.k8s.io";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReviewKind {
     /// Who am I (`authentication.k8s.io`).
-    SelfSubjectReview,
+    SelfSubject,
     /// May a given user do this in this namespace.
-    LocalSubjectAccessReview,
+    LocalSubjectAccess,
     /// May I do this.
-    SelfSubjectAccessReview,
+    SelfSubjectAccess,
     /// What may I do in a namespace.
-    SelfSubjectRulesReview,
+    SelfSubjectRules,
     /// May a given user do this.
-    SubjectAccessReview,
+    SubjectAccess,
 }
 
 impl ReviewKind {
     /// The kind's name.
     pub fn name(self) -> &'static str {
         match self {
-            ReviewKind::SelfSubjectReview => "SelfSubjectReview",
-            ReviewKind::LocalSubjectAccessReview => "LocalSubjectAccessReview",
-            ReviewKind::SelfSubjectAccessReview => "SelfSubjectAccessReview",
-            ReviewKind::SelfSubjectRulesReview => "SelfSubjectRulesReview",
-            ReviewKind::SubjectAccessReview => "SubjectAccessReview",
+            ReviewKind::SelfSubject => "SelfSubjectReview",
+            ReviewKind::LocalSubjectAccess => "LocalSubjectAccessReview",
+            ReviewKind::SelfSubjectAccess => "SelfSubjectAccessReview",
+            ReviewKind::SelfSubjectRules => "SelfSubjectRulesReview",
+            ReviewKind::SubjectAccess => "SubjectAccessReview",
         }
     }
 }
@@ -84,7 +84,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "selfsubjectreviews",
         singular: "selfsubjectreview",
-        kind: ReviewKind::SelfSubjectReview,
+        kind: ReviewKind::SelfSubject,
         namespaced: false,
     },
     Review {
@@ -92,7 +92,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "localsubjectaccessreviews",
         singular: "localsubjectaccessreview",
-        kind: ReviewKind::LocalSubjectAccessReview,
+        kind: ReviewKind::LocalSubjectAccess,
         namespaced: true,
     },
     Review {
@@ -100,7 +100,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "selfsubjectaccessreviews",
         singular: "selfsubjectaccessreview",
-        kind: ReviewKind::SelfSubjectAccessReview,
+        kind: ReviewKind::SelfSubjectAccess,
         namespaced: false,
     },
     Review {
@@ -108,7 +108,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "selfsubjectrulesreviews",
         singular: "selfsubjectrulesreview",
-        kind: ReviewKind::SelfSubjectRulesReview,
+        kind: ReviewKind::SelfSubjectRules,
         namespaced: false,
     },
     Review {
@@ -116,7 +116,7 @@ pub const REVIEWS: [Review; 5] = [
         version: "v1",
         resource: "subjectaccessreviews",
         singular: "subjectaccessreview",
-        kind: ReviewKind::SubjectAccessReview,
+        kind: ReviewKind::SubjectAccess,
         namespaced: false,
     },
 ];
@@ -159,13 +159,13 @@ pub fn answer(
     }
     let user = user_of(who);
     let created = decode_review(parts, body, review).and_then(|object| match review.kind {
-        ReviewKind::SubjectAccessReview => subject_access_review(store, decode(object)?),
-        ReviewKind::LocalSubjectAccessReview => {
+        ReviewKind::SubjectAccess => subject_access_review(store, decode(object)?),
+        ReviewKind::LocalSubjectAccess => {
             local_subject_access_review(store, decode(object)?, namespace.unwrap_or_default())
         }
-        ReviewKind::SelfSubjectAccessReview => self_subject_access_review(store, &user, decode(object)?),
-        ReviewKind::SelfSubjectRulesReview => self_subject_rules_review(store, &user, decode(object)?),
-        ReviewKind::SelfSubjectReview => encode(self_subject_review(&user, decode(object)?)),
+        ReviewKind::SelfSubjectAccess => self_subject_access_review(store, &user, decode(object)?),
+        ReviewKind::SelfSubjectRules => self_subject_rules_review(store, &user, decode(object)?),
+        ReviewKind::SelfSubject => encode(self_subject_review(&user, decode(object)?)),
     });
     Some(created.map(|object| response::json(StatusCode::CREATED, &object)))
 }

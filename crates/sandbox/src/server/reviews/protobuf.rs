@@ -38,27 +38,27 @@ pub fn decode(body: &[u8], api_version: &str, review: ReviewKind) -> Result<Valu
     let raw = unknown.raw.unwrap_or_default();
     let raw = raw.as_slice();
     let (metadata, body) = match review {
-        ReviewKind::SubjectAccessReview => {
+        ReviewKind::SubjectAccess => {
             let review = pb::SubjectAccessReview::decode(raw).map_err(|e| malformed(kind, e))?;
             (review.metadata, json!({"spec": subject_spec(review.spec.unwrap_or_default())}))
         }
-        ReviewKind::LocalSubjectAccessReview => {
+        ReviewKind::LocalSubjectAccess => {
             let review = pb::LocalSubjectAccessReview::decode(raw).map_err(|e| malformed(kind, e))?;
             (review.metadata, json!({"spec": subject_spec(review.spec.unwrap_or_default())}))
         }
-        ReviewKind::SelfSubjectAccessReview => {
+        ReviewKind::SelfSubjectAccess => {
             let review = pb::SelfSubjectAccessReview::decode(raw).map_err(|e| malformed(kind, e))?;
             let spec = review.spec.unwrap_or_default();
             let mut out = Map::new();
             attributes_into(&mut out, spec.resource_attributes, spec.non_resource_attributes);
             (review.metadata, json!({"spec": out}))
         }
-        ReviewKind::SelfSubjectRulesReview => {
+        ReviewKind::SelfSubjectRules => {
             let review = pb::SelfSubjectRulesReview::decode(raw).map_err(|e| malformed(kind, e))?;
             let namespace = review.spec.unwrap_or_default().namespace;
             (review.metadata, json!({"spec": {"namespace": namespace}}))
         }
-        ReviewKind::SelfSubjectReview => {
+        ReviewKind::SelfSubject => {
             let review =
                 k8s_pb::api::authentication::v1::SelfSubjectReview::decode(raw).map_err(|e| malformed(kind, e))?;
             (review.metadata, json!({}))
@@ -166,7 +166,7 @@ mod tests {
             status: None,
         };
         let body = envelope("SelfSubjectAccessReview", review.encode_to_vec());
-        let decoded = decode(&body, "authorization.k8s.io/v1", ReviewKind::SelfSubjectAccessReview).expect("decodes");
+        let decoded = decode(&body, "authorization.k8s.io/v1", ReviewKind::SelfSubjectAccess).expect("decodes");
         assert_eq!(
             decoded,
             json!({
@@ -192,18 +192,17 @@ mod tests {
             ..Default::default()
         };
         let body = envelope("SubjectAccessReview", review.encode_to_vec());
-        let decoded = decode(&body, "authorization.k8s.io/v1", ReviewKind::SubjectAccessReview).expect("decodes");
+        let decoded = decode(&body, "authorization.k8s.io/v1", ReviewKind::SubjectAccess).expect("decodes");
         assert_eq!(decoded["spec"]["extra"], json!({"scopes": ["x"]}));
         assert_eq!(decoded["spec"]["nonResourceAttributes"], json!({"path": "/healthz", "verb": "get"}));
     }
 
     #[test]
     fn bodies_that_are_not_reviews_are_refused() {
-        assert_eq!(decode(b"{}", "v1", ReviewKind::SelfSubjectReview).expect_err("no envelope").code(), 400);
+        assert_eq!(decode(b"{}", "v1", ReviewKind::SelfSubject).expect_err("no envelope").code(), 400);
         let wrong = envelope("ConfigMap", Vec::new());
-        let err =
-            decode(&wrong, "authorization.k8s.io/v1", ReviewKind::SelfSubjectAccessReview).expect_err("wrong kind");
+        let err = decode(&wrong, "authorization.k8s.io/v1", ReviewKind::SelfSubjectAccess).expect_err("wrong kind");
         assert!(err.message.contains("(ConfigMap)"), "{}", err.message);
-        assert_eq!(decode(b"k8s\0\xff\xff", "v1", ReviewKind::SelfSubjectReview).expect_err("garbage").code(), 400);
+        assert_eq!(decode(b"k8s\0\xff\xff", "v1", ReviewKind::SelfSubject).expect_err("garbage").code(), 400);
     }
 }
