@@ -211,6 +211,11 @@ async fn auth_can_i_and_whoami() -> TestResult {
     let json: serde_json::Value = serde_json::from_str(&h.ok(&["auth", "whoami", "-o", "json"]).await?)?;
     assert_eq!(json["kind"], "SelfSubjectReview");
     assert_eq!(json["status"]["userInfo"]["groups"], json!(["system:masters", "system:authenticated"]));
+    let review = "apiVersion: authorization.k8s.io/v1\nkind: SelfSubjectAccessReview\n\
+                  spec: {resourceAttributes: {namespace: default, verb: delete, resource: secrets}}\n";
+    let created: serde_json::Value =
+        serde_json::from_str(&h.ok_with(&["create", "--validate=false", "-f", "-", "-o", "json"], review).await?)?;
+    assert_eq!(created["status"]["allowed"], json!(true), "{created}");
     let everything = h.ok(&["auth", "can-i", "--list", "-n", "default"]).await?;
     assert_eq!(row(&everything, "*.*"), Some(vec!["*.*", "[]", "[]", "[*]"]), "{everything}");
 
