@@ -141,11 +141,12 @@ fn decode_object(parts: &Parts, body: &[u8]) -> Result<Value, ApiError> {
         "application/yaml" => serde_yaml::from_slice(body).map_err(|e| {
             ApiError::bad_request(format!("unable to decode the request body as YAML: {e}")).with_source(e)
         })?,
+        crate::protobuf::MEDIA_TYPE => crate::protobuf::decode(body)?,
         other => {
             return Err(ApiError::new(
                 Reason::UnsupportedMediaType,
                 format!(
-                    "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/yaml"
+                    "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
                 ),
             ));
         }
