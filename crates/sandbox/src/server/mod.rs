@@ -10,6 +10,7 @@ mod response;
 mod route;
 mod table;
 mod tls;
+mod token_request;
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -191,6 +191,14 @@ pub fn builtin(kind: &ResourceKind) -> Vec<Column> {
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
             vec![computed("Role", "string", role_ref)]
         }
+        ("networking.k8s.io", "Ingress") => vec![path("Class", "string", ".spec.ingressClassName")],
+        ("policy", "PodDisruptionBudget") => vec![
+            path("Min Available", "string", ".spec.minAvailable"),
+            path("Max Unavailable", "string", ".spec.maxUnavailable"),
+        ],
+        ("scheduling.k8s.io", "PriorityClass") => {
+            vec![path("Value", "integer", ".value"), path("Global-Default", "boolean", ".globalDefault")]
+        }
         ("coordination.k8s.io", "Lease") => vec![path("Holder", "string", ".spec.holderIdentity")],
         _ => Vec::new(),
     };
