@@ -200,3 +200,286 @@ async fn get_watch_prints_rows_as_objects_change() -> TestResult {
     child.kill().await?;
     Ok(())
 }
+
+/// One kubectl generator: the command (without `--dry-run`), the object it creates, the
+/// fields the sandbox adds on create as the API server's defaulting does, and the media
+/// type kubectl sends the object in.
+struct Generator {
+    args: Vec<String>,
+    object: &'static str,
+    defaults: &'static [&'static str],
+    sends: &'static str,
+}
+
+/// kubectl's typed clients send built-in kinds as protobuf.
+const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
+fn generator(args: &[&str], object: &'static str, defaults: &'static [&'static str]) -> Generator {
+    Generator { args: args.iter().map(|a| a.to_string()).collect(), object, defaults, sends: PROTOBUF }
+}
+
+impl Generator {
+    /// `kubectl run` builds its Pod as unstructured JSON.
+    fn sending(self, sends: &'static str) -> Self {
+        Generator { sends, ..self }
+    }
+}
+
+/// Leaves out what the server sets on every object and what a dry run cannot know:
+/// uid, resourceVersion, generation, creationTimestamp, managedFields and status.
+fn without_server_fields(mut object: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = object.as_object_mut() {
+        fields.remove("status");
+    }
+    if let Some(metadata) = object.get_mut("metadata").and_then(serde_json::Value::as_object_mut) {
+        for field in ["uid", "resourceVersion", "generation", "creationTimestamp", "managedFields"] {
+            metadata.remove(field);
+        }
+    }
+    object
+}
+
+impl Harness {
+    /// Runs `generator` twice: as `--dry-run=client -o json`, what kubectl means to send,
+    /// and for real (kubectl sends it as protobuf); then compares the stored object with
+    /// the dry run. Returns what differs beyond the generator's known defaults.
+    async fn check(&self, generator: &Generator) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+        let args: Vec<&str> = generator.args.iter().map(String::as_str).collect();
+        let shown = format!("kubectl {}", args.join(" "));
+        // Flags go before a `--` that starts the container's command.
+        let split = args.iter().position(|a| *a == "--").unwrap_or(args.len());
+        let with = |flags: &[&'static str]| [&args[..split], flags, &args[split..]].concat();
+        let dry_run = self.ok(&with(&["--dry-run=client", "-o", "json"])).await?;
+        let parse = |text: &str| {
+            serde_json::from_str::<serde_json::Value>(text).map_err(|e| format!("{shown}: not JSON ({e}): {text}"))
+        };
+        let expected = without_server_fields(parse(&dry_run)?);
+        let created = self.run_with(&with(&["-v=8"]), "").await?;
+        if !created.success {
+            return Ok(Some(format!("{shown} failed: {}", created.stderr.lines().last().unwrap_or_default())));
+        }
+        if !created.stderr.contains(&format!("Content-Type: {}", generator.sends)) {
+            let sent: Vec<&str> = created.stderr.lines().filter(|l| l.contains("Content-Type")).collect();
+            return Ok(Some(format!("{shown} did not send {}: {sent:?}", generator.sends)));
+        }
+        let stored = without_server_fields(parse(&self.ok(&["get", generator.object, "-o", "json"]).await?)?);
+        let differences: Vec<String> = json_patch::diff(&expected, &stored)
+            .iter()
+            .map(|op| serde_json::to_value(op).unwrap_or_default())
+            .filter(|op| {
+                let path = op["path"].as_str().unwrap_or_default();
+                !(op["op"] == "add" && (path == "/metadata/namespace" || generator.defaults.contains(&path)))
+            })
+            .map(|op| op.to_string())
+            .collect();
+        Ok((!differences.is_empty())
+            .then(|| format!("{shown}: stored object differs from the dry run: {}", differences.join(", "))))
+    }
+}
+
+/// What the sandbox adds to every Service, as the API server's defaulting does.
+const SERVICE_DEFAULTS: &[&str] = &["/spec/sessionAffinity"];
+
+/// Every `kubectl create` generator and `kubectl run`, against the sandbox: kubectl sends
+/// each object as protobuf, and what is stored is what `--dry-run=client -o json` shows,
+/// plus the server's defaults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_generator_stores_what_its_dry_run_shows() -> TestResult {
+    let Some(h) = Harness::start().await? else { return Ok(()) };
+    let files = tempfile::tempdir()?;
+    let text = files.path().join("app.properties");
+    std::fs::write(&text, "mode=fast\n")?;
+    let binary = files.path().join("blob.bin");
+    std::fs::write(&binary, [0xff_u8, 0x00, 0xfe, 0x01])?;
+    let pair = rcgen::generate_simple_self_signed(vec!["shop.example.com".to_string()])?;
+    let (cert, key) = (files.path().join("tls.crt"), files.path().join("tls.key"));
+    std::fs::write(&cert, pair.cert.pem())?;
+    std::fs::write(&key, pair.signing_key.serialize_pem())?;
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let from_files = [format!("--from-file={}", path(&text)), format!("--from-file={}", path(&binary))];
+    let tls = [format!("--cert={}", path(&cert)), format!("--key={}", path(&key))];
+
+    let generators = [
+        generator(&["create", "namespace", "demo"], "namespace/demo", &["/metadata/labels", "/spec/finalizers"]),
+        generator(
+            &["create", "configmap", "literal", "--from-literal=a=b", "--from-literal=c=d"],
+            "configmap/literal",
+            &[],
+        ),
+        generator(&["create", "configmap", "files", &from_files[0], &from_files[1]], "configmap/files", &[]),
+        generator(
+            &["create", "secret", "generic", "login", "--from-literal=user=admin", "--type=Opaque"],
+            "secret/login",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "secret",
+                "docker-registry",
+                "registry",
+                "--docker-server=registry.example.com",
+                "--docker-username=robot",
+                "--docker-password=hunter2",
+                "--docker-email=robot@example.com",
+            ],
+            "secret/registry",
+            &[],
+        ),
+        generator(&["create", "secret", "tls", "shop-tls", &tls[0], &tls[1]], "secret/shop-tls", &[]),
+        generator(&["create", "serviceaccount", "builder"], "serviceaccount/builder", &[]),
+        generator(&["create", "service", "clusterip", "api", "--tcp=80:8080"], "service/api", SERVICE_DEFAULTS),
+        generator(
+            &["create", "service", "clusterip", "headless", "--clusterip=None"],
+            "service/headless",
+            SERVICE_DEFAULTS,
+        ),
+        generator(
+            &["create", "service", "nodeport", "edge", "--tcp=80:8080", "--node-port=30080"],
+            "service/edge",
+            SERVICE_DEFAULTS,
+        ),
+        generator(
+            &["create", "service", "loadbalancer", "public", "--tcp=443:8443"],
+            "service/public",
+            SERVICE_DEFAULTS,
+        ),
+        generator(
+            &["create", "service", "externalname", "db", "--external-name=db.example.com"],
+            "service/db",
+            SERVICE_DEFAULTS,
+        ),
+        generator(
+            &["create", "deployment", "web", "--image=nginx:1.27", "--replicas=3", "--port=80"],
+            "deployment/web",
+            &[],
+        ),
+        generator(&["create", "deployment", "idle", "--image=nginx", "--replicas=0"], "deployment/idle", &[]),
+        generator(&["create", "job", "once", "--image=busybox", "--", "echo", "hi"], "job/once", &[]),
+        generator(
+            &[
+                "create",
+                "cronjob",
+                "nightly",
+                "--image=busybox",
+                "--schedule=*/5 * * * *",
+                "--restart=OnFailure",
+                "--",
+                "date",
+            ],
+            "cronjob/nightly",
+            &[],
+        ),
+        generator(
+            &["create", "role", "reader", "--verb=get,list", "--resource=pods,deployments.apps", "--resource-name=web"],
+            "role/reader",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "rolebinding",
+                "readers",
+                "--role=reader",
+                "--user=alice",
+                "--group=devs",
+                "--serviceaccount=default:builder",
+            ],
+            "rolebinding/readers",
+            &[],
+        ),
+        generator(
+            &["create", "clusterrole", "watcher", "--verb=get", "--resource=pods", "--non-resource-url=/healthz"],
+            "clusterrole/watcher",
+            &[],
+        ),
+        generator(
+            &["create", "clusterrole", "combined", "--aggregation-rule=example.com/aggregate=true"],
+            "clusterrole/combined",
+            &[],
+        ),
+        generator(
+            &["create", "clusterrolebinding", "watchers", "--clusterrole=watcher", "--user=bob"],
+            "clusterrolebinding/watchers",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "quota",
+                "limits",
+                "--hard=pods=10,requests.cpu=500m,limits.memory=2Gi",
+                "--scopes=NotBestEffort",
+            ],
+            "resourcequota/limits",
+            &[],
+        ),
+        generator(
+            &["create", "poddisruptionbudget", "web-min", "--selector=app=web", "--min-available=1"],
+            "poddisruptionbudget/web-min",
+            &[],
+        ),
+        generator(
+            &["create", "poddisruptionbudget", "web-max", "--selector=app=web", "--max-unavailable=50%"],
+            "poddisruptionbudget/web-max",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "ingress",
+                "shop",
+                "--class=nginx",
+                "--rule=shop.example.com/api*=api:80,tls=shop-tls",
+                "--default-backend=api:http",
+                "--annotation=example.com/owner=shop",
+            ],
+            "ingress/shop",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "priorityclass",
+                "high",
+                "--value=1000",
+                "--description=urgent work",
+                "--preemption-policy=Never",
+            ],
+            "priorityclass/high",
+            &[],
+        ),
+        generator(
+            &[
+                "run",
+                "probe",
+                "--image=nginx",
+                "--port=80",
+                "--env=MODE=fast",
+                "--labels=app=probe",
+                "--restart=Never",
+                "--",
+                "nginx",
+                "-g",
+                "daemon off;",
+            ],
+            "pod/probe",
+            &[],
+        )
+        .sending("application/json"),
+    ];
+    let mut failures = Vec::new();
+    for generator in &generators {
+        if let Some(failure) = h.check(generator).await? {
+            failures.push(failure);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} generators failed:\n{}",
+        failures.len(),
+        generators.len(),
+        failures.join("\n")
+    );
+    Ok(())
+}

@@ -6,12 +6,14 @@
 //! Field modes, from the Go types the API server decodes into:
 //! - `keep "name"`: emitted whenever the body carries it (pointer fields, and value fields
 //!   without `omitempty`), zero values included;
-//! - `nonzero "name"`: a value field with `omitempty`, emitted only when not its zero value
-//!   (Go clients always send these, empty or not);
+//! - `nonzero "name"`: a value field with `omitempty` (or a struct with `omitzero`), emitted
+//!   only when not its zero value (Go clients always send these, empty or not);
+//! - `nullable "name"`: a list without `omitempty`, `null` when it has no entries, as Go
+//!   encodes a nil slice;
 //! - `inline`: a member whose fields sit in the enclosing object (`Volume`'s `VolumeSource`).
 //!
-//! Repeated and map fields are emitted only when they have entries; a message field is
-//! emitted whenever present, `{}` when empty, as Go encodes a struct.
+//! Other repeated and map fields are emitted only when they have entries; a message field
+//! is emitted whenever present, `{}` when empty, as Go encodes a struct.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -169,6 +171,10 @@ macro_rules! member {
         if let Some(value) = $crate::protobuf::json::Member::member($field, true).map_err(|e| e.within($json))? {
             $object.insert($json.to_string(), value);
         }
+    };
+    ($object:ident, $field:ident, nullable $json:literal) => {
+        let value = $crate::protobuf::json::Member::member($field, false).map_err(|e| e.within($json))?;
+        $object.insert($json.to_string(), value.unwrap_or(serde_json::Value::Null));
     };
     ($object:ident, $field:ident, inline) => {
         if let Some(serde_json::Value::Object(inner)) = $crate::protobuf::json::Member::member($field, false)? {

@@ -23,22 +23,30 @@ fn timestamp(seconds: i64, nanos: i32) -> Result<Timestamp, MappingError> {
 /// the zero time, an empty message, is JSON `null`.
 impl ToJson for Time {
     fn to_json(&self) -> Result<Value, MappingError> {
-        let (seconds, nanos) = (self.seconds.unwrap_or_default(), self.nanos.unwrap_or_default());
-        if seconds == 0 && nanos == 0 {
+        if self.is_zero() {
             return Ok(Value::Null);
         }
+        let seconds = self.seconds.unwrap_or_default();
         Ok(Value::String(timestamp(seconds, 0)?.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()))
+    }
+
+    fn is_zero(&self) -> bool {
+        self.seconds.unwrap_or_default() == 0 && self.nanos.unwrap_or_default() == 0
     }
 }
 
 /// A `MicroTime` keeps microseconds: `2006-01-02T15:04:05.000000Z`.
 impl ToJson for MicroTime {
     fn to_json(&self) -> Result<Value, MappingError> {
-        let (seconds, nanos) = (self.seconds.unwrap_or_default(), self.nanos.unwrap_or_default());
-        if seconds == 0 && nanos == 0 {
+        if self.is_zero() {
             return Ok(Value::Null);
         }
+        let (seconds, nanos) = (self.seconds.unwrap_or_default(), self.nanos.unwrap_or_default());
         Ok(Value::String(timestamp(seconds, nanos)?.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()))
+    }
+
+    fn is_zero(&self) -> bool {
+        self.seconds.unwrap_or_default() == 0 && self.nanos.unwrap_or_default() == 0
     }
 }
 

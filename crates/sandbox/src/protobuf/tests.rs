@@ -35,7 +35,7 @@ fn a_config_map_decodes_to_the_json_the_api_server_stores() {
     assert_eq!(
         roundtrip("v1", "ConfigMap", &config_map).expect("decodes"),
         json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "settings", "creationTimestamp": null},
+            "metadata": {"name": "settings"},
             "data": {"a": "b"}, "binaryData": {"blob": "AAEC"}, "immutable": false})
     );
 }
@@ -58,6 +58,17 @@ fn zero_values_follow_omitempty_and_pointers_keep_theirs() {
         ..apps::DeploymentSpec::default()
     };
     assert_eq!(empty_template.to_json(), Ok(json!({"template": {}, "strategy": {}})));
+}
+
+#[test]
+fn lists_without_omitempty_are_null_when_empty_and_zero_times_are_left_out() {
+    let role = k8s_pb::api::rbac::v1::ClusterRole { metadata: meta("combined"), ..Default::default() };
+    assert_eq!(role.to_json(), Ok(json!({"metadata": {"name": "combined"}, "rules": null})));
+    let stamped = ObjectMeta {
+        creation_timestamp: Some(Time { seconds: Some(1_700_000_000), nanos: None }),
+        ..ObjectMeta::default()
+    };
+    assert_eq!(stamped.to_json(), Ok(json!({"creationTimestamp": "2023-11-14T22:13:20Z"})));
 }
 
 #[test]

@@ -17,7 +17,7 @@ messages! {
         status: keep "status",
     }
     TokenRequestSpec {
-        audiences: keep "audiences",
+        audiences: nullable "audiences",
         expiration_seconds: keep "expirationSeconds",
         bound_object_ref: keep "boundObjectRef",
     }

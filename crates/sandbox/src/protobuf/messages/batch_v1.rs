@@ -74,12 +74,12 @@ messages! {
         spec: keep "spec",
     }
     PodFailurePolicy {
-        rules: keep "rules",
+        rules: nullable "rules",
     }
     PodFailurePolicyOnExitCodesRequirement {
         container_name: keep "containerName",
         operator: keep "operator",
-        values: keep "values",
+        values: nullable "values",
     }
     PodFailurePolicyOnPodConditionsPattern {
         r#type: keep "type",
@@ -91,7 +91,7 @@ messages! {
         on_pod_conditions: keep "onPodConditions",
     }
     SuccessPolicy {
-        rules: keep "rules",
+        rules: nullable "rules",
     }
     SuccessPolicyRule {
         succeeded_indexes: keep "succeededIndexes",

@@ -45,7 +45,7 @@ messages! {
         drop: keep "drop",
     }
     CephFsVolumeSource {
-        monitors: keep "monitors",
+        monitors: nullable "monitors",
         path: nonzero "path",
         user: nonzero "user",
         secret_file: nonzero "secretFile",
@@ -431,7 +431,7 @@ messages! {
         preferred_during_scheduling_ignored_during_execution: keep "preferredDuringSchedulingIgnoredDuringExecution",
     }
     NodeSelector {
-        node_selector_terms: keep "nodeSelectorTerms",
+        node_selector_terms: nullable "nodeSelectorTerms",
     }
     NodeSelectorRequirement {
         key: keep "key",
@@ -550,7 +550,7 @@ messages! {
         value: keep "value",
     }
     PodExtendedResourceClaimStatus {
-        request_mappings: keep "requestMappings",
+        request_mappings: nullable "requestMappings",
         resource_claim_name: keep "resourceClaimName",
     }
     PodIp {
@@ -592,7 +592,7 @@ messages! {
     PodSpec {
         volumes: keep "volumes",
         init_containers: keep "initContainers",
-        containers: keep "containers",
+        containers: nullable "containers",
         ephemeral_containers: keep "ephemeralContainers",
         restart_policy: nonzero "restartPolicy",
         termination_grace_period_seconds: keep "terminationGracePeriodSeconds",
@@ -689,7 +689,7 @@ messages! {
         grpc: keep "grpc",
     }
     ProjectedVolumeSource {
-        sources: keep "sources",
+        sources: nullable "sources",
         default_mode: keep "defaultMode",
     }
     QuobyteVolumeSource {
@@ -701,7 +701,7 @@ messages! {
         tenant: nonzero "tenant",
     }
     RbdVolumeSource {
-        monitors: keep "monitors",
+        monitors: nullable "monitors",
         image: keep "image",
         fs_type: nonzero "fsType",
         pool: nonzero "pool",

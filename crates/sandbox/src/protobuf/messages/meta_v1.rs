@@ -39,7 +39,7 @@ messages! {
         uid: nonzero "uid",
         resource_version: nonzero "resourceVersion",
         generation: nonzero "generation",
-        creation_timestamp: keep "creationTimestamp",
+        creation_timestamp: nonzero "creationTimestamp",
         deletion_timestamp: keep "deletionTimestamp",
         deletion_grace_period_seconds: keep "deletionGracePeriodSeconds",
         labels: keep "labels",

@@ -11,7 +11,7 @@ messages! {
         backend: keep "backend",
     }
     HttpIngressRuleValue {
-        paths: keep "paths",
+        paths: nullable "paths",
     }
     Ingress {
         metadata: keep "metadata",

@@ -10,7 +10,7 @@ messages! {
     }
     ClusterRole {
         metadata: keep "metadata",
-        rules: keep "rules",
+        rules: nullable "rules",
         aggregation_rule: keep "aggregationRule",
     }
     ClusterRoleBinding {
@@ -19,7 +19,7 @@ messages! {
         role_ref: keep "roleRef",
     }
     PolicyRule {
-        verbs: keep "verbs",
+        verbs: nullable "verbs",
         api_groups: keep "apiGroups",
         resources: keep "resources",
         resource_names: keep "resourceNames",
@@ -27,7 +27,7 @@ messages! {
     }
     Role {
         metadata: keep "metadata",
-        rules: keep "rules",
+        rules: nullable "rules",
     }
     RoleBinding {
         metadata: keep "metadata",
