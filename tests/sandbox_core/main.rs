@@ -9,6 +9,7 @@ mod dry_run;
 mod immutable;
 mod listing;
 mod patching;
+mod protobuf;
 mod protocol;
 mod schema;
 mod status;
