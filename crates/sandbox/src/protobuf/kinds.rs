@@ -7,12 +7,16 @@ use serde_json::Value;
 
 use super::ProtobufError;
 use super::json::ToJson;
+use super::unknown;
 
 /// Decodes an object's bytes into its JSON form (without apiVersion and kind).
 type Decoder = fn(kind: &str, raw: &[u8]) -> Result<Value, ProtobufError>;
 
 fn decode<M: Message + Default + ToJson>(kind: &str, raw: &[u8]) -> Result<Value, ProtobufError> {
     let message = M::decode(raw).map_err(|source| ProtobufError::Message { kind: kind.to_string(), source })?;
+    if let Some(path) = unknown::dropped(raw, &message.encode_to_vec()) {
+        return Err(ProtobufError::UnknownField { kind: kind.to_string(), path });
+    }
     message.to_json().map_err(|source| ProtobufError::Mapping { kind: kind.to_string(), source })
 }
 

@@ -1,6 +1,7 @@
 //! Request bodies in `application/vnd.kubernetes.protobuf`, the encoding kubectl and other
 //! Go clients send built-in kinds in: the envelope is opened ([`envelope`]), the object is
-//! decoded with prost into the message types of `k8s-pb` ([`kinds`]), and each message is
+//! decoded with prost into the message types of `k8s-pb` ([`kinds`]) with nothing dropped
+//! ([`unknown`]), and each message is
 //! turned into the JSON object the API server would store ([`json`], [`messages`],
 //! [`special`]). Responses stay JSON.
 
@@ -11,6 +12,7 @@ mod messages;
 #[cfg(test)]
 mod sample;
 mod special;
+mod unknown;
 
 use serde_json::Value;
 
@@ -52,6 +54,16 @@ pub enum ProtobufError {
         #[source]
         source: prost::DecodeError,
     },
+    /// The object carries a field its kind's message does not have.
+    #[error(
+        "{kind} carries protobuf field {path} (by field number), which the sandbox's Kubernetes 1.35 messages do not have; send it as application/json"
+    )]
+    UnknownField {
+        /// The kind.
+        kind: String,
+        /// The field numbers from the object down to the unknown field.
+        path: String,
+    },
     /// The message has a value that has no JSON form.
     #[error("{kind} has a value the API server cannot store: {source}")]
     Mapping {
@@ -66,7 +78,9 @@ pub enum ProtobufError {
 impl From<ProtobufError> for ApiError {
     fn from(error: ProtobufError) -> Self {
         let reason = match error {
-            ProtobufError::UnknownKind { .. } | ProtobufError::ContentEncoding(_) => Reason::UnsupportedMediaType,
+            ProtobufError::UnknownKind { .. }
+            | ProtobufError::UnknownField { .. }
+            | ProtobufError::ContentEncoding(_) => Reason::UnsupportedMediaType,
             _ => Reason::BadRequest,
         };
         let message = error.to_string();

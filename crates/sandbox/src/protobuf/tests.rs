@@ -127,6 +127,24 @@ fn kinds_without_a_decoder_are_unsupported_media_naming_the_kind() {
     assert_eq!(ApiError::from(decode(&truncated).expect_err("truncated")).code(), 400);
 }
 
+#[test]
+fn a_field_newer_than_the_messages_is_refused_not_dropped() {
+    let mut newer = core::ConfigMap { metadata: meta("settings"), ..core::ConfigMap::default() }.encode_to_vec();
+    prost::encoding::string::encode(9, &"from the future".to_string(), &mut newer);
+    let unknown = k8s_pb::apimachinery::pkg::runtime::Unknown {
+        type_meta: Some(k8s_pb::apimachinery::pkg::runtime::TypeMeta {
+            api_version: Some("v1".into()),
+            kind: Some("ConfigMap".into()),
+        }),
+        raw: Some(newer),
+        ..Default::default()
+    };
+    let body = [MAGIC.as_slice(), &unknown.encode_to_vec()].concat();
+    let error = ApiError::from(decode(&body).expect_err("field 9"));
+    assert_eq!(error.code(), 415);
+    assert!(error.message.starts_with("ConfigMap carries protobuf field 9 (by field number)"), "{}", error.message);
+}
+
 /// Fields that k8s-pb (Kubernetes 1.35) has and k8s-openapi's latest version (1.37) no
 /// longer has: `PodSpec.workloadRef` was withdrawn in 1.36.
 const WITHDRAWN: &[&str] =
