@@ -485,6 +485,19 @@ async fn every_generator_stores_what_its_dry_run_shows() -> TestResult {
         generators.len(),
         failures.join("\n")
     );
+
+    // The printer columns of the kinds the generators added to the sandbox.
+    let budgets = h.ok(&["get", "poddisruptionbudgets"]).await?;
+    assert_eq!(row(&budgets, "web-min").map(|r| r[1..4].to_vec()), Some(vec!["1", "N/A", "0"]), "{budgets}");
+    assert_eq!(row(&budgets, "web-max").map(|r| r[1..4].to_vec()), Some(vec!["N/A", "50%", "0"]), "{budgets}");
+    let classes = h.ok(&["get", "priorityclass", "high"]).await?;
+    assert_eq!(row(&classes, "high").map(|r| r[1..3].to_vec()), Some(vec!["1000", "false"]), "{classes}");
+    let ingresses = h.ok(&["get", "ingress", "shop"]).await?;
+    assert_eq!(
+        row(&ingresses, "shop").map(|r| r[1..3].to_vec()),
+        Some(vec!["nginx", "shop.example.com"]),
+        "{ingresses}"
+    );
     Ok(())
 }
 
