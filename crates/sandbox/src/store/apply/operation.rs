@@ -5,7 +5,8 @@
 //! would change while another manager owns it is a conflict (409) unless `force=true`,
 //! which moves the field to the applier; applying the value a field already has shares
 //! it. Fields the applier owned before and no longer applies are removed from the object
-//! unless another manager owns them.
+//! unless another manager owns them. The first apply to an object without managed
+//! fields hands what it already has to [`BEFORE_FIRST_APPLY`].
 
 use serde_json::{Map, Value};
 
@@ -17,7 +18,7 @@ use super::merge::{merge, remove_fields};
 use super::owned::applied_fields;
 use super::schema::Schema;
 use super::scope;
-use super::track::{Ownership, current};
+use super::track::{Ownership, stored};
 use crate::error::{ApiError, CauseType, FieldCause};
 use crate::resources::ResourceKind;
 use crate::store::create::create_locked;
@@ -72,12 +73,15 @@ impl Store {
             if subresource == Subresource::Status {
                 return Err(ApiError::not_found(&kind.group_resource(), name));
             }
-            let mut managed = current(&Value::Null, &Value::Null);
+            let mut managed = stored(&Value::Null);
             managed.put(entry);
             return create_locked(&mut state, &kind, namespace, config, &options, Ownership::Applied(managed));
         };
         let live = without_managed_fields(&view(&existing, &kind));
-        let mut managed = current(&Value::Null, &existing);
+        let mut managed = stored(&existing);
+        if managed.entries.is_empty() {
+            managed.put(before_first_apply(&live, &schema, &kind, subresource));
+        }
         let mut merged = merge(&live, &config, &schema);
         let changes = compare(&live, &merged, &schema).map(|set| scope::ownable(set, &kind, subresource));
         let changed = changes.changed();
@@ -127,7 +131,9 @@ fn prepare(config: &mut Value, kind: &ResourceKind, name: &str, subresource: Sub
             )));
         }
     }
-    metadata.remove("managedFields");
+    if metadata.get("managedFields").is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
     match subresource {
         Subresource::Main if kind.status_subresource => {
             map.remove("status");
@@ -141,6 +147,23 @@ fn prepare(config: &mut Value, kind: &ResourceKind, name: &str, subresource: Sub
         }
     }
     Ok(())
+}
+
+/// The manager the apiserver gives the fields of an object nobody has applied to or
+/// tracked (created before field tracking, or after its managed fields were reset) the
+/// first time someone applies: an `Update` entry owning everything the object has.
+const BEFORE_FIRST_APPLY: &str = "before-first-apply";
+
+fn before_first_apply(live: &Value, schema: &Schema, kind: &ResourceKind, subresource: Subresource) -> Entry {
+    let fields = compare(&Value::Null, live, schema).changed();
+    Entry {
+        manager: BEFORE_FIRST_APPLY.to_string(),
+        operation: Operation::Update,
+        api_version: kind.api_version(),
+        subresource: scope::name(subresource),
+        time: Some(meta::now()),
+        fields: scope::ownable(&fields, kind, subresource),
+    }
 }
 
 fn without_managed_fields(object: &Value) -> Value {
