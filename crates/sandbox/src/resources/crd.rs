@@ -55,7 +55,6 @@ pub fn kinds_from_crd(crd: &CustomResourceDefinition) -> Result<Vec<ResourceKind
     if spec.versions.iter().filter(|v| v.storage).count() != 1 {
         causes.push(invalid("spec.versions", "must have exactly one version marked as storage version"));
     }
-    causes.extend(cost_causes(crd));
     if !causes.is_empty() {
         return Err(causes);
     }
@@ -80,6 +79,20 @@ pub fn kinds_from_crd(crd: &CustomResourceDefinition) -> Result<Vec<ResourceKind
             crd: Some(name.clone()),
         })
         .collect())
+}
+
+/// Checks a CustomResourceDefinition a client writes as the apiserver does: everything
+/// [`kinds_from_crd`] checks, and the estimated cost of its CEL rules. Answers its kinds.
+pub fn accept_crd(crd: &CustomResourceDefinition) -> Result<Vec<ResourceKind>, Vec<FieldCause>> {
+    let costs = cost_causes(crd);
+    match kinds_from_crd(crd) {
+        Ok(kinds) if costs.is_empty() => Ok(kinds),
+        Ok(_) => Err(costs),
+        Err(mut causes) => {
+            causes.extend(costs);
+            Err(causes)
+        }
+    }
 }
 
 /// The CEL rules over the apiserver's cost budgets, named where the apiserver names them:
@@ -148,7 +161,8 @@ mod tests {
         let mut value = serde_json::to_value(&*schema).expect("serializes");
         value["properties"]["spec"]["properties"]["tags"] = tags;
         *schema = serde_json::from_value(value).expect("a schema");
-        let causes = kinds_from_crd(&crd).expect_err("over budget");
+        assert!(kinds_from_crd(&crd).is_ok(), "a stored CRD always serves its kinds");
+        let causes = accept_crd(&crd).expect_err("over budget");
         let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
         let rule = "spec.validation.openAPIV3Schema.properties[spec].properties[tags].x-kubernetes-validations[0].rule";
         assert_eq!(fields, [rule, rule, "spec.validation.openAPIV3Schema"]);

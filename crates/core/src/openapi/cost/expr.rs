@@ -255,7 +255,9 @@ fn function<'a>(name: &str, target: Option<&Est<'a>>, args: &[Est<'a>]) -> Est<'
             let size = a.size().saturating_add(b.size());
             Est { cost: plus(1), ty: Ty::List, size: Some(size), decl: a.decl.or(b.decl) }
         }
+        ("@in", None, [_, map]) if map.ty == Ty::Map || map.ty == Ty::Object => bool_of(1),
         ("@in", None, [_, list]) => bool_of(list.size()),
+        ("dyn", None, [value]) => Est { cost: plus(1), ..value.clone() },
         ("_[_]", None, [container, _]) => Est::read(plus(1), container.decl.and_then(Decl::element)),
         ("matches", Some(text), [regex]) => bool_of(matches_cost(text, regex)),
         ("matches", None, [text, regex]) => bool_of(matches_cost(text, regex)),

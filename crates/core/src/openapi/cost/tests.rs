@@ -37,6 +37,13 @@ fn reads_calls_and_comparisons_cost_a_unit_each() {
 }
 
 #[test]
+fn membership_walks_a_list_but_not_a_map() {
+    let labels = json!({"type": "object", "additionalProperties": {"type": "string"}});
+    assert_eq!(rule_cost(labels, "'app' in self"), 2);
+    assert_eq!(rule_cost(strings(Some(50), Some(10)), "'app' in self"), 1 + 50);
+}
+
+#[test]
 fn string_work_costs_a_tenth_per_character() {
     let name = json!({"type": "string", "maxLength": 63});
     assert_eq!(rule_cost(name.clone(), "self == 'web'"), 1 + 1, "equality traverses the shorter string");

@@ -173,3 +173,40 @@ fn without_managed_fields(object: &Value) -> Value {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kind(resource: &str) -> ResourceKind {
+        crate::resources::builtin_kinds().into_iter().find(|k| k.resource == resource).expect("built in")
+    }
+
+    #[test]
+    fn before_first_apply_owns_what_the_object_has_that_a_write_could_own() {
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "uid": "u", "labels": {"app": "web"}},
+            "spec": {"replicas": 2}, "status": {"replicas": 2}});
+        let schema = Schema::builtin("apps", "Deployment");
+        let main = before_first_apply(&live, &schema, &kind("deployments"), Subresource::Main);
+        assert_eq!((main.manager.as_str(), main.operation), (BEFORE_FIRST_APPLY, Operation::Update));
+        assert_eq!(main.api_version, "apps/v1");
+        assert_eq!(
+            main.fields.to_fields_v1(),
+            json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}}, "f:spec": {"f:replicas": {}}})
+        );
+        let status = before_first_apply(&live, &schema, &kind("deployments"), Subresource::Status);
+        assert_eq!(status.subresource, "status");
+        assert_eq!(status.fields.to_fields_v1(), json!({"f:status": {"f:replicas": {}}}));
+    }
+
+    #[test]
+    fn an_applied_configuration_may_not_carry_managed_fields() {
+        let mut config = json!({"metadata": {"managedFields": [{}]}});
+        let error = prepare(&mut config, &kind("configmaps"), "cfg", Subresource::Main).expect_err("refused");
+        assert_eq!(error.code(), 400);
+        let mut null = json!({"metadata": {"managedFields": null}});
+        assert!(prepare(&mut null, &kind("configmaps"), "cfg", Subresource::Main).is_ok());
+    }
+}
