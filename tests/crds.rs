@@ -506,3 +506,30 @@ fn the_checks_catch_what_an_api_server_rejects() {
     check_descriptions(&schema, "", &mut undocumented);
     assert_eq!(undocumented.len(), 2, "{undocumented:?}");
 }
+
+/// The API server refuses a CRD whose CEL rules may cost more than its budgets (per rule and
+/// per schema); driftwarden's stay below a hundredth of each, so tightening the estimate or
+/// adding a rule does not bring a refusal on a real cluster.
+#[test]
+fn every_crd_is_well_within_the_cel_cost_budget() {
+    use driftwarden::openapi::cost::{RULE_COST_LIMIT, SCHEMA_COST_LIMIT, expression_costs, over_budget};
+    let mut problems = Vec::new();
+    for crd in crds() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        for version in &crd.spec.versions {
+            let schema = version.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref());
+            let schema = serde_json::to_value(schema).expect("schemas serialize");
+            assert!(over_budget(&schema).is_empty(), "{name} is over the API server's budget");
+            let costs = expression_costs(&schema);
+            assert!(!costs.is_empty(), "every driftwarden CRD has rules, and the estimate reads them all: {name}");
+            let total = costs.iter().fold(0u64, |sum, c| sum.saturating_add(c.cost));
+            for cost in costs.iter().filter(|c| c.cost > RULE_COST_LIMIT / 100) {
+                problems.push(format!("{name} {}: estimated cost {}", cost.path, cost.cost));
+            }
+            if total > SCHEMA_COST_LIMIT / 100 {
+                problems.push(format!("{name}: estimated total cost {total}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "bound the lists and strings these rules read:\n{}", problems.join("\n"));
+}

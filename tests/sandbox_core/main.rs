@@ -10,6 +10,7 @@ mod events;
 mod immutable;
 mod listing;
 mod patching;
+mod protobuf;
 mod protocol;
 mod schema;
 mod status;

@@ -6,6 +6,7 @@
 //! - [`store`]: objects, resourceVersions, history and the semantics of every verb.
 //! - [`server`]: the HTTP API on loopback (REST paths, watch streams, discovery).
 //! - [`auth`]: bearer tokens, users, ServiceAccounts and RBAC for every request.
+//! - [`protobuf`]: request bodies in Kubernetes protobuf, decoded into the JSON they stand for.
 //! - [`faults`]: fault injection for tests (failures, delays, dropped watches).
 //! - [`Sandbox`] (in `process`): one sandbox started in this process, with an admin
 //!   client, identities (`add_user`, `client_as`), the request log and faults.
@@ -18,6 +19,7 @@
 pub mod auth;
 pub mod error;
 pub mod faults;
+pub mod protobuf;
 pub mod resources;
 pub mod run;
 pub mod server;

@@ -133,16 +133,21 @@ impl Owner {
 #[serde(rename_all = "camelCase")]
 pub struct ObjectRef {
     /// The API version of the object, for example `apps/v1`.
+    #[schemars(length(max = 317))]
     pub api_version: String,
     /// The kind of the object, for example `Deployment`.
+    #[schemars(length(max = 63))]
     pub kind: String,
     /// The namespace of the object; empty for cluster-scoped objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
     pub namespace: Option<String>,
     /// The name of the object.
+    #[schemars(length(max = 253))]
     pub name: String,
     /// The UID of the live object, when it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
     pub uid: Option<String>,
 }
 

@@ -21,6 +21,10 @@ pub const MAX_IGNORE_RULES: usize = 100;
 pub const MAX_PATHS: usize = 64;
 /// The longest path, in characters.
 pub const MAX_PATH_LENGTH: usize = 512;
+/// The most full manifests one policy may declare in `resources`.
+pub const MAX_RESOURCES: usize = 1000;
+/// The most remediation windows one policy may declare.
+pub const MAX_WINDOWS: usize = 100;
 
 /// What a DriftPolicy or ClusterDriftPolicy declares. Both kinds share this spec; a
 /// DriftPolicy governs objects in its own namespace only.
@@ -139,6 +143,7 @@ pub struct RemediationSpec {
     /// Time windows in which auto-remediation may run. Without windows it may run at any
     /// time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_WINDOWS))]
     pub windows: Vec<RemediationWindow>,
 }
 
@@ -214,11 +219,11 @@ pub struct RemediationWindow {
     #[schemars(length(max = 7))]
     pub days: Vec<Weekday>,
     /// When the window opens, as `HH:MM` (24-hour clock).
-    #[schemars(regex(pattern = TIME_OF_DAY_PATTERN))]
+    #[schemars(length(max = 5), regex(pattern = TIME_OF_DAY_PATTERN))]
     pub start: String,
     /// When the window closes, as `HH:MM` (24-hour clock). An end before the start closes
     /// the window on the next day.
-    #[schemars(regex(pattern = TIME_OF_DAY_PATTERN))]
+    #[schemars(length(max = 5), regex(pattern = TIME_OF_DAY_PATTERN))]
     pub end: String,
     /// The IANA time zone of `start` and `end`, for example `Europe/Paris`. Defaults to `UTC`.
     #[serde(default = "default_time_zone")]
@@ -419,6 +424,7 @@ pub struct ClusterDriftPolicySpec {
 fn embedded_resources_schema(_: &mut SchemaGenerator) -> Schema {
     let schema = json!({
         "type": "array",
+        "maxItems": MAX_RESOURCES,
         "items": {
             "type": "object",
             "x-kubernetes-embedded-resource": true,

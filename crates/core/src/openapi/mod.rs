@@ -14,6 +14,7 @@
 
 mod cause;
 mod cel;
+pub mod cost;
 mod defaults;
 mod keywords;
 mod lists;

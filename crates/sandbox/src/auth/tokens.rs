@@ -24,6 +24,7 @@ pub enum Authenticated {
 pub struct Authenticator {
     admin_token: String,
     tokens: RwLock<HashMap<String, UserInfo>>,
+    expiries: RwLock<HashMap<String, jiff::Timestamp>>,
 }
 
 impl Default for Authenticator {
@@ -41,7 +42,11 @@ pub fn new_token() -> String {
 impl Authenticator {
     /// An authenticator whose admin token is `admin_token`.
     pub fn new(admin_token: impl Into<String>) -> Self {
-        Authenticator { admin_token: admin_token.into(), tokens: RwLock::new(HashMap::new()) }
+        Authenticator {
+            admin_token: admin_token.into(),
+            tokens: RwLock::new(HashMap::new()),
+            expiries: RwLock::new(HashMap::new()),
+        }
     }
 
     /// The token that bypasses authorization.
@@ -54,6 +59,19 @@ impl Authenticator {
         let token = new_token();
         self.tokens.write().unwrap_or_else(PoisonError::into_inner).insert(token.clone(), user.clone());
         Identity { user, token }
+    }
+
+    /// Registers a fresh token for `user` that is refused (401) from `expires` on, as a
+    /// TokenRequest's token is.
+    pub fn register_until(&self, user: UserInfo, expires: jiff::Timestamp) -> Identity {
+        let identity = self.register(user);
+        self.expiries.write().unwrap_or_else(PoisonError::into_inner).insert(identity.token.clone(), expires);
+        identity
+    }
+
+    fn expired(&self, token: &str) -> bool {
+        let expiries = self.expiries.read().unwrap_or_else(PoisonError::into_inner);
+        expiries.get(token).is_some_and(|expires| *expires <= jiff::Timestamp::now())
     }
 
     /// Forgets a token: requests with it get 401 from now on.
@@ -72,6 +90,9 @@ impl Authenticator {
             .ok_or_else(ApiError::unauthorized)?;
         if token == self.admin_token {
             return Ok(Authenticated::Admin);
+        }
+        if self.expired(token) {
+            return Err(ApiError::unauthorized());
         }
         let tokens = self.tokens.read().unwrap_or_else(PoisonError::into_inner);
         tokens.get(token).cloned().map(Authenticated::User).ok_or_else(ApiError::unauthorized)

@@ -32,6 +32,7 @@ const BUILTINS: &[Builtin] = &[
     Builtin { group: "", version: "v1", resource: "serviceaccounts", singular: "serviceaccount", kind: "ServiceAccount", scope: Namespaced, short_names: &["sa"], categories: NONE, status: false, generation: false, name_rule: Subdomain, delete_returns_object: false },
     Builtin { group: "", version: "v1", resource: "services", singular: "service", kind: "Service", scope: Namespaced, short_names: &["svc"], categories: ALL, status: true, generation: false, name_rule: Rfc1035Label, delete_returns_object: true },
     Builtin { group: "", version: "v1", resource: "pods", singular: "pod", kind: "Pod", scope: Namespaced, short_names: &["po"], categories: ALL, status: true, generation: true, name_rule: Subdomain, delete_returns_object: true },
+    Builtin { group: "", version: "v1", resource: "resourcequotas", singular: "resourcequota", kind: "ResourceQuota", scope: Namespaced, short_names: &["quota"], categories: NONE, status: true, generation: false, name_rule: Subdomain, delete_returns_object: true },
     Builtin { group: "", version: "v1", resource: "events", singular: "event", kind: "Event", scope: Namespaced, short_names: &["ev"], categories: NONE, status: false, generation: false, name_rule: PathSegment, delete_returns_object: false },
     Builtin { group: "events.k8s.io", version: "v1", resource: "events", singular: "event", kind: "Event", scope: Namespaced, short_names: &["ev"], categories: NONE, status: false, generation: false, name_rule: PathSegment, delete_returns_object: false },
     Builtin { group: "apps", version: "v1", resource: "deployments", singular: "deployment", kind: "Deployment", scope: Namespaced, short_names: &["deploy"], categories: ALL, status: true, generation: true, name_rule: Subdomain, delete_returns_object: false },
@@ -45,6 +46,9 @@ const BUILTINS: &[Builtin] = &[
     Builtin { group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterroles", singular: "clusterrole", kind: "ClusterRole", scope: Cluster, short_names: NONE, categories: NONE, status: false, generation: false, name_rule: PathSegment, delete_returns_object: false },
     Builtin { group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterrolebindings", singular: "clusterrolebinding", kind: "ClusterRoleBinding", scope: Cluster, short_names: NONE, categories: NONE, status: false, generation: false, name_rule: PathSegment, delete_returns_object: false },
     Builtin { group: "networking.k8s.io", version: "v1", resource: "networkpolicies", singular: "networkpolicy", kind: "NetworkPolicy", scope: Namespaced, short_names: &["netpol"], categories: NONE, status: false, generation: true, name_rule: Subdomain, delete_returns_object: false },
+    Builtin { group: "networking.k8s.io", version: "v1", resource: "ingresses", singular: "ingress", kind: "Ingress", scope: Namespaced, short_names: &["ing"], categories: NONE, status: true, generation: true, name_rule: Subdomain, delete_returns_object: false },
+    Builtin { group: "policy", version: "v1", resource: "poddisruptionbudgets", singular: "poddisruptionbudget", kind: "PodDisruptionBudget", scope: Namespaced, short_names: &["pdb"], categories: NONE, status: true, generation: true, name_rule: Subdomain, delete_returns_object: false },
+    Builtin { group: "scheduling.k8s.io", version: "v1", resource: "priorityclasses", singular: "priorityclass", kind: "PriorityClass", scope: Cluster, short_names: &["pc"], categories: NONE, status: false, generation: false, name_rule: Subdomain, delete_returns_object: false },
     Builtin { group: "coordination.k8s.io", version: "v1", resource: "leases", singular: "lease", kind: "Lease", scope: Namespaced, short_names: NONE, categories: NONE, status: false, generation: false, name_rule: Subdomain, delete_returns_object: false },
     Builtin { group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition", scope: Cluster, short_names: &["crd", "crds"], categories: &["api-extensions"], status: true, generation: true, name_rule: Subdomain, delete_returns_object: true },
 ];
@@ -84,7 +88,7 @@ mod tests {
     }
 
     #[test]
-    fn the_issue_lists_twenty_one_builtin_kinds() {
-        assert_eq!(builtin_kinds().len(), 21);
+    fn the_issue_lists_twenty_five_builtin_kinds() {
+        assert_eq!(builtin_kinds().len(), 25);
     }
 }

@@ -1,9 +1,11 @@
-//! The kinds a CustomResourceDefinition makes servable.
+//! The kinds a CustomResourceDefinition makes servable, and the checks that refuse a CRD
+//! a real cluster refuses (names, scope, storage version, the cost of its CEL rules).
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
 use super::kind::{NameRule, ResourceKind, Scope};
 use crate::error::{CauseType, FieldCause};
+use driftwarden_core::openapi::cost::over_budget;
 
 /// The finalizer that keeps a deleted CustomResourceDefinition until its objects are gone.
 pub const CRD_CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
@@ -79,6 +81,49 @@ pub fn kinds_from_crd(crd: &CustomResourceDefinition) -> Result<Vec<ResourceKind
         .collect())
 }
 
+/// Checks a CustomResourceDefinition a client writes as the apiserver does: everything
+/// [`kinds_from_crd`] checks, and the estimated cost of its CEL rules. Answers its kinds.
+pub fn accept_crd(crd: &CustomResourceDefinition) -> Result<Vec<ResourceKind>, Vec<FieldCause>> {
+    let costs = cost_causes(crd);
+    match kinds_from_crd(crd) {
+        Ok(kinds) if costs.is_empty() => Ok(kinds),
+        Ok(_) => Err(costs),
+        Err(mut causes) => {
+            causes.extend(costs);
+            Err(causes)
+        }
+    }
+}
+
+/// The CEL rules over the apiserver's cost budgets, named where the apiserver names them:
+/// under `spec.validation.openAPIV3Schema` when every version has the same schema (the
+/// apiserver validates it once), else under each version's.
+fn cost_causes(crd: &CustomResourceDefinition) -> Vec<FieldCause> {
+    let schemas: Vec<serde_json::Value> = crd
+        .spec
+        .versions
+        .iter()
+        .map(|v| {
+            let schema = v.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref());
+            serde_json::to_value(schema).unwrap_or_default()
+        })
+        .collect();
+    let shared = schemas.windows(2).all(|pair| pair[0] == pair[1]);
+    let roots: Vec<(String, &serde_json::Value)> = if shared {
+        schemas.first().map(|s| ("spec.validation.openAPIV3Schema".to_string(), s)).into_iter().collect()
+    } else {
+        schemas.iter().enumerate().map(|(i, s)| (format!("spec.versions[{i}].schema.openAPIV3Schema"), s)).collect()
+    };
+    let mut causes = Vec::new();
+    for (root, schema) in roots {
+        for problem in over_budget(schema) {
+            let field = if problem.path.is_empty() { root.clone() } else { format!("{root}.{}", problem.path) };
+            causes.push(FieldCause::new(CauseType::FieldValueForbidden, &field, problem.message));
+        }
+    }
+    causes
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionVersion;
@@ -105,5 +150,22 @@ mod tests {
         bad.metadata.name = Some("gadgets.example.dev".into());
         let causes = kinds_from_crd(&bad).expect_err("invalid");
         assert_eq!(causes[0].field, "metadata.name");
+    }
+
+    #[test]
+    fn rules_over_the_cost_budget_are_forbidden() {
+        let mut crd = widgets_crd();
+        let tags = serde_json::json!({"type": "array", "items": {"type": "string"},
+            "x-kubernetes-validations": [{"rule": "self.all(x, self.all(y, x == y))"}]});
+        let schema = crd.spec.versions[0].schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()).expect("schema");
+        let mut value = serde_json::to_value(&*schema).expect("serializes");
+        value["properties"]["spec"]["properties"]["tags"] = tags;
+        *schema = serde_json::from_value(value).expect("a schema");
+        assert!(kinds_from_crd(&crd).is_ok(), "a stored CRD always serves its kinds");
+        let causes = accept_crd(&crd).expect_err("over budget");
+        let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+        let rule = "spec.validation.openAPIV3Schema.properties[spec].properties[tags].x-kubernetes-validations[0].rule";
+        assert_eq!(fields, [rule, rule, "spec.validation.openAPIV3Schema"]);
+        assert!(causes.iter().all(|c| c.kind == CauseType::FieldValueForbidden), "{causes:?}");
     }
 }

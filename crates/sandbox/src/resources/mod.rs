@@ -11,7 +11,7 @@ mod version;
 mod views;
 
 pub use builtin::builtin_kinds;
-pub use crd::{CRD_CLEANUP_FINALIZER, kinds_from_crd};
+pub use crd::{CRD_CLEANUP_FINALIZER, accept_crd, kinds_from_crd};
 pub use kind::{GroupResource, NameRule, ResourceKind, Scope, Verb};
 pub use registry::{GroupVersions, Registry};
 pub use version::compare_versions;

@@ -14,7 +14,7 @@ use super::query::{self, Query};
 use super::request_log::{RequestLog, RequestRecord};
 use super::response::{self, Body};
 use super::route::Route;
-use super::{admin, discovery, openapi, reviews, table};
+use super::{admin, discovery, openapi, reviews, table, token_request};
 use crate::auth::impersonation::{self, Effective, Refused};
 use crate::auth::rbac::authorize;
 use crate::auth::{Authenticated, Authenticator, RequestAttributes};
@@ -164,11 +164,12 @@ pub(super) fn decode_object(parts: &Parts, body: &[u8]) -> Result<Value, ApiErro
         "application/yaml" => serde_yaml::from_slice(body).map_err(|e| {
             ApiError::bad_request(format!("unable to decode the request body as YAML: {e}")).with_source(e)
         })?,
+        crate::protobuf::MEDIA_TYPE => crate::protobuf::decode(body)?,
         other => {
             return Err(ApiError::new(
                 Reason::UnsupportedMediaType,
                 format!(
-                    "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/yaml"
+                    "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
                 ),
             ));
         }
@@ -284,12 +285,40 @@ fn dispatch(context: &Context, parts: &Parts, body: &[u8]) -> Result<Response<Bo
             let subresource = match subresource.as_deref() {
                 None => Subresource::Main,
                 Some("status") if kind.status_subresource => Subresource::Status,
+                Some("token") if group.is_empty() && resource == "serviceaccounts" => {
+                    return service_account_token(
+                        context,
+                        parts,
+                        body,
+                        namespace.as_deref().unwrap_or_default(),
+                        &name,
+                    );
+                }
                 Some(_) => return Err(ApiError::resource_not_served(path)),
             };
             let target = ResourceRef::new(&group, &version, &resource, namespace.as_deref());
             object(context, parts, body, &kind, &target, &name, subresource)
         }
     }
+}
+
+/// `POST .../serviceaccounts/{name}/token`: a TokenRequest for an existing ServiceAccount.
+fn service_account_token(
+    context: &Context,
+    parts: &Parts,
+    body: &[u8],
+    namespace: &str,
+    name: &str,
+) -> Result<Response<Body>, ApiError> {
+    if parts.method != Method::POST {
+        return Err(not_allowed(&parts.method, parts.uri.path()));
+    }
+    let query = Query::parse(parts.uri.query())?;
+    let account = context.store.get(&ResourceRef::new("", "v1", "serviceaccounts", Some(namespace)), name)?;
+    let request = decode_object(parts, body)?;
+    let answer =
+        token_request::create(&context.auth, namespace, &account, &request, query.dry_run, jiff::Timestamp::now())?;
+    Ok(response::json(StatusCode::CREATED, &answer))
 }
 
 fn collection(

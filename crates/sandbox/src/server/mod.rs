@@ -11,6 +11,7 @@ mod reviews;
 mod route;
 mod table;
 mod tls;
+mod token_request;
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::meta;
 use crate::error::{ApiError, CauseType, FieldCause};
-use crate::resources::{ResourceKind, kinds_from_crd};
+use crate::resources::{ResourceKind, accept_crd};
 
 /// The label every Namespace carries with its own name.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -100,7 +100,7 @@ fn crd(kind: &ResourceKind, object: &mut Value) -> Result<(), ApiError> {
             vec![FieldCause::new(CauseType::FieldValueInvalid, "spec", e.to_string())],
         )
     })?;
-    kinds_from_crd(&typed).map_err(|causes| ApiError::invalid(&kind.group, &kind.kind, &name, causes))?;
+    accept_crd(&typed).map_err(|causes| ApiError::invalid(&kind.group, &kind.kind, &name, causes))?;
     let now = serde_json::to_value(meta::now()).unwrap_or(Value::Null);
     let names = serde_json::to_value(&typed.spec.names).unwrap_or_else(|_| json!({}));
     let storage: Vec<&str> = typed.spec.versions.iter().filter(|v| v.storage).map(|v| v.name.as_str()).collect();

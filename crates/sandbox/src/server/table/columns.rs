@@ -150,6 +150,23 @@ fn regarding(object: &Value) -> Value {
     object_reference(object, "regarding")
 }
 
+/// A PodDisruptionBudget's bound as kube-apiserver prints it: the number or percentage,
+/// `N/A` when unset.
+fn int_or_string_or_na(object: &Value, pointer: &str) -> Value {
+    match object.pointer(pointer) {
+        Some(Value::Number(n)) => json!(n.to_string()),
+        Some(Value::String(s)) => json!(s),
+        _ => json!("N/A"),
+    }
+}
+
+/// An Ingress's rule hosts, `*` for a rule without one.
+fn ingress_hosts(object: &Value) -> Value {
+    let rules = object.pointer("/spec/rules").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let hosts: Vec<&str> = rules.iter().map(|r| r.get("host").and_then(Value::as_str).unwrap_or("*")).collect();
+    json!(hosts.join(","))
+}
+
 fn path(name: &str, kind: &str, path: &str) -> Column {
     Column::new(name, kind, Source::Path(path.to_string()))
 }
@@ -205,6 +222,18 @@ pub fn builtin(kind: &ResourceKind) -> Vec<Column> {
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
             vec![computed("Role", "string", role_ref)]
         }
+        ("networking.k8s.io", "Ingress") => {
+            vec![path("Class", "string", ".spec.ingressClassName"), computed("Hosts", "string", ingress_hosts)]
+        }
+        ("policy", "PodDisruptionBudget") => vec![
+            computed("Min Available", "string", |o| int_or_string_or_na(o, "/spec/minAvailable")),
+            computed("Max Unavailable", "string", |o| int_or_string_or_na(o, "/spec/maxUnavailable")),
+            computed("Allowed Disruptions", "integer", |o| json!(int_at(o, "/status/disruptionsAllowed"))),
+        ],
+        ("scheduling.k8s.io", "PriorityClass") => vec![
+            path("Value", "integer", ".value"),
+            computed("Global-Default", "boolean", |o| json!(o.get("globalDefault") == Some(&json!(true)))),
+        ],
         ("coordination.k8s.io", "Lease") => vec![path("Holder", "string", ".spec.holderIdentity")],
         _ => Vec::new(),
     };

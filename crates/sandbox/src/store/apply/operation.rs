@@ -5,7 +5,8 @@
 //! would change while another manager owns it is a conflict (409) unless `force=true`,
 //! which moves the field to the applier; applying the value a field already has shares
 //! it. Fields the applier owned before and no longer applies are removed from the object
-//! unless another manager owns them.
+//! unless another manager owns them. The first apply to an object without managed
+//! fields hands what it already has to [`BEFORE_FIRST_APPLY`].
 
 use serde_json::{Map, Value};
 
@@ -17,7 +18,7 @@ use super::merge::{merge, remove_fields};
 use super::owned::applied_fields;
 use super::schema::Schema;
 use super::scope;
-use super::track::{Ownership, current};
+use super::track::{Ownership, stored};
 use crate::error::{ApiError, CauseType, FieldCause};
 use crate::resources::ResourceKind;
 use crate::store::create::create_locked;
@@ -72,12 +73,15 @@ impl Store {
             if subresource == Subresource::Status {
                 return Err(ApiError::not_found(&kind.group_resource(), name));
             }
-            let mut managed = current(&Value::Null, &Value::Null);
+            let mut managed = stored(&Value::Null);
             managed.put(entry);
             return create_locked(&mut state, &kind, namespace, config, &options, Ownership::Applied(managed));
         };
         let live = without_managed_fields(&view(&existing, &kind));
-        let mut managed = current(&Value::Null, &existing);
+        let mut managed = stored(&existing);
+        if managed.entries.is_empty() {
+            managed.put(before_first_apply(&live, &schema, &kind, subresource));
+        }
         let mut merged = merge(&live, &config, &schema);
         let changes = compare(&live, &merged, &schema).map(|set| scope::ownable(set, &kind, subresource));
         let changed = changes.changed();
@@ -127,7 +131,9 @@ fn prepare(config: &mut Value, kind: &ResourceKind, name: &str, subresource: Sub
             )));
         }
     }
-    metadata.remove("managedFields");
+    if metadata.get("managedFields").is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
     match subresource {
         Subresource::Main if kind.status_subresource => {
             map.remove("status");
@@ -143,10 +149,64 @@ fn prepare(config: &mut Value, kind: &ResourceKind, name: &str, subresource: Sub
     Ok(())
 }
 
+/// The manager the apiserver gives the fields of an object nobody has applied to or
+/// tracked (created before field tracking, or after its managed fields were reset) the
+/// first time someone applies: an `Update` entry owning everything the object has.
+const BEFORE_FIRST_APPLY: &str = "before-first-apply";
+
+fn before_first_apply(live: &Value, schema: &Schema, kind: &ResourceKind, subresource: Subresource) -> Entry {
+    let fields = compare(&Value::Null, live, schema).changed();
+    Entry {
+        manager: BEFORE_FIRST_APPLY.to_string(),
+        operation: Operation::Update,
+        api_version: kind.api_version(),
+        subresource: scope::name(subresource),
+        time: Some(meta::now()),
+        fields: scope::ownable(&fields, kind, subresource),
+    }
+}
+
 fn without_managed_fields(object: &Value) -> Value {
     let mut out = object.clone();
     if let Some(metadata) = out.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.remove("managedFields");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kind(resource: &str) -> ResourceKind {
+        crate::resources::builtin_kinds().into_iter().find(|k| k.resource == resource).expect("built in")
+    }
+
+    #[test]
+    fn before_first_apply_owns_what_the_object_has_that_a_write_could_own() {
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "uid": "u", "labels": {"app": "web"}},
+            "spec": {"replicas": 2}, "status": {"replicas": 2}});
+        let schema = Schema::builtin("apps", "Deployment");
+        let main = before_first_apply(&live, &schema, &kind("deployments"), Subresource::Main);
+        assert_eq!((main.manager.as_str(), main.operation), (BEFORE_FIRST_APPLY, Operation::Update));
+        assert_eq!(main.api_version, "apps/v1");
+        assert_eq!(
+            main.fields.to_fields_v1(),
+            json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}}, "f:spec": {"f:replicas": {}}})
+        );
+        let status = before_first_apply(&live, &schema, &kind("deployments"), Subresource::Status);
+        assert_eq!(status.subresource, "status");
+        assert_eq!(status.fields.to_fields_v1(), json!({"f:status": {"f:replicas": {}}}));
+    }
+
+    #[test]
+    fn an_applied_configuration_may_not_carry_managed_fields() {
+        let mut config = json!({"metadata": {"managedFields": [{}]}});
+        let error = prepare(&mut config, &kind("configmaps"), "cfg", Subresource::Main).expect_err("refused");
+        assert_eq!(error.code(), 400);
+        let mut null = json!({"metadata": {"managedFields": null}});
+        assert!(prepare(&mut null, &kind("configmaps"), "cfg", Subresource::Main).is_ok());
+    }
 }

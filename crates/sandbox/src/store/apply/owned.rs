@@ -1,7 +1,9 @@
 //! The fields an applied configuration sets: what its manager owns after the apply.
 //! Scalars, atomic lists and atomic maps are owned as a whole; the items of sets and
 //! associative lists are owned themselves and field by field; maps are owned through
-//! their fields only, and nulls own nothing.
+//! their fields, and also themselves when they are empty or are not a field their
+//! structure declares (a map entry, or a field of a free-form object); nulls own nothing.
+//! These are structured-merge-diff's rules, deduced types included.
 
 use serde_json::Value;
 
@@ -45,6 +47,9 @@ impl Walker<'_> {
         match value {
             Value::Null => {}
             Value::Object(map) if !self.schema.is_atomic_map(&self.tokens()) => {
+                if map.is_empty() || !self.schema.declares(&self.tokens()) {
+                    self.out.insert(&self.path);
+                }
                 for (name, child) in map {
                     self.descend(name, PathElement::Field(name.clone()), child);
                 }
@@ -96,12 +101,38 @@ mod tests {
                 "f:spec": {
                     "f:replicas": {},
                     "f:selector": {},
+                    "f:strategy": {},
                     "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {
                         ".": {}, "f:image": {}, "f:name": {},
                         "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}}
                     }}}}
                 }
             })
+        );
+    }
+
+    #[test]
+    fn free_form_objects_own_their_maps_and_lists_whole() {
+        let crd = json!({"spec": {"versions": [{"name": "v1", "schema": {"openAPIV3Schema": {
+            "type": "object",
+            "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                "properties": {"known": {"type": "object", "properties": {"n": {"type": "integer"}}}}}}
+        }}}]}});
+        let schema = Schema::custom("example.com", "Widget", crd, "v1");
+        let config = json!({"spec": {
+            "known": {"n": 1},
+            "a": {"b": 1, "c": {}},
+            "l": [1, {"x": 2}],
+            "e": {}
+        }});
+        assert_eq!(
+            applied_fields(&config, &schema).to_fields_v1(),
+            json!({"f:spec": {
+                "f:known": {"f:n": {}},
+                "f:a": {".": {}, "f:b": {}, "f:c": {}},
+                "f:l": {},
+                "f:e": {}
+            }})
         );
     }
 }

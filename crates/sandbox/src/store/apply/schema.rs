@@ -61,6 +61,12 @@ impl Schema {
         Schema { group: group.to_string(), kind: kind.to_string(), crd: None }
     }
 
+    /// The schema of a custom resource served at `version` by `crd`.
+    #[cfg(test)]
+    pub fn custom(group: &str, kind: &str, crd: Value, version: &str) -> Schema {
+        Schema { group: group.to_string(), kind: kind.to_string(), crd: Some((Arc::new(crd), version.to_string())) }
+    }
+
     /// Whether this is a custom resource.
     pub fn is_custom(&self) -> bool {
         self.crd.is_some()
@@ -118,6 +124,21 @@ impl Schema {
         })
     }
 
+    /// Whether the field at `path` is one its structure declares. Entries of maps
+    /// (`additionalProperties`, `labels`) and the fields of free-form objects
+    /// (`x-kubernetes-preserve-unknown-fields`, typed by the apiserver as deduced) are not:
+    /// an applied configuration owns such an entry itself, not only what is inside it.
+    pub fn declares(&self, path: &[&str]) -> bool {
+        if let ["metadata", "labels" | "annotations", _] = path {
+            return false;
+        }
+        if !self.uses_crd(path) {
+            return !matches!(schema::resolve(Kind::resolve(&self.group, &self.kind), path), Position::MapValue(_));
+        }
+        let Some((last, parent)) = path.split_last() else { return true };
+        self.crd_node(parent).and_then(|node| node.get("properties")).and_then(|p| p.get(*last)).is_some()
+    }
+
     /// Whether a map that a non-apply write adds at `path` is itself recorded as owned
     /// (the `.` marker): maps of strings and free-form objects are, the always-present
     /// structures of built-in kinds (`spec`, `template`) are not.
@@ -143,6 +164,8 @@ mod tests {
         assert!(deployment.is_atomic_map(&["spec", "selector"]));
         assert!(!deployment.owns_added_map(&["spec", "template"]));
         assert!(deployment.owns_added_map(&["metadata", "labels"]));
+        assert!(deployment.declares(&["spec", "replicas"]));
+        assert!(!deployment.declares(&["metadata", "labels", "app"]), "a label is a map entry");
     }
 
     #[test]
@@ -156,13 +179,14 @@ mod tests {
                 "selector": {"type": "object", "x-kubernetes-map-type": "atomic"}
             }}}
         }}}]}});
-        let schema =
-            Schema { group: "example.com".into(), kind: "Widget".into(), crd: Some((Arc::new(crd), "v1".into())) };
+        let schema = Schema::custom("example.com", "Widget", crd, "v1");
         assert_eq!(schema.list(&["spec", "items"]), ListShape::Map(vec!["id".into()]));
         assert_eq!(schema.list(&["spec", "items", "*", "tags"]), ListShape::Set);
         assert_eq!(schema.list(&["spec", "plain"]), ListShape::Atomic);
         assert_eq!(schema.list(&["metadata", "finalizers"]), ListShape::Set);
         assert!(schema.is_atomic_map(&["spec", "selector"]));
         assert!(schema.owns_added_map(&["spec"]));
+        assert!(schema.declares(&["spec", "plain"]));
+        assert!(!schema.declares(&["spec", "free"]), "spec declares no field `free`");
     }
 }
