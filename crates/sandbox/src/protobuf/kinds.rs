@@ -1,7 +1,9 @@
 //! The kinds the sandbox decodes from protobuf, by apiVersion and kind, each with the prost
 //! message it decodes as.
 
-use k8s_pb::api::{apps, authentication, batch, coordination, core, events, networking, policy, rbac, scheduling};
+use k8s_pb::api::{
+    apps, authentication, authorization, batch, coordination, core, events, networking, policy, rbac, scheduling,
+};
 use prost::Message;
 use serde_json::Value;
 
@@ -47,6 +49,11 @@ const KINDS: &[(&str, &str, Decoder)] = &[
     ("authentication.k8s.io/v1", "TokenRequest", decode::<authentication::v1::TokenRequest>),
     ("coordination.k8s.io/v1", "Lease", decode::<coordination::v1::Lease>),
     ("events.k8s.io/v1", "Event", decode::<events::v1::Event>),
+    ("authentication.k8s.io/v1", "SelfSubjectReview", decode::<authentication::v1::SelfSubjectReview>),
+    ("authorization.k8s.io/v1", "SubjectAccessReview", decode::<authorization::v1::SubjectAccessReview>),
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview", decode::<authorization::v1::LocalSubjectAccessReview>),
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview", decode::<authorization::v1::SelfSubjectAccessReview>),
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview", decode::<authorization::v1::SelfSubjectRulesReview>),
 ];
 
 /// The decoder for `api_version`/`kind`, if the sandbox has one.

@@ -209,5 +209,17 @@ fn every_decoded_kind_has_k8s_openapi_names_for_every_field() {
     agrees_with_k8s_openapi::<p::authentication::v1::TokenRequest, o::authentication::v1::TokenRequest>();
     agrees_with_k8s_openapi::<p::coordination::v1::Lease, o::coordination::v1::Lease>();
     agrees_with_k8s_openapi::<p::events::v1::Event, o::events::v1::Event>();
-    assert_eq!(kinds::all().count(), 25, "every decodable kind is checked above");
+    agrees_with_k8s_openapi::<p::authentication::v1::SelfSubjectReview, o::authentication::v1::SelfSubjectReview>();
+    agrees_with_k8s_openapi::<p::authorization::v1::SubjectAccessReview, o::authorization::v1::SubjectAccessReview>();
+    agrees_with_k8s_openapi::<
+        p::authorization::v1::LocalSubjectAccessReview,
+        o::authorization::v1::LocalSubjectAccessReview,
+    >();
+    agrees_with_k8s_openapi::<
+        p::authorization::v1::SelfSubjectAccessReview,
+        o::authorization::v1::SelfSubjectAccessReview,
+    >();
+    agrees_with_k8s_openapi::<p::authorization::v1::SelfSubjectRulesReview, o::authorization::v1::SelfSubjectRulesReview>(
+    );
+    assert_eq!(kinds::all().count(), 30, "every decodable kind is checked above");
 }

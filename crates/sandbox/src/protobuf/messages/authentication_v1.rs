@@ -2,7 +2,21 @@
 
 use k8s_pb::api::authentication::v1::*;
 
-use crate::protobuf::json::messages;
+use crate::protobuf::json::{MappingError, ToJson, messages};
+
+/// `ExtraValue` is a `[]string` in Go: a plain list in JSON.
+impl ToJson for ExtraValue {
+    fn to_json(&self) -> Result<serde_json::Value, MappingError> {
+        Ok(serde_json::Value::from(self.items.clone()))
+    }
+}
+
+#[cfg(test)]
+impl crate::protobuf::sample::Sample for ExtraValue {
+    fn sample() -> Self {
+        ExtraValue { items: crate::protobuf::sample::Sample::sample() }
+    }
+}
 
 messages! {
     BoundObjectReference {
@@ -10,6 +24,13 @@ messages! {
         api_version: nonzero "apiVersion",
         name: nonzero "name",
         u_id: nonzero "uid",
+    }
+    SelfSubjectReview {
+        metadata: keep "metadata",
+        status: keep "status",
+    }
+    SelfSubjectReviewStatus {
+        user_info: keep "userInfo",
     }
     TokenRequest {
         metadata: keep "metadata",
@@ -24,5 +45,11 @@ messages! {
     TokenRequestStatus {
         token: keep "token",
         expiration_timestamp: keep "expirationTimestamp",
+    }
+    UserInfo {
+        username: nonzero "username",
+        uid: nonzero "uid",
+        groups: keep "groups",
+        extra: keep "extra",
     }
 }

@@ -13,6 +13,11 @@ messages! {
         reason: keep "reason",
         message: keep "message",
     }
+    FieldSelectorRequirement {
+        key: keep "key",
+        operator: keep "operator",
+        values: keep "values",
+    }
     LabelSelector {
         match_labels: keep "matchLabels",
         match_expressions: keep "matchExpressions",

@@ -4,6 +4,7 @@
 
 mod apps_v1;
 mod authentication_v1;
+mod authorization_v1;
 mod batch_v1;
 mod coordination_v1;
 mod core_v1;

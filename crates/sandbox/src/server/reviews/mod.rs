@@ -22,8 +22,6 @@ use serde::de::DeserializeOwned;
 use super::handler::decode_object;
 use super::response::{self, Body};
 use super::route::Route;
-
-mod protobuf;
 use crate::auth::rbac::{decide, policy_from_store, user_of};
 use crate::auth::{Authenticated, RequestAttributes, UserInfo};
 use crate::error::{ApiError, CauseType, FieldCause};
@@ -158,7 +156,7 @@ pub fn answer(
         ))));
     }
     let user = user_of(who);
-    let created = decode_review(parts, body, review).and_then(|object| match review.kind {
+    let created = decode_object(parts, body).and_then(|object| match review.kind {
         ReviewKind::SubjectAccess => subject_access_review(store, decode(object)?),
         ReviewKind::LocalSubjectAccess => {
             local_subject_access_review(store, decode(object)?, namespace.unwrap_or_default())
@@ -168,16 +166,6 @@ pub fn answer(
         ReviewKind::SelfSubject => encode(self_subject_review(&user, decode(object)?)),
     });
     Some(created.map(|object| response::json(StatusCode::CREATED, &object)))
-}
-
-/// The review in the request body, JSON, YAML or protobuf.
-fn decode_review(parts: &Parts, body: &[u8], review: &Review) -> Result<serde_json::Value, ApiError> {
-    let media_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if media_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case(protobuf::MEDIA_TYPE) {
-        protobuf::decode(body, &format!("{}/{}", review.group, review.version), review.kind)
-    } else {
-        decode_object(parts, body)
-    }
 }
 
 fn decode<T: DeserializeOwned>(object: serde_json::Value) -> Result<T, ApiError> {
