@@ -1,5 +1,6 @@
 //! `driftwarden sandbox` as a newcomer first runs it: the API server, the operator, the
-//! quickstart applied, a drift healed and another escalated.
+//! quickstart applied, a drift healed and another escalated, and the operator's Events
+//! listed by `kubectl get events`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -39,6 +40,7 @@ fn the_sandbox_shows_a_fix_and_an_escalation() {
             Err(err) => break Err(err),
         }
     };
+    let events = kubectl_events(&kubeconfig);
     let _ = child.kill();
     let _ = child.wait();
     let output = seen.join("\n");
@@ -46,4 +48,38 @@ fn the_sandbox_shows_a_fix_and_an_escalation() {
     assert!(output.contains("healed: driftwarden restored team=shop"), "{output}");
     assert!(output.contains("escalated: a Rollout fix restarts pods"), "{output}");
     assert!(kubeconfig.exists(), "a kubeconfig is written for kubectl");
+    if let Some(listed) = events {
+        assert!(shows_the_quickstart(&listed), "kubectl get events -n shop:\n{listed}");
+    }
+}
+
+/// The three Events of the quickstart's fix and escalation, as kubectl lists them.
+fn shows_the_quickstart(listed: &str) -> bool {
+    let row = |reason: &str, object: &str| listed.lines().any(|l| l.contains(reason) && l.contains(object));
+    row("Remediated", "configmap/settings")
+        && row("DriftEscalated", "deployment/web")
+        && row("DriftEscalated", "driftpolicy/shop-baseline")
+}
+
+/// What a newcomer sees of the operator's `events.k8s.io` Events through kubectl: `get
+/// events -n shop`, which reads them as core Events, once it shows the quickstart's (the
+/// operator publishes them in the background) or after ten seconds. `None` without kubectl
+/// (set by `scripts/test` as `DRIFTWARDEN_KUBECTL`).
+fn kubectl_events(kubeconfig: &std::path::Path) -> Option<String> {
+    let kubectl = std::env::var_os("DRIFTWARDEN_KUBECTL").filter(|p| !p.is_empty())?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let output = Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["get", "events", "-n", "shop"])
+            .output()
+            .expect("kubectl runs");
+        assert!(output.status.success(), "kubectl get events: {}", String::from_utf8_lossy(&output.stderr));
+        let listed = String::from_utf8_lossy(&output.stdout).into_owned();
+        if shows_the_quickstart(&listed) || std::time::Instant::now() > deadline {
+            return Some(listed);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
