@@ -1,6 +1,6 @@
 //! `driftwarden sandbox` as a newcomer first runs it: the API server, the operator, the
 //! quickstart applied, a drift healed and another escalated, and the operator's Events
-//! listed by `kubectl get events`.
+//! listed by `kubectl get events` and shown by `kubectl describe`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -48,8 +48,9 @@ fn the_sandbox_shows_a_fix_and_an_escalation() {
     assert!(output.contains("healed: driftwarden restored team=shop"), "{output}");
     assert!(output.contains("escalated: a Rollout fix restarts pods"), "{output}");
     assert!(kubeconfig.exists(), "a kubeconfig is written for kubectl");
-    if let Some(listed) = events {
+    if let Some((listed, described)) = events {
         assert!(shows_the_quickstart(&listed), "kubectl get events -n shop:\n{listed}");
+        assert!(described.contains("DriftEscalated"), "kubectl describe deployment -n shop web:\n{described}");
     }
 }
 
@@ -64,8 +65,9 @@ fn shows_the_quickstart(listed: &str) -> bool {
 /// What a newcomer sees of the operator's `events.k8s.io` Events through kubectl: `get
 /// events -n shop`, which reads them as core Events, once it shows the quickstart's (the
 /// operator publishes them in the background) or after ten seconds. `None` without kubectl
-/// (set by `scripts/test` as `DRIFTWARDEN_KUBECTL`).
-fn kubectl_events(kubeconfig: &std::path::Path) -> Option<String> {
+/// (set by `scripts/test` as `DRIFTWARDEN_KUBECTL`). With it, what `describe deployment -n
+/// shop web` shows, which finds the Deployment's Events by its uid.
+fn kubectl_events(kubeconfig: &std::path::Path) -> Option<(String, String)> {
     let kubectl = std::env::var_os("DRIFTWARDEN_KUBECTL").filter(|p| !p.is_empty())?;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -78,7 +80,14 @@ fn kubectl_events(kubeconfig: &std::path::Path) -> Option<String> {
         assert!(output.status.success(), "kubectl get events: {}", String::from_utf8_lossy(&output.stderr));
         let listed = String::from_utf8_lossy(&output.stdout).into_owned();
         if shows_the_quickstart(&listed) || std::time::Instant::now() > deadline {
-            return Some(listed);
+            let described = Command::new(&kubectl)
+                .arg("--kubeconfig")
+                .arg(kubeconfig)
+                .args(["describe", "deployment", "-n", "shop", "web"])
+                .output()
+                .expect("kubectl runs");
+            assert!(described.status.success(), "kubectl describe: {}", String::from_utf8_lossy(&described.stderr));
+            return Some((listed, String::from_utf8_lossy(&described.stdout).into_owned()));
         }
         std::thread::sleep(Duration::from_millis(200));
     }

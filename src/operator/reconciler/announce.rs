@@ -85,9 +85,19 @@ impl Reconciler {
         reason: &'static str,
         message: String,
     ) {
+        let object_uid = self
+            .kinds
+            .get(&key.kind)
+            .and_then(|kind| kind.cache.get(key))
+            .and_then(|live| live.pointer("/metadata/uid"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let policy_uid = self.policies.get(policy).and_then(|entry| entry.uid.clone());
         self.effects.push(Effect::Publish(Announcement {
             object: key.clone(),
+            object_uid,
             policy: policy.clone(),
+            policy_uid,
             type_,
             reason,
             message,

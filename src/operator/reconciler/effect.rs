@@ -86,7 +86,10 @@ pub enum EventType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announcement {
     pub object: ObjectKey,
+    /// The object's uid, when known: `kubectl describe` selects an object's Events by it.
+    pub object_uid: Option<String>,
     pub policy: PolicyKey,
+    pub policy_uid: Option<String>,
     pub type_: EventType,
     /// A constant of [`crate::api::reasons`].
     pub reason: &'static str,

@@ -126,6 +126,7 @@ impl Reconciler {
         }
         let mut entry = PolicyEntry::new(key.clone(), generation, compiled);
         entry.invalid_reason = invalid_reason;
+        entry.uid = object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
         // A cluster policy's notification Secret lives in the operator's namespace.
         let sink_namespace = key.namespace.clone().unwrap_or_else(|| self.settings.namespace.clone());
         entry.sink = notify.map(|spec| Sink { namespace: sink_namespace, spec });

@@ -135,14 +135,14 @@ impl Runtime {
 
     /// Publishes an Event on the object and one on its policy.
     fn publish(&self, announcement: Announcement) {
-        let Announcement { object: key, policy, type_, reason, message } = announcement;
+        let Announcement { object: key, object_uid, policy, policy_uid, type_, reason, message } = announcement;
         let recorder = self.recorder.clone();
         let type_ = match type_ {
             EventType::Normal => KubeEventType::Normal,
             EventType::Warning => KubeEventType::Warning,
         };
-        let object = object_reference(&key);
-        let policy_ref = policy_reference(&policy);
+        let object = object_reference(&key, object_uid);
+        let policy_ref = policy_reference(&policy, policy_uid);
         let on_object = KubeEvent {
             type_,
             reason: reason.to_string(),
@@ -173,22 +173,24 @@ impl Runtime {
     }
 }
 
-fn object_reference(key: &ObjectKey) -> k8s_openapi::api::core::v1::ObjectReference {
+fn object_reference(key: &ObjectKey, uid: Option<String>) -> k8s_openapi::api::core::v1::ObjectReference {
     k8s_openapi::api::core::v1::ObjectReference {
         api_version: Some(key.kind.api_version.clone()),
         kind: Some(key.kind.kind.clone()),
         namespace: key.namespace.clone(),
         name: Some(key.name.clone()),
+        uid,
         ..Default::default()
     }
 }
 
-fn policy_reference(policy: &PolicyKey) -> k8s_openapi::api::core::v1::ObjectReference {
+fn policy_reference(policy: &PolicyKey, uid: Option<String>) -> k8s_openapi::api::core::v1::ObjectReference {
     k8s_openapi::api::core::v1::ObjectReference {
         api_version: Some("driftwarden.dev/v1alpha1".to_string()),
         kind: Some(policy.kind().to_string()),
         namespace: policy.namespace.clone(),
         name: Some(policy.name.clone()),
+        uid,
         ..Default::default()
     }
 }

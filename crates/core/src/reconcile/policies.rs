@@ -86,6 +86,8 @@ pub enum Readiness {
 #[derive(Debug)]
 pub struct PolicyEntry {
     pub key: PolicyKey,
+    /// The policy's uid, for Events that `kubectl describe` finds by it.
+    pub uid: Option<String>,
     pub generation: Option<i64>,
     pub compiled: Result<CompiledPolicy, String>,
     /// The Ready reason while the policy is invalid: what its first problem is.
@@ -120,6 +122,7 @@ impl PolicyEntry {
     pub fn new(key: PolicyKey, generation: Option<i64>, compiled: Result<CompiledPolicy, String>) -> Self {
         Self {
             key,
+            uid: None,
             generation,
             compiled,
             invalid_reason: reasons::INVALID_SPEC,

@@ -24,6 +24,23 @@ fn a_drift_is_fixed_once_and_its_verified_fix_is_announced() {
 }
 
 #[test]
+fn an_announcement_names_the_object_and_the_policy_by_uid_for_kubectl_describe() {
+    let mut h = Harness::new();
+    let effects =
+        h.start(Own::policy(policy(json!({"autoRemediate": ["Metadata"]}))), vec![configmap("drifted", None)]);
+    let effects = h.verified(fixes(effects).remove(0), configmap("drifted", Some("shop")));
+    let announced = effects
+        .iter()
+        .find_map(|effect| match effect {
+            crate::operator::reconciler::Effect::Publish(announcement) => Some(announcement),
+            _ => None,
+        })
+        .expect("the fix is announced");
+    assert_eq!(announced.object_uid.as_deref(), Some("uid-drifted"));
+    assert_eq!(announced.policy_uid.as_deref(), Some("policy-uid"));
+}
+
+#[test]
 fn a_failed_fix_is_tried_again_after_a_backoff_that_doubles() {
     let mut h = Harness::new();
     let effects = h.start(Own::policy(policy(json!({}))), vec![configmap("web", None)]);
