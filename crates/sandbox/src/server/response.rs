@@ -37,6 +37,32 @@ pub fn json<T: Serialize>(code: StatusCode, body: &T) -> Response<Body> {
     }
 }
 
+/// The `Warning` header value of one warning, as kube-apiserver writes it: code 299, no
+/// agent, the text quoted with `"` and `\` escaped and control characters dropped.
+pub fn warning_header(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            c if c.is_control() => quoted.push(' '),
+            c => quoted.push(c),
+        }
+    }
+    format!("299 - \"{quoted}\"")
+}
+
+/// Adds a `Warning` header per warning.
+pub fn add_warnings(response: &mut Response<Body>, warnings: &[String]) {
+    for warning in warnings {
+        if let Ok(value) = header::HeaderValue::from_bytes(warning_header(warning).as_bytes()) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+}
+
 /// A plain-text response.
 pub fn text(code: StatusCode, body: &str) -> Response<Body> {
     full(code, "text/plain; charset=utf-8", body.as_bytes().to_vec())
@@ -98,4 +124,19 @@ pub fn watch(
     let mut response = Response::new(StreamBody::new(events).boxed());
     response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_quoted_with_code_299_and_no_agent() {
+        assert_eq!(warning_header(r#"say "hi" \ bye"#), r#"299 - "say \"hi\" \\ bye""#);
+        assert_eq!(warning_header("two\nlines"), r#"299 - "two lines""#);
+        let mut response = text(StatusCode::OK, "ok");
+        add_warnings(&mut response, &["a".to_string(), "b".to_string()]);
+        let values: Vec<_> = response.headers().get_all(header::WARNING).iter().collect();
+        assert_eq!(values, vec![r#"299 - "a""#, r#"299 - "b""#]);
+    }
 }

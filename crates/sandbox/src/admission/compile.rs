@@ -1,0 +1,191 @@
+//! A ValidatingAdmissionPolicy compiled once: every expression parsed into a CEL program
+//! (or the error that says why it does not parse), and which of the policy's variables
+//! each expression reads, so a request evaluates only the variables it needs.
+
+use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicySpec};
+use kube::core::cel::cel::Program;
+
+use crate::error::Reason;
+
+/// One expression and its program.
+pub struct Expression {
+    /// The source text.
+    pub source: String,
+    /// The program, or the compile error in the API server's words.
+    pub program: Result<Program, String>,
+    /// Indexes of the policy's variables the expression reads.
+    pub uses: Vec<usize>,
+    /// Whether the expression reads `authorizer`.
+    pub uses_authorizer: bool,
+}
+
+impl Expression {
+    /// Compiles `source` for a policy whose variables are `variables`.
+    pub fn compile(source: &str, variables: &[String]) -> Self {
+        let program = Program::compile(source).map_err(|e| format!("compilation failed: {e}"));
+        let read = variables_read(source);
+        let uses = variables.iter().enumerate().filter(|(_, v)| read.contains(v)).map(|(i, _)| i).collect();
+        Expression { source: source.to_string(), program, uses, uses_authorizer: source.contains("authorizer") }
+    }
+}
+
+/// The names `variables.<name>` refers to in `source` (a superset when the text appears
+/// inside a string literal, which only costs an evaluation).
+pub fn variables_read(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("variables.") {
+        let before_ok = rest[..at].chars().last().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
+        let after = &rest[at + "variables.".len()..];
+        let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if before_ok && !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+        rest = after;
+    }
+    names
+}
+
+/// What happens when a policy cannot be evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// The request is refused.
+    Fail,
+    /// The policy is skipped.
+    Ignore,
+}
+
+/// A validation.
+pub struct Validation {
+    /// Must be true.
+    pub expression: Expression,
+    /// The message when it is false.
+    pub message: Option<String>,
+    /// The message, computed.
+    pub message_expression: Option<Expression>,
+    /// The reason (and so the HTTP code) of a denial.
+    pub reason: Reason,
+}
+
+/// A compiled policy.
+pub struct CompiledPolicy {
+    /// The policy's name.
+    pub name: String,
+    /// The policy's spec.
+    pub spec: ValidatingAdmissionPolicySpec,
+    /// `failurePolicy`, `Fail` when unset.
+    pub failure_policy: FailurePolicy,
+    /// `matchConditions`: name and expression.
+    pub match_conditions: Vec<(String, Expression)>,
+    /// `variables`: name and expression, in order.
+    pub variables: Vec<(String, Expression)>,
+    /// `validations`.
+    pub validations: Vec<Validation>,
+    /// `auditAnnotations`: key and value expression.
+    pub audit_annotations: Vec<(String, Expression)>,
+    /// Whether some expression reads `authorizer`.
+    pub uses_authorizer: bool,
+}
+
+/// The reason a validation names, `Forbidden` when unset or unknown.
+pub fn reason(name: Option<&str>) -> Reason {
+    match name {
+        Some("Invalid") => Reason::Invalid,
+        Some("RequestEntityTooLarge") => Reason::RequestEntityTooLarge,
+        Some("Unauthorized") => Reason::Unauthorized,
+        _ => Reason::Forbidden,
+    }
+}
+
+impl CompiledPolicy {
+    /// Compiles every expression of `policy`.
+    pub fn compile(policy: &ValidatingAdmissionPolicy) -> Self {
+        let spec = policy.spec.clone().unwrap_or_default();
+        let names: Vec<String> = spec.variables.iter().flatten().map(|v| v.name.clone()).collect();
+        let compile = |source: &str| Expression::compile(source, &names);
+        let variables: Vec<(String, Expression)> =
+            spec.variables.iter().flatten().map(|v| (v.name.clone(), compile(&v.expression))).collect();
+        let match_conditions =
+            spec.match_conditions.iter().flatten().map(|c| (c.name.clone(), compile(&c.expression))).collect();
+        let validations = spec
+            .validations
+            .iter()
+            .flatten()
+            .map(|v| Validation {
+                expression: compile(&v.expression),
+                message: v.message.clone().filter(|m| !m.trim().is_empty()),
+                message_expression: v.message_expression.as_deref().filter(|m| !m.is_empty()).map(compile),
+                reason: reason(v.reason.as_deref()),
+            })
+            .collect();
+        let audit_annotations =
+            spec.audit_annotations.iter().flatten().map(|a| (a.key.clone(), compile(&a.value_expression))).collect();
+        let failure_policy = match spec.failure_policy.as_deref() {
+            Some("Ignore") => FailurePolicy::Ignore,
+            _ => FailurePolicy::Fail,
+        };
+        let mut compiled = CompiledPolicy {
+            name: policy.metadata.name.clone().unwrap_or_default(),
+            spec,
+            failure_policy,
+            match_conditions,
+            variables,
+            validations,
+            audit_annotations,
+            uses_authorizer: false,
+        };
+        let uses_authorizer = compiled.expressions().any(|e| e.uses_authorizer);
+        compiled.uses_authorizer = uses_authorizer;
+        compiled
+    }
+
+    /// Every expression of the policy.
+    pub fn expressions(&self) -> impl Iterator<Item = &Expression> {
+        let validations = self.validations.iter().flat_map(|v| std::iter::once(&v.expression).chain(&v.message_expression));
+        self.variables
+            .iter()
+            .map(|(_, e)| e)
+            .chain(self.match_conditions.iter().map(|(_, e)| e))
+            .chain(validations)
+            .chain(self.audit_annotations.iter().map(|(_, e)| e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn variables_read_finds_each_name_once_and_not_other_fields() {
+        assert_eq!(
+            variables_read("variables.a > 1 && variables.b_2 == variables.a && object.variables.c"),
+            vec!["a".to_string(), "b_2".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_policy_keeps_compile_errors_per_expression() {
+        let policy: ValidatingAdmissionPolicy = serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "spec": {
+                "failurePolicy": "Ignore",
+                "variables": [{"name": "n", "expression": "object.metadata.name"}],
+                "validations": [
+                    {"expression": "variables.n != 'x'", "reason": "Invalid"},
+                    {"expression": "object.spec.(", "message": "  "}
+                ]
+            }
+        }))
+        .expect("policy");
+        let compiled = CompiledPolicy::compile(&policy);
+        assert_eq!(compiled.failure_policy, FailurePolicy::Ignore);
+        assert!(compiled.validations[0].expression.program.is_ok());
+        assert_eq!(compiled.validations[0].expression.uses, vec![0]);
+        assert_eq!(compiled.validations[0].reason, Reason::Invalid);
+        let error = compiled.validations[1].expression.program.as_ref().err().expect("does not parse");
+        assert!(error.starts_with("compilation failed: "), "{error}");
+        assert_eq!(compiled.validations[1].message, None);
+        assert!(!compiled.uses_authorizer);
+    }
+}
