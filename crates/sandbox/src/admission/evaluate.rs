@@ -4,8 +4,6 @@
 //! what an error means.
 
 use std::cell::RefCell;
-use std::sync::Arc;
-
 use kube::core::cel::cel::{Context, Value as Cel};
 
 use super::compile::{CompiledPolicy, Expression, FailurePolicy};
