@@ -4,6 +4,7 @@
 
 use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicySpec};
 use kube::core::cel::cel::Program;
+use kube::core::cel::cel::common::ast::{EntryExpr, Expr, IdedExpr};
 
 use crate::error::Reason;
 
@@ -22,10 +23,118 @@ pub struct Expression {
 impl Expression {
     /// Compiles `source` for a policy whose variables are `variables`.
     pub fn compile(source: &str, variables: &[String]) -> Self {
-        let program = Program::compile(source).map_err(|e| format!("compilation failed: {e}"));
+        let program = parse(source);
         let read = variables_read(source);
         let uses = variables.iter().enumerate().filter(|(_, v)| read.contains(v)).map(|(i, _)| i).collect();
         Expression { source: source.to_string(), program, uses, uses_authorizer: source.contains("authorizer") }
+    }
+}
+
+/// The deepest nesting the sandbox compiles and evaluates. The parser and the evaluator
+/// recurse once per level on the request's own stack, so the bound keeps a client's
+/// expression from exhausting it.
+pub const MAX_DEPTH: usize = 32;
+
+/// Longer expressions are refused before they are parsed.
+pub const MAX_LENGTH: usize = 16 * 1024;
+
+/// How deep `source` could nest, from its text alone: brackets, plus the operators at each
+/// bracket level (a chain of binary operators nests one level per operator). An upper
+/// bound of the parsed depth, cheap enough to check before parsing.
+fn textual_depth(source: &str) -> usize {
+    let mut levels: Vec<usize> = vec![0];
+    let mut deepest = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in source.chars() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                c if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' | '[' | '{' => levels.push(0),
+            ')' | ']' | '}' => {
+                levels.pop();
+                if levels.is_empty() {
+                    levels.push(0);
+                }
+            }
+            '+' | '-' | '*' | '/' | '%' | '!' | '&' | '|' | '=' | '<' | '>' | '?' | ':' | '.' | ',' => {
+                if let Some(level) = levels.last_mut() {
+                    *level += 1;
+                }
+            }
+            _ => {}
+        }
+        deepest = deepest.max(levels.len() + levels.iter().sum::<usize>());
+    }
+    deepest
+}
+
+/// The depth of a parsed expression, walked without recursion.
+fn parsed_depth(root: &IdedExpr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(root, 1)];
+    while let Some((node, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        stack.extend(children(node).into_iter().map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
+fn children(node: &IdedExpr) -> Vec<&IdedExpr> {
+    match &node.expr {
+        Expr::Call(call) => call.target.iter().map(|t| t.as_ref()).chain(&call.args).collect(),
+        Expr::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
+        Expr::List(list) => list.elements.iter().collect(),
+        Expr::Map(map) => map.entries.iter().flat_map(|e| entry(&e.expr)).collect(),
+        Expr::Struct(s) => s.entries.iter().flat_map(|e| entry(&e.expr)).collect(),
+        Expr::Select(select) => vec![&select.operand],
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => Vec::new(),
+    }
+}
+
+fn entry(entry: &EntryExpr) -> Vec<&IdedExpr> {
+    match entry {
+        EntryExpr::StructField(field) => vec![&field.value],
+        EntryExpr::MapEntry(e) => vec![&e.key, &e.value],
+    }
+}
+
+/// Parses `source` into a program, or says why not in the API server's words. Parsing
+/// runs on a thread of its own with a large stack, so no expression can overflow the
+/// caller's; expressions nested deeper than [`MAX_DEPTH`] are refused.
+pub fn parse(source: &str) -> Result<Program, String> {
+    let too_deep = || format!("compilation failed: the expression nests deeper than {MAX_DEPTH} levels");
+    if source.len() > MAX_LENGTH {
+        return Err(format!("compilation failed: the expression is longer than {MAX_LENGTH} bytes"));
+    }
+    if textual_depth(source) > 4 * MAX_DEPTH {
+        return Err(too_deep());
+    }
+    let owned = source.to_string();
+    let parsed = std::thread::Builder::new()
+        .name("cel-parse".to_string())
+        .stack_size(256 << 20)
+        .spawn(move || match Program::compile(&owned) {
+            // A program too deep to evaluate is dropped here, on the large stack.
+            Ok(program) if parsed_depth(program.expression()) > MAX_DEPTH => Err(None),
+            Ok(program) => Ok(program),
+            Err(e) => Err(Some(format!("compilation failed: {e}"))),
+        })
+        .map_err(|e| format!("compilation failed: {e}"))?
+        .join();
+    match parsed {
+        Ok(Ok(program)) => Ok(program),
+        Ok(Err(Some(message))) => Err(message),
+        Ok(Err(None)) => Err(too_deep()),
+        Err(_) => Err("compilation failed: the expression could not be parsed".to_string()),
     }
 }
 
@@ -155,6 +264,17 @@ impl CompiledPolicy {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn deep_expressions_are_refused_before_they_reach_the_stack() {
+        assert!(parse(&format!("{}1{}", "(".repeat(5000), ")".repeat(5000))).is_err());
+        assert!(parse(&vec!["1"; 200].join(" + ")).expect_err("too deep").contains("deeper than 32 levels"));
+        assert!(parse(&format!("{}true", "!".repeat(200))).is_err());
+        assert!(parse(&format!("{}1", "true ? 1 : ".repeat(100))).is_err());
+        assert!(parse("'((((((((((((((((((((((((((((((((((((((((' == object.x").is_ok(), "strings do not nest");
+        let long = vec!["object.a.b.c == 1"; 8].join(" && ");
+        assert!(parse(&long).is_ok(), "{long}");
+    }
 
     #[test]
     fn variables_read_finds_each_name_once_and_not_other_fields() {

@@ -20,6 +20,7 @@ mod values;
 mod verdict;
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
@@ -149,6 +150,17 @@ impl Engine {
     }
 }
 
+/// [`evaluate::evaluate`], with a panic inside an extension function turned into an
+/// evaluation error the failure policy decides on, so no expression can take the server
+/// down.
+fn guarded(policy: &CompiledPolicy, scope: &Context<'_>, params: Cel) -> Findings {
+    std::panic::catch_unwind(AssertUnwindSafe(|| evaluate::evaluate(policy, scope, params))).unwrap_or_else(|_| {
+        let mut findings = Findings::default();
+        findings.error(policy, format!("ValidatingAdmissionPolicy '{}' failed to evaluate", policy.name));
+        findings
+    })
+}
+
 /// The `request` variable.
 fn request_value(request: &AdmissionRequest<'_>) -> Cel {
     let kind = request.kind;
@@ -226,11 +238,11 @@ impl Admission for Engine {
         for (policy, binding) in matched {
             let param_kind = policy.spec.param_kind.as_ref();
             let findings = match params::resolve(objects, param_kind, binding.spec.param_ref.as_ref(), request) {
-                Params::Unused => evaluate::evaluate(policy, &scope, Cel::Null),
+                Params::Unused => guarded(policy, &scope, Cel::Null),
                 Params::Found(found) => {
                     let mut all = Findings::default();
                     for param in &found {
-                        let one = evaluate::evaluate(policy, &scope, to_cel(param));
+                        let one = guarded(policy, &scope, to_cel(param));
                         all.violations.extend(one.violations);
                         all.annotations.extend(one.annotations);
                     }

@@ -4,9 +4,9 @@
 //! that do not parse (each a 422 cause naming its field path).
 
 use k8s_openapi::api::admissionregistration::v1::{MatchResources, ParamRef, ValidatingAdmissionPolicy};
-use kube::core::cel::cel::Program;
 use serde_json::Value;
 
+use super::compile::parse;
 use crate::error::{ApiError, CauseType, FieldCause};
 
 const GROUP: &str = "admissionregistration.k8s.io";
@@ -27,12 +27,8 @@ fn unsupported(causes: &mut Vec<FieldCause>, field: &str, value: &str, allowed: 
 fn expression(causes: &mut Vec<FieldCause>, field: &str, source: &str) {
     if source.trim().is_empty() {
         required(causes, field);
-    } else if let Err(e) = Program::compile(source) {
-        causes.push(FieldCause::new(
-            CauseType::FieldValueInvalid,
-            field,
-            format!("{source:?}: compilation failed: {e}"),
-        ));
+    } else if let Err(e) = parse(source) {
+        causes.push(FieldCause::new(CauseType::FieldValueInvalid, field, format!("{source:?}: {e}")));
     }
 }
 
