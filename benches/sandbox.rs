@@ -209,12 +209,16 @@ fn median(mut figures: Vec<f64>) -> f64 {
 async fn admission_cost(sandbox: &Sandbox, objects: usize, writers: usize, seconds: u64) -> Result<(), Error> {
     let count = setting("DW_BENCH_POLICIES", 20) as usize;
     let rounds = setting("DW_BENCH_ROUNDS", 3);
-    println!("admission: {writers} writers, no watchers, {seconds}s per round, {rounds} rounds without and with {count} policies");
+    println!(
+        "admission: {writers} writers, no watchers, {seconds}s per round, {rounds} rounds without and with {count} policies"
+    );
     let (mut without, mut with) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         without.push(phase(&format!("round {round}, no policies"), sandbox, (objects, 0, writers, 0, seconds)).await?);
         policies(sandbox, count, true)?;
-        with.push(phase(&format!("round {round}, {count} policies"), sandbox, (objects, 0, writers, 0, seconds)).await?);
+        with.push(
+            phase(&format!("round {round}, {count} policies"), sandbox, (objects, 0, writers, 0, seconds)).await?,
+        );
         policies(sandbox, count, false)?;
     }
     let (without, with) = (median(without), median(with));

@@ -248,7 +248,8 @@ spec: {policyName: no-secrets, validationActions: [Deny]}
         "{}",
         warned.stderr
     );
-    let secret = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: creds, labels: {team: a}}\ndata: {password: hunter2}\n";
+    let secret =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: creds, labels: {team: a}}\ndata: {password: hunter2}\n";
     let denied = h.run_with(&["create", "-f", "-"], secret).await?;
     assert!(!denied.success);
     assert!(

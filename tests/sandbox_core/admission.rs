@@ -8,7 +8,9 @@ use std::time::Duration;
 use driftwarden_sandbox::require_sandbox;
 use driftwarden_sandbox::testing::{TestCluster, install_crds, widgets_crd};
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
+};
 use kube::core::Status;
 use serde_json::{Value, json};
 
@@ -76,7 +78,10 @@ fn cm(name: &str, labels: Value, data: Value) -> ConfigMap {
 
 /// Waits until a dry-run create of `object` is refused and answers why: a real API
 /// server loads a new policy a moment after it is created.
-async fn refused_create(api: &Api<ConfigMap>, object: &ConfigMap) -> Result<Status, Box<dyn std::error::Error + Send + Sync>> {
+async fn refused_create(
+    api: &Api<ConfigMap>,
+    object: &ConfigMap,
+) -> Result<Status, Box<dyn std::error::Error + Send + Sync>> {
     for _ in 0..150 {
         if let Err(kube::Error::Api(status)) = api.create(&dry(), object).await {
             return Ok(*status);
@@ -126,7 +131,11 @@ async fn deny_refuses_with_the_validations_message_and_reason_even_for_dry_runs(
     let patched = api.patch("good", &PatchParams::default(), &Patch::Merge(json!({"data": {"forbidden": "x"}}))).await;
     assert_eq!(status_of(patched).code, 422, "a patch is admitted as the object it produces");
     let applied = api
-        .patch("good", &PatchParams::apply("tests").force(), &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"forbidden": "x"}})))
+        .patch(
+            "good",
+            &PatchParams::apply("tests").force(),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"forbidden": "x"}})),
+        )
         .await;
     assert_eq!(status_of(applied).code, 422, "so is a server-side apply");
     assert_eq!(api.get("good").await?.data.unwrap_or_default().get("forbidden"), None);
@@ -159,7 +168,8 @@ async fn warn_answers_warning_headers_and_audit_records_the_failure() -> TestRes
             .body(serde_json::to_vec(&body)?.into())?;
         let response = cluster.client().send(request).await?;
         assert_eq!(response.status(), 201, "Warn does not refuse");
-        warnings = response.headers().get_all("warning").iter().filter_map(|v| v.to_str().ok().map(String::from)).collect();
+        warnings =
+            response.headers().get_all("warning").iter().filter_map(|v| v.to_str().ok().map(String::from)).collect();
         if !warnings.is_empty() {
             break;
         }
@@ -192,8 +202,7 @@ async fn match_conditions_variables_and_selectors_narrow_what_is_validated() -> 
     let name = format!("{}-teams", ns.name());
     let mut constraints = in_namespace(ns.name(), "", &["configmaps"], &["CREATE"]);
     constraints["objectSelector"] = json!({"matchLabels": {"example.dev/guarded": "yes"}});
-    constraints["excludeResourceRules"] =
-        json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"], "resourceNames": ["exempt"]}]);
+    constraints["excludeResourceRules"] = json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"], "resourceNames": ["exempt"]}]);
     let policy = json!({
         "matchConstraints": constraints,
         "matchConditions": [{"name": "not-skipped", "expression": "!object.metadata.name.startsWith('skip-')"}],
@@ -272,7 +281,9 @@ async fn deletes_and_status_writes_of_a_custom_resource_are_admitted() -> TestRe
     widgets.get("kept").await?;
     widgets.delete("free", &DeleteParams::default()).await?;
 
-    let broken = widgets.patch_status("kept", &PatchParams::default(), &Patch::Merge(json!({"status": {"phase": "Broken"}}))).await;
+    let broken = widgets
+        .patch_status("kept", &PatchParams::default(), &Patch::Merge(json!({"status": {"phase": "Broken"}})))
+        .await;
     assert!(status_of(broken).message.ends_with("denied request: a widget cannot break"));
     widgets.patch_status("kept", &PatchParams::default(), &Patch::Merge(json!({"status": {"phase": "Fine"}}))).await?;
     widgets.patch("kept", &PatchParams::default(), &Patch::Merge(json!({"spec": {"size": 2}}))).await?;
@@ -301,21 +312,28 @@ async fn params_are_configmaps_found_by_name_or_selector() -> TestResult {
     let param_ref = json!({"name": "limits", "namespace": ns.name(), "parameterNotFoundAction": "Deny"});
     policies.bind(&by_name, sized("by-name"), &["Deny"], json!({"paramRef": param_ref})).await?;
     let by_selector = format!("{}-by-selector", ns.name());
-    let param_ref = json!({"selector": {"matchLabels": {"example.dev/limit": "yes"}}, "parameterNotFoundAction": "Allow"});
+    let param_ref =
+        json!({"selector": {"matchLabels": {"example.dev/limit": "yes"}}, "parameterNotFoundAction": "Allow"});
     policies.bind(&by_selector, sized("by-selector"), &["Deny"], json!({"paramRef": param_ref})).await?;
 
-    let one = |name: &str, how: &str, size: u32| cm(name, json!({"example.dev/sized": how}), json!({"size": size.to_string()}));
+    let one = |name: &str, how: &str, size: u32| {
+        cm(name, json!({"example.dev/sized": how}), json!({"size": size.to_string()}))
+    };
     let missing = refused_create(&api, &one("a", "by-name", 1)).await?;
     assert!(
-        missing.message.ends_with("denied request: no params found for policy binding with `Deny` parameterNotFoundAction"),
+        missing
+            .message
+            .ends_with("denied request: no params found for policy binding with `Deny` parameterNotFoundAction"),
         "{}",
         missing.message
     );
     api.create(&PostParams::default(), &one("b", "by-selector", 100)).await?;
 
     api.create(&PostParams::default(), &cm("limits", json!({}), json!({"max": "5"}))).await?;
-    api.create(&PostParams::default(), &cm("limit-5", json!({"example.dev/limit": "yes"}), json!({"max": "5"}))).await?;
-    api.create(&PostParams::default(), &cm("limit-8", json!({"example.dev/limit": "yes"}), json!({"max": "8"}))).await?;
+    api.create(&PostParams::default(), &cm("limit-5", json!({"example.dev/limit": "yes"}), json!({"max": "5"})))
+        .await?;
+    api.create(&PostParams::default(), &cm("limit-8", json!({"example.dev/limit": "yes"}), json!({"max": "8"})))
+        .await?;
     let over = refused_create(&api, &one("c", "by-name", 9)).await?;
     assert!(over.message.ends_with("denied request: size 9 is over 5"), "{}", over.message);
     api.create(&PostParams::default(), &one("d", "by-name", 3)).await?;
@@ -346,8 +364,13 @@ async fn failure_policy_decides_what_an_evaluation_error_means() -> TestResult {
     let failing = cm("a", json!({"example.dev/failure": "Fail"}), json!({"present": "1"}));
     let refused = refused_create(&api, &failing).await?;
     assert_eq!(refused.code, 403);
-    assert!(refused.message.contains("expression 'object.data.missing == 'x'' resulted in error"), "{}", refused.message);
-    api.create(&PostParams::default(), &cm("b", json!({"example.dev/failure": "Ignore"}), json!({"present": "1"}))).await?;
+    assert!(
+        refused.message.contains("expression 'object.data.missing == 'x'' resulted in error"),
+        "{}",
+        refused.message
+    );
+    api.create(&PostParams::default(), &cm("b", json!({"example.dev/failure": "Ignore"}), json!({"present": "1"})))
+        .await?;
     policies.remove().await?;
     ns.delete().await?;
     Ok(())
@@ -364,10 +387,13 @@ async fn request_user_info_and_the_authorizer_see_the_requesting_user() -> TestR
         &ApiResource::from_gvk(&GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", "Role")),
     );
     roles
-        .create(&PostParams::default(), &serde_json::from_value(json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "cm-writer"},
-            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]
-        }))?)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "cm-writer"},
+                "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]
+            }))?,
+        )
         .await?;
     let bindings: Api<DynamicObject> = Api::namespaced_with(
         cluster.client(),
@@ -375,11 +401,14 @@ async fn request_user_info_and_the_authorizer_see_the_requesting_user() -> TestR
         &ApiResource::from_gvk(&GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", "RoleBinding")),
     );
     bindings
-        .create(&PostParams::default(), &serde_json::from_value(json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "alice"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "cm-writer"},
-            "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}]
-        }))?)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "alice"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "cm-writer"},
+                "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}]
+            }))?,
+        )
         .await?;
     let name = format!("{}-users", ns.name());
     let mut policies = Policies::new(cluster.client());
@@ -399,13 +428,19 @@ async fn request_user_info_and_the_authorizer_see_the_requesting_user() -> TestR
     let as_alice: Api<ConfigMap> = Api::namespaced(require_sandbox!(cluster.client_as(&alice))?, ns.name());
     let refused = status_of(as_alice.create(&PostParams::default(), &cm("bob-1", json!({}), json!({}))).await);
     assert!(
-        refused.message.ends_with("denied request: user alice in devs,system:authenticated may only create alice- configmaps"),
+        refused
+            .message
+            .ends_with("denied request: user alice in devs,system:authenticated may only create alice- configmaps"),
         "{}",
         refused.message
     );
     let secret_ref = cm("alice-1", json!({}), json!({"key": "secret-ref"}));
     let refused = status_of(as_alice.create(&PostParams::default(), &secret_ref).await);
-    assert!(refused.message.ends_with("denied request: secret-ref needs read access to secrets"), "{}", refused.message);
+    assert!(
+        refused.message.ends_with("denied request: secret-ref needs read access to secrets"),
+        "{}",
+        refused.message
+    );
     as_alice.create(&PostParams::default(), &cm("alice-2", json!({}), json!({"key": "plain"}))).await?;
     let admin: Api<ConfigMap> = Api::namespaced(cluster.client(), ns.name());
     admin.create(&PostParams::default(), &cm("bob-2", json!({}), json!({"key": "secret-ref"}))).await?;

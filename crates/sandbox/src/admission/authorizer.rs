@@ -211,10 +211,8 @@ pub fn register(context: &mut Context<'_>) {
         "serviceAccount",
         |ftx: &FunctionContext, This(this): This<Cel>, namespace: Arc<String>, name: Arc<String>| {
             let check = check_of(ftx, &this)?;
-            let authority = Authority {
-                user: UserInfo::service_account(&namespace, &name),
-                rbac: check.authority.rbac.clone(),
-            };
+            let authority =
+                Authority { user: UserInfo::service_account(&namespace, &name), rbac: check.authority.rbac.clone() };
             Ok(authorizer_value(Check::blank(Arc::new(authority)), None))
         },
     );

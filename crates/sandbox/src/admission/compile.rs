@@ -250,7 +250,8 @@ impl CompiledPolicy {
 
     /// Every expression of the policy.
     pub fn expressions(&self) -> impl Iterator<Item = &Expression> {
-        let validations = self.validations.iter().flat_map(|v| std::iter::once(&v.expression).chain(&v.message_expression));
+        let validations =
+            self.validations.iter().flat_map(|v| std::iter::once(&v.expression).chain(&v.message_expression));
         self.variables
             .iter()
             .map(|(_, e)| e)
@@ -272,7 +273,7 @@ mod tests {
         assert!(parse(&format!("{}true", "!".repeat(200))).is_err());
         assert!(parse(&format!("{}1", "true ? 1 : ".repeat(100))).is_err());
         assert!(parse("'((((((((((((((((((((((((((((((((((((((((' == object.x").is_ok(), "strings do not nest");
-        let long = vec!["object.a.b.c == 1"; 8].join(" && ");
+        let long = ["object.a.b.c == 1"; 8].join(" && ");
         assert!(parse(&long).is_ok(), "{long}");
     }
 
@@ -303,7 +304,7 @@ mod tests {
         assert!(compiled.validations[0].expression.program.is_ok());
         assert_eq!(compiled.validations[0].expression.uses, vec![0]);
         assert_eq!(compiled.validations[0].reason, Reason::Invalid);
-        let error = compiled.validations[1].expression.program.as_ref().err().expect("does not parse");
+        let Err(error) = &compiled.validations[1].expression.program else { panic!("does not parse") };
         assert!(error.starts_with("compilation failed: "), "{error}");
         assert_eq!(compiled.validations[1].message, None);
         assert!(!compiled.uses_authorizer);

@@ -3,8 +3,8 @@
 //! most once. Evaluation errors are kept apart from `false`; the failure policy decides
 //! what an error means.
 
-use std::cell::RefCell;
 use kube::core::cel::cel::{Context, Value as Cel};
+use std::cell::RefCell;
 
 use super::compile::{CompiledPolicy, Expression, FailurePolicy};
 use super::values::map_of;
@@ -57,9 +57,8 @@ impl<'p, 's> Activation<'p, 's> {
             return Err(format!("no variable {index}"));
         };
         // A variable reads only the variables declared before it.
-        let result = self
-            .run(expression, index)
-            .map_err(|e| format!("composited variable \"{name}\" fails to evaluate: {e}"));
+        let result =
+            self.run(expression, index).map_err(|e| format!("composited variable \"{name}\" fails to evaluate: {e}"));
         if let Some(slot) = self.variables.borrow_mut().get_mut(index) {
             *slot = Some(result.clone());
         }
@@ -134,7 +133,11 @@ pub fn evaluate(policy: &CompiledPolicy, request_scope: &Context<'_>, params: Ce
             Ok(Cel::Null) => {}
             Ok(other) => findings.error(
                 policy,
-                format!("valueExpression '{}' resulted in error: must evaluate to string or null, got {}", expression.source, other.type_of()),
+                format!(
+                    "valueExpression '{}' resulted in error: must evaluate to string or null, got {}",
+                    expression.source,
+                    other.type_of()
+                ),
             ),
             Err(e) => findings.error(policy, e),
         }

@@ -66,11 +66,8 @@ pub fn rule_matches(rule: &NamedRuleWithOperations, request: &AdmissionRequest<'
     let operation_ok = listed(rule.operations.as_ref(), request.operation.as_str());
     let group_ok = listed(rule.api_groups.as_ref(), &kind.group);
     let version_ok = !exact || listed(rule.api_versions.as_ref(), &kind.version);
-    let resource_ok = rule
-        .resources
-        .iter()
-        .flatten()
-        .any(|entry| names_resource(entry, &kind.resource, request.subresource));
+    let resource_ok =
+        rule.resources.iter().flatten().any(|entry| names_resource(entry, &kind.resource, request.subresource));
     let names_ok = match rule.resource_names.as_deref() {
         None | Some([]) => true,
         Some(names) => names.iter().any(|n| n == request.name),
@@ -137,13 +134,16 @@ mod tests {
         assert!(rule_matches(&rule(status), &request, true));
         let main = json!({"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["UPDATE"], "resources": ["deployments"]});
         assert!(!rule_matches(&rule(main), &request, true));
-        let any_status = json!({"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["*"], "resources": ["*/status"]});
+        let any_status =
+            json!({"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["*"], "resources": ["*/status"]});
         assert!(rule_matches(&rule(any_status), &request, true));
-        let create_only = json!({"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE"], "resources": ["*/*"]});
+        let create_only =
+            json!({"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE"], "resources": ["*/*"]});
         assert!(!rule_matches(&rule(create_only), &request, true));
         let cluster = json!({"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["*"], "resources": ["*/*"], "scope": "Cluster"});
         assert!(!rule_matches(&rule(cluster), &request, true));
-        let other_version = json!({"apiGroups": ["apps"], "apiVersions": ["v1beta1"], "operations": ["*"], "resources": ["*/*"]});
+        let other_version =
+            json!({"apiGroups": ["apps"], "apiVersions": ["v1beta1"], "operations": ["*"], "resources": ["*/*"]});
         assert!(!rule_matches(&rule(other_version.clone()), &request, true));
         assert!(rule_matches(&rule(other_version), &request, false));
 

@@ -122,10 +122,7 @@ impl Engine {
             serde_json::from_value::<ValidatingAdmissionPolicyBinding>(o.clone()).ok().map(Binding::new)
         });
         let by_name: HashMap<&str, &Arc<CompiledPolicy>> = policies.iter().map(|p| (p.name.as_str(), p)).collect();
-        bindings
-            .into_iter()
-            .filter_map(|b| by_name.get(b.policy.as_str()).map(|p| ((*p).clone(), b)))
-            .collect()
+        bindings.into_iter().filter_map(|b| by_name.get(b.policy.as_str()).map(|p| ((*p).clone(), b))).collect()
     }
 
     /// The request's own variables: `object`, `oldObject`, `request`, `namespaceObject`
@@ -164,7 +161,8 @@ fn guarded(policy: &CompiledPolicy, scope: &Context<'_>, params: Cel) -> Finding
 /// The `request` variable.
 fn request_value(request: &AdmissionRequest<'_>) -> Cel {
     let kind = request.kind;
-    let gvk = map_of([("group", string(&kind.group)), ("version", string(&kind.version)), ("kind", string(&kind.kind))]);
+    let gvk =
+        map_of([("group", string(&kind.group)), ("version", string(&kind.version)), ("kind", string(&kind.kind))]);
     let gvr = map_of([
         ("group", string(&kind.group)),
         ("version", string(&kind.version)),

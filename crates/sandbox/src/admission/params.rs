@@ -39,9 +39,12 @@ pub fn resolve(
     let api_version = param_kind.api_version.as_deref().unwrap_or_default();
     let kind_name = param_kind.kind.as_deref().unwrap_or_default();
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let Some(kind) = objects.registry().kinds().find(|k| k.group == group && k.version == version && k.kind == kind_name)
+    let Some(kind) =
+        objects.registry().kinds().find(|k| k.group == group && k.version == version && k.kind == kind_name)
     else {
-        return Params::Error(format!("failed to find resource referenced by paramKind: '{api_version}, Kind={kind_name}'"));
+        return Params::Error(format!(
+            "failed to find resource referenced by paramKind: '{api_version}, Kind={kind_name}'"
+        ));
     };
     let namespace = match (kind.namespaced(), param_ref.namespace.as_deref().filter(|n| !n.is_empty())) {
         (false, _) => None,

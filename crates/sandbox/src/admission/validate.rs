@@ -41,12 +41,19 @@ fn match_resources(causes: &mut Vec<FieldCause>, field: &str, resources: &MatchR
     if rules_required && resources.resource_rules.as_ref().is_none_or(Vec::is_empty) {
         required(causes, &format!("{field}.resourceRules"));
     }
-    for (list, rules) in [("resourceRules", &resources.resource_rules), ("excludeResourceRules", &resources.exclude_resource_rules)] {
+    for (list, rules) in
+        [("resourceRules", &resources.resource_rules), ("excludeResourceRules", &resources.exclude_resource_rules)]
+    {
         for (i, rule) in rules.iter().flatten().enumerate() {
             let at = format!("{field}.{list}[{i}]");
             for op in rule.operations.iter().flatten() {
                 if !["*", "CREATE", "UPDATE", "DELETE", "CONNECT"].contains(&op.as_str()) {
-                    unsupported(causes, &format!("{at}.operations"), op, &["*", "CONNECT", "CREATE", "DELETE", "UPDATE"]);
+                    unsupported(
+                        causes,
+                        &format!("{at}.operations"),
+                        op,
+                        &["*", "CONNECT", "CREATE", "DELETE", "UPDATE"],
+                    );
                 }
             }
             if let Some(scope) = rule.scope.as_deref()
@@ -54,7 +61,12 @@ fn match_resources(causes: &mut Vec<FieldCause>, field: &str, resources: &MatchR
             {
                 unsupported(causes, &format!("{at}.scope"), scope, &["*", "Cluster", "Namespaced"]);
             }
-            for (name, values) in [("apiGroups", &rule.api_groups), ("apiVersions", &rule.api_versions), ("resources", &rule.resources), ("operations", &rule.operations)] {
+            for (name, values) in [
+                ("apiGroups", &rule.api_groups),
+                ("apiVersions", &rule.api_versions),
+                ("resources", &rule.resources),
+                ("operations", &rule.operations),
+            ] {
                 if values.as_ref().is_none_or(Vec::is_empty) {
                     required(causes, &format!("{at}.{name}"));
                 }
@@ -65,10 +77,20 @@ fn match_resources(causes: &mut Vec<FieldCause>, field: &str, resources: &MatchR
 
 /// `part` of `object` (at `field`), typed; a 422 naming the field when it has the wrong
 /// shape.
-fn decode<T: serde::de::DeserializeOwned>(part: &Value, object: &Value, kind: &str, field: &str) -> Result<T, ApiError> {
+fn decode<T: serde::de::DeserializeOwned>(
+    part: &Value,
+    object: &Value,
+    kind: &str,
+    field: &str,
+) -> Result<T, ApiError> {
     serde_json::from_value(part.clone()).map_err(|e| {
         let name = crate::store::meta::name(object);
-        ApiError::invalid(GROUP, kind, name, vec![FieldCause::new(CauseType::FieldValueTypeInvalid, field, e.to_string())])
+        ApiError::invalid(
+            GROUP,
+            kind,
+            name,
+            vec![FieldCause::new(CauseType::FieldValueTypeInvalid, field, e.to_string())],
+        )
     })
 }
 
@@ -154,7 +176,11 @@ pub fn binding(object: &Value) -> Result<(), ApiError> {
         if !["Deny", "Warn", "Audit"].contains(&action.as_str()) {
             unsupported(&mut causes, &format!("spec.validationActions[{i}]"), action, &["Audit", "Deny", "Warn"]);
         } else if actions[..i].contains(action) {
-            causes.push(FieldCause::new(CauseType::FieldValueDuplicate, format!("spec.validationActions[{i}]"), format!("\"{action}\"")));
+            causes.push(FieldCause::new(
+                CauseType::FieldValueDuplicate,
+                format!("spec.validationActions[{i}]"),
+                format!("\"{action}\""),
+            ));
         }
     }
     if actions.iter().any(|a| a == "Deny") && actions.iter().any(|a| a == "Warn") {
@@ -222,12 +248,15 @@ mod tests {
 
     #[test]
     fn a_binding_needs_a_policy_and_known_actions() {
-        let err = binding(&json!({"metadata": {"name": "b"}, "spec": {"validationActions": ["Deny", "Warn", "Block"]}}))
-            .expect_err("invalid");
+        let err =
+            binding(&json!({"metadata": {"name": "b"}, "spec": {"validationActions": ["Deny", "Warn", "Block"]}}))
+                .expect_err("invalid");
         assert!(err.message.contains("spec.policyName: Required value"), "{}", err.message);
         assert!(err.message.contains("spec.validationActions[2]: Unsupported value: \"Block\""), "{}", err.message);
         assert!(err.message.contains("must not contain both Deny and Warn"), "{}", err.message);
-        binding(&json!({"metadata": {"name": "b"}, "spec": {"policyName": "p", "validationActions": ["Warn", "Audit"]}}))
-            .expect("valid");
+        binding(
+            &json!({"metadata": {"name": "b"}, "spec": {"policyName": "p", "validationActions": ["Warn", "Audit"]}}),
+        )
+        .expect("valid");
     }
 }

@@ -28,8 +28,7 @@ pub fn to_cel(value: &Value) -> Cel {
 
 /// A CEL map with string keys.
 pub fn map_of<'a>(entries: impl IntoIterator<Item = (&'a str, Cel)>) -> Cel {
-    let map: HashMap<Key, Cel> =
-        entries.into_iter().map(|(k, v)| (Key::String(Arc::new(k.to_string())), v)).collect();
+    let map: HashMap<Key, Cel> = entries.into_iter().map(|(k, v)| (Key::String(Arc::new(k.to_string())), v)).collect();
     Cel::Map(Map { map: Arc::new(map) })
 }
 

@@ -183,7 +183,8 @@ fn decode_patch(parts: &Parts, body: &[u8]) -> Result<PatchBody, ApiError> {
 
 fn write_options(query: &Query, parts: &Parts, requester: &Requester) -> Result<WriteOptions, ApiError> {
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    let options = WriteOptions { dry_run: query.dry_run, requester: Some(requester.clone()), ..WriteOptions::default() };
+    let options =
+        WriteOptions { dry_run: query.dry_run, requester: Some(requester.clone()), ..WriteOptions::default() };
     options.with_request(parts.uri.query(), user_agent)
 }
 
