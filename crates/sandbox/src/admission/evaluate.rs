@@ -68,6 +68,9 @@ impl<'p, 's> Activation<'p, 's> {
     /// Evaluates `expression`, which may read the variables before `limit`.
     fn run(&self, expression: &Expression, limit: usize) -> Result<Cel, String> {
         let program = expression.program.as_ref().map_err(Clone::clone)?;
+        if expression.uses.iter().all(|&i| i >= limit) {
+            return program.execute(&self.scope).map_err(|e| e.to_string());
+        }
         let mut values = Vec::with_capacity(expression.uses.len());
         for &index in expression.uses.iter().filter(|&&i| i < limit) {
             let value = self.variable(index)?;
