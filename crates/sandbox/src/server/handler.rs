@@ -92,7 +92,7 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
     let mut response = result.unwrap_or_else(|e| response::error(&e));
     response::add_warnings(&mut response, &notes.warnings);
     for (key, value) in &notes.audit_annotations {
-        tracing::info!(annotation = %key, value = %value, uri = %parts.uri, "admission audit annotation");
+        tracing::debug!(annotation = %key, value = %value, uri = %parts.uri, "admission audit annotation");
     }
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "sandbox request");
     if let Some(who) = who {
