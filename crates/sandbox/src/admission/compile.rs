@@ -16,8 +16,54 @@ pub struct Expression {
     pub program: Result<Program, String>,
     /// Indexes of the policy's variables the expression reads.
     pub uses: Vec<usize>,
-    /// Whether the expression reads `authorizer`.
-    pub uses_authorizer: bool,
+    /// The request variables the expression may read.
+    pub reads: Reads,
+}
+
+/// Which of the request's variables expressions may read, from their text (a superset:
+/// a name inside a string literal counts). Variables nobody reads are not built, and an
+/// object's `metadata.managedFields` is left out of `object` and `oldObject` unless some
+/// expression names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// `object`.
+    pub object: bool,
+    /// `oldObject`.
+    pub old_object: bool,
+    /// `namespaceObject`.
+    pub namespace_object: bool,
+    /// `request`.
+    pub request: bool,
+    /// `authorizer`.
+    pub authorizer: bool,
+    /// `managedFields`, anywhere.
+    pub managed_fields: bool,
+}
+
+impl Reads {
+    /// What `source` may read.
+    pub fn of(source: &str) -> Self {
+        Reads {
+            object: source.contains("object"),
+            old_object: source.contains("oldObject"),
+            namespace_object: source.contains("namespaceObject"),
+            request: source.contains("request"),
+            authorizer: source.contains("authorizer"),
+            managed_fields: source.contains("managedFields"),
+        }
+    }
+
+    /// What either reads.
+    pub fn union(self, other: Reads) -> Self {
+        Reads {
+            object: self.object || other.object,
+            old_object: self.old_object || other.old_object,
+            namespace_object: self.namespace_object || other.namespace_object,
+            request: self.request || other.request,
+            authorizer: self.authorizer || other.authorizer,
+            managed_fields: self.managed_fields || other.managed_fields,
+        }
+    }
 }
 
 impl Expression {
@@ -26,7 +72,7 @@ impl Expression {
         let program = parse(source);
         let read = variables_read(source);
         let uses = variables.iter().enumerate().filter(|(_, v)| read.contains(v)).map(|(i, _)| i).collect();
-        Expression { source: source.to_string(), program, uses, uses_authorizer: source.contains("authorizer") }
+        Expression { source: source.to_string(), program, uses, reads: Reads::of(source) }
     }
 }
 
@@ -192,8 +238,8 @@ pub struct CompiledPolicy {
     pub validations: Vec<Validation>,
     /// `auditAnnotations`: key and value expression.
     pub audit_annotations: Vec<(String, Expression)>,
-    /// Whether some expression reads `authorizer`.
-    pub uses_authorizer: bool,
+    /// The request variables some expression may read.
+    pub reads: Reads,
 }
 
 /// The reason a validation names, `Forbidden` when unset or unknown.
@@ -241,10 +287,10 @@ impl CompiledPolicy {
             variables,
             validations,
             audit_annotations,
-            uses_authorizer: false,
+            reads: Reads::default(),
         };
-        let uses_authorizer = compiled.expressions().any(|e| e.uses_authorizer);
-        compiled.uses_authorizer = uses_authorizer;
+        let reads = compiled.expressions().fold(Reads::default(), |all, e| all.union(e.reads));
+        compiled.reads = reads;
         compiled
     }
 
@@ -307,6 +353,7 @@ mod tests {
         let Err(error) = &compiled.validations[1].expression.program else { panic!("does not parse") };
         assert!(error.starts_with("compilation failed: "), "{error}");
         assert_eq!(compiled.validations[1].message, None);
-        assert!(!compiled.uses_authorizer);
+        let reads = compiled.reads;
+        assert!(reads.object && !reads.authorizer && !reads.old_object && !reads.managed_fields && !reads.request);
     }
 }

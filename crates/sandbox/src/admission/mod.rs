@@ -34,7 +34,7 @@ use crate::auth::{Authenticated, UserInfo};
 use crate::resources::GroupResource;
 use crate::server::ADMIN_USER;
 use crate::store::{Admission, AdmissionRequest, ObjectView, Operation, Verdict, meta};
-use compile::CompiledPolicy;
+use compile::{CompiledPolicy, Reads};
 use evaluate::Findings;
 use params::Params;
 use values::{map_of, string, strings, to_cel};
@@ -125,21 +125,27 @@ impl Engine {
         bindings.into_iter().filter_map(|b| by_name.get(b.policy.as_str()).map(|p| ((*p).clone(), b))).collect()
     }
 
-    /// The request's own variables: `object`, `oldObject`, `request`, `namespaceObject`
-    /// and, when some policy reads it, `authorizer`.
+    /// The request's own variables the matched policies may read: `object`, `oldObject`,
+    /// `request`, `namespaceObject` and `authorizer` (the others are null).
     fn request_scope(
         &self,
         objects: ObjectView<'_>,
         request: &AdmissionRequest<'_>,
         namespace: Option<&Value>,
-        with_authorizer: bool,
+        reads: Reads,
     ) -> Context<'_> {
         let mut scope = self.root.new_inner_scope();
-        scope.add_variable_from_value("object", request.object.map_or(Cel::Null, to_cel));
-        scope.add_variable_from_value("oldObject", request.old_object.map_or(Cel::Null, to_cel));
-        scope.add_variable_from_value("namespaceObject", namespace.map_or(Cel::Null, to_cel));
-        scope.add_variable_from_value("request", request_value(request));
-        if with_authorizer {
+        let object = |value: Option<&Value>, read: bool| match value {
+            Some(value) if read && reads.managed_fields => to_cel(value),
+            Some(value) if read => values::without_managed_fields(value),
+            _ => Cel::Null,
+        };
+        scope.add_variable_from_value("object", object(request.object, reads.object));
+        scope.add_variable_from_value("oldObject", object(request.old_object, reads.old_object));
+        let namespace = namespace.filter(|_| reads.namespace_object);
+        scope.add_variable_from_value("namespaceObject", object(namespace, reads.namespace_object));
+        scope.add_variable_from_value("request", if reads.request { request_value(request) } else { Cel::Null });
+        if reads.authorizer {
             let rbac: Arc<RbacPolicy> = Arc::new(authorizer::rbac(objects));
             scope.add_variable_from_value("authorizer", authorizer::authorizer(request.user.clone(), rbac, request));
         }
@@ -230,8 +236,8 @@ impl Admission for Engine {
         if matched.is_empty() {
             return Verdict::default();
         }
-        let with_authorizer = matched.iter().any(|(p, _)| p.uses_authorizer);
-        let scope = self.request_scope(objects, request, namespace, with_authorizer);
+        let reads = matched.iter().fold(Reads::default(), |all, (p, _)| all.union(p.reads));
+        let scope = self.request_scope(objects, request, namespace, reads);
         let mut outcome = Outcome::default();
         for (policy, binding) in matched {
             let param_kind = policy.spec.param_kind.as_ref();
