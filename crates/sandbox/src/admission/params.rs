@@ -66,8 +66,7 @@ pub fn resolve(
                 return Params::Error("the paramRef's selector is invalid".to_string());
             };
             objects
-                .list(&resource)
-                .filter(|o| namespace.is_none_or(|ns| crate::store::meta::namespace(o) == ns))
+                .list_in(&resource, namespace)
                 .filter(|o| selector.matches(crate::store::meta::labels(o)))
                 .cloned()
                 .collect()

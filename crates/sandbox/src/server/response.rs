@@ -54,10 +54,22 @@ pub fn warning_header(text: &str) -> String {
     format!("299 - \"{quoted}\"")
 }
 
-/// Adds a `Warning` header per warning.
+/// The longest warning text sent; longer ones are cut at a character boundary.
+const MAX_WARNING: usize = 4096;
+
+/// Adds a `Warning` header per distinct warning.
 pub fn add_warnings(response: &mut Response<Body>, warnings: &[String]) {
+    let mut sent = std::collections::HashSet::new();
     for warning in warnings {
-        if let Ok(value) = header::HeaderValue::from_bytes(warning_header(warning).as_bytes()) {
+        if !sent.insert(warning) {
+            continue;
+        }
+        let mut end = warning.len().min(MAX_WARNING);
+        while !warning.is_char_boundary(end) {
+            end -= 1;
+        }
+        let text = warning.get(..end).unwrap_or_default();
+        if let Ok(value) = header::HeaderValue::from_bytes(warning_header(text).as_bytes()) {
             response.headers_mut().append(header::WARNING, value);
         }
     }
@@ -135,8 +147,12 @@ mod tests {
         assert_eq!(warning_header(r#"say "hi" \ bye"#), r#"299 - "say \"hi\" \\ bye""#);
         assert_eq!(warning_header("two\nlines"), r#"299 - "two lines""#);
         let mut response = text(StatusCode::OK, "ok");
-        add_warnings(&mut response, &["a".to_string(), "b".to_string()]);
+        add_warnings(&mut response, &["a".to_string(), "b".to_string(), "a".to_string()]);
         let values: Vec<_> = response.headers().get_all(header::WARNING).iter().collect();
-        assert_eq!(values, vec![r#"299 - "a""#, r#"299 - "b""#]);
+        assert_eq!(values, vec![r#"299 - "a""#, r#"299 - "b""#], "each warning once");
+        let mut long = text(StatusCode::OK, "ok");
+        add_warnings(&mut long, &["é".repeat(3000)]);
+        let sent = long.headers().get(header::WARNING).expect("a warning").as_bytes().len();
+        assert_eq!(sent, MAX_WARNING + 8, "cut to {MAX_WARNING} bytes plus the code and quotes");
     }
 }

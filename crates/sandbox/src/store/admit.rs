@@ -103,6 +103,24 @@ impl<'a> ObjectView<'a> {
         self.state.objects.get(resource).into_iter().flat_map(|objects| objects.values())
     }
 
+    /// The stored objects of `resource` in `namespace` (or the cluster-scoped ones, for
+    /// `None`), in name order, without walking the other namespaces.
+    pub fn list_in(
+        &self,
+        resource: &GroupResource,
+        namespace: Option<&str>,
+    ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
+        let namespace = namespace.unwrap_or_default().to_string();
+        let from = super::key::ObjectName { namespace: namespace.clone(), name: String::new() };
+        self.state
+            .objects
+            .get(resource)
+            .into_iter()
+            .flat_map(move |objects| objects.range(from.clone()..))
+            .take_while(move |(name, _)| name.namespace == namespace)
+            .map(|(_, object)| object)
+    }
+
     /// The served kinds.
     pub fn registry(&self) -> &'a Registry {
         &self.state.registry
