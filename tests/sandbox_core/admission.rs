@@ -470,3 +470,47 @@ async fn invalid_policies_and_bindings_are_refused_naming_the_field() -> TestRes
     ns.delete().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_namespace_is_selected_by_its_own_labels() -> TestResult {
+    let cluster = TestCluster::start().await?;
+    let ns = cluster.temp_namespace().await?;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.client());
+    let frozen = format!("example.dev/frozen-{}", ns.name());
+    namespaces
+        .patch(ns.name(), &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {&frozen: "true"}}})))
+        .await?;
+    let name = format!("{}-frozen", ns.name());
+    let mut policies = Policies::new(cluster.client());
+    let policy = json!({
+        "matchConstraints": {
+            "namespaceSelector": {"matchLabels": {&frozen: "true"}},
+            "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"], "resources": ["namespaces"]}]
+        },
+        "validations": [{"expression": "namespaceObject.metadata.name != object.metadata.name", "messageExpression": "'namespace ' + namespaceObject.metadata.name + ' is frozen'"}]
+    });
+    policies.bind(&name, policy, &["Deny"], json!({})).await?;
+    let touch = Patch::Merge(json!({"metadata": {"labels": {"example.dev/touched": "yes"}}}));
+    let mut refused = None;
+    for _ in 0..150 {
+        if let Err(kube::Error::Api(status)) =
+            namespaces.patch(ns.name(), &PatchParams::default().dry_run(), &touch).await
+        {
+            refused = Some(*status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refused = refused.ok_or("the policy was never enforced")?;
+    assert!(
+        refused.message.ends_with(&format!("denied request: namespace {} is frozen", ns.name())),
+        "{}",
+        refused.message
+    );
+    let thaw = Patch::Merge(json!({"metadata": {"labels": {&frozen: null}}}));
+    namespaces.patch(ns.name(), &PatchParams::default(), &thaw).await?;
+    namespaces.patch(ns.name(), &PatchParams::default(), &touch).await?;
+    policies.remove().await?;
+    ns.delete().await?;
+    Ok(())
+}
