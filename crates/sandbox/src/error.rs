@@ -28,6 +28,8 @@ pub enum Reason {
     Conflict,
     /// 410: the requested resourceVersion is older than the retained history.
     Expired,
+    /// 413: the request is too large (also an admission policy's `RequestEntityTooLarge`).
+    RequestEntityTooLarge,
     /// 415: the request body's media type is not supported for this verb.
     UnsupportedMediaType,
     /// 422: the object fails validation.
@@ -54,6 +56,7 @@ impl Reason {
             Reason::NotAcceptable => 406,
             Reason::AlreadyExists | Reason::Conflict => 409,
             Reason::Expired => 410,
+            Reason::RequestEntityTooLarge => 413,
             Reason::UnsupportedMediaType => 415,
             Reason::Invalid => 422,
             Reason::TooManyRequests => 429,
@@ -75,6 +78,7 @@ impl Reason {
             Reason::AlreadyExists => "AlreadyExists",
             Reason::Conflict => "Conflict",
             Reason::Expired => "Expired",
+            Reason::RequestEntityTooLarge => "RequestEntityTooLarge",
             Reason::UnsupportedMediaType => "UnsupportedMediaType",
             Reason::Invalid => "Invalid",
             Reason::TooManyRequests => "TooManyRequests",
@@ -85,7 +89,7 @@ impl Reason {
     }
 
     /// Every reason, for looking one up by its code.
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::BadRequest,
         Reason::Unauthorized,
         Reason::Forbidden,
@@ -95,6 +99,7 @@ impl Reason {
         Reason::Conflict,
         Reason::AlreadyExists,
         Reason::Expired,
+        Reason::RequestEntityTooLarge,
         Reason::UnsupportedMediaType,
         Reason::Invalid,
         Reason::TooManyRequests,

@@ -16,6 +16,7 @@
 //! - [`run`]: `driftwarden sandbox` (kubeconfig, CRDs, data file, Ctrl-C).
 //! - [`error`]: failures as Kubernetes `Status` objects.
 
+pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod faults;

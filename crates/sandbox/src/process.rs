@@ -125,6 +125,7 @@ impl Sandbox {
     /// discovery and self-review roles) are added when missing.
     pub async fn start_on(store: Arc<Store>, options: SandboxOptions) -> Result<Self, SandboxError> {
         bootstrap::install(&store).map_err(SandboxError::Store)?;
+        store.set_admission(Arc::new(crate::admission::Engine::default()));
         let auth = Arc::new(options.admin_token.map(Authenticator::new).unwrap_or_default());
         let faults = Arc::new(Faults::default());
         let tls = TlsIdentity::self_signed().map_err(ServerError::from)?;

@@ -51,6 +51,8 @@ const BUILTINS: &[Builtin] = &[
     Builtin { group: "scheduling.k8s.io", version: "v1", resource: "priorityclasses", singular: "priorityclass", kind: "PriorityClass", scope: Cluster, short_names: &["pc"], categories: NONE, status: false, generation: false, name_rule: Subdomain, delete_returns_object: false },
     Builtin { group: "coordination.k8s.io", version: "v1", resource: "leases", singular: "lease", kind: "Lease", scope: Namespaced, short_names: NONE, categories: NONE, status: false, generation: false, name_rule: Subdomain, delete_returns_object: false },
     Builtin { group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition", scope: Cluster, short_names: &["crd", "crds"], categories: &["api-extensions"], status: true, generation: true, name_rule: Subdomain, delete_returns_object: true },
+    Builtin { group: "admissionregistration.k8s.io", version: "v1", resource: "validatingadmissionpolicies", singular: "validatingadmissionpolicy", kind: "ValidatingAdmissionPolicy", scope: Cluster, short_names: NONE, categories: &["api-extensions"], status: true, generation: true, name_rule: Subdomain, delete_returns_object: false },
+    Builtin { group: "admissionregistration.k8s.io", version: "v1", resource: "validatingadmissionpolicybindings", singular: "validatingadmissionpolicybinding", kind: "ValidatingAdmissionPolicyBinding", scope: Cluster, short_names: NONE, categories: &["api-extensions"], status: false, generation: true, name_rule: Subdomain, delete_returns_object: false },
 ];
 
 /// The built-in kinds, in the order discovery lists them.
@@ -88,7 +90,7 @@ mod tests {
     }
 
     #[test]
-    fn the_issue_lists_twenty_five_builtin_kinds() {
-        assert_eq!(builtin_kinds().len(), 25);
+    fn the_sandbox_serves_twenty_seven_builtin_kinds() {
+        assert_eq!(builtin_kinds().len(), 27);
     }
 }

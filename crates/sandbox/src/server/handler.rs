@@ -15,6 +15,7 @@ use super::request_log::{RequestLog, RequestRecord};
 use super::response::{self, Body};
 use super::route::Route;
 use super::{admin, discovery, openapi, reviews, table, token_request};
+use crate::admission;
 use crate::auth::impersonation::{self, Effective, Refused};
 use crate::auth::rbac::authorize;
 use crate::auth::{Authenticated, Authenticator, RequestAttributes};
@@ -22,7 +23,8 @@ use crate::error::{ApiError, Reason};
 use crate::faults::Faults;
 use crate::resources::ResourceKind;
 use crate::store::{
-    DeleteOptions, DeleteOutcome, ObjectList, PatchBody, ResourceRef, Store, Subresource, WatchEvent, WriteOptions,
+    Admitted, DeleteOptions, DeleteOutcome, ObjectList, PatchBody, Requester, ResourceRef, Store, Subresource,
+    WatchEvent, WriteOptions,
 };
 
 /// What every request handler shares.
@@ -66,6 +68,7 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
     let path = parts.uri.path();
     let query = Query::parse(parts.uri.query()).unwrap_or_default();
     let attrs = RequestAttributes::new(&parts.method, path, query.watch);
+    let mut notes = Admitted::default();
     let (who, result) = match context.auth.authenticate(&parts.headers) {
         Err(e) => (None, Err(e)),
         Ok(who) if path.starts_with(admin::PREFIX) => {
@@ -82,20 +85,27 @@ pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Respon
                 (Some(Effective { who: caller, impersonator: None }), refused_impersonation(&parts, refused))
             }
             Ok(effective) => {
+                let requester = Requester::new(admission::user_of(&effective.who));
                 let result = match admit(&context, &effective.who, &attrs).await {
                     Ok(()) => reviews::answer(&context.store, &effective.who, &parts, &bytes)
-                        .unwrap_or_else(|| dispatch(&context, &parts, &bytes)),
+                        .unwrap_or_else(|| dispatch(&context, &parts, &bytes, &requester)),
                     Err(e) => Err(e),
                 };
+                notes = requester.notes();
                 (Some(effective), result)
             }
         },
     };
-    let response = result.unwrap_or_else(|e| response::error(&e));
+    let mut response = result.unwrap_or_else(|e| response::error(&e));
+    response::add_warnings(&mut response, &notes.warnings);
+    for (key, value) in &notes.audit_annotations {
+        tracing::debug!(annotation = %key, value = %value, uri = %parts.uri, "admission audit annotation");
+    }
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), "sandbox request");
     if let Some(who) = who {
         let dry_run = query.dry_run || dry_run_in_body(&parts, &bytes);
-        context.requests.record(RequestRecord::of(&who, &attrs, dry_run, response.status().as_u16()));
+        let record = RequestRecord::of(&who, &attrs, dry_run, response.status().as_u16());
+        context.requests.record(record.with_audit_annotations(notes.audit_annotations));
     }
     response
 }
@@ -195,12 +205,14 @@ fn decode_patch(parts: &Parts, body: &[u8]) -> Result<PatchBody, ApiError> {
     }
 }
 
-fn write_options(query: &Query, parts: &Parts) -> Result<WriteOptions, ApiError> {
+fn write_options(query: &Query, parts: &Parts, requester: &Requester) -> Result<WriteOptions, ApiError> {
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    WriteOptions { dry_run: query.dry_run, ..WriteOptions::default() }.with_request(parts.uri.query(), user_agent)
+    let options =
+        WriteOptions { dry_run: query.dry_run, requester: Some(requester.clone()), ..WriteOptions::default() };
+    options.with_request(parts.uri.query(), user_agent)
 }
 
-fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
+fn delete_options(query: &Query, body: &[u8], requester: &Requester) -> Result<DeleteOptions, ApiError> {
     let decoded: DeleteBody = if body.iter().all(u8::is_ascii_whitespace) {
         DeleteBody::default()
     } else {
@@ -224,6 +236,7 @@ fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError>
         propagation: propagation.unwrap_or_default(),
         precondition_uid: preconditions.uid,
         precondition_resource_version: preconditions.resource_version,
+        requester: Some(requester.clone()),
     })
 }
 
@@ -233,7 +246,7 @@ fn not_allowed(method: &Method, path: &str) -> ApiError {
     ))
 }
 
-fn dispatch(context: &Context, parts: &Parts, body: &[u8]) -> Result<Response<Body>, ApiError> {
+fn dispatch(context: &Context, parts: &Parts, body: &[u8], requester: &Requester) -> Result<Response<Body>, ApiError> {
     let path = parts.uri.path();
     let route = Route::parse(path).ok_or_else(|| ApiError::resource_not_served(path))?;
     let discovery_get = |response: Response<Body>| {
@@ -272,7 +285,7 @@ fn dispatch(context: &Context, parts: &Parts, body: &[u8]) -> Result<Response<Bo
                 return Err(ApiError::resource_not_served(path));
             }
             let target = ResourceRef::new(&group, &version, &resource, namespace.as_deref());
-            collection(context, parts, body, &kind, &target)
+            collection(context, parts, body, &kind, &target, requester)
         }
         Route::Object { group, version, resource, namespace, name, subresource } => {
             let kind = context
@@ -297,7 +310,7 @@ fn dispatch(context: &Context, parts: &Parts, body: &[u8]) -> Result<Response<Bo
                 Some(_) => return Err(ApiError::resource_not_served(path)),
             };
             let target = ResourceRef::new(&group, &version, &resource, namespace.as_deref());
-            object(context, parts, body, &kind, &target, &name, subresource)
+            object(context, parts, body, &kind, &target, &name, subresource, requester)
         }
     }
 }
@@ -327,6 +340,7 @@ fn collection(
     body: &[u8],
     kind: &ResourceKind,
     target: &ResourceRef,
+    requester: &Requester,
 ) -> Result<Response<Body>, ApiError> {
     let query = Query::parse(parts.uri.query())?;
     let store = &context.store;
@@ -361,11 +375,11 @@ fn collection(
         }
         Method::POST if !all_namespaces => {
             let object = decode_object(parts, body)?;
-            let created = store.create(target, object, write_options(&query, parts)?)?;
+            let created = store.create(target, object, write_options(&query, parts, requester)?)?;
             Ok(response::json(StatusCode::CREATED, &created))
         }
         Method::DELETE if !all_namespaces => {
-            let options = delete_options(&query, body)?;
+            let options = delete_options(&query, body, requester)?;
             let outcomes = store.delete_collection(target, &query.list_options(), &options)?;
             let items = outcomes
                 .into_iter()
@@ -386,6 +400,7 @@ fn collection(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn object(
     context: &Context,
     parts: &Parts,
@@ -394,10 +409,11 @@ fn object(
     target: &ResourceRef,
     name: &str,
     subresource: Subresource,
+    requester: &Requester,
 ) -> Result<Response<Body>, ApiError> {
     let query = Query::parse(parts.uri.query())?;
     let store = &context.store;
-    let write = write_options(&query, parts)?;
+    let write = write_options(&query, parts, requester)?;
     match parts.method {
         Method::GET => {
             let object = store.get(target, name)?;
@@ -419,7 +435,7 @@ fn object(
             Ok(response::json(StatusCode::OK, &store.patch(target, name, &patch, subresource, write)?))
         }
         Method::DELETE if subresource == Subresource::Main => {
-            let options = delete_options(&query, body)?;
+            let options = delete_options(&query, body, requester)?;
             Ok(match store.delete(target, name, &options)? {
                 DeleteOutcome::Deleted(last) if !kind.delete_returns_object => response::deleted(kind, &last),
                 DeleteOutcome::Deleted(object) | DeleteOutcome::Pending(object) => {

@@ -38,6 +38,9 @@ pub struct RequestRecord {
     pub dry_run: bool,
     /// The HTTP status code of the answer (403 for a request RBAC refused).
     pub code: u16,
+    /// The audit annotations ValidatingAdmissionPolicies added (`policy/key`, value): the
+    /// sandbox has no audit log, so they are kept here.
+    pub audit_annotations: Vec<(String, String)>,
 }
 
 impl RequestRecord {
@@ -54,7 +57,14 @@ impl RequestRecord {
             name: attrs.name.clone(),
             dry_run,
             code,
+            audit_annotations: Vec::new(),
         }
+    }
+
+    /// The record with the audit annotations admission added.
+    pub fn with_audit_annotations(mut self, annotations: Vec<(String, String)>) -> Self {
+        self.audit_annotations = annotations;
+        self
     }
 }
 

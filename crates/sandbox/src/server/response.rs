@@ -37,6 +37,44 @@ pub fn json<T: Serialize>(code: StatusCode, body: &T) -> Response<Body> {
     }
 }
 
+/// The `Warning` header value of one warning, as kube-apiserver writes it: code 299, no
+/// agent, the text quoted with `"` and `\` escaped and control characters dropped.
+pub fn warning_header(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            c if c.is_control() => quoted.push(' '),
+            c => quoted.push(c),
+        }
+    }
+    format!("299 - \"{quoted}\"")
+}
+
+/// The longest warning text sent; longer ones are cut at a character boundary.
+const MAX_WARNING: usize = 4096;
+
+/// Adds a `Warning` header per distinct warning.
+pub fn add_warnings(response: &mut Response<Body>, warnings: &[String]) {
+    let mut sent = std::collections::HashSet::new();
+    for warning in warnings {
+        if !sent.insert(warning) {
+            continue;
+        }
+        let mut end = warning.len().min(MAX_WARNING);
+        while !warning.is_char_boundary(end) {
+            end -= 1;
+        }
+        let text = warning.get(..end).unwrap_or_default();
+        if let Ok(value) = header::HeaderValue::from_bytes(warning_header(text).as_bytes()) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+}
+
 /// A plain-text response.
 pub fn text(code: StatusCode, body: &str) -> Response<Body> {
     full(code, "text/plain; charset=utf-8", body.as_bytes().to_vec())
@@ -98,4 +136,23 @@ pub fn watch(
     let mut response = Response::new(StreamBody::new(events).boxed());
     response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_quoted_with_code_299_and_no_agent() {
+        assert_eq!(warning_header(r#"say "hi" \ bye"#), r#"299 - "say \"hi\" \\ bye""#);
+        assert_eq!(warning_header("two\nlines"), r#"299 - "two lines""#);
+        let mut response = text(StatusCode::OK, "ok");
+        add_warnings(&mut response, &["a".to_string(), "b".to_string(), "a".to_string()]);
+        let values: Vec<_> = response.headers().get_all(header::WARNING).iter().collect();
+        assert_eq!(values, vec![r#"299 - "a""#, r#"299 - "b""#], "each warning once");
+        let mut long = text(StatusCode::OK, "ok");
+        add_warnings(&mut long, &["é".repeat(3000)]);
+        let sent = long.headers().get(header::WARNING).expect("a warning").as_bytes().len();
+        assert_eq!(sent, MAX_WARNING + 8, "cut to {MAX_WARNING} bytes plus the code and quotes");
+    }
 }

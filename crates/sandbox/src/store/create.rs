@@ -3,6 +3,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
+use super::admit::{Operation, Pending};
 use super::apply::{Ownership, Schema, settle};
 use super::defaults::{self, Write};
 use super::key::ObjectKey;
@@ -138,6 +139,17 @@ pub(super) fn create_locked(
     if state.get(&key).is_some() {
         return Err(ApiError::already_exists(&kind.group_resource(), &name));
     }
+    let pending = Pending {
+        operation: Operation::Create,
+        kind,
+        subresource: Subresource::Main,
+        namespace: meta.namespace.as_deref(),
+        name: &name,
+        object: Some(&body),
+        old_object: None,
+        dry_run: options.dry_run,
+    };
+    state.admission.check(state, options.requester.as_ref(), pending)?;
     if options.dry_run {
         return Ok(body);
     }

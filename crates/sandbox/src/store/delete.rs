@@ -1,11 +1,16 @@
 //! delete and deletecollection: preconditions, then the deletion machinery in `gc`.
 
+use serde_json::Value;
+
+use super::admit::{Operation, Pending};
 use super::gc::begin_delete;
 use super::key::ObjectKey;
 use super::meta;
-use super::options::{DeleteOptions, ListOptions, ResourceRef};
+use super::options::{DeleteOptions, ListOptions, ResourceRef, Subresource};
+use super::state::State;
 use super::{Store, resolve_kind, stored_selector, view};
 use crate::error::ApiError;
+use crate::resources::ResourceKind;
 
 pub use super::gc::DeleteOutcome;
 
@@ -16,6 +21,28 @@ impl DeleteOutcome {
             DeleteOutcome::Pending(v) => DeleteOutcome::Pending(view(&v, kind)),
         }
     }
+}
+
+/// Admits the delete of `existing` (not for objects already being deleted, whose delete
+/// changes nothing).
+fn admit_delete(
+    state: &State,
+    kind: &ResourceKind,
+    key: &ObjectKey,
+    existing: &Value,
+    options: &DeleteOptions,
+) -> Result<(), ApiError> {
+    let pending = Pending {
+        operation: Operation::Delete,
+        kind,
+        subresource: Subresource::Main,
+        namespace: key.name.namespace(),
+        name: &key.name.name,
+        object: None,
+        old_object: Some(existing),
+        dry_run: options.dry_run,
+    };
+    state.admission.check(state, options.requester.as_ref(), pending)
 }
 
 impl Store {
@@ -42,6 +69,9 @@ impl Store {
             );
             return Err(ApiError::conflict(&kind.group_resource(), name, &why));
         }
+        if !meta::is_deleting(existing) {
+            admit_delete(&state, &kind, &key, existing, options)?;
+        }
         begin_delete(&mut state, &key, options.propagation, options.dry_run)
             .map(|outcome| outcome.viewed(&kind))
             .ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))
@@ -65,6 +95,11 @@ impl Store {
             .filter(|k| namespace.is_none_or(|ns| k.name.namespace == ns))
             .filter(|k| state.get(k).is_some_and(|o| list.label_selector.matches(meta::labels(o)) && fields.matches(o)))
             .collect();
+        for key in &keys {
+            if let Some(existing) = state.get(key).filter(|o| !meta::is_deleting(o)) {
+                admit_delete(&state, &kind, key, existing, options)?;
+            }
+        }
         Ok(keys
             .iter()
             .filter_map(|key| begin_delete(&mut state, key, options.propagation, options.dry_run))

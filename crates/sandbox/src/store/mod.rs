@@ -7,6 +7,7 @@
 //! changes through a broadcast channel that is subscribed under the same lock that reads
 //! the history, so no change can fall between replay and live delivery.
 
+mod admit;
 pub mod apply;
 mod create;
 mod defaults;
@@ -33,6 +34,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use admit::{Admission, AdmissionRequest, Admitted, ObjectView, Operation, Requester, Verdict};
 pub use delete::DeleteOutcome;
 pub use history::{Change, ChangeKind};
 pub use key::{ObjectKey, ObjectName};
@@ -88,6 +90,12 @@ impl Store {
             store.create(&namespaces, body, options)?;
         }
         Ok(store)
+    }
+
+    /// Installs what admits clients' writes (their options carry a [`Requester`]); false
+    /// when one is installed already.
+    pub fn set_admission(&self, admission: std::sync::Arc<dyn Admission>) -> bool {
+        self.lock().admission.install(admission)
     }
 
     /// The store's tunables.

@@ -1,5 +1,6 @@
 //! The typed options of each store operation, as decoded from a request.
 
+use super::admit::Requester;
 use super::selector::{FieldSelector, LabelSelector};
 use crate::error::ApiError;
 
@@ -52,6 +53,9 @@ pub struct WriteOptions {
     /// `force=true`: a server-side apply takes over fields other managers own. Only
     /// allowed with server-side apply.
     pub force: bool,
+    /// The client making the write; `None` for the system's own writes, which are not
+    /// admitted.
+    pub requester: Option<Requester>,
 }
 
 impl WriteOptions {
@@ -113,6 +117,8 @@ pub struct DeleteOptions {
     pub precondition_uid: Option<String>,
     /// The resourceVersion the object must have.
     pub precondition_resource_version: Option<String>,
+    /// The client deleting; `None` for the system's own deletes, which are not admitted.
+    pub requester: Option<Requester>,
 }
 
 /// Options of list.

@@ -9,6 +9,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use super::admit::Hook;
 use super::history::{Change, ChangeKind, History};
 use super::key::{ObjectKey, ObjectName};
 use super::meta;
@@ -38,6 +39,8 @@ pub struct State {
     pub history: History,
     /// Live changes for open watches.
     pub changes: broadcast::Sender<Arc<Change>>,
+    /// Admits clients' writes.
+    pub admission: Hook,
 }
 
 impl State {
@@ -51,6 +54,7 @@ impl State {
             uids: HashMap::new(),
             history: History::new(history_capacity),
             changes,
+            admission: Hook::default(),
         }
     }
 

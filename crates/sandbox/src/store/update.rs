@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::admit::{Operation, Pending};
 use super::apply::{Ownership, Schema, settle};
 use super::defaults::{self, Write};
 use super::gc;
@@ -192,6 +193,17 @@ pub(super) fn update_owned(
     }
     let schema = Schema::for_kind(state, kind);
     settle(&schema, kind, &existing, &mut new, subresource, options.manager(), ownership);
+    let pending = Pending {
+        operation: Operation::Update,
+        kind,
+        subresource,
+        namespace,
+        name,
+        object: Some(&new),
+        old_object: Some(&existing),
+        dry_run: options.dry_run,
+    };
+    state.admission.check(state, options.requester.as_ref(), pending)?;
     if new == *existing {
         return Ok(view(&state.get(&key).cloned().unwrap_or(existing), kind));
     }

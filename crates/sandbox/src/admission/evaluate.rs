@@ -1,0 +1,149 @@
+//! The evaluation of one policy for one request and one parameter: match conditions,
+//! then validations and audit annotations, with variables evaluated on first use and at
+//! most once. Evaluation errors are kept apart from `false`; the failure policy decides
+//! what an error means.
+
+use kube::core::cel::cel::{Context, Value as Cel};
+use std::cell::RefCell;
+
+use super::compile::{CompiledPolicy, Expression, FailurePolicy};
+use super::values::map_of;
+use crate::error::Reason;
+
+/// A validation that failed, or an error the failure policy turned into a denial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// What the client is told.
+    pub message: String,
+    /// The reason, which fixes the HTTP code.
+    pub reason: Reason,
+    /// The index of the failed validation, if a validation failed.
+    pub index: Option<usize>,
+}
+
+/// What evaluating a policy found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Findings {
+    /// Failed validations (and errors under `failurePolicy: Fail`).
+    pub violations: Vec<Violation>,
+    /// Audit annotations: key (without the policy's name) and value.
+    pub annotations: Vec<(String, String)>,
+}
+
+impl Findings {
+    /// An error, as the failure policy has it: a violation under `Fail`, nothing under
+    /// `Ignore`.
+    pub fn error(&mut self, policy: &CompiledPolicy, message: String) {
+        if policy.failure_policy == FailurePolicy::Fail {
+            self.violations.push(Violation { message, reason: Reason::Forbidden, index: None });
+        }
+    }
+}
+
+/// One evaluation's scope: the request's variables and `params`, and the variables
+/// evaluated so far.
+struct Activation<'p, 's> {
+    policy: &'p CompiledPolicy,
+    scope: Context<'s>,
+    variables: RefCell<Vec<Option<Result<Cel, String>>>>,
+}
+
+impl<'p, 's> Activation<'p, 's> {
+    fn variable(&self, index: usize) -> Result<Cel, String> {
+        if let Some(done) = self.variables.borrow().get(index).cloned().flatten() {
+            return done;
+        }
+        let Some((name, expression)) = self.policy.variables.get(index) else {
+            return Err(format!("no variable {index}"));
+        };
+        // A variable reads only the variables declared before it.
+        let result =
+            self.run(expression, index).map_err(|e| format!("composited variable \"{name}\" fails to evaluate: {e}"));
+        if let Some(slot) = self.variables.borrow_mut().get_mut(index) {
+            *slot = Some(result.clone());
+        }
+        result
+    }
+
+    /// Evaluates `expression`, which may read the variables before `limit`.
+    fn run(&self, expression: &Expression, limit: usize) -> Result<Cel, String> {
+        let program = expression.program.as_ref().map_err(Clone::clone)?;
+        if expression.uses.iter().all(|&i| i >= limit) {
+            return program.execute(&self.scope).map_err(|e| e.to_string());
+        }
+        let mut values = Vec::with_capacity(expression.uses.len());
+        for &index in expression.uses.iter().filter(|&&i| i < limit) {
+            let value = self.variable(index)?;
+            values.push((self.policy.variables[index].0.as_str(), value));
+        }
+        let mut scope = self.scope.new_inner_scope();
+        scope.add_variable_from_value("variables", map_of(values));
+        program.execute(&scope).map_err(|e| e.to_string())
+    }
+
+    fn eval(&self, expression: &Expression) -> Result<Cel, String> {
+        self.run(expression, usize::MAX)
+            .map_err(|e| format!("expression '{}' resulted in error: {e}", expression.source))
+    }
+
+    fn eval_bool(&self, expression: &Expression) -> Result<bool, String> {
+        match self.eval(expression)? {
+            Cel::Bool(b) => Ok(b),
+            other => Err(format!(
+                "expression '{}' resulted in error: must evaluate to bool, got {}",
+                expression.source,
+                other.type_of()
+            )),
+        }
+    }
+}
+
+/// Evaluates `policy` in `request_scope` (the request's variables) with `params`.
+pub fn evaluate(policy: &CompiledPolicy, request_scope: &Context<'_>, params: Cel) -> Findings {
+    let mut scope = request_scope.new_inner_scope();
+    scope.add_variable_from_value("params", params);
+    let activation = Activation { policy, scope, variables: RefCell::new(vec![None; policy.variables.len()]) };
+    let mut findings = Findings::default();
+    for (name, condition) in &policy.match_conditions {
+        match activation.eval_bool(condition) {
+            Ok(true) => {}
+            Ok(false) => return findings,
+            Err(e) => {
+                findings.error(policy, format!("failed to evaluate matchCondition '{name}': {e}"));
+                return findings;
+            }
+        }
+    }
+    for (index, validation) in policy.validations.iter().enumerate() {
+        match activation.eval_bool(&validation.expression) {
+            Ok(true) => {}
+            Ok(false) => {
+                let computed = validation.message_expression.as_ref().and_then(|e| match activation.eval(e) {
+                    Ok(Cel::String(s)) if !s.trim().is_empty() && !s.contains('\n') => Some(s.to_string()),
+                    _ => None,
+                });
+                let message = computed
+                    .or_else(|| validation.message.clone())
+                    .unwrap_or_else(|| format!("failed expression: {}", validation.expression.source));
+                findings.violations.push(Violation { message, reason: validation.reason, index: Some(index) });
+            }
+            Err(e) => findings.error(policy, e),
+        }
+    }
+    for (key, expression) in &policy.audit_annotations {
+        match activation.eval(expression) {
+            Ok(Cel::String(value)) => findings.annotations.push((key.clone(), value.to_string())),
+            Ok(Cel::Null) => {}
+            Ok(other) => findings.error(
+                policy,
+                format!(
+                    "valueExpression '{}' resulted in error: must evaluate to string or null, got {}",
+                    expression.source,
+                    other.type_of()
+                ),
+            ),
+            Err(e) => findings.error(policy, e),
+        }
+    }
+    findings
+}

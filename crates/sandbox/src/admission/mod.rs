@@ -1,0 +1,272 @@
+//! ValidatingAdmissionPolicy (`admissionregistration.k8s.io/v1`): the admission engine the
+//! store calls before it commits a client's write.
+//!
+//! - [`values`]: JSON objects as CEL values, keys kept as they are.
+//! - [`compile`]: a policy compiled once (cached by uid and resourceVersion).
+//! - [`matching`]: which writes a policy and a binding apply to.
+//! - [`params`]: the parameter objects a binding names.
+//! - [`authorizer`]: the `authorizer` variable, answered by the sandbox's RBAC.
+//! - [`evaluate`]: one policy evaluated for one request and parameter.
+//! - [`verdict`]: the binding's validation actions: denial, warnings, audit annotations.
+//! - [`validate`]: the API server's checks of policy and binding objects themselves.
+
+mod authorizer;
+mod compile;
+mod evaluate;
+mod matching;
+mod params;
+mod validate;
+mod values;
+mod verdict;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
+use kube::core::cel::KubeCelExt;
+use kube::core::cel::cel::{Context, Value as Cel};
+use serde_json::Value;
+
+use crate::auth::identity::MASTERS_GROUP;
+use crate::auth::rbac::RbacPolicy;
+use crate::auth::{Authenticated, UserInfo};
+use crate::resources::GroupResource;
+use crate::server::ADMIN_USER;
+use crate::store::{Admission, AdmissionRequest, ObjectView, Operation, Verdict, meta};
+use compile::{CompiledPolicy, Reads};
+use evaluate::Findings;
+use params::Params;
+use values::{map_of, string, strings, to_cel};
+use verdict::{Binding, Outcome};
+
+const GROUP: &str = "admissionregistration.k8s.io";
+const POLICIES: &str = "validatingadmissionpolicies";
+const BINDINGS: &str = "validatingadmissionpolicybindings";
+
+/// The user admission sees for a request: the authenticated user, or for the admin token
+/// a member of `system:masters` named as the request log names it.
+pub fn user_of(who: &Authenticated) -> UserInfo {
+    match who {
+        Authenticated::Admin => UserInfo::user(ADMIN_USER, &[MASTERS_GROUP]),
+        Authenticated::User(user) => user.clone(),
+    }
+}
+
+/// A cached value and the resourceVersion it was made from.
+struct Cached<T> {
+    resource_version: String,
+    value: Arc<T>,
+}
+
+/// Compiled policies and decoded bindings by uid.
+#[derive(Default)]
+struct Cache {
+    policies: HashMap<String, Cached<CompiledPolicy>>,
+    bindings: HashMap<String, Cached<Binding>>,
+}
+
+/// Brings `cache` up to date with `objects` (by uid and resourceVersion) and answers the
+/// current values.
+fn refresh<T>(
+    cache: &mut HashMap<String, Cached<T>>,
+    objects: impl Iterator<Item = Arc<Value>>,
+    make: impl Fn(&Value) -> Option<T>,
+) -> Vec<Arc<T>> {
+    let mut current = Vec::new();
+    for object in objects {
+        let uid = meta::uid(&object);
+        let rv = meta::resource_version(&object);
+        match cache.get(uid) {
+            Some(cached) if cached.resource_version == rv => current.push(cached.value.clone()),
+            _ => {
+                if let Some(value) = make(&object).map(Arc::new) {
+                    cache.insert(uid.to_string(), Cached { resource_version: rv.to_string(), value: value.clone() });
+                    current.push(value);
+                }
+            }
+        }
+    }
+    if cache.len() > current.len() {
+        cache.retain(|_, cached| current.iter().any(|c| Arc::ptr_eq(c, &cached.value)));
+    }
+    current
+}
+
+/// The admission engine: the CEL environment with Kubernetes' functions and the
+/// authorizer's, and the compiled policies.
+pub struct Engine {
+    root: Context<'static>,
+    cache: Mutex<Cache>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        let mut root = Context::default().with_all();
+        authorizer::register(&mut root);
+        Engine { root, cache: Mutex::default() }
+    }
+}
+
+impl Engine {
+    /// The bound policies: each binding with the policy it names.
+    fn bound(&self, objects: ObjectView<'_>) -> Vec<(Arc<CompiledPolicy>, Arc<Binding>)> {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let policies = refresh(&mut cache.policies, objects.list(&GroupResource::new(GROUP, POLICIES)).cloned(), |o| {
+            serde_json::from_value::<ValidatingAdmissionPolicy>(o.clone()).ok().map(|p| CompiledPolicy::compile(&p))
+        });
+        if policies.is_empty() {
+            return Vec::new();
+        }
+        let bindings = refresh(&mut cache.bindings, objects.list(&GroupResource::new(GROUP, BINDINGS)).cloned(), |o| {
+            serde_json::from_value::<ValidatingAdmissionPolicyBinding>(o.clone()).ok().map(Binding::new)
+        });
+        let by_name: HashMap<&str, &Arc<CompiledPolicy>> = policies.iter().map(|p| (p.name.as_str(), p)).collect();
+        bindings.into_iter().filter_map(|b| by_name.get(b.policy.as_str()).map(|p| ((*p).clone(), b))).collect()
+    }
+
+    /// The request's own variables the matched policies may read: `object`, `oldObject`,
+    /// `request`, `namespaceObject` and `authorizer` (the others are null).
+    fn request_scope(
+        &self,
+        objects: ObjectView<'_>,
+        request: &AdmissionRequest<'_>,
+        namespace: Option<&Value>,
+        reads: Reads,
+    ) -> Context<'_> {
+        let mut scope = self.root.new_inner_scope();
+        let object = |value: Option<&Value>, read: bool| match value {
+            Some(value) if read && reads.managed_fields => to_cel(value),
+            Some(value) if read => values::without_managed_fields(value),
+            _ => Cel::Null,
+        };
+        scope.add_variable_from_value("object", object(request.object, reads.object));
+        scope.add_variable_from_value("oldObject", object(request.old_object, reads.old_object));
+        let namespace = namespace.filter(|_| reads.namespace_object);
+        scope.add_variable_from_value("namespaceObject", object(namespace, reads.namespace_object));
+        scope.add_variable_from_value("request", if reads.request { request_value(request) } else { Cel::Null });
+        if reads.authorizer {
+            let rbac: Arc<RbacPolicy> = Arc::new(authorizer::rbac(objects));
+            scope.add_variable_from_value("authorizer", authorizer::authorizer(request.user.clone(), rbac, request));
+        }
+        scope
+    }
+}
+
+/// [`evaluate::evaluate`], with a panic inside an extension function turned into an
+/// evaluation error the failure policy decides on, so no expression can take the server
+/// down.
+fn guarded(policy: &CompiledPolicy, scope: &Context<'_>, params: Cel) -> Findings {
+    std::panic::catch_unwind(AssertUnwindSafe(|| evaluate::evaluate(policy, scope, params))).unwrap_or_else(|_| {
+        let mut findings = Findings::default();
+        findings.error(policy, format!("ValidatingAdmissionPolicy '{}' failed to evaluate", policy.name));
+        findings
+    })
+}
+
+/// The `request` variable.
+fn request_value(request: &AdmissionRequest<'_>) -> Cel {
+    let kind = request.kind;
+    let gvk =
+        map_of([("group", string(&kind.group)), ("version", string(&kind.version)), ("kind", string(&kind.kind))]);
+    let gvr = map_of([
+        ("group", string(&kind.group)),
+        ("version", string(&kind.version)),
+        ("resource", string(&kind.resource)),
+    ]);
+    let user = request.user;
+    let mut user_info = vec![("username", string(&user.name)), ("groups", strings(&user.groups))];
+    if let Some(uid) = &user.uid {
+        user_info.push(("uid", string(uid)));
+    }
+    if !user.extra.is_empty() {
+        user_info.push(("extra", map_of(user.extra.iter().map(|(k, v)| (k.as_str(), strings(v))))));
+    }
+    let subresource = string(request.subresource.unwrap_or_default());
+    map_of([
+        ("kind", gvk.clone()),
+        ("resource", gvr.clone()),
+        ("subResource", subresource.clone()),
+        ("requestKind", gvk),
+        ("requestResource", gvr),
+        ("requestSubResource", subresource),
+        ("name", string(request.name)),
+        ("namespace", string(request.namespace.unwrap_or_default())),
+        ("operation", string(request.operation.as_str())),
+        ("userInfo", map_of(user_info)),
+        ("dryRun", Cel::Bool(request.dry_run)),
+        ("options", to_cel(&request.options())),
+    ])
+}
+
+/// The Namespace a request is in; for a Namespace, itself.
+fn namespace_of<'a>(objects: ObjectView<'a>, request: &AdmissionRequest<'a>) -> Option<&'a Value> {
+    if request.kind.group.is_empty() && request.kind.resource == "namespaces" {
+        return request.object.or(request.old_object);
+    }
+    let namespace = request.namespace.filter(|_| request.kind.namespaced())?;
+    objects.get(&GroupResource::new("", "namespaces"), None, namespace).map(|ns| ns.as_ref())
+}
+
+/// Refuses invalid policy and binding objects, as the API server validates them.
+fn validate_own_kinds(request: &AdmissionRequest<'_>) -> Result<(), crate::error::ApiError> {
+    let (Some(object), true) = (request.object, request.kind.group == GROUP) else { return Ok(()) };
+    match (request.kind.resource.as_str(), request.subresource, request.operation) {
+        (POLICIES, None, Operation::Create | Operation::Update) => validate::policy(object),
+        (BINDINGS, None, Operation::Create | Operation::Update) => validate::binding(object),
+        _ => Ok(()),
+    }
+}
+
+impl Admission for Engine {
+    fn admit(&self, objects: ObjectView<'_>, request: &AdmissionRequest<'_>) -> Verdict {
+        if let Err(e) = validate_own_kinds(request) {
+            return Verdict { denial: Some(e), ..Verdict::default() };
+        }
+        let bound = self.bound(objects);
+        if bound.is_empty() {
+            return Verdict::default();
+        }
+        let namespace = namespace_of(objects, request);
+        let applies = |policy: &CompiledPolicy, binding: &Binding| {
+            policy.spec.match_constraints.as_ref().is_some_and(|m| matching::matches(m, request, namespace))
+                && binding.spec.match_resources.as_ref().is_none_or(|m| matching::matches(m, request, namespace))
+        };
+        let matched: Vec<_> = bound.iter().filter(|(p, b)| applies(p, b)).collect();
+        if matched.is_empty() {
+            return Verdict::default();
+        }
+        let reads = matched.iter().fold(Reads::default(), |all, (p, _)| all.union(p.reads));
+        let scope = self.request_scope(objects, request, namespace, reads);
+        let mut outcome = Outcome::default();
+        for (policy, binding) in matched {
+            let param_kind = policy.spec.param_kind.as_ref();
+            let findings = match params::resolve(objects, param_kind, binding.spec.param_ref.as_ref(), request) {
+                Params::Unused => guarded(policy, &scope, Cel::Null),
+                Params::Found(found) => {
+                    let mut all = Findings::default();
+                    for param in &found {
+                        let one = guarded(policy, &scope, to_cel(param));
+                        all.violations.extend(one.violations);
+                        all.annotations.extend(one.annotations);
+                    }
+                    all
+                }
+                Params::NotFoundAllowed => Findings::default(),
+                Params::NotFoundDenied => {
+                    let mut findings = Findings::default();
+                    let message = "no params found for policy binding with `Deny` parameterNotFoundAction";
+                    findings.error(policy, message.to_string());
+                    findings
+                }
+                Params::Error(message) => {
+                    let mut findings = Findings::default();
+                    findings.error(policy, message);
+                    findings
+                }
+            };
+            outcome.add(policy, binding, findings);
+        }
+        outcome.into_verdict(request)
+    }
+}

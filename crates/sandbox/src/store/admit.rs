@@ -1,0 +1,234 @@
+//! The admission hook: the one call a client's write makes under the store lock, after
+//! the object is final (patched, applied, defaulted, its managedFields settled) and just
+//! before it is committed — dry runs included. The store knows nothing of what admits a
+//! write; it hands the hook the request and a read-only view of the objects, and records
+//! what the hook says back (warnings, audit annotations) on the request's [`Requester`].
+//!
+//! Writes without a requester (garbage collection, namespace finalization, bootstrap) are
+//! the system's own and are not admitted, as on a real cluster.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::Value;
+
+use super::key::ObjectKey;
+use super::options::Subresource;
+use super::state::State;
+use crate::auth::UserInfo;
+use crate::error::ApiError;
+use crate::resources::{GroupResource, Registry, ResourceKind};
+
+/// The operation admission sees: patches and applies are updates (or creates, when an
+/// apply creates the object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// A new object.
+    Create,
+    /// A changed object.
+    Update,
+    /// A deleted object.
+    Delete,
+}
+
+impl Operation {
+    /// The operation as admission spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+        }
+    }
+}
+
+/// One write, as admission sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct AdmissionRequest<'a> {
+    /// Create, update or delete.
+    pub operation: Operation,
+    /// The kind written.
+    pub kind: &'a ResourceKind,
+    /// The subresource written (`status`), if any.
+    pub subresource: Option<&'a str>,
+    /// The namespace; `None` for cluster-scoped objects.
+    pub namespace: Option<&'a str>,
+    /// The object's name.
+    pub name: &'a str,
+    /// The object as it would be stored; `None` for a delete.
+    pub object: Option<&'a Value>,
+    /// The stored object before the write; `None` for a create.
+    pub old_object: Option<&'a Value>,
+    /// Who writes.
+    pub user: &'a UserInfo,
+    /// Whether nothing will be stored.
+    pub dry_run: bool,
+}
+
+impl AdmissionRequest<'_> {
+    /// The request's options object (`CreateOptions`, `UpdateOptions`, `DeleteOptions`) as
+    /// admission's `request.options` shows it.
+    pub fn options(&self) -> Value {
+        let kind = match self.operation {
+            Operation::Create => "CreateOptions",
+            Operation::Update => "UpdateOptions",
+            Operation::Delete => "DeleteOptions",
+        };
+        let mut options = serde_json::json!({"apiVersion": "meta.k8s.io/v1", "kind": kind});
+        if self.dry_run {
+            options["dryRun"] = serde_json::json!(["All"]);
+        }
+        options
+    }
+}
+
+/// Read access to the stored objects during admission.
+#[derive(Clone, Copy)]
+pub struct ObjectView<'a> {
+    state: &'a State,
+}
+
+impl<'a> ObjectView<'a> {
+    /// A view of `state`.
+    pub(super) fn new(state: &'a State) -> Self {
+        ObjectView { state }
+    }
+
+    /// The stored object, if any (`namespace` is `None` for cluster-scoped objects).
+    pub fn get(&self, resource: &GroupResource, namespace: Option<&str>, name: &str) -> Option<&'a Arc<Value>> {
+        self.state.get(&ObjectKey::new(resource.clone(), namespace, name))
+    }
+
+    /// Every stored object of `resource`, in namespace and name order.
+    pub fn list(&self, resource: &GroupResource) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
+        self.state.objects.get(resource).into_iter().flat_map(|objects| objects.values())
+    }
+
+    /// The stored objects of `resource` in `namespace` (or the cluster-scoped ones, for
+    /// `None`), in name order, without walking the other namespaces.
+    pub fn list_in(
+        &self,
+        resource: &GroupResource,
+        namespace: Option<&str>,
+    ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
+        let namespace = namespace.unwrap_or_default().to_string();
+        let from = super::key::ObjectName { namespace: namespace.clone(), name: String::new() };
+        self.state
+            .objects
+            .get(resource)
+            .into_iter()
+            .flat_map(move |objects| objects.range(from.clone()..))
+            .take_while(move |(name, _)| name.namespace == namespace)
+            .map(|(_, object)| object)
+    }
+
+    /// The served kinds.
+    pub fn registry(&self) -> &'a Registry {
+        &self.state.registry
+    }
+}
+
+/// What admission says about an allowed write: warnings for the client and annotations
+/// for the audit record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Admitted {
+    /// `Warning` header texts.
+    pub warnings: Vec<String>,
+    /// Audit annotations, `key=value` with the policy's name in the key.
+    pub audit_annotations: Vec<(String, String)>,
+}
+
+/// What admission decided: the notes for the response (kept when the write is refused
+/// too, as the API server keeps its warnings) and the refusal, if any.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Warnings and audit annotations.
+    pub notes: Admitted,
+    /// Why the write is refused.
+    pub denial: Option<ApiError>,
+}
+
+/// Decides whether a write may be committed.
+pub trait Admission: Send + Sync {
+    /// Allows the write (with warnings) or refuses it.
+    fn admit(&self, objects: ObjectView<'_>, request: &AdmissionRequest<'_>) -> Verdict;
+}
+
+/// The client behind a write: who it is, and where admission's warnings and audit
+/// annotations go for the response and the request log.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    /// The user the request runs as.
+    pub user: UserInfo,
+    notes: Arc<Mutex<Admitted>>,
+}
+
+impl PartialEq for Requester {
+    fn eq(&self, other: &Self) -> bool {
+        self.user == other.user
+    }
+}
+
+impl Eq for Requester {}
+
+impl Requester {
+    /// A requester acting as `user`, with nothing noted yet.
+    pub fn new(user: UserInfo) -> Self {
+        Requester { user, notes: Arc::default() }
+    }
+
+    fn note(&self, admitted: Admitted) {
+        let mut notes = self.notes.lock().unwrap_or_else(PoisonError::into_inner);
+        notes.warnings.extend(admitted.warnings);
+        notes.audit_annotations.extend(admitted.audit_annotations);
+    }
+
+    /// What admission said about the request's writes so far.
+    pub fn notes(&self) -> Admitted {
+        self.notes.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// The hook the store calls; none installed admits everything.
+#[derive(Default)]
+pub struct Hook(std::sync::OnceLock<Arc<dyn Admission>>);
+
+/// A write about to be committed, with everything admission needs but the user.
+pub struct Pending<'a> {
+    pub operation: Operation,
+    pub kind: &'a ResourceKind,
+    pub subresource: Subresource,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
+    pub object: Option<&'a Value>,
+    pub old_object: Option<&'a Value>,
+    pub dry_run: bool,
+}
+
+impl Hook {
+    /// Installs `admission`; a second install is refused.
+    pub fn install(&self, admission: Arc<dyn Admission>) -> bool {
+        self.0.set(admission).is_ok()
+    }
+
+    /// Admits `pending` when it comes from a client, noting warnings on its requester.
+    pub fn check(&self, state: &State, requester: Option<&Requester>, pending: Pending<'_>) -> Result<(), ApiError> {
+        let (Some(admission), Some(requester)) = (self.0.get(), requester) else { return Ok(()) };
+        let request = AdmissionRequest {
+            operation: pending.operation,
+            kind: pending.kind,
+            subresource: match pending.subresource {
+                Subresource::Main => None,
+                Subresource::Status => Some("status"),
+            },
+            namespace: pending.namespace,
+            name: pending.name,
+            object: pending.object,
+            old_object: pending.old_object,
+            user: &requester.user,
+            dry_run: pending.dry_run,
+        };
+        let verdict = admission.admit(ObjectView::new(state), &request);
+        requester.note(verdict.notes);
+        verdict.denial.map_or(Ok(()), Err)
+    }
+}
