@@ -28,11 +28,10 @@ pub struct RequestAttributes {
 }
 
 impl RequestAttributes {
-    /// The attributes of a request with `method` on `path` (`watch` is the query's
-    /// `watch` parameter).
-    pub fn new(method: &Method, path: &str, watch: bool) -> Self {
-        let non_resource = || RequestAttributes {
-            verb: method.as_str().to_ascii_lowercase(),
+    /// The attributes of a request with `verb` on the non-resource `path` (`/healthz`).
+    pub fn non_resource(verb: &str, path: &str) -> Self {
+        RequestAttributes {
+            verb: verb.to_string(),
             resource_request: false,
             group: String::new(),
             resource: String::new(),
@@ -40,7 +39,13 @@ impl RequestAttributes {
             namespace: String::new(),
             name: String::new(),
             path: path.to_string(),
-        };
+        }
+    }
+
+    /// The attributes of a request with `method` on `path` (`watch` is the query's
+    /// `watch` parameter).
+    pub fn new(method: &Method, path: &str, watch: bool) -> Self {
+        let non_resource = || RequestAttributes::non_resource(&method.as_str().to_ascii_lowercase(), path);
         let collection_verb = match *method {
             Method::GET | Method::HEAD if watch => "watch",
             Method::GET | Method::HEAD => "list",

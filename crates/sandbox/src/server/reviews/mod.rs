@@ -224,16 +224,10 @@ fn attributes(
             name: r.name.clone().unwrap_or_default(),
             path: String::new(),
         },
-        (None, non_resource) => RequestAttributes {
-            verb: non_resource.and_then(|n| n.verb.clone()).unwrap_or_default(),
-            resource_request: false,
-            group: String::new(),
-            resource: String::new(),
-            subresource: None,
-            namespace: String::new(),
-            name: String::new(),
-            path: non_resource.and_then(|n| n.path.clone()).unwrap_or_default(),
-        },
+        (None, non_resource) => RequestAttributes::non_resource(
+            non_resource.and_then(|n| n.verb.as_deref()).unwrap_or_default(),
+            non_resource.and_then(|n| n.path.as_deref()).unwrap_or_default(),
+        ),
     }
 }
 
