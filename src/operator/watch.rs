@@ -81,6 +81,9 @@ pub enum WatchError {
         .namespaces.join(", ")
     )]
     ClusterScoped { kind: KindKey, namespaces: Vec<String> },
+    /// The task looking the kind up panicked (a bug, caught); the lookup is tried again.
+    #[error("looking the kind up failed inside driftwarden: {0}")]
+    Internal(String),
 }
 
 impl WatchError {
@@ -88,7 +91,7 @@ impl WatchError {
     /// lack of permission, or a cluster-scoped kind outside the namespaces it watches.
     pub fn is_forbidden(&self) -> bool {
         match self {
-            Self::NotServed { .. } => false,
+            Self::NotServed { .. } | Self::Internal(_) => false,
             Self::Watch { source } => matches!(
                 source,
                 watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) if is_forbidden(e)
@@ -102,6 +105,7 @@ impl WatchError {
     pub fn category(&self) -> &'static str {
         match self {
             Self::NotServed { .. } => "NotServed",
+            Self::Internal(_) => "InternalError",
             _ if self.is_forbidden() => reasons::FORBIDDEN,
             _ => "WatchFailed",
         }

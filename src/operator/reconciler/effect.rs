@@ -71,6 +71,8 @@ pub enum Effect {
     WritePolicyReport { namespace: Option<String>, resource: ApiResource, body: Option<ReportBody> },
     /// Publish an Event on an object and on its policy.
     Publish(Announcement),
+    /// Publish an Event on a policy alone (about the policy itself, not one object).
+    PublishOnPolicy { policy: PolicyKey, type_: EventType, reason: &'static str, message: String },
     /// Send a notification to a sink (delivered at least once, with retries).
     Notify { sink: Sink, notification: Notification },
 }

@@ -5,13 +5,16 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
-use super::{OWN_KINDS, RECONCILE, Reconciler, name_of};
+use super::contain::{Step, contained};
+use super::effect::EventType;
+use super::{Effect, OWN_KINDS, RECONCILE, Reconciler, name_of};
 use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
 use crate::api::reasons;
 use crate::engine::evaluate::compile;
 use crate::keys::{KindKey, PolicyKey};
+use crate::operator::metrics::InternalErrorKind;
 use crate::operator::notify::Sink;
 use crate::operator::watch::{self, Change, Source, Watched};
 use crate::reconcile::exceptions;
@@ -116,10 +119,29 @@ impl Reconciler {
         let owner_labels = spec.as_ref().map(|spec| spec.escalation.owner_labels.clone()).unwrap_or_default();
         let mut invalid_reason = reasons::INVALID_SPEC;
         let compiled = spec.and_then(|spec| {
-            compile(&key.to_string(), key.namespace.as_deref(), &spec).map_err(|problems| {
-                invalid_reason = problems.first().map_or(invalid_reason, |p| p.reason);
-                problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-            })
+            let compiled = contained(Step::Compile, &key.to_string(), || {
+                compile(&key.to_string(), key.namespace.as_deref(), &spec)
+            });
+            match compiled {
+                Ok(compiled) => compiled.map_err(|problems| {
+                    invalid_reason = problems.first().map_or(invalid_reason, |p| p.reason);
+                    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                }),
+                Err(panic) => {
+                    // Stalled until its spec changes: the same generation is not compiled again.
+                    error!(policy = %key, "compiling the policy panicked; the others are served: {panic}");
+                    self.metrics.internal_error(InternalErrorKind::Policy);
+                    invalid_reason = reasons::INTERNAL_ERROR;
+                    let message = format!("compiling the policy failed inside driftwarden: {panic}");
+                    self.effects.push(Effect::PublishOnPolicy {
+                        policy: key.clone(),
+                        type_: EventType::Warning,
+                        reason: reasons::INTERNAL_ERROR,
+                        message: message.clone(),
+                    });
+                    Err(message)
+                }
+            }
         });
         if let Err(problem) = &compiled {
             warn!(policy = %key, "invalid policy: {problem}");

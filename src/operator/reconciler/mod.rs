@@ -15,12 +15,15 @@
 //! - [`fixes`]: start a fix, and take its verified (or failed) outcome.
 //! - [`status`]: policy readiness and status writes, coalesced on the tick.
 //! - [`announce`]: Events and notifications of drift, escalations and fixes.
+//! - [`contain`]: a panic while compiling one policy or evaluating one object is caught
+//!   there, and that resource alone is stalled.
 //! - [`campaigns`], [`checks`], [`exception_status`], [`reports`]: campaigns and their
 //!   Findings, identity checks, exception status, PolicyReports.
 
 mod announce;
 mod campaigns;
 mod checks;
+mod contain;
 mod effect;
 mod error;
 mod evaluate;
@@ -41,6 +44,7 @@ use kube::api::ApiResource;
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
+pub use contain::panic_message;
 pub use effect::{Announcement, CampaignFix, Effect, EventType, FindingWrite};
 pub use error::RequestError;
 pub use fixes::fix_span;
@@ -69,6 +73,10 @@ const RECONCILE_BATCH: &str = "DriftPolicyBatch";
 
 /// A failed fix is tried again, later each time: 0.5 s, 1 s, 2 s … up to 5 min.
 const FIX_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
+
+/// How often the fix histories forget fixes older than their flapping window (each field
+/// also forgets them whenever it is fixed again, and an object all of them when it goes).
+const HISTORY_PRUNE_PERIOD: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 /// How many of driftwarden's own kinds are watched: policies, cluster policies,
 /// exceptions, campaigns and findings. The operator is ready once all are listed.
@@ -219,6 +227,8 @@ pub struct Reconciler {
     exceptions_synced: bool,
     writing_status: BTreeSet<PolicyKey>,
     last_tick: Timestamp,
+    /// When the fix histories were last rid of fixes older than their window.
+    history_pruned: Timestamp,
     campaigns: BTreeMap<String, crate::reconcile::campaigns::CampaignEntry>,
     /// Findings whose campaign is not known (yet): adopted when it is listed.
     pending_findings: BTreeMap<(String, String), crate::reconcile::findings::WatchedFinding>,
@@ -253,6 +263,7 @@ impl Reconciler {
             exceptions_synced: false,
             writing_status: BTreeSet::new(),
             last_tick: now,
+            history_pruned: now,
             campaigns: BTreeMap::new(),
             pending_findings: BTreeMap::new(),
             finding_writes: 0,
@@ -377,6 +388,13 @@ impl Reconciler {
                 entry.next_lookup = None;
             }
             self.lookup(kind);
+        }
+        if now.duration_since(self.history_pruned) >= HISTORY_PRUNE_PERIOD {
+            self.history_pruned = now;
+            for policy in self.policies.values_mut() {
+                let (_, window) = policy.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping);
+                policy.history.prune(window, now);
+            }
         }
         self.flush_reports(now);
         self.flush_status(now);

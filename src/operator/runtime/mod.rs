@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::bounded::bounded_client;
 use super::health::Readiness as Health;
-use super::metrics::{Metrics, counting_client};
+use super::metrics::{InternalErrorKind, Metrics, counting_client};
 use super::notify::{Notifier, NotifySettings};
 use super::reconciler::{Input, Outcome, Reconciler};
 use super::settings::OperatorSettings;
@@ -51,8 +51,56 @@ pub(crate) struct Runtime {
     notifier: Notifier,
     watched_tx: UnboundedSender<Watched>,
     outcomes_tx: UnboundedSender<Outcome>,
-    /// The watch of each kind a policy names.
-    watches: BTreeMap<KindKey, JoinHandle<()>>,
+    /// The watch of each kind a policy names, and what it was started with (to start it
+    /// again should its task panic).
+    watches: BTreeMap<KindKey, (JoinHandle<()>, WatchSpec)>,
+    metrics: Arc<Metrics>,
+}
+
+/// What a watch of one kind was started with.
+pub(crate) struct WatchSpec {
+    resource: kube::api::ApiResource,
+    namespaced: bool,
+    mask: Arc<crate::engine::prune::FieldMask>,
+}
+
+impl Runtime {
+    /// Starts again, with a fresh list, every watch whose task panicked (a bug, caught:
+    /// logged and counted), so a kind is never left unwatched. Own kinds are watched again
+    /// all at once: their relist forgets nothing that still exists.
+    fn restart_panicked_watches(&mut self, own: &mut Vec<JoinHandle<()>>) {
+        let stopped: Vec<KindKey> =
+            self.watches.iter_mut().filter_map(|(kind, (task, _))| panicked(task).then(|| kind.clone())).collect();
+        for kind in stopped {
+            tracing::error!(kind = %kind, "the watch task panicked: watching the kind again");
+            self.metrics.internal_error(InternalErrorKind::Task);
+            if let Some((_, spec)) = self.watches.remove(&kind) {
+                let task = watch::watch_kind(
+                    self.client.clone(),
+                    kind.clone(),
+                    spec.resource.clone(),
+                    spec.namespaced,
+                    &self.settings.watch_namespaces,
+                    spec.mask.clone(),
+                    self.watched_tx.clone(),
+                );
+                self.watches.insert(kind, (task, spec));
+            }
+        }
+        if own.iter_mut().any(panicked) {
+            tracing::error!("a watch of driftwarden's own kinds panicked: watching them again");
+            self.metrics.internal_error(InternalErrorKind::Task);
+            for task in own.drain(..) {
+                task.abort();
+            }
+            *own = watch::watch_own(self.client.clone(), &self.settings, self.watched_tx.clone());
+        }
+    }
+}
+
+/// Whether `task` ended with a panic (an aborted or still running task did not).
+fn panicked(task: &mut JoinHandle<()>) -> bool {
+    task.is_finished() && futures::FutureExt::now_or_never(task).is_some_and(|ended| ended.is_err_and(|e| e.is_panic()))
 }
 
 /// Runs the operator until `shutdown` resolves, with its own metrics and notifier.
@@ -85,9 +133,10 @@ pub async fn run_with(
         watched_tx: watched_tx.clone(),
         outcomes_tx,
         watches: BTreeMap::new(),
+        metrics: services.metrics.clone(),
         settings,
     };
-    let own = watch::watch_own(client, &runtime.settings, watched_tx);
+    let mut own = watch::watch_own(client, &runtime.settings, watched_tx);
     let mut tick = tokio::time::interval(runtime.settings.status_interval);
     // Each resync waits the period plus a jitter drawn afresh, so replicas and restarts
     // never fall into step.
@@ -105,8 +154,23 @@ pub async fn run_with(
                 Input::Resync
             }
         };
+        if matches!(input, Input::Tick) {
+            runtime.restart_panicked_watches(&mut own);
+        }
         let started = std::time::Instant::now();
-        let effects = reconciler.handle(input, clock.now());
+        // The last line of defence: a panic outside the boundaries the reconciler contains
+        // itself drops that one input (and what it would have done), never the loop. The
+        // periodic resync evaluates everything again.
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reconciler.handle(input, clock.now())));
+        let effects = match handled {
+            Ok(effects) => effects,
+            Err(panic) => {
+                let message = super::reconciler::panic_message(panic);
+                tracing::error!("handling an input panicked; the input is dropped: {message}");
+                services.metrics.internal_error(InternalErrorKind::Input);
+                Vec::new()
+            }
+        };
         if let Some(label) = reconciler.work().label() {
             services.metrics.reconcile_duration(label, started.elapsed());
         }
@@ -117,7 +181,7 @@ pub async fn run_with(
     for task in own {
         task.abort();
     }
-    for (_, task) in std::mem::take(&mut runtime.watches) {
+    for (_, (task, _)) in std::mem::take(&mut runtime.watches) {
         task.abort();
     }
     services.health.set_not_ready("the operator stopped");

@@ -104,7 +104,14 @@ impl Reconciler {
                 // A person decided: the breaker guards against unattended mass changes only.
                 rules.max_drifted_percent = None;
             }
-            None => rules.auto_remediate = classes,
+            None => {
+                rules.auto_remediate = classes;
+                // Waves are the paced, checkpointed mass change a campaign is for: only a
+                // breaker the policy sets itself stops them.
+                if rules.breaker_defaulted {
+                    rules.max_drifted_percent = None;
+                }
+            }
         }
         let drifts: Vec<_> = target.drifts.iter().map(|d| d.drift.clone()).collect();
         let first_seen = target.first_seen;

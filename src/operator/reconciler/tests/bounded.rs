@@ -1,0 +1,82 @@
+//! Bounded state: what the reconciler keeps about an object, a policy or an exception goes
+//! with it.
+
+use serde_json::json;
+
+use super::harness::{Harness, Own, configmap, configmaps_kind, fixes, key, ms, policy};
+use crate::keys::PolicyKey;
+use crate::operator::watch::{Change, Source};
+
+fn labels() -> PolicyKey {
+    PolicyKey { namespace: Some("shop".into()), name: "labels".into() }
+}
+
+#[test]
+fn a_deleted_object_leaves_nothing_behind() {
+    let mut h = Harness::new();
+    let asked = fixes(h.start(Own::policy(policy(json!({}))), vec![configmap("web", None), configmap("db", None)]));
+    for fix in asked {
+        let name = fix.fix.key.name.clone();
+        h.verified(fix, configmap(&name, Some("shop")));
+    }
+    let entry = &h.reconciler.policies[&labels()];
+    assert_eq!((entry.targets.len(), entry.history.objects(), entry.rate.len()), (2, 2, 2));
+    h.advance(ms(1_000));
+    h.watched(Source::Kind(configmaps_kind()), Change::Delete(configmap("web", Some("shop"))));
+    let entry = &h.reconciler.policies[&labels()];
+    assert!(!entry.targets.contains_key(&key("web")), "its target state goes");
+    assert_eq!(entry.history.objects(), 1, "its fix history goes");
+    let cached = &h.reconciler.kinds[&configmaps_kind()].cache;
+    assert!(!cached.contains_key(&key("web")), "its cache entry goes");
+    assert!(!h.reconciler.in_flight.contains(&key("web")));
+    // An object that no longer matches goes the same way.
+    let mut unmatched = configmap("db", Some("shop"));
+    unmatched["metadata"]["labels"]["app"] = json!("batch");
+    h.changed(unmatched);
+    let entry = &h.reconciler.policies[&labels()];
+    assert!(entry.targets.is_empty() && entry.history.is_empty(), "{:?}", entry.targets.keys());
+}
+
+#[test]
+fn fixes_older_than_the_flapping_window_are_forgotten_on_the_tick() {
+    let mut h = Harness::new();
+    let fix = fixes(h.start(Own::policy(policy(json!({}))), vec![configmap("web", None)])).remove(0);
+    h.verified(fix, configmap("web", Some("shop")));
+    assert_eq!(h.reconciler.policies[&labels()].history.len(), 1);
+    // The default window is 10 minutes.
+    h.advance(ms(9 * 60_000));
+    h.tick();
+    assert_eq!(h.reconciler.policies[&labels()].history.len(), 1, "a fix within the window still counts");
+    h.advance(ms(60_000));
+    h.tick();
+    assert!(h.reconciler.policies[&labels()].history.is_empty());
+}
+
+#[test]
+fn a_deleted_policy_or_exception_leaves_nothing_behind() {
+    let mut h = Harness::new();
+    let exception = json!({
+        "apiVersion": "driftwarden.dev/v1alpha1",
+        "kind": "DriftException",
+        "metadata": {"name": "legacy", "namespace": "shop", "generation": 1},
+        "spec": {
+            "match": {"apiVersion": "v1", "kind": "ConfigMap", "names": ["web"]},
+            "justification": "migrating",
+            "approvedBy": "platform-lead@example.com",
+            "ticket": "OPS-1",
+            "approvedAt": "2026-03-01T00:00:00Z",
+            "expiresAt": "2026-03-03T10:00:00Z"
+        }
+    });
+    let own = Own { exceptions: vec![exception.clone()], ..Own::policy(policy(json!({}))) };
+    h.start(own, vec![configmap("web", None)]);
+    h.settled_tick();
+    assert_eq!(h.reconciler.exception_status.len(), 1);
+    h.watched(Source::Exceptions, Change::Delete(exception));
+    assert!(h.reconciler.exceptions.is_empty() && h.reconciler.exception_status.is_empty());
+    h.watched(Source::Policies, Change::Delete(policy(json!({}))));
+    h.settled_tick();
+    assert!(h.reconciler.policies.is_empty());
+    assert!(h.reconciler.writing_status.is_empty());
+    assert!(h.reconciler.kinds.is_empty(), "a kind no policy names is no longer watched nor cached");
+}
