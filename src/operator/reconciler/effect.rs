@@ -75,6 +75,8 @@ pub enum Effect {
     PublishOnPolicy { policy: PolicyKey, type_: EventType, reason: &'static str, message: String },
     /// Send a notification to a sink (delivered at least once, with retries).
     Notify { sink: Sink, notification: Notification },
+    /// Forget what was sent to sinks other than these, which policies and campaigns name.
+    RetainSinks(std::collections::HashSet<crate::notification::SinkKey>),
 }
 
 /// Whether an Event reports something normal or something that needs a person.

@@ -20,6 +20,9 @@ use crate::operator::watch::{self, Change, Source, Watched};
 use crate::reconcile::exceptions;
 use crate::reconcile::policies::PolicyEntry;
 
+/// The key of the namespaces' relist in [`Reconciler::relisting`](super::Reconciler).
+const NAMESPACES: &str = "namespaces";
+
 impl Reconciler {
     pub(super) fn on_watched(&mut self, watched: Watched) {
         match watched.source {
@@ -212,6 +215,9 @@ impl Reconciler {
         match change {
             Change::InitApply(object) | Change::Apply(object) => {
                 let (_, name) = name_of(&object);
+                if let Some(seen) = self.relisting.get_mut(NAMESPACES) {
+                    seen.insert((None, name.clone()));
+                }
                 let labels = watch::labels(&object);
                 if self.namespaces.get(&name) != Some(&labels) {
                     self.namespaces.insert(name.clone(), labels);
@@ -222,7 +228,14 @@ impl Reconciler {
                 let (_, name) = name_of(&object);
                 self.namespaces.remove(&name);
             }
-            Change::Init | Change::InitDone => {}
+            Change::Init => {
+                self.relisting.insert(NAMESPACES, BTreeSet::new());
+            }
+            Change::InitDone => {
+                // A namespace deleted while the watch was down is not listed again.
+                let seen = self.relisting.remove(NAMESPACES).unwrap_or_default();
+                self.namespaces.retain(|name, _| seen.contains(&(None, name.clone())));
+            }
             Change::Failed(error) => {
                 warn!(category = error.category(), "namespace watch failed, retrying: {error}");
                 self.metrics.reconcile_error(RECONCILE, error.category());

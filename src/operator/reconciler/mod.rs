@@ -75,8 +75,9 @@ const RECONCILE_BATCH: &str = "DriftPolicyBatch";
 const FIX_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
 
 /// How often the fix histories forget fixes older than their flapping window (each field
-/// also forgets them whenever it is fixed again, and an object all of them when it goes).
-const HISTORY_PRUNE_PERIOD: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+/// also forgets them whenever it is fixed again, and an object all of them when it goes),
+/// and the notifier what it sent to sinks nothing names any more.
+const PRUNE_PERIOD: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 /// How many of driftwarden's own kinds are watched: policies, cluster policies,
 /// exceptions, campaigns and findings. The operator is ready once all are listed.
@@ -227,8 +228,8 @@ pub struct Reconciler {
     exceptions_synced: bool,
     writing_status: BTreeSet<PolicyKey>,
     last_tick: Timestamp,
-    /// When the fix histories were last rid of fixes older than their window.
-    history_pruned: Timestamp,
+    /// When the fix histories and the notifier were last pruned.
+    pruned: Timestamp,
     campaigns: BTreeMap<String, crate::reconcile::campaigns::CampaignEntry>,
     /// Findings whose campaign is not known (yet): adopted when it is listed.
     pending_findings: BTreeMap<(String, String), crate::reconcile::findings::WatchedFinding>,
@@ -263,7 +264,7 @@ impl Reconciler {
             exceptions_synced: false,
             writing_status: BTreeSet::new(),
             last_tick: now,
-            history_pruned: now,
+            pruned: now,
             campaigns: BTreeMap::new(),
             pending_findings: BTreeMap::new(),
             finding_writes: 0,
@@ -389,12 +390,9 @@ impl Reconciler {
             }
             self.lookup(kind);
         }
-        if now.duration_since(self.history_pruned) >= HISTORY_PRUNE_PERIOD {
-            self.history_pruned = now;
-            for policy in self.policies.values_mut() {
-                let (_, window) = policy.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping);
-                policy.history.prune(window, now);
-            }
+        if now.duration_since(self.pruned) >= PRUNE_PERIOD {
+            self.pruned = now;
+            self.prune(now);
         }
         self.flush_reports(now);
         self.flush_status(now);
@@ -402,6 +400,26 @@ impl Reconciler {
         self.run_waves(now);
         self.flush_campaigns(now);
         self.flush_exceptions(now);
+    }
+
+    /// Forgets fixes older than each policy's flapping window, and tells the notifier which
+    /// sinks are still named.
+    fn prune(&mut self, now: Timestamp) {
+        for policy in self.policies.values_mut() {
+            let (_, window) = policy.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping);
+            policy.history.prune(window, now);
+        }
+        let operator_namespace = &self.settings.namespace;
+        let used = self
+            .policies
+            .values()
+            .filter_map(|p| p.sink.as_ref().map(Sink::key))
+            .chain(self.campaigns.values().filter_map(|c| {
+                let spec = c.spec.as_ref().ok()?.notify.clone()?;
+                Some(Sink { namespace: operator_namespace.clone(), spec }.key())
+            }))
+            .collect();
+        self.effects.push(Effect::RetainSinks(used));
     }
 }
 

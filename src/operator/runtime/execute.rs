@@ -49,12 +49,13 @@ impl Runtime {
                     mask.clone(),
                     self.watched_tx.clone(),
                 );
-                if let Some(previous) = self.watches.insert(kind, (task, WatchSpec { resource, namespaced, mask })) {
-                    previous.0.abort();
+                let spec = WatchSpec { resource, namespaced, mask };
+                if let Some((Some(previous), _)) = self.watches.insert(kind, (Some(task), spec)) {
+                    previous.abort();
                 }
             }
             Effect::Unwatch(kind) => {
-                if let Some((task, _)) = self.watches.remove(&kind) {
+                if let Some((Some(task), _)) = self.watches.remove(&kind) {
                     task.abort();
                 }
             }
@@ -210,6 +211,7 @@ impl Runtime {
                 });
             }
             Effect::Publish(announcement) => self.publish(announcement),
+            Effect::RetainSinks(used) => self.notifier.retain_sinks(&used),
             Effect::Notify { sink, notification } => {
                 self.notifier.send(&sink, notification);
             }
@@ -254,10 +256,10 @@ impl Runtime {
 }
 
 /// A request's task.
-type Task = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+pub(super) type Task = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// What a task that panicked does instead, given the panic's message.
-type Fallback = Box<dyn FnOnce(String) + Send>;
+pub(super) type Fallback = Box<dyn FnOnce(String) + Send>;
 
 /// Sends an outcome to the loop. The loop has stopped when nobody receives: the outcome no
 /// longer matters then.
@@ -277,7 +279,7 @@ fn kube_type(type_: EventType) -> KubeEventType {
 
 /// Runs `task` as a task of its own. Should it panic, the panic is logged and counted
 /// (`driftwarden_internal_errors_total{kind="task"}`) and `fallback` is given its message.
-fn spawn_contained(metrics: Arc<Metrics>, task: Task, fallback: Fallback) {
+pub(super) fn spawn_contained(metrics: Arc<Metrics>, task: Task, fallback: Fallback) {
     tokio::spawn(async move {
         if let Err(panic) = AssertUnwindSafe(task).catch_unwind().await {
             let message = panic_message(panic);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{self, Receiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use super::bounded::bounded_client;
@@ -23,6 +23,9 @@ use super::reconciler::{Input, Outcome, Reconciler};
 use super::settings::OperatorSettings;
 use super::watch::{self, Watched};
 use crate::keys::KindKey;
+
+/// How many watch events may wait for the loop before the watches wait in turn.
+const WATCH_BACKLOG: usize = 1024;
 
 /// What runs beside the loop and is shared with it: metrics, readiness and notifications.
 #[derive(Clone)]
@@ -49,11 +52,11 @@ pub(crate) struct Runtime {
     settings: OperatorSettings,
     recorder: Recorder,
     notifier: Notifier,
-    watched_tx: UnboundedSender<Watched>,
+    watched_tx: mpsc::Sender<Watched>,
     outcomes_tx: UnboundedSender<Outcome>,
     /// The watch of each kind a policy names, and what it was started with (to start it
     /// again should its task panic).
-    watches: BTreeMap<KindKey, (JoinHandle<()>, WatchSpec)>,
+    watches: BTreeMap<KindKey, (Option<JoinHandle<()>>, WatchSpec)>,
     metrics: Arc<Metrics>,
 }
 
@@ -69,8 +72,16 @@ impl Runtime {
     /// logged and counted), so a kind is never left unwatched. Own kinds are watched again
     /// all at once: their relist forgets nothing that still exists.
     fn restart_panicked_watches(&mut self, own: &mut Vec<JoinHandle<()>>) {
-        let stopped: Vec<KindKey> =
-            self.watches.iter_mut().filter_map(|(kind, (task, _))| panicked(task).then(|| kind.clone())).collect();
+        let stopped: Vec<KindKey> = self
+            .watches
+            .iter_mut()
+            .filter_map(|(kind, (slot, _))| {
+                let panicked = slot.as_mut().and_then(ended)?;
+                // An ended task's result is read once only.
+                *slot = None;
+                panicked.then(|| kind.clone())
+            })
+            .collect();
         for kind in stopped {
             tracing::error!(kind = %kind, "the watch task panicked: watching the kind again");
             self.metrics.internal_error(InternalErrorKind::Task);
@@ -84,10 +95,18 @@ impl Runtime {
                     spec.mask.clone(),
                     self.watched_tx.clone(),
                 );
-                self.watches.insert(kind, (task, spec));
+                self.watches.insert(kind, (Some(task), spec));
             }
         }
-        if own.iter_mut().any(panicked) {
+        let mut panicked = false;
+        own.retain_mut(|task| match ended(task) {
+            Some(panic) => {
+                panicked |= panic;
+                false
+            }
+            None => true,
+        });
+        if panicked {
             tracing::error!("a watch of driftwarden's own kinds panicked: watching them again");
             self.metrics.internal_error(InternalErrorKind::Task);
             for task in own.drain(..) {
@@ -98,9 +117,13 @@ impl Runtime {
     }
 }
 
-/// Whether `task` ended with a panic (an aborted or still running task did not).
-fn panicked(task: &mut JoinHandle<()>) -> bool {
-    task.is_finished() && futures::FutureExt::now_or_never(task).is_some_and(|ended| ended.is_err_and(|e| e.is_panic()))
+/// Whether `task` ended, and if so whether with a panic. Its result can be read once only:
+/// an ended task must not be asked again.
+fn ended(task: &mut JoinHandle<()>) -> Option<bool> {
+    if !task.is_finished() {
+        return None;
+    }
+    futures::FutureExt::now_or_never(task).map(|result| result.is_err_and(|e| e.is_panic()))
 }
 
 /// Runs the operator until `shutdown` resolves, with its own metrics and notifier.
@@ -120,7 +143,13 @@ pub async fn run_with(
     // Every request the loop and its tasks send is counted by verb, and a bounded number
     // of them are under way at once.
     let client = counting_client(bounded_client(client, settings.api_requests), services.metrics.clone());
-    let (watched_tx, mut watched_rx) = unbounded_channel();
+    // Watches wait while the loop is this far behind: their events queue on the
+    // connection, not in memory.
+    let (watched_tx, mut watched_rx) = mpsc::channel(WATCH_BACKLOG);
+    // Unbounded, but bounded by construction: each outcome answers one effect, and the
+    // loop keeps at most one request under way per object (fixes), per policy, campaign
+    // and exception (status writes), per Finding, per kind (discovery) and per report, so
+    // the queue never holds more outcomes than there are resources it governs.
     let (outcomes_tx, mut outcomes_rx) = unbounded_channel();
     let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
     let clock = settings.clock.clone();
@@ -181,14 +210,14 @@ pub async fn run_with(
     for task in own {
         task.abort();
     }
-    for (_, (task, _)) in std::mem::take(&mut runtime.watches) {
-        task.abort();
+    for (task, _) in std::mem::take(&mut runtime.watches).into_values() {
+        task.inspect(JoinHandle::abort);
     }
     services.health.set_not_ready("the operator stopped");
     drain(&mut watched_rx);
 }
 
-fn drain<T>(rx: &mut UnboundedReceiver<T>) {
+fn drain<T>(rx: &mut Receiver<T>) {
     rx.close();
     while rx.try_recv().is_ok() {}
 }
@@ -205,6 +234,39 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_panicked_is_told_from_one_that_ended_or_runs() {
+        let mut panicking = tokio::spawn(async { panic!("a bug") });
+        let mut ending = tokio::spawn(async {});
+        let mut running = tokio::spawn(std::future::pending::<()>());
+        while !panicking.is_finished() || !ending.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(ended(&mut panicking), Some(true));
+        assert_eq!(ended(&mut ending), Some(false));
+        assert_eq!(ended(&mut running), None);
+        running.abort();
+    }
+
+    #[tokio::test]
+    async fn a_request_task_that_panics_sends_its_outcome_as_a_failure_and_is_counted() {
+        let metrics = Arc::new(Metrics::new());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        execute::spawn_contained(
+            metrics.clone(),
+            Box::pin(async { panic!("a bug in a request") }),
+            Box::new(move |message| {
+                let _ = tx.send(message);
+            }),
+        );
+        assert_eq!(rx.recv().await.as_deref(), Some("a bug in a request"));
+        assert_eq!(metrics.internal_errors(InternalErrorKind::Task), 1);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        execute::spawn_contained(metrics.clone(), Box::pin(async {}), Box::new(move |m| drop(tx.send(m))));
+        assert_eq!(rx.recv().await, None, "a task that ends well calls no fallback");
+        assert_eq!(metrics.internal_errors(InternalErrorKind::Task), 1);
+    }
 
     #[test]
     fn each_resync_draws_its_own_jitter_of_up_to_a_tenth() {

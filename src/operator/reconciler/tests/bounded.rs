@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::super::Effect;
 use super::harness::{Harness, Own, configmap, configmaps_kind, fixes, key, ms, policy};
 use crate::keys::PolicyKey;
 use crate::operator::watch::{Change, Source};
@@ -79,4 +80,34 @@ fn a_deleted_policy_or_exception_leaves_nothing_behind() {
     assert!(h.reconciler.policies.is_empty());
     assert!(h.reconciler.writing_status.is_empty());
     assert!(h.reconciler.kinds.is_empty(), "a kind no policy names is no longer watched nor cached");
+}
+
+#[test]
+fn a_namespace_gone_while_the_watch_was_down_is_forgotten_at_the_relist() {
+    let mut h = Harness::new();
+    h.start(Own::policy(policy(json!({}))), vec![]);
+    h.watched(Source::Namespaces, Change::Apply(super::harness::namespace("gone")));
+    assert!(h.reconciler.namespaces.contains_key("gone"));
+    h.list(Source::Namespaces, vec![super::harness::namespace("shop")]);
+    assert_eq!(h.reconciler.namespaces.keys().collect::<Vec<_>>(), ["shop"]);
+}
+
+#[test]
+fn every_minute_the_notifier_is_told_which_sinks_are_still_named() {
+    let mut h = Harness::new();
+    let mut notifying = policy(json!({}));
+    notifying["spec"]["escalation"] = json!({"notify": {"urlSecretRef": {"name": "hooks", "key": "url"}}});
+    h.start(Own::policy(notifying.clone()), vec![]);
+    let retained = |effects: Vec<Effect>| {
+        effects.into_iter().find_map(|e| match e {
+            Effect::RetainSinks(used) => Some(used.len()),
+            _ => None,
+        })
+    };
+    assert_eq!(retained(h.tick()), None, "not before a minute has passed");
+    h.advance(ms(60_000));
+    assert_eq!(retained(h.tick()), Some(1));
+    h.watched(Source::Policies, Change::Delete(notifying));
+    h.advance(ms(60_000));
+    assert_eq!(retained(h.tick()), Some(0), "the deleted policy's sink is forgotten");
 }
