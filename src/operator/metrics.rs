@@ -158,6 +158,8 @@ pub enum InternalErrorKind {
     Policy,
     /// Evaluating one object against one policy.
     Object,
+    /// One campaign's step (its waves, its accounting).
+    Campaign,
     /// A task of the runtime (a request, a watch).
     Task,
     /// One input of the loop, outside any one resource's boundary: the input is dropped
@@ -165,7 +167,13 @@ pub enum InternalErrorKind {
     Input,
 }
 
-label_value!(InternalErrorKind { Policy => "policy", Object => "object", Task => "task", Input => "input" });
+label_value!(InternalErrorKind {
+    Policy => "policy",
+    Object => "object",
+    Campaign => "campaign",
+    Task => "task",
+    Input => "input",
+});
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InternalErrorLabels {

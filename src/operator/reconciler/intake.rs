@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tracing::{error, info, warn};
 
 use super::contain::{Step, contained};
-use super::effect::EventType;
+use super::effect::{EventType, OwnResource};
 use super::{Effect, OWN_KINDS, RECONCILE, Reconciler, name_of};
 use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
 use crate::api::reasons;
@@ -136,8 +136,8 @@ impl Reconciler {
                     self.metrics.internal_error(InternalErrorKind::Policy);
                     invalid_reason = reasons::INTERNAL_ERROR;
                     let message = format!("compiling the policy failed inside driftwarden: {panic}");
-                    self.effects.push(Effect::PublishOnPolicy {
-                        policy: key.clone(),
+                    self.effects.push(Effect::PublishOn {
+                        resource: OwnResource::Policy(key.clone()),
                         type_: EventType::Warning,
                         reason: reasons::INTERNAL_ERROR,
                         message: message.clone(),

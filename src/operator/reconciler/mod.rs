@@ -45,7 +45,7 @@ use serde_json::Value;
 use tracing::{debug, info, warn};
 
 pub use contain::panic_message;
-pub use effect::{Announcement, CampaignFix, Effect, EventType, FindingWrite};
+pub use effect::{Announcement, CampaignFix, Effect, EventType, FindingWrite, OwnResource};
 pub use error::RequestError;
 pub use fixes::fix_span;
 pub use reports::{ReportError, Served, Written};

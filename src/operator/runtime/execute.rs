@@ -13,7 +13,7 @@ use tracing::{Instrument, debug, error, warn};
 use super::{Runtime, WatchSpec, requests};
 use crate::keys::{ObjectKey, PolicyKey};
 use crate::operator::metrics::{InternalErrorKind, Metrics};
-use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome, fix_span};
+use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome, OwnResource, fix_span};
 use crate::operator::reconciler::{ReportError, RequestError, panic_message};
 use crate::operator::remediate::{self, FixError, FixResult};
 use crate::operator::{recreation_runner, watch};
@@ -194,7 +194,7 @@ impl Runtime {
                     }),
                 );
             }
-            Effect::PublishOnPolicy { policy, type_, reason, message } => {
+            Effect::PublishOn { resource, type_, reason, message } => {
                 let recorder = self.recorder.clone();
                 let event = KubeEvent {
                     type_: kube_type(type_),
@@ -203,7 +203,15 @@ impl Runtime {
                     action: "Reconcile".to_string(),
                     secondary: None,
                 };
-                let reference = policy_reference(&policy);
+                let reference = match &resource {
+                    OwnResource::Policy(policy) => policy_reference(policy),
+                    OwnResource::Campaign(name) => k8s_openapi::api::core::v1::ObjectReference {
+                        api_version: Some("driftwarden.dev/v1alpha1".to_string()),
+                        kind: Some("RemediationCampaign".to_string()),
+                        name: Some(name.clone()),
+                        ..Default::default()
+                    },
+                };
                 tokio::spawn(async move {
                     if let Err(err) = recorder.publish(&event, &reference).await {
                         debug!("event not published: {err}");

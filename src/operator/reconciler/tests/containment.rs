@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::super::contain::{Step, inject};
-use super::super::{Effect, Input};
+use super::super::{Effect, Input, OwnResource};
 use super::harness::{Harness, Own, configmap, configmaps_kind, events, fixes, key, ms, namespace, policy};
 use crate::api::policy::PolicyStatus;
 use crate::api::reasons;
@@ -126,12 +126,15 @@ fn a_policy_whose_compilation_panics_is_stalled_until_its_spec_changes() {
     let on_policy: Vec<_> = effects
         .iter()
         .filter_map(|e| match e {
-            Effect::PublishOnPolicy { policy, reason, message, .. } => Some((policy.clone(), *reason, message.clone())),
+            Effect::PublishOn { resource, reason, message, .. } => Some((resource.clone(), *reason, message.clone())),
             _ => None,
         })
         .collect();
     assert_eq!(on_policy.len(), 1, "one Event on the policy");
-    assert_eq!((on_policy[0].0.clone(), on_policy[0].1), (labels_policy(), reasons::INTERNAL_ERROR));
+    assert_eq!(
+        (on_policy[0].0.clone(), on_policy[0].1),
+        (OwnResource::Policy(labels_policy()), reasons::INTERNAL_ERROR)
+    );
     let mut asked = fixes(effects);
     assert_eq!(fixed_by(&asked, "web"), ["tier /metadata/labels/tier"], "the other policy is served");
     h.verified(asked.remove(0), labelled("web", None));
@@ -156,4 +159,60 @@ fn a_policy_whose_compilation_panics_is_stalled_until_its_spec_changes() {
     let asked = fixes(h.list(Source::Kind(configmaps_kind()), vec![labelled("web", None)]));
     assert_eq!(fixed_by(&asked, "web"), ["labels /metadata/labels/team"]);
     assert_eq!(h.metrics.internal_errors(InternalErrorKind::Policy), 1);
+}
+
+#[test]
+fn a_campaign_whose_step_panics_is_stalled_and_the_other_campaign_runs_its_waves() {
+    use super::harness::{audit_policy, campaign};
+    let strategy = json!({"mode": "Auto", "autoRemediate": ["Metadata"], "waveSize": 1, "waveInterval": "1m"});
+    let mut other = campaign(strategy.clone());
+    other["metadata"]["name"] = json!("other");
+    let own = Own {
+        namespaces: vec![namespace("shop")],
+        cluster_policies: vec![audit_policy()],
+        campaigns: vec![campaign(strategy.clone()), other],
+        ..Own::default()
+    };
+    let planted = inject(Step::Campaign, "label-everything");
+    let mut h = Harness::new();
+    h.start(own, vec![configmap("web-0", None), configmap("web-1", None)]);
+    let effects = h.settled_tick();
+    let statuses: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::WriteCampaignStatus { name, status } => Some((name.clone(), status.clone())),
+            _ => None,
+        })
+        .collect();
+    let stalled = |name: &str| {
+        statuses.iter().filter(|(n, _)| n == name).next_back().and_then(|(_, s)| {
+            s.conditions.iter().find(|c| c.type_ == "Stalled").map(|c| (c.status.clone(), c.reason.clone()))
+        })
+    };
+    assert_eq!(stalled("label-everything"), Some(("True".to_string(), reasons::INTERNAL_ERROR.to_string())));
+    assert_ne!(stalled("other").map(|s| s.1), Some(reasons::INTERNAL_ERROR.to_string()));
+    let asked = fixes(effects);
+    let campaigns: Vec<_> = asked
+        .iter()
+        .flat_map(|f| f.parts.iter().filter_map(|p| p.campaign.as_ref().map(|c| c.campaign.clone())))
+        .collect();
+    assert_eq!(campaigns, ["other"], "the other campaign's first wave runs");
+    assert_eq!(h.metrics.internal_errors(InternalErrorKind::Campaign), 1);
+    for _ in 0..3 {
+        h.advance(ms(1_000));
+        h.settled_tick();
+    }
+    assert_eq!(h.metrics.internal_errors(InternalErrorKind::Campaign), 1, "a stalled campaign is left alone");
+    // A changed spec is handled afresh.
+    drop(planted);
+    let mut edited = campaign(strategy);
+    edited["metadata"]["generation"] = json!(2);
+    h.watched(Source::Campaigns, Change::Apply(edited));
+    let effects = h.settled_tick();
+    let resumed = effects.iter().find_map(|e| match e {
+        Effect::WriteCampaignStatus { name, status } if name == "label-everything" => Some(status.clone()),
+        _ => None,
+    });
+    let resumed = resumed.expect("its status is written again");
+    assert!(resumed.conditions.iter().all(|c| c.reason != reasons::INTERNAL_ERROR), "{:?}", resumed.conditions);
 }
