@@ -160,6 +160,8 @@ pub enum InternalErrorKind {
     Object,
     /// One campaign's step (its waves, its accounting).
     Campaign,
+    /// One exception's status.
+    Exception,
     /// A task of the runtime (a request, a watch).
     Task,
     /// One input of the loop, outside any one resource's boundary: the input is dropped
@@ -171,6 +173,7 @@ label_value!(InternalErrorKind {
     Policy => "policy",
     Object => "object",
     Campaign => "campaign",
+    Exception => "exception",
     Task => "task",
     Input => "input",
 });

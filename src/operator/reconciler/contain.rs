@@ -1,13 +1,13 @@
 //! Containment: a panic while handling one resource (compiling one policy, evaluating one
-//! object against one policy, one campaign's step) is caught at that resource's boundary,
+//! object against one policy, one campaign's step, one exception's status) is caught at that resource's boundary,
 //! so a bug that one tenant's resource triggers never stops the operator serving everyone
 //! else.
 //!
 //! Policies and objects are evaluated on locals and committed only when that returns, so
-//! a caught panic leaves nothing half-updated. A campaign's step works on the campaign's
-//! own entry; a panic drops the effects it had asked for and leaves the campaign alone
+//! a caught panic leaves nothing half-updated. A campaign's step (an exception's status)
+//! works on the campaign's (exception's) own entry; a panic drops the effects it had asked for and leaves the campaign alone
 //! from then on. The resource is then `Stalled` with reason `InternalError`: a policy or a
-//! campaign until its spec changes; an object (shown in its policy's status) until a
+//! campaign or an exception until its spec changes; an object (shown in its policy's status) until a
 //! retry, after a backoff, evaluates it without panicking. Each catch is logged, counted
 //! in `driftwarden_internal_errors_total` and published as an Event.
 //!
@@ -40,6 +40,8 @@ pub(super) enum Step {
     Evaluate,
     /// One campaign's step on the tick: its waves, or its accounting and status.
     Campaign,
+    /// One exception's status.
+    Exception,
 }
 
 /// Runs `step` for the resource named `name`, and turns a panic into its message.

@@ -85,6 +85,8 @@ pub enum OwnResource {
     Policy(PolicyKey),
     /// A RemediationCampaign, by name.
     Campaign(String),
+    /// A DriftException, by namespace and name.
+    Exception(String, String),
 }
 
 /// Whether an Event reports something normal or something that needs a person.

@@ -194,8 +194,12 @@ impl Reconciler {
     pub(super) fn upsert_exception(&mut self, object: Value) {
         let (namespace, name) = name_of(&object);
         let generation = object.pointer("/metadata/generation").and_then(Value::as_i64);
-        self.exception_status.entry((namespace.clone().unwrap_or_default(), name.clone())).or_default().generation =
-            generation;
+        let state = self.exception_status.entry((namespace.clone().unwrap_or_default(), name.clone())).or_default();
+        if state.generation != generation {
+            // A changed spec is handled afresh, even after an internal error.
+            state.internal_error = None;
+        }
+        state.generation = generation;
         let entry = exceptions::read(&object);
         if let Err(problem) = &entry {
             warn!(exception = %format!("{}/{name}", namespace.clone().unwrap_or_default()), "invalid exception: {problem}");

@@ -211,6 +211,13 @@ impl Runtime {
                         name: Some(name.clone()),
                         ..Default::default()
                     },
+                    OwnResource::Exception(namespace, name) => k8s_openapi::api::core::v1::ObjectReference {
+                        api_version: Some("driftwarden.dev/v1alpha1".to_string()),
+                        kind: Some("DriftException".to_string()),
+                        namespace: Some(namespace.clone()),
+                        name: Some(name.clone()),
+                        ..Default::default()
+                    },
                 };
                 tokio::spawn(async move {
                     if let Err(err) = recorder.publish(&event, &reference).await {

@@ -216,3 +216,55 @@ fn a_campaign_whose_step_panics_is_stalled_and_the_other_campaign_runs_its_waves
     let resumed = resumed.expect("its status is written again");
     assert!(resumed.conditions.iter().all(|c| c.reason != reasons::INTERNAL_ERROR), "{:?}", resumed.conditions);
 }
+
+#[test]
+fn an_exception_whose_status_panics_is_stalled_and_the_others_are_written() {
+    let exception = |name: &str, generation: i64| {
+        json!({
+            "apiVersion": "driftwarden.dev/v1alpha1",
+            "kind": "DriftException",
+            "metadata": {"name": name, "namespace": "shop", "generation": generation},
+            "spec": {
+                "match": {"apiVersion": "v1", "kind": "ConfigMap", "names": ["web"]},
+                "justification": "migrating",
+                "approvedBy": "platform-lead@example.com",
+                "ticket": "OPS-1",
+                "approvedAt": "2026-03-01T00:00:00Z",
+                "expiresAt": "2026-03-03T10:00:00Z"
+            }
+        })
+    };
+    let planted = inject(Step::Exception, "shop/broken");
+    let mut h = Harness::new();
+    let own = Own { exceptions: vec![exception("broken", 1), exception("fine", 1)], ..Own::policy(policy(json!({}))) };
+    h.start(own, vec![configmap("web", None)]);
+    let effects = h.settled_tick();
+    let written = |effects: &[Effect], name: &str| {
+        effects.iter().find_map(|e| match e {
+            Effect::WriteExceptionStatus { key, status } if key.1 == name => Some(status.clone()),
+            _ => None,
+        })
+    };
+    let stalled = written(&effects, "broken").expect("the stalled exception's status is written");
+    let reason = |status: &crate::api::exception::ExceptionStatus, type_: &str| {
+        status.conditions.iter().find(|c| c.type_ == type_).map(|c| (c.status.clone(), c.reason.clone()))
+    };
+    assert_eq!(reason(&stalled, "Stalled"), Some(("True".into(), reasons::INTERNAL_ERROR.into())));
+    let fine = written(&effects, "fine").expect("the other exception's status is written");
+    assert_eq!(reason(&fine, "Ready"), Some(("True".into(), reasons::RECONCILED.into())));
+    assert!(
+        effects.iter().any(
+            |e| matches!(e, Effect::PublishOn { resource: OwnResource::Exception(_, name), .. } if name == "broken")
+        )
+    );
+    assert_eq!(h.metrics.internal_errors(InternalErrorKind::Exception), 1);
+    h.advance(ms(1_000));
+    h.settled_tick();
+    assert_eq!(h.metrics.internal_errors(InternalErrorKind::Exception), 1, "left alone until its spec changes");
+    drop(planted);
+    h.watched(Source::Exceptions, Change::Apply(exception("broken", 2)));
+    let effects = h.settled_tick();
+    let resumed = written(&effects, "broken").expect("its status is written again");
+    assert_eq!(reason(&resumed, "Ready"), Some(("True".into(), reasons::RECONCILED.into())));
+    assert_eq!(reason(&resumed, "Stalled"), None);
+}
