@@ -185,7 +185,7 @@ fn a_campaign_whose_step_panics_is_stalled_and_the_other_campaign_runs_its_waves
         })
         .collect();
     let stalled = |name: &str| {
-        statuses.iter().filter(|(n, _)| n == name).next_back().and_then(|(_, s)| {
+        statuses.iter().rfind(|(n, _)| n == name).and_then(|(_, s)| {
             s.conditions.iter().find(|c| c.type_ == "Stalled").map(|c| (c.status.clone(), c.reason.clone()))
         })
     };
