@@ -32,7 +32,7 @@ use driftwarden_sandbox::store::{ResourceRef, WriteOptions};
 use driftwarden_sandbox::testing::{RequestRecord, Sandbox, install_crds};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
@@ -227,13 +227,18 @@ async fn main() -> Result<(), Error> {
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let all: Api<ConfigMap> = Api::all(client.clone());
-    let version = sandbox.store().resource_version().to_string();
-    let mut stream = all.watch(&WatchParams::default(), &version).await?.boxed();
+    // A watcher, not one watch: it watches again when the server ends a watch, so a soak of
+    // many minutes keeps seeing the fixes.
+    let mut stream = kube::runtime::watcher(all, kube::runtime::watcher::Config::default()).boxed();
     let watcher = {
         let (sent, latencies) = (sent.clone(), latencies.clone());
         tokio::spawn(async move {
-            while let Some(Ok(event)) = stream.next().await {
-                let WatchEvent::Modified(cm) = event else { continue };
+            while let Some(event) = stream.next().await {
+                let (Ok(kube::runtime::watcher::Event::Apply(cm)) | Ok(kube::runtime::watcher::Event::InitApply(cm))) =
+                    event
+                else {
+                    continue;
+                };
                 let fixed = cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == "shop");
                 let key =
                     format!("{}/{}", cm.metadata.namespace.unwrap_or_default(), cm.metadata.name.unwrap_or_default());
