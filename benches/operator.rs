@@ -14,6 +14,11 @@
 //! `DW_BENCH_OPERATOR=process`, as the release `driftwarden run` binary in a child process
 //! with a kubeconfig for the sandbox: then its resident memory is the child's own `VmRSS`.
 //!
+//! With `DW_BENCH_SOAK_SECS` above 0, a soak follows: drifts go on at `DW_BENCH_RATE` for
+//! that long, every object in turn, and the operator's memory is sampled every
+//! `DW_BENCH_SOAK_SAMPLE_SECS` (30): it must not grow beyond noise while what it governs
+//! stays the same.
+//!
 //! `cargo bench --bench operator`; tune with `DW_BENCH_OBJECTS` (1000), `DW_BENCH_DRIFTS`
 //! (200), `DW_BENCH_RATE` (drifts per second, 50) and `DW_BENCH_OPERATOR` (`in-process` or
 //! `process`).
@@ -27,7 +32,7 @@ use driftwarden_sandbox::store::{ResourceRef, WriteOptions};
 use driftwarden_sandbox::testing::{RequestRecord, Sandbox, install_crds};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
@@ -124,6 +129,14 @@ impl Operator {
         }
     }
 
+    /// The operator's memory now, in KiB: its live heap in process, its `VmRSS` as a process.
+    fn memory_kib(&self) -> u64 {
+        match self {
+            Self::InProcess(operator) => (operator.heap_mib() * 1024.0) as u64,
+            Self::Process { child, .. } => child.id().map(rss_and_peak_kib_of).unwrap_or_default().0,
+        }
+    }
+
     /// The operator's metrics, as `/metrics` serves them.
     async fn metrics(&self) -> Result<String, Error> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -214,13 +227,18 @@ async fn main() -> Result<(), Error> {
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let all: Api<ConfigMap> = Api::all(client.clone());
-    let version = sandbox.store().resource_version().to_string();
-    let mut stream = all.watch(&WatchParams::default(), &version).await?.boxed();
+    // A watcher, not one watch: it watches again when the server ends a watch, so a soak of
+    // many minutes keeps seeing the fixes.
+    let mut stream = kube::runtime::watcher(all, kube::runtime::watcher::Config::default()).boxed();
     let watcher = {
         let (sent, latencies) = (sent.clone(), latencies.clone());
         tokio::spawn(async move {
-            while let Some(Ok(event)) = stream.next().await {
-                let WatchEvent::Modified(cm) = event else { continue };
+            while let Some(event) = stream.next().await {
+                let (Ok(kube::runtime::watcher::Event::Apply(cm)) | Ok(kube::runtime::watcher::Event::InitApply(cm))) =
+                    event
+                else {
+                    continue;
+                };
                 let fixed = cm.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == "shop");
                 let key =
                     format!("{}/{}", cm.metadata.namespace.unwrap_or_default(), cm.metadata.name.unwrap_or_default());
@@ -307,11 +325,68 @@ async fn main() -> Result<(), Error> {
         "no-op status writes over 2 s at rest: {writes} (resourceVersion {})",
         if before == after { "unchanged" } else { "changed" }
     );
+    let soak = setting("DW_BENCH_SOAK_SECS", 0);
+    if soak > 0 {
+        let every = Duration::from_secs(setting("DW_BENCH_SOAK_SAMPLE_SECS", 30).max(1));
+        let fixed_before = latencies.lock().unwrap().len();
+        let mut samples: Vec<(f64, u64)> = vec![(0.0, operator.memory_kib())];
+        let soaking = Instant::now();
+        let mut next_sample = soaking + every;
+        let mut sent_in_soak = 0usize;
+        let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+        while soaking.elapsed() < Duration::from_secs(soak) {
+            tick.tick().await;
+            let n = drifts + sent_in_soak;
+            let i = (n * 7919) % objects;
+            let (ns, name) = (format!("bench-{}", i % NAMESPACES), format!("cm-{i}"));
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+            sent.lock().unwrap().insert(format!("{ns}/{name}"), Instant::now());
+            let patch = Patch::Merge(json!({"metadata": {"labels": {"team": format!("drift-{n}")}}}));
+            api.patch(&name, &edit, &patch).await?;
+            sent_in_soak += 1;
+            if Instant::now() >= next_sample {
+                next_sample += every;
+                let kib = operator.memory_kib();
+                let t = soaking.elapsed().as_secs_f64();
+                println!(
+                    "soak {t:.0}s: {sent_in_soak} drifts sent, {} fixed and seen; operator {:.1} MiB",
+                    latencies.lock().unwrap().len() - fixed_before,
+                    kib as f64 / 1024.0
+                );
+                samples.push((t, kib));
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let fixed = latencies.lock().unwrap().len() - fixed_before;
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        // Growth: the least-squares slope over the second half, when start-up is long past.
+        let half: Vec<(f64, f64)> = samples.iter().skip(samples.len() / 2).map(|(t, kib)| (*t, mib(*kib))).collect();
+        let n = half.len() as f64;
+        let (mean_t, mean_m) = (half.iter().map(|s| s.0).sum::<f64>() / n, half.iter().map(|s| s.1).sum::<f64>() / n);
+        let var: f64 = half.iter().map(|s| (s.0 - mean_t).powi(2)).sum();
+        let slope =
+            if var > 0.0 { half.iter().map(|s| (s.0 - mean_t) * (s.1 - mean_m)).sum::<f64>() / var } else { 0.0 };
+        let (min, max) = samples.iter().fold((u64::MAX, 0), |(lo, hi), (_, kib)| (lo.min(*kib), hi.max(*kib)));
+        println!(
+            "soak over {:.0}s at {rate}/s: {sent_in_soak} drifts, {fixed} fixed and seen; operator memory first {:.1} / \
+             min {:.1} / max {:.1} / last {:.1} MiB ({} samples); second-half slope {:+.2} MiB per hour; {:.2} KiB per \
+             governed object at the end",
+            soaking.elapsed().as_secs_f64(),
+            mib(samples[0].1),
+            mib(min),
+            mib(max),
+            mib(samples.last().map_or(0, |s| s.1)),
+            samples.len(),
+            slope * 3600.0,
+            samples.last().map_or(0, |s| s.1) as f64 / objects as f64,
+        );
+    }
     let encoded = operator.metrics().await?;
     let line = |name: &str| encoded.lines().filter(|l| l.starts_with(name)).collect::<Vec<_>>().join("; ");
     println!("operator metrics: {}", line("driftwarden_remediations_total"));
     println!("operator metrics: {}", line("driftwarden_api_requests_total"));
     println!("operator metrics: {}", line("driftwarden_watched_objects"));
+    println!("operator metrics: {}", line("driftwarden_internal_errors_total"));
     println!("RSS of this process at the end: {} MiB; {}", rss_mib(), operator.memory());
     operator.stop().await?;
     watcher.abort();

@@ -393,6 +393,23 @@ async fn one_occurrence_is_sent_once_per_sink() {
 }
 
 #[tokio::test]
+async fn a_sink_nothing_names_any_more_is_forgotten() {
+    let receiver = Receiver::start(vec![]).await;
+    let mut setup = setup(fast_settings()).await;
+    let sink = setup.sink(&receiver.url("forget-token"), None, CloudEventsMode::Binary).await;
+    let other_mode =
+        Sink { spec: NotifySpec { mode: CloudEventsMode::Structured, ..sink.spec.clone() }, ..sink.clone() };
+    setup.notifier.send(&sink, notification("kept"));
+    setup.notifier.send(&other_mode, notification("gone"));
+    setup.report("kept").await;
+    setup.report("gone").await;
+    assert_eq!(setup.notifier.sinks_remembered(), 2);
+    setup.notifier.retain_sinks(&std::iter::once(sink.key()).collect());
+    assert_eq!(setup.notifier.sinks_remembered(), 1);
+    assert_eq!(setup.notifier.send(&sink, notification("kept")), Enqueued::Duplicate, "a named sink remembers");
+}
+
+#[tokio::test]
 async fn a_rotated_secret_takes_effect_at_the_next_delivery() {
     let old = Receiver::start(vec![]).await;
     let new = Receiver::start(vec![]).await;

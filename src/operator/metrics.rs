@@ -151,6 +151,38 @@ struct KindLabels {
     kind: String,
 }
 
+/// What a caught panic was handling.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum InternalErrorKind {
+    /// Compiling a policy.
+    Policy,
+    /// Evaluating one object against one policy.
+    Object,
+    /// One campaign's step (its waves, its accounting).
+    Campaign,
+    /// One exception's status.
+    Exception,
+    /// A task of the runtime (a request, a watch).
+    Task,
+    /// One input of the loop, outside any one resource's boundary: the input is dropped
+    /// and the loop goes on.
+    Input,
+}
+
+label_value!(InternalErrorKind {
+    Policy => "policy",
+    Object => "object",
+    Campaign => "campaign",
+    Exception => "exception",
+    Task => "task",
+    Input => "input",
+});
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InternalErrorLabels {
+    kind: InternalErrorKind,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VerbLabels {
     verb: Verb,
@@ -174,6 +206,7 @@ pub struct Metrics {
     reconcile_errors: Family<ErrorLabels, Counter>,
     watched_objects: Family<KindLabels, Gauge>,
     api_requests: Family<VerbLabels, Counter>,
+    internal_errors: Family<InternalErrorLabels, Counter>,
     leader: Gauge,
 }
 
@@ -197,6 +230,7 @@ impl Metrics {
         let reconcile_errors = Family::<ErrorLabels, Counter>::default();
         let watched_objects = Family::<KindLabels, Gauge>::default();
         let api_requests = Family::<VerbLabels, Counter>::default();
+        let internal_errors = Family::<InternalErrorLabels, Counter>::default();
         let leader = Gauge::default();
 
         registry.register("drifts_detected", "Drifts detected, by remediation class", drifts_detected.clone());
@@ -220,6 +254,11 @@ impl Metrics {
         );
         registry.register("watched_objects", "Objects held in the watch caches, by kind", watched_objects.clone());
         registry.register("api_requests", "Requests sent to the Kubernetes API server, by verb", api_requests.clone());
+        registry.register(
+            "internal_errors",
+            "Panics caught while handling one resource, by what was handled",
+            internal_errors.clone(),
+        );
         registry.register("leader", "Whether this replica leads and reconciles (1) or stands by (0)", leader.clone());
 
         Metrics {
@@ -233,6 +272,7 @@ impl Metrics {
             reconcile_errors,
             watched_objects,
             api_requests,
+            internal_errors,
             leader,
         }
     }
@@ -289,6 +329,16 @@ impl Metrics {
     /// Forgets the gauge of a kind that is no longer watched.
     pub fn remove_watched_kind(&self, kind: &str) {
         self.watched_objects.remove(&KindLabels { kind: kind.to_string() });
+    }
+
+    /// Counts a panic caught while handling one resource of `kind`.
+    pub fn internal_error(&self, kind: InternalErrorKind) {
+        self.internal_errors.get_or_create(&InternalErrorLabels { kind }).inc();
+    }
+
+    /// How many panics were caught while handling resources of `kind`.
+    pub fn internal_errors(&self, kind: InternalErrorKind) -> u64 {
+        self.internal_errors.get_or_create(&InternalErrorLabels { kind }).get()
     }
 
     /// Counts a request sent to the Kubernetes API server.

@@ -101,6 +101,9 @@ pub enum FixError {
     /// A recreation was refused or failed.
     #[error("{0}")]
     Recreate(#[from] RecreateError),
+    /// The task carrying out the fix panicked (a bug, caught); it is retried as a failure.
+    #[error("the fix failed inside driftwarden: {0}")]
+    Internal(String),
 }
 
 impl FixError {
@@ -111,6 +114,7 @@ impl FixError {
             Self::Apply { .. } => "ApplyFailed",
             Self::VerifyRead { .. } => "VerifyReadFailed",
             Self::Recreate(error) => error.category(),
+            Self::Internal(_) => "InternalError",
         }
     }
 }

@@ -21,7 +21,7 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 
 use super::settings::OperatorSettings;
@@ -81,6 +81,9 @@ pub enum WatchError {
         .namespaces.join(", ")
     )]
     ClusterScoped { kind: KindKey, namespaces: Vec<String> },
+    /// The task looking the kind up panicked (a bug, caught); the lookup is tried again.
+    #[error("looking the kind up failed inside driftwarden: {0}")]
+    Internal(String),
 }
 
 impl WatchError {
@@ -88,7 +91,7 @@ impl WatchError {
     /// lack of permission, or a cluster-scoped kind outside the namespaces it watches.
     pub fn is_forbidden(&self) -> bool {
         match self {
-            Self::NotServed { .. } => false,
+            Self::NotServed { .. } | Self::Internal(_) => false,
             Self::Watch { source } => matches!(
                 source,
                 watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) if is_forbidden(e)
@@ -102,6 +105,7 @@ impl WatchError {
     pub fn category(&self) -> &'static str {
         match self {
             Self::NotServed { .. } => "NotServed",
+            Self::Internal(_) => "InternalError",
             _ if self.is_forbidden() => reasons::FORBIDDEN,
             _ => "WatchFailed",
         }
@@ -145,9 +149,9 @@ pub fn strip(mut object: Value) -> Value {
     object
 }
 
-fn forward<K: serde::Serialize>(
+fn forward<K: serde::Serialize + Send>(
     source: Source,
-    tx: UnboundedSender<Watched>,
+    tx: Sender<Watched>,
     stream: impl futures::Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static,
     keep: impl Fn(Value) -> Value + Send + 'static,
 ) -> JoinHandle<()> {
@@ -162,7 +166,7 @@ fn forward<K: serde::Serialize>(
                 Ok(Event::Delete(object)) => Change::Delete(to_value(&object)),
                 Err(source) => Change::Failed(WatchError::Watch { source }),
             };
-            if tx.send(Watched { source: source.clone(), change }).is_err() {
+            if tx.send(Watched { source: source.clone(), change }).await.is_err() {
                 return;
             }
         }
@@ -189,7 +193,7 @@ pub fn watch_kind(
     namespaced: bool,
     namespaces: &[String],
     mask: Arc<FieldMask>,
-    tx: UnboundedSender<Watched>,
+    tx: Sender<Watched>,
 ) -> JoinHandle<()> {
     let source = Source::Kind(kind.clone());
     let keep = move |object| mask.prune(object);
@@ -201,8 +205,9 @@ pub fn watch_kind(
         // The policies naming the kind report it as Forbidden.
         let error = WatchError::ClusterScoped { kind: kind.clone(), namespaces: namespaces.to_vec() };
         tracing::warn!(kind = %kind, "{error}");
-        let _ = tx.send(Watched { source, change: Change::Failed(error) });
-        return tokio::spawn(async {});
+        return tokio::spawn(async move {
+            let _ = tx.send(Watched { source, change: Change::Failed(error) }).await;
+        });
     }
     let streams = namespaces
         .iter()
@@ -229,7 +234,7 @@ fn typed_watch(
 /// apply for each object listed, a deletion for each object that is gone.
 fn forward_merged(
     source: Source,
-    tx: UnboundedSender<Watched>,
+    tx: Sender<Watched>,
     streams: Vec<BoxStream<'static, Result<Event<DynamicObject>, watcher::Error>>>,
     keep: impl Fn(Value) -> Value + Send + 'static,
 ) -> JoinHandle<()> {
@@ -241,12 +246,12 @@ fn forward_merged(
     let mut merged = futures::stream::select_all(tagged);
     tokio::spawn(async move {
         let mut merger = Merger::new(count);
-        if tx.send(Watched { source: source.clone(), change: Change::Init }).is_err() {
+        if tx.send(Watched { source: source.clone(), change: Change::Init }).await.is_err() {
             return;
         }
         while let Some((index, event)) = merged.next().await {
             for change in merger.on_event(index, event, &keep) {
-                if tx.send(Watched { source: source.clone(), change }).is_err() {
+                if tx.send(Watched { source: source.clone(), change }).await.is_err() {
                     return;
                 }
             }
@@ -368,7 +373,7 @@ fn fill_type(object: &mut DynamicObject, resource: &ApiResource) {
 /// not parse is reported on its own status instead of stopping the watch for all others.
 /// Confined to namespaces, the cluster-scoped kinds (ClusterDriftPolicies and
 /// RemediationCampaigns) are not watched: they are reported listed, and empty.
-pub fn watch_own(client: Client, settings: &OperatorSettings, tx: UnboundedSender<Watched>) -> Vec<JoinHandle<()>> {
+pub fn watch_own(client: Client, settings: &OperatorSettings, tx: Sender<Watched>) -> Vec<JoinHandle<()>> {
     let namespaces = &settings.watch_namespaces;
     let typed = [
         (Source::Policies, ApiResource::erase::<DriftPolicy>(&()), true),
@@ -394,9 +399,12 @@ pub fn watch_own(client: Client, settings: &OperatorSettings, tx: UnboundedSende
                 namespaces = %namespaces.join(","),
                 "not watched: the operator watches only some namespaces, and this kind is cluster-scoped"
             );
-            for change in [Change::Init, Change::InitDone] {
-                let _ = tx.send(Watched { source: source.clone(), change });
-            }
+            let tx = tx.clone();
+            tasks.push(tokio::spawn(async move {
+                for change in [Change::Init, Change::InitDone] {
+                    let _ = tx.send(Watched { source: source.clone(), change }).await;
+                }
+            }));
         }
     }
     if namespaces.is_empty() {
@@ -410,12 +418,7 @@ pub fn watch_own(client: Client, settings: &OperatorSettings, tx: UnboundedSende
 
 /// Reads the watched Namespaces by name (listing Namespaces is a cluster-wide read), at
 /// start and again every `every`, for their labels.
-fn read_namespaces(
-    client: Client,
-    names: Vec<String>,
-    every: Duration,
-    tx: UnboundedSender<Watched>,
-) -> JoinHandle<()> {
+fn read_namespaces(client: Client, names: Vec<String>, every: Duration, tx: Sender<Watched>) -> JoinHandle<()> {
     let api: Api<PartialObjectMeta<k8s_openapi::api::core::v1::Namespace>> = Api::all(client);
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
@@ -427,7 +430,7 @@ fn read_namespaces(
                     Ok(None) => continue,
                     Err(source) => Change::Failed(WatchError::Namespace { name: name.clone(), source }),
                 };
-                if tx.send(Watched { source: Source::Namespaces, change }).is_err() {
+                if tx.send(Watched { source: Source::Namespaces, change }).await.is_err() {
                     return;
                 }
             }

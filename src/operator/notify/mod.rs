@@ -200,6 +200,18 @@ impl Notifier {
         }
     }
 
+    /// Forgets what was sent to every sink not in `used` (no policy or campaign names it
+    /// any more), so de-duplication sets do not outlive their sinks.
+    pub fn retain_sinks(&self, used: &std::collections::HashSet<SinkKey>) {
+        let mut dedup = self.shared.dedup.lock().unwrap_or_else(PoisonError::into_inner);
+        dedup.retain(|key, _| used.contains(key));
+    }
+
+    /// How many sinks have sent ids remembered.
+    pub fn sinks_remembered(&self) -> usize {
+        self.shared.dedup.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
     /// A stream of delivery outcomes (for Events, tests and diagnostics). A slow reader
     /// misses old reports rather than slowing delivery.
     pub fn reports(&self) -> broadcast::Receiver<DeliveryReport> {
@@ -213,8 +225,10 @@ async fn route(shared: Arc<Shared>, mut receiver: mpsc::Receiver<(Sink, Notifica
     let mut workers: HashMap<SinkKey, mpsc::Sender<Notification>> = HashMap::new();
     let mut tasks = JoinSet::new();
     while let Some((sink, notification)) = receiver.recv().await {
-        // Reap finished workers so the set does not grow.
+        // Reap finished workers, and the queues of those that went idle and stopped, so
+        // neither grows with the sinks ever used.
         while tasks.try_join_next().is_some() {}
+        workers.retain(|_, sender| !sender.is_closed());
         let key = sink.key();
         let mut pending = Some(notification);
         for _ in 0..2 {

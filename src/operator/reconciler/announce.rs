@@ -8,7 +8,7 @@ use tracing::info;
 use super::effect::{Announcement, EventType};
 use super::{Effect, News, Reconciler};
 use crate::api::reasons;
-use crate::engine::decide::Action;
+use crate::engine::decide::{Action, EscalationReason};
 use crate::keys::{ObjectKey, PolicyKey};
 use crate::notification::NotificationType;
 use crate::operator::notify::{Notification, Sink};
@@ -38,7 +38,13 @@ impl Reconciler {
             }
         }
         let message = lines.join("; ");
-        self.publish(key, &news.policy, EventType::Warning, reasons::DRIFT_ESCALATED, message.clone());
+        // A field another writer keeps reverting is a conflict to settle, said as such.
+        let fought = news
+            .escalated
+            .iter()
+            .any(|d| matches!(d.action, Action::Escalate { reason: EscalationReason::Flapping { .. } }));
+        let reason = if fought { reasons::FLAPPING_DETECTED } else { reasons::DRIFT_ESCALATED };
+        self.publish(key, &news.policy, EventType::Warning, reason, message.clone());
         if let Some(sink) = &news.sink {
             let paths: Vec<&str> = news.escalated.iter().map(|d| d.drift.path.as_str()).collect();
             let data = json!({

@@ -71,8 +71,22 @@ pub enum Effect {
     WritePolicyReport { namespace: Option<String>, resource: ApiResource, body: Option<ReportBody> },
     /// Publish an Event on an object and on its policy.
     Publish(Announcement),
+    /// Publish an Event on one of driftwarden's own resources (about it, not one object).
+    PublishOn { resource: OwnResource, uid: Option<String>, type_: EventType, reason: &'static str, message: String },
     /// Send a notification to a sink (delivered at least once, with retries).
     Notify { sink: Sink, notification: Notification },
+    /// Forget what was sent to sinks other than these, which policies and campaigns name.
+    RetainSinks(std::collections::HashSet<crate::notification::SinkKey>),
+}
+
+/// One of driftwarden's own resources, that an Event can be about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnResource {
+    Policy(PolicyKey),
+    /// A RemediationCampaign, by name.
+    Campaign(String),
+    /// A DriftException, by namespace and name.
+    Exception(String, String),
 }
 
 /// Whether an Event reports something normal or something that needs a person.

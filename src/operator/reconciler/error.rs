@@ -23,6 +23,9 @@ pub enum RequestError {
         #[source]
         source: kube::Error,
     },
+    /// The task sending the request panicked (a bug, caught); it is retried as a failure.
+    #[error("the request failed inside driftwarden: {0}")]
+    Internal(String),
 }
 
 impl RequestError {
@@ -32,6 +35,7 @@ impl RequestError {
             Self::StatusWrite { .. } => "StatusWriteFailed",
             Self::FindingWrite { .. } => "FindingWriteFailed",
             Self::FreshRead { .. } => "FreshReadFailed",
+            Self::Internal(_) => "InternalError",
         }
     }
 }

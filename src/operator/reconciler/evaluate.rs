@@ -10,15 +10,22 @@ use serde_json::Value;
 
 use jiff::Timestamp;
 
+use tracing::error;
+
+use super::contain::{PANIC_BACKOFF, Step, contained};
+use super::effect::EventType;
 use super::{FixPart, News, Reconciler, Work};
+use crate::api::reasons;
 use crate::engine::classify::riskiest;
 use crate::engine::decide::{
     Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, RemediationRules, decide, opted_out,
 };
 use crate::engine::evaluate::TargetResult;
+use crate::keys::PolicyKey;
 use crate::keys::{KindKey, ObjectKey};
+use crate::operator::metrics::InternalErrorKind;
 use crate::reconcile::exceptions::{ExceptionEntry, ExceptionProblem};
-use crate::reconcile::policies::{DecidedDrift, PolicyEntry, TargetState};
+use crate::reconcile::policies::{DecidedDrift, Panicked, PolicyEntry, TargetState};
 
 impl Reconciler {
     pub(super) fn reevaluate_all(&mut self) {
@@ -57,13 +64,28 @@ impl Reconciler {
         let Self { policies, kinds, namespaces, exceptions, settings, now, .. } = &mut *self;
         let now = *now;
         let labels = |ns: &str| namespaces.get(ns).cloned();
+        let mut panicked: Vec<(PolicyKey, ObjectKey, Option<String>, String)> = Vec::new();
         for policy in policies.values_mut() {
             let Ok(compiled) = &policy.compiled else { continue };
             for key in &keys {
                 let live = kinds.get(&key.kind).and_then(|k| k.cache.get(key));
-                let result = match live {
+                if policy.leaves_alone(key, live, now) {
+                    continue;
+                }
+                let result = contained(Step::Evaluate, &format!("{} {key}", policy.key), || match live {
                     Some(object) => compiled.evaluate_object(object, &labels),
                     None => compiled.missing_resource(&key.to_ref(None), &labels),
+                });
+                let result = match result {
+                    Ok(result) => result,
+                    Err(message) => {
+                        let version = live
+                            .and_then(|o| o.pointer("/metadata/resourceVersion"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
+                        panicked.push((policy.key.clone(), key.clone(), version, message));
+                        continue;
+                    }
                 };
                 if let Some(result) = result {
                     // Drift an active exception covers does not count, as in the status.
@@ -73,6 +95,9 @@ impl Reconciler {
                 }
             }
             policy.freeze_batch_counts();
+        }
+        for (policy, key, version, message) in panicked {
+            self.object_panicked(&policy, &key, version, message);
         }
         for key in &keys {
             self.reconcile(key);
@@ -113,93 +138,50 @@ impl Reconciler {
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let mut to_fix: Vec<FixPart> = Vec::new();
         let mut news: Vec<News> = Vec::new();
+        let mut panicked: Vec<(PolicyKey, String)> = Vec::new();
         for policy in policies.values_mut() {
-            let Ok(compiled) = &policy.compiled else { continue };
-            let result: Option<TargetResult> = match live {
-                Some(object) => compiled.evaluate_object(object, &labels),
-                None => compiled.missing_resource(&key.to_ref(None), &labels),
-            };
-            let Some(result) = result else {
-                if policy.targets.remove(key).is_some() {
-                    policy.dirty = true;
-                }
+            if policy.compiled.is_err() || policy.leaves_alone(key, live, now) {
                 continue;
-            };
-            let covers = covers_for(exceptions, live, &settings.namespace, &labels);
-            let sources: Vec<String> = result.findings.iter().map(|f| f.source.clone()).collect();
-            let drifts: Vec<(String, crate::engine::drift::Drift)> = result
-                .findings
-                .into_iter()
-                .flat_map(|f| f.drifts.into_iter().map(move |d| (f.source.clone(), d)))
-                .collect();
-            let plain: Vec<_> = drifts.iter().map(|(_, d)| d.clone()).collect();
+            }
             let remediations_last_minute = policy.rate.in_last_minute(now);
             let context = DecisionContext {
                 key,
                 live,
-                covers: &covers,
+                covers: &[],
                 own_manager: &settings.field_manager,
                 remediations_last_minute,
                 now,
             };
-            let actions = decide_for(policy, &compiled.rules, &context, &plain);
-            let decided: Vec<DecidedDrift> = drifts
-                .into_iter()
-                .zip(actions)
-                .map(|((source, drift), action)| DecidedDrift { source, drift, action })
-                .collect();
-            let previous = policy.targets.get(key);
-            let is_new = |d: &DecidedDrift| {
-                !previous.is_some_and(|p| {
-                    p.drifts.iter().any(|old| old.drift.path == d.drift.path && old.action == d.action)
-                })
-            };
-            let detected: Vec<_> = decided
-                .iter()
-                .filter(|d| !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path)))
-                .map(|d| d.drift.class)
-                .collect();
-            let escalated: Vec<DecidedDrift> = decided
-                .iter()
-                .filter(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit) && is_new(d))
-                .cloned()
-                .collect();
-            if !detected.is_empty() || !escalated.is_empty() {
-                let version = live
-                    .and_then(|o| o.pointer("/metadata/resourceVersion"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("missing")
-                    .to_string();
-                news.push(News { policy: policy.key.clone(), version, sink: policy.sink.clone(), detected, escalated });
+            let evaluated = contained(Step::Evaluate, &format!("{} {key}", policy.key), || {
+                evaluate_one(policy, &context, exceptions, &settings.namespace, &labels)
+            });
+            match evaluated {
+                Err(message) => panicked.push((policy.key.clone(), message)),
+                Ok(None) => {
+                    policy.panicked.remove(key);
+                    if policy.targets.remove(key).is_some() {
+                        // Gone or no longer governed: nothing about it is kept.
+                        policy.history.forget(&key.to_string());
+                        policy.dirty = true;
+                    }
+                }
+                Ok(Some(Evaluated { state, news: item, fix })) => {
+                    if policy.panicked.remove(key).is_some() {
+                        policy.dirty = true;
+                    }
+                    news.extend(item);
+                    to_fix.extend(fix);
+                    if policy.targets.get(key) != Some(&state) {
+                        policy.targets.insert(key.clone(), state);
+                        policy.dirty = true;
+                    }
+                }
             }
-            let fix_paths: Vec<String> =
-                decided.iter().filter(|d| d.action == Action::Remediate).map(|d| d.drift.path.clone()).collect();
-            let state = TargetState {
-                uid: live.and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string),
-                sources,
-                first_seen: if decided.is_empty() { None } else { previous.and_then(|p| p.first_seen).or(Some(now)) },
-                attempts: if decided.is_empty() { 0 } else { previous.map_or(0, |p| p.attempts) },
-                failure: if decided.is_empty() { None } else { previous.and_then(|p| p.failure.clone()) },
-                retry_at: if decided.is_empty() { None } else { previous.and_then(|p| p.retry_at) },
-                opted_out: live.is_some_and(opted_out),
-                drifts: decided,
-            };
-            let backing_off = state.retry_at.is_some_and(|at| at > now);
-            if !fix_paths.is_empty() && !backing_off {
-                let fixing = state.drifts.iter().filter(|d| d.action == Action::Remediate).map(|d| &d.drift);
-                let class = riskiest(fixing).unwrap_or(crate::api::RemediationClass::Spec);
-                to_fix.push(FixPart {
-                    policy: policy.key.clone(),
-                    paths: fix_paths,
-                    class,
-                    first_seen: state.first_seen,
-                    campaign: None,
-                });
-            }
-            if previous != Some(&state) {
-                policy.targets.insert(key.clone(), state);
-                policy.dirty = true;
-            }
+        }
+        let version =
+            live.and_then(|o| o.pointer("/metadata/resourceVersion")).and_then(Value::as_str).map(str::to_string);
+        for (policy, message) in panicked {
+            self.object_panicked(&policy, key, version.clone(), message);
         }
         for item in news {
             self.announce(key, item);
@@ -209,9 +191,113 @@ impl Reconciler {
         }
         self.observe_campaigns(key);
     }
+
+    /// Records that evaluating `key` against `policy` panicked: the policy's status says
+    /// so, an Event and the metric too, and the object is left alone for a while.
+    pub(super) fn object_panicked(
+        &mut self,
+        policy: &PolicyKey,
+        key: &ObjectKey,
+        version: Option<String>,
+        message: String,
+    ) {
+        error!(policy = %policy, object = %key, "evaluating the object panicked; the policy serves its other objects: {message}");
+        self.metrics.internal_error(InternalErrorKind::Object);
+        let now = self.now;
+        let Some(entry) = self.policies.get_mut(policy) else { return };
+        let failures = entry.panicked.get(key).map_or(0, |p| p.failures) + 1;
+        let retry_at = PANIC_BACKOFF.retry_at(failures, now);
+        entry.panicked.insert(key.clone(), Panicked { message: message.clone(), failures, version, retry_at });
+        entry.dirty = true;
+        let message = format!("evaluating {key} failed inside driftwarden: {message}; retried after {retry_at}");
+        self.publish(key, policy, EventType::Warning, reasons::INTERNAL_ERROR, message);
+    }
+}
+
+/// What evaluating one object against one policy decided, to commit once it is known.
+struct Evaluated {
+    state: TargetState,
+    news: Option<News>,
+    fix: Option<FixPart>,
+}
+
+/// Compares one object with one policy and decides its drifts, reading and changing
+/// nothing but locals: `None` when the policy does not govern the object.
+fn evaluate_one(
+    policy: &PolicyEntry,
+    context: &DecisionContext<'_>,
+    exceptions: &BTreeMap<(String, String), Result<ExceptionEntry, ExceptionProblem>>,
+    operator_namespace: &str,
+    labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+) -> Option<Evaluated> {
+    let &DecisionContext { key, live, now, .. } = context;
+    let Ok(compiled) = &policy.compiled else { return None };
+    let result: TargetResult = match live {
+        Some(object) => compiled.evaluate_object(object, &labels)?,
+        None => compiled.missing_resource(&key.to_ref(None), &labels)?,
+    };
+    let covers = covers_for(exceptions, live, operator_namespace, labels);
+    let context = DecisionContext { covers: &covers, ..*context };
+    let sources: Vec<String> = result.findings.iter().map(|f| f.source.clone()).collect();
+    let drifts: Vec<(String, crate::engine::drift::Drift)> =
+        result.findings.into_iter().flat_map(|f| f.drifts.into_iter().map(move |d| (f.source.clone(), d))).collect();
+    let plain: Vec<_> = drifts.iter().map(|(_, d)| d.clone()).collect();
+    let actions = decide_for(policy, &compiled.rules, &context, &plain);
+    let decided: Vec<DecidedDrift> = drifts
+        .into_iter()
+        .zip(actions)
+        .map(|((source, drift), action)| DecidedDrift { source, drift, action })
+        .collect();
+    let previous = policy.targets.get(key);
+    let is_new = |d: &DecidedDrift| {
+        !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path && old.action == d.action))
+    };
+    let detected: Vec<_> = decided
+        .iter()
+        .filter(|d| !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path)))
+        .map(|d| d.drift.class)
+        .collect();
+    let escalated: Vec<DecidedDrift> = decided
+        .iter()
+        .filter(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit) && is_new(d))
+        .cloned()
+        .collect();
+    let news = (!detected.is_empty() || !escalated.is_empty()).then(|| {
+        let version = live
+            .and_then(|o| o.pointer("/metadata/resourceVersion"))
+            .and_then(Value::as_str)
+            .unwrap_or("missing")
+            .to_string();
+        News { policy: policy.key.clone(), version, sink: policy.sink.clone(), detected, escalated }
+    });
+    let fix_paths: Vec<String> =
+        decided.iter().filter(|d| d.action == Action::Remediate).map(|d| d.drift.path.clone()).collect();
+    let state = TargetState {
+        uid: live.and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string),
+        sources,
+        first_seen: if decided.is_empty() { None } else { previous.and_then(|p| p.first_seen).or(Some(now)) },
+        attempts: if decided.is_empty() { 0 } else { previous.map_or(0, |p| p.attempts) },
+        failure: if decided.is_empty() { None } else { previous.and_then(|p| p.failure.clone()) },
+        retry_at: if decided.is_empty() { None } else { previous.and_then(|p| p.retry_at) },
+        opted_out: live.is_some_and(opted_out),
+        drifts: decided,
+    };
+    let backing_off = state.retry_at.is_some_and(|at| at > now);
+    let fix = (!fix_paths.is_empty() && !backing_off).then(|| {
+        let fixing = state.drifts.iter().filter(|d| d.action == Action::Remediate).map(|d| &d.drift);
+        FixPart {
+            policy: policy.key.clone(),
+            paths: fix_paths,
+            class: riskiest(fixing).unwrap_or(crate::api::RemediationClass::Spec),
+            first_seen: state.first_seen,
+            campaign: None,
+        }
+    });
+    Some(Evaluated { state, news, fix })
 }
 
 /// What a decision about one object reads besides the policy.
+#[derive(Clone, Copy)]
 pub(super) struct DecisionContext<'a> {
     pub(super) key: &'a ObjectKey,
     pub(super) live: Option<&'a Value>,
@@ -232,7 +318,7 @@ pub(super) fn decide_for(
 ) -> Vec<Action> {
     let DecisionContext { key, live, covers, own_manager, remediations_last_minute, now } = *context;
     let (targets, drifted) = policy.counts_with(key, !drifts.is_empty());
-    let window = rules.flapping.map(|(_, window)| window).unwrap_or_default();
+    let (_, window) = rules.flapping;
     let object_id = key.to_string();
     let fixes_of = |path: &str| policy.history.count(&object_id, path, window, now);
     let input = DecisionInput {

@@ -5,8 +5,10 @@
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::json;
-use tracing::warn;
+use tracing::{error, warn};
 
+use super::contain::{Step, contained};
+use super::effect::{EventType, OwnResource};
 use super::error::RequestError;
 use super::{Effect, Reconciler};
 use crate::api::conditions::{ConditionSpec, ConditionStatus, is_true, same_ignoring_time, set_condition};
@@ -14,6 +16,7 @@ use crate::api::exception::ExceptionStatus;
 use crate::api::finding::FindingState;
 use crate::api::reasons::{self, types};
 use crate::engine::decide::Action;
+use crate::operator::metrics::InternalErrorKind;
 use crate::operator::notify::{Notification, NotificationType, Sink};
 use crate::reconcile::campaigns::BACKOFF;
 use crate::reconcile::exceptions::{ExceptionEntry, ExceptionProblem};
@@ -22,6 +25,11 @@ use crate::reconcile::exceptions::{ExceptionEntry, ExceptionProblem};
 #[derive(Debug, Default)]
 pub(super) struct ExceptionState {
     pub generation: Option<i64>,
+    /// The exception's uid, for the Events `kubectl describe` finds by it.
+    pub uid: Option<String>,
+    /// Why handling the exception's status failed inside driftwarden (a caught panic): it
+    /// is `Stalled` and its status is left as it is until its spec changes.
+    pub internal_error: Option<String>,
     pub status: ExceptionStatus,
     pub written: Option<ExceptionStatus>,
     pub writing: bool,
@@ -42,6 +50,9 @@ pub(super) fn exception_status(
     let mut status =
         ExceptionStatus { conditions: previous.conditions.clone(), covered, covered_findings, ..Default::default() };
     status.observed_generation = generation;
+    // Only an internal error stalls an exception; its status is worked out again once the
+    // spec changed.
+    crate::api::conditions::remove_condition(&mut status.conditions, types::STALLED);
     let time = Time(now);
     let mut set = |type_: &'static str, holds: bool, reason: &'static str, message: String| {
         let spec = ConditionSpec::new(type_, ConditionStatus::from(holds), reason, message);
@@ -120,53 +131,96 @@ impl Reconciler {
         let lead = SignedDuration::try_from(self.settings.exception_reminder).unwrap_or_default();
         let keys: Vec<(String, String)> = self.exceptions.keys().cloned().collect();
         for key in keys {
-            let Some(entry) = self.exceptions.get(&key) else { continue };
-            let name = entry.as_ref().map(|e| e.cover.name.clone()).unwrap_or_default();
-            let covered_assets: std::collections::BTreeSet<_> = self
-                .policies
-                .values()
-                .flat_map(|p| p.targets.iter())
-                .filter(|(_, t)| {
-                    t.drifts.iter().any(|d| matches!(&d.action, Action::Excepted { exception } if *exception == name))
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            let covered = self
-                .policies
-                .values()
-                .flat_map(|p| p.targets.values())
-                .flat_map(|t| t.drifts.iter())
-                .filter(|d| matches!(&d.action, Action::Excepted { exception } if *exception == name))
-                .count() as u32;
-            let covered_findings = self
-                .campaigns
-                .values()
-                .flat_map(|c| c.findings.iter())
-                .filter(|(k, f)| f.status.state == FindingState::Excepted && covered_assets.contains(k))
-                .count() as u32;
-            // A namespaced exception that reaches other namespaces is refused, and says why.
-            let refused: Result<ExceptionEntry, ExceptionProblem> = match entry {
-                Ok(e) => match e.reach_problem(&self.settings.namespace) {
-                    Some(problem) => Err(ExceptionProblem::Reach(problem)),
-                    None => Ok(e.clone()),
-                },
-                Err(problem) => Err(problem.clone()),
-            };
-            let state = self.exception_status.entry(key.clone()).or_default();
-            if state.writing || state.retry_at.is_some_and(|at| at > now) {
+            if self.exception_status.get(&key).is_some_and(|s| s.internal_error.is_some()) {
+                self.write_stalled_exception(&key, now);
                 continue;
             }
-            let next =
-                exception_status(&state.status, &refused, covered, covered_findings, lead, state.generation, now);
-            let kinds = notices(&state.status, &next);
-            state.status = next.clone();
-            if state.written.as_ref().is_none_or(|w| !same(w, &next)) {
-                state.writing = true;
-                self.effects.push(Effect::WriteExceptionStatus { key: key.clone(), status: next });
+            let asked = self.effects.len();
+            let name = format!("{}/{}", key.0, key.1);
+            let Err(panic) = contained(Step::Exception, &name, || self.flush_exception(&key, lead, now)) else {
+                continue;
+            };
+            self.effects.truncate(asked);
+            error!(exception = %name, "handling the exception's status panicked; the others are served: {panic}");
+            self.metrics.internal_error(InternalErrorKind::Exception);
+            let message = format!("handling the exception failed inside driftwarden: {panic}");
+            self.effects.push(Effect::PublishOn {
+                resource: OwnResource::Exception(key.0.clone(), key.1.clone()),
+                uid: self.exception_status.get(&key).and_then(|state| state.uid.clone()),
+                type_: EventType::Warning,
+                reason: reasons::INTERNAL_ERROR,
+                message: message.clone(),
+            });
+            let state = self.exception_status.entry(key.clone()).or_default();
+            let (generation, time) = (state.generation, Time(now));
+            for type_ in [types::READY, types::STALLED] {
+                let status = if type_ == types::READY { ConditionStatus::False } else { ConditionStatus::True };
+                let spec = ConditionSpec::new(type_, status, reasons::INTERNAL_ERROR, message.clone());
+                set_condition(&mut state.status.conditions, spec, generation, time.clone());
             }
-            if !kinds.is_empty() {
-                self.notify_exception(&key, kinds);
-            }
+            state.internal_error = Some(message);
+            self.write_stalled_exception(&key, now);
+        }
+    }
+
+    /// Writes a stalled exception's status when it differs from what was last written.
+    fn write_stalled_exception(&mut self, key: &(String, String), now: Timestamp) {
+        let Some(state) = self.exception_status.get_mut(key) else { return };
+        let due = state.written.as_ref().is_none_or(|w| !same(w, &state.status));
+        if due && !state.writing && state.retry_at.is_none_or(|at| at <= now) {
+            state.writing = true;
+            self.effects.push(Effect::WriteExceptionStatus { key: key.clone(), status: state.status.clone() });
+        }
+    }
+
+    /// Works out one exception's status, and writes and announces what changed.
+    fn flush_exception(&mut self, key: &(String, String), lead: SignedDuration, now: Timestamp) {
+        let key = key.clone();
+        let Some(entry) = self.exceptions.get(&key) else { return };
+        let name = entry.as_ref().map(|e| e.cover.name.clone()).unwrap_or_default();
+        let covered_assets: std::collections::BTreeSet<_> = self
+            .policies
+            .values()
+            .flat_map(|p| p.targets.iter())
+            .filter(|(_, t)| {
+                t.drifts.iter().any(|d| matches!(&d.action, Action::Excepted { exception } if *exception == name))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        let covered = self
+            .policies
+            .values()
+            .flat_map(|p| p.targets.values())
+            .flat_map(|t| t.drifts.iter())
+            .filter(|d| matches!(&d.action, Action::Excepted { exception } if *exception == name))
+            .count() as u32;
+        let covered_findings = self
+            .campaigns
+            .values()
+            .flat_map(|c| c.findings.iter())
+            .filter(|(k, f)| f.status.state == FindingState::Excepted && covered_assets.contains(k))
+            .count() as u32;
+        // A namespaced exception that reaches other namespaces is refused, and says why.
+        let refused: Result<ExceptionEntry, ExceptionProblem> = match entry {
+            Ok(e) => match e.reach_problem(&self.settings.namespace) {
+                Some(problem) => Err(ExceptionProblem::Reach(problem)),
+                None => Ok(e.clone()),
+            },
+            Err(problem) => Err(problem.clone()),
+        };
+        let state = self.exception_status.entry(key.clone()).or_default();
+        if state.writing || state.retry_at.is_some_and(|at| at > now) {
+            return;
+        }
+        let next = exception_status(&state.status, &refused, covered, covered_findings, lead, state.generation, now);
+        let kinds = notices(&state.status, &next);
+        state.status = next.clone();
+        if state.written.as_ref().is_none_or(|w| !same(w, &next)) {
+            state.writing = true;
+            self.effects.push(Effect::WriteExceptionStatus { key: key.clone(), status: next });
+        }
+        if !kinds.is_empty() {
+            self.notify_exception(&key, kinds);
         }
     }
 

@@ -133,7 +133,7 @@ impl Reconciler {
                 policy.write_denied = denied.clone();
                 policy.dirty = true;
             }
-            let window = policy.rules().and_then(|r| r.flapping).map(|(_, w)| w);
+            let guard = policy.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping);
             let outcome = match &result {
                 FixResult::Verified { .. } => RemediationResult::Verified,
                 FixResult::DryRunRejected { .. } => RemediationResult::DryRunRejected,
@@ -162,10 +162,7 @@ impl Reconciler {
                 policy.remediated += 1;
                 policy.last_remediation = Some(now);
                 for path in &paths {
-                    policy.history.record(&object_id, path, now);
-                }
-                if let Some(window) = window {
-                    policy.history.prune(window, now);
+                    policy.history.record(&object_id, path, now, guard);
                 }
                 let latency = now.duration_since(started);
                 let what = if paths.iter().any(String::is_empty) {

@@ -5,17 +5,23 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
-use super::{OWN_KINDS, RECONCILE, Reconciler, name_of};
+use super::contain::{Step, contained};
+use super::effect::{EventType, OwnResource};
+use super::{Effect, OWN_KINDS, RECONCILE, Reconciler, name_of};
 use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
 use crate::api::reasons;
 use crate::engine::evaluate::compile;
 use crate::keys::{KindKey, PolicyKey};
+use crate::operator::metrics::InternalErrorKind;
 use crate::operator::notify::Sink;
 use crate::operator::watch::{self, Change, Source, Watched};
 use crate::reconcile::exceptions;
 use crate::reconcile::policies::PolicyEntry;
+
+/// The key of the namespaces' relist in [`Reconciler::relisting`](super::Reconciler).
+const NAMESPACES: &str = "namespaces";
 
 impl Reconciler {
     pub(super) fn on_watched(&mut self, watched: Watched) {
@@ -116,10 +122,30 @@ impl Reconciler {
         let owner_labels = spec.as_ref().map(|spec| spec.escalation.owner_labels.clone()).unwrap_or_default();
         let mut invalid_reason = reasons::INVALID_SPEC;
         let compiled = spec.and_then(|spec| {
-            compile(&key.to_string(), key.namespace.as_deref(), &spec).map_err(|problems| {
-                invalid_reason = problems.first().map_or(invalid_reason, |p| p.reason);
-                problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-            })
+            let compiled = contained(Step::Compile, &key.to_string(), || {
+                compile(&key.to_string(), key.namespace.as_deref(), &spec)
+            });
+            match compiled {
+                Ok(compiled) => compiled.map_err(|problems| {
+                    invalid_reason = problems.first().map_or(invalid_reason, |p| p.reason);
+                    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                }),
+                Err(panic) => {
+                    // Stalled until its spec changes: the same generation is not compiled again.
+                    error!(policy = %key, "compiling the policy panicked; the others are served: {panic}");
+                    self.metrics.internal_error(InternalErrorKind::Policy);
+                    invalid_reason = reasons::INTERNAL_ERROR;
+                    let message = format!("compiling the policy failed inside driftwarden: {panic}");
+                    self.effects.push(Effect::PublishOn {
+                        resource: OwnResource::Policy(key.clone()),
+                        uid: object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string),
+                        type_: EventType::Warning,
+                        reason: reasons::INTERNAL_ERROR,
+                        message: message.clone(),
+                    });
+                    Err(message)
+                }
+            }
         });
         if let Err(problem) = &compiled {
             warn!(policy = %key, "invalid policy: {problem}");
@@ -170,8 +196,13 @@ impl Reconciler {
     pub(super) fn upsert_exception(&mut self, object: Value) {
         let (namespace, name) = name_of(&object);
         let generation = object.pointer("/metadata/generation").and_then(Value::as_i64);
-        self.exception_status.entry((namespace.clone().unwrap_or_default(), name.clone())).or_default().generation =
-            generation;
+        let state = self.exception_status.entry((namespace.clone().unwrap_or_default(), name.clone())).or_default();
+        if state.generation != generation {
+            // A changed spec is handled afresh, even after an internal error.
+            state.internal_error = None;
+        }
+        state.generation = generation;
+        state.uid = object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
         let entry = exceptions::read(&object);
         if let Err(problem) = &entry {
             warn!(exception = %format!("{}/{name}", namespace.clone().unwrap_or_default()), "invalid exception: {problem}");
@@ -191,6 +222,9 @@ impl Reconciler {
         match change {
             Change::InitApply(object) | Change::Apply(object) => {
                 let (_, name) = name_of(&object);
+                if let Some(seen) = self.relisting.get_mut(NAMESPACES) {
+                    seen.insert((None, name.clone()));
+                }
                 let labels = watch::labels(&object);
                 if self.namespaces.get(&name) != Some(&labels) {
                     self.namespaces.insert(name.clone(), labels);
@@ -201,7 +235,14 @@ impl Reconciler {
                 let (_, name) = name_of(&object);
                 self.namespaces.remove(&name);
             }
-            Change::Init | Change::InitDone => {}
+            Change::Init => {
+                self.relisting.insert(NAMESPACES, BTreeSet::new());
+            }
+            Change::InitDone => {
+                // A namespace deleted while the watch was down is not listed again.
+                let seen = self.relisting.remove(NAMESPACES).unwrap_or_default();
+                self.namespaces.retain(|name, _| seen.contains(&(None, name.clone())));
+            }
             Change::Failed(error) => {
                 warn!(category = error.category(), "namespace watch failed, retrying: {error}");
                 self.metrics.reconcile_error(RECONCILE, error.category());

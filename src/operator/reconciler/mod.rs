@@ -15,12 +15,15 @@
 //! - [`fixes`]: start a fix, and take its verified (or failed) outcome.
 //! - [`status`]: policy readiness and status writes, coalesced on the tick.
 //! - [`announce`]: Events and notifications of drift, escalations and fixes.
+//! - [`contain`]: a panic while compiling one policy or evaluating one object is caught
+//!   there, and that resource alone is stalled.
 //! - [`campaigns`], [`checks`], [`exception_status`], [`reports`]: campaigns and their
 //!   Findings, identity checks, exception status, PolicyReports.
 
 mod announce;
 mod campaigns;
 mod checks;
+mod contain;
 mod effect;
 mod error;
 mod evaluate;
@@ -41,7 +44,8 @@ use kube::api::ApiResource;
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
-pub use effect::{Announcement, CampaignFix, Effect, EventType, FindingWrite};
+pub use contain::panic_message;
+pub use effect::{Announcement, CampaignFix, Effect, EventType, FindingWrite, OwnResource};
 pub use error::RequestError;
 pub use fixes::fix_span;
 pub use reports::{ReportError, Served, Written};
@@ -69,6 +73,11 @@ const RECONCILE_BATCH: &str = "DriftPolicyBatch";
 
 /// A failed fix is tried again, later each time: 0.5 s, 1 s, 2 s … up to 5 min.
 const FIX_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(300));
+
+/// How often the fix histories forget fixes older than their flapping window (each field
+/// also forgets them whenever it is fixed again, and an object all of them when it goes),
+/// and the notifier what it sent to sinks nothing names any more.
+const PRUNE_PERIOD: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 /// How many of driftwarden's own kinds are watched: policies, cluster policies,
 /// exceptions, campaigns and findings. The operator is ready once all are listed.
@@ -219,6 +228,8 @@ pub struct Reconciler {
     exceptions_synced: bool,
     writing_status: BTreeSet<PolicyKey>,
     last_tick: Timestamp,
+    /// When the fix histories and the notifier were last pruned.
+    pruned: Timestamp,
     campaigns: BTreeMap<String, crate::reconcile::campaigns::CampaignEntry>,
     /// Findings whose campaign is not known (yet): adopted when it is listed.
     pending_findings: BTreeMap<(String, String), crate::reconcile::findings::WatchedFinding>,
@@ -253,6 +264,7 @@ impl Reconciler {
             exceptions_synced: false,
             writing_status: BTreeSet::new(),
             last_tick: now,
+            pruned: now,
             campaigns: BTreeMap::new(),
             pending_findings: BTreeMap::new(),
             finding_writes: 0,
@@ -378,12 +390,36 @@ impl Reconciler {
             }
             self.lookup(kind);
         }
+        if now.duration_since(self.pruned) >= PRUNE_PERIOD {
+            self.pruned = now;
+            self.prune(now);
+        }
         self.flush_reports(now);
         self.flush_status(now);
         self.run_checks(now);
         self.run_waves(now);
         self.flush_campaigns(now);
         self.flush_exceptions(now);
+    }
+
+    /// Forgets fixes older than each policy's flapping window, and tells the notifier which
+    /// sinks are still named.
+    fn prune(&mut self, now: Timestamp) {
+        for policy in self.policies.values_mut() {
+            let (_, window) = policy.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping);
+            policy.history.prune(window, now);
+        }
+        let operator_namespace = &self.settings.namespace;
+        let used = self
+            .policies
+            .values()
+            .filter_map(|p| p.sink.as_ref().map(Sink::key))
+            .chain(self.campaigns.values().filter_map(|c| {
+                let spec = c.spec.as_ref().ok()?.notify.clone()?;
+                Some(Sink { namespace: operator_namespace.clone(), spec }.key())
+            }))
+            .collect();
+        self.effects.push(Effect::RetainSinks(used));
     }
 }
 

@@ -79,6 +79,9 @@ pub enum ReportError {
         #[source]
         source: kube::Error,
     },
+    /// The task sending the request panicked (a bug, caught); it is tried again.
+    #[error("the request failed inside driftwarden: {0}")]
+    Internal(String),
 }
 
 impl ReportError {
@@ -88,6 +91,7 @@ impl ReportError {
             Self::NotServed { source } => source.category(),
             Self::List { .. } => "ReportListFailed",
             Self::Apply { .. } | Self::Delete { .. } => "ReportWriteFailed",
+            Self::Internal(_) => "InternalError",
         }
     }
 }

@@ -18,6 +18,9 @@ impl Reconciler {
         if let Some(message) = &policy.write_denied {
             return Readiness::Forbidden(message.clone());
         }
+        if let Some(message) = policy.internal_error() {
+            return Readiness::InternalError(message);
+        }
         let mut readiness = Readiness::Ready;
         for (api_version, kind) in compiled.kinds() {
             let Some(entry) = self.kinds.get(&KindKey::new(api_version, kind)) else { return Readiness::Syncing };

@@ -1,13 +1,21 @@
 //! Each effect carried out: requests run as tasks of their own and send their outcome back
 //! to the loop, so the loop never waits on the API server.
 
-use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType};
-use tracing::{Instrument, debug, warn};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
-use super::{Runtime, requests};
+use futures::FutureExt;
+use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType};
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::{Instrument, debug, error, warn};
+
+use super::{Runtime, WatchSpec, requests};
 use crate::keys::{ObjectKey, PolicyKey};
-use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome, fix_span};
-use crate::operator::remediate::{self, FixResult};
+use crate::operator::metrics::{InternalErrorKind, Metrics};
+use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome, OwnResource, fix_span};
+use crate::operator::reconciler::{ReportError, RequestError, panic_message};
+use crate::operator::remediate::{self, FixError, FixResult};
 use crate::operator::{recreation_runner, watch};
 
 impl Runtime {
@@ -15,118 +23,212 @@ impl Runtime {
     pub(super) fn execute(&mut self, effect: Effect) {
         let client = self.client.clone();
         let tx = self.outcomes_tx.clone();
-        let send = move |outcome| {
-            // The loop has stopped when nobody receives: the outcome no longer matters.
-            let _ = tx.send(outcome);
-        };
+        let send = sender(&tx);
+        let metrics = self.metrics.clone();
+        // A task that panics sends the outcome the loop waits for as a failure, so the
+        // loop never waits forever on a task that died, and tries again as after any failure.
+        let spawn = |task: Task, fallback: Fallback| spawn_contained(metrics, task, fallback);
         match effect {
             Effect::Discover(kind) => {
-                tokio::spawn(async move {
-                    let result = watch::resolve(&client, &kind).await;
-                    send(Outcome::Resolved(kind, result));
-                });
+                let (sent, failed) = (sender(&tx), kind.clone());
+                spawn(
+                    Box::pin(async move {
+                        let result = watch::resolve(&client, &kind).await;
+                        sent(Outcome::Resolved(kind, result));
+                    }),
+                    Box::new(move |panic| send(Outcome::Resolved(failed, Err(watch::WatchError::Internal(panic))))),
+                );
             }
             Effect::Watch { kind, resource, namespaced, mask } => {
                 let task = watch::watch_kind(
                     client,
                     kind.clone(),
-                    resource,
+                    resource.clone(),
                     namespaced,
                     &self.settings.watch_namespaces,
-                    mask,
+                    mask.clone(),
                     self.watched_tx.clone(),
                 );
-                if let Some(previous) = self.watches.insert(kind, task) {
+                let spec = WatchSpec { resource, namespaced, mask };
+                if let Some((Some(previous), _)) = self.watches.insert(kind, (Some(task), spec)) {
                     previous.abort();
                 }
             }
             Effect::Unwatch(kind) => {
-                if let Some(task) = self.watches.remove(&kind) {
+                if let Some((Some(task), _)) = self.watches.remove(&kind) {
                     task.abort();
                 }
             }
             Effect::Fix { fix, parts, recreation, attempt, started } => {
                 let span = fix_span(&fix.key, &parts, attempt);
-                tokio::spawn(
-                    async move {
-                        let (result, denied) = match recreation {
-                            None => remediate::apply(client, &fix).await,
-                            Some(Ok(recreation)) => (recreation_runner::run(client, &fix, &recreation).await, None),
-                            Some(Err(refused)) => (FixResult::DryRunRejected { error: refused.into() }, None),
-                        };
-                        debug!(result = result.category(), "fix ended");
-                        send(Outcome::Fixed { key: fix.key, fixed: parts, result, denied, started, attempt });
-                    }
-                    .instrument(span),
+                let (sent, key, fixed) = (sender(&tx), fix.key.clone(), parts.clone());
+                spawn(
+                    Box::pin(
+                        async move {
+                            let (result, denied) = match recreation {
+                                None => remediate::apply(client, &fix).await,
+                                Some(Ok(recreation)) => (recreation_runner::run(client, &fix, &recreation).await, None),
+                                Some(Err(refused)) => (FixResult::DryRunRejected { error: refused.into() }, None),
+                            };
+                            debug!(result = result.category(), "fix ended");
+                            sent(Outcome::Fixed { key: fix.key, fixed: parts, result, denied, started, attempt });
+                        }
+                        .instrument(span),
+                    ),
+                    Box::new(move |panic| {
+                        let result = FixResult::ApplyFailed { error: FixError::Internal(panic) };
+                        send(Outcome::Fixed { key, fixed, result, denied: None, started, attempt });
+                    }),
                 );
             }
             Effect::CheckFix { fix, campaign } => {
                 let span = tracing::info_span!("fix", object = %fix.key, campaign = %campaign.campaign, attempt = 1);
-                tokio::spawn(
-                    async move {
-                        let (result, denied) = remediate::apply(client, &fix).await;
-                        send(Outcome::CheckFixed { campaign, key: fix.key, result, denied });
-                    }
-                    .instrument(span),
+                let (sent, key, asked) = (sender(&tx), fix.key.clone(), campaign.clone());
+                spawn(
+                    Box::pin(
+                        async move {
+                            let (result, denied) = remediate::apply(client, &fix).await;
+                            sent(Outcome::CheckFixed { campaign, key: fix.key, result, denied });
+                        }
+                        .instrument(span),
+                    ),
+                    Box::new(move |panic| {
+                        let result = FixResult::ApplyFailed { error: FixError::Internal(panic) };
+                        send(Outcome::CheckFixed { campaign: asked, key, result, denied: None });
+                    }),
                 );
             }
             Effect::WritePolicyStatus { policy, status } => {
                 let manager = self.settings.status_manager.clone();
-                tokio::spawn(async move {
-                    let result =
-                        requests::write_policy_status(client, &policy, &manager, &status).await.map(|()| status);
-                    send(Outcome::StatusWritten(policy, result));
-                });
+                let (sent, failed) = (sender(&tx), policy.clone());
+                spawn(
+                    Box::pin(async move {
+                        let result =
+                            requests::write_policy_status(client, &policy, &manager, &status).await.map(|()| status);
+                        sent(Outcome::StatusWritten(policy, result));
+                    }),
+                    Box::new(move |panic| send(Outcome::StatusWritten(failed, Err(RequestError::Internal(panic))))),
+                );
             }
             Effect::ReadAsset { campaign, key, resource, namespaced } => {
-                tokio::spawn(async move {
-                    let read = requests::read_asset(client, &key, &resource, namespaced).await;
-                    send(Outcome::FindingRead { campaign, key, read });
-                });
+                let (sent, failed) = (sender(&tx), (campaign.clone(), key.clone()));
+                spawn(
+                    Box::pin(async move {
+                        let read = requests::read_asset(client, &key, &resource, namespaced).await;
+                        sent(Outcome::FindingRead { campaign, key, read });
+                    }),
+                    Box::new(move |panic| {
+                        let (campaign, key) = failed;
+                        send(Outcome::FindingRead { campaign, key, read: Err(RequestError::Internal(panic)) });
+                    }),
+                );
             }
             Effect::WriteFinding(write) => {
                 let manager = self.settings.field_manager.clone();
                 let status_manager = self.settings.status_manager.clone();
-                tokio::spawn(async move {
-                    let written = requests::write_finding(client, &write, &manager, &status_manager).await;
-                    send(Outcome::FindingWritten { campaign: write.campaign, key: write.key, written });
-                });
+                let (sent, failed) = (sender(&tx), (write.campaign.clone(), write.key.clone()));
+                spawn(
+                    Box::pin(async move {
+                        let written = requests::write_finding(client, &write, &manager, &status_manager).await;
+                        sent(Outcome::FindingWritten { campaign: write.campaign, key: write.key, written });
+                    }),
+                    Box::new(move |panic| {
+                        let (campaign, key) = failed;
+                        send(Outcome::FindingWritten { campaign, key, written: Err(RequestError::Internal(panic)) });
+                    }),
+                );
             }
             Effect::DeleteFinding { campaign, namespace, name } => {
-                tokio::spawn(async move {
-                    if let Err(err) = requests::delete_finding(client, &namespace, &name).await {
-                        warn!(%campaign, finding = %name, "deleting a finding out of scope failed: {err}");
-                    }
-                });
+                spawn(
+                    Box::pin(async move {
+                        if let Err(err) = requests::delete_finding(client, &namespace, &name).await {
+                            warn!(%campaign, finding = %name, "deleting a finding out of scope failed: {err}");
+                        }
+                    }),
+                    Box::new(|_| {}),
+                );
             }
             Effect::WriteCampaignStatus { name, status } => {
                 let manager = self.settings.status_manager.clone();
-                tokio::spawn(async move {
-                    let result = requests::write_campaign_status(client, &name, &manager, status).await;
-                    send(Outcome::CampaignWritten(name, result));
-                });
+                let (sent, failed) = (sender(&tx), name.clone());
+                spawn(
+                    Box::pin(async move {
+                        let result = requests::write_campaign_status(client, &name, &manager, status).await;
+                        sent(Outcome::CampaignWritten(name, result));
+                    }),
+                    Box::new(move |panic| send(Outcome::CampaignWritten(failed, Err(RequestError::Internal(panic))))),
+                );
             }
             Effect::WriteExceptionStatus { key, status } => {
                 let manager = self.settings.status_manager.clone();
-                tokio::spawn(async move {
-                    let result = requests::write_exception_status(client, &key, &manager, status).await;
-                    send(Outcome::ExceptionWritten(key, result));
-                });
+                let (sent, failed) = (sender(&tx), key.clone());
+                spawn(
+                    Box::pin(async move {
+                        let result = requests::write_exception_status(client, &key, &manager, status).await;
+                        sent(Outcome::ExceptionWritten(key, result));
+                    }),
+                    Box::new(move |panic| send(Outcome::ExceptionWritten(failed, Err(RequestError::Internal(panic))))),
+                );
             }
             Effect::DiscoverPolicyReports => {
                 let watched = self.settings.watch_namespaces.clone();
-                tokio::spawn(async move {
-                    send(Outcome::PolicyReportsServed(requests::discover_reports(&client, &watched).await));
-                });
+                let sent = sender(&tx);
+                spawn(
+                    Box::pin(async move {
+                        sent(Outcome::PolicyReportsServed(requests::discover_reports(&client, &watched).await));
+                    }),
+                    Box::new(move |panic| send(Outcome::PolicyReportsServed(Err(ReportError::Internal(panic))))),
+                );
             }
             Effect::WritePolicyReport { namespace, resource, body } => {
                 let manager = self.settings.status_manager.clone();
+                let (sent, failed) = (sender(&tx), namespace.clone());
+                spawn(
+                    Box::pin(async move {
+                        let written =
+                            requests::write_report(client, resource, namespace.as_deref(), &manager, body).await;
+                        sent(Outcome::PolicyReportWritten(namespace, written));
+                    }),
+                    Box::new(move |panic| {
+                        send(Outcome::PolicyReportWritten(failed, Err(ReportError::Internal(panic))))
+                    }),
+                );
+            }
+            Effect::PublishOn { resource, uid, type_, reason, message } => {
+                let recorder = self.recorder.clone();
+                let event = KubeEvent {
+                    type_: kube_type(type_),
+                    reason: reason.to_string(),
+                    note: Some(message),
+                    action: "Reconcile".to_string(),
+                    secondary: None,
+                };
+                let reference = match &resource {
+                    OwnResource::Policy(policy) => policy_reference(policy, uid),
+                    OwnResource::Campaign(name) => k8s_openapi::api::core::v1::ObjectReference {
+                        api_version: Some("driftwarden.dev/v1alpha1".to_string()),
+                        kind: Some("RemediationCampaign".to_string()),
+                        name: Some(name.clone()),
+                        uid,
+                        ..Default::default()
+                    },
+                    OwnResource::Exception(namespace, name) => k8s_openapi::api::core::v1::ObjectReference {
+                        api_version: Some("driftwarden.dev/v1alpha1".to_string()),
+                        kind: Some("DriftException".to_string()),
+                        namespace: Some(namespace.clone()),
+                        name: Some(name.clone()),
+                        uid,
+                        ..Default::default()
+                    },
+                };
                 tokio::spawn(async move {
-                    let written = requests::write_report(client, resource, namespace.as_deref(), &manager, body).await;
-                    send(Outcome::PolicyReportWritten(namespace, written));
+                    if let Err(err) = recorder.publish(&event, &reference).await {
+                        debug!("event not published: {err}");
+                    }
                 });
             }
             Effect::Publish(announcement) => self.publish(announcement),
+            Effect::RetainSinks(used) => self.notifier.retain_sinks(&used),
             Effect::Notify { sink, notification } => {
                 self.notifier.send(&sink, notification);
             }
@@ -137,10 +239,7 @@ impl Runtime {
     fn publish(&self, announcement: Announcement) {
         let Announcement { object: key, object_uid, policy, policy_uid, type_, reason, message } = announcement;
         let recorder = self.recorder.clone();
-        let type_ = match type_ {
-            EventType::Normal => KubeEventType::Normal,
-            EventType::Warning => KubeEventType::Warning,
-        };
+        let type_ = kube_type(type_);
         let object = object_reference(&key, object_uid);
         let policy_ref = policy_reference(&policy, policy_uid);
         let on_object = KubeEvent {
@@ -171,6 +270,41 @@ impl Runtime {
             }
         });
     }
+}
+
+/// A request's task.
+pub(super) type Task = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What a task that panicked does instead, given the panic's message.
+pub(super) type Fallback = Box<dyn FnOnce(String) + Send>;
+
+/// Sends an outcome to the loop. The loop has stopped when nobody receives: the outcome no
+/// longer matters then.
+fn sender(tx: &UnboundedSender<Outcome>) -> impl Fn(Outcome) + Send + 'static {
+    let tx = tx.clone();
+    move |outcome| {
+        let _ = tx.send(outcome);
+    }
+}
+
+fn kube_type(type_: EventType) -> KubeEventType {
+    match type_ {
+        EventType::Normal => KubeEventType::Normal,
+        EventType::Warning => KubeEventType::Warning,
+    }
+}
+
+/// Runs `task` as a task of its own. Should it panic, the panic is logged and counted
+/// (`driftwarden_internal_errors_total{kind="task"}`) and `fallback` is given its message.
+pub(super) fn spawn_contained(metrics: Arc<Metrics>, task: Task, fallback: Fallback) {
+    tokio::spawn(async move {
+        if let Err(panic) = AssertUnwindSafe(task).catch_unwind().await {
+            let message = panic_message(panic);
+            error!("a task of the operator panicked, its work is retried as a failure: {message}");
+            metrics.internal_error(InternalErrorKind::Task);
+            fallback(message);
+        }
+    });
 }
 
 fn object_reference(key: &ObjectKey, uid: Option<String>) -> k8s_openapi::api::core::v1::ObjectReference {

@@ -12,17 +12,20 @@ use std::time::Duration;
 
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{self, Receiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use super::bounded::bounded_client;
 use super::health::Readiness as Health;
-use super::metrics::{Metrics, counting_client};
+use super::metrics::{InternalErrorKind, Metrics, counting_client};
 use super::notify::{Notifier, NotifySettings};
 use super::reconciler::{Input, Outcome, Reconciler};
 use super::settings::OperatorSettings;
 use super::watch::{self, Watched};
 use crate::keys::KindKey;
+
+/// How many watch events may wait for the loop before the watches wait in turn.
+const WATCH_BACKLOG: usize = 1024;
 
 /// What runs beside the loop and is shared with it: metrics, readiness and notifications.
 #[derive(Clone)]
@@ -49,10 +52,78 @@ pub(crate) struct Runtime {
     settings: OperatorSettings,
     recorder: Recorder,
     notifier: Notifier,
-    watched_tx: UnboundedSender<Watched>,
+    watched_tx: mpsc::Sender<Watched>,
     outcomes_tx: UnboundedSender<Outcome>,
-    /// The watch of each kind a policy names.
-    watches: BTreeMap<KindKey, JoinHandle<()>>,
+    /// The watch of each kind a policy names, and what it was started with (to start it
+    /// again should its task panic).
+    watches: BTreeMap<KindKey, (Option<JoinHandle<()>>, WatchSpec)>,
+    metrics: Arc<Metrics>,
+}
+
+/// What a watch of one kind was started with.
+pub(crate) struct WatchSpec {
+    resource: kube::api::ApiResource,
+    namespaced: bool,
+    mask: Arc<crate::engine::prune::FieldMask>,
+}
+
+impl Runtime {
+    /// Starts again, with a fresh list, every watch whose task panicked (a bug, caught:
+    /// logged and counted), so a kind is never left unwatched. Own kinds are watched again
+    /// all at once: their relist forgets nothing that still exists.
+    fn restart_panicked_watches(&mut self, own: &mut Vec<JoinHandle<()>>) {
+        let stopped: Vec<KindKey> = self
+            .watches
+            .iter_mut()
+            .filter_map(|(kind, (slot, _))| {
+                let panicked = slot.as_mut().and_then(ended)?;
+                // An ended task's result is read once only.
+                *slot = None;
+                panicked.then(|| kind.clone())
+            })
+            .collect();
+        for kind in stopped {
+            tracing::error!(kind = %kind, "the watch task panicked: watching the kind again");
+            self.metrics.internal_error(InternalErrorKind::Task);
+            if let Some((_, spec)) = self.watches.remove(&kind) {
+                let task = watch::watch_kind(
+                    self.client.clone(),
+                    kind.clone(),
+                    spec.resource.clone(),
+                    spec.namespaced,
+                    &self.settings.watch_namespaces,
+                    spec.mask.clone(),
+                    self.watched_tx.clone(),
+                );
+                self.watches.insert(kind, (Some(task), spec));
+            }
+        }
+        let mut panicked = false;
+        own.retain_mut(|task| match ended(task) {
+            Some(panic) => {
+                panicked |= panic;
+                false
+            }
+            None => true,
+        });
+        if panicked {
+            tracing::error!("a watch of driftwarden's own kinds panicked: watching them again");
+            self.metrics.internal_error(InternalErrorKind::Task);
+            for task in own.drain(..) {
+                task.abort();
+            }
+            *own = watch::watch_own(self.client.clone(), &self.settings, self.watched_tx.clone());
+        }
+    }
+}
+
+/// Whether `task` ended, and if so whether with a panic. Its result can be read once only:
+/// an ended task must not be asked again.
+fn ended(task: &mut JoinHandle<()>) -> Option<bool> {
+    if !task.is_finished() {
+        return None;
+    }
+    futures::FutureExt::now_or_never(task).map(|result| result.is_err_and(|e| e.is_panic()))
 }
 
 /// Runs the operator until `shutdown` resolves, with its own metrics and notifier.
@@ -72,7 +143,13 @@ pub async fn run_with(
     // Every request the loop and its tasks send is counted by verb, and a bounded number
     // of them are under way at once.
     let client = counting_client(bounded_client(client, settings.api_requests), services.metrics.clone());
-    let (watched_tx, mut watched_rx) = unbounded_channel();
+    // Watches wait while the loop is this far behind: their events queue on the
+    // connection, not in memory.
+    let (watched_tx, mut watched_rx) = mpsc::channel(WATCH_BACKLOG);
+    // Unbounded, but bounded by construction: each outcome answers one effect, and the
+    // loop keeps at most one request under way per object (fixes), per policy, campaign
+    // and exception (status writes), per Finding, per kind (discovery) and per report, so
+    // the queue never holds more outcomes than there are resources it governs.
     let (outcomes_tx, mut outcomes_rx) = unbounded_channel();
     let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
     let clock = settings.clock.clone();
@@ -85,9 +162,10 @@ pub async fn run_with(
         watched_tx: watched_tx.clone(),
         outcomes_tx,
         watches: BTreeMap::new(),
+        metrics: services.metrics.clone(),
         settings,
     };
-    let own = watch::watch_own(client, &runtime.settings, watched_tx);
+    let mut own = watch::watch_own(client, &runtime.settings, watched_tx);
     let mut tick = tokio::time::interval(runtime.settings.status_interval);
     // Each resync waits the period plus a jitter drawn afresh, so replicas and restarts
     // never fall into step.
@@ -105,8 +183,23 @@ pub async fn run_with(
                 Input::Resync
             }
         };
+        if matches!(input, Input::Tick) {
+            runtime.restart_panicked_watches(&mut own);
+        }
         let started = std::time::Instant::now();
-        let effects = reconciler.handle(input, clock.now());
+        // The last line of defence: a panic outside the boundaries the reconciler contains
+        // itself drops that one input (and what it would have done), never the loop. The
+        // periodic resync evaluates everything again.
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reconciler.handle(input, clock.now())));
+        let effects = match handled {
+            Ok(effects) => effects,
+            Err(panic) => {
+                let message = super::reconciler::panic_message(panic);
+                tracing::error!("handling an input panicked; the input is dropped: {message}");
+                services.metrics.internal_error(InternalErrorKind::Input);
+                Vec::new()
+            }
+        };
         if let Some(label) = reconciler.work().label() {
             services.metrics.reconcile_duration(label, started.elapsed());
         }
@@ -117,14 +210,14 @@ pub async fn run_with(
     for task in own {
         task.abort();
     }
-    for (_, task) in std::mem::take(&mut runtime.watches) {
-        task.abort();
+    for (task, _) in std::mem::take(&mut runtime.watches).into_values() {
+        task.inspect(JoinHandle::abort);
     }
     services.health.set_not_ready("the operator stopped");
     drain(&mut watched_rx);
 }
 
-fn drain<T>(rx: &mut UnboundedReceiver<T>) {
+fn drain<T>(rx: &mut Receiver<T>) {
     rx.close();
     while rx.try_recv().is_ok() {}
 }
@@ -141,6 +234,39 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_panicked_is_told_from_one_that_ended_or_runs() {
+        let mut panicking = tokio::spawn(async { panic!("a bug") });
+        let mut ending = tokio::spawn(async {});
+        let mut running = tokio::spawn(std::future::pending::<()>());
+        while !panicking.is_finished() || !ending.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(ended(&mut panicking), Some(true));
+        assert_eq!(ended(&mut ending), Some(false));
+        assert_eq!(ended(&mut running), None);
+        running.abort();
+    }
+
+    #[tokio::test]
+    async fn a_request_task_that_panics_sends_its_outcome_as_a_failure_and_is_counted() {
+        let metrics = Arc::new(Metrics::new());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        execute::spawn_contained(
+            metrics.clone(),
+            Box::pin(async { panic!("a bug in a request") }),
+            Box::new(move |message| {
+                let _ = tx.send(message);
+            }),
+        );
+        assert_eq!(rx.recv().await.as_deref(), Some("a bug in a request"));
+        assert_eq!(metrics.internal_errors(InternalErrorKind::Task), 1);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        execute::spawn_contained(metrics.clone(), Box::pin(async {}), Box::new(move |m| drop(tx.send(m))));
+        assert_eq!(rx.recv().await, None, "a task that ends well calls no fallback");
+        assert_eq!(metrics.internal_errors(InternalErrorKind::Task), 1);
+    }
 
     #[test]
     fn each_resync_draws_its_own_jitter_of_up_to_a_tenth() {

@@ -133,11 +133,15 @@ pub struct RemediationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
     /// Stops auto-remediation when too many targets drift at once: a bad template or an
-    /// incident must not trigger a mass change.
+    /// incident must not trigger a mass change. Unset, the policy still has a breaker: it
+    /// opens when more than 50% of its targets drift, once it governs at least 10 targets
+    /// (a campaign's waves do without that default breaker). `maxDriftedPercent: 100` turns
+    /// the breaker off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,
     /// Detects another actor fighting back: the same field fixed too often in a window is
-    /// escalated as `Conflict` instead of fixed again.
+    /// escalated as `Conflict` instead of fixed again. Unset, the policy still has this
+    /// guard: 5 fixes of the same field within 10m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flapping: Option<Flapping>,
     /// Time windows in which auto-remediation may run. Without windows it may run at any

@@ -80,6 +80,9 @@ pub const KIND_NOT_SERVED: &str = "KindNotServed";
 
 /// Every target matches its template.
 pub const ALL_TARGETS_COMPLIANT: &str = "AllTargetsCompliant";
+/// Handling the resource failed inside driftwarden (a bug, caught): it is left alone until
+/// its spec changes or a later retry succeeds; everything else is still served.
+pub const INTERNAL_ERROR: &str = "InternalError";
 /// The policy selects no live object and declares no resource.
 pub const NO_TARGETS: &str = "NoTargets";
 /// Some targets drift from their templates.
@@ -168,6 +171,7 @@ pub const ALL: &[&str] = &[
     RECONCILED,
     PROGRESSING,
     INVALID_SPEC,
+    INTERNAL_ERROR,
     DEPENDENCY_NOT_FOUND,
     API_ERROR,
     PAUSED,

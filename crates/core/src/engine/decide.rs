@@ -101,7 +101,7 @@ impl std::fmt::Display for EscalationReason {
             Self::ClassNotAutomatic { class } => write!(f, "{class} fixes are not in autoRemediate"),
             Self::Conflict { manager } => write!(f, "the live value is owned by {manager}; settle it in Git"),
             Self::Flapping { fixes, window_seconds } => {
-                write!(f, "fixed {fixes} times in {window_seconds}s: another actor is reverting it")
+                write!(f, "conflict: fixed {fixes} times in {window_seconds}s, another actor is reverting it")
             }
             Self::CircuitOpen { drifted_percent, max_percent } => {
                 write!(f, "{drifted_percent}% of targets drift, above the circuit breaker's {max_percent}%")
@@ -132,14 +132,33 @@ impl std::fmt::Display for DeferReason {
     }
 }
 
+/// The flapping guard of a policy that sets no `remediation.flapping`: the same field of
+/// the same object fixed 5 times within 10 minutes is escalated instead of fixed again.
+pub const DEFAULT_FLAPPING: (u32, Duration) = (5, Duration::from_secs(600));
+
+/// The circuit breaker of a policy that sets no `remediation.circuitBreaker`: more than half
+/// of its targets drifting at once stops its fixes ...
+pub const DEFAULT_MAX_DRIFTED_PERCENT: u8 = 50;
+
+/// ... once it governs at least this many targets: below that, one drifted object of a
+/// small policy is a large percentage but not a mass change.
+pub const DEFAULT_BREAKER_MIN_TARGETS: u32 = 10;
+
 /// The policy's remediation settings, checked and ready to use.
 #[derive(Clone, Debug)]
 pub struct RemediationRules {
     pub mode: Mode,
     pub auto_remediate: Vec<RemediationClass>,
     pub per_minute: Option<u32>,
+    /// The circuit breaker's threshold; `None` only where a person decided (an approved
+    /// campaign fix).
     pub max_drifted_percent: Option<u8>,
-    pub flapping: Option<(u32, Duration)>,
+    /// Whether the breaker is [`DEFAULT_MAX_DRIFTED_PERCENT`] because the policy sets none:
+    /// it then opens only from [`DEFAULT_BREAKER_MIN_TARGETS`] targets, and a campaign's
+    /// paced waves do without it.
+    pub breaker_defaulted: bool,
+    /// The flapping guard `(max fixes, window)`: the policy's, or [`DEFAULT_FLAPPING`].
+    pub flapping: (u32, Duration),
     pub windows: Vec<Window>,
 }
 
@@ -158,12 +177,13 @@ impl RemediationRules {
     /// Checks a policy's `spec.remediation`.
     pub fn from_spec(spec: &RemediationSpec) -> Result<Self, RulesError> {
         let flapping = match &spec.flapping {
-            Some(f) => Some((f.max_fixes, parse_duration(&f.window).map_err(RulesError::FlappingWindow)?)),
-            None => None,
+            Some(f) => (f.max_fixes, parse_duration(&f.window).map_err(RulesError::FlappingWindow)?),
+            None => DEFAULT_FLAPPING,
         };
-        let max_drifted_percent = spec.circuit_breaker.as_ref().map(|c| c.max_drifted_percent);
-        if let Some(percent) = max_drifted_percent.filter(|p| *p > 100) {
-            return Err(RulesError::Percent(percent));
+        let max_drifted_percent =
+            spec.circuit_breaker.as_ref().map_or(DEFAULT_MAX_DRIFTED_PERCENT, |c| c.max_drifted_percent);
+        if max_drifted_percent > 100 {
+            return Err(RulesError::Percent(max_drifted_percent));
         }
         let windows = spec
             .windows
@@ -175,7 +195,8 @@ impl RemediationRules {
             mode: spec.mode,
             auto_remediate: spec.auto_remediate.clone(),
             per_minute: spec.rate_limit.as_ref().map(|r| r.per_minute),
-            max_drifted_percent,
+            max_drifted_percent: Some(max_drifted_percent),
+            breaker_defaulted: spec.circuit_breaker.is_none(),
             flapping,
             windows,
         })
@@ -313,15 +334,15 @@ fn decide_one(input: &DecisionInput<'_>, drift: &Drift) -> Action {
     {
         return escalate(EscalationReason::Conflict { manager: attribution.manager.clone() });
     }
-    if let Some((max_fixes, window)) = rules.flapping {
-        let fixes = (input.counters.fixes_of)(&drift.path);
-        if fixes >= max_fixes {
-            return escalate(EscalationReason::Flapping { fixes, window_seconds: window.as_secs() });
-        }
+    let (max_fixes, window) = rules.flapping;
+    let fixes = (input.counters.fixes_of)(&drift.path);
+    if fixes >= max_fixes {
+        return escalate(EscalationReason::Flapping { fixes, window_seconds: window.as_secs() });
     }
     if let Some(max_percent) = rules.max_drifted_percent {
         let counters = &input.counters;
-        if counters.targets > 0
+        let min_targets = if rules.breaker_defaulted { DEFAULT_BREAKER_MIN_TARGETS } else { 1 };
+        if counters.targets >= min_targets
             && u64::from(counters.drifted) * 100 > u64::from(max_percent) * u64::from(counters.targets)
         {
             let drifted_percent = (u64::from(counters.drifted) * 100 / u64::from(counters.targets)) as u32;
@@ -340,7 +361,8 @@ fn decide_one(input: &DecisionInput<'_>, drift: &Drift) -> Action {
     Action::Remediate
 }
 
-/// A sliding one-minute count of a policy's fixes, for its rate limit.
+/// A sliding one-minute count of a policy's fixes, for its rate limit. It holds at most the
+/// fixes of the last minute (older ones go as new ones come and whenever it is read).
 #[derive(Clone, Debug, Default)]
 pub struct RateWindow {
     fixes: VecDeque<Timestamp>,
@@ -349,50 +371,102 @@ pub struct RateWindow {
 impl RateWindow {
     /// Records a fix at `at`.
     pub fn record(&mut self, at: Timestamp) {
+        self.forget_before(at);
         self.fixes.push_back(at);
     }
 
     /// How many fixes fall within the minute before `now`.
     pub fn in_last_minute(&mut self, now: Timestamp) -> u32 {
-        let cutoff = now - 60.seconds();
+        self.forget_before(now);
+        self.fixes.len() as u32
+    }
+
+    /// How many fixes it holds.
+    pub fn len(&self) -> usize {
+        self.fixes.len()
+    }
+
+    /// Whether it holds no fix.
+    pub fn is_empty(&self) -> bool {
+        self.fixes.is_empty()
+    }
+
+    fn forget_before(&mut self, now: Timestamp) {
+        let cutoff = now.checked_sub(60.seconds()).unwrap_or(Timestamp::MIN);
         while self.fixes.front().is_some_and(|t| *t <= cutoff) {
             self.fixes.pop_front();
         }
-        self.fixes.len() as u32
     }
 }
 
-/// When each field of each object was fixed, for flapping detection.
+/// When each field of each object was fixed, for flapping detection. Bounded: a field
+/// keeps at most the `max fixes` latest fixes of its window (enough to decide), an object
+/// is forgotten when it goes away ([`FixHistory::forget`]), and fixes older than the
+/// window go at the next [`FixHistory::prune`].
 #[derive(Clone, Debug, Default)]
 pub struct FixHistory {
-    fixes: BTreeMap<(String, String), VecDeque<Timestamp>>,
+    fixes: BTreeMap<String, BTreeMap<String, VecDeque<Timestamp>>>,
+}
+
+/// `now - window`, or the earliest time when that is out of range.
+fn cutoff(window: Duration, now: Timestamp) -> Timestamp {
+    jiff::SignedDuration::try_from(window).ok().and_then(|span| now.checked_sub(span).ok()).unwrap_or(Timestamp::MIN)
 }
 
 impl FixHistory {
-    /// Records that `path` of the object `key` was fixed at `at`.
-    pub fn record(&mut self, key: &str, path: &str, at: Timestamp) {
-        self.fixes.entry((key.to_string(), path.to_string())).or_default().push_back(at);
+    /// Records that `path` of the object `key` was fixed at `at`, under the flapping guard
+    /// `(max_fixes, window)`.
+    pub fn record(&mut self, key: &str, path: &str, at: Timestamp, (max_fixes, window): (u32, Duration)) {
+        let times = self.fixes.entry(key.to_string()).or_default().entry(path.to_string()).or_default();
+        times.push_back(at);
+        let cutoff = cutoff(window, at);
+        let keep = usize::try_from(max_fixes.max(1)).unwrap_or(usize::MAX);
+        while times.front().is_some_and(|t| *t <= cutoff) || times.len() > keep {
+            times.pop_front();
+        }
     }
 
     /// How many times `path` of `key` was fixed within `window` before `now`.
     pub fn count(&self, key: &str, path: &str, window: Duration, now: Timestamp) -> u32 {
-        let Ok(span) = jiff::SignedDuration::try_from(window) else { return 0 };
-        let cutoff = now - span;
+        let cutoff = cutoff(window, now);
         self.fixes
-            .get(&(key.to_string(), path.to_string()))
+            .get(key)
+            .and_then(|paths| paths.get(path))
             .map_or(0, |times| times.iter().filter(|t| **t > cutoff).count() as u32)
     }
 
-    /// Forgets fixes older than `window`, so the history stays bounded.
+    /// Forgets fixes older than `window`, and the fields and objects left with none.
     pub fn prune(&mut self, window: Duration, now: Timestamp) {
-        let Ok(span) = jiff::SignedDuration::try_from(window) else { return };
-        let cutoff = now - span;
-        self.fixes.retain(|_, times| {
-            while times.front().is_some_and(|t| *t <= cutoff) {
-                times.pop_front();
-            }
-            !times.is_empty()
+        let cutoff = cutoff(window, now);
+        self.fixes.retain(|_, paths| {
+            paths.retain(|_, times| {
+                while times.front().is_some_and(|t| *t <= cutoff) {
+                    times.pop_front();
+                }
+                !times.is_empty()
+            });
+            !paths.is_empty()
         });
+    }
+
+    /// Forgets every fix of the object `key` (it was deleted or no longer governed).
+    pub fn forget(&mut self, key: &str) {
+        self.fixes.remove(key);
+    }
+
+    /// How many objects have fixes remembered.
+    pub fn objects(&self) -> usize {
+        self.fixes.len()
+    }
+
+    /// How many fixes are remembered in all.
+    pub fn len(&self) -> usize {
+        self.fixes.values().flat_map(BTreeMap::values).map(VecDeque::len).sum()
+    }
+
+    /// Whether no fix is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.fixes.is_empty()
     }
 }
 
@@ -611,7 +685,7 @@ mod tests {
 
         let mut history = FixHistory::default();
         for t in ["2026-11-23T10:00:00Z", "2026-11-23T10:05:00Z", "2026-11-23T10:09:00Z"] {
-            history.record("apps/v1/Deployment/shop/web", "/spec/replicas", at(t));
+            history.record("apps/v1/Deployment/shop/web", "/spec/replicas", at(t), (5, Duration::from_secs(600)));
         }
         let window = Duration::from_secs(600);
         assert_eq!(
@@ -626,6 +700,70 @@ mod tests {
         assert_eq!(
             history.count("apps/v1/Deployment/shop/web", "/spec/replicas", window, at("2026-11-23T10:30:00Z")),
             0
+        );
+        assert!(history.is_empty(), "a pruned field and object leave nothing behind");
+    }
+
+    #[test]
+    fn the_fix_history_keeps_what_a_decision_needs_and_forgets_deleted_objects() {
+        let guard = (3, Duration::from_secs(600));
+        let mut history = FixHistory::default();
+        for second in 0..100 {
+            let t = at("2026-11-23T10:00:00Z") + jiff::SignedDuration::from_secs(second);
+            history.record("v1/ConfigMap/shop/web", "/data/a", t, guard);
+            history.record("v1/ConfigMap/shop/db", "/data/a", t, guard);
+        }
+        assert_eq!(history.len(), 6, "each field keeps only its latest maxFixes fixes");
+        let now = at("2026-11-23T10:01:40Z");
+        assert_eq!(history.count("v1/ConfigMap/shop/web", "/data/a", guard.1, now), 3, "enough to escalate");
+        // Fixes older than the window go as the next one is recorded.
+        history.record("v1/ConfigMap/shop/web", "/data/a", at("2026-11-23T11:00:00Z"), guard);
+        assert_eq!(history.count("v1/ConfigMap/shop/web", "/data/a", guard.1, at("2026-11-23T11:00:00Z")), 1);
+        history.forget("v1/ConfigMap/shop/db");
+        assert_eq!((history.objects(), history.len()), (1, 1), "a deleted object is forgotten");
+        // A window too large for the calendar counts everything and never panics.
+        let huge = Duration::from_secs(u64::MAX / 2);
+        assert_eq!(history.count("v1/ConfigMap/shop/web", "/data/a", huge, now), 1);
+        history.record("v1/ConfigMap/shop/web", "/data/a", Timestamp::MIN, (1, huge));
+        let mut rate = RateWindow::default();
+        for second in 0..600 {
+            rate.record(at("2026-11-23T10:00:00Z") + jiff::SignedDuration::from_secs(second));
+        }
+        assert_eq!(rate.len(), 60, "the rate window holds one minute of fixes, read or not");
+    }
+
+    #[test]
+    fn every_policy_has_a_flapping_guard_and_a_circuit_breaker() {
+        let rules = rules("mode: Enforce");
+        assert_eq!(rules.flapping, DEFAULT_FLAPPING);
+        assert_eq!((rules.max_drifted_percent, rules.breaker_defaulted), (Some(DEFAULT_MAX_DRIFTED_PERCENT), true));
+        let spec = drift("/spec/paused", RemediationClass::Spec);
+        let five = |_: &str| 5;
+        let fought = Counters { fixes_of: &five, ..calm() };
+        assert_eq!(
+            decide(&input(&rules, &[], fought), std::slice::from_ref(&spec)),
+            vec![Action::Escalate { reason: EscalationReason::Flapping { fixes: 5, window_seconds: 600 } }]
+        );
+        let most = Counters { targets: 10, drifted: 6, ..calm() };
+        assert_eq!(
+            decide(&input(&rules, &[], most), std::slice::from_ref(&spec)),
+            vec![Action::Escalate { reason: EscalationReason::CircuitOpen { drifted_percent: 60, max_percent: 50 } }]
+        );
+        // A small policy is not a mass change: its one drifted object is fixed.
+        let small = Counters { targets: 1, drifted: 1, ..calm() };
+        assert_eq!(decide(&input(&rules, &[], small), std::slice::from_ref(&spec)), vec![Action::Remediate]);
+        // A breaker the policy sets applies at any size; its own flapping guard replaces the default.
+        let own = RemediationRules::from_spec(
+            &serde_yaml::from_str("{circuitBreaker: {maxDriftedPercent: 50}, flapping: {maxFixes: 9, window: 1m}}")
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(own.flapping, (9, Duration::from_secs(60)));
+        assert!(!own.breaker_defaulted);
+        let small = Counters { targets: 1, drifted: 1, fixes_of: &five, ..calm() };
+        assert_eq!(
+            decide(&input(&own, &[], small), &[spec]),
+            vec![Action::Escalate { reason: EscalationReason::CircuitOpen { drifted_percent: 100, max_percent: 50 } }]
         );
     }
 }

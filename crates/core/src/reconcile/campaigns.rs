@@ -64,6 +64,9 @@ pub struct CampaignEntry {
     /// Why the API server refused the last automatic fix of a check, when it did for lack
     /// of permission: the campaign is not Ready until a fix goes through.
     pub write_denied: Option<String>,
+    /// Why handling the campaign failed inside driftwarden (a caught panic): it is left
+    /// alone, `Stalled`, until its spec changes.
+    pub internal_error: Option<String>,
 }
 
 /// A wave under way.
@@ -100,6 +103,7 @@ impl CampaignEntry {
             prune_due: false,
             deleting: BTreeMap::new(),
             write_denied: None,
+            internal_error: None,
         }
     }
 

@@ -67,6 +67,19 @@ impl TargetState {
     }
 }
 
+/// An object whose evaluation against the policy panicked (a bug, caught).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Panicked {
+    /// The panic's message.
+    pub message: String,
+    /// How many times in a row it panicked.
+    pub failures: u32,
+    /// The object's resourceVersion when it did (`None`: missing).
+    pub version: Option<String>,
+    /// Until when the same version of the object is left alone.
+    pub retry_at: Timestamp,
+}
+
 /// Why a policy is or is not ready.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Readiness {
@@ -80,6 +93,8 @@ pub enum Readiness {
     NotServed(String),
     /// The operator may not watch a kind it names.
     Forbidden(String),
+    /// Evaluating an object panicked (a bug, caught); the message names the object.
+    InternalError(String),
 }
 
 /// One policy.
@@ -116,6 +131,9 @@ pub struct PolicyEntry {
     pub sink: Option<Sink>,
     /// Label keys that name a target's owner, from `spec.escalation.ownerLabels`.
     pub owner_labels: Vec<String>,
+    /// Objects whose evaluation panicked, left alone until their backoff is over or they
+    /// change; each goes when it is evaluated without panicking or is no longer governed.
+    pub panicked: BTreeMap<ObjectKey, Panicked>,
 }
 
 impl PolicyEntry {
@@ -141,7 +159,27 @@ impl PolicyEntry {
             batch_counts: None,
             sink: None,
             owner_labels: Vec::new(),
+            panicked: BTreeMap::new(),
         }
+    }
+
+    /// Whether `key` is left alone now: its evaluation panicked, its backoff is not over
+    /// and the object did not change since (`live` is what the cache holds).
+    pub fn leaves_alone(&self, key: &ObjectKey, live: Option<&serde_json::Value>, now: Timestamp) -> bool {
+        let Some(panicked) = self.panicked.get(key) else { return false };
+        let version = live.and_then(|o| o.pointer("/metadata/resourceVersion")).and_then(serde_json::Value::as_str);
+        panicked.retry_at > now && panicked.version.as_deref() == version
+    }
+
+    /// Why the policy is stalled by a caught panic, naming the first object it hit.
+    pub fn internal_error(&self) -> Option<String> {
+        let (key, first) = self.panicked.iter().next()?;
+        let others = match self.panicked.len() - 1 {
+            0 => String::new(),
+            1 => " (and 1 other object)".to_string(),
+            n => format!(" (and {n} other objects)"),
+        };
+        Some(format!("evaluating {key} failed inside driftwarden: {}{others}", first.message))
     }
 
     /// Records a failed status write: the next try waits twice as long as the last
@@ -213,9 +251,11 @@ impl PolicyEntry {
             Readiness::Invalid(problem) => (false, self.invalid_reason, problem.clone()),
             Readiness::NotServed(problem) => (false, reasons::KIND_NOT_SERVED, problem.clone()),
             Readiness::Forbidden(problem) => (false, reasons::FORBIDDEN, problem.clone()),
+            Readiness::InternalError(problem) => (false, reasons::INTERNAL_ERROR, problem.clone()),
         };
         set(ConditionSpec::new(types::READY, ready.into(), reason, message.clone()));
-        let stalled = matches!(readiness, Readiness::Invalid(_) | Readiness::Forbidden(_));
+        let stalled =
+            matches!(readiness, Readiness::Invalid(_) | Readiness::Forbidden(_) | Readiness::InternalError(_));
         let reconciling = matches!(readiness, Readiness::Syncing | Readiness::NotServed(_));
         set(ConditionSpec::new(
             types::RECONCILING,

@@ -78,8 +78,10 @@ impl Reconciler {
             if let Err(problem) = &entry.spec {
                 warn!(campaign = %name, "invalid campaign: {problem}");
             }
-            // A changed spec is how a person resumes waves paused for failures.
+            // A changed spec is how a person resumes waves paused for failures, and a
+            // campaign stalled by an internal error.
             entry.last_outcome = None;
+            entry.internal_error = None;
             entry.generation = generation;
             // A narrower scope or another control leaves findings behind.
             entry.prune_due = true;

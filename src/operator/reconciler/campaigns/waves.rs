@@ -11,62 +11,67 @@ impl Reconciler {
         }
         let names: Vec<String> = self.campaigns.keys().cloned().collect();
         for name in names {
-            self.run_approvals(&name, now);
-            let Some(campaign) = self.campaigns.get(&name) else { continue };
-            let Ok(spec) = &campaign.spec else { continue };
-            if campaign.wave.is_some() {
-                continue;
-            }
-            // Fresh reads that failed are tried again after their backoff.
-            let retry: Vec<ObjectKey> = campaign
-                .findings
-                .iter()
-                .filter(|(_, f)| {
-                    f.status.state == FindingState::Verifying
-                        && !f.verifying
-                        && f.verify_retry_at.is_none_or(|at| at <= now)
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            let classes = self.campaign_classes_of(campaign);
-            let candidates: Vec<_> = campaign
-                .findings
-                .iter()
-                .filter(|(k, f)| f.status.class.is_some_and(|c| classes.contains(&c)) && !self.in_flight.contains(*k))
-                .map(|(k, f)| f.summary(k))
-                .collect();
-            let plan =
-                plan_wave(&spec.strategy, spec.paused, campaign.last_wave, campaign.last_outcome, &candidates, now);
-            for key in retry {
-                self.verify_finding(&name, &key);
-            }
-            let Ok(WavePlan::Go { findings }) = plan else { continue };
-            let keys: Vec<ObjectKey> = {
-                let by_name: std::collections::BTreeMap<&str, &ObjectKey> =
-                    self.campaigns[&name].findings.iter().map(|(k, f)| (f.name.as_str(), k)).collect();
-                findings.iter().filter_map(|n| by_name.get(n.as_str()).map(|k| (*k).clone())).collect()
+            self.campaign_step(&name, |this| this.run_campaign_waves(&name, now));
+        }
+    }
+
+    /// Starts one campaign's approved fixes and, when one is due, its next wave.
+    fn run_campaign_waves(&mut self, name: &str, now: Timestamp) {
+        let name = name.to_string();
+        self.run_approvals(&name, now);
+        let Some(campaign) = self.campaigns.get(&name) else { return };
+        let Ok(spec) = &campaign.spec else { return };
+        if campaign.wave.is_some() {
+            return;
+        }
+        // Fresh reads that failed are tried again after their backoff.
+        let retry: Vec<ObjectKey> = campaign
+            .findings
+            .iter()
+            .filter(|(_, f)| {
+                f.status.state == FindingState::Verifying
+                    && !f.verifying
+                    && f.verify_retry_at.is_none_or(|at| at <= now)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        let classes = self.campaign_classes_of(campaign);
+        let candidates: Vec<_> = campaign
+            .findings
+            .iter()
+            .filter(|(k, f)| f.status.class.is_some_and(|c| classes.contains(&c)) && !self.in_flight.contains(*k))
+            .map(|(k, f)| f.summary(k))
+            .collect();
+        let plan = plan_wave(&spec.strategy, spec.paused, campaign.last_wave, campaign.last_outcome, &candidates, now);
+        for key in retry {
+            self.verify_finding(&name, &key);
+        }
+        let Ok(WavePlan::Go { findings }) = plan else { return };
+        let keys: Vec<ObjectKey> = {
+            let by_name: std::collections::BTreeMap<&str, &ObjectKey> =
+                self.campaigns[&name].findings.iter().map(|(k, f)| (f.name.as_str(), k)).collect();
+            findings.iter().filter_map(|n| by_name.get(n.as_str()).map(|k| (*k).clone())).collect()
+        };
+        let mut wave = Wave::default();
+        let check = self.campaigns[&name].policy().is_none();
+        let number = self.campaigns[&name].waves + 1;
+        for key in keys {
+            let started = match check {
+                true => self.start_check_fix(&name, &key, None, Some(number)),
+                false => self.start_campaign_fix(&name, &key, None, Some(number)),
             };
-            let mut wave = Wave::default();
-            let check = self.campaigns[&name].policy().is_none();
-            let number = self.campaigns[&name].waves + 1;
-            for key in keys {
-                let started = match check {
-                    true => self.start_check_fix(&name, &key, None, Some(number)),
-                    false => self.start_campaign_fix(&name, &key, None, Some(number)),
-                };
-                if started {
-                    wave.pending.insert(key);
-                    wave.tried += 1;
-                }
+            if started {
+                wave.pending.insert(key);
+                wave.tried += 1;
             }
-            if let Some(campaign) = self.campaigns.get_mut(&name)
-                && wave.tried > 0
-            {
-                debug!(campaign = %name, wave = number, size = wave.tried, "wave started");
-                campaign.last_wave = Some(now);
-                campaign.waves = number;
-                campaign.wave = Some(wave);
-            }
+        }
+        if let Some(campaign) = self.campaigns.get_mut(&name)
+            && wave.tried > 0
+        {
+            debug!(campaign = %name, wave = number, size = wave.tried, "wave started");
+            campaign.last_wave = Some(now);
+            campaign.waves = number;
+            campaign.wave = Some(wave);
         }
     }
 
@@ -104,7 +109,14 @@ impl Reconciler {
                 // A person decided: the breaker guards against unattended mass changes only.
                 rules.max_drifted_percent = None;
             }
-            None => rules.auto_remediate = classes,
+            None => {
+                rules.auto_remediate = classes;
+                // Waves are the paced, checkpointed mass change a campaign is for: only a
+                // breaker the policy sets itself stops them.
+                if rules.breaker_defaulted {
+                    rules.max_drifted_percent = None;
+                }
+            }
         }
         let drifts: Vec<_> = target.drifts.iter().map(|d| d.drift.clone()).collect();
         let first_seen = target.first_seen;

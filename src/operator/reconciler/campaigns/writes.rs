@@ -8,10 +8,12 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn flush_campaigns(&mut self, now: Timestamp) {
         let names: Vec<String> = self.campaigns.keys().cloned().collect();
         for name in &names {
-            if self.campaigns.get(name).is_some_and(|c| c.prune_due) {
-                self.prune_findings(name);
-            }
-            self.account_campaign(name, now);
+            self.campaign_step(name, |this| {
+                if this.campaigns.get(name).is_some_and(|c| c.prune_due) {
+                    this.prune_findings(name);
+                }
+                this.account_campaign(name, now);
+            });
         }
         self.write_findings(now);
     }

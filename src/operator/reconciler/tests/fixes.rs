@@ -82,8 +82,8 @@ fn a_field_fixed_too_often_is_escalated_as_flapping_instead_of_fixed_again() {
     }
     assert!(asked.is_empty(), "the third revert is not fixed");
     assert_eq!(escalated.len(), 1, "{escalated:?}");
-    assert_eq!(escalated[0].0, reasons::DRIFT_ESCALATED);
-    assert!(escalated[0].1.contains("another actor is reverting it"), "{}", escalated[0].1);
+    assert_eq!(escalated[0].0, reasons::FLAPPING_DETECTED);
+    assert!(escalated[0].1.contains("conflict: fixed 2 times in 600s"), "{}", escalated[0].1);
     // The policy's status says so too.
     let status = h
         .tick()
@@ -101,6 +101,59 @@ fn a_field_fixed_too_often_is_escalated_as_flapping_instead_of_fixed_again() {
     h.advance(ms(10 * 60 * 1_000));
     assert!(fixes(h.tick()).is_empty(), "an escalation waits for the next look");
     assert_eq!(fixes(h.input(crate::operator::reconciler::Input::Resync)).len(), 1);
+}
+
+#[test]
+fn a_policy_without_a_flapping_setting_stops_fighting_after_the_default_bound() {
+    let mut h = Harness::new();
+    let mut asked = fixes(h.start(Own::policy(policy(json!({}))), vec![configmap("web", None)]));
+    // Another writer reverts the label a second after every fix.
+    let mut fixed = 0;
+    let mut escalated = Vec::new();
+    while let Some(fix) = asked.pop() {
+        fixed += 1;
+        assert!(fixed <= 5, "more fixes than the default guard allows");
+        h.verified(fix, configmap("web", Some("shop")));
+        h.advance(ms(1_000));
+        let effects = h.changed(configmap("web", None));
+        escalated = events(&effects);
+        asked = fixes(effects);
+    }
+    assert_eq!(fixed, 5, "the default guard allows 5 fixes of a field in 10 minutes");
+    assert_eq!(escalated.len(), 1, "{escalated:?}");
+    assert_eq!(escalated[0].0, reasons::FLAPPING_DETECTED);
+    assert!(escalated[0].1.contains("conflict: fixed 5 times in 600s"), "{}", escalated[0].1);
+    let status = h
+        .tick()
+        .into_iter()
+        .find_map(|effect| match effect {
+            crate::operator::reconciler::Effect::WritePolicyStatus { status, .. } => Some(status),
+            _ => None,
+        })
+        .expect("the escalation changes the policy's status");
+    assert_eq!((status.escalated, status.remediated), (1, 5));
+    assert!(status.drifts[0].reason.as_deref().is_some_and(|r| r.starts_with("conflict")), "{:?}", status.drifts);
+    // Further reverts within the window are not fought either.
+    for _ in 0..3 {
+        h.advance(ms(1_000));
+        h.changed(configmap("web", Some("other")));
+        assert!(fixes(h.input(crate::operator::reconciler::Input::Resync)).is_empty());
+    }
+}
+
+#[test]
+fn the_default_circuit_breaker_stops_a_mass_change_of_a_large_policy() {
+    let mut h = Harness::new();
+    let configmaps = (0..10).map(|i| configmap(&format!("web-{i}"), if i < 6 { None } else { Some("shop") })).collect();
+    let effects = h.start(Own::policy(policy(json!({}))), configmaps);
+    let escalated = events(&effects);
+    assert!(fixes(effects).is_empty(), "6 of 10 targets drift: above the default 50%");
+    assert_eq!(escalated.len(), 6, "{escalated:?}");
+    assert!(escalated.iter().all(|(_, m)| m.contains("above the circuit breaker's 50%")), "{escalated:?}");
+    // Below the threshold, fixes go ahead.
+    let mut h = Harness::new();
+    let configmaps = (0..10).map(|i| configmap(&format!("web-{i}"), if i < 5 { None } else { Some("shop") })).collect();
+    assert_eq!(fixes(h.start(Own::policy(policy(json!({}))), configmaps)).len(), 5);
 }
 
 #[test]

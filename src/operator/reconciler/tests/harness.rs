@@ -22,6 +22,8 @@ pub const START: &str = "2026-03-02T10:00:00Z";
 pub struct Harness {
     pub reconciler: Reconciler,
     pub now: Timestamp,
+    /// The metrics the reconciler counts into.
+    pub metrics: Arc<Metrics>,
     version: u64,
 }
 
@@ -36,8 +38,9 @@ pub struct AskedFix {
 impl Harness {
     pub fn new() -> Self {
         let now: Timestamp = START.parse().unwrap();
-        let reconciler = Reconciler::new(OperatorSettings::default(), Arc::new(Metrics::new()), Health::new(), now);
-        Harness { reconciler, now, version: 100 }
+        let metrics = Arc::new(Metrics::new());
+        let reconciler = Reconciler::new(OperatorSettings::default(), metrics.clone(), Health::new(), now);
+        Harness { reconciler, now, metrics, version: 100 }
     }
 
     pub fn input(&mut self, input: Input) -> Vec<Effect> {

@@ -2,7 +2,9 @@
 //! server: each test plays the watch events and the outcomes of the reconciler's own
 //! requests, moves the clock by hand, and reads the effects it answers with.
 
+mod bounded;
 mod campaigns;
+mod containment;
 mod exceptions;
 mod fixes;
 mod harness;
