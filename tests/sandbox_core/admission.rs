@@ -514,3 +514,52 @@ async fn a_namespace_is_selected_by_its_own_labels() -> TestResult {
     ns.delete().await?;
     Ok(())
 }
+
+/// Polls until `check` holds (a real API server sees policy changes a moment later).
+async fn eventually<F, Fut>(what: &str, mut check: F) -> TestResult
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..150 {
+        if check().await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("never: {what}").into())
+}
+
+#[tokio::test]
+async fn a_changed_policy_and_a_deleted_binding_apply_to_the_next_write() -> TestResult {
+    let cluster = TestCluster::start().await?;
+    let ns = cluster.temp_namespace().await?;
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), ns.name());
+    let name = format!("{}-changes", ns.name());
+    let mut policies = Policies::new(cluster.client());
+    let constraints = in_namespace(ns.name(), "", &["configmaps"], &["CREATE"]);
+    let refusing = |bad: &str| json!({"matchConstraints": constraints, "validations": [{"expression": format!("object.metadata.name != '{bad}'")}]});
+    policies.bind(&name, refusing("first"), &["Deny"], json!({})).await?;
+    refused_create(&api, &cm("first", json!({}), json!({}))).await?;
+    api.create(&dry(), &cm("second", json!({}), json!({}))).await?;
+
+    let resource = admission_resource("ValidatingAdmissionPolicy");
+    let vaps: Api<DynamicObject> = Api::all_with(cluster.client(), &resource);
+    vaps.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"spec": refusing("second")}))).await?;
+    let api = &api;
+    eventually("the changed policy refuses 'second' and allows 'first'", move || async move {
+        api.create(&dry(), &cm("second", json!({}), json!({}))).await.is_err()
+            && api.create(&dry(), &cm("first", json!({}), json!({}))).await.is_ok()
+    })
+    .await?;
+
+    let bindings: Api<DynamicObject> =
+        Api::all_with(cluster.client(), &admission_resource("ValidatingAdmissionPolicyBinding"));
+    bindings.delete(&name, &DeleteParams::default()).await?;
+    eventually("without its binding the policy refuses nothing", move || async move {
+        api.create(&dry(), &cm("second", json!({}), json!({}))).await.is_ok()
+    })
+    .await?;
+    vaps.delete(&name, &DeleteParams::default()).await?;
+    Ok(())
+}

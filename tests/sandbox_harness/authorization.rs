@@ -5,7 +5,7 @@ use driftwarden_sandbox::require_sandbox;
 use driftwarden_sandbox::testing::TestCluster;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
@@ -138,5 +138,28 @@ async fn wildcards_and_aggregated_cluster_roles_grant_across_namespaces() -> Tes
     assert_eq!(status_of(deployments.get("absent").await).code, 404, "allowed, so the answer is NotFound");
     let status = status_of(Api::<ConfigMap>::namespaced(client, ns.name()).list(&Default::default()).await);
     assert_eq!(status.code, 403, "apps/* does not reach the core group");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_role_change_applies_to_the_next_request() -> TestResult {
+    let cluster = TestCluster::start().await?;
+    let ns = cluster.temp_namespace().await?;
+    let bob = require_sandbox!(cluster.add_user("bob", &[]));
+    let rules = json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]);
+    grant(&cluster.client(), ns.name(), "cm-reader", rules, json!({"kind": "User", "name": "bob"})).await?;
+    let configmaps: Api<ConfigMap> = Api::namespaced(require_sandbox!(cluster.client_as(&bob))?, ns.name());
+    configmaps.list(&Default::default()).await?;
+    assert_eq!(status_of(configmaps.create(&PostParams::default(), &configmap("a")).await).code, 403);
+
+    let roles: Api<Role> = Api::namespaced(cluster.client(), ns.name());
+    let widened =
+        json!({"rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create"]}]});
+    roles.patch("cm-reader", &PatchParams::default(), &Patch::Merge(widened)).await?;
+    configmaps.create(&PostParams::default(), &configmap("a")).await?;
+
+    let bindings: Api<RoleBinding> = Api::namespaced(cluster.client(), ns.name());
+    bindings.delete("cm-reader", &DeleteParams::default()).await?;
+    assert_eq!(status_of(configmaps.list(&Default::default()).await).code, 403);
     Ok(())
 }

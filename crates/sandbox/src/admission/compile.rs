@@ -6,6 +6,7 @@ use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, Val
 use kube::core::cel::cel::Program;
 use kube::core::cel::cel::common::ast::{EntryExpr, Expr, IdedExpr};
 
+use super::paths::{ObjectReads, rewrite};
 use crate::error::Reason;
 
 /// One expression and its program.
@@ -18,20 +19,19 @@ pub struct Expression {
     pub uses: Vec<usize>,
     /// The request variables the expression may read.
     pub reads: Reads,
+    /// The parts of the request's objects the expression reads.
+    pub objects: ObjectReads,
+    /// The expression with its chains of selections from the request's objects read from
+    /// variables of their own (see [`super::paths`]), if it has any.
+    pub fast: Option<IdedExpr>,
 }
 
-/// Which of the request's variables expressions may read, from their text (a superset:
-/// a name inside a string literal counts). Variables nobody reads are not built, and an
-/// object's `metadata.managedFields` is left out of `object` and `oldObject` unless some
-/// expression names it.
+/// Which of the request's variables other than the objects (see [`ObjectReads`])
+/// expressions may read, from their text (a superset: a name inside a string literal
+/// counts). Variables nobody reads are not built, and an object's `metadata.managedFields`
+/// is left out of `object` and `oldObject` unless some expression names it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reads {
-    /// `object`.
-    pub object: bool,
-    /// `oldObject`.
-    pub old_object: bool,
-    /// `namespaceObject`.
-    pub namespace_object: bool,
     /// `request`.
     pub request: bool,
     /// `authorizer`.
@@ -44,9 +44,6 @@ impl Reads {
     /// What `source` may read.
     pub fn of(source: &str) -> Self {
         Reads {
-            object: source.contains("object"),
-            old_object: source.contains("oldObject"),
-            namespace_object: source.contains("namespaceObject"),
             request: source.contains("request"),
             authorizer: source.contains("authorizer"),
             managed_fields: source.contains("managedFields"),
@@ -56,9 +53,6 @@ impl Reads {
     /// What either reads.
     pub fn union(self, other: Reads) -> Self {
         Reads {
-            object: self.object || other.object,
-            old_object: self.old_object || other.old_object,
-            namespace_object: self.namespace_object || other.namespace_object,
             request: self.request || other.request,
             authorizer: self.authorizer || other.authorizer,
             managed_fields: self.managed_fields || other.managed_fields,
@@ -72,7 +66,13 @@ impl Expression {
         let program = parse(source);
         let read = variables_read(source);
         let uses = variables.iter().enumerate().filter(|(_, v)| read.contains(v)).map(|(i, _)| i).collect();
-        Expression { source: source.to_string(), program, uses, reads: Reads::of(source) }
+        let mut objects = program.as_ref().map(|p| ObjectReads::of(p.expression())).unwrap_or_default();
+        let rewritten = program.as_ref().ok().and_then(|p| rewrite(p.expression()));
+        let fast = rewritten.map(|(fast, chains)| {
+            objects.chains = chains;
+            fast
+        });
+        Expression { source: source.to_string(), program, uses, reads: Reads::of(source), objects, fast }
     }
 }
 
@@ -134,7 +134,8 @@ fn parsed_depth(root: &IdedExpr) -> usize {
     deepest
 }
 
-fn children(node: &IdedExpr) -> Vec<&IdedExpr> {
+/// The sub-expressions of `node`.
+pub fn children(node: &IdedExpr) -> Vec<&IdedExpr> {
     match &node.expr {
         Expr::Call(call) => call.target.iter().map(|t| t.as_ref()).chain(&call.args).collect(),
         Expr::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
@@ -240,6 +241,8 @@ pub struct CompiledPolicy {
     pub audit_annotations: Vec<(String, Expression)>,
     /// The request variables some expression may read.
     pub reads: Reads,
+    /// The parts of the request's objects some expression reads.
+    pub objects: ObjectReads,
 }
 
 /// The reason a validation names, `Forbidden` when unset or unknown.
@@ -288,9 +291,13 @@ impl CompiledPolicy {
             validations,
             audit_annotations,
             reads: Reads::default(),
+            objects: ObjectReads::default(),
         };
         let reads = compiled.expressions().fold(Reads::default(), |all, e| all.union(e.reads));
+        let mut objects = ObjectReads::default();
+        compiled.expressions().for_each(|e| objects.union(&e.objects));
         compiled.reads = reads;
+        compiled.objects = objects;
         compiled
     }
 
@@ -354,6 +361,7 @@ mod tests {
         assert!(error.starts_with("compilation failed: "), "{error}");
         assert_eq!(compiled.validations[1].message, None);
         let reads = compiled.reads;
-        assert!(reads.object && !reads.authorizer && !reads.old_object && !reads.managed_fields && !reads.request);
+        assert!(!reads.authorizer && !reads.managed_fields && !reads.request);
+        assert!(compiled.objects.object.is_some() && compiled.objects.old_object.is_none());
     }
 }

@@ -3,7 +3,7 @@
 //! most once. Evaluation errors are kept apart from `false`; the failure policy decides
 //! what an error means.
 
-use kube::core::cel::cel::{Context, Value as Cel};
+use kube::core::cel::cel::{Context, Program, Value as Cel};
 use std::cell::RefCell;
 
 use super::compile::{CompiledPolicy, Expression, FailurePolicy};
@@ -69,7 +69,7 @@ impl<'p, 's> Activation<'p, 's> {
     fn run(&self, expression: &Expression, limit: usize) -> Result<Cel, String> {
         let program = expression.program.as_ref().map_err(Clone::clone)?;
         if expression.uses.iter().all(|&i| i >= limit) {
-            return program.execute(&self.scope).map_err(|e| e.to_string());
+            return execute(expression, program, &self.scope);
         }
         let mut values = Vec::with_capacity(expression.uses.len());
         for &index in expression.uses.iter().filter(|&&i| i < limit) {
@@ -78,7 +78,7 @@ impl<'p, 's> Activation<'p, 's> {
         }
         let mut scope = self.scope.new_inner_scope();
         scope.add_variable_from_value("variables", map_of(values));
-        program.execute(&scope).map_err(|e| e.to_string())
+        execute(expression, program, &scope)
     }
 
     fn eval(&self, expression: &Expression) -> Result<Cel, String> {
@@ -96,6 +96,17 @@ impl<'p, 's> Activation<'p, 's> {
             )),
         }
     }
+}
+
+/// Evaluates `expression` in `scope`: its rewritten form first, and the original if that
+/// fails, so an error is always the original's own.
+fn execute(expression: &Expression, program: &Program, scope: &Context<'_>) -> Result<Cel, String> {
+    if let Some(fast) = &expression.fast
+        && let Ok(value) = Cel::resolve(fast, scope)
+    {
+        return Ok(value);
+    }
+    program.execute(scope).map_err(|e| e.to_string())
 }
 
 /// Evaluates `policy` in `request_scope` (the request's variables) with `params`.

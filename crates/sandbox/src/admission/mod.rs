@@ -3,6 +3,7 @@
 //!
 //! - [`values`]: JSON objects as CEL values, keys kept as they are.
 //! - [`compile`]: a policy compiled once (cached by uid and resourceVersion).
+//! - [`paths`]: the parts of the request's objects the expressions read.
 //! - [`matching`]: which writes a policy and a binding apply to.
 //! - [`params`]: the parameter objects a binding names.
 //! - [`authorizer`]: the `authorizer` variable, answered by the sandbox's RBAC.
@@ -15,6 +16,7 @@ mod compile;
 mod evaluate;
 mod matching;
 mod params;
+mod paths;
 mod validate;
 mod values;
 mod verdict;
@@ -37,6 +39,7 @@ use crate::store::{Admission, AdmissionRequest, ObjectView, Operation, Verdict, 
 use compile::{CompiledPolicy, Reads};
 use evaluate::Findings;
 use params::Params;
+use paths::{ObjectReads, Paths};
 use values::{map_of, string, strings, to_cel};
 use verdict::{Binding, Outcome};
 
@@ -59,12 +62,25 @@ struct Cached<T> {
     value: Arc<T>,
 }
 
-/// Compiled policies and decoded bindings by uid.
+/// The bound policies made from the stored policy and binding objects (held, so that
+/// the same objects are recognised by address), and what each set of matched policies
+/// reads, by their indexes.
+struct Bound {
+    sources: Vec<Arc<Value>>,
+    pairs: Arc<[(Arc<CompiledPolicy>, Arc<Binding>)]>,
+    reads: HashMap<Vec<usize>, Arc<(Reads, ObjectReads)>>,
+}
+
+/// Compiled policies and decoded bindings by uid, and the last bound policies.
 #[derive(Default)]
 struct Cache {
     policies: HashMap<String, Cached<CompiledPolicy>>,
     bindings: HashMap<String, Cached<Binding>>,
+    bound: Option<Bound>,
 }
+
+/// At most this many sets of matched policies keep what they read.
+const READS_CACHED: usize = 64;
 
 /// Brings `cache` up to date with `objects` (by uid and resourceVersion) and answers the
 /// current values.
@@ -109,9 +125,47 @@ impl Default for Engine {
 }
 
 impl Engine {
-    /// The bound policies: each binding with the policy it names.
-    fn bound(&self, objects: ObjectView<'_>) -> Vec<(Arc<CompiledPolicy>, Arc<Binding>)> {
+    /// The bound policies: each binding with the policy it names. Made again only when a
+    /// policy or binding object changed (each write stores a new object).
+    fn bound(&self, objects: ObjectView<'_>) -> Arc<[(Arc<CompiledPolicy>, Arc<Binding>)]> {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let policy_objects = objects.list(&GroupResource::new(GROUP, POLICIES));
+        let sources: Vec<&Arc<Value>> =
+            policy_objects.chain(objects.list(&GroupResource::new(GROUP, BINDINGS))).collect();
+        if let Some(bound) = &cache.bound
+            && bound.sources.len() == sources.len()
+            && bound.sources.iter().zip(&sources).all(|(a, b)| Arc::ptr_eq(a, b))
+        {
+            return bound.pairs.clone();
+        }
+        let pairs: Arc<[_]> = self.make_bound(&mut cache, objects).into();
+        let sources = sources.into_iter().cloned().collect();
+        cache.bound = Some(Bound { sources, pairs: pairs.clone(), reads: HashMap::new() });
+        pairs
+    }
+
+    /// What the policies at `matched` (indexes into the current [`Engine::bound`]) read.
+    fn reads(&self, bound: &[(Arc<CompiledPolicy>, Arc<Binding>)], matched: &[usize]) -> Arc<(Reads, ObjectReads)> {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let cached = cache.bound.as_mut().filter(|b| std::ptr::eq(b.pairs.as_ref(), bound));
+        if let Some(found) = cached.as_ref().and_then(|b| b.reads.get(matched)) {
+            return found.clone();
+        }
+        let policies = || matched.iter().filter_map(|&i| bound.get(i)).map(|(p, _)| p);
+        let reads = policies().fold(Reads::default(), |all, p| all.union(p.reads));
+        let mut objects_read = ObjectReads::default();
+        policies().for_each(|p| objects_read.union(&p.objects));
+        let made = Arc::new((reads, objects_read));
+        if let Some(b) = cached
+            && b.reads.len() < READS_CACHED
+        {
+            b.reads.insert(matched.to_vec(), made.clone());
+        }
+        made
+    }
+
+    /// [`Engine::bound`], made from the stored objects.
+    fn make_bound(&self, cache: &mut Cache, objects: ObjectView<'_>) -> Vec<(Arc<CompiledPolicy>, Arc<Binding>)> {
         let policies = refresh(&mut cache.policies, objects.list(&GroupResource::new(GROUP, POLICIES)).cloned(), |o| {
             serde_json::from_value::<ValidatingAdmissionPolicy>(o.clone()).ok().map(|p| CompiledPolicy::compile(&p))
         });
@@ -133,17 +187,27 @@ impl Engine {
         request: &AdmissionRequest<'_>,
         namespace: Option<&Value>,
         reads: Reads,
+        objects_read: &ObjectReads,
     ) -> Context<'_> {
         let mut scope = self.root.new_inner_scope();
-        let object = |value: Option<&Value>, read: bool| match value {
-            Some(value) if read && reads.managed_fields => to_cel(value),
-            Some(value) if read => values::without_managed_fields(value),
+        let object = |value: Option<&Value>, paths: &Option<Paths>| match (value, paths) {
+            (Some(value), Some(paths)) => paths.project(value, reads.managed_fields),
             _ => Cel::Null,
         };
-        scope.add_variable_from_value("object", object(request.object, reads.object));
-        scope.add_variable_from_value("oldObject", object(request.old_object, reads.old_object));
-        let namespace = namespace.filter(|_| reads.namespace_object);
-        scope.add_variable_from_value("namespaceObject", object(namespace, reads.namespace_object));
+        let roots = [
+            ("object", object(request.object, &objects_read.object)),
+            ("oldObject", object(request.old_object, &objects_read.old_object)),
+            ("namespaceObject", object(namespace, &objects_read.namespace_object)),
+        ];
+        for chain in &objects_read.chains {
+            let root = roots.iter().find(|(name, _)| *name == chain.root()).map(|(_, value)| value);
+            if let Some(value) = root.and_then(|root| chain.select(root)) {
+                scope.add_variable_from_value(chain.name(), value);
+            }
+        }
+        for (name, value) in roots {
+            scope.add_variable_from_value(name, value);
+        }
         scope.add_variable_from_value("request", if reads.request { request_value(request) } else { Cel::Null });
         if reads.authorizer {
             let rbac: Arc<RbacPolicy> = Arc::new(authorizer::rbac(objects));
@@ -232,14 +296,15 @@ impl Admission for Engine {
             policy.spec.match_constraints.as_ref().is_some_and(|m| matching::matches(m, request, namespace))
                 && binding.spec.match_resources.as_ref().is_none_or(|m| matching::matches(m, request, namespace))
         };
-        let matched: Vec<_> = bound.iter().filter(|(p, b)| applies(p, b)).collect();
+        let matched: Vec<usize> =
+            (0..bound.len()).filter(|&i| bound.get(i).is_some_and(|(p, b)| applies(p, b))).collect();
         if matched.is_empty() {
             return Verdict::default();
         }
-        let reads = matched.iter().fold(Reads::default(), |all, (p, _)| all.union(p.reads));
-        let scope = self.request_scope(objects, request, namespace, reads);
+        let reads = self.reads(&bound, &matched);
+        let scope = self.request_scope(objects, request, namespace, reads.0, &reads.1);
         let mut outcome = Outcome::default();
-        for (policy, binding) in matched {
+        for (policy, binding) in matched.iter().filter_map(|&i| bound.get(i)) {
             let param_kind = policy.spec.param_kind.as_ref();
             let findings = match params::resolve(objects, param_kind, binding.spec.param_ref.as_ref(), request) {
                 Params::Unused => guarded(policy, &scope, Cel::Null),

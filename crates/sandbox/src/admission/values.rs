@@ -26,19 +26,6 @@ pub fn to_cel(value: &Value) -> Cel {
     }
 }
 
-/// The CEL value of an object without its `metadata.managedFields`, for policies that do
-/// not read them (converting and copying them is most of the work otherwise).
-pub fn without_managed_fields(object: &Value) -> Cel {
-    let Value::Object(map) = object else { return to_cel(object) };
-    map_of(map.iter().map(|(k, v)| match (k.as_str(), v) {
-        ("metadata", Value::Object(metadata)) => {
-            let kept = metadata.iter().filter(|(field, _)| field.as_str() != "managedFields");
-            (k.as_str(), map_of(kept.map(|(field, value)| (field.as_str(), to_cel(value)))))
-        }
-        _ => (k.as_str(), to_cel(v)),
-    }))
-}
-
 /// A CEL map with string keys.
 pub fn map_of<'a>(entries: impl IntoIterator<Item = (&'a str, Cel)>) -> Cel {
     let map: HashMap<Key, Cel> = entries.into_iter().map(|(k, v)| (Key::String(Arc::new(k.to_string())), v)).collect();

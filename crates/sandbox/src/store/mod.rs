@@ -29,7 +29,7 @@ mod update;
 pub mod validation;
 mod watch;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -45,6 +45,7 @@ pub use selector::{FieldRequirement, FieldSelector, LabelRequirement, LabelSelec
 pub use snapshot::{ResourceObjects, Snapshot};
 pub use watch::{WatchEvent, WatchSession};
 
+use crate::auth::rbac::RbacPolicy;
 use crate::error::ApiError;
 use crate::resources::{Registry, ResourceKind, view_of};
 use state::State;
@@ -77,12 +78,16 @@ impl Default for StoreConfig {
 pub struct Store {
     state: Mutex<State>,
     config: StoreConfig,
+    /// The RBAC policy last made from the stored RBAC objects, and the
+    /// `State::rbac_generation` it was made at.
+    rbac: Mutex<Option<(u64, Arc<RbacPolicy>)>>,
 }
 
 impl Store {
     /// A store holding only the initial namespaces.
     pub fn new(config: StoreConfig) -> Result<Self, ApiError> {
-        let store = Store { state: Mutex::new(State::new(config.history_capacity, 4096)), config };
+        let store =
+            Store { state: Mutex::new(State::new(config.history_capacity, 4096)), config, rbac: Mutex::default() };
         let namespaces = ResourceRef::new("", "v1", "namespaces", None);
         for name in INITIAL_NAMESPACES {
             let body = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
@@ -101,6 +106,22 @@ impl Store {
     /// The store's tunables.
     pub fn config(&self) -> &StoreConfig {
         &self.config
+    }
+
+    /// The RBAC policy of the stored Roles, ClusterRoles and their bindings: made by `make`
+    /// only when one of them changed since it was last made.
+    pub fn rbac_policy(&self, make: impl FnOnce() -> RbacPolicy) -> Arc<RbacPolicy> {
+        let generation = self.lock().rbac_generation;
+        let mut cached = self.rbac.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((made_at, policy)) = cached.as_ref()
+            && *made_at == generation
+        {
+            return policy.clone();
+        }
+        // Made after reading the generation: at worst newer than it, and made again next time.
+        let policy = Arc::new(make());
+        *cached = Some((generation, policy.clone()));
+        policy
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -85,7 +85,7 @@ impl Store {
         }
         state.rv = snapshot.resource_version;
         state.history.compact(snapshot.resource_version);
-        Ok(Store { state: Mutex::new(state), config })
+        Ok(Store { state: Mutex::new(state), config, rbac: Mutex::default() })
     }
 }
 

@@ -41,7 +41,12 @@ pub struct State {
     pub changes: broadcast::Sender<Arc<Change>>,
     /// Admits clients' writes.
     pub admission: Hook,
+    /// Counts the writes to RBAC objects (Roles, ClusterRoles and their bindings).
+    pub rbac_generation: u64,
 }
+
+/// The API group of the RBAC objects.
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
 impl State {
     /// An empty state.
@@ -55,6 +60,7 @@ impl State {
             history: History::new(history_capacity),
             changes,
             admission: Hook::default(),
+            rbac_generation: 0,
         }
     }
 
@@ -72,6 +78,9 @@ impl State {
     /// Stores `object` at `key` under a new resourceVersion and tells watchers.
     pub fn put(&mut self, key: &ObjectKey, mut object: Value) -> Arc<Value> {
         self.rv += 1;
+        if key.resource.group == RBAC_GROUP {
+            self.rbac_generation += 1;
+        }
         meta::set_resource_version(&mut object, self.rv);
         let object = Arc::new(object);
         let previous = self.objects.entry(key.resource.clone()).or_default().insert(key.name.clone(), object.clone());
@@ -95,6 +104,9 @@ impl State {
     pub fn remove(&mut self, key: &ObjectKey) -> Option<Arc<Value>> {
         let previous = self.objects.get_mut(&key.resource)?.remove(&key.name)?;
         self.rv += 1;
+        if key.resource.group == RBAC_GROUP {
+            self.rbac_generation += 1;
+        }
         let mut last = (*previous).clone();
         meta::set_resource_version(&mut last, self.rv);
         let last = Arc::new(last);

@@ -2,6 +2,8 @@
 //! authenticated user may read discovery (as the `system:discovery` and
 //! `system:public-info-viewer` roles allow), and RBAC from the store decides the rest.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 
 use super::policy::RbacPolicy;
@@ -32,14 +34,14 @@ fn load<T: DeserializeOwned>(store: &Store, resource: &str) -> Vec<T> {
     }
 }
 
-/// The RBAC objects in `store`.
-pub fn policy_from_store(store: &Store) -> RbacPolicy {
-    RbacPolicy {
+/// The RBAC objects in `store`, decoded again only after one of them changed.
+pub fn policy_from_store(store: &Store) -> Arc<RbacPolicy> {
+    store.rbac_policy(|| RbacPolicy {
         roles: load(store, "roles"),
         cluster_roles: load(store, "clusterroles"),
         role_bindings: load(store, "rolebindings"),
         cluster_role_bindings: load(store, "clusterrolebindings"),
-    }
+    })
 }
 
 /// What the authorizer says of one request by one user.
