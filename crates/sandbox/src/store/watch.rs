@@ -18,6 +18,10 @@ use super::{Store, resolve_kind, stored_selector, view};
 use crate::error::ApiError;
 use crate::resources::{GroupResource, ResourceKind};
 
+/// The longest a watch stays open, whatever `timeoutSeconds` asks: a deadline further out
+/// would overflow the clock (a client may send up to 2^64-1 seconds).
+pub const MAX_WATCH_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// The annotation on the BOOKMARK that ends the initial events of a streaming list.
 pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 
@@ -190,7 +194,11 @@ impl Store {
             Some(rv) => Some(parse_rv(rv)?),
         };
         let now = Instant::now();
-        let timeout = options.timeout_seconds.map(Duration::from_secs).unwrap_or(self.config.default_watch_timeout);
+        let timeout = options
+            .timeout_seconds
+            .map(Duration::from_secs)
+            .unwrap_or(self.config.default_watch_timeout)
+            .min(MAX_WATCH_TIMEOUT);
         let bookmark_interval = options.allow_bookmarks.then_some(self.config.bookmark_interval);
         let mut session = WatchSession {
             kind: kind.clone(),
@@ -242,6 +250,17 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreConfig;
+
+    #[tokio::test]
+    async fn the_largest_timeout_a_client_can_send_opens_a_watch_capped_at_thirty_days() {
+        let store = Store::new(StoreConfig::default()).expect("store");
+        let target = ResourceRef::new("", "v1", "configmaps", Some("a"));
+        let options = WatchOptions { timeout_seconds: Some(u64::MAX), ..WatchOptions::default() };
+        let session = store.watch(&target, &options).expect("the watch opens");
+        let left = session.deadline - Instant::now();
+        assert!(left <= MAX_WATCH_TIMEOUT && left > MAX_WATCH_TIMEOUT - Duration::from_secs(60), "{left:?}");
+    }
 
     #[test]
     fn encoding_writes_the_same_line_as_the_json_form() {
