@@ -104,3 +104,17 @@ async fn generate_name_invalid_names_and_missing_namespaces() -> TestResult {
     assert_eq!(missing.message, "namespaces \"no-such-namespace\" not found");
     Ok(())
 }
+
+/// A body over the API server's 3 MiB limit is refused with 413 before it is decoded.
+#[tokio::test]
+async fn a_body_over_three_mebibytes_is_too_large() -> TestResult {
+    let sandbox = TestCluster::start().await?;
+    let ns = sandbox.temp_namespace().await?;
+    let api: Api<ConfigMap> = Api::namespaced(sandbox.client(), ns.name());
+    let mut big = configmap("big", &[]);
+    big.data = Some([("blob".to_string(), "x".repeat(4 * 1024 * 1024))].into());
+    let status = status_of(api.create(&PostParams::default(), &big).await);
+    assert_eq!((status.code, status.reason.as_str()), (413, "RequestEntityTooLarge"), "{status:?}");
+    assert!(status_of(api.get("big").await).code == 404, "nothing was stored");
+    Ok(())
+}

@@ -61,15 +61,21 @@ struct Preconditions {
 /// Answers one request.
 pub async fn handle(context: Arc<Context>, request: Request<Incoming>) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    let bytes = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => return response::error(&ApiError::bad_request("unable to read the request body").with_source(e)),
+    // Who asks is known from the headers: a request that does not authenticate is answered
+    // without reading its body, and no body is read past the API server's limit.
+    let authenticated = context.auth.authenticate(&parts.headers);
+    let bytes = match &authenticated {
+        Ok(_) => match read_body(body).await {
+            Ok(bytes) => bytes,
+            Err(e) => return response::error(&e),
+        },
+        Err(_) => bytes::Bytes::new(),
     };
     let path = parts.uri.path();
     let query = Query::parse(parts.uri.query()).unwrap_or_default();
     let attrs = RequestAttributes::new(&parts.method, path, query.watch);
     let mut notes = Admitted::default();
-    let (who, result) = match context.auth.authenticate(&parts.headers) {
+    let (who, result) = match authenticated {
         Err(e) => (None, Err(e)),
         Ok(who) if path.starts_with(admin::PREFIX) => {
             let result = match &who {
@@ -123,6 +129,22 @@ fn refused_impersonation(parts: &Parts, refused: Refused) -> Result<Response<Bod
                 .replace('>', "&gt;");
             Ok(response::text(StatusCode::INTERNAL_SERVER_ERROR, &text))
         }
+    }
+}
+
+/// The most a request body may hold, as kube-apiserver's `--max-request-body-bytes`
+/// defaults to: 3 MiB.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// The request body, refused with 413 past [`MAX_BODY_BYTES`].
+async fn read_body(body: Incoming) -> Result<bytes::Bytes, ApiError> {
+    match http_body_util::Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::new(
+            Reason::RequestEntityTooLarge,
+            format!("Request entity too large: limit is {MAX_BODY_BYTES}"),
+        )),
+        Err(e) => Err(ApiError::bad_request(format!("unable to read the request body: {e}"))),
     }
 }
 
