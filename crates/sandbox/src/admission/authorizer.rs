@@ -93,16 +93,7 @@ impl Check {
 
     fn decide(&self, verb: &str) -> Decision {
         let attrs = match &self.path {
-            Some(path) => RequestAttributes {
-                verb: verb.to_string(),
-                resource_request: false,
-                group: String::new(),
-                resource: String::new(),
-                subresource: None,
-                namespace: String::new(),
-                name: String::new(),
-                path: path.clone(),
-            },
+            Some(path) => RequestAttributes::non_resource(verb, path),
             None => RequestAttributes {
                 verb: verb.to_string(),
                 resource_request: true,
