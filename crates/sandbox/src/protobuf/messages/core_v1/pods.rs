@@ -1,4 +1,5 @@
-//! The JSON shape of the `core/v1` messages.
+//! The JSON shape of the `core/v1` Pod and its spec: containers, probes, security contexts,
+//! scheduling (affinity, tolerations, topology) and status. Volumes are in `volumes`.
 
 use k8s_pb::api::core::v1::*;
 
@@ -14,65 +15,9 @@ messages! {
         r#type: keep "type",
         localhost_profile: keep "localhostProfile",
     }
-    AwsElasticBlockStoreVolumeSource {
-        volume_id: keep "volumeID",
-        fs_type: nonzero "fsType",
-        partition: nonzero "partition",
-        read_only: nonzero "readOnly",
-    }
-    AzureDiskVolumeSource {
-        disk_name: keep "diskName",
-        disk_uri: keep "diskURI",
-        caching_mode: keep "cachingMode",
-        fs_type: keep "fsType",
-        read_only: keep "readOnly",
-        kind: keep "kind",
-    }
-    AzureFileVolumeSource {
-        secret_name: keep "secretName",
-        share_name: keep "shareName",
-        read_only: nonzero "readOnly",
-    }
-    CSIVolumeSource {
-        driver: keep "driver",
-        read_only: keep "readOnly",
-        fs_type: keep "fsType",
-        volume_attributes: keep "volumeAttributes",
-        node_publish_secret_ref: keep "nodePublishSecretRef",
-    }
     Capabilities {
         add: keep "add",
         drop: keep "drop",
-    }
-    CephFsVolumeSource {
-        monitors: nullable "monitors",
-        path: nonzero "path",
-        user: nonzero "user",
-        secret_file: nonzero "secretFile",
-        secret_ref: keep "secretRef",
-        read_only: nonzero "readOnly",
-    }
-    CinderVolumeSource {
-        volume_id: keep "volumeID",
-        fs_type: nonzero "fsType",
-        read_only: nonzero "readOnly",
-        secret_ref: keep "secretRef",
-    }
-    ClientIpConfig {
-        timeout_seconds: keep "timeoutSeconds",
-    }
-    ClusterTrustBundleProjection {
-        name: keep "name",
-        signer_name: keep "signerName",
-        label_selector: keep "labelSelector",
-        optional: keep "optional",
-        path: keep "path",
-    }
-    ConfigMap {
-        metadata: keep "metadata",
-        immutable: keep "immutable",
-        data: keep "data",
-        binary_data: keep "binaryData",
     }
     ConfigMapEnvSource {
         local_object_reference: inline,
@@ -81,17 +26,6 @@ messages! {
     ConfigMapKeySelector {
         local_object_reference: inline,
         key: keep "key",
-        optional: keep "optional",
-    }
-    ConfigMapProjection {
-        local_object_reference: inline,
-        items: keep "items",
-        optional: keep "optional",
-    }
-    ConfigMapVolumeSource {
-        local_object_reference: inline,
-        items: keep "items",
-        default_mode: keep "defaultMode",
         optional: keep "optional",
     }
     Container {
@@ -186,23 +120,6 @@ messages! {
     ContainerUser {
         linux: keep "linux",
     }
-    DownwardAPIProjection {
-        items: keep "items",
-    }
-    DownwardAPIVolumeFile {
-        path: keep "path",
-        field_ref: keep "fieldRef",
-        resource_field_ref: keep "resourceFieldRef",
-        mode: keep "mode",
-    }
-    DownwardAPIVolumeSource {
-        items: keep "items",
-        default_mode: keep "defaultMode",
-    }
-    EmptyDirVolumeSource {
-        medium: nonzero "medium",
-        size_limit: keep "sizeLimit",
-    }
     EnvFromSource {
         prefix: nonzero "prefix",
         config_map_ref: keep "configMapRef",
@@ -251,76 +168,14 @@ messages! {
         stdin_once: nonzero "stdinOnce",
         tty: nonzero "tty",
     }
-    EphemeralVolumeSource {
-        volume_claim_template: keep "volumeClaimTemplate",
-    }
-    Event {
-        metadata: keep "metadata",
-        involved_object: keep "involvedObject",
-        reason: nonzero "reason",
-        message: nonzero "message",
-        source: keep "source",
-        first_timestamp: keep "firstTimestamp",
-        last_timestamp: keep "lastTimestamp",
-        count: nonzero "count",
-        r#type: nonzero "type",
-        event_time: keep "eventTime",
-        series: keep "series",
-        action: nonzero "action",
-        related: keep "related",
-        reporting_component: keep "reportingComponent",
-        reporting_instance: keep "reportingInstance",
-    }
-    EventSeries {
-        count: nonzero "count",
-        last_observed_time: keep "lastObservedTime",
-    }
-    EventSource {
-        component: nonzero "component",
-        host: nonzero "host",
-    }
     ExecAction {
         command: keep "command",
-    }
-    FcVolumeSource {
-        target_ww_ns: keep "targetWWNs",
-        lun: keep "lun",
-        fs_type: nonzero "fsType",
-        read_only: nonzero "readOnly",
-        wwids: keep "wwids",
     }
     FileKeySelector {
         volume_name: keep "volumeName",
         path: keep "path",
         key: keep "key",
         optional: keep "optional",
-    }
-    FlexVolumeSource {
-        driver: keep "driver",
-        fs_type: nonzero "fsType",
-        secret_ref: keep "secretRef",
-        read_only: nonzero "readOnly",
-        options: keep "options",
-    }
-    FlockerVolumeSource {
-        dataset_name: nonzero "datasetName",
-        dataset_uuid: nonzero "datasetUUID",
-    }
-    GcePersistentDiskVolumeSource {
-        pd_name: keep "pdName",
-        fs_type: nonzero "fsType",
-        partition: nonzero "partition",
-        read_only: nonzero "readOnly",
-    }
-    GitRepoVolumeSource {
-        repository: keep "repository",
-        revision: nonzero "revision",
-        directory: nonzero "directory",
-    }
-    GlusterfsVolumeSource {
-        endpoints: keep "endpoints",
-        path: keep "path",
-        read_only: nonzero "readOnly",
     }
     GrpcAction {
         port: keep "port",
@@ -333,10 +188,6 @@ messages! {
     HostIp {
         ip: keep "ip",
     }
-    HostPathVolumeSource {
-        path: keep "path",
-        r#type: keep "type",
-    }
     HttpGetAction {
         path: nonzero "path",
         port: keep "port",
@@ -347,28 +198,6 @@ messages! {
     HttpHeader {
         name: keep "name",
         value: keep "value",
-    }
-    ImageVolumeSource {
-        reference: nonzero "reference",
-        pull_policy: nonzero "pullPolicy",
-    }
-    IscsiVolumeSource {
-        target_portal: keep "targetPortal",
-        iqn: keep "iqn",
-        lun: keep "lun",
-        iscsi_interface: nonzero "iscsiInterface",
-        fs_type: nonzero "fsType",
-        read_only: nonzero "readOnly",
-        portals: keep "portals",
-        chap_auth_discovery: nonzero "chapAuthDiscovery",
-        chap_auth_session: nonzero "chapAuthSession",
-        secret_ref: keep "secretRef",
-        initiator_name: keep "initiatorName",
-    }
-    KeyToPath {
-        key: keep "key",
-        path: keep "path",
-        mode: keep "mode",
     }
     Lifecycle {
         post_start: keep "postStart",
@@ -385,46 +214,6 @@ messages! {
         uid: keep "uid",
         gid: keep "gid",
         supplemental_groups: keep "supplementalGroups",
-    }
-    LoadBalancerIngress {
-        ip: nonzero "ip",
-        hostname: nonzero "hostname",
-        ip_mode: keep "ipMode",
-        ports: keep "ports",
-    }
-    LoadBalancerStatus {
-        ingress: keep "ingress",
-    }
-    LocalObjectReference {
-        name: nonzero "name",
-    }
-    ModifyVolumeStatus {
-        target_volume_attributes_class_name: nonzero "targetVolumeAttributesClassName",
-        status: keep "status",
-    }
-    Namespace {
-        metadata: keep "metadata",
-        spec: keep "spec",
-        status: keep "status",
-    }
-    NamespaceCondition {
-        r#type: keep "type",
-        status: keep "status",
-        last_transition_time: keep "lastTransitionTime",
-        reason: nonzero "reason",
-        message: nonzero "message",
-    }
-    NamespaceSpec {
-        finalizers: keep "finalizers",
-    }
-    NamespaceStatus {
-        phase: nonzero "phase",
-        conditions: keep "conditions",
-    }
-    NfsVolumeSource {
-        server: keep "server",
-        path: keep "path",
-        read_only: nonzero "readOnly",
     }
     NodeAffinity {
         required_during_scheduling_ignored_during_execution: keep "requiredDuringSchedulingIgnoredDuringExecution",
@@ -446,61 +235,6 @@ messages! {
         api_version: nonzero "apiVersion",
         field_path: keep "fieldPath",
     }
-    ObjectReference {
-        kind: nonzero "kind",
-        namespace: nonzero "namespace",
-        name: nonzero "name",
-        uid: nonzero "uid",
-        api_version: nonzero "apiVersion",
-        resource_version: nonzero "resourceVersion",
-        field_path: nonzero "fieldPath",
-    }
-    PersistentVolumeClaim {
-        metadata: keep "metadata",
-        spec: keep "spec",
-        status: keep "status",
-    }
-    PersistentVolumeClaimCondition {
-        r#type: keep "type",
-        status: keep "status",
-        last_probe_time: keep "lastProbeTime",
-        last_transition_time: keep "lastTransitionTime",
-        reason: nonzero "reason",
-        message: nonzero "message",
-    }
-    PersistentVolumeClaimSpec {
-        access_modes: keep "accessModes",
-        selector: keep "selector",
-        resources: keep "resources",
-        volume_name: nonzero "volumeName",
-        storage_class_name: keep "storageClassName",
-        volume_mode: keep "volumeMode",
-        data_source: keep "dataSource",
-        data_source_ref: keep "dataSourceRef",
-        volume_attributes_class_name: keep "volumeAttributesClassName",
-    }
-    PersistentVolumeClaimStatus {
-        phase: nonzero "phase",
-        access_modes: keep "accessModes",
-        capacity: keep "capacity",
-        conditions: keep "conditions",
-        allocated_resources: keep "allocatedResources",
-        allocated_resource_statuses: keep "allocatedResourceStatuses",
-        current_volume_attributes_class_name: keep "currentVolumeAttributesClassName",
-        modify_volume_status: keep "modifyVolumeStatus",
-    }
-    PersistentVolumeClaimTemplate {
-        metadata: keep "metadata",
-        spec: keep "spec",
-    }
-    PersistentVolumeClaimVolumeSource {
-        claim_name: keep "claimName",
-        read_only: nonzero "readOnly",
-    }
-    PhotonPersistentDiskVolumeSource {
-        pd_id: keep "pdID",
-        fs_type: nonzero "fsType",
-    }
     Pod {
         metadata: keep "metadata",
         spec: keep "spec",
@@ -521,15 +255,6 @@ messages! {
     PodAntiAffinity {
         required_during_scheduling_ignored_during_execution: keep "requiredDuringSchedulingIgnoredDuringExecution",
         preferred_during_scheduling_ignored_during_execution: keep "preferredDuringSchedulingIgnoredDuringExecution",
-    }
-    PodCertificateProjection {
-        signer_name: nonzero "signerName",
-        key_type: nonzero "keyType",
-        max_expiration_seconds: keep "maxExpirationSeconds",
-        credential_bundle_path: nonzero "credentialBundlePath",
-        key_path: nonzero "keyPath",
-        certificate_chain_path: nonzero "certificateChainPath",
-        user_annotations: keep "userAnnotations",
     }
     PodCondition {
         r#type: keep "type",
@@ -659,16 +384,6 @@ messages! {
         metadata: keep "metadata",
         spec: keep "spec",
     }
-    PortStatus {
-        port: keep "port",
-        protocol: keep "protocol",
-        error: keep "error",
-    }
-    PortworxVolumeSource {
-        volume_id: keep "volumeID",
-        fs_type: nonzero "fsType",
-        read_only: nonzero "readOnly",
-    }
     PreferredSchedulingTerm {
         weight: keep "weight",
         preference: keep "preference",
@@ -688,28 +403,6 @@ messages! {
         tcp_socket: keep "tcpSocket",
         grpc: keep "grpc",
     }
-    ProjectedVolumeSource {
-        sources: nullable "sources",
-        default_mode: keep "defaultMode",
-    }
-    QuobyteVolumeSource {
-        registry: keep "registry",
-        volume: keep "volume",
-        read_only: nonzero "readOnly",
-        user: nonzero "user",
-        group: nonzero "group",
-        tenant: nonzero "tenant",
-    }
-    RbdVolumeSource {
-        monitors: nullable "monitors",
-        image: keep "image",
-        fs_type: nonzero "fsType",
-        pool: nonzero "pool",
-        user: nonzero "user",
-        keyring: nonzero "keyring",
-        secret_ref: keep "secretRef",
-        read_only: nonzero "readOnly",
-    }
     ResourceClaim {
         name: keep "name",
         request: nonzero "request",
@@ -723,20 +416,6 @@ messages! {
         resource_id: keep "resourceID",
         health: nonzero "health",
     }
-    ResourceQuota {
-        metadata: keep "metadata",
-        spec: keep "spec",
-        status: keep "status",
-    }
-    ResourceQuotaSpec {
-        hard: keep "hard",
-        scopes: keep "scopes",
-        scope_selector: keep "scopeSelector",
-    }
-    ResourceQuotaStatus {
-        hard: keep "hard",
-        used: keep "used",
-    }
     ResourceRequirements {
         limits: keep "limits",
         requests: keep "requests",
@@ -745,26 +424,6 @@ messages! {
     ResourceStatus {
         name: keep "name",
         resources: keep "resources",
-    }
-    ScaleIoVolumeSource {
-        gateway: keep "gateway",
-        system: keep "system",
-        secret_ref: keep "secretRef",
-        ssl_enabled: nonzero "sslEnabled",
-        protection_domain: nonzero "protectionDomain",
-        storage_pool: nonzero "storagePool",
-        storage_mode: nonzero "storageMode",
-        volume_name: nonzero "volumeName",
-        fs_type: nonzero "fsType",
-        read_only: nonzero "readOnly",
-    }
-    ScopeSelector {
-        match_expressions: keep "matchExpressions",
-    }
-    ScopedResourceSelectorRequirement {
-        scope_name: keep "scopeName",
-        operator: keep "operator",
-        values: keep "values",
     }
     SeLinuxOptions {
         user: nonzero "user",
@@ -776,13 +435,6 @@ messages! {
         r#type: keep "type",
         localhost_profile: keep "localhostProfile",
     }
-    Secret {
-        metadata: keep "metadata",
-        immutable: keep "immutable",
-        data: keep "data",
-        string_data: keep "stringData",
-        r#type: nonzero "type",
-    }
     SecretEnvSource {
         local_object_reference: inline,
         optional: keep "optional",
@@ -790,17 +442,6 @@ messages! {
     SecretKeySelector {
         local_object_reference: inline,
         key: keep "key",
-        optional: keep "optional",
-    }
-    SecretProjection {
-        local_object_reference: inline,
-        items: keep "items",
-        optional: keep "optional",
-    }
-    SecretVolumeSource {
-        secret_name: nonzero "secretName",
-        items: keep "items",
-        default_mode: keep "defaultMode",
         optional: keep "optional",
     }
     SecurityContext {
@@ -817,68 +458,8 @@ messages! {
         seccomp_profile: keep "seccompProfile",
         app_armor_profile: keep "appArmorProfile",
     }
-    Service {
-        metadata: keep "metadata",
-        spec: keep "spec",
-        status: keep "status",
-    }
-    ServiceAccount {
-        metadata: keep "metadata",
-        secrets: keep "secrets",
-        image_pull_secrets: keep "imagePullSecrets",
-        automount_service_account_token: keep "automountServiceAccountToken",
-    }
-    ServiceAccountTokenProjection {
-        audience: nonzero "audience",
-        expiration_seconds: keep "expirationSeconds",
-        path: keep "path",
-    }
-    ServicePort {
-        name: nonzero "name",
-        protocol: nonzero "protocol",
-        app_protocol: keep "appProtocol",
-        port: keep "port",
-        target_port: keep "targetPort",
-        node_port: nonzero "nodePort",
-    }
-    ServiceSpec {
-        ports: keep "ports",
-        selector: keep "selector",
-        cluster_ip: nonzero "clusterIP",
-        cluster_ips: keep "clusterIPs",
-        r#type: nonzero "type",
-        external_ips: keep "externalIPs",
-        session_affinity: nonzero "sessionAffinity",
-        load_balancer_ip: nonzero "loadBalancerIP",
-        load_balancer_source_ranges: keep "loadBalancerSourceRanges",
-        external_name: nonzero "externalName",
-        external_traffic_policy: nonzero "externalTrafficPolicy",
-        health_check_node_port: nonzero "healthCheckNodePort",
-        publish_not_ready_addresses: nonzero "publishNotReadyAddresses",
-        session_affinity_config: keep "sessionAffinityConfig",
-        ip_families: keep "ipFamilies",
-        ip_family_policy: keep "ipFamilyPolicy",
-        allocate_load_balancer_node_ports: keep "allocateLoadBalancerNodePorts",
-        load_balancer_class: keep "loadBalancerClass",
-        internal_traffic_policy: keep "internalTrafficPolicy",
-        traffic_distribution: keep "trafficDistribution",
-    }
-    ServiceStatus {
-        load_balancer: keep "loadBalancer",
-        conditions: keep "conditions",
-    }
-    SessionAffinityConfig {
-        client_ip: keep "clientIP",
-    }
     SleepAction {
         seconds: keep "seconds",
-    }
-    StorageOsVolumeSource {
-        volume_name: nonzero "volumeName",
-        volume_namespace: nonzero "volumeNamespace",
-        fs_type: nonzero "fsType",
-        read_only: nonzero "readOnly",
-        secret_ref: keep "secretRef",
     }
     Sysctl {
         name: keep "name",
@@ -904,90 +485,6 @@ messages! {
         node_affinity_policy: keep "nodeAffinityPolicy",
         node_taints_policy: keep "nodeTaintsPolicy",
         match_label_keys: keep "matchLabelKeys",
-    }
-    TypedLocalObjectReference {
-        api_group: keep "apiGroup",
-        kind: keep "kind",
-        name: keep "name",
-    }
-    TypedObjectReference {
-        api_group: keep "apiGroup",
-        kind: keep "kind",
-        name: keep "name",
-        namespace: keep "namespace",
-    }
-    Volume {
-        name: keep "name",
-        volume_source: inline,
-    }
-    VolumeDevice {
-        name: keep "name",
-        device_path: keep "devicePath",
-    }
-    VolumeMount {
-        name: keep "name",
-        read_only: nonzero "readOnly",
-        recursive_read_only: keep "recursiveReadOnly",
-        mount_path: keep "mountPath",
-        sub_path: nonzero "subPath",
-        mount_propagation: keep "mountPropagation",
-        sub_path_expr: nonzero "subPathExpr",
-    }
-    VolumeMountStatus {
-        name: keep "name",
-        mount_path: keep "mountPath",
-        read_only: nonzero "readOnly",
-        recursive_read_only: keep "recursiveReadOnly",
-    }
-    VolumeProjection {
-        secret: keep "secret",
-        downward_api: keep "downwardAPI",
-        config_map: keep "configMap",
-        service_account_token: keep "serviceAccountToken",
-        cluster_trust_bundle: keep "clusterTrustBundle",
-        pod_certificate: keep "podCertificate",
-    }
-    VolumeResourceRequirements {
-        limits: keep "limits",
-        requests: keep "requests",
-    }
-    VolumeSource {
-        host_path: keep "hostPath",
-        empty_dir: keep "emptyDir",
-        gce_persistent_disk: keep "gcePersistentDisk",
-        aws_elastic_block_store: keep "awsElasticBlockStore",
-        git_repo: keep "gitRepo",
-        secret: keep "secret",
-        nfs: keep "nfs",
-        iscsi: keep "iscsi",
-        glusterfs: keep "glusterfs",
-        persistent_volume_claim: keep "persistentVolumeClaim",
-        rbd: keep "rbd",
-        flex_volume: keep "flexVolume",
-        cinder: keep "cinder",
-        cephfs: keep "cephfs",
-        flocker: keep "flocker",
-        downward_api: keep "downwardAPI",
-        fc: keep "fc",
-        azure_file: keep "azureFile",
-        config_map: keep "configMap",
-        vsphere_volume: keep "vsphereVolume",
-        quobyte: keep "quobyte",
-        azure_disk: keep "azureDisk",
-        photon_persistent_disk: keep "photonPersistentDisk",
-        projected: keep "projected",
-        portworx_volume: keep "portworxVolume",
-        scale_io: keep "scaleIO",
-        storageos: keep "storageos",
-        csi: keep "csi",
-        ephemeral: keep "ephemeral",
-        image: keep "image",
-    }
-    VsphereVirtualDiskVolumeSource {
-        volume_path: keep "volumePath",
-        fs_type: nonzero "fsType",
-        storage_policy_name: nonzero "storagePolicyName",
-        storage_policy_id: nonzero "storagePolicyID",
     }
     WeightedPodAffinityTerm {
         weight: keep "weight",
