@@ -64,8 +64,14 @@ pub fn run_sandbox(args: SandboxArgs, crds: Vec<CustomResourceDefinition>) -> Ex
         let mut out = std::io::stdout();
         let _ = out.write_all(running.banner().as_bytes());
         let client = running.sandbox().client();
+        let settings = OperatorSettings::default();
+        // The operator's own namespace holds its ledger, as the release namespace of a
+        // Helm install does.
+        if let Err(err) = operator_namespace(&client, &settings.namespace).await {
+            let _ = writeln!(out, "cannot create namespace {}: {err}", settings.namespace);
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let operator = tokio::spawn(operator::run(client.clone(), OperatorSettings::default(), async move {
+        let operator = tokio::spawn(operator::run(client.clone(), settings, async move {
             let mut stopped = stopped;
             let _ = stopped.wait_for(|stop| *stop).await;
         }));
@@ -96,6 +102,14 @@ pub fn run_sandbox(args: SandboxArgs, crds: Vec<CustomResourceDefinition>) -> Ex
         let _ = operator.await;
         result
     }))
+}
+
+/// Creates the operator's namespace (one already there is fine).
+async fn operator_namespace(client: &kube::Client, name: &str) -> Result<(), kube::Error> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client.clone());
+    let body = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+    let params = kube::api::PatchParams::apply("driftwarden-sandbox");
+    api.patch(name, &params, &kube::api::Patch::Apply(&body)).await.map(|_| ())
 }
 
 fn report(result: Result<(), crate::sandbox::run::RunError>) -> ExitCode {

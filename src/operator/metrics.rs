@@ -178,6 +178,35 @@ label_value!(InternalErrorKind {
     Input => "input",
 });
 
+/// How a write of the ledger ended, or what it had to drop.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum LedgerEvent {
+    /// A bucket was written.
+    Written,
+    /// A bucket write failed (it is tried again).
+    WriteFailed,
+    /// An announcement was dropped: its bucket was full, or it failed every round.
+    AnnouncementDropped,
+    /// Fix history was dropped because its bucket was full.
+    HistoryTrimmed,
+    /// An escalation record was dropped because its bucket was full (it may be announced
+    /// again after a restart).
+    EscalationTrimmed,
+}
+
+label_value!(LedgerEvent {
+    Written => "written",
+    WriteFailed => "write_failed",
+    AnnouncementDropped => "announcement_dropped",
+    HistoryTrimmed => "history_trimmed",
+    EscalationTrimmed => "escalation_trimmed",
+});
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LedgerLabels {
+    event: LedgerEvent,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InternalErrorLabels {
     kind: InternalErrorKind,
@@ -208,6 +237,8 @@ pub struct Metrics {
     api_requests: Family<VerbLabels, Counter>,
     internal_errors: Family<InternalErrorLabels, Counter>,
     leader: Gauge,
+    ledger: Family<LedgerLabels, Counter>,
+    backlog: Gauge,
 }
 
 impl Default for Metrics {
@@ -232,6 +263,8 @@ impl Metrics {
         let api_requests = Family::<VerbLabels, Counter>::default();
         let internal_errors = Family::<InternalErrorLabels, Counter>::default();
         let leader = Gauge::default();
+        let ledger = Family::<LedgerLabels, Counter>::default();
+        let backlog = Gauge::default();
 
         registry.register("drifts_detected", "Drifts detected, by remediation class", drifts_detected.clone());
         registry.register("remediations", "Fixes attempted, by class and result", remediations.clone());
@@ -260,6 +293,12 @@ impl Metrics {
             internal_errors.clone(),
         );
         registry.register("leader", "Whether this replica leads and reconciles (1) or stands by (0)", leader.clone());
+        registry.register("ledger", "Writes of the announcement ledger and what it dropped, by event", ledger.clone());
+        registry.register(
+            "announcement_backlog",
+            "Announcements (escalation Events and notifications) decided and not yet delivered",
+            backlog.clone(),
+        );
 
         Metrics {
             registry,
@@ -274,7 +313,31 @@ impl Metrics {
             api_requests,
             internal_errors,
             leader,
+            ledger,
+            backlog,
         }
+    }
+
+    /// Counts `count` ledger events of one kind.
+    pub fn ledger(&self, event: LedgerEvent, count: u64) {
+        if count > 0 {
+            self.ledger.get_or_create(&LedgerLabels { event }).inc_by(count);
+        }
+    }
+
+    /// How many ledger events of one kind were counted.
+    pub fn ledger_events(&self, event: LedgerEvent) -> u64 {
+        self.ledger.get_or_create(&LedgerLabels { event }).get()
+    }
+
+    /// Sets how many announcements wait for delivery.
+    pub fn set_backlog(&self, count: usize) {
+        self.backlog.set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// How many announcements wait for delivery.
+    pub fn backlog(&self) -> i64 {
+        self.backlog.get()
     }
 
     /// Counts a detected drift whose fix is of `class`.

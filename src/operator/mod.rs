@@ -6,6 +6,7 @@
 //! - [`runtime`]: executes those effects (requests, watches, Events, notifications) and
 //!   feeds their outcomes back.
 //! - [`watch`], [`remediate`], [`recreation_runner`]: the requests behind watches and fixes.
+//! - [`ledger`]: what was announced and fixed, kept in the cluster across restarts.
 //! - Around the loop: [`notify`] (delivery), [`metrics`], [`health`], [`leader`] election,
 //!   the [`supervisor`] that ties them together, and the request [`bounded`] and counting
 //!   ([`wrapped`]) clients.
@@ -13,6 +14,7 @@
 pub mod bounded;
 pub mod health;
 pub mod leader;
+pub mod ledger;
 pub mod metrics;
 pub mod notify;
 pub mod reconciler;

@@ -16,7 +16,7 @@ use super::error::DeliveryError;
 use super::event::Notification;
 use super::retry;
 use super::sink;
-use super::{DeliveryReport, NotifySettings, Shared};
+use super::{DeliveryReport, NotifySettings, Queued, Shared};
 use crate::notification::Sink;
 use crate::operator::metrics::NotificationResult;
 
@@ -89,7 +89,8 @@ async fn attempt(
 }
 
 /// Delivers one notification with retries and reports the outcome.
-async fn deliver(shared: &Shared, http: &HttpClient, sink: &Sink, notification: Notification) {
+async fn deliver(shared: &Shared, http: &HttpClient, sink: &Sink, queued: Queued) {
+    let Queued { notification, receipt } = queued;
     let settings: &NotifySettings = &shared.settings;
     let backoff = settings.backoff();
     let max_attempts = settings.max_attempts.max(1);
@@ -147,24 +148,22 @@ async fn deliver(shared: &Shared, http: &HttpClient, sink: &Sink, notification: 
         }
     };
     shared.finish(DeliveryReport { sink: name, id: notification.id, result, attempts, category });
+    if let Some(receipt) = receipt {
+        receipt(result);
+    }
 }
 
 /// Runs a sink's worker until its queue closes or it has been idle for a while; what was
 /// queued before it stopped is still delivered.
-pub(crate) async fn run_worker(
-    shared: Arc<Shared>,
-    http: HttpClient,
-    sink: Sink,
-    mut queue: mpsc::Receiver<Notification>,
-) {
+pub(crate) async fn run_worker(shared: Arc<Shared>, http: HttpClient, sink: Sink, mut queue: mpsc::Receiver<Queued>) {
     loop {
         match tokio::time::timeout(IDLE_TIMEOUT, queue.recv()).await {
-            Ok(Some(notification)) => deliver(&shared, &http, &sink, notification).await,
+            Ok(Some(queued)) => deliver(&shared, &http, &sink, queued).await,
             Ok(None) => return,
             Err(_) => {
                 queue.close();
-                while let Ok(notification) = queue.try_recv() {
-                    deliver(&shared, &http, &sink, notification).await;
+                while let Ok(queued) = queue.try_recv() {
+                    deliver(&shared, &http, &sink, queued).await;
                 }
                 return;
             }

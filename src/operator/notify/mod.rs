@@ -1,7 +1,8 @@
 //! CloudEvents 1.0 notifications over HTTP (DESIGN.md, Notifications).
 //!
 //! [`Notifier::send`] never blocks: it checks the sink's de-duplication set and hands the
-//! notification to a bounded queue (full queue: dropped, counted and logged). A background
+//! notification to a bounded queue (full queue: not queued, counted and logged, and its
+//! [`Receipt`] says so, so the sender keeps it and offers it again later). A background
 //! task routes each notification to its sink's worker, so sinks are served concurrently and
 //! each sink in order. A worker reads the sink's Secret at every attempt (rotation takes
 //! effect at once), POSTs in binary or structured mode, and retries 5xx, 408, 429 and
@@ -11,7 +12,9 @@
 //! Credentials belong in `authSecretRef`; user information in the URL is not turned into a
 //! header. RBAC: `get` on `secrets` in the namespaces that configure sinks.
 //!
-//! De-duplication is in memory: it holds for the life of the process, not across restarts.
+//! De-duplication here is in memory, for the life of the process; across restarts and
+//! failovers the operator's ledger (`crate::operator::ledger`) keeps each notification
+//! until its receipt says it was delivered.
 
 mod dedup;
 mod delivery;
@@ -102,6 +105,25 @@ pub struct DeliveryReport {
     pub category: Option<&'static str>,
 }
 
+/// Told once how one notification ended: delivered, refused, given up after its retries,
+/// not queued (full queue) or skipped as a duplicate.
+pub type Receipt = Box<dyn FnOnce(NotificationResult) + Send>;
+
+/// A notification on its way, with whom to tell how it ended.
+pub(crate) struct Queued {
+    pub(crate) notification: Notification,
+    pub(crate) receipt: Option<Receipt>,
+}
+
+impl Queued {
+    /// Tells the sender how it ended.
+    pub(crate) fn settle(self, result: NotificationResult) {
+        if let Some(receipt) = self.receipt {
+            receipt(result);
+        }
+    }
+}
+
 /// State shared by the sender side, the router and the workers.
 pub(crate) struct Shared {
     client: kube::Client,
@@ -133,14 +155,15 @@ impl Shared {
         let _ = self.reports.send(report);
     }
 
-    /// Drops a notification that could not be queued.
-    fn drop_notification(&self, sink: &Sink, notification: &Notification, why: &'static str) {
+    /// Gives back a notification that could not be queued.
+    fn drop_notification(&self, sink: &Sink, queued: Queued, why: &'static str) {
+        let notification = &queued.notification;
         tracing::warn!(
             sink = %sink.display_name(),
             id = %notification.id,
             kind = %notification.kind,
             why,
-            "notification dropped"
+            "notification not queued"
         );
         self.forget(&sink.key(), &notification.id);
         self.finish(DeliveryReport {
@@ -150,6 +173,7 @@ impl Shared {
             attempts: 0,
             category: Some(why),
         });
+        queued.settle(NotificationResult::Dropped);
     }
 }
 
@@ -157,7 +181,7 @@ impl Shared {
 /// is dropped and the queued notifications are delivered or given up.
 #[derive(Clone)]
 pub struct Notifier {
-    queue: mpsc::Sender<(Sink, Notification)>,
+    queue: mpsc::Sender<(Sink, Queued)>,
     shared: Arc<Shared>,
 }
 
@@ -180,21 +204,29 @@ impl Notifier {
     }
 
     /// Queues `notification` for `sink`. Never blocks and never fails: a duplicate is
-    /// skipped, and a full queue drops the notification (counted and logged).
+    /// skipped, and a full queue does not take the notification (counted and logged).
     pub fn send(&self, sink: &Sink, notification: Notification) -> Enqueued {
-        if !self.shared.remember(&sink.key(), &notification.id) {
-            tracing::debug!(sink = %sink.display_name(), id = %notification.id, "duplicate notification skipped");
+        self.send_with_receipt(sink, notification, None)
+    }
+
+    /// Queues `notification` for `sink` as [`Notifier::send`] does; `receipt` is told once
+    /// how it ended (at once when it is a duplicate or the queue is full).
+    pub fn send_with_receipt(&self, sink: &Sink, notification: Notification, receipt: Option<Receipt>) -> Enqueued {
+        let queued = Queued { notification, receipt };
+        if !self.shared.remember(&sink.key(), &queued.notification.id) {
+            tracing::debug!(sink = %sink.display_name(), id = %queued.notification.id, "duplicate notification skipped");
             self.shared.metrics.notification(NotificationResult::Duplicate);
+            queued.settle(NotificationResult::Duplicate);
             return Enqueued::Duplicate;
         }
-        match self.queue.try_send((sink.clone(), notification)) {
+        match self.queue.try_send((sink.clone(), queued)) {
             Ok(()) => Enqueued::Queued,
-            Err(mpsc::error::TrySendError::Full((sink, notification))) => {
-                self.shared.drop_notification(&sink, &notification, "QueueFull");
+            Err(mpsc::error::TrySendError::Full((sink, queued))) => {
+                self.shared.drop_notification(&sink, queued, "QueueFull");
                 Enqueued::Dropped
             }
-            Err(mpsc::error::TrySendError::Closed((sink, notification))) => {
-                self.shared.drop_notification(&sink, &notification, "NotifierStopped");
+            Err(mpsc::error::TrySendError::Closed((sink, queued))) => {
+                self.shared.drop_notification(&sink, queued, "NotifierStopped");
                 Enqueued::Dropped
             }
         }
@@ -220,38 +252,38 @@ impl Notifier {
 }
 
 /// Routes queued notifications to per-sink workers, starting them on demand.
-async fn route(shared: Arc<Shared>, mut receiver: mpsc::Receiver<(Sink, Notification)>) {
+async fn route(shared: Arc<Shared>, mut receiver: mpsc::Receiver<(Sink, Queued)>) {
     let http = delivery::http_client();
-    let mut workers: HashMap<SinkKey, mpsc::Sender<Notification>> = HashMap::new();
+    let mut workers: HashMap<SinkKey, mpsc::Sender<Queued>> = HashMap::new();
     let mut tasks = JoinSet::new();
-    while let Some((sink, notification)) = receiver.recv().await {
+    while let Some((sink, queued)) = receiver.recv().await {
         // Reap finished workers, and the queues of those that went idle and stopped, so
         // neither grows with the sinks ever used.
         while tasks.try_join_next().is_some() {}
         workers.retain(|_, sender| !sender.is_closed());
         let key = sink.key();
-        let mut pending = Some(notification);
+        let mut pending = Some(queued);
         for _ in 0..2 {
-            let Some(notification) = pending.take() else { break };
+            let Some(queued) = pending.take() else { break };
             let sender = workers.entry(key.clone()).or_insert_with(|| {
                 let (sender, queue) = mpsc::channel(shared.settings.queue_capacity.max(1));
                 tasks.spawn(delivery::run_worker(shared.clone(), http.clone(), sink.clone(), queue));
                 sender
             });
-            match sender.try_send(notification) {
+            match sender.try_send(queued) {
                 Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(notification)) => {
-                    shared.drop_notification(&sink, &notification, "QueueFull");
+                Err(mpsc::error::TrySendError::Full(queued)) => {
+                    shared.drop_notification(&sink, queued, "QueueFull");
                 }
-                Err(mpsc::error::TrySendError::Closed(notification)) => {
+                Err(mpsc::error::TrySendError::Closed(queued)) => {
                     // The worker went idle and stopped: start a new one and try again.
                     workers.remove(&key);
-                    pending = Some(notification);
+                    pending = Some(queued);
                 }
             }
         }
-        if let Some(notification) = pending {
-            shared.drop_notification(&sink, &notification, "NotifierStopped");
+        if let Some(queued) = pending {
+            shared.drop_notification(&sink, queued, "NotifierStopped");
         }
     }
     drop(workers);

@@ -1,6 +1,7 @@
 //! Announcements: new drifts and escalations are counted, and escalations and fixes told
 //! to people, as Events on the object and its policy and as notifications to the policy's
-//! sink. Each notification's id names its occurrence, so a sink never receives it twice.
+//! sink. Each announcement's id names its occurrence; escalation Events and every
+//! notification go through the ledger's outbox, so a restart neither repeats nor loses one.
 
 use serde_json::{Value, json};
 use tracing::info;
@@ -11,6 +12,7 @@ use crate::api::reasons;
 use crate::engine::decide::{Action, EscalationReason};
 use crate::keys::{ObjectKey, PolicyKey};
 use crate::notification::NotificationType;
+use crate::operator::ledger::Pending;
 use crate::operator::notify::{Notification, Sink};
 
 impl Reconciler {
@@ -44,9 +46,13 @@ impl Reconciler {
             .iter()
             .any(|d| matches!(d.action, Action::Escalate { reason: EscalationReason::Flapping { .. } }));
         let reason = if fought { reasons::FLAPPING_DETECTED } else { reasons::DRIFT_ESCALATED };
-        self.publish(key, &news.policy, EventType::Warning, reason, message.clone());
+        let paths: Vec<&str> = news.escalated.iter().map(|d| d.drift.path.as_str()).collect();
+        // One occurrence, one id: the same escalation decided again (after a restart, say)
+        // is announced once.
+        let occurrence = format!("{}/{key}/{}/{}", news.policy, news.version, paths.join(","));
+        let event = self.announcement(key, &news.policy, EventType::Warning, reason, message.clone());
+        self.enqueue(format!("event/{occurrence}/{reason}"), Pending::Event(event));
         if let Some(sink) = &news.sink {
-            let paths: Vec<&str> = news.escalated.iter().map(|d| d.drift.path.as_str()).collect();
             let data = json!({
                 "policy": news.policy.to_string(),
                 "object": key.to_ref(None),
@@ -59,7 +65,7 @@ impl Reconciler {
                 })).collect::<Vec<_>>(),
                 "message": message,
             });
-            let id = format!("{}/{key}/{}/{}/escalated", news.policy, news.version, paths.join(","));
+            let id = format!("{occurrence}/escalated");
             self.notify(sink, NotificationType::DriftEscalated, id, &news.policy, key, data);
         }
     }
@@ -78,7 +84,18 @@ impl Reconciler {
             None => format!("/apis/driftwarden.dev/v1alpha1/clusterdriftpolicies/{}", policy.name),
         };
         let notification = Notification { id, kind, source, subject: Some(key.to_string()), time: self.now, data };
-        self.effects.push(Effect::Notify { sink: sink.clone(), notification });
+        self.send_notification(sink.clone(), notification);
+    }
+
+    /// Puts a notification in the ledger's outbox: delivered once recorded, and again by
+    /// the next leader should this one stop before it is delivered.
+    pub(super) fn send_notification(&mut self, sink: Sink, notification: Notification) {
+        let spec = &sink.spec;
+        let id = format!(
+            "notification/{}/{}/{}/{}",
+            sink.namespace, spec.url_secret_ref.name, spec.url_secret_ref.key, notification.id
+        );
+        self.enqueue(id, Pending::Notification { sink, notification });
     }
 
     /// Publishes an Event on the object and on the policy. The runtime's recorder
@@ -91,6 +108,19 @@ impl Reconciler {
         reason: &'static str,
         message: String,
     ) {
+        let announcement = self.announcement(key, policy, type_, reason, message);
+        self.effects.push(Effect::Publish(announcement));
+    }
+
+    /// An Event on the object and on the policy, with their uids when known.
+    fn announcement(
+        &self,
+        key: &ObjectKey,
+        policy: &PolicyKey,
+        type_: EventType,
+        reason: &'static str,
+        message: String,
+    ) -> Announcement {
         let object_uid = self
             .kinds
             .get(&key.kind)
@@ -99,14 +129,6 @@ impl Reconciler {
             .and_then(Value::as_str)
             .map(str::to_string);
         let policy_uid = self.policies.get(policy).and_then(|entry| entry.uid.clone());
-        self.effects.push(Effect::Publish(Announcement {
-            object: key.clone(),
-            object_uid,
-            policy: policy.clone(),
-            policy_uid,
-            type_,
-            reason,
-            message,
-        }));
+        Announcement { object: key.clone(), object_uid, policy: policy.clone(), policy_uid, type_, reason, message }
     }
 }

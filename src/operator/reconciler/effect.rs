@@ -19,7 +19,7 @@ use crate::api::finding::FindingStatus;
 use crate::api::policy::PolicyStatus;
 use crate::engine::prune::FieldMask;
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
-use crate::operator::notify::{Notification, Sink};
+use crate::operator::ledger::{BucketWrite, Pending};
 use crate::operator::recreation_runner::{RecreateError, Recreation};
 use crate::operator::remediate::Fix;
 use crate::reconcile::policy_report::ReportBody;
@@ -73,8 +73,13 @@ pub enum Effect {
     Publish(Announcement),
     /// Publish an Event on one of driftwarden's own resources (about it, not one object).
     PublishOn { resource: OwnResource, uid: Option<String>, type_: EventType, reason: &'static str, message: String },
-    /// Send a notification to a sink (delivered at least once, with retries).
-    Notify { sink: Sink, notification: Notification },
+    /// Write one bucket of the ledger (a ConfigMap in the operator's namespace). Answered
+    /// by [`Outcome::LedgerWritten`](super::Outcome::LedgerWritten).
+    WriteLedger(BucketWrite),
+    /// Deliver an announcement the ledger recorded: Events on an object and its policy, or
+    /// a notification to a sink (with the notifier's retries). Answered by
+    /// [`Outcome::Delivered`](super::Outcome::Delivered).
+    Deliver { id: String, pending: Pending },
     /// Forget what was sent to sinks other than these, which policies and campaigns name.
     RetainSinks(std::collections::HashSet<crate::notification::SinkKey>),
 }

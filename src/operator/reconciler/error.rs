@@ -1,5 +1,5 @@
-//! Why a request the loop sent for itself failed: a status or Finding write, or a fresh
-//! read of an asset. The API server's answer is kept as the error's source; its text is in
+//! Why a request the loop sent for itself failed: a status, Finding or ledger write, or a
+//! fresh read of an asset. The API server's answer is kept as the error's source; its text is in
 //! the message too, as in kube's own errors, so that a log line reads whole.
 
 /// A failed request of the loop's own. Each is tried again after a backoff.
@@ -23,6 +23,12 @@ pub enum RequestError {
         #[source]
         source: kube::Error,
     },
+    /// Writing a bucket of the ledger (a ConfigMap in the operator's namespace).
+    #[error("{source}")]
+    LedgerWrite {
+        #[source]
+        source: kube::Error,
+    },
     /// The task sending the request panicked (a bug, caught); it is retried as a failure.
     #[error("the request failed inside driftwarden: {0}")]
     Internal(String),
@@ -35,6 +41,7 @@ impl RequestError {
             Self::StatusWrite { .. } => "StatusWriteFailed",
             Self::FindingWrite { .. } => "FindingWriteFailed",
             Self::FreshRead { .. } => "FreshReadFailed",
+            Self::LedgerWrite { .. } => "LedgerWriteFailed",
             Self::Internal(_) => "InternalError",
         }
     }

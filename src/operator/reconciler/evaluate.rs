@@ -23,6 +23,7 @@ use crate::engine::decide::{
 use crate::engine::evaluate::TargetResult;
 use crate::keys::PolicyKey;
 use crate::keys::{KindKey, ObjectKey};
+use crate::operator::ledger::fingerprint;
 use crate::operator::metrics::InternalErrorKind;
 use crate::reconcile::exceptions::{ExceptionEntry, ExceptionProblem};
 use crate::reconcile::policies::{DecidedDrift, Panicked, PolicyEntry, TargetState};
@@ -131,7 +132,7 @@ impl Reconciler {
     }
 
     pub(super) fn reconcile_one(&mut self, key: &ObjectKey) {
-        let Self { policies, kinds, namespaces, exceptions, settings, now, .. } = &mut *self;
+        let Self { policies, kinds, namespaces, exceptions, settings, now, ledger, .. } = &mut *self;
         let now = *now;
         let Some(kind) = kinds.get(&key.kind).filter(|k| k.synced) else { return };
         let live = kind.cache.get(key);
@@ -152,13 +153,15 @@ impl Reconciler {
                 remediations_last_minute,
                 now,
             };
+            let announced = ledger.announced(&policy.key, key);
             let evaluated = contained(Step::Evaluate, &format!("{} {key}", policy.key), || {
-                evaluate_one(policy, &context, exceptions, &settings.namespace, &labels)
+                evaluate_one(policy, &context, exceptions, &settings.namespace, &labels, announced)
             });
             match evaluated {
                 Err(message) => panicked.push((policy.key.clone(), message)),
                 Ok(None) => {
                     policy.panicked.remove(key);
+                    ledger.forget_object(&policy.key, key, now);
                     if policy.targets.remove(key).is_some() {
                         // Gone or no longer governed: nothing about it is kept.
                         policy.history.forget(&key.to_string());
@@ -171,6 +174,7 @@ impl Reconciler {
                     }
                     news.extend(item);
                     to_fix.extend(fix);
+                    ledger.set_announced(&policy.key, key, escalations_of(&state), now);
                     if policy.targets.get(key) != Some(&state) {
                         policy.targets.insert(key.clone(), state);
                         policy.dirty = true;
@@ -214,6 +218,16 @@ impl Reconciler {
     }
 }
 
+/// The fingerprints of the escalations a target stands at, as the ledger records them.
+fn escalations_of(state: &TargetState) -> BTreeSet<String> {
+    state
+        .drifts
+        .iter()
+        .filter(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit))
+        .map(|d| fingerprint(&d.drift.path, &d.action))
+        .collect()
+}
+
 /// What evaluating one object against one policy decided, to commit once it is known.
 struct Evaluated {
     state: TargetState,
@@ -229,6 +243,7 @@ fn evaluate_one(
     exceptions: &BTreeMap<(String, String), Result<ExceptionEntry, ExceptionProblem>>,
     operator_namespace: &str,
     labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+    announced: Option<&BTreeSet<String>>,
 ) -> Option<Evaluated> {
     let &DecisionContext { key, live, now, .. } = context;
     let Ok(compiled) = &policy.compiled else { return None };
@@ -249,8 +264,11 @@ fn evaluate_one(
         .map(|((source, drift), action)| DecidedDrift { source, drift, action })
         .collect();
     let previous = policy.targets.get(key);
+    // An escalation is new unless it was decided before, in this run or (the ledger says)
+    // in an earlier one.
     let is_new = |d: &DecidedDrift| {
         !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path && old.action == d.action))
+            && !announced.is_some_and(|known| known.contains(&fingerprint(&d.drift.path, &d.action)))
     };
     let detected: Vec<_> = decided
         .iter()

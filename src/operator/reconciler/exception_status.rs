@@ -280,6 +280,7 @@ impl Reconciler {
             }
         }
         let source = format!("/apis/driftwarden.dev/v1alpha1/namespaces/{}/driftexceptions/{}", key.0, key.1);
+        let mut notifications = Vec::new();
         for kind in kinds {
             for sink in &sinks {
                 let id = format!("{}/{}/{}/{}", key.0, key.1, kind.event_type(), entry.cover.expires_at.as_second());
@@ -290,8 +291,11 @@ impl Reconciler {
                 });
                 let notification =
                     Notification { id, kind, source: source.clone(), subject: None, time: self.now, data };
-                self.effects.push(Effect::Notify { sink: (*sink).clone(), notification });
+                notifications.push(((*sink).clone(), notification));
             }
+        }
+        for (sink, notification) in notifications {
+            self.send_notification(sink, notification);
         }
     }
 }

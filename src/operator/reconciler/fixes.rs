@@ -74,6 +74,7 @@ impl Reconciler {
         for part in &to_fix {
             if let Some(policy) = self.policies.get_mut(&part.policy) {
                 policy.rate.record(now);
+                self.ledger.counted(&part.policy, now);
             }
         }
         let fix = Fix {
@@ -163,6 +164,7 @@ impl Reconciler {
                 policy.last_remediation = Some(now);
                 for path in &paths {
                     policy.history.record(&object_id, path, now, guard);
+                    self.ledger.fixed(&policy_key, &key, path, now, guard);
                 }
                 let latency = now.duration_since(started);
                 let what = if paths.iter().any(String::is_empty) {

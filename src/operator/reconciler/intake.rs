@@ -164,11 +164,16 @@ impl Reconciler {
             entry.last_remediation = previous.last_remediation;
             entry.conditions = previous.conditions;
             entry.written = previous.written;
-        } else if let Some(listed) = object.get("status").cloned().and_then(|s| serde_json::from_value(s).ok()) {
-            // First seen since the operator started: the status it wrote before carries on
-            // (counts, conditions with their transition times), and is not written again
-            // unless something changed.
-            resume(&mut entry, listed);
+        } else {
+            // First seen since the operator started: the fix history and rate window the
+            // ledger kept carry on, and so does the status it wrote before (counts,
+            // conditions with their transition times), not written again unless something
+            // changed.
+            let guard = entry.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping);
+            (entry.history, entry.rate) = self.ledger.history_of(&key, guard);
+            if let Some(listed) = object.get("status").cloned().and_then(|s| serde_json::from_value(s).ok()) {
+                resume(&mut entry, listed);
+            }
         }
         let kinds: Vec<KindKey> = entry
             .compiled
@@ -189,6 +194,7 @@ impl Reconciler {
     pub(super) fn remove_policy(&mut self, key: &PolicyKey) {
         if self.policies.remove(key).is_some() {
             info!(policy = %key, "policy deleted");
+            self.ledger.forget_policy(key, self.now);
             self.forget_unused_kinds();
         }
     }

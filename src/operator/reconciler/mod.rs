@@ -15,6 +15,8 @@
 //! - [`fixes`]: start a fix, and take its verified (or failed) outcome.
 //! - [`status`]: policy readiness and status writes, coalesced on the tick.
 //! - [`announce`]: Events and notifications of drift, escalations and fixes.
+//! - [`ledger`]: what was announced and fixed, written to the cluster in batches, and
+//!   announcements delivered once recorded.
 //! - [`contain`]: a panic while compiling one policy or evaluating one object is caught
 //!   there, and that resource alone is stalled.
 //! - [`campaigns`], [`checks`], [`exception_status`], [`reports`]: campaigns and their
@@ -31,6 +33,7 @@ mod exception_status;
 mod fixes;
 mod intake;
 mod kinds;
+mod ledger;
 mod recreating;
 mod reports;
 mod status;
@@ -61,6 +64,7 @@ use crate::engine::backoff::Backoff;
 use crate::engine::decide::Action;
 use crate::engine::prune::FieldMask;
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
+use crate::operator::ledger::{Delivery, Ledger};
 use crate::reconcile::exceptions::{ExceptionEntry, ExceptionProblem};
 use crate::reconcile::policies::{DecidedDrift, PolicyEntry};
 
@@ -124,6 +128,10 @@ pub enum Outcome {
     PolicyReportsServed(Result<reports::Served, reports::ReportError>),
     /// One namespace's PolicyReport was written or deleted.
     PolicyReportWritten(Option<String>, reports::Written),
+    /// A bucket of the ledger was written (or not).
+    LedgerWritten { index: usize, serial: u64, result: Result<(), RequestError> },
+    /// An announcement from the ledger was delivered (or not).
+    Delivered { id: String, delivery: Delivery },
 }
 
 /// What changed for one policy while reconciling one object, to count and announce.
@@ -241,6 +249,8 @@ pub struct Reconciler {
     last_checks: Option<Timestamp>,
     /// The PolicyReports published, when their CRD is served.
     reports: reports::ReportWriter,
+    /// What was announced and fixed, kept in the cluster across restarts.
+    ledger: Ledger,
 }
 
 impl Reconciler {
@@ -272,7 +282,16 @@ impl Reconciler {
             identity_dirty: false,
             last_checks: None,
             reports: reports::ReportWriter::default(),
+            ledger: Ledger::default(),
         }
+    }
+
+    /// Takes up what an earlier run recorded (read from the cluster before the first
+    /// input): escalations announced, fix history and rate windows, and announcements not
+    /// yet delivered, which the first tick delivers.
+    pub fn with_ledger(mut self, ledger: Ledger) -> Self {
+        self.ledger = ledger;
+        self
     }
 
     /// Takes one input at `now` and answers what to do about it.
@@ -336,6 +355,8 @@ impl Reconciler {
             Outcome::CheckFixed { campaign, key, result, denied } => self.on_check_fixed(campaign, key, result, denied),
             Outcome::PolicyReportsServed(served) => self.on_reports_served(served),
             Outcome::PolicyReportWritten(namespace, written) => self.on_report_written(namespace, written),
+            Outcome::LedgerWritten { index, serial, result } => self.on_ledger_written(index, serial, result),
+            Outcome::Delivered { id, delivery } => self.on_delivered(&id, delivery),
             Outcome::StatusWritten(key, result) => {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };
@@ -400,6 +421,7 @@ impl Reconciler {
         self.run_waves(now);
         self.flush_campaigns(now);
         self.flush_exceptions(now);
+        self.flush_ledger(now);
     }
 
     /// Forgets fixes older than each policy's flapping window, and tells the notifier which
@@ -409,6 +431,11 @@ impl Reconciler {
             let (_, window) = policy.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping);
             policy.history.prune(window, now);
         }
+        let policies = &self.policies;
+        self.ledger.prune(now, &|key| {
+            let policy = policies.get(key)?;
+            Some(policy.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping).1)
+        });
         let operator_namespace = &self.settings.namespace;
         let used = self
             .policies

@@ -12,7 +12,9 @@ use tracing::{Instrument, debug, error, warn};
 
 use super::{Runtime, WatchSpec, requests};
 use crate::keys::{ObjectKey, PolicyKey};
-use crate::operator::metrics::{InternalErrorKind, Metrics};
+use crate::operator::ledger::{Delivery, Pending};
+use crate::operator::metrics::{InternalErrorKind, Metrics, NotificationResult};
+use crate::operator::notify::Receipt;
 use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome, OwnResource, fix_span};
 use crate::operator::reconciler::{ReportError, RequestError, panic_message};
 use crate::operator::remediate::{self, FixError, FixResult};
@@ -227,16 +229,50 @@ impl Runtime {
                     }
                 });
             }
-            Effect::Publish(announcement) => self.publish(announcement),
+            Effect::Publish(announcement) => drop(self.publish(announcement)),
             Effect::RetainSinks(used) => self.notifier.retain_sinks(&used),
-            Effect::Notify { sink, notification } => {
-                self.notifier.send(&sink, notification);
+            Effect::WriteLedger(write) => {
+                let namespace = self.settings.namespace.clone();
+                let (sent, index, serial) = (sender(&tx), write.index, write.serial);
+                spawn(
+                    Box::pin(async move {
+                        let result = requests::write_ledger(client, &namespace, &write).await;
+                        sent(Outcome::LedgerWritten { index: write.index, serial: write.serial, result });
+                    }),
+                    Box::new(move |panic| {
+                        send(Outcome::LedgerWritten { index, serial, result: Err(RequestError::Internal(panic)) })
+                    }),
+                );
+            }
+            Effect::Deliver { id, pending: Pending::Event(announcement) } => {
+                let published = self.publish(announcement);
+                tokio::spawn(async move {
+                    let delivery = match published.await {
+                        Ok(true) => Delivery::Delivered,
+                        _ => Delivery::Failed,
+                    };
+                    send(Outcome::Delivered { id, delivery });
+                });
+            }
+            Effect::Deliver { id, pending: Pending::Notification { sink, notification } } => {
+                let receipt: Receipt = Box::new(move |result| {
+                    let delivery = match result {
+                        NotificationResult::Delivered | NotificationResult::Duplicate => Delivery::Delivered,
+                        NotificationResult::Rejected => Delivery::Refused,
+                        NotificationResult::Exhausted
+                        | NotificationResult::Misconfigured
+                        | NotificationResult::Dropped => Delivery::Failed,
+                    };
+                    send(Outcome::Delivered { id, delivery });
+                });
+                self.notifier.send_with_receipt(&sink, notification, Some(receipt));
             }
         }
     }
 
-    /// Publishes an Event on the object and one on its policy.
-    fn publish(&self, announcement: Announcement) {
+    /// Publishes an Event on the object and one on its policy. The task answers whether
+    /// both were published.
+    fn publish(&self, announcement: Announcement) -> tokio::task::JoinHandle<bool> {
         let Announcement { object: key, object_uid, policy, policy_uid, type_, reason, message } = announcement;
         let recorder = self.recorder.clone();
         let type_ = kube_type(type_);
@@ -263,12 +299,15 @@ impl Runtime {
             secondary: None,
         };
         tokio::spawn(async move {
+            let mut published = true;
             for (event, reference) in [(on_object, object), (on_policy, policy_ref)] {
                 if let Err(err) = recorder.publish(&event, &reference).await {
                     debug!("event not published: {err}");
+                    published = false;
                 }
             }
-        });
+            published
+        })
     }
 }
 

@@ -17,11 +17,14 @@ use tokio::task::JoinHandle;
 
 use super::bounded::bounded_client;
 use super::health::Readiness as Health;
+use super::ledger::Ledger;
 use super::metrics::{InternalErrorKind, Metrics, counting_client};
 use super::notify::{Notifier, NotifySettings};
 use super::reconciler::{Input, Outcome, Reconciler};
+use super::settings::Clock;
 use super::settings::OperatorSettings;
 use super::watch::{self, Watched};
+use crate::engine::backoff::Backoff;
 use crate::keys::KindKey;
 
 /// How many watch events may wait for the loop before the watches wait in turn.
@@ -153,8 +156,19 @@ pub async fn run_with(
     let (outcomes_tx, mut outcomes_rx) = unbounded_channel();
     let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
     let clock = settings.clock.clone();
+    let mut shutdown = std::pin::pin!(shutdown);
+    // What an earlier run recorded is read before anything is decided, so nothing it
+    // announced is announced again and nothing it left undelivered is lost.
+    let ledger = tokio::select! {
+        _ = &mut shutdown => {
+            services.health.set_not_ready("the operator stopped");
+            return;
+        }
+        ledger = load_ledger(&client, &settings, &services, &clock) => ledger,
+    };
     let mut reconciler =
-        Reconciler::new(settings.clone(), services.metrics.clone(), services.health.clone(), clock.now());
+        Reconciler::new(settings.clone(), services.metrics.clone(), services.health.clone(), clock.now())
+            .with_ledger(ledger);
     let mut runtime = Runtime {
         recorder: Recorder::new(client.clone(), reporter),
         notifier: services.notifier.clone(),
@@ -171,7 +185,6 @@ pub async fn run_with(
     // never fall into step.
     let resync_interval = runtime.settings.resync_interval;
     let mut next_resync = tokio::time::Instant::now() + jittered(resync_interval, &mut rand::rng());
-    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let input = tokio::select! {
             _ = &mut shutdown => break,
@@ -215,6 +228,34 @@ pub async fn run_with(
     }
     services.health.set_not_ready("the operator stopped");
     drain(&mut watched_rx);
+}
+
+/// Reads the ledger's ConfigMaps, trying again (0.5 s doubling up to 30 s) until it can;
+/// meanwhile the operator is not ready and says why. Records that do not read are logged
+/// and skipped.
+async fn load_ledger(client: &Client, settings: &OperatorSettings, services: &Services, clock: &Clock) -> Ledger {
+    let backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let mut failures = 0;
+    loop {
+        match requests::read_ledger(client.clone(), &settings.namespace).await {
+            Ok(buckets) => {
+                let (ledger, problems) = Ledger::restore(buckets, clock.now());
+                for problem in &problems {
+                    tracing::warn!("a ledger record could not be read and is skipped: {problem}");
+                }
+                let (escalations, fields, _, backlog) = ledger.sizes();
+                tracing::info!(escalations, fixed_fields = fields, backlog, "ledger read");
+                return ledger;
+            }
+            Err(error) => {
+                failures += 1;
+                let message = format!("cannot read the ledger in namespace {}: {error}", settings.namespace);
+                tracing::warn!(failures, "{message}; retrying");
+                services.health.set_not_ready(message.clone());
+                tokio::time::sleep(backoff.delay(failures)).await;
+            }
+        }
+    }
 }
 
 fn drain<T>(rx: &mut Receiver<T>) {

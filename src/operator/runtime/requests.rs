@@ -1,6 +1,7 @@
 //! The requests behind the effects: each takes the client and plain data, and answers what
 //! the reconciler needs to know of how it went.
 
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Client;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -10,6 +11,7 @@ use crate::api::exception::{DriftException, ExceptionStatus};
 use crate::api::finding::{Finding, FindingStatus};
 use crate::api::policy::{ClusterDriftPolicy, DriftPolicy, PolicyStatus};
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
+use crate::operator::ledger::{self, BucketWrite};
 use crate::operator::reconciler::{FindingWrite, ReportError, RequestError, Served, Written};
 use crate::operator::watch;
 use crate::reconcile::policy_report::{API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
@@ -92,6 +94,40 @@ pub(super) async fn write_finding(
             .map_err(|source| RequestError::StatusWrite { source })?;
     }
     Ok((write.body.clone(), write.status.clone()))
+}
+
+/// Writes one bucket of the ledger: a ConfigMap in the operator's namespace, applied whole
+/// under the ledger's own field manager.
+pub(super) async fn write_ledger(client: Client, namespace: &str, write: &BucketWrite) -> Result<(), RequestError> {
+    let api: Api<ConfigMap> = Api::namespaced(client, namespace);
+    let body = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": write.name,
+            "labels": {ledger::LABEL: "true", "app.kubernetes.io/managed-by": "driftwarden"},
+        },
+        "data": {ledger::DATA_KEY: write.data},
+    });
+    api.patch(&write.name, &PatchParams::apply(ledger::FIELD_MANAGER).force(), &Patch::Apply(&body))
+        .await
+        .map(|_| ())
+        .map_err(|source| RequestError::LedgerWrite { source })
+}
+
+/// Reads the ledger's buckets: `(name, records)` of each ConfigMap labelled as one.
+pub(super) async fn read_ledger(client: Client, namespace: &str) -> Result<Vec<(String, String)>, kube::Error> {
+    let api: Api<ConfigMap> = Api::namespaced(client, namespace);
+    let listed = api.list(&ListParams::default().labels(&format!("{}=true", ledger::LABEL))).await?;
+    Ok(listed
+        .items
+        .into_iter()
+        .filter_map(|map| {
+            let name = map.metadata.name?;
+            let data = map.data?.remove(ledger::DATA_KEY)?;
+            Some((name, data))
+        })
+        .collect())
 }
 
 /// Reads an asset afresh: `Ok(None)` when it no longer exists.

@@ -77,7 +77,7 @@ fn a_field_fixed_too_often_is_escalated_as_flapping_instead_of_fixed_again() {
         h.verified(fix, configmap("web", Some("shop")));
         h.advance(ms(1_000));
         let effects = h.changed(configmap("web", None));
-        escalated = events(&effects);
+        escalated = h.announced(&effects);
         asked = fixes(effects);
     }
     assert!(asked.is_empty(), "the third revert is not fixed");
@@ -116,7 +116,7 @@ fn a_policy_without_a_flapping_setting_stops_fighting_after_the_default_bound() 
         h.verified(fix, configmap("web", Some("shop")));
         h.advance(ms(1_000));
         let effects = h.changed(configmap("web", None));
-        escalated = events(&effects);
+        escalated = h.announced(&effects);
         asked = fixes(effects);
     }
     assert_eq!(fixed, 5, "the default guard allows 5 fixes of a field in 10 minutes");
@@ -146,7 +146,7 @@ fn the_default_circuit_breaker_stops_a_mass_change_of_a_large_policy() {
     let mut h = Harness::new();
     let configmaps = (0..10).map(|i| configmap(&format!("web-{i}"), if i < 6 { None } else { Some("shop") })).collect();
     let effects = h.start(Own::policy(policy(json!({}))), configmaps);
-    let escalated = events(&effects);
+    let escalated = h.announced(&effects);
     assert!(fixes(effects).is_empty(), "6 of 10 targets drift: above the default 50%");
     assert_eq!(escalated.len(), 6, "{escalated:?}");
     assert!(escalated.iter().all(|(_, m)| m.contains("above the circuit breaker's 50%")), "{escalated:?}");
@@ -249,7 +249,7 @@ fn a_field_a_gitops_applier_set_is_escalated_as_a_conflict_not_fixed() {
         "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}
     }]);
     let effects = h.start(Own::policy(policy(json!({}))), vec![applied]);
-    let escalated = events(&effects);
+    let escalated = h.announced(&effects);
     assert!(fixes(effects).is_empty(), "driftwarden does not fight the applier");
     assert_eq!(escalated.len(), 1, "{escalated:?}");
     assert_eq!(escalated[0].0, reasons::DRIFT_ESCALATED);

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::super::{Effect, FixPart, Input, Outcome, Reconciler};
 use crate::keys::{KindKey, ObjectKey};
 use crate::operator::health::Readiness as Health;
+use crate::operator::ledger::Pending;
 use crate::operator::metrics::Metrics;
 use crate::operator::remediate::{Fix, FixError, FixResult};
 use crate::operator::settings::OperatorSettings;
@@ -41,6 +42,17 @@ impl Harness {
         let metrics = Arc::new(Metrics::new());
         let reconciler = Reconciler::new(OperatorSettings::default(), metrics.clone(), Health::new(), now);
         Harness { reconciler, now, metrics, version: 100 }
+    }
+
+    /// A reconciler taking up what `ledger` recorded, as after a restart.
+    pub fn restored(ledger: crate::operator::ledger::Ledger) -> Self {
+        let mut h = Harness::new();
+        let reconciler = std::mem::replace(
+            &mut h.reconciler,
+            Reconciler::new(OperatorSettings::default(), h.metrics.clone(), Health::new(), h.now),
+        );
+        h.reconciler = reconciler.with_ledger(ledger);
+        h
     }
 
     pub fn input(&mut self, input: Input) -> Vec<Effect> {
@@ -126,6 +138,17 @@ impl Harness {
         all
     }
 
+    /// The Events among `effects`, and those the ledger delivers once it has recorded
+    /// what was announced (its writes answered as done), without the rest of a tick.
+    pub fn announced(&mut self, effects: &[Effect]) -> Vec<(&'static str, String)> {
+        let mut seen = events(effects);
+        self.reconciler.flush_ledger(self.now);
+        let flushed = std::mem::take(&mut self.reconciler.effects);
+        let delivered = self.settle(flushed);
+        seen.extend(events(&delivered));
+        seen
+    }
+
     pub fn advance(&mut self, by: SignedDuration) {
         self.now += by;
     }
@@ -166,6 +189,9 @@ fn written(effect: &Effect) -> Option<Outcome> {
         Effect::WritePolicyStatus { policy, status } => Outcome::StatusWritten(policy.clone(), Ok(status.clone())),
         Effect::WriteCampaignStatus { name, status } => Outcome::CampaignWritten(name.clone(), Ok(status.clone())),
         Effect::WriteExceptionStatus { key, status } => Outcome::ExceptionWritten(key.clone(), Ok(status.clone())),
+        Effect::WriteLedger(write) => {
+            Outcome::LedgerWritten { index: write.index, serial: write.serial, result: Ok(()) }
+        }
         Effect::WriteFinding(write) => Outcome::FindingWritten {
             campaign: write.campaign.clone(),
             key: write.key.clone(),
@@ -286,7 +312,9 @@ pub fn events(effects: &[Effect]) -> Vec<(&'static str, String)> {
     effects
         .iter()
         .filter_map(|effect| match effect {
-            Effect::Publish(announcement) => Some((announcement.reason, announcement.message.clone())),
+            Effect::Publish(announcement) | Effect::Deliver { pending: Pending::Event(announcement), .. } => {
+                Some((announcement.reason, announcement.message.clone()))
+            }
             _ => None,
         })
         .collect()

@@ -171,3 +171,118 @@ fn latest_by_name(findings: Vec<Value>) -> Vec<Value> {
     }
     by_name.into_values().collect()
 }
+
+/// The ledger as the cluster holds it after `effects`' writes: the last write of each bucket.
+fn ledger_after(effects: &[Effect], stored: &mut std::collections::BTreeMap<String, String>) {
+    for effect in effects {
+        if let Effect::WriteLedger(write) = effect {
+            stored.insert(write.name.clone(), write.data.clone());
+        }
+    }
+}
+
+fn restore(
+    stored: &std::collections::BTreeMap<String, String>,
+    now: jiff::Timestamp,
+) -> crate::operator::ledger::Ledger {
+    let (ledger, problems) = crate::operator::ledger::Ledger::restore(stored.clone().into_iter().collect(), now);
+    assert!(problems.is_empty(), "{problems:?}");
+    ledger
+}
+
+/// driftwarden's own objects with the cluster policy that audits ConfigMaps' team label.
+fn audited() -> Own {
+    Own { namespaces: vec![namespace("shop")], cluster_policies: vec![audit_policy()], ..Own::default() }
+}
+
+/// `effects` and a tick's, every write among them answered as done.
+fn settled(h: &mut Harness, mut effects: Vec<Effect>) -> Vec<Effect> {
+    effects.extend(h_tick(h));
+    h.settle(effects)
+}
+
+fn deliveries(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Deliver { id, .. } => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_escalation_announced_before_a_restart_is_not_announced_again() {
+    let mut stored = std::collections::BTreeMap::new();
+    let mut h = Harness::new();
+    let effects = h.start(audited(), vec![configmap("web", None)]);
+    let effects = settled(&mut h, effects);
+    ledger_after(&effects, &mut stored);
+    let delivered = deliveries(&effects);
+    assert_eq!(delivered.len(), 1, "the audit escalation's Events, once recorded: {delivered:?}");
+    let mut answered = Vec::new();
+    for id in delivered {
+        let outcome = crate::operator::reconciler::Outcome::Delivered {
+            id,
+            delivery: crate::operator::ledger::Delivery::Delivered,
+        };
+        answered.extend(h.input(crate::operator::reconciler::Input::Outcome(outcome)));
+    }
+    let effects = settled(&mut h, answered);
+    ledger_after(&effects, &mut stored);
+
+    // A new leader starts from what the cluster holds.
+    let mut after = Harness::restored(restore(&stored, h.now));
+    after.now = h.now + ms(5_000);
+    let effects = after.start(audited(), vec![configmap("web", None)]);
+    let effects = settled(&mut after, effects);
+    assert!(deliveries(&effects).is_empty(), "nothing is announced again");
+    // Back in sync, then drifting again: a new occurrence, announced as before.
+    let effects = after.changed(configmap("web", Some("shop")));
+    settled(&mut after, effects);
+    let effects = after.changed(configmap("web", None));
+    let effects = settled(&mut after, effects);
+    assert_eq!(deliveries(&effects).len(), 1, "{:?}", deliveries(&effects));
+}
+
+#[test]
+fn an_announcement_recorded_and_not_delivered_is_delivered_by_the_next_leader() {
+    let mut stored = std::collections::BTreeMap::new();
+    let mut h = Harness::new();
+    let effects = h.start(audited(), vec![configmap("web", None)]);
+    let effects = settled(&mut h, effects);
+    ledger_after(&effects, &mut stored);
+    let first = deliveries(&effects);
+    assert_eq!(first.len(), 1);
+    // The leader dies before the Events are published.
+    let mut after = Harness::restored(restore(&stored, h.now));
+    after.now = h.now + ms(5_000);
+    let effects = after.start(audited(), vec![configmap("web", None)]);
+    let effects = settled(&mut after, effects);
+    assert_eq!(deliveries(&effects), first, "the same announcement, with the same id, once");
+}
+
+#[test]
+fn the_flapping_guard_counts_fixes_made_before_a_restart() {
+    let mut stored = std::collections::BTreeMap::new();
+    let mut h = Harness::new();
+    let mut asked = fixes(h.start(Own::policy(policy(json!({}))), vec![configmap("web", None)]));
+    // Four fixes of the same field, each reverted by another writer.
+    for _ in 0..4 {
+        let effects = h.verified(asked.remove(0), configmap("web", Some("shop")));
+        ledger_after(&h.settle(effects), &mut stored);
+        h.advance(ms(1_000));
+        asked = fixes(h.changed(configmap("web", None)));
+    }
+    h.advance(crate::operator::ledger::SLOW_FLUSH);
+    ledger_after(&settled(&mut h, Vec::new()), &mut stored);
+    // Restarted, the fifth fix is the last the default guard (5 in 10 minutes) allows.
+    let mut after = Harness::restored(restore(&stored, h.now));
+    after.now = h.now + ms(1_000);
+    let mut asked = fixes(after.start(Own::policy(policy(json!({}))), vec![configmap("web", None)]));
+    assert_eq!(asked.len(), 1);
+    after.verified(asked.remove(0), configmap("web", Some("shop")));
+    after.advance(ms(1_000));
+    let effects = after.changed(configmap("web", None));
+    assert!(fixes(effects).is_empty(), "the sixth revert is not fought: the fixes before the restart count");
+}
