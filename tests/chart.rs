@@ -283,7 +283,10 @@ fn rbac_variations_follow_their_values() {
     assert!(wildcard.notes().contains("WARNING: rbac.wildcard is true"), "{}", wildcard.notes());
 
     let single = rendered(json!({"leaderElection": {"enabled": false}})).unwrap();
-    assert!(single.of_kind("Role").is_empty(), "no Lease, no Role");
+    let own = grants(&single, "Role");
+    assert!(!grants_verb(&own, "coordination.k8s.io", "leases", "get"), "no Lease: {own:?}");
+    assert!(grants_verb(&own, "", "configmaps", "patch"), "the ledger's ConfigMaps: {own:?}");
+    assert!(!grants_verb(&own, "", "secrets", "get"), "{own:?}");
 }
 
 #[test]

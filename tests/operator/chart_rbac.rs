@@ -37,13 +37,12 @@ const UNUSED_BY_THE_SCENARIO: &[(&str, &str, &str, &str)] = &[
     ("get", "driftwarden.dev", "driftpolicies/status", "reading status"),
     ("get", "driftwarden.dev", "driftexceptions/status", "reading status"),
     // Campaigns and findings are listed and watched, and findings written with server-side
-    // apply (a patch, which creates them too); get and create are kept for API servers and
-    // tools that authorize an apply's creation as create; delete lets the operator remove
-    // findings of assets that are gone when garbage collection is not enough.
+    // apply (a patch, authorized as a create too when it creates one); get is kept for
+    // tools that read them one by one; delete lets the operator remove findings of assets
+    // that are gone when garbage collection is not enough.
     ("get", "driftwarden.dev", "remediationcampaigns", "campaigns"),
     ("get", "driftwarden.dev", "remediationcampaigns/status", "campaigns"),
     ("get", "driftwarden.dev", "findings", "findings"),
-    ("create", "driftwarden.dev", "findings", "findings"),
     ("delete", "driftwarden.dev", "findings", "findings"),
     ("get", "driftwarden.dev", "findings/status", "findings"),
     // The objects of the operator's own kinds are listed and watched, never fetched one
@@ -460,12 +459,15 @@ async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() 
     let used: BTreeSet<Grant> = requests
         .iter()
         .filter(|r| !r.resource.is_empty())
-        .map(|r| {
+        .flat_map(|r| {
             let resource = match &r.subresource {
                 Some(sub) => format!("{}/{sub}", r.resource),
                 None => r.resource.clone(),
             };
-            (r.verb.clone(), r.group.clone(), resource)
+            // An apply that created its object (201) was authorized as a create too.
+            let created =
+                (r.verb == "patch" && r.code == 201).then(|| ("create".to_string(), r.group.clone(), resource.clone()));
+            std::iter::once((r.verb.clone(), r.group.clone(), resource)).chain(created)
         })
         .collect();
     let granted = granted(&rendered);

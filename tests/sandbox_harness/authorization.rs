@@ -163,3 +163,45 @@ async fn a_role_change_applies_to_the_next_request() -> TestResult {
     assert_eq!(status_of(configmaps.list(&Default::default()).await).code, 403);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_apply_that_creates_needs_create_as_well_as_patch() -> TestResult {
+    let cluster = TestCluster::start().await?;
+    let ns = cluster.temp_namespace().await?;
+    let alice = require_sandbox!(cluster.add_user("patcher", &["dev"]));
+    let rules = json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"]}]);
+    grant(&cluster.client(), ns.name(), "patcher", rules, json!({"kind": "User", "name": "patcher"})).await?;
+    let client = require_sandbox!(cluster.client_as(&alice))?;
+    let configmaps: Api<ConfigMap> = Api::namespaced(client, ns.name());
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "new"}, "data": {"a": "1"}});
+    let status = status_of(configmaps.patch("new", &PatchParams::apply("patcher"), &Patch::Apply(&body)).await);
+    assert_eq!(status.code, 403, "{status:?}");
+    assert!(status.message.contains("cannot create resource \"configmaps\""), "{}", status.message);
+
+    // An existing object is applied to with patch alone.
+    let admin: Api<ConfigMap> = Api::namespaced(cluster.client(), ns.name());
+    admin.create(&PostParams::default(), &configmap("old")).await?;
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old"}, "data": {"a": "2"}});
+    configmaps.patch("old", &PatchParams::apply("patcher"), &Patch::Apply(&body)).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_apply_that_creates_answers_201() -> TestResult {
+    let cluster = TestCluster::start().await?;
+    let ns = cluster.temp_namespace().await?;
+    let client = cluster.client();
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fresh", "namespace": ns.name()}});
+    let path = format!("/api/v1/namespaces/{}/configmaps/fresh?fieldManager=test", ns.name());
+    let answer = |body: &serde_json::Value| {
+        http::Request::patch(path.clone())
+            .header("Content-Type", "application/apply-patch+yaml")
+            .body(serde_json::to_vec(body).unwrap())
+            .unwrap()
+    };
+    let (status, _) = client.send(answer(&body).map(Into::into)).await.map(|r| r.into_parts())?;
+    assert_eq!(status.status, 201, "created");
+    let (status, _) = client.send(answer(&body).map(Into::into)).await.map(|r| r.into_parts())?;
+    assert_eq!(status.status, 200, "applied to an existing object");
+    Ok(())
+}

@@ -69,7 +69,8 @@ async fn the_policys_circuit_breaker_escalates_a_campaigns_mass_change() -> Resu
         .sandbox()?
         .requests()
         .into_iter()
-        .filter(|r| r.resource == "configmaps" && r.verb == "patch" && !r.dry_run);
+        .filter(|r| r.resource == "configmaps" && r.verb == "patch" && !r.dry_run)
+        .filter(|r| !r.name.starts_with("driftwarden-ledger-"));
     assert_eq!(applies.count(), 0, "nothing applied");
     harness.stop().await;
     Ok(())

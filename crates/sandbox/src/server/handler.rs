@@ -16,8 +16,9 @@ use super::response::{self, Body};
 use super::route::Route;
 use super::{admin, discovery, openapi, reviews, table, token_request};
 use crate::admission;
+use crate::auth::forbidden::forbidden;
 use crate::auth::impersonation::{self, Effective, Refused};
-use crate::auth::rbac::authorize;
+use crate::auth::rbac::{self, authorize};
 use crate::auth::{Authenticated, Authenticator, RequestAttributes};
 use crate::error::{ApiError, Reason};
 use crate::faults::Faults;
@@ -422,6 +423,27 @@ fn collection(
     }
 }
 
+/// Refuses an apply that would create an object its requester may not create.
+fn authorize_create(
+    store: &Store,
+    requester: &Requester,
+    kind: &ResourceKind,
+    target: &ResourceRef,
+    name: &str,
+) -> Result<(), ApiError> {
+    let attrs = RequestAttributes {
+        verb: "create".to_string(),
+        resource_request: true,
+        group: kind.group.clone(),
+        resource: kind.resource.clone(),
+        subresource: None,
+        namespace: target.namespace.clone().unwrap_or_default(),
+        name: name.to_string(),
+        path: String::new(),
+    };
+    if rbac::decide(&requester.user, &attrs, store).allowed { Ok(()) } else { Err(forbidden(&requester.user, &attrs)) }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn object(
     context: &Context,
@@ -454,7 +476,16 @@ fn object(
         }
         Method::PATCH => {
             let patch = decode_patch(parts, body)?;
-            Ok(response::json(StatusCode::OK, &store.patch(target, name, &patch, subresource, write)?))
+            // An apply that creates the object is authorized as a create as well, and
+            // answered 201, as kube-apiserver does.
+            let creates = matches!(patch, PatchBody::Apply(_))
+                && subresource == Subresource::Main
+                && store.get(target, name).is_err_and(|e| e.reason == Reason::NotFound);
+            if creates {
+                authorize_create(store, requester, kind, target, name)?;
+            }
+            let patched = store.patch(target, name, &patch, subresource, write)?;
+            Ok(response::json(if creates { StatusCode::CREATED } else { StatusCode::OK }, &patched))
         }
         Method::DELETE if subresource == Subresource::Main => {
             let options = delete_options(&query, body, requester)?;
