@@ -129,3 +129,68 @@ async fn escalations_and_fixes_are_notified_and_secret_values_never_leak() {
     assert_eq!(live.data.unwrap()["password"].0, LEAKED.as_bytes(), "SecretData is not fixed without a person");
     harness.stop().await;
 }
+
+/// The `DriftEscalated` Events of the namespace regarding the object `name`.
+async fn escalations_of(harness: &Harness, name: &str) -> usize {
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(harness.client(), harness.ns());
+    let list = events.list(&ListParams::default()).await.expect("Events listed");
+    list.items
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("DriftEscalated"))
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .count()
+}
+
+/// Whether the ledger in the operator's namespace waits to deliver anything.
+async fn ledger_backlog(harness: &Harness) -> bool {
+    let maps: Api<ConfigMap> = Api::namespaced(harness.client(), harness.ns());
+    let listed = maps.list(&ListParams::default().labels("driftwarden.dev/ledger=true")).await.expect("listed");
+    listed.items.iter().any(|map| map.data.as_ref().is_some_and(|d| d.values().any(|v| v.contains("\"outbox\""))))
+}
+
+#[tokio::test]
+async fn a_restarted_operator_neither_repeats_nor_loses_an_escalation() {
+    let mut harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let (url, mut events) = receiver::start().await;
+    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
+    let hook: Secret =
+        serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    secrets.create(&PostParams::default(), &hook).await.unwrap();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &config_map(&ns, "first", "other")).await.unwrap();
+    create_policy(
+        &harness,
+        drift_policy(&ns, "audited", json!({
+            "baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "template": {"metadata": {"labels": {"team": "shop"}}}}],
+            "remediation": {"mode": "Audit"},
+            "escalation": {"notify": {"urlSecretRef": {"name": "hooks", "key": "url"}, "mode": "Structured"}}
+        })),
+    )
+    .await;
+    let received = |body: &[u8]| serde_json::from_slice::<serde_json::Value>(body).unwrap();
+    let first = within("the first escalation notified", async { received(&events.recv().await.unwrap().body) }).await;
+    assert_eq!(first["subject"], format!("ConfigMap {ns}/first"));
+    within("its Event published and the ledger emptied", async {
+        while escalations_of(&harness, "first").await == 0 || ledger_backlog(&harness).await {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+
+    harness.restart_operator().await;
+    // A second drift after the restart: once it is announced, the new operator has
+    // evaluated the first object too (both are listed before either is decided).
+    config_maps.create(&PostParams::default(), &config_map(&ns, "second", "other")).await.unwrap();
+    let second = within("the second escalation notified", async { received(&events.recv().await.unwrap().body) }).await;
+    assert_eq!(second["subject"], format!("ConfigMap {ns}/second"), "the first was not notified again");
+    within("the second's Event", async {
+        while escalations_of(&harness, "second").await == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(escalations_of(&harness, "first").await, 1, "the first escalation's Event is not published again");
+    assert!(events.try_recv().is_err(), "nothing else was notified");
+    harness.stop().await;
+}

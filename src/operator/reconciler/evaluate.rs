@@ -132,6 +132,9 @@ impl Reconciler {
     }
 
     pub(super) fn reconcile_one(&mut self, key: &ObjectKey) {
+        if super::kinds::is_ledger(key, &self.settings.namespace) {
+            return;
+        }
         let Self { policies, kinds, namespaces, exceptions, settings, now, ledger, .. } = &mut *self;
         let now = *now;
         let Some(kind) = kinds.get(&key.kind).filter(|k| k.synced) else { return };

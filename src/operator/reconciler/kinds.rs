@@ -93,6 +93,10 @@ impl Reconciler {
         if !matches!(change, Change::Init | Change::InitApply(_)) && checks::identity_kinds().contains(&kind) {
             self.identity_dirty = true;
         }
+        let own = |object: &Value| is_ledger(&ObjectKey::of(object), &self.settings.namespace);
+        if matches!(&change, Change::InitApply(o) | Change::Apply(o) | Change::Delete(o) if own(o)) {
+            return;
+        }
         let Some(entry) = self.kinds.get_mut(&kind) else { return };
         match change {
             Change::Init => entry.relist = Some(BTreeMap::new()),
@@ -160,4 +164,14 @@ impl Reconciler {
             }
         }
     }
+}
+
+/// Whether `key` is one of the ConfigMaps of the operator's own ledger (in `namespace`, the
+/// operator's): no policy governs them, whatever it matches, so the ledger is never fixed,
+/// escalated or recreated.
+pub(super) fn is_ledger(key: &ObjectKey, namespace: &str) -> bool {
+    key.kind.api_version == "v1"
+        && key.kind.kind == "ConfigMap"
+        && key.namespace.as_deref() == Some(namespace)
+        && crate::operator::ledger::bucket_index(&key.name).is_some()
 }
