@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 pub struct Received {
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -31,9 +33,10 @@ pub async fn start() -> (String, mpsc::UnboundedReceiver<Received>) {
                 let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
                     let tx = tx.clone();
                     async move {
+                        let at = std::time::Instant::now();
                         let (parts, body) = request.into_parts();
                         let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                        let _ = tx.send(Received { headers: parts.headers, body });
+                        let _ = tx.send(Received { headers: parts.headers, body, at });
                         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
                     }
                 });

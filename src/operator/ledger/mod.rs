@@ -183,7 +183,7 @@ impl Ledger {
 
     fn take_up(&mut self, index: usize, doc: BucketDoc, now: Timestamp, problems: &mut Vec<DecodeError>) {
         let records = doc.records();
-        // Records are filed by their own hash, whichever bucket held them.
+        // Records are filed by their object's (or policy's) hash.
         for (policy, object, drifts) in records.escalations {
             self.buckets[object_bucket(&object)].escalations.entry(object).or_default().insert(policy, drifts);
         }
@@ -193,8 +193,9 @@ impl Ledger {
         for (policy, seconds) in records.rates {
             self.buckets[policy_bucket(&policy)].rates.insert(policy, seconds);
         }
+        // Announcements stay where they were written, beside the records they go with.
         for (id, pending) in records.outbox {
-            self.buckets[bucket_of(&id)].outbox.insert(id, Entry::restored(pending, now));
+            self.buckets[index].outbox.insert(id, Entry::restored(pending, now));
         }
         problems.extend(records.problems.into_iter().map(|p| p.in_bucket(&bucket_name(index))));
     }

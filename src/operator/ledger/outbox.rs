@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::{Ledger, bucket_of};
+use super::{Ledger, bucket_of, object_bucket};
 use crate::engine::backoff::Backoff;
+use crate::keys::ObjectKey;
 use crate::operator::notify::{Notification, Sink};
 use crate::operator::reconciler::Announcement;
 
@@ -98,9 +99,12 @@ pub struct GivenUp {
 
 impl Ledger {
     /// Puts an announcement in the outbox under its stable `id`; the same id already there
-    /// (the same occurrence decided again) is not added twice.
-    pub fn enqueue(&mut self, id: String, pending: Pending, now: Timestamp) {
-        let bucket = &mut self.buckets[bucket_of(&id)];
+    /// (the same occurrence decided again) is not added twice. An announcement about an
+    /// object goes in that object's bucket, so the one write that records its escalation
+    /// also records the announcement: a new leader never finds one without the other.
+    pub fn enqueue(&mut self, id: String, pending: Pending, about: Option<&ObjectKey>, now: Timestamp) {
+        let index = about.map_or_else(|| bucket_of(&id), object_bucket);
+        let bucket = &mut self.buckets[index];
         if bucket.outbox.contains_key(&id) {
             return;
         }
@@ -128,7 +132,7 @@ impl Ledger {
     /// Takes how the delivery of `id` ended. Returns the announcement when this was its
     /// last round and it is given up.
     pub fn delivered(&mut self, id: &str, delivery: Delivery, now: Timestamp) -> Option<GivenUp> {
-        let bucket = &mut self.buckets[bucket_of(id)];
+        let bucket = self.buckets.iter_mut().find(|b| b.outbox.contains_key(id))?;
         let entry = bucket.outbox.get_mut(id).filter(|e| e.state == State::Sent)?;
         match delivery {
             Delivery::Delivered | Delivery::Refused => {

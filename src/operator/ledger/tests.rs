@@ -65,7 +65,7 @@ fn stored(writes: &[BucketWrite]) -> Vec<(String, String)> {
 fn an_announcement_is_delivered_only_once_a_write_recorded_it() {
     let now = at("2026-03-02T10:00:00Z");
     let mut ledger = Ledger::default();
-    ledger.enqueue("event/a".into(), event("web"), now);
+    ledger.enqueue("event/a".into(), event("web"), None, now);
     assert!(ledger.due_deliveries(now, 10).is_empty(), "not recorded yet");
     let (writes, _) = ledger.due_writes(now);
     assert_eq!(writes.len(), 1, "one bucket changed, one write");
@@ -88,8 +88,8 @@ fn an_announcement_is_delivered_only_once_a_write_recorded_it() {
 fn the_same_occurrence_is_queued_once() {
     let now = at("2026-03-02T10:00:00Z");
     let mut ledger = Ledger::default();
-    ledger.enqueue("n/1".into(), notification("1"), now);
-    ledger.enqueue("n/1".into(), notification("1"), now);
+    ledger.enqueue("n/1".into(), notification("1"), None, now);
+    ledger.enqueue("n/1".into(), notification("1"), None, now);
     assert_eq!(ledger.backlog(), 1);
 }
 
@@ -99,8 +99,8 @@ fn a_new_leader_delivers_what_was_recorded_and_not_delivered_and_knows_what_was_
     let mut ledger = Ledger::default();
     let drifts: BTreeSet<String> = [fingerprint("/spec/replicas", &crate::engine::decide::Action::Audit)].into();
     ledger.set_announced(&policy(), &object("web"), drifts.clone(), now);
-    ledger.enqueue("n/1".into(), notification("1"), now);
-    ledger.enqueue("event/1".into(), event("web"), now);
+    ledger.enqueue("n/1".into(), notification("1"), None, now);
+    ledger.enqueue("event/1".into(), event("web"), None, now);
     let guard = (5, Duration::from_secs(600));
     ledger.fixed(&policy(), &object("api"), "/spec/replicas", now, guard);
     ledger.counted(&policy(), now);
@@ -122,7 +122,7 @@ fn a_new_leader_delivers_what_was_recorded_and_not_delivered_and_knows_what_was_
 fn a_failed_delivery_is_tried_again_after_a_backoff_and_given_up_after_its_rounds() {
     let now = at("2026-03-02T10:00:00Z");
     let mut ledger = Ledger::default();
-    ledger.enqueue("n/1".into(), notification("1"), now);
+    ledger.enqueue("n/1".into(), notification("1"), None, now);
     write(&mut ledger, now, true);
     let mut t = now;
     for round in 1..MAX_ROUNDS {
@@ -141,7 +141,7 @@ fn a_failed_delivery_is_tried_again_after_a_backoff_and_given_up_after_its_round
 fn a_ledger_that_cannot_be_written_does_not_silence_announcements() {
     let now = at("2026-03-02T10:00:00Z");
     let mut ledger = Ledger::default();
-    ledger.enqueue("event/1".into(), event("web"), now);
+    ledger.enqueue("event/1".into(), event("web"), None, now);
     let mut t = now;
     for failure in 1..DELIVER_UNRECORDED_AFTER {
         assert_eq!(write(&mut ledger, t, false).len(), 1, "write {failure}");
@@ -161,7 +161,7 @@ fn fix_history_alone_is_written_after_the_slow_flush_and_announcements_at_once()
     assert!(ledger.due_writes(now).0.is_empty(), "fix history waits to be batched");
     // An id in another bucket than the fix's.
     let id = (0..).map(|i| format!("event/{i}")).find(|id| bucket_of(id) != object_bucket(&fixed)).unwrap();
-    ledger.enqueue(id.clone(), event("web"), now);
+    ledger.enqueue(id.clone(), event("web"), None, now);
     let written: Vec<usize> = ledger.due_writes(now).0.iter().map(|w| w.index).collect();
     assert_eq!(written, vec![bucket_of(&id)], "the announcement is written at once, the history later");
     let written: Vec<usize> = ledger.due_writes(now + SLOW_FLUSH).0.iter().map(|w| w.index).collect();
@@ -188,7 +188,7 @@ fn many_fixes_make_one_write_per_changed_bucket() {
 fn a_full_bucket_drops_its_oldest_fix_history_first_and_stays_within_its_bound() {
     let now = at("2026-03-02T10:00:00Z");
     let mut ledger = Ledger::default();
-    ledger.enqueue("event/keep".into(), event("web"), now);
+    ledger.enqueue("event/keep".into(), event("web"), None, now);
     let long = "x".repeat(200);
     for i in 0..60_000 {
         let t = now + SignedDuration::from_millis(i);

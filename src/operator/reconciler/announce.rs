@@ -51,7 +51,7 @@ impl Reconciler {
         // is announced once.
         let occurrence = format!("{}/{key}/{}/{}", news.policy, news.version, paths.join(","));
         let event = self.announcement(key, &news.policy, EventType::Warning, reason, message.clone());
-        self.enqueue(format!("event/{occurrence}/{reason}"), Pending::Event(event));
+        self.enqueue(format!("event/{occurrence}/{reason}"), Pending::Event(event), Some(key));
         if let Some(sink) = &news.sink {
             let data = json!({
                 "policy": news.policy.to_string(),
@@ -84,18 +84,19 @@ impl Reconciler {
             None => format!("/apis/driftwarden.dev/v1alpha1/clusterdriftpolicies/{}", policy.name),
         };
         let notification = Notification { id, kind, source, subject: Some(key.to_string()), time: self.now, data };
-        self.send_notification(sink.clone(), notification);
+        self.send_notification(sink.clone(), notification, Some(key));
     }
 
-    /// Puts a notification in the ledger's outbox: delivered once recorded, and again by
-    /// the next leader should this one stop before it is delivered.
-    pub(super) fn send_notification(&mut self, sink: Sink, notification: Notification) {
+    /// Puts a notification in the ledger's outbox (beside the records of the object it is
+    /// `about`): delivered once recorded, and by the next leader should this one stop
+    /// before it is delivered.
+    pub(super) fn send_notification(&mut self, sink: Sink, notification: Notification, about: Option<&ObjectKey>) {
         let spec = &sink.spec;
         let id = format!(
             "notification/{}/{}/{}/{}",
             sink.namespace, spec.url_secret_ref.name, spec.url_secret_ref.key, notification.id
         );
-        self.enqueue(id, Pending::Notification { sink, notification });
+        self.enqueue(id, Pending::Notification { sink, notification }, about);
     }
 
     /// Publishes an Event on the object and on the policy. The runtime's recorder

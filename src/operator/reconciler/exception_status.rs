@@ -295,7 +295,7 @@ impl Reconciler {
             }
         }
         for (sink, notification) in notifications {
-            self.send_notification(sink, notification);
+            self.send_notification(sink, notification, None);
         }
     }
 }

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use tracing::{error, warn};
 
 use super::{Effect, Reconciler, RequestError};
+use crate::keys::ObjectKey;
 use crate::operator::ledger::{Delivery, Pending};
 use crate::operator::metrics::LedgerEvent;
 
@@ -14,9 +15,10 @@ const DELIVERIES_PER_TICK: usize = 256;
 
 impl Reconciler {
     /// Records an announcement (Events about an escalation, or a notification) in the
-    /// ledger's outbox under its stable `id`; it is delivered once a write records it.
-    pub(super) fn enqueue(&mut self, id: String, pending: Pending) {
-        self.ledger.enqueue(id, pending, self.now);
+    /// ledger's outbox under its stable `id`, beside the records of the object it is
+    /// `about`; it is delivered once a write records it.
+    pub(super) fn enqueue(&mut self, id: String, pending: Pending, about: Option<&ObjectKey>) {
+        self.ledger.enqueue(id, pending, about, self.now);
     }
 
     /// Starts the writes that are due and delivers what is recorded and due.

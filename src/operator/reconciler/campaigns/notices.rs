@@ -60,6 +60,6 @@ impl Reconciler {
     ) {
         let source = format!("/apis/driftwarden.dev/v1alpha1/remediationcampaigns/{campaign}");
         let notification = Notification { id, kind, source, subject, time: self.now, data };
-        self.send_notification(sink.clone(), notification);
+        self.send_notification(sink.clone(), notification, None);
     }
 }
