@@ -153,6 +153,11 @@ fn object_bucket(key: &ObjectKey) -> usize {
     bucket_of(&codec::object_text(key))
 }
 
+/// The bucket the records and announcements about `key` go in.
+pub fn bucket_for(key: &ObjectKey) -> usize {
+    object_bucket(key)
+}
+
 fn policy_bucket(key: &PolicyKey) -> usize {
     bucket_of(&codec::policy_text(key))
 }
@@ -324,6 +329,15 @@ impl Ledger {
                 bucket.touch(false, now);
             }
         }
+    }
+
+    /// For each bucket, whether it holds announcements no write has recorded yet.
+    pub fn unrecorded_buckets(&self) -> [bool; BUCKETS] {
+        let mut held = [false; BUCKETS];
+        for (index, bucket) in self.buckets.iter().enumerate() {
+            held[index] = bucket.outbox.values().any(Entry::unrecorded);
+        }
+        held
     }
 
     /// How many records of each sort the ledger holds: `(escalations, fixed fields,

@@ -69,6 +69,11 @@ impl Entry {
         Entry { pending, state: State::Due(now), rounds: 0, since: now }
     }
 
+    /// Whether no write has recorded it yet.
+    pub(super) fn unrecorded(&self) -> bool {
+        matches!(self.state, State::Unsaved(_))
+    }
+
     pub(super) fn included_in(&mut self, serial: u64) {
         if self.state == State::Unsaved(None) {
             self.state = State::Unsaved(Some(serial));

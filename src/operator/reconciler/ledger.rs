@@ -53,6 +53,8 @@ impl Reconciler {
                 self.metrics.ledger(LedgerEvent::Written, 1);
                 self.ledger.written(index, serial, true, now);
                 self.deliver_due(now);
+                // Findings held until their notices were recorded may be written now.
+                self.write_findings(now);
             }
             Err(error) => {
                 warn!(bucket = index, category = error.category(), "writing the ledger failed, retrying: {error}");

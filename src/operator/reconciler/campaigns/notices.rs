@@ -46,7 +46,8 @@ impl Reconciler {
             data.extend(extra.clone());
         }
         let sink = Sink { namespace: self.settings.namespace.clone(), spec };
-        self.send_campaign(&sink, kind, id, name, Some(format!("{}/{}", finding.namespace, finding.name)), data);
+        let subject = Some(format!("{}/{}", finding.namespace, finding.name));
+        self.send_campaign(&sink, kind, id, name, subject, data, Some(key));
     }
 
     pub(in crate::operator::reconciler) fn send_campaign(
@@ -57,9 +58,10 @@ impl Reconciler {
         campaign: &str,
         subject: Option<String>,
         data: Value,
+        about: Option<&ObjectKey>,
     ) {
         let source = format!("/apis/driftwarden.dev/v1alpha1/remediationcampaigns/{campaign}");
         let notification = Notification { id, kind, source, subject, time: self.now, data };
-        self.send_notification(sink.clone(), notification, None);
+        self.send_notification(sink.clone(), notification, about);
     }
 }

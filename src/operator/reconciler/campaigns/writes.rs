@@ -23,6 +23,9 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn write_findings(&mut self, now: Timestamp) {
         let mut budget = self.settings.finding_writes.saturating_sub(self.finding_writes);
         let names: Vec<String> = self.campaigns.keys().cloned().collect();
+        // A Finding whose notice is not recorded yet waits for the ledger: written first, the
+        // Finding's new state would keep a new leader from ever sending the notice.
+        let held = self.ledger.unrecorded_buckets();
         for name in &names {
             if budget == 0 {
                 break;
@@ -39,7 +42,10 @@ impl Reconciler {
                     settled.push(key.clone());
                     continue;
                 };
-                if finding.writing || finding.retry_at.is_some_and(|at| at > now) {
+                if finding.writing
+                    || finding.retry_at.is_some_and(|at| at > now)
+                    || held[crate::operator::ledger::bucket_for(key)]
+                {
                     continue;
                 }
                 // A finding of the same name is still being deleted: write once it is gone.
@@ -186,7 +192,7 @@ impl Reconciler {
             let sink = Sink { namespace: self.settings.namespace.clone(), spec };
             for notice in notices {
                 let data = json!({"campaign": name, "message": notice.message, "checkpoint": notice.checkpoint});
-                self.send_campaign(&sink, notice.kind, notice.id, name, None, data);
+                self.send_campaign(&sink, notice.kind, notice.id, name, None, data, None);
             }
         }
     }

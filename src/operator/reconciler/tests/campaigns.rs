@@ -87,9 +87,8 @@ fn an_owners_approval_fixes_an_escalated_finding() {
     let mut h = Harness::new();
     // Manual: owners fix; the operator fixes only what an owner approves.
     h.start(own(json!({"mode": "Manual"})), drifted(1));
-    let effects = h.tick();
-    let mut writes = finding_writes(effects);
-    assert_eq!(writes.len(), 1, "the operator opens a Finding for the asset");
+    let mut writes = finding_writes(h.tick_recorded());
+    assert_eq!(writes.len(), 1, "the operator opens a Finding for the asset, once its notice is recorded");
     let write = writes.remove(0);
     h.input(Input::Outcome(Outcome::FindingWritten {
         campaign: write.campaign.clone(),
@@ -110,4 +109,25 @@ fn an_owners_approval_fixes_an_escalated_finding() {
     assert_eq!(asked.len(), 1, "the approved fix starts");
     let by = asked[0].parts[0].campaign.as_ref().and_then(|c| c.approved_by.clone());
     assert_eq!(by.as_deref(), Some("owner@example.com"), "the approval is recorded with the fix");
+}
+
+#[test]
+fn a_finding_is_written_only_once_its_notice_is_recorded() {
+    let mut h = Harness::new();
+    h.start(own(json!({"mode": "Manual"})), drifted(1));
+    let effects = h.tick();
+    let recorded: Vec<(usize, u64)> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::WriteLedger(w) => Some((w.index, w.serial)),
+            _ => None,
+        })
+        .collect();
+    assert!(!recorded.is_empty(), "the opening notice is recorded first");
+    assert!(finding_writes(effects).is_empty(), "a Finding written first could hide its notice from a new leader");
+    let mut after = Vec::new();
+    for (index, serial) in recorded {
+        after.extend(h.input(Input::Outcome(Outcome::LedgerWritten { index, serial, result: Ok(()) })));
+    }
+    assert_eq!(finding_writes(after).len(), 1, "written as soon as the ledger holds the notice");
 }

@@ -149,6 +149,24 @@ impl Harness {
         seen
     }
 
+    /// A tick whose ledger writes succeed: the effects of both.
+    pub fn tick_recorded(&mut self) -> Vec<Effect> {
+        let mut effects = self.tick();
+        let writes: Vec<Outcome> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::WriteLedger(w) => {
+                    Some(Outcome::LedgerWritten { index: w.index, serial: w.serial, result: Ok(()) })
+                }
+                _ => None,
+            })
+            .collect();
+        for outcome in writes {
+            effects.extend(self.input(Input::Outcome(outcome)));
+        }
+        effects
+    }
+
     pub fn advance(&mut self, by: SignedDuration) {
         self.now += by;
     }
