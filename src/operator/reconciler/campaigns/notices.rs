@@ -47,21 +47,20 @@ impl Reconciler {
         }
         let sink = Sink { namespace: self.settings.namespace.clone(), spec };
         let subject = Some(format!("{}/{}", finding.namespace, finding.name));
-        self.send_campaign(&sink, kind, id, name, subject, data, Some(key));
+        let notification = self.campaign_notification(name, kind, id, subject, data);
+        self.send_notification(sink, notification, Some(key));
     }
 
-    pub(in crate::operator::reconciler) fn send_campaign(
-        &mut self,
-        sink: &Sink,
+    /// A notification from a campaign.
+    pub(in crate::operator::reconciler) fn campaign_notification(
+        &self,
+        campaign: &str,
         kind: NotificationType,
         id: String,
-        campaign: &str,
         subject: Option<String>,
         data: Value,
-        about: Option<&ObjectKey>,
-    ) {
+    ) -> Notification {
         let source = format!("/apis/driftwarden.dev/v1alpha1/remediationcampaigns/{campaign}");
-        let notification = Notification { id, kind, source, subject, time: self.now, data };
-        self.send_notification(sink.clone(), notification, about);
+        Notification { id, kind, source, subject, time: self.now, data }
     }
 }

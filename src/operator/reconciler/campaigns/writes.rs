@@ -192,7 +192,8 @@ impl Reconciler {
             let sink = Sink { namespace: self.settings.namespace.clone(), spec };
             for notice in notices {
                 let data = json!({"campaign": name, "message": notice.message, "checkpoint": notice.checkpoint});
-                self.send_campaign(&sink, notice.kind, notice.id, name, None, data, None);
+                let notification = self.campaign_notification(name, notice.kind, notice.id, None, data);
+                self.send_notification(sink.clone(), notification, None);
             }
         }
     }
