@@ -46,8 +46,9 @@ impl Replica {
             .expect("a runtime for the replica");
         let mut leader = LeaderSettings::new(harness.ns(), "driftwarden-leader");
         leader.identity = name.to_string();
-        leader.lease_duration = Duration::from_secs(2);
-        leader.renew_margin = Duration::from_secs(1);
+        // Short enough for quick rounds, long enough that a loaded machine renews in time.
+        leader.lease_duration = Duration::from_secs(4);
+        leader.renew_margin = Duration::from_secs(2);
         let options = RunOptions {
             settings: OperatorSettings {
                 namespace: harness.ns().to_string(),
@@ -86,26 +87,36 @@ async fn holder(harness: &Harness) -> Option<String> {
 }
 
 /// When a replica was killed: from the moment it was told to the moment it was gone.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Kill {
+    replica: String,
     from: Instant,
     to: Instant,
 }
 
 /// Kills the replica holding the lease.
 async fn kill_leader(harness: &Harness, replicas: &mut Vec<Replica>) -> Kill {
-    let name = holder(harness).await.expect("a replica leads");
+    let ours = |h: &str| replicas.iter().any(|r| r.name == h);
+    let name = within("a replica leads", async {
+        loop {
+            match holder(harness).await {
+                Some(name) if ours(&name) => break name,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    })
+    .await;
     let index = replicas.iter().position(|r| r.name == name).expect("the leader is one of ours");
     let from = Instant::now();
     replicas.remove(index).kill().await;
-    Kill { from, to: Instant::now() }
+    Kill { replica: name, from, to: Instant::now() }
 }
 
 /// Waits until a replica other than `dead` holds the lease; answers how long after the kill.
-async fn takeover(harness: &Harness, dead: &str, killed: Kill) -> Duration {
-    let killed = killed.from;
+async fn takeover(harness: &Harness, killed: &Kill) -> Duration {
+    let (dead, killed) = (&killed.replica, killed.from);
     loop {
-        if holder(harness).await.is_some_and(|h| h != dead) {
+        if holder(harness).await.is_some_and(|h| h != *dead) {
             return killed.elapsed();
         }
         assert!(killed.elapsed() < TAKEOVER + Duration::from_secs(5), "no takeover after {:?}", killed.elapsed());
@@ -126,8 +137,13 @@ impl Sink {
         }
     }
 
+    /// The subjects of the escalations received.
     fn subjects(&self) -> std::collections::BTreeSet<String> {
-        self.received.iter().filter_map(|(_, e)| e["subject"].as_str().map(str::to_string)).collect()
+        self.received
+            .iter()
+            .filter(|(_, e)| e["type"] == "dev.driftwarden.drift.escalated")
+            .filter_map(|(_, e)| e["subject"].as_str().map(str::to_string))
+            .collect()
     }
 
     /// Each id's receipts, by id.
@@ -209,6 +225,7 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
             "control": {"policyRef": {"kind": "DriftPolicy", "namespace": ns, "name": "owners"}},
             "deadline": deadline,
             "strategy": {"mode": "Auto", "autoRemediate": ["Metadata"], "waveSize": 3, "waveInterval": "1s"},
+            "notify": notify,
         }
     }))?;
     campaigns(&harness).create(&PostParams::default(), &campaign).await?;
@@ -230,12 +247,11 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
         }
         burst.extend(names.iter().cloned());
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..400))).await;
-        let dead = holder(&harness).await.unwrap_or_default();
         let killed = kill_leader(&harness, &mut replicas).await;
-        kills.push(killed);
         replicas.push(Replica::start(&harness, &format!("replica-{next}")));
         next += 1;
-        let took = takeover(&harness, &dead, killed).await;
+        let took = takeover(&harness, &killed).await;
+        kills.push(killed);
         assert!(took <= TAKEOVER, "round {round}: the standby took over after {took:?}");
         slowest = slowest.max(took);
 
@@ -246,12 +262,11 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
         }
         waves.extend(names.iter().cloned());
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..2_500))).await;
-        let dead = holder(&harness).await.unwrap_or_default();
         let killed = kill_leader(&harness, &mut replicas).await;
-        kills.push(killed);
         replicas.push(Replica::start(&harness, &format!("replica-{next}")));
         next += 1;
-        let took = takeover(&harness, &dead, killed).await;
+        let took = takeover(&harness, &killed).await;
+        kills.push(killed);
         assert!(took <= TAKEOVER, "round {round}: the standby took over after {took:?}");
         slowest = slowest.max(took);
     }
@@ -271,26 +286,61 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
         listed.items.len() == waves.len() && listed.items.iter().all(|cm| team_is(cm, "shop"))
     })
     .await;
-    eventually("every Finding closed", || async {
-        let listed = findings(&harness).list(&ListParams::default()).await.unwrap();
-        listed.items.len() == waves.len() && listed.items.iter().all(|f| f.data["status"]["state"] == "Closed")
-    })
-    .await;
+    let until = Instant::now() + PATIENCE;
+    loop {
+        let listed = findings(&harness).list(&ListParams::default()).await?;
+        let open: Vec<(Option<&str>, &Value)> = listed
+            .items
+            .iter()
+            .filter(|f| f.data["status"]["state"] != "Closed")
+            .map(|f| (f.metadata.name.as_deref(), &f.data["status"]))
+            .collect();
+        if listed.items.len() == waves.len() && open.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < until, "{} Findings of {}; not closed: {open:#?}", listed.items.len(), waves.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Every Finding's closing notified.
+    let closing = |event: &Value| {
+        (event["type"] == "dev.driftwarden.finding.closed")
+            .then(|| event["data"]["asset"]["name"].as_str().map(str::to_string))?
+    };
+    let until = Instant::now() + PATIENCE;
+    loop {
+        sink.drain(&mut events);
+        let closed: std::collections::BTreeSet<String> = sink.received.iter().filter_map(|(_, e)| closing(e)).collect();
+        let missing: Vec<&String> = waves.iter().filter(|name| !closed.contains(*name)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < until, "Findings whose closing was never notified: {missing:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     eventually("every escalation's Event", || async {
         let events = escalation_events(&harness).await;
         burst.iter().all(|name| events.contains_key(name))
     })
     .await;
 
-    // A kill while idle: the next leader repeats nothing.
+    // A kill while idle (the campaign completed, everything delivered and recorded): the
+    // next leader repeats nothing.
+    let name = format!("{ns}-waves");
+    wait_for(&campaigns(&harness), &name, "completed", |c| condition(c, "Completed").is_some_and(|(s, _)| s == "True"))
+        .await;
+    let maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    eventually("the ledger's outbox empty", || async {
+        let listed = maps.list(&ListParams::default().labels("driftwarden.dev/ledger=true")).await.unwrap();
+        !listed.items.iter().any(|m| m.data.as_ref().is_some_and(|d| d.values().any(|v| v.contains("\"outbox\""))))
+    })
+    .await;
     let before = escalation_events(&harness).await;
     sink.drain(&mut events);
     let received = sink.received.len();
-    let dead = holder(&harness).await.unwrap_or_default();
     let killed = kill_leader(&harness, &mut replicas).await;
-    kills.push(killed);
     replicas.push(Replica::start(&harness, &format!("replica-{next}")));
-    takeover(&harness, &dead, killed).await;
+    takeover(&harness, &killed).await;
+    kills.push(killed);
     // Once the new leader has announced a new drift, it has looked at every other object.
     config_maps.create(&PostParams::default(), &labelled(&ns, "after-idle-kill", "burst")).await?;
     let marker = format!("ConfigMap {ns}/after-idle-kill");

@@ -184,7 +184,13 @@ impl Reconciler {
         let sink = campaign.spec.as_ref().ok().and_then(|s| s.notify.clone());
         campaign.status = status.clone();
         let changed = campaign.written.as_ref().is_none_or(|w| status_changed(w, &status));
-        if changed {
+        // The status that records a checkpoint or a completion is written only once its
+        // notices are in the ledger: written first, it would keep a new leader from ever
+        // sending them.
+        let about = campaign_key(name);
+        let noticed = sink.is_some() && !notices.is_empty();
+        let held = noticed || self.ledger.unrecorded_buckets()[crate::operator::ledger::bucket_for(&about)];
+        if changed && !held {
             campaign.writing = true;
             self.effects.push(Effect::WriteCampaignStatus { name: name.to_string(), status });
         }
@@ -193,7 +199,7 @@ impl Reconciler {
             for notice in notices {
                 let data = json!({"campaign": name, "message": notice.message, "checkpoint": notice.checkpoint});
                 let notification = self.campaign_notification(name, notice.kind, notice.id, None, data);
-                self.send_notification(sink.clone(), notification, None);
+                self.send_notification(sink.clone(), notification, Some(&about));
             }
         }
     }
@@ -219,4 +225,9 @@ impl Reconciler {
             }
         }
     }
+}
+
+/// A campaign as an object, to file its notices in the ledger by.
+fn campaign_key(name: &str) -> ObjectKey {
+    ObjectKey::new(crate::keys::KindKey::new("driftwarden.dev/v1alpha1", "RemediationCampaign"), None, name)
 }
