@@ -331,11 +331,12 @@ impl Ledger {
         }
     }
 
-    /// For each bucket, whether it holds announcements no write has recorded yet.
+    /// For each bucket, whether it holds announcements no write has recorded yet (and its
+    /// writes still succeed: a bucket that cannot be written holds nothing back).
     pub fn unrecorded_buckets(&self) -> [bool; BUCKETS] {
         let mut held = [false; BUCKETS];
         for (index, bucket) in self.buckets.iter().enumerate() {
-            held[index] = bucket.outbox.values().any(Entry::unrecorded);
+            held[index] = bucket.failures < DELIVER_UNRECORDED_AFTER && bucket.outbox.values().any(Entry::unrecorded);
         }
         held
     }

@@ -36,10 +36,14 @@ impl Reconciler {
             .map(|(k, _)| k.clone())
             .collect();
         let classes = self.campaign_classes_of(campaign);
+        // Only a finding the cluster holds is fixed: fixed before its Finding is written, an
+        // asset would leave no trace should the operator stop in between (a new leader sees
+        // it in sync, so it never opens the finding).
         let candidates: Vec<_> = campaign
             .findings
             .iter()
             .filter(|(k, f)| f.status.class.is_some_and(|c| classes.contains(&c)) && !self.in_flight.contains(*k))
+            .filter(|(_, f)| f.written_spec.is_some())
             .map(|(k, f)| f.summary(k))
             .collect();
         let plan = plan_wave(&spec.strategy, spec.paused, campaign.last_wave, campaign.last_outcome, &candidates, now);

@@ -133,6 +133,13 @@ impl Reconciler {
         if campaign.writing || campaign.retry_status_at.is_some_and(|at| at > now) {
             return;
         }
+        // A campaign taken up after a restart keeps the status it was listed with while its
+        // policy is still being listed or synced: accounted then, it would read as not
+        // evaluated, be written so, and announce its completion or checkpoints a second time.
+        let pending = matches!(readiness, Some(None) | Some(Some(Readiness::Syncing)));
+        if !campaign.evaluated && pending && campaign.written.is_some() {
+            return;
+        }
         let generation = campaign.generation;
         let mut status = match &campaign.spec {
             Ok(spec) => {

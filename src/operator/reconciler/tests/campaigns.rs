@@ -35,6 +35,7 @@ fn an_auto_campaign_fixes_in_waves_of_its_size_one_interval_apart() {
     let strategy = json!({"mode": "Auto", "autoRemediate": ["Metadata"], "waveSize": 2, "waveInterval": "10m"});
     let effects = h.start(own(strategy), drifted(5));
     assert!(fixes(effects).is_empty(), "the policy only reports: nothing is fixed outside a wave");
+    assert!(fixes(h.settled_tick()).is_empty(), "no asset is fixed before its Finding is written");
     let first = fixes(h.settled_tick());
     assert_eq!(wave_of(&first), vec![Some(1), Some(1)], "the first wave holds two fixes");
     for fix in first {
@@ -55,6 +56,7 @@ fn a_wave_with_too_many_failures_pauses_the_campaign() {
         "pauseOnFailurePercent": 10
     });
     h.start(own(strategy), drifted(6));
+    assert!(fixes(h.settled_tick()).is_empty(), "no asset is fixed before its Finding is written");
     let mut first = fixes(h.settled_tick());
     assert_eq!(first.len(), 2);
     fixed(&mut h, first.remove(0));

@@ -176,7 +176,9 @@ fn a_campaign_whose_step_panics_is_stalled_and_the_other_campaign_runs_its_waves
     let planted = inject(Step::Campaign, "label-everything");
     let mut h = Harness::new();
     h.start(own, vec![configmap("web-0", None), configmap("web-1", None)]);
-    let effects = h.settled_tick();
+    // Findings are written on the first tick, the first wave starts on the next.
+    let mut effects = h.settled_tick();
+    effects.extend(h.settled_tick());
     let statuses: Vec<_> = effects
         .iter()
         .filter_map(|e| match e {

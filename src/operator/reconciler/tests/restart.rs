@@ -139,9 +139,11 @@ fn a_campaign_resumes_its_waves_and_findings_after_a_restart() {
     assert!(names.iter().all(|n| !fixed.iter().any(|f| f == n)), "what was fixed is not fixed again: {names:?}");
 }
 
-/// Answers the writes among `effects` (and the tick's) and keeps the rest.
+/// Answers the writes among `effects` (and those of two ticks: Findings are written on the
+/// first, a wave may start on the second) and keeps the rest.
 fn write_all_and_keep(h: &mut Harness, effects: Vec<Effect>) -> Vec<Effect> {
     let mut all = h.settle(effects);
+    all.extend(h.settled_tick());
     all.extend(h.settled_tick());
     all
 }
