@@ -110,7 +110,8 @@ async fn an_auto_campaign_fixes_an_audit_policy_wave_by_wave_until_completed() {
         json!({"strategy": {"mode": "Auto", "waveSize": 50, "waveInterval": "1s", "pauseOnFailurePercent": 10}}),
     )
     .await;
-    let done = wait_for(&campaigns(&harness), &name, "completed", |c| {
+    // 200 Findings written, four waves a second apart, each fix verified: give it time.
+    let done = wait_for_within(3 * PATIENCE, &campaigns(&harness), &name, "completed", |c| {
         condition(c, "Completed").is_some_and(|(s, _)| s == "True")
     })
     .await;

@@ -141,8 +141,24 @@ pub async fn wait_for<K>(api: &Api<K>, name: &str, what: &str, condition: impl F
 where
     K: Resource + Clone + std::fmt::Debug + DeserializeOwned + Send + 'static,
 {
+    wait_for_within(PATIENCE, api, name, what, condition).await
+}
+
+/// Waits up to `patience` until `condition` holds for the named object: for scenarios
+/// whose work takes a while on a loaded machine (hundreds of objects, waves one second
+/// apart).
+pub async fn wait_for_within<K>(
+    patience: Duration,
+    api: &Api<K>,
+    name: &str,
+    what: &str,
+    condition: impl Fn(&K) -> bool,
+) -> K
+where
+    K: Resource + Clone + std::fmt::Debug + DeserializeOwned + Send + 'static,
+{
     let found = tokio::time::timeout(
-        PATIENCE,
+        patience,
         await_condition(api.clone(), name, move |o: Option<&K>| o.is_some_and(&condition)),
     )
     .await

@@ -57,6 +57,13 @@ pub const MAX_BUCKET_BYTES: usize = 768 * 1024;
 /// How long a bucket whose only changes are fix history may wait before it is written.
 pub const SLOW_FLUSH: SignedDuration = SignedDuration::from_secs(10);
 
+/// How long a delivery, or an escalation that ended, may wait to be recorded: a crash in
+/// between delivers it again (or keeps an ended escalation from being announced anew).
+pub const SOON: SignedDuration = SignedDuration::from_secs(1);
+
+/// Something to announce is recorded at the next flush.
+const AT_ONCE: SignedDuration = SignedDuration::ZERO;
+
 /// The ConfigMap name of bucket `index`.
 pub fn bucket_name(index: usize) -> String {
     format!("driftwarden-ledger-{index:02}")
@@ -104,10 +111,10 @@ struct Bucket {
     outbox: BTreeMap<String, Entry>,
     /// Something changed since the last write began.
     dirty: bool,
-    /// Something to announce changed: write at the next flush.
-    urgent: bool,
-    /// When the bucket first changed since its last write began.
-    changed_at: Option<Timestamp>,
+    /// When the changes must be written by: at once for something to announce, within
+    /// [`SOON`] for deliveries and escalations that ended, within [`SLOW_FLUSH`] for fix
+    /// history.
+    due_at: Option<Timestamp>,
     /// The serial of the write under way.
     writing: Option<u64>,
     /// Failed writes in a row, and when the next may start.
@@ -116,10 +123,10 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn touch(&mut self, urgent: bool, now: Timestamp) {
+    fn touch(&mut self, within: SignedDuration, now: Timestamp) {
         self.dirty = true;
-        self.urgent |= urgent;
-        self.changed_at.get_or_insert(now);
+        let due = now.checked_add(within).unwrap_or(now);
+        self.due_at = Some(self.due_at.map_or(due, |at| at.min(due)));
     }
 }
 
@@ -220,10 +227,11 @@ impl Ledger {
         }
         if drifts.is_empty() {
             remove_nested(&mut bucket.escalations, object, policy);
+            bucket.touch(SOON, now);
         } else {
             bucket.escalations.entry(object.clone()).or_default().insert(policy.clone(), drifts);
+            bucket.touch(AT_ONCE, now);
         }
-        bucket.touch(true, now);
     }
 
     /// Forgets all about `object` under `policy`: it went away or is governed no more.
@@ -232,7 +240,7 @@ impl Ledger {
         let announced = remove_nested(&mut bucket.escalations, object, policy);
         let fixed = remove_nested(&mut bucket.fixes, object, policy);
         if announced || fixed {
-            bucket.touch(announced, now);
+            bucket.touch(if announced { SOON } else { SLOW_FLUSH }, now);
         }
     }
 
@@ -242,7 +250,7 @@ impl Ledger {
             let announced = remove_policy(&mut bucket.escalations, policy);
             let fixed = remove_policy(&mut bucket.fixes, policy);
             if announced || fixed || bucket.rates.remove(policy).is_some() {
-                bucket.touch(announced, now);
+                bucket.touch(if announced { SOON } else { SLOW_FLUSH }, now);
             }
         }
     }
@@ -259,7 +267,7 @@ impl Ledger {
         times.retain(|t| *t > cutoff);
         let excess = times.len().saturating_sub(keep);
         times.drain(..excess);
-        bucket.touch(false, at);
+        bucket.touch(SLOW_FLUSH, at);
     }
 
     /// Records a fix by `policy` at `at`, for its rate limit.
@@ -269,7 +277,7 @@ impl Ledger {
         let second = at.as_second();
         seconds.retain(|s, _| *s > second - 60);
         *seconds.entry(second).or_default() += 1;
-        bucket.touch(false, at);
+        bucket.touch(SLOW_FLUSH, at);
     }
 
     /// What a policy first seen since the start takes up: its fix history and rate window.
@@ -326,7 +334,7 @@ impl Ledger {
                 !seconds.is_empty()
             });
             if changed {
-                bucket.touch(false, now);
+                bucket.touch(SLOW_FLUSH, now);
             }
         }
     }
@@ -354,8 +362,9 @@ impl Ledger {
         })
     }
 
-    /// The writes due at `now`: every bucket with changes and no write under way, at once
-    /// when something to announce changed, else once its changes are [`SLOW_FLUSH`] old.
+    /// The writes due at `now`: every bucket with changes and no write under way whose
+    /// changes are due (at once for something to announce, within [`SOON`] for a delivery,
+    /// within [`SLOW_FLUSH`] for fix history).
     /// Each bucket is trimmed to its bound first; what was dropped is returned per bucket.
     pub fn due_writes(&mut self, now: Timestamp) -> (Vec<BucketWrite>, Trimmed) {
         let mut writes = Vec::new();
@@ -364,7 +373,7 @@ impl Ledger {
             let ready = bucket.dirty
                 && bucket.writing.is_none()
                 && bucket.retry_at.is_none_or(|at| at <= now)
-                && (bucket.urgent || bucket.changed_at.is_some_and(|at| now.duration_since(at) >= SLOW_FLUSH));
+                && bucket.due_at.is_some_and(|at| at <= now);
             if !ready {
                 continue;
             }
@@ -378,8 +387,7 @@ impl Ledger {
                 entry.included_in(serial);
             }
             bucket.dirty = false;
-            bucket.urgent = false;
-            bucket.changed_at = None;
+            bucket.due_at = None;
             bucket.writing = Some(serial);
             writes.push(BucketWrite { index, serial, name: bucket_name(index), data });
         }
@@ -403,7 +411,7 @@ impl Ledger {
         } else {
             bucket.failures += 1;
             bucket.retry_at = Some(WRITE_BACKOFF.retry_at(bucket.failures, now));
-            bucket.touch(true, now);
+            bucket.touch(AT_ONCE, now);
             let deliver_anyway = bucket.failures >= DELIVER_UNRECORDED_AFTER;
             for entry in bucket.outbox.values_mut() {
                 entry.not_saved(serial, deliver_anyway, now);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::{Ledger, bucket_of, object_bucket};
+use super::{AT_ONCE, Ledger, SOON, bucket_of, object_bucket};
 use crate::engine::backoff::Backoff;
 use crate::keys::ObjectKey;
 use crate::operator::notify::{Notification, Sink};
@@ -114,7 +114,7 @@ impl Ledger {
             return;
         }
         bucket.outbox.insert(id, Entry { pending, state: State::Unsaved(None), rounds: 0, since: now });
-        bucket.touch(true, now);
+        bucket.touch(AT_ONCE, now);
     }
 
     /// The recorded announcements due at `now`, at most `limit`, now marked sent.
@@ -142,14 +142,14 @@ impl Ledger {
         match delivery {
             Delivery::Delivered | Delivery::Refused => {
                 bucket.outbox.remove(id);
-                bucket.touch(true, now);
+                bucket.touch(SOON, now);
                 None
             }
             Delivery::Failed => {
                 entry.rounds += 1;
                 if entry.rounds >= MAX_ROUNDS {
                     let entry = bucket.outbox.remove(id)?;
-                    bucket.touch(true, now);
+                    bucket.touch(SOON, now);
                     return Some(GivenUp { id: id.to_string(), pending: entry.pending });
                 }
                 entry.state = State::Due(ROUND_BACKOFF.retry_at(entry.rounds, now));

@@ -230,6 +230,8 @@ fn an_escalation_announced_before_a_restart_is_not_announced_again() {
         };
         answered.extend(h.input(crate::operator::reconciler::Input::Outcome(outcome)));
     }
+    // Deliveries are recorded within a second.
+    h.advance(crate::operator::ledger::SOON);
     let effects = settled(&mut h, answered);
     ledger_after(&effects, &mut stored);
 
