@@ -38,6 +38,9 @@ use serde_json::{Value, json};
 
 #[path = "support/isolated.rs"]
 mod isolated;
+
+/// The operator's namespace, where it keeps its ledger.
+const NAMESPACE: &str = "driftwarden-bench";
 mod support;
 #[path = "support/tagged.rs"]
 mod tagged;
@@ -73,6 +76,7 @@ fn describe(requests: &[RequestRecord]) -> String {
     for r in requests {
         let resource = match &r.subresource {
             Some(sub) => format!("{}/{sub}", r.resource),
+            None if r.name.starts_with("driftwarden-ledger-") => format!("{} (ledger)", r.resource),
             None => r.resource.clone(),
         };
         *counts.entry(format!("{}{} {resource}", r.verb, if r.dry_run { " (dry-run)" } else { "" })).or_default() += 1;
@@ -99,7 +103,8 @@ impl Operator {
     async fn start(sandbox: &Sandbox, identity: &driftwarden_sandbox::auth::Identity) -> Result<Self, Error> {
         if std::env::var("DW_BENCH_OPERATOR").as_deref() != Ok("process") {
             let config = sandbox.config_as(identity);
-            return Ok(Self::InProcess(isolated::Isolated::start(config, OperatorSettings::default()).await?));
+            let settings = OperatorSettings { namespace: NAMESPACE.to_string(), ..OperatorSettings::default() };
+            return Ok(Self::InProcess(isolated::Isolated::start(config, settings).await?));
         }
         // The sandbox's kubeconfig, with the operator's own token.
         let mut kubeconfig = serde_json::to_value(sandbox.kubeconfig())?;
@@ -108,7 +113,7 @@ impl Operator {
         std::io::Write::write_all(&mut file, serde_json::to_string(&kubeconfig)?.as_bytes())?;
         let health = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftwarden"))
-            .args(["run", "--namespace", "driftwarden-bench", "--leader-elect=false", "--log-level", "warn"])
+            .args(["run", "--namespace", NAMESPACE, "--leader-elect=false", "--log-level", "warn"])
             .arg("--health-address")
             .arg(health.to_string())
             .env("KUBECONFIG", file.path())
@@ -197,7 +202,11 @@ async fn main() -> Result<(), Error> {
     }))?;
     policies.create(&PostParams::default(), &policy).await?;
 
-    // The operator runs as its own user, so that its requests can be counted apart.
+    // The operator runs as its own user, so that its requests can be counted apart, in a
+    // namespace of its own that holds its ledger.
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let namespace = serde_json::from_value(json!({"metadata": {"name": NAMESPACE}}))?;
+    namespaces.create(&PostParams::default(), &namespace).await?;
     let identity = sandbox.add_user("driftwarden-bench", &["system:masters"]);
     let user = identity.user.name.clone();
     let operator = Operator::start(&sandbox, &identity).await?;

@@ -394,6 +394,19 @@ impl Ledger {
         (writes, trimmed)
     }
 
+    /// Makes every change due now, and forgets writes under way (at shutdown: their
+    /// outcomes will not be waited for).
+    pub fn all_due(&mut self, now: Timestamp) {
+        for bucket in &mut self.buckets {
+            if bucket.dirty || bucket.writing.is_some() {
+                bucket.dirty = true;
+                bucket.due_at = Some(now);
+                bucket.writing = None;
+                bucket.retry_at = None;
+            }
+        }
+    }
+
     /// Takes the outcome of a bucket write: on success, the announcements it recorded may
     /// be delivered; on failure the bucket is written again after a backoff.
     pub fn written(&mut self, index: usize, serial: u64, ok: bool, now: Timestamp) {

@@ -39,6 +39,13 @@ impl Reconciler {
         self.deliver_due(now);
     }
 
+    /// The writes of everything the ledger has not written yet, due or not: what a
+    /// shutdown sends before the process ends.
+    pub fn last_ledger_writes(&mut self, now: Timestamp) -> Vec<crate::operator::ledger::BucketWrite> {
+        self.ledger.all_due(now);
+        self.ledger.due_writes(now).0
+    }
+
     fn deliver_due(&mut self, now: Timestamp) {
         for (id, pending) in self.ledger.due_deliveries(now, DELIVERIES_PER_TICK) {
             self.effects.push(Effect::Deliver { id, pending });

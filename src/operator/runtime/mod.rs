@@ -228,7 +228,25 @@ pub async fn run_with(
     }
     services.health.set_not_ready("the operator stopped");
     drain(&mut watched_rx);
+    // A shutdown (not a crash) records what the ledger has not written yet, deliveries
+    // included, so the next leader repeats nothing: for a short while only, as a pod's
+    // grace period allows.
+    let last = reconciler.last_ledger_writes(clock.now());
+    let namespace = runtime.settings.namespace.clone();
+    let writes =
+        futures::future::join_all(last.iter().map(|w| requests::write_ledger(runtime.client.clone(), &namespace, w)));
+    match tokio::time::timeout(LAST_WRITES, writes).await {
+        Ok(results) => {
+            for error in results.into_iter().filter_map(Result::err) {
+                tracing::warn!("the ledger could not be written at shutdown: {error}");
+            }
+        }
+        Err(_) => tracing::warn!("the ledger's last writes did not finish within {LAST_WRITES:?}"),
+    }
 }
+
+/// How long a shutdown waits for the ledger's last writes.
+const LAST_WRITES: Duration = Duration::from_secs(3);
 
 /// Reads the ledger's ConfigMaps, trying again (0.5 s doubling up to 30 s) until it can;
 /// meanwhile the operator is not ready and says why. Records that do not read are logged
