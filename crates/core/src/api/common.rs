@@ -17,7 +17,11 @@ pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
 /// The OpenAPI pattern of a time of day as `HH:MM`, from `00:00` to `23:59`.
 pub const TIME_OF_DAY_PATTERN: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9]$";
 
-pub use super::duration::{DurationError, MAX_DURATION, parse_duration};
+/// The OpenAPI pattern of a path: a JSON pointer (RFC 6901) of one or more non-empty
+/// segments, in which `~` only appears escaped, as `~0` (for `~`) or `~1` (for `/`).
+pub const PATH_PATTERN: &str = r"^(/([^/~]|~[01])+)+$";
+
+pub use super::duration::{DurationError, MAX_DURATION, at_most_rule, parse_duration, parse_duration_at_most};
 
 /// The risk of a fix: what applying it touches. A drift's class decides whether it may be
 /// fixed without a person.
@@ -82,6 +86,7 @@ pub struct TargetMatch {
     pub names: Vec<String>,
     /// Only objects whose labels match this selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::labels::selector_schema")]
     pub selector: Option<LabelSelector>,
     /// Only objects in these namespaces. Allowed in ClusterDriftPolicy only: a DriftPolicy
     /// always governs its own namespace.
@@ -91,6 +96,7 @@ pub struct TargetMatch {
     /// Only objects in namespaces whose labels match this selector. Allowed in
     /// ClusterDriftPolicy only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::labels::selector_schema")]
     pub namespace_selector: Option<LabelSelector>,
 }
 
@@ -165,8 +171,10 @@ impl std::fmt::Display for ObjectRef {
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
     /// The name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
     /// The key in the Secret's data.
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
     pub key: String,
 }
 

@@ -12,7 +12,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DURATION_PATTERN, DurationError, TargetMatch, parse_duration};
+use super::common::{DURATION_PATTERN, DurationError, PATH_PATTERN, TargetMatch, parse_duration};
 use super::policy::{MAX_PATH_LENGTH, MAX_PATHS};
 
 /// The default `maxDuration`: 90 days.
@@ -55,11 +55,10 @@ pub struct DriftExceptionSpec {
     #[serde(rename = "match")]
     pub target: TargetMatch,
     /// The fields it covers, as JSON pointers starting with `/` (`*` stands for any map key or
-    /// list item). Without paths it covers every drifted field of the targets.
+    /// list item; in a map key, `~` is written `~0` and `/` is written `~1`). Without paths it
+    /// covers every drifted field of the targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = MAX_PATHS), inner(length(min = 1, max = MAX_PATH_LENGTH)))]
-    #[x_kube(validation = Rule::new("self.all(p, p.startsWith('/'))")
-        .message("each path must be a JSON pointer starting with '/'"))]
+    #[schemars(length(max = MAX_PATHS), inner(length(min = 1, max = MAX_PATH_LENGTH), regex(pattern = PATH_PATTERN)))]
     pub paths: Vec<String>,
     /// Why the deviation is acceptable, and what compensates for it.
     #[schemars(length(min = 1, max = 4096), regex(pattern = r"\S"))]
@@ -316,10 +315,9 @@ status:
         }
         let mut value = exception();
         value["spec"]["paths"] = json!(["spec/template"]);
-        assert_rejected(
-            admit_value::<DriftException>(&value, None),
-            "each path must be a JSON pointer starting with '/'",
-        );
+        assert_rejected(admit_value::<DriftException>(&value, None), "spec.paths[0] in body should match");
+        value["spec"]["paths"] = json!(["/metadata/annotations/a~2b"]);
+        assert_rejected(admit_value::<DriftException>(&value, None), "spec.paths[0] in body should match");
     }
 
     #[test]

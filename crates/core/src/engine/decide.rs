@@ -14,8 +14,8 @@ use jiff::{Timestamp, ToSpan, Zoned, civil::Time, tz::TimeZone};
 use serde::Serialize;
 
 use crate::api::RemediationClass;
-use crate::api::common::{DurationError, parse_duration};
-use crate::api::policy::{Mode, RemediationSpec, RemediationWindow, Weekday};
+use crate::api::common::{DurationError, parse_duration_at_most};
+use crate::api::policy::{MAX_FLAPPING_WINDOW, Mode, RemediationSpec, RemediationWindow, Weekday};
 use crate::engine::drift::Drift;
 use crate::engine::pointer::PathPattern;
 
@@ -177,7 +177,11 @@ impl RemediationRules {
     /// Checks a policy's `spec.remediation`.
     pub fn from_spec(spec: &RemediationSpec) -> Result<Self, RulesError> {
         let flapping = match &spec.flapping {
-            Some(f) => (f.max_fixes, parse_duration(&f.window).map_err(RulesError::FlappingWindow)?),
+            Some(f) => {
+                let window =
+                    parse_duration_at_most(&f.window, MAX_FLAPPING_WINDOW).map_err(RulesError::FlappingWindow)?;
+                (f.max_fixes, window)
+            }
             None => DEFAULT_FLAPPING,
         };
         let max_drifted_percent =

@@ -147,8 +147,8 @@ pub enum SpecError {
     /// A DriftPolicy named without its namespace.
     #[error("spec.control.policyRef.namespace: a DriftPolicy needs its namespace")]
     PolicyNamespace,
-    /// A label selector of the scope cannot be evaluated.
-    #[error("spec.scope.{field}: {source}")]
+    /// A label selector of the scope is not valid.
+    #[error("spec.scope.{field}{}: {}", .source.field().map(|f| format!(".{f}")).unwrap_or_default(), .source.problem())]
     Selector {
         field: &'static str,
         #[source]

@@ -11,7 +11,7 @@ use crate::api::TargetMatch;
 use crate::api::exception::{DriftExceptionSpec, ExpiryProblem};
 use crate::engine::decide::ExceptionCover;
 use crate::engine::pointer::{PathPattern, PatternError};
-use crate::engine::selector::{MatchScope, target_matches};
+use crate::engine::selector::{MatchScope, SelectorError, target_matches, validate_selector};
 
 /// One exception, checked.
 #[derive(Clone, Debug)]
@@ -37,6 +37,13 @@ pub enum ExceptionProblem {
         index: usize,
         #[source]
         source: PatternError,
+    },
+    /// A label selector of its match is not valid.
+    #[error("spec.match.{field}{}: {}", .source.field().map(|f| format!(".{f}")).unwrap_or_default(), .source.problem())]
+    Selector {
+        field: &'static str,
+        #[source]
+        source: SelectorError,
     },
     /// Outside the operator's namespace, it reaches other namespaces; see
     /// [`ExceptionEntry::reach_problem`].
@@ -71,6 +78,13 @@ pub fn read(object: &Value) -> Result<ExceptionEntry, ExceptionProblem> {
         .enumerate()
         .map(|(index, p)| PathPattern::parse(p).map_err(|source| ExceptionProblem::Path { index, source }))
         .collect::<Result<Vec<_>, _>>()?;
+    for (field, selector) in
+        [("selector", &spec.target.selector), ("namespaceSelector", &spec.target.namespace_selector)]
+    {
+        if let Some(selector) = selector {
+            validate_selector(selector).map_err(|source| ExceptionProblem::Selector { field, source })?;
+        }
+    }
     let cover = ExceptionCover { name: format!("{namespace}/{name}"), paths, expires_at: spec.expires_at.0 };
     Ok(ExceptionEntry { namespace, name, target: spec.target, cover })
 }
