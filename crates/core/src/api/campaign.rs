@@ -9,7 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    DURATION_PATTERN, DurationError, ObjectRef, Owner, RemediationClass, at_most_rule, parse_duration_at_most,
+    DATE_RULE_MESSAGE, DURATION_PATTERN, DurationError, ObjectRef, Owner, RemediationClass, at_most_rule, date_rule,
+    parse_duration_at_most,
 };
 use super::finding::{FindingState, Severity};
 use super::labels::{LABEL_KEY_PATTERN, MAX_LABEL_KEY_LENGTH};
@@ -82,7 +83,9 @@ pub struct RemediationCampaignSpec {
     /// What counts as done.
     #[serde(default)]
     pub success_criteria: SuccessCriteria,
-    /// When the success criteria must be met (RFC 3339, for example `2026-06-30T00:00:00Z`).
+    /// When the success criteria must be met (RFC 3339, for example `2026-06-30T00:00:00Z`),
+    /// from 1970 to 2999.
+    #[x_kube(validation = Rule::new(date_rule()).message(DATE_RULE_MESSAGE))]
     pub deadline: Time,
     /// Intermediate targets before the deadline, each no lower than the one before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -209,8 +212,21 @@ pub struct CheckControl {
     /// Parameters of the check, for example `maxAge: 2160h` for `SecretRotation` (a duration
     /// of at most `87600h`, ten years).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(length(max = 32), inner(length(max = 256)))]
+    #[schemars(schema_with = "parameters_schema")]
     pub parameters: BTreeMap<String, String>,
+}
+
+/// The most parameters of one check.
+pub const MAX_PARAMETERS: usize = 32;
+
+/// The schema of a check's `parameters`: a bounded map of bounded strings.
+fn parameters_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let schema = serde_json::json!({
+        "type": "object",
+        "maxProperties": MAX_PARAMETERS,
+        "additionalProperties": {"type": "string", "maxLength": 256},
+    });
+    schemars::Schema::try_from(schema).expect("a JSON object is a schema")
 }
 
 /// Which assets are in a campaign. Every field given must match.
@@ -287,10 +303,11 @@ fn default_compliant_percent() -> u8 {
 }
 
 /// An intermediate target.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Checkpoint {
     /// When the target must be met (RFC 3339). Must be before the deadline.
+    #[x_kube(validation = Rule::new(date_rule()).message(DATE_RULE_MESSAGE))]
     pub date: Time,
     /// The share of in-scope assets that must be compliant by then, from 0 to 100.
     #[schemars(range(max = 100))]
@@ -770,6 +787,8 @@ status:
             ("/spec/strategy/waveInterval", json!("720h0.5s"), "waveInterval may not exceed 720h"),
             ("/spec/strategy/mode", json!("Automatic"), "Unsupported value"),
             ("/spec/deadline", json!("end of June"), "must be of type date-time"),
+            ("/spec/deadline", json!("3000-01-01T00:00:00Z"), "must be a date from 1970 to 2999"),
+            ("/spec/checkpoints/0/date", json!("1969-12-31T00:00:00Z"), "must be a date from 1970 to 2999"),
             ("/spec/objective", json!(""), "should be at least 1 chars long"),
             (
                 "/spec/scope/namespaceSelector/matchLabels",

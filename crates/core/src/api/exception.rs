@@ -12,7 +12,9 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DURATION_PATTERN, DurationError, PATH_PATTERN, TargetMatch, parse_duration};
+use super::common::{
+    DATE_RULE_MESSAGE, DURATION_PATTERN, DurationError, PATH_PATTERN, TargetMatch, date_rule, parse_duration,
+};
 use super::policy::{MAX_PATH_LENGTH, MAX_PATHS};
 
 /// The default `maxDuration`: 90 days.
@@ -69,11 +71,13 @@ pub struct DriftExceptionSpec {
     /// The change or risk ticket that records the approval (an issue key or a URL).
     #[schemars(length(min = 1, max = 512), regex(pattern = r"\S"))]
     pub ticket: String,
-    /// When it was approved (RFC 3339).
+    /// When it was approved (RFC 3339), from 1970 to 2999.
+    #[x_kube(validation = Rule::new(date_rule()).message(DATE_RULE_MESSAGE))]
     pub approved_at: Time,
     /// When it expires (RFC 3339): after `approvedAt`, and at most `maxDuration` after both
     /// `approvedAt` and the exception's creation. From then on the drift it covered is
-    /// enforced or escalated again.
+    /// enforced or escalated again. From 1970 to 2999.
+    #[x_kube(validation = Rule::new(date_rule()).message(DATE_RULE_MESSAGE))]
     pub expires_at: Time,
     /// The longest the exception may last, as a duration such as `720h` (units `ms`, `s`, `m`,
     /// `h`), at most `8760h`. Defaults to `2160h` (90 days).

@@ -26,8 +26,9 @@ pub const MAX_LABEL_KEY_LENGTH: usize = 317;
 pub const MAX_LABEL_VALUE_LENGTH: usize = 63;
 /// The longest prefix of a label key.
 pub const MAX_LABEL_PREFIX_LENGTH: usize = 253;
-/// The most entries in a selector's `matchLabels`.
-pub const MAX_MATCH_LABELS: usize = 64;
+/// The most entries in a selector's `matchLabels`: more than any object carries labels, and
+/// few enough that checking their keys stays well within the API server's CEL cost budget.
+pub const MAX_MATCH_LABELS: usize = 16;
 /// The most requirements in a selector's `matchExpressions`.
 pub const MAX_MATCH_EXPRESSIONS: usize = 32;
 /// The most values of one requirement.

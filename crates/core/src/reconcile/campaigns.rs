@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::findings::FindingEntry;
 use crate::api::campaign::{CampaignStatus, ControlSource, PolicyKind, RemediationCampaignSpec};
-use crate::api::common::DurationError;
+use crate::api::common::{DateError, DurationError, check_date};
 use crate::api::reasons;
 use crate::engine::backoff::Backoff;
 use crate::engine::campaign::WaveOutcome;
@@ -147,6 +147,9 @@ pub enum SpecError {
     /// A DriftPolicy named without its namespace.
     #[error("spec.control.policyRef.namespace: a DriftPolicy needs its namespace")]
     PolicyNamespace,
+    /// A date out of the bounds the CRD states.
+    #[error(transparent)]
+    Date(#[from] DateError),
     /// A label selector of the scope is not valid.
     #[error("spec.scope.{field}{}: {}", .source.field().map(|f| format!(".{f}")).unwrap_or_default(), .source.problem())]
     Selector {
@@ -168,6 +171,10 @@ pub fn read_spec(object: &Value) -> Result<RemediationCampaignSpec, SpecError> {
     let spec: RemediationCampaignSpec = serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))
         .map_err(|source| SpecError::Parse { source })?;
     spec.strategy.wave_interval().map_err(|source| SpecError::WaveInterval { source })?;
+    check_date("spec.deadline", spec.deadline.0)?;
+    for (index, checkpoint) in spec.checkpoints.iter().enumerate() {
+        check_date(&format!("spec.checkpoints[{index}].date"), checkpoint.date.0)?;
+    }
     match spec.control.source() {
         None => return Err(SpecError::Control),
         Some(ControlSource::Policy(policy)) => {
@@ -211,5 +218,20 @@ mod tests {
         assert!(matches!(problem, SpecError::WaveInterval { .. }), "{problem:?}");
         assert!(problem.to_string().contains("waveInterval"), "{problem}");
         assert_eq!(problem.category(), crate::api::reasons::INVALID_SPEC);
+
+        let mut far = base.clone();
+        far["control"]["policyRef"]["namespace"] = json!("shop");
+        far["deadline"] = json!("9000-01-01T00:00:00Z");
+        let problem = read_spec(&json!({"spec": far})).unwrap_err().to_string();
+        assert_eq!(problem, "spec.deadline: 9000-01-01T00:00:00Z must be a date from 1970 to 2999");
+
+        let mut bad_selector = base.clone();
+        bad_selector["control"]["policyRef"]["namespace"] = json!("shop");
+        bad_selector["scope"] = json!({"selector": {"matchLabels": {"tier": "web server"}}});
+        let problem = read_spec(&json!({"spec": bad_selector})).unwrap_err().to_string();
+        assert!(
+            problem.starts_with("spec.scope.selector.matchLabels.tier: \"web server\" is not a valid label value"),
+            "{problem}"
+        );
     }
 }

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::api::TargetMatch;
+use crate::api::common::{DateError, check_date};
 use crate::api::exception::{DriftExceptionSpec, ExpiryProblem};
 use crate::engine::decide::ExceptionCover;
 use crate::engine::pointer::{PathPattern, PatternError};
@@ -38,6 +39,9 @@ pub enum ExceptionProblem {
         #[source]
         source: PatternError,
     },
+    /// A date out of the bounds the CRD states.
+    #[error(transparent)]
+    Date(#[from] DateError),
     /// A label selector of its match is not valid.
     #[error("spec.match.{field}{}: {}", .source.field().map(|f| format!(".{f}")).unwrap_or_default(), .source.problem())]
     Selector {
@@ -66,6 +70,8 @@ pub fn read(object: &Value) -> Result<ExceptionEntry, ExceptionProblem> {
     let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
     let spec: DriftExceptionSpec = serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))
         .map_err(|err| ExceptionProblem::Spec(err.to_string()))?;
+    check_date("spec.approvedAt", spec.approved_at.0)?;
+    check_date("spec.expiresAt", spec.expires_at.0)?;
     if let Some(created) = object.pointer("/metadata/creationTimestamp").and_then(Value::as_str)
         && let Ok(created) = created.parse::<Timestamp>()
         && let Some(problem) = spec.expiry_problem(created)
@@ -200,5 +206,31 @@ mod tests {
         let mut long = exception("shop");
         long["spec"]["expiresAt"] = json!("2027-06-01T00:00:00Z");
         assert!(read(&long).is_err());
+    }
+
+    #[test]
+    fn values_the_crd_now_refuses_make_an_exception_invalid_naming_the_field() {
+        let cases = [
+            (
+                "/spec/paths",
+                json!(["/metadata/annotations/a~2b"]),
+                "spec.paths[0]: path \"/metadata/annotations/a~2b\" has a '~'",
+            ),
+            (
+                "/spec/match/selector",
+                json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web server"]}]}),
+                "spec.match.selector.matchExpressions[0].values[0]: \"web server\" is not a valid label value",
+            ),
+            ("/spec/approvedAt", json!("1969-01-01T00:00:00Z"), "spec.approvedAt: 1969-01-01T00:00:00Z must be a date"),
+        ];
+        for (pointer, bad, expected) in cases {
+            let mut value = exception("shop");
+            match value.pointer_mut(pointer) {
+                Some(slot) => *slot = bad,
+                None => value["spec"]["match"]["selector"] = bad,
+            }
+            let problem = read(&value).unwrap_err().to_string();
+            assert!(problem.starts_with(expected), "{pointer}: {problem}");
+        }
     }
 }
