@@ -125,6 +125,7 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
                 RulesError::FlappingWindow(_) => "spec.remediation.flapping.window".to_string(),
                 RulesError::Percent(_) => "spec.remediation.circuitBreaker.maxDriftedPercent".to_string(),
                 RulesError::Window { index, .. } => format!("spec.remediation.windows[{index}]"),
+                RulesError::Count { field, .. } => format!("spec.remediation.{field}"),
             };
             problem(field, err.to_string());
         })
