@@ -27,3 +27,4 @@ mod receiver;
 mod recreate;
 mod reports;
 mod support;
+mod validation;
