@@ -313,7 +313,7 @@ async fn main() -> Result<(), Error> {
         .patch(
             "bench",
             &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"remediation": {"rateLimit": {"perMinute": 100000}}}})),
+            &Patch::Merge(json!({"spec": {"remediation": {"rateLimit": {"perMinute": 10000}}}})),
         )
         .await?;
     let observed =

@@ -28,3 +28,4 @@ mod receiver;
 mod recreate;
 mod reports;
 mod support;
+mod validation;

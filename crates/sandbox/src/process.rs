@@ -12,7 +12,8 @@ use crate::auth::{Authenticator, Identity, UserInfo, bootstrap};
 use crate::error::ApiError;
 use crate::faults::{Fault, FaultError, Faults};
 use crate::server::{
-    DEFAULT_CAPACITY, RequestLog, RequestRecord, RunningServer, ServerConfig, ServerError, TlsIdentity, serve,
+    DEFAULT_CAPACITY, DEFAULT_MAX_CONNECTIONS, RequestLog, RequestRecord, RunningServer, ServerConfig, ServerError,
+    TlsIdentity, serve,
 };
 use crate::store::{Store, StoreConfig};
 #[cfg(feature = "testing")]
@@ -32,6 +33,8 @@ pub struct SandboxOptions {
     pub store: StoreConfig,
     /// How many requests [`Sandbox::requests`] keeps (the most recent ones); 0 records none.
     pub request_log_capacity: usize,
+    /// The most connections served at once; see [`ServerConfig::max_connections`].
+    pub max_connections: usize,
 }
 
 impl Default for SandboxOptions {
@@ -41,6 +44,7 @@ impl Default for SandboxOptions {
             admin_token: None,
             store: StoreConfig::default(),
             request_log_capacity: DEFAULT_CAPACITY,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -136,6 +140,7 @@ impl Sandbox {
             faults: faults.clone(),
             tls: Some(tls.clone()),
             requests: requests.clone(),
+            max_connections: options.max_connections,
         };
         let server = serve(store.clone(), server_config).await?;
         let url = server.url();

@@ -8,8 +8,12 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DURATION_PATTERN, DurationError, ObjectRef, Owner, RemediationClass, parse_duration};
+use super::common::{
+    DATE_RULE_MESSAGE, DURATION_PATTERN, DurationError, ObjectRef, Owner, RemediationClass, at_most_rule, date_rule,
+    parse_duration_at_most,
+};
 use super::finding::{FindingState, Severity};
+use super::labels::{LABEL_KEY_PATTERN, MAX_LABEL_KEY_LENGTH};
 use super::policy::NotifySpec;
 
 /// The most checkpoints in one campaign.
@@ -20,6 +24,12 @@ pub const MAX_BURN_DOWN_POINTS: usize = 100;
 pub const MAX_RESIDUAL_EXPOSURE: usize = 10;
 /// The most exclusions in a campaign's scope.
 pub const MAX_EXCLUSIONS: usize = 100;
+/// The highest `strategy.waveSize`.
+pub const MAX_WAVE_SIZE: u32 = 10_000;
+/// The longest `strategy.waveInterval`: 30 days.
+pub const MAX_WAVE_INTERVAL: &str = "720h";
+/// The longest `maxAge` parameter of the `SecretRotation` check: ten years.
+pub const MAX_SECRET_AGE: &str = "87600h";
 
 /// A control objective tracked across many assets: where its findings come from, which assets
 /// are in scope, what success means and by when, and how fixes are rolled out.
@@ -73,7 +83,9 @@ pub struct RemediationCampaignSpec {
     /// What counts as done.
     #[serde(default)]
     pub success_criteria: SuccessCriteria,
-    /// When the success criteria must be met (RFC 3339, for example `2026-06-30T00:00:00Z`).
+    /// When the success criteria must be met (RFC 3339, for example `2026-06-30T00:00:00Z`),
+    /// from 1970 to 2999.
+    #[x_kube(validation = Rule::new(date_rule()).message(DATE_RULE_MESSAGE))]
     pub deadline: Time,
     /// Intermediate targets before the deadline, each no lower than the one before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -83,7 +95,7 @@ pub struct RemediationCampaignSpec {
     /// for it. Defaults to the policy's `escalation.ownerLabels`, else `driftwarden.dev/owner`
     /// and `team`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 16), inner(length(min = 1, max = 317)))]
+    #[schemars(length(max = 16), inner(length(min = 1, max = MAX_LABEL_KEY_LENGTH), regex(pattern = LABEL_KEY_PATTERN)))]
     pub owner_labels: Vec<String>,
     /// The team a finding goes to when neither its asset nor its namespace names one. Without
     /// it, such findings are recorded as `unowned` (and still fixed or escalated).
@@ -185,15 +197,36 @@ pub enum CheckName {
 }
 
 /// A built-in check and its parameters.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(
+    validation = Rule::new(format!(
+        "!has(self.parameters) || !('maxAge' in self.parameters) || (self.parameters.maxAge.matches('{}') && duration(self.parameters.maxAge) <= duration('{MAX_SECRET_AGE}'))",
+        DURATION_PATTERN.replace('\\', "\\\\")
+    ))
+    .message("parameters.maxAge must be a duration such as 2160h, at most 87600h (ten years)")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckControl {
     /// The check to run.
     pub name: CheckName,
-    /// Parameters of the check, for example `maxAge: 2160h` for `SecretRotation`.
+    /// Parameters of the check, for example `maxAge: 2160h` for `SecretRotation` (a duration
+    /// of at most `87600h`, ten years).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(length(max = 32))]
+    #[schemars(schema_with = "parameters_schema")]
     pub parameters: BTreeMap<String, String>,
+}
+
+/// The most parameters of one check.
+pub const MAX_PARAMETERS: usize = 32;
+
+/// The schema of a check's `parameters`: a bounded map of bounded strings.
+fn parameters_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let schema = serde_json::json!({
+        "type": "object",
+        "maxProperties": MAX_PARAMETERS,
+        "additionalProperties": {"type": "string", "maxLength": 256},
+    });
+    schemars::Schema::try_from(schema).expect("a JSON object is a schema")
 }
 
 /// Which assets are in a campaign. Every field given must match.
@@ -206,9 +239,11 @@ pub struct CampaignScope {
     pub namespaces: Vec<String>,
     /// Only assets in namespaces whose labels match this selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::labels::selector_schema")]
     pub namespace_selector: Option<LabelSelector>,
     /// Only assets whose labels match this selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::labels::selector_schema")]
     pub selector: Option<LabelSelector>,
     /// Assets left out of the campaign, even when the rest of the scope selects them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -268,10 +303,11 @@ fn default_compliant_percent() -> u8 {
 }
 
 /// An intermediate target.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Checkpoint {
     /// When the target must be met (RFC 3339). Must be before the deadline.
+    #[x_kube(validation = Rule::new(date_rule()).message(DATE_RULE_MESSAGE))]
     pub date: Time,
     /// The share of in-scope assets that must be compliant by then, from 0 to 100.
     #[schemars(range(max = 100))]
@@ -290,7 +326,7 @@ pub enum CampaignMode {
 }
 
 /// How fixes are rolled out.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Strategy {
     /// `Auto`: the operator fixes in waves; `Manual`: owners fix and the operator verifies.
@@ -302,14 +338,16 @@ pub struct Strategy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 7))]
     pub auto_remediate: Option<Vec<RemediationClass>>,
-    /// The most findings fixed in one wave, at least 1. Defaults to 10.
+    /// The most findings fixed in one wave, from 1 to 10000. Defaults to 10.
     #[serde(default = "default_wave_size")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = MAX_WAVE_SIZE))]
     pub wave_size: u32,
     /// The pause between two waves, as a duration such as `10m` or `1h` (units `ms`, `s`,
-    /// `m`, `h`). Defaults to `10m`.
+    /// `m`, `h`), at most `720h` (30 days). Defaults to `10m`.
     #[serde(default = "default_wave_interval")]
     #[schemars(length(min = 1, max = 32), regex(pattern = DURATION_PATTERN))]
+    #[x_kube(validation = Rule::new(at_most_rule(MAX_WAVE_INTERVAL))
+        .message("waveInterval may not exceed 720h (30 days)"))]
     pub wave_interval: String,
     /// When more than this share (0 to 100) of a wave's fixes fail, no further wave starts
     /// until the campaign's spec changes; the `Ready` condition says so. Defaults to 10.
@@ -333,7 +371,7 @@ impl Default for Strategy {
 impl Strategy {
     /// The pause between two waves.
     pub fn wave_interval(&self) -> Result<std::time::Duration, DurationError> {
-        parse_duration(&self.wave_interval)
+        parse_duration_at_most(&self.wave_interval, MAX_WAVE_INTERVAL)
     }
 }
 
@@ -634,6 +672,13 @@ status:
         assert_eq!(check.name, CheckName::SecretRotation);
         assert_eq!(check.parameters["maxAge"], "2160h");
 
+        for bad in ["87600h1s", "99999999999999999999h", "90 days", "1d"] {
+            value["spec"]["control"]["check"]["parameters"]["maxAge"] = json!(bad);
+            assert_rejected(admit_value::<RemediationCampaign>(&value, None), "parameters.maxAge must be a duration");
+        }
+        value["spec"]["control"]["check"]["parameters"]["maxAge"] = json!("87600h");
+        assert_eq!(admit_value::<RemediationCampaign>(&value, None), Ok(()));
+
         value["spec"]["control"]["check"]["name"] = json!("RotateEverything");
         assert_rejected(admit_value::<RemediationCampaign>(&value, None), "Unsupported value");
     }
@@ -737,10 +782,20 @@ status:
             ("/spec/checkpoints/0/compliantPercent", json!(101), "should be less than or equal to 100"),
             ("/spec/strategy/pauseOnFailurePercent", json!(101), "should be less than or equal to 100"),
             ("/spec/strategy/waveSize", json!(0), "should be greater than or equal to 1"),
+            ("/spec/strategy/waveSize", json!(10_001), "should be less than or equal to 10000"),
             ("/spec/strategy/waveInterval", json!("ten minutes"), "should match"),
+            ("/spec/strategy/waveInterval", json!("720h0.5s"), "waveInterval may not exceed 720h"),
             ("/spec/strategy/mode", json!("Automatic"), "Unsupported value"),
             ("/spec/deadline", json!("end of June"), "must be of type date-time"),
+            ("/spec/deadline", json!("3000-01-01T00:00:00Z"), "must be a date from 1970 to 2999"),
+            ("/spec/checkpoints/0/date", json!("1969-12-31T00:00:00Z"), "must be a date from 1970 to 2999"),
             ("/spec/objective", json!(""), "should be at least 1 chars long"),
+            (
+                "/spec/scope/namespaceSelector/matchLabels",
+                json!({"env": "prod!"}),
+                "matchLabels[env] in body should match",
+            ),
+            ("/spec/scope/namespaceSelector/matchLabels", json!({"-env": "prod"}), "every key must be a label key"),
         ];
         for (pointer, bad, expected) in cases {
             let mut value = campaign();

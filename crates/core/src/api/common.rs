@@ -17,7 +17,44 @@ pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
 /// The OpenAPI pattern of a time of day as `HH:MM`, from `00:00` to `23:59`.
 pub const TIME_OF_DAY_PATTERN: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9]$";
 
-pub use super::duration::{DurationError, MAX_DURATION, parse_duration};
+/// The OpenAPI pattern of a path: a JSON pointer (RFC 6901) of one or more non-empty
+/// segments, in which `~` only appears escaped, as `~0` (for `~`) or `~1` (for `/`).
+pub const PATH_PATTERN: &str = r"^(/([^/~]|~[01])+)+$";
+
+/// The earliest date a resource may hold.
+pub const EARLIEST_DATE: &str = "1970-01-01T00:00:00Z";
+/// The first date a resource may no longer hold: dates stay before the year 3000, so that
+/// adding any duration to one stays far inside what a timestamp can hold.
+pub const DATE_CEILING: &str = "3000-01-01T00:00:00Z";
+/// What the CRDs and the operator say of a date out of bounds.
+pub const DATE_RULE_MESSAGE: &str = "must be a date from 1970 to 2999";
+
+/// The CEL rule that bounds a date field.
+pub fn date_rule() -> String {
+    format!("self >= timestamp('{EARLIEST_DATE}') && self < timestamp('{DATE_CEILING}')")
+}
+
+/// A date out of the bounds of [`date_rule`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {date} {DATE_RULE_MESSAGE}")]
+pub struct DateError {
+    /// The field, for example `spec.deadline`.
+    pub field: String,
+    /// The date.
+    pub date: jiff::Timestamp,
+}
+
+/// Checks that `date` is within the bounds the CRDs state ([`date_rule`]): what the API
+/// server refuses, the operator refuses too.
+pub fn check_date(field: &str, date: jiff::Timestamp) -> Result<(), DateError> {
+    let within = |bound: &str| bound.parse::<jiff::Timestamp>().ok();
+    match (within(EARLIEST_DATE), within(DATE_CEILING)) {
+        (Some(earliest), Some(ceiling)) if date >= earliest && date < ceiling => Ok(()),
+        _ => Err(DateError { field: field.to_string(), date }),
+    }
+}
+
+pub use super::duration::{DurationError, MAX_DURATION, at_most_rule, parse_duration, parse_duration_at_most};
 
 /// The risk of a fix: what applying it touches. A drift's class decides whether it may be
 /// fixed without a person.
@@ -82,6 +119,7 @@ pub struct TargetMatch {
     pub names: Vec<String>,
     /// Only objects whose labels match this selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::labels::selector_schema")]
     pub selector: Option<LabelSelector>,
     /// Only objects in these namespaces. Allowed in ClusterDriftPolicy only: a DriftPolicy
     /// always governs its own namespace.
@@ -91,6 +129,7 @@ pub struct TargetMatch {
     /// Only objects in namespaces whose labels match this selector. Allowed in
     /// ClusterDriftPolicy only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::labels::selector_schema")]
     pub namespace_selector: Option<LabelSelector>,
 }
 
@@ -165,8 +204,10 @@ impl std::fmt::Display for ObjectRef {
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
     /// The name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
     /// The key in the Secret's data.
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
     pub key: String,
 }
 
@@ -200,6 +241,17 @@ mod tests {
         }
         for refused in ["", "10", "1d", "-1h", "10 m", "1h 30m", "h", "1.h", "1w"] {
             assert!(!pattern.is_match(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn dates_are_bounded() {
+        let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
+        assert_eq!(check_date("spec.deadline", at("2026-06-30T00:00:00Z")), Ok(()));
+        assert_eq!(check_date("spec.deadline", at("1970-01-01T00:00:00Z")), Ok(()));
+        for bad in ["3000-01-01T00:00:00Z", "9999-01-01T00:00:00Z", "1969-12-31T23:59:59Z"] {
+            let error = check_date("spec.deadline", at(bad)).unwrap_err();
+            assert_eq!(error.to_string(), format!("spec.deadline: {bad} must be a date from 1970 to 2999"));
         }
     }
 

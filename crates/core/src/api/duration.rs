@@ -32,6 +32,14 @@ pub enum DurationError {
         /// The string that was read.
         value: String,
     },
+    /// The duration is longer than its field allows.
+    #[error("{value:?} is longer than {max}, the longest this field allows")]
+    AboveMaximum {
+        /// The string that was read.
+        value: String,
+        /// The longest duration the field allows, as the CRD states it.
+        max: &'static str,
+    },
 }
 
 const NANOS_PER_SECOND: u128 = 1_000_000_000;
@@ -111,6 +119,22 @@ pub fn parse_duration(value: &str) -> Result<Duration, DurationError> {
     Ok(Duration::new(seconds, nanos))
 }
 
+/// Reads a duration of a field that allows at most `max` (itself a duration, as the CRD's
+/// rule [`at_most_rule`] states it): what the API server refuses, the operator refuses too.
+/// Never panics.
+pub fn parse_duration_at_most(value: &str, max: &'static str) -> Result<Duration, DurationError> {
+    let duration = parse_duration(value)?;
+    match parse_duration(max) {
+        Ok(ceiling) if duration <= ceiling => Ok(duration),
+        _ => Err(DurationError::AboveMaximum { value: value.to_string(), max }),
+    }
+}
+
+/// The CEL rule that bounds a duration field (a string) to at most `max`.
+pub fn at_most_rule(max: &str) -> String {
+    format!("duration(self) <= duration('{max}')")
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -145,6 +169,18 @@ mod tests {
         }
         assert!(matches!(parse_duration("-1h"), Err(DurationError::Negative { .. })));
         assert_eq!(parse_duration("-0s").unwrap(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_field_maximum_is_held() {
+        assert_eq!(parse_duration_at_most("168h", "168h").unwrap(), Duration::from_secs(168 * 3600));
+        assert_eq!(parse_duration_at_most("90m", "168h").unwrap(), Duration::from_secs(5400));
+        let refused = parse_duration_at_most("168h1s", "168h").unwrap_err();
+        assert_eq!(refused, DurationError::AboveMaximum { value: "168h1s".into(), max: "168h" });
+        assert_eq!(refused.to_string(), "\"168h1s\" is longer than 168h, the longest this field allows");
+        assert!(matches!(parse_duration_at_most("9999999999999999h", "168h"), Err(DurationError::TooLong { .. })));
+        assert!(matches!(parse_duration_at_most("soon", "168h"), Err(DurationError::Malformed { .. })));
+        assert_eq!(at_most_rule("168h"), "duration(self) <= duration('168h')");
     }
 
     proptest! {

@@ -12,7 +12,9 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DURATION_PATTERN, DurationError, TargetMatch, parse_duration};
+use super::common::{
+    DATE_RULE_MESSAGE, DURATION_PATTERN, DurationError, PATH_PATTERN, TargetMatch, date_rule, parse_duration,
+};
 use super::policy::{MAX_PATH_LENGTH, MAX_PATHS};
 
 /// The default `maxDuration`: 90 days.
@@ -55,11 +57,10 @@ pub struct DriftExceptionSpec {
     #[serde(rename = "match")]
     pub target: TargetMatch,
     /// The fields it covers, as JSON pointers starting with `/` (`*` stands for any map key or
-    /// list item). Without paths it covers every drifted field of the targets.
+    /// list item; in a map key, `~` is written `~0` and `/` is written `~1`). Without paths it
+    /// covers every drifted field of the targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = MAX_PATHS), inner(length(min = 1, max = MAX_PATH_LENGTH)))]
-    #[x_kube(validation = Rule::new("self.all(p, p.startsWith('/'))")
-        .message("each path must be a JSON pointer starting with '/'"))]
+    #[schemars(length(max = MAX_PATHS), inner(length(min = 1, max = MAX_PATH_LENGTH), regex(pattern = PATH_PATTERN)))]
     pub paths: Vec<String>,
     /// Why the deviation is acceptable, and what compensates for it.
     #[schemars(length(min = 1, max = 4096), regex(pattern = r"\S"))]
@@ -70,11 +71,13 @@ pub struct DriftExceptionSpec {
     /// The change or risk ticket that records the approval (an issue key or a URL).
     #[schemars(length(min = 1, max = 512), regex(pattern = r"\S"))]
     pub ticket: String,
-    /// When it was approved (RFC 3339).
+    /// When it was approved (RFC 3339), from 1970 to 2999.
+    #[x_kube(validation = Rule::new(date_rule()).message(DATE_RULE_MESSAGE))]
     pub approved_at: Time,
     /// When it expires (RFC 3339): after `approvedAt`, and at most `maxDuration` after both
     /// `approvedAt` and the exception's creation. From then on the drift it covered is
-    /// enforced or escalated again.
+    /// enforced or escalated again. From 1970 to 2999.
+    #[x_kube(validation = Rule::new(date_rule()).message(DATE_RULE_MESSAGE))]
     pub expires_at: Time,
     /// The longest the exception may last, as a duration such as `720h` (units `ms`, `s`, `m`,
     /// `h`), at most `8760h`. Defaults to `2160h` (90 days).
@@ -316,10 +319,9 @@ status:
         }
         let mut value = exception();
         value["spec"]["paths"] = json!(["spec/template"]);
-        assert_rejected(
-            admit_value::<DriftException>(&value, None),
-            "each path must be a JSON pointer starting with '/'",
-        );
+        assert_rejected(admit_value::<DriftException>(&value, None), "spec.paths[0] in body should match");
+        value["spec"]["paths"] = json!(["/metadata/annotations/a~2b"]);
+        assert_rejected(admit_value::<DriftException>(&value, None), "spec.paths[0] in body should match");
     }
 
     #[test]

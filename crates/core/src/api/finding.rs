@@ -5,7 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{ObjectRef, Owner, RemediationClass};
+use super::common::{DATE_RULE_MESSAGE, ObjectRef, Owner, RemediationClass, date_rule};
 use super::policy::{MAX_PATH_LENGTH, MAX_PATHS};
 
 /// The most evidence records kept on a finding; the oldest are dropped first.
@@ -85,7 +85,7 @@ pub enum Severity {
 }
 
 /// An owner's approval of the fix of an escalated finding.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Approval {
     /// Who approves, for example an email address.
@@ -94,8 +94,9 @@ pub struct Approval {
     /// Why the fix is safe to apply now.
     #[schemars(length(min = 1, max = 1024))]
     pub reason: String,
-    /// When it was approved (RFC 3339).
+    /// When it was approved (RFC 3339), from 1970 to 2999.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(date_rule()).message(DATE_RULE_MESSAGE))]
     pub at: Option<Time>,
 }
 

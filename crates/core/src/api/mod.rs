@@ -6,7 +6,8 @@
 //! - [`finding`]: `Finding`, one asset's part in a campaign;
 //! - [`exception`]: `DriftException`, an approved, time-boxed deviation;
 //! - [`conditions`] and [`reasons`]: the one condition setter and the reason constants;
-//! - [`duration`]: the durations the resources hold, read without overflow.
+//! - [`duration`]: the durations the resources hold, read without overflow;
+//! - [`labels`]: label keys, values and selectors, checked as the API server checks them.
 
 pub mod campaign;
 pub mod common;
@@ -14,6 +15,7 @@ pub mod conditions;
 pub mod duration;
 pub mod exception;
 pub mod finding;
+pub mod labels;
 pub mod policy;
 pub mod reasons;
 

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::common::{
-    DURATION_PATTERN, ObjectRef, Owner, RemediationClass, SecretKeyRef, TIME_OF_DAY_PATTERN, TargetMatch,
+    DURATION_PATTERN, ObjectRef, Owner, PATH_PATTERN, RemediationClass, SecretKeyRef, TIME_OF_DAY_PATTERN, TargetMatch,
+    at_most_rule,
 };
+use super::labels::{LABEL_KEY_PATTERN, MAX_LABEL_KEY_LENGTH};
 
 /// The most drifts listed in a policy's status; the counts are always complete.
 pub const MAX_DRIFTS: usize = 50;
@@ -25,6 +27,12 @@ pub const MAX_PATH_LENGTH: usize = 512;
 pub const MAX_RESOURCES: usize = 1000;
 /// The most remediation windows one policy may declare.
 pub const MAX_WINDOWS: usize = 100;
+/// The highest `rateLimit.perMinute`.
+pub const MAX_RATE_PER_MINUTE: u32 = 10_000;
+/// The highest `flapping.maxFixes`.
+pub const MAX_FLAPPING_FIXES: u32 = 1_000;
+/// The longest `flapping.window`: one week.
+pub const MAX_FLAPPING_WINDOW: &str = "168h";
 
 /// What a DriftPolicy or ClusterDriftPolicy declares. Both kinds share this spec; a
 /// DriftPolicy governs objects in its own namespace only.
@@ -91,10 +99,10 @@ pub struct IgnoreRule {
     /// JSON pointers (RFC 6901) to fields that are never drift, each starting with `/`, for
     /// example `/spec/replicas`. `*` stands for any map key or list item; items of keyed lists
     /// are addressed by their key, for example `/spec/template/spec/containers/name=app/image`.
+    /// In a map key, `~` is written `~0` and `/` is written `~1`, for example
+    /// `/metadata/annotations/example.com~1owner`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = MAX_PATHS), inner(length(min = 1, max = MAX_PATH_LENGTH)))]
-    #[x_kube(validation = Rule::new("self.all(p, p.startsWith('/'))")
-        .message("each path must be a JSON pointer starting with '/'"))]
+    #[schemars(length(max = MAX_PATHS), inner(length(min = 1, max = MAX_PATH_LENGTH), regex(pattern = PATH_PATTERN)))]
     pub paths: Vec<String>,
     /// Field managers (from `metadata.managedFields`), for example `kube-controller-manager`
     /// or `argocd-controller`: a field whose live value is owned by one of them is not
@@ -172,8 +180,8 @@ fn default_auto_remediate() -> Vec<RemediationClass> {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimit {
-    /// The most remediations per minute for this policy, at least 1.
-    #[schemars(range(min = 1))]
+    /// The most remediations per minute for this policy, from 1 to 10000.
+    #[schemars(range(min = 1, max = MAX_RATE_PER_MINUTE))]
     pub per_minute: u32,
 }
 
@@ -188,15 +196,18 @@ pub struct CircuitBreaker {
 }
 
 /// Detection of a tug-of-war with another actor.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Flapping {
-    /// The most times the same field of the same object may be fixed within `window`, at
-    /// least 1.
-    #[schemars(range(min = 1))]
+    /// The most times the same field of the same object may be fixed within `window`, from 1
+    /// to 1000.
+    #[schemars(range(min = 1, max = MAX_FLAPPING_FIXES))]
     pub max_fixes: u32,
-    /// The window, as a duration such as `10m`, `1h` or `1h30m` (units `ms`, `s`, `m`, `h`).
+    /// The window, as a duration such as `10m`, `1h` or `1h30m` (units `ms`, `s`, `m`, `h`), at
+    /// most `168h` (one week).
     #[schemars(length(min = 1, max = 32), regex(pattern = DURATION_PATTERN))]
+    #[x_kube(validation = Rule::new(at_most_rule(MAX_FLAPPING_WINDOW))
+        .message("window may not exceed 168h (one week)"))]
     pub window: String,
 }
 
@@ -249,7 +260,7 @@ pub struct EscalationSpec {
     /// Label keys read from the target, then from its namespace, to find its accountable
     /// owner. Defaults to `driftwarden.dev/owner`, `app.kubernetes.io/owner` and `team`.
     #[serde(default = "default_owner_labels")]
-    #[schemars(length(max = 16), inner(length(min = 1, max = 317)))]
+    #[schemars(length(max = 16), inner(length(min = 1, max = MAX_LABEL_KEY_LENGTH), regex(pattern = LABEL_KEY_PATTERN)))]
     pub owner_labels: Vec<String>,
     /// Where CloudEvents notifications are sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -452,10 +463,12 @@ fn template_schema(_: &mut SchemaGenerator) -> Schema {
             "apiVersion": {
                 "description": "The API version of the template; must equal the match's when set.",
                 "type": "string",
+                "maxLength": 253,
             },
             "kind": {
                 "description": "The kind of the template; must equal the match's when set.",
                 "type": "string",
+                "maxLength": 63,
             },
         },
     });
@@ -668,7 +681,13 @@ status:
     fn ignore_paths_are_json_pointers() {
         let mut value = policy();
         value["spec"]["ignore"][0]["paths"] = json!(["/spec/replicas", "spec/paused"]);
-        assert_rejected(admit_value::<DriftPolicy>(&value, None), "each path must be a JSON pointer starting with '/'");
+        assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.ignore[0].paths[1] in body should match");
+        for bad in ["/metadata/annotations/a~2b", "/spec//replicas", "/", "/labels/x~"] {
+            value["spec"]["ignore"][0]["paths"] = json!([bad]);
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), "spec.ignore[0].paths[0] in body should match");
+        }
+        value["spec"]["ignore"][0]["paths"] = json!(["/metadata/annotations/example.com~1owner", "/a~0b/*"]);
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
     }
 
     #[test]
@@ -679,6 +698,10 @@ status:
             ("flapping", json!({"maxFixes": 0, "window": "10m"}), "should be greater than or equal to 1"),
             ("flapping", json!({"maxFixes": 3, "window": "10 minutes"}), "should match"),
             ("flapping", json!({"maxFixes": 3, "window": "1d"}), "should match"),
+            ("flapping", json!({"maxFixes": 3, "window": "168h1s"}), "window may not exceed 168h"),
+            ("flapping", json!({"maxFixes": 3, "window": "99999999999999999999h"}), "window may not exceed 168h"),
+            ("flapping", json!({"maxFixes": 1001, "window": "10m"}), "should be less than or equal to 1000"),
+            ("rateLimit", json!({"perMinute": 10001}), "should be less than or equal to 10000"),
             ("autoRemediate", json!(["Metadata", "Everything"]), "Unsupported value"),
             ("mode", json!("Fix"), "Unsupported value"),
         ];
@@ -690,6 +713,53 @@ status:
         let mut value = policy();
         value["spec"]["remediation"]["circuitBreaker"]["maxDriftedPercent"] = json!(100);
         value["spec"]["remediation"]["flapping"]["window"] = json!("1h30m");
+        assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
+    }
+
+    #[test]
+    fn selectors_are_checked_as_the_api_server_checks_them() {
+        let cases = [
+            (json!({"matchLabels": {"bad key": "web"}}), "every key must be a label key"),
+            (json!({"matchLabels": {"tier": "web server"}}), "matchLabels[tier] in body should match"),
+            (json!({"matchLabels": {format!("{}/x", "a".repeat(254)): "web"}}), "every key must be a label key"),
+            (
+                json!({"matchExpressions": [{"key": "Example.com/tier", "operator": "Exists"}]}),
+                "key in body should match",
+            ),
+            (
+                json!({"matchExpressions": [{"key": format!("{}/x", "a".repeat(254)), "operator": "Exists"}]}),
+                "key in body should match",
+            ),
+            (
+                json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["-web"]}]}),
+                "values[0] in body should match",
+            ),
+            (json!({"matchExpressions": [{"key": "tier", "operator": "In"}]}), "In and NotIn need at least one value"),
+            (
+                json!({"matchExpressions": [{"key": "tier", "operator": "Exists", "values": ["web"]}]}),
+                "Exists and DoesNotExist take none",
+            ),
+            (
+                json!({"matchExpressions": [{"key": "tier", "operator": "Like", "values": ["web"]}]}),
+                "Unsupported value: \"Like\"",
+            ),
+        ];
+        for (selector, expected) in cases {
+            let mut value = policy();
+            value["spec"]["baselines"][0]["match"]["selector"] = selector.clone();
+            assert_rejected(admit_value::<DriftPolicy>(&value, None), expected);
+            let mut value = as_cluster_policy(policy());
+            value["spec"]["ignore"][0]["match"]["namespaceSelector"] = selector;
+            assert_rejected(admit_value::<ClusterDriftPolicy>(&value, None), "spec.ignore[0].match.namespaceSelector.");
+        }
+        let mut value = policy();
+        value["spec"]["baselines"][0]["match"]["selector"] = json!({
+            "matchLabels": {"app.kubernetes.io/name": "web", "tier": ""},
+            "matchExpressions": [
+                {"key": "example.com/team", "operator": "NotIn", "values": ["a", "b"]},
+                {"key": "canary", "operator": "DoesNotExist"},
+            ],
+        });
         assert_eq!(admit_value::<DriftPolicy>(&value, None), Ok(()));
     }
 

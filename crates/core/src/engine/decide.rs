@@ -14,8 +14,10 @@ use jiff::{Timestamp, ToSpan, Zoned, civil::Time, tz::TimeZone};
 use serde::Serialize;
 
 use crate::api::RemediationClass;
-use crate::api::common::{DurationError, parse_duration};
-use crate::api::policy::{Mode, RemediationSpec, RemediationWindow, Weekday};
+use crate::api::common::{DurationError, parse_duration_at_most};
+use crate::api::policy::{
+    MAX_FLAPPING_FIXES, MAX_FLAPPING_WINDOW, MAX_RATE_PER_MINUTE, Mode, RemediationSpec, RemediationWindow, Weekday,
+};
 use crate::engine::drift::Drift;
 use crate::engine::pointer::PathPattern;
 
@@ -171,15 +173,31 @@ pub enum RulesError {
     Percent(u8),
     #[error("remediation.windows[{index}]: {message}")]
     Window { index: usize, message: String },
+    /// A count outside the range the CRD states.
+    #[error("remediation.{field} must be from 1 to {max}, got {value}")]
+    Count { field: &'static str, value: u32, max: u32 },
 }
 
 impl RemediationRules {
     /// Checks a policy's `spec.remediation`.
     pub fn from_spec(spec: &RemediationSpec) -> Result<Self, RulesError> {
         let flapping = match &spec.flapping {
-            Some(f) => (f.max_fixes, parse_duration(&f.window).map_err(RulesError::FlappingWindow)?),
+            Some(f) => {
+                let window =
+                    parse_duration_at_most(&f.window, MAX_FLAPPING_WINDOW).map_err(RulesError::FlappingWindow)?;
+                (f.max_fixes, window)
+            }
             None => DEFAULT_FLAPPING,
         };
+        let count = |field, value: u32, max| {
+            if (1..=max).contains(&value) { Ok(()) } else { Err(RulesError::Count { field, value, max }) }
+        };
+        if let Some(rate) = &spec.rate_limit {
+            count("rateLimit.perMinute", rate.per_minute, MAX_RATE_PER_MINUTE)?;
+        }
+        if let Some(flapping) = &spec.flapping {
+            count("flapping.maxFixes", flapping.max_fixes, MAX_FLAPPING_FIXES)?;
+        }
         let max_drifted_percent =
             spec.circuit_breaker.as_ref().map_or(DEFAULT_MAX_DRIFTED_PERCENT, |c| c.max_drifted_percent);
         if max_drifted_percent > 100 {
@@ -525,6 +543,27 @@ mod tests {
             actions[1],
             Action::Escalate { reason: EscalationReason::ClassNotAutomatic { class: RemediationClass::Rollout } }
         );
+    }
+
+    #[test]
+    fn values_the_crd_refuses_are_refused_here_too() {
+        let refused = |yaml: &str| {
+            RemediationRules::from_spec(&serde_yaml::from_str(yaml).unwrap()).map(|_| ()).unwrap_err().to_string()
+        };
+        assert_eq!(
+            refused("rateLimit: {perMinute: 0}"),
+            "remediation.rateLimit.perMinute must be from 1 to 10000, got 0"
+        );
+        assert_eq!(
+            refused("rateLimit: {perMinute: 10001}"),
+            "remediation.rateLimit.perMinute must be from 1 to 10000, got 10001"
+        );
+        assert!(
+            refused("flapping: {maxFixes: 1001, window: 10m}").contains("flapping.maxFixes must be from 1 to 1000")
+        );
+        assert!(refused("flapping: {maxFixes: 3, window: 169h}").contains("\"169h\" is longer than 168h"));
+        assert!(refused("circuitBreaker: {maxDriftedPercent: 101}").contains("at most 100"));
+        assert_eq!(rules("rateLimit: {perMinute: 10000}\nflapping: {maxFixes: 1000, window: 168h}").flapping.0, 1000);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::engine::decide::{RemediationRules, RulesError};
 use crate::engine::drift::{CompareRules, Drift};
 use crate::engine::pointer::PathPattern;
 use crate::engine::scope::is_cluster_scoped;
-use crate::engine::selector::{MatchScope, target_matches, validate_selector};
+use crate::engine::selector::{MatchScope, SelectorError, target_matches, validate_selector};
 use crate::keys::{ObjectKey, namespace_of};
 
 /// Something wrong in a policy, with the field it is in.
@@ -125,6 +125,7 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
                 RulesError::FlappingWindow(_) => "spec.remediation.flapping.window".to_string(),
                 RulesError::Percent(_) => "spec.remediation.circuitBreaker.maxDriftedPercent".to_string(),
                 RulesError::Window { index, .. } => format!("spec.remediation.windows[{index}]"),
+                RulesError::Count { field, .. } => format!("spec.remediation.{field}"),
             };
             problem(field, err.to_string());
         })
@@ -149,8 +150,8 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
     let mut baselines = Vec::new();
     for (index, baseline) in spec.baselines.iter().enumerate() {
         let field = format!("spec.baselines[{index}]");
-        if let Err(message) = check_match(&baseline.target, namespace) {
-            problem(format!("{field}.match"), message);
+        if let Err((at, message)) = check_match(&baseline.target, namespace) {
+            problem(format!("{field}.match{at}"), message);
             continue;
         }
         if !baseline.template.is_object() {
@@ -179,9 +180,9 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
             problem(field.clone(), "needs paths or managers".into());
         }
         if let Some(target) = &rule.target
-            && let Err(message) = check_match(target, namespace)
+            && let Err((at, message)) = check_match(target, namespace)
         {
-            problem(format!("{field}.match"), message);
+            problem(format!("{field}.match{at}"), message);
         }
         let mut paths = Vec::new();
         for (path_index, path) in rule.paths.iter().enumerate() {
@@ -253,23 +254,36 @@ fn conflicting_fields(
         .collect()
 }
 
-fn check_match(target: &TargetMatch, namespace: Option<&str>) -> Result<(), String> {
+/// Checks a `match`; the error is the field inside it (`""` for the match itself, or
+/// `.selector.matchLabels`, ...) and what is wrong there.
+fn check_match(target: &TargetMatch, namespace: Option<&str>) -> Result<(), (String, String)> {
+    let whole = |message: String| Err((String::new(), message));
     if target.api_version.is_empty() || target.kind.is_empty() {
-        return Err("needs apiVersion and kind".into());
+        return whole("needs apiVersion and kind".into());
     }
     if namespace.is_some() && is_cluster_scoped(&target.api_version, &target.kind) {
-        return Err(format!("{} is cluster-scoped: only a ClusterDriftPolicy can govern it", target.kind));
+        return whole(format!("{} is cluster-scoped: only a ClusterDriftPolicy can govern it", target.kind));
     }
     if namespace.is_some() && (!target.namespaces.is_empty() || target.namespace_selector.is_some()) {
-        return Err(
+        return whole(
             "a DriftPolicy governs its own namespace only: namespaces and namespaceSelector need a ClusterDriftPolicy"
                 .into(),
         );
     }
-    for selector in target.selector.iter().chain(target.namespace_selector.iter()) {
-        validate_selector(selector).map_err(|err| err.to_string())?;
+    for (name, selector) in [("selector", &target.selector), ("namespaceSelector", &target.namespace_selector)] {
+        if let Some(selector) = selector {
+            validate_selector(selector).map_err(|err| split_field(name, &err))?;
+        }
     }
     Ok(())
+}
+
+/// A selector problem as (the field below the match, the message).
+fn split_field(selector: &str, err: &SelectorError) -> (String, String) {
+    match err.field() {
+        Some(field) => (format!(".{selector}.{field}"), err.problem()),
+        None => (format!(".{selector}"), err.problem()),
+    }
 }
 
 /// The object a resource template declares, its namespace settled: a DriftPolicy's own,
@@ -602,7 +616,8 @@ remediation:
         assert_eq!(rendered.len(), 6, "{rendered:#?}");
         assert!(rendered[0].starts_with("spec.remediation.flapping.window:"));
         assert!(rendered[1].starts_with("spec.baselines[0].match: needs apiVersion and kind"));
-        assert!(rendered[2].starts_with("spec.baselines[1].match:") && rendered[2].contains("Like"));
+        assert!(rendered[2].starts_with("spec.baselines[1].match.selector.matchExpressions[0]:"), "{}", rendered[2]);
+        assert!(rendered[2].contains("Like"));
         assert!(rendered[3].starts_with("spec.baselines[2].template: must be an object"));
         assert!(rendered[4].starts_with("spec.ignore[0].paths[0]:"));
         assert!(rendered[5].starts_with("spec.ignore[1]: needs paths or managers"));

@@ -50,6 +50,8 @@ pub enum PatternError {
     NotAPointer(String),
     #[error("path {0:?} has an empty segment")]
     EmptySegment(String),
+    #[error("path {0:?} has a '~' that is not an escape: write '~0' for '~' and '~1' for '/'")]
+    BadEscape(String),
 }
 
 /// One segment of a [`PathPattern`].
@@ -75,8 +77,14 @@ impl PathPattern {
         if !pattern.starts_with('/') {
             return Err(PatternError::NotAPointer(pattern.to_string()));
         }
-        let segments = split(pattern)
-            .into_iter()
+        let mut after_tilde = pattern.split('~').skip(1);
+        if after_tilde.any(|rest| !rest.starts_with(['0', '1'])) {
+            return Err(PatternError::BadEscape(pattern.to_string()));
+        }
+        // Every segment counts, the first included: `//a` has an empty one.
+        let segments = pattern[1..]
+            .split('/')
+            .map(unescape)
             .map(|token| match token.as_str() {
                 "" => Err(PatternError::EmptySegment(pattern.to_string())),
                 "*" => Ok(PatternSegment::Any),
@@ -177,5 +185,31 @@ mod tests {
     fn rejects_patterns_that_are_not_pointers() {
         assert_eq!(PathPattern::parse("spec/replicas"), Err(PatternError::NotAPointer("spec/replicas".into())));
         assert_eq!(PathPattern::parse("/spec//replicas"), Err(PatternError::EmptySegment("/spec//replicas".into())));
+        for bad in ["/metadata/annotations/a~2b", "/metadata/labels/x~", "/a~/b", "/~~0"] {
+            assert_eq!(PathPattern::parse(bad), Err(PatternError::BadEscape(bad.into())), "{bad}");
+        }
+        let escaped = PathPattern::parse("/metadata/annotations/a~0b~1c").unwrap();
+        assert!(escaped.matches_tokens(&["metadata", "annotations", "a~b/c"]));
+    }
+
+    /// What the CRD's pattern admits, the parser reads, and the other way round.
+    #[test]
+    fn the_crd_pattern_and_the_parser_agree() {
+        let pattern = regex::Regex::new(crate::api::common::PATH_PATTERN).unwrap();
+        for path in [
+            "/spec/replicas",
+            "/spec/*/image",
+            "/metadata/annotations/a~0b~1c",
+            "spec",
+            "/",
+            "/spec//x",
+            "//spec",
+            "/a~2",
+            "/a~",
+            "/~~1",
+            "/spec/containers/name=app",
+        ] {
+            assert_eq!(pattern.is_match(path), PathPattern::parse(path).is_ok(), "{path}");
+        }
     }
 }

@@ -6,9 +6,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 use serde_json::Value;
 
 use crate::api::TargetMatch;
+use crate::api::labels::{
+    LabelError, MAX_MATCH_EXPRESSIONS, MAX_MATCH_LABELS, MAX_REQUIREMENT_VALUES, check_label_key, check_label_value,
+};
 use crate::keys::{api_version_of, kind_of, name_of, namespace_of};
 
-/// Why a label selector cannot be evaluated.
+/// Why a label selector cannot be evaluated, or would be refused by the API server. The
+/// message starts with the field inside the selector where [`validate_selector`] found the
+/// problem (`matchLabels`, `matchExpressions[0].values[1]`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectorError {
     #[error("label selector operator {0:?} is not one of In, NotIn, Exists, DoesNotExist")]
@@ -17,6 +22,45 @@ pub enum SelectorError {
     MissingValues { key: String, operator: String },
     #[error("label selector operator {operator} on key {key:?} takes no values")]
     UnexpectedValues { key: String, operator: String },
+    /// A key or value the API server refuses in a label selector.
+    #[error("{field}: {source}")]
+    Label {
+        field: String,
+        #[source]
+        source: LabelError,
+    },
+    /// More entries than the CRD allows.
+    #[error("{field}: {found} entries, more than the {max} allowed")]
+    TooMany { field: String, found: usize, max: usize },
+    /// A requirement that cannot be evaluated.
+    #[error("matchExpressions[{index}]: {source}")]
+    Requirement {
+        index: usize,
+        #[source]
+        source: Box<SelectorError>,
+    },
+}
+
+impl SelectorError {
+    /// The field inside the selector the problem is in, when [`validate_selector`] found
+    /// it: `matchLabels`, `matchExpressions[0].key`, ...
+    pub fn field(&self) -> Option<String> {
+        match self {
+            Self::Label { field, .. } | Self::TooMany { field, .. } => Some(field.clone()),
+            Self::Requirement { index, .. } => Some(format!("matchExpressions[{index}]")),
+            _ => None,
+        }
+    }
+
+    /// What is wrong, without the field.
+    pub fn problem(&self) -> String {
+        match self {
+            Self::Label { source, .. } => source.to_string(),
+            Self::Requirement { source, .. } => source.to_string(),
+            Self::TooMany { found, max, .. } => format!("{found} entries, more than the {max} allowed"),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// The labels of an object, read from `metadata.labels`.
@@ -28,11 +72,31 @@ pub fn labels_of(object: &Value) -> BTreeMap<&str, &str> {
         .unwrap_or_default()
 }
 
-/// Checks a selector's expressions without evaluating it, so an invalid selector is
-/// reported once, where it is written.
+/// Checks a selector without evaluating it, as the API server and the CRD check it: keys,
+/// values, operators and how many values each operator takes, so an invalid selector is
+/// reported once, where it is written, naming the field and the value.
 pub fn validate_selector(selector: &LabelSelector) -> Result<(), SelectorError> {
-    for requirement in selector.match_expressions.iter().flatten() {
-        requirement_matches(requirement, &BTreeMap::new())?;
+    let too_many = |field: &str, found: usize, max: usize| {
+        if found > max { Err(SelectorError::TooMany { field: field.to_string(), found, max }) } else { Ok(()) }
+    };
+    let label = |field: String| move |source| SelectorError::Label { field, source };
+    let labels = selector.match_labels.as_ref();
+    too_many("matchLabels", labels.map_or(0, BTreeMap::len), MAX_MATCH_LABELS)?;
+    for (key, value) in labels.into_iter().flatten() {
+        check_label_key(key).map_err(label("matchLabels".to_string()))?;
+        check_label_value(value).map_err(label(format!("matchLabels.{key}")))?;
+    }
+    let expressions = selector.match_expressions.as_deref().unwrap_or_default();
+    too_many("matchExpressions", expressions.len(), MAX_MATCH_EXPRESSIONS)?;
+    for (index, requirement) in expressions.iter().enumerate() {
+        check_label_key(&requirement.key).map_err(label(format!("matchExpressions[{index}].key")))?;
+        let values = requirement.values.as_deref().unwrap_or_default();
+        too_many(&format!("matchExpressions[{index}].values"), values.len(), MAX_REQUIREMENT_VALUES)?;
+        for (value_index, value) in values.iter().enumerate() {
+            check_label_value(value).map_err(label(format!("matchExpressions[{index}].values[{value_index}]")))?;
+        }
+        requirement_matches(requirement, &BTreeMap::new())
+            .map_err(|source| SelectorError::Requirement { index, source: Box::new(source) })?;
     }
     Ok(())
 }
@@ -186,12 +250,43 @@ metadata:
 
     #[test]
     fn invalid_selectors_are_errors() {
-        let bad_op = selector("matchExpressions: [{key: tier, operator: Like, values: [web]}]");
-        assert_eq!(validate_selector(&bad_op), Err(SelectorError::UnknownOperator("Like".into())));
-        let no_values = selector("matchExpressions: [{key: tier, operator: In}]");
-        assert!(matches!(validate_selector(&no_values), Err(SelectorError::MissingValues { .. })));
-        let extra = selector("matchExpressions: [{key: tier, operator: Exists, values: [x]}]");
-        assert!(matches!(validate_selector(&extra), Err(SelectorError::UnexpectedValues { .. })));
+        let requirement = |text: &str| match validate_selector(&selector(text)) {
+            Err(SelectorError::Requirement { index: 0, source }) => *source,
+            other => panic!("{text}: {other:?}"),
+        };
+        let bad_op = "matchExpressions: [{key: tier, operator: Like, values: [web]}]";
+        assert_eq!(requirement(bad_op), SelectorError::UnknownOperator("Like".into()));
+        let no_values = "matchExpressions: [{key: tier, operator: In}]";
+        assert!(matches!(requirement(no_values), SelectorError::MissingValues { .. }));
+        let extra = "matchExpressions: [{key: tier, operator: Exists, values: [x]}]";
+        assert!(matches!(requirement(extra), SelectorError::UnexpectedValues { .. }));
+        let message = validate_selector(&selector(no_values)).unwrap_err().to_string();
+        assert_eq!(message, "matchExpressions[0]: label selector operator In on key \"tier\" needs at least one value");
+    }
+
+    #[test]
+    fn keys_and_values_are_checked_as_the_api_server_checks_them() {
+        let cases = [
+            ("matchLabels: {'bad key': web}", "matchLabels: \"bad key\" is not a valid label key"),
+            ("matchLabels: {tier: 'web server'}", "matchLabels.tier: \"web server\" is not a valid label value"),
+            (
+                "matchExpressions: [{key: tier, operator: In, values: [web, -api]}]",
+                "matchExpressions[0].values[1]: \"-api\" is not a valid label value",
+            ),
+            (
+                "matchExpressions: [{key: 'Example.com/tier', operator: Exists}]",
+                "matchExpressions[0].key: \"Example.com/tier\" is not a valid label key",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = validate_selector(&selector(text)).unwrap_err().to_string();
+            assert!(message.starts_with(expected), "{text}: {message}");
+        }
+        let many: BTreeMap<String, String> = (0..17).map(|i| (format!("k{i}"), "v".to_string())).collect();
+        let crowded = LabelSelector { match_labels: Some(many), match_expressions: None };
+        assert!(matches!(validate_selector(&crowded), Err(SelectorError::TooMany { max: 16, .. })));
+        let fine = "{matchLabels: {app.kubernetes.io/name: web, tier: ''}, matchExpressions: [{key: env, operator: NotIn, values: [dev]}]}";
+        assert_eq!(validate_selector(&selector(fine)), Ok(()));
     }
 
     #[test]

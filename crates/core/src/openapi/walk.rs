@@ -24,6 +24,10 @@ fn node(schema: &Value, value: &Value, path: &Path, resource: bool, out: &mut Ve
     if !keywords::check(schema, value, path, out) {
         return;
     }
+    // A structural schema may restate value validations under `allOf`; each must hold.
+    for branch in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        node(branch, value, path, resource, out);
+    }
     match value {
         Value::Object(map) => object(schema, map, path, resource, out),
         Value::Array(items) => {
@@ -96,5 +100,15 @@ mod tests {
         }}});
         let object = json!({"template": {"kind": "ConfigMap", "metadata": {"name": "a"}}});
         assert_eq!(fields(schema, object), ["template.apiVersion"]);
+    }
+
+    #[test]
+    fn value_validations_under_all_of_hold_too() {
+        let schema = json!({"type": "object", "properties": {"key": {
+            "type": "string", "pattern": "^[a-z/]+$", "allOf": [{"pattern": "^[^/]{1,3}(/|$)"}],
+        }}});
+        assert!(fields(schema.clone(), json!({"key": "abc/de"})).is_empty());
+        assert_eq!(fields(schema.clone(), json!({"key": "abcd/e"})), ["key"]);
+        assert_eq!(fields(schema, json!({"key": "ABC"})), ["key"]);
     }
 }

@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::findings::FindingEntry;
-use crate::api::campaign::{CampaignStatus, ControlSource, PolicyKind, RemediationCampaignSpec};
-use crate::api::common::DurationError;
+use crate::api::campaign::{CampaignStatus, ControlSource, MAX_WAVE_SIZE, PolicyKind, RemediationCampaignSpec};
+use crate::api::common::{DateError, DurationError, check_date};
 use crate::api::reasons;
 use crate::engine::backoff::Backoff;
 use crate::engine::campaign::WaveOutcome;
@@ -147,8 +147,14 @@ pub enum SpecError {
     /// A DriftPolicy named without its namespace.
     #[error("spec.control.policyRef.namespace: a DriftPolicy needs its namespace")]
     PolicyNamespace,
-    /// A label selector of the scope cannot be evaluated.
-    #[error("spec.scope.{field}: {source}")]
+    /// A date out of the bounds the CRD states.
+    #[error(transparent)]
+    Date(#[from] DateError),
+    /// A count or percentage out of the range the CRD states.
+    #[error("{field} must be from {min} to {max}, got {value}")]
+    OutOfRange { field: String, value: u32, min: u32, max: u32 },
+    /// A label selector of the scope is not valid.
+    #[error("spec.scope.{field}{}: {}", .source.field().map(|f| format!(".{f}")).unwrap_or_default(), .source.problem())]
     Selector {
         field: &'static str,
         #[source]
@@ -168,6 +174,24 @@ pub fn read_spec(object: &Value) -> Result<RemediationCampaignSpec, SpecError> {
     let spec: RemediationCampaignSpec = serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))
         .map_err(|source| SpecError::Parse { source })?;
     spec.strategy.wave_interval().map_err(|source| SpecError::WaveInterval { source })?;
+    let range = |field: &str, value: u32, min: u32, max: u32| {
+        if (min..=max).contains(&value) {
+            Ok(())
+        } else {
+            Err(SpecError::OutOfRange { field: field.to_string(), value, min, max })
+        }
+    };
+    range("spec.strategy.waveSize", spec.strategy.wave_size, 1, MAX_WAVE_SIZE)?;
+    range("spec.strategy.pauseOnFailurePercent", spec.strategy.pause_on_failure_percent.into(), 0, 100)?;
+    range("spec.successCriteria.compliantPercent", spec.success_criteria.compliant_percent.into(), 0, 100)?;
+    for (index, checkpoint) in spec.checkpoints.iter().enumerate() {
+        let field = format!("spec.checkpoints[{index}].compliantPercent");
+        range(&field, checkpoint.compliant_percent.into(), 0, 100)?;
+    }
+    check_date("spec.deadline", spec.deadline.0)?;
+    for (index, checkpoint) in spec.checkpoints.iter().enumerate() {
+        check_date(&format!("spec.checkpoints[{index}].date"), checkpoint.date.0)?;
+    }
     match spec.control.source() {
         None => return Err(SpecError::Control),
         Some(ControlSource::Policy(policy)) => {
@@ -211,5 +235,31 @@ mod tests {
         assert!(matches!(problem, SpecError::WaveInterval { .. }), "{problem:?}");
         assert!(problem.to_string().contains("waveInterval"), "{problem}");
         assert_eq!(problem.category(), crate::api::reasons::INVALID_SPEC);
+
+        let mut far = base.clone();
+        far["control"]["policyRef"]["namespace"] = json!("shop");
+        far["deadline"] = json!("9000-01-01T00:00:00Z");
+        let problem = read_spec(&json!({"spec": far})).unwrap_err().to_string();
+        assert_eq!(problem, "spec.deadline: 9000-01-01T00:00:00Z must be a date from 1970 to 2999");
+
+        let mut crowded = base.clone();
+        crowded["control"]["policyRef"]["namespace"] = json!("shop");
+        crowded["strategy"] = json!({"waveSize": 20000});
+        let problem = read_spec(&json!({"spec": crowded})).unwrap_err().to_string();
+        assert_eq!(problem, "spec.strategy.waveSize must be from 1 to 10000, got 20000");
+        let mut over = base.clone();
+        over["control"]["policyRef"]["namespace"] = json!("shop");
+        over["successCriteria"] = json!({"compliantPercent": 250});
+        let problem = read_spec(&json!({"spec": over})).unwrap_err().to_string();
+        assert_eq!(problem, "spec.successCriteria.compliantPercent must be from 0 to 100, got 250");
+
+        let mut bad_selector = base.clone();
+        bad_selector["control"]["policyRef"]["namespace"] = json!("shop");
+        bad_selector["scope"] = json!({"selector": {"matchLabels": {"tier": "web server"}}});
+        let problem = read_spec(&json!({"spec": bad_selector})).unwrap_err().to_string();
+        assert!(
+            problem.starts_with("spec.scope.selector.matchLabels.tier: \"web server\" is not a valid label value"),
+            "{problem}"
+        );
     }
 }

@@ -8,10 +8,11 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::api::TargetMatch;
+use crate::api::common::{DateError, check_date};
 use crate::api::exception::{DriftExceptionSpec, ExpiryProblem};
 use crate::engine::decide::ExceptionCover;
 use crate::engine::pointer::{PathPattern, PatternError};
-use crate::engine::selector::{MatchScope, target_matches};
+use crate::engine::selector::{MatchScope, SelectorError, target_matches, validate_selector};
 
 /// One exception, checked.
 #[derive(Clone, Debug)]
@@ -38,6 +39,16 @@ pub enum ExceptionProblem {
         #[source]
         source: PatternError,
     },
+    /// A date out of the bounds the CRD states.
+    #[error(transparent)]
+    Date(#[from] DateError),
+    /// A label selector of its match is not valid.
+    #[error("spec.match.{field}{}: {}", .source.field().map(|f| format!(".{f}")).unwrap_or_default(), .source.problem())]
+    Selector {
+        field: &'static str,
+        #[source]
+        source: SelectorError,
+    },
     /// Outside the operator's namespace, it reaches other namespaces; see
     /// [`ExceptionEntry::reach_problem`].
     #[error("{0}")]
@@ -59,6 +70,8 @@ pub fn read(object: &Value) -> Result<ExceptionEntry, ExceptionProblem> {
     let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
     let spec: DriftExceptionSpec = serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))
         .map_err(|err| ExceptionProblem::Spec(err.to_string()))?;
+    check_date("spec.approvedAt", spec.approved_at.0)?;
+    check_date("spec.expiresAt", spec.expires_at.0)?;
     if let Some(created) = object.pointer("/metadata/creationTimestamp").and_then(Value::as_str)
         && let Ok(created) = created.parse::<Timestamp>()
         && let Some(problem) = spec.expiry_problem(created)
@@ -71,6 +84,13 @@ pub fn read(object: &Value) -> Result<ExceptionEntry, ExceptionProblem> {
         .enumerate()
         .map(|(index, p)| PathPattern::parse(p).map_err(|source| ExceptionProblem::Path { index, source }))
         .collect::<Result<Vec<_>, _>>()?;
+    for (field, selector) in
+        [("selector", &spec.target.selector), ("namespaceSelector", &spec.target.namespace_selector)]
+    {
+        if let Some(selector) = selector {
+            validate_selector(selector).map_err(|source| ExceptionProblem::Selector { field, source })?;
+        }
+    }
     let cover = ExceptionCover { name: format!("{namespace}/{name}"), paths, expires_at: spec.expires_at.0 };
     Ok(ExceptionEntry { namespace, name, target: spec.target, cover })
 }
@@ -186,5 +206,31 @@ mod tests {
         let mut long = exception("shop");
         long["spec"]["expiresAt"] = json!("2027-06-01T00:00:00Z");
         assert!(read(&long).is_err());
+    }
+
+    #[test]
+    fn values_the_crd_now_refuses_make_an_exception_invalid_naming_the_field() {
+        let cases = [
+            (
+                "/spec/paths",
+                json!(["/metadata/annotations/a~2b"]),
+                "spec.paths[0]: path \"/metadata/annotations/a~2b\" has a '~'",
+            ),
+            (
+                "/spec/match/selector",
+                json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web server"]}]}),
+                "spec.match.selector.matchExpressions[0].values[0]: \"web server\" is not a valid label value",
+            ),
+            ("/spec/approvedAt", json!("1969-01-01T00:00:00Z"), "spec.approvedAt: 1969-01-01T00:00:00Z must be a date"),
+        ];
+        for (pointer, bad, expected) in cases {
+            let mut value = exception("shop");
+            match value.pointer_mut(pointer) {
+                Some(slot) => *slot = bad,
+                None => value["spec"]["match"]["selector"] = bad,
+            }
+            let problem = read(&value).unwrap_err().to_string();
+            assert!(problem.starts_with(expected), "{pointer}: {problem}");
+        }
     }
 }

@@ -10,6 +10,8 @@ mod response;
 mod reviews;
 mod route;
 mod table;
+#[cfg(test)]
+mod tests;
 mod tls;
 mod token_request;
 
@@ -21,7 +23,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use admin::FaultSpec;
@@ -36,8 +38,12 @@ use crate::faults::Faults;
 use crate::store::Store;
 use handler::Context;
 
+/// How many connections the server serves at once unless told otherwise: enough for an
+/// operator's watches (one connection each over HTTP/1.1), kubectl and a test's clients.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
 /// Where the server listens, who may ask, and the faults tests inject.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// The port on 127.0.0.1; 0 picks any free port.
     pub port: u16,
@@ -49,6 +55,23 @@ pub struct ServerConfig {
     pub tls: Option<TlsIdentity>,
     /// Where every authenticated API request is recorded.
     pub requests: Arc<RequestLog>,
+    /// The most connections served at once (at least 1). Over the bound, a new connection
+    /// waits, unaccepted, in the listen backlog until an open one closes: its client sees a
+    /// slow server rather than a refused connection or a lost request.
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            port: 0,
+            auth: Arc::default(),
+            faults: Arc::default(),
+            tls: None,
+            requests: Arc::default(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
 }
 
 /// A failure to start serving.
@@ -126,10 +149,21 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> Result<RunningSer
     let context =
         Arc::new(Context { store, address, auth: config.auth, faults: config.faults, requests: config.requests });
     let (shutdown, mut stop) = oneshot::channel();
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let task = tokio::spawn(async move {
         // Dropping the set at the end of this task aborts every connection.
         let mut connections = JoinSet::new();
         loop {
+            // A connection is accepted only once a slot is free; it holds the slot until it
+            // closes.
+            let slot = tokio::select! {
+                _ = &mut stop => break,
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    // The semaphore is never closed; should it be, serving ends.
+                    Err(_) => break,
+                },
+            };
             tokio::select! {
                 _ = &mut stop => break,
                 accepted = listener.accept() => {
@@ -143,6 +177,7 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> Result<RunningSer
                     let context = context.clone();
                     let acceptor = acceptor.clone();
                     connections.spawn(async move {
+                        let _slot = slot;
                         match acceptor {
                             None => serve_connection(context, stream).await,
                             Some(acceptor) => match acceptor.accept(stream).await {

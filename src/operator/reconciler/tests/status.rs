@@ -86,3 +86,45 @@ fn a_policy_with_an_overflowing_duration_is_not_ready_and_the_others_are_served(
     assert_eq!(ready.status, "False");
     assert!(ready.message.contains("longer than 100 years"), "{}", ready.message);
 }
+
+#[test]
+fn policies_with_values_the_crd_now_refuses_are_not_ready_and_the_others_are_served() {
+    let mut h = Harness::new();
+    let mut bad_key = policy(json!({}));
+    bad_key["metadata"]["name"] = json!("bad-key");
+    bad_key["spec"]["baselines"][0]["match"]["selector"] = json!({"matchLabels": {"app web": "web"}});
+    let mut bad_value = policy(json!({}));
+    bad_value["metadata"]["name"] = json!("bad-value");
+    bad_value["spec"]["baselines"][0]["match"]["selector"] =
+        json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "-web"]}]});
+    let mut bad_path = policy(json!({}));
+    bad_path["metadata"]["name"] = json!("bad-path");
+    bad_path["spec"]["ignore"] = json!([{"paths": ["/metadata/annotations/a~2b"]}]);
+    let mut long_window = policy(json!({"flapping": {"maxFixes": 3, "window": "169h"}}));
+    long_window["metadata"]["name"] = json!("long-window");
+    let own = Own {
+        namespaces: vec![super::harness::namespace("shop")],
+        policies: vec![bad_key, bad_value, bad_path, long_window, policy(json!({}))],
+        ..Own::default()
+    };
+    let effects = h.start(own, vec![configmap("web", None)]);
+    assert_eq!(fixes(effects).len(), 1, "the valid policy still fixes");
+    let writes = written(h.tick());
+    let expected = [
+        ("bad-key", "spec.baselines[0].match.selector.matchLabels: \"app web\" is not a valid label key"),
+        (
+            "bad-value",
+            "spec.baselines[0].match.selector.matchExpressions[0].values[1]: \"-web\" is not a valid label value",
+        ),
+        ("bad-path", "spec.ignore[0].paths[0]: path \"/metadata/annotations/a~2b\" has a '~' that is not an escape"),
+        ("long-window", "\"169h\" is longer than 168h, the longest this field allows"),
+    ];
+    for (name, message) in expected {
+        let status = writes.iter().find(|(key, _)| key.name == name).map(|(_, s)| s).expect("its status is written");
+        let ready = status.conditions.iter().find(|c| c.type_ == "Ready").expect("Ready is set");
+        assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "InvalidSpec"), "{name}");
+        assert!(ready.message.contains(message), "{name}: {}", ready.message);
+    }
+    let served = writes.iter().find(|(key, _)| key.name == "labels").map(|(_, s)| s).expect("its status is written");
+    assert!(served.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"), "{served:?}");
+}

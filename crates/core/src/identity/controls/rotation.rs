@@ -3,7 +3,7 @@
 //! A Secret's age runs from the annotation [`ROTATED_AT_ANNOTATION`]
 //! (`driftwarden.dev/rotated-at`, an RFC 3339 time set by whoever rotates it), or from its
 //! `creationTimestamp` when the annotation is absent or unreadable (the finding says so).
-//! The parameter `maxAge` is a Go duration (default `2160h`, 90 days).
+//! The parameter `maxAge` is a Go duration (default `2160h`, 90 days; at most `87600h`).
 //!
 //! Every finding goes to the owner: **rotate the credential** where it is issued, write the
 //! new value, and set the annotation. Never automatic: only the issuer of a credential can
@@ -21,8 +21,8 @@ use jiff::Timestamp;
 
 use super::{ControlError, ControlFinding, ControlFix};
 use crate::api::ObjectRef;
-use crate::api::campaign::{CheckControl, CheckName};
-use crate::api::common::parse_duration;
+use crate::api::campaign::{CheckControl, CheckName, MAX_SECRET_AGE};
+use crate::api::common::parse_duration_at_most;
 use crate::api::finding::Severity;
 use crate::identity::snapshot::{SERVICE_ACCOUNT_TOKEN_TYPE, Snapshot};
 
@@ -38,7 +38,7 @@ pub const EXEMPT_TYPES: [&str; 3] = [SERVICE_ACCOUNT_TOKEN_TYPE, "bootstrap.kube
 /// The `maxAge` of `check`, or the default.
 pub fn max_age(check: &CheckControl) -> Result<Duration, ControlError> {
     let value = check.parameters.get(MAX_AGE_PARAMETER).map_or(DEFAULT_MAX_AGE, String::as_str);
-    parse_duration(value).map_err(|source| ControlError::InvalidDuration {
+    parse_duration_at_most(value, MAX_SECRET_AGE).map_err(|source| ControlError::InvalidDuration {
         check: CheckName::SecretRotation,
         parameter: MAX_AGE_PARAMETER,
         source,
