@@ -19,11 +19,9 @@ async fn the_policys_rate_limit_spreads_a_campaigns_fixes_over_waves() {
     create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit", "rateLimit": {"perMinute": 2}}))).await;
     let name =
         create_campaign(&harness, json!({"strategy": {"mode": "Auto", "waveSize": 10, "waveInterval": "1s"}})).await;
-    // The first wave may fix 10, but the policy allows 2 a minute.
-    let first = wait_for(&campaigns(&harness), &name, "two fixed", |c| {
-        c.data["status"]["findings"]["closed"] == 2 && c.data["status"]["waves"] == 1
-    })
-    .await;
+    // A wave may fix 10 (of the findings written so far), but the policy allows 2 a minute.
+    let first =
+        wait_for(&campaigns(&harness), &name, "two fixed", |c| c.data["status"]["findings"]["closed"] == 2).await;
     assert_eq!(first.data["status"]["findings"]["open"], 2, "{:#}", first.data["status"]);
     // A minute later (on the operator's clock) the next wave fixes the rest.
     harness.clock.advance(jiff::SignedDuration::from_secs(61));
