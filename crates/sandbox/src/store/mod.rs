@@ -34,7 +34,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use admit::{Admission, AdmissionRequest, Admitted, ObjectView, Operation, Requester, Verdict};
+pub use admit::{
+    Admission, AdmissionRequest, Admitted, Evaluation, ObjectView, Operation, PendingWrite, Prepared, Requester,
+    Verdict,
+};
 pub use delete::DeleteOutcome;
 pub use history::{Change, ChangeKind};
 pub use key::{ObjectKey, ObjectName};
