@@ -128,7 +128,7 @@ impl Store {
         let mut planned = compute(&mut state)?;
         let admission = state.admission.get().cloned();
         let (Some(admission), Some(requester)) = (admission, requester) else {
-            return (planned.commit)(&mut state);
+            return commit(planned, Vec::new(), &mut state);
         };
         let mut last = Vec::new();
         for _ in 0..ATTEMPTS {
@@ -196,9 +196,10 @@ fn prepare(
         .collect()
 }
 
-/// Commits `planned` once admission holds no more handle on its objects (so that the
-/// commit can take them without copying).
+/// Commits `planned` once neither it nor admission holds a handle on its objects any
+/// more, so that the commit can take them without copying.
 fn commit<T>(planned: Planned<T>, admitted: Vec<Arc<PendingWrite>>, state: &mut State) -> Result<T, ApiError> {
-    drop(admitted);
-    (planned.commit)(state)
+    let Planned { writes, basis, commit } = planned;
+    drop((writes, basis, admitted));
+    commit(state)
 }
