@@ -33,6 +33,7 @@ use kube::core::cel::cel::Context;
 use serde_json::Value;
 
 use crate::auth::identity::MASTERS_GROUP;
+use crate::auth::rbac::RbacPolicy;
 use crate::auth::{Authenticated, UserInfo};
 use crate::resources::GroupResource;
 use crate::server::ADMIN_USER;
@@ -70,12 +71,14 @@ struct Bound {
     reads: HashMap<Vec<usize>, Arc<(Reads, ObjectReads)>>,
 }
 
-/// Compiled policies and decoded bindings by uid, and the last bound policies.
+/// Compiled policies and decoded bindings by uid, the last bound policies, and the RBAC
+/// objects decoded for the `authorizer` with the RBAC generation they were read at.
 #[derive(Default)]
 struct Cache {
     policies: HashMap<String, Cached<CompiledPolicy>>,
     bindings: HashMap<String, Cached<Binding>>,
     bound: Option<Bound>,
+    rbac: Option<(u64, Arc<RbacPolicy>)>,
 }
 
 /// At most this many sets of matched policies keep what they read.
@@ -163,6 +166,20 @@ impl Engine {
         made
     }
 
+    /// The stored RBAC objects, decoded again only when one of them changed.
+    fn rbac(&self, objects: ObjectView<'_>) -> Arc<RbacPolicy> {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let generation = objects.rbac_generation();
+        if let Some((read_at, rbac)) = &cache.rbac
+            && *read_at == generation
+        {
+            return rbac.clone();
+        }
+        let rbac = Arc::new(authorizer::rbac(objects));
+        cache.rbac = Some((generation, rbac.clone()));
+        rbac
+    }
+
     /// [`Engine::bound`], made from the stored objects.
     fn make_bound(&self, cache: &mut Cache, objects: ObjectView<'_>) -> Vec<(Arc<CompiledPolicy>, Arc<Binding>)> {
         let policies = refresh(&mut cache.policies, objects.list(&GroupResource::new(GROUP, POLICIES)).cloned(), |o| {
@@ -229,7 +246,7 @@ impl Admission for Engine {
                 (policy.clone(), binding.clone(), params)
             })
             .collect();
-        let rbac = reads.0.authorizer.then(|| Arc::new(authorizer::rbac(objects)));
+        let rbac = reads.0.authorizer.then(|| self.rbac(objects));
         Prepared::Evaluate(Box::new(RequestEvaluation {
             root: self.root.clone(),
             write: write.clone(),

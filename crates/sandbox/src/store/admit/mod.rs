@@ -131,6 +131,12 @@ impl<'a> ObjectView<'a> {
             .map(|(_, object)| object)
     }
 
+    /// Counts the writes to RBAC objects (Roles, ClusterRoles and their bindings): what
+    /// is made from them holds while it is unchanged.
+    pub fn rbac_generation(&self) -> u64 {
+        self.state.rbac_generation
+    }
+
     /// The served kinds.
     pub fn registry(&self) -> &'a Registry {
         &self.state.registry
