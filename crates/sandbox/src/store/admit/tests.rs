@@ -95,6 +95,12 @@ impl Fixture {
         WriteOptions { requester: Some(self.requester.clone()), ..WriteOptions::default() }
     }
 
+    /// Merge-patches `data.c: "3"` into ConfigMap `cm` with `options`.
+    fn patch_c(&self, options: WriteOptions) -> Result<Value, ApiError> {
+        let patch = PatchBody::Merge(json!({"data": {"c": "3"}}));
+        self.store.patch(&configmaps(), "cm", &patch, Subresource::Main, options)
+    }
+
     fn seen(&self) -> Vec<PendingWrite> {
         self.shared.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
@@ -133,8 +139,7 @@ fn a_patch_is_applied_again_to_the_changed_object_and_admitted_again() {
     let f = fixture();
     f.seed("cm", json!({"a": "1"}));
     f.during_evaluation(system_patch("cm", json!({"b": "2"})));
-    let patch = PatchBody::Merge(json!({"data": {"c": "3"}}));
-    f.store.patch(&configmaps(), "cm", &patch, Subresource::Main, f.as_client()).expect("patched");
+    f.patch_c(f.as_client()).expect("patched");
     assert_eq!(f.stored("cm").expect("stored")["data"], json!({"a": "1", "b": "2", "c": "3"}));
     let seen = f.seen();
     assert_eq!(seen.len(), 2, "admitted once more after the object changed");
@@ -150,8 +155,7 @@ fn a_write_to_another_object_during_admission_does_not_admit_again() {
     f.seed("cm", json!({"a": "1"}));
     f.seed("other", json!({}));
     f.during_evaluation(system_patch("other", json!({"x": "1"})));
-    let patch = PatchBody::Merge(json!({"data": {"c": "3"}}));
-    let written = f.store.patch(&configmaps(), "cm", &patch, Subresource::Main, f.as_client()).expect("patched");
+    let written = f.patch_c(f.as_client()).expect("patched");
     assert_eq!(f.seen().len(), 1);
     assert_eq!(written["data"], json!({"a": "1", "c": "3"}));
     assert_eq!(Some(written), f.stored("cm"), "the admitted object is the one stored");
@@ -207,8 +211,7 @@ fn a_write_changed_under_every_evaluation_gives_up_with_a_conflict() {
         let data = json!({"n": (n + 1).to_string()});
         f.during_evaluation(move |store: &Store| system_patch("cm", data)(store));
     }
-    let patch = PatchBody::Merge(json!({"data": {"c": "3"}}));
-    let err = f.store.patch(&configmaps(), "cm", &patch, Subresource::Main, f.as_client()).expect_err("gives up");
+    let err = f.patch_c(f.as_client()).expect_err("gives up");
     assert_eq!((err.code(), err.reason), (409, Reason::Conflict), "{err:?}");
     assert!(err.message.contains("changed while admission evaluated"), "{}", err.message);
     assert_eq!(f.seen().len(), ATTEMPTS);
@@ -274,9 +277,7 @@ fn a_dry_run_raced_by_a_write_answers_the_recomputed_object_and_stores_nothing()
     let f = fixture();
     f.seed("cm", json!({"a": "1"}));
     f.during_evaluation(system_patch("cm", json!({"b": "2"})));
-    let patch = PatchBody::Merge(json!({"data": {"c": "3"}}));
-    let options = WriteOptions { dry_run: true, ..f.as_client() };
-    let answer = f.store.patch(&configmaps(), "cm", &patch, Subresource::Main, options).expect("dry run");
+    let answer = f.patch_c(WriteOptions { dry_run: true, ..f.as_client() }).expect("dry run");
     assert_eq!(answer["data"], json!({"a": "1", "b": "2", "c": "3"}));
     assert_eq!(f.stored("cm").expect("kept")["data"], json!({"a": "1", "b": "2"}));
     assert!(f.seen().iter().all(|w| w.dry_run));
