@@ -8,12 +8,15 @@
 //! - [`params`]: the parameter objects a binding names.
 //! - [`authorizer`]: the `authorizer` variable, answered by the sandbox's RBAC.
 //! - [`evaluate`]: one policy evaluated for one request and parameter.
+//! - [`evaluation`]: a request's matched policies, prepared under the store lock and
+//!   evaluated without it.
 //! - [`verdict`]: the binding's validation actions: denial, warnings, audit annotations.
 //! - [`validate`]: the API server's checks of policy and binding objects themselves.
 
 mod authorizer;
 mod compile;
 mod evaluate;
+mod evaluation;
 mod matching;
 mod params;
 mod paths;
@@ -22,12 +25,11 @@ mod values;
 mod verdict;
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
 use kube::core::cel::KubeCelExt;
-use kube::core::cel::cel::{Context, Value as Cel};
+use kube::core::cel::cel::Context;
 use serde_json::Value;
 
 use crate::auth::identity::MASTERS_GROUP;
@@ -35,13 +37,11 @@ use crate::auth::rbac::RbacPolicy;
 use crate::auth::{Authenticated, UserInfo};
 use crate::resources::GroupResource;
 use crate::server::ADMIN_USER;
-use crate::store::{Admission, AdmissionRequest, ObjectView, Operation, Verdict, meta};
+use crate::store::{Admission, AdmissionRequest, ObjectView, Operation, PendingWrite, Prepared, Verdict, meta};
 use compile::{CompiledPolicy, Reads};
-use evaluate::Findings;
-use params::Params;
-use paths::{ObjectReads, Paths};
-use values::{map_of, string, strings, to_cel};
-use verdict::{Binding, Outcome};
+use evaluation::RequestEvaluation;
+use paths::ObjectReads;
+use verdict::Binding;
 
 const GROUP: &str = "admissionregistration.k8s.io";
 const POLICIES: &str = "validatingadmissionpolicies";
@@ -71,12 +71,14 @@ struct Bound {
     reads: HashMap<Vec<usize>, Arc<(Reads, ObjectReads)>>,
 }
 
-/// Compiled policies and decoded bindings by uid, and the last bound policies.
+/// Compiled policies and decoded bindings by uid, the last bound policies, and the RBAC
+/// objects decoded for the `authorizer` with the RBAC generation they were read at.
 #[derive(Default)]
 struct Cache {
     policies: HashMap<String, Cached<CompiledPolicy>>,
     bindings: HashMap<String, Cached<Binding>>,
     bound: Option<Bound>,
+    rbac: Option<(u64, Arc<RbacPolicy>)>,
 }
 
 /// At most this many sets of matched policies keep what they read.
@@ -112,7 +114,7 @@ fn refresh<T>(
 /// The admission engine: the CEL environment with Kubernetes' functions and the
 /// authorizer's, and the compiled policies.
 pub struct Engine {
-    root: Context<'static>,
+    root: Arc<Context<'static>>,
     cache: Mutex<Cache>,
 }
 
@@ -120,7 +122,7 @@ impl Default for Engine {
     fn default() -> Self {
         let mut root = Context::default().with_all();
         authorizer::register(&mut root);
-        Engine { root, cache: Mutex::default() }
+        Engine { root: Arc::new(root), cache: Mutex::default() }
     }
 }
 
@@ -164,6 +166,20 @@ impl Engine {
         made
     }
 
+    /// The stored RBAC objects, decoded again only when one of them changed.
+    fn rbac(&self, objects: ObjectView<'_>) -> Arc<RbacPolicy> {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let generation = objects.rbac_generation();
+        if let Some((read_at, rbac)) = &cache.rbac
+            && *read_at == generation
+        {
+            return rbac.clone();
+        }
+        let rbac = Arc::new(authorizer::rbac(objects));
+        cache.rbac = Some((generation, rbac.clone()));
+        rbac
+    }
+
     /// [`Engine::bound`], made from the stored objects.
     fn make_bound(&self, cache: &mut Cache, objects: ObjectView<'_>) -> Vec<(Arc<CompiledPolicy>, Arc<Binding>)> {
         let policies = refresh(&mut cache.policies, objects.list(&GroupResource::new(GROUP, POLICIES)).cloned(), |o| {
@@ -178,98 +194,15 @@ impl Engine {
         let by_name: HashMap<&str, &Arc<CompiledPolicy>> = policies.iter().map(|p| (p.name.as_str(), p)).collect();
         bindings.into_iter().filter_map(|b| by_name.get(b.policy.as_str()).map(|p| ((*p).clone(), b))).collect()
     }
-
-    /// The request's own variables the matched policies may read: `object`, `oldObject`,
-    /// `request`, `namespaceObject` and `authorizer` (the others are null).
-    fn request_scope(
-        &self,
-        objects: ObjectView<'_>,
-        request: &AdmissionRequest<'_>,
-        namespace: Option<&Value>,
-        reads: Reads,
-        objects_read: &ObjectReads,
-    ) -> Context<'_> {
-        let mut scope = self.root.new_inner_scope();
-        let object = |value: Option<&Value>, paths: &Option<Paths>| match (value, paths) {
-            (Some(value), Some(paths)) => paths.project(value, reads.managed_fields),
-            _ => Cel::Null,
-        };
-        let roots = [
-            ("object", object(request.object, &objects_read.object)),
-            ("oldObject", object(request.old_object, &objects_read.old_object)),
-            ("namespaceObject", object(namespace, &objects_read.namespace_object)),
-        ];
-        for chain in &objects_read.chains {
-            let root = roots.iter().find(|(name, _)| *name == chain.root()).map(|(_, value)| value);
-            if let Some(value) = root.and_then(|root| chain.select(root)) {
-                scope.add_variable_from_value(chain.name(), value);
-            }
-        }
-        for (name, value) in roots {
-            scope.add_variable_from_value(name, value);
-        }
-        scope.add_variable_from_value("request", if reads.request { request_value(request) } else { Cel::Null });
-        if reads.authorizer {
-            let rbac: Arc<RbacPolicy> = Arc::new(authorizer::rbac(objects));
-            scope.add_variable_from_value("authorizer", authorizer::authorizer(request.user.clone(), rbac, request));
-        }
-        scope
-    }
 }
 
-/// [`evaluate::evaluate`], with a panic inside an extension function turned into an
-/// evaluation error the failure policy decides on, so no expression can take the server
-/// down.
-fn guarded(policy: &CompiledPolicy, scope: &Context<'_>, params: Cel) -> Findings {
-    std::panic::catch_unwind(AssertUnwindSafe(|| evaluate::evaluate(policy, scope, params))).unwrap_or_else(|_| {
-        let mut findings = Findings::default();
-        findings.error(policy, format!("ValidatingAdmissionPolicy '{}' failed to evaluate", policy.name));
-        findings
-    })
-}
-
-/// The `request` variable.
-fn request_value(request: &AdmissionRequest<'_>) -> Cel {
-    let kind = request.kind;
-    let gvk =
-        map_of([("group", string(&kind.group)), ("version", string(&kind.version)), ("kind", string(&kind.kind))]);
-    let gvr = map_of([
-        ("group", string(&kind.group)),
-        ("version", string(&kind.version)),
-        ("resource", string(&kind.resource)),
-    ]);
-    let user = request.user;
-    let mut user_info = vec![("username", string(&user.name)), ("groups", strings(&user.groups))];
-    if let Some(uid) = &user.uid {
-        user_info.push(("uid", string(uid)));
+/// The Namespace a write is in; for a Namespace, itself.
+fn namespace_of(objects: ObjectView<'_>, write: &PendingWrite) -> Option<Arc<Value>> {
+    if write.kind.group.is_empty() && write.kind.resource == "namespaces" {
+        return write.object.clone().or_else(|| write.old_object.clone());
     }
-    if !user.extra.is_empty() {
-        user_info.push(("extra", map_of(user.extra.iter().map(|(k, v)| (k.as_str(), strings(v))))));
-    }
-    let subresource = string(request.subresource.unwrap_or_default());
-    map_of([
-        ("kind", gvk.clone()),
-        ("resource", gvr.clone()),
-        ("subResource", subresource.clone()),
-        ("requestKind", gvk),
-        ("requestResource", gvr),
-        ("requestSubResource", subresource),
-        ("name", string(request.name)),
-        ("namespace", string(request.namespace.unwrap_or_default())),
-        ("operation", string(request.operation.as_str())),
-        ("userInfo", map_of(user_info)),
-        ("dryRun", Cel::Bool(request.dry_run)),
-        ("options", to_cel(&request.options())),
-    ])
-}
-
-/// The Namespace a request is in; for a Namespace, itself.
-fn namespace_of<'a>(objects: ObjectView<'a>, request: &AdmissionRequest<'a>) -> Option<&'a Value> {
-    if request.kind.group.is_empty() && request.kind.resource == "namespaces" {
-        return request.object.or(request.old_object);
-    }
-    let namespace = request.namespace.filter(|_| request.kind.namespaced())?;
-    objects.get(&GroupResource::new("", "namespaces"), None, namespace).map(|ns| ns.as_ref())
+    let namespace = write.namespace.as_deref().filter(|_| write.kind.namespaced())?;
+    objects.get(&GroupResource::new("", "namespaces"), None, namespace).cloned()
 }
 
 /// Refuses invalid policy and binding objects, as the API server validates them.
@@ -283,55 +216,45 @@ fn validate_own_kinds(request: &AdmissionRequest<'_>) -> Result<(), crate::error
 }
 
 impl Admission for Engine {
-    fn admit(&self, objects: ObjectView<'_>, request: &AdmissionRequest<'_>) -> Verdict {
-        if let Err(e) = validate_own_kinds(request) {
-            return Verdict { denial: Some(e), ..Verdict::default() };
+    fn prepare(&self, objects: ObjectView<'_>, write: &Arc<PendingWrite>, user: &UserInfo) -> Prepared {
+        let request = write.request(user);
+        if let Err(e) = validate_own_kinds(&request) {
+            return Prepared::Decided(Verdict { denial: Some(e), ..Verdict::default() });
         }
         let bound = self.bound(objects);
         if bound.is_empty() {
-            return Verdict::default();
+            return Prepared::Admitted;
         }
-        let namespace = namespace_of(objects, request);
+        let namespace = namespace_of(objects, write);
         let applies = |policy: &CompiledPolicy, binding: &Binding| {
-            policy.spec.match_constraints.as_ref().is_some_and(|m| matching::matches(m, request, namespace))
-                && binding.spec.match_resources.as_ref().is_none_or(|m| matching::matches(m, request, namespace))
+            let namespace = namespace.as_deref();
+            policy.spec.match_constraints.as_ref().is_some_and(|m| matching::matches(m, &request, namespace))
+                && binding.spec.match_resources.as_ref().is_none_or(|m| matching::matches(m, &request, namespace))
         };
         let matched: Vec<usize> =
             (0..bound.len()).filter(|&i| bound.get(i).is_some_and(|(p, b)| applies(p, b))).collect();
         if matched.is_empty() {
-            return Verdict::default();
+            return Prepared::Admitted;
         }
         let reads = self.reads(&bound, &matched);
-        let scope = self.request_scope(objects, request, namespace, reads.0, &reads.1);
-        let mut outcome = Outcome::default();
-        for (policy, binding) in matched.iter().filter_map(|&i| bound.get(i)) {
-            let param_kind = policy.spec.param_kind.as_ref();
-            let findings = match params::resolve(objects, param_kind, binding.spec.param_ref.as_ref(), request) {
-                Params::Unused => guarded(policy, &scope, Cel::Null),
-                Params::Found(found) => {
-                    let mut all = Findings::default();
-                    for param in &found {
-                        let one = guarded(policy, &scope, to_cel(param));
-                        all.violations.extend(one.violations);
-                        all.annotations.extend(one.annotations);
-                    }
-                    all
-                }
-                Params::NotFoundAllowed => Findings::default(),
-                Params::NotFoundDenied => {
-                    let mut findings = Findings::default();
-                    let message = "no params found for policy binding with `Deny` parameterNotFoundAction";
-                    findings.error(policy, message.to_string());
-                    findings
-                }
-                Params::Error(message) => {
-                    let mut findings = Findings::default();
-                    findings.error(policy, message);
-                    findings
-                }
-            };
-            outcome.add(policy, binding, findings);
-        }
-        outcome.into_verdict(request)
+        let policies = matched
+            .iter()
+            .filter_map(|&i| bound.get(i))
+            .map(|(policy, binding)| {
+                let param_kind = policy.spec.param_kind.as_ref();
+                let params = params::resolve(objects, param_kind, binding.spec.param_ref.as_ref(), &request);
+                (policy.clone(), binding.clone(), params)
+            })
+            .collect();
+        let rbac = reads.0.authorizer.then(|| self.rbac(objects));
+        Prepared::Evaluate(Box::new(RequestEvaluation {
+            root: self.root.clone(),
+            write: write.clone(),
+            user: user.clone(),
+            namespace,
+            policies,
+            reads,
+            rbac,
+        }))
     }
 }

@@ -1,9 +1,11 @@
 //! create: generateName, uid, creationTimestamp, generation, namespace lifecycle checks.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::sync::Arc;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde_json::Value;
 
-use super::admit::{Operation, Pending};
+use super::admit::{Basis, Operation, PendingWrite, Planned};
 use super::apply::{Ownership, Schema, settle};
 use super::defaults::{self, Write};
 use super::key::ObjectKey;
@@ -21,9 +23,25 @@ const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 const SUFFIX_LEN: usize = 5;
 const MAX_GENERATE_NAME_PREFIX: usize = 63 - SUFFIX_LEN;
 
-fn generated_name(prefix: &str) -> String {
+/// What a create makes up: drawn once per request, so that a create computed again
+/// (when admission ran without the store lock) makes the same object.
+pub(super) struct Fresh {
+    uid: uuid::Uuid,
+    name_suffix: uuid::Uuid,
+    /// When the request was made: the creation time, and the time of its managedFields
+    /// entry.
+    pub now: Time,
+}
+
+impl Fresh {
+    /// A new uid, a random name suffix and the time now.
+    pub(super) fn new() -> Self {
+        Fresh { uid: uuid::Uuid::new_v4(), name_suffix: uuid::Uuid::new_v4(), now: meta::now() }
+    }
+}
+
+fn generated_name(prefix: &str, random: &uuid::Uuid) -> String {
     let prefix: String = prefix.chars().take(MAX_GENERATE_NAME_PREFIX).collect();
-    let random = uuid::Uuid::new_v4();
     let suffix: String = random
         .as_bytes()
         .iter()
@@ -65,9 +83,9 @@ pub(super) fn check_crd_open(state: &State, kind: &ResourceKind) -> Result<(), A
 }
 
 /// Fills in the metadata a create owns, after the body's namespace was checked.
-fn stamp_new(kind: &ResourceKind, meta: &mut ObjectMeta) {
-    meta.uid = Some(uuid::Uuid::new_v4().to_string());
-    meta.creation_timestamp = Some(meta::now());
+fn stamp_new(kind: &ResourceKind, meta: &mut ObjectMeta, fresh: &Fresh) {
+    meta.uid = Some(fresh.uid.to_string());
+    meta.creation_timestamp = Some(fresh.now.clone());
     meta.generation = kind.tracks_generation.then_some(1);
     meta.resource_version = None;
     meta.deletion_timestamp = None;
@@ -79,21 +97,34 @@ impl Store {
     /// Creates an object in the collection `target`; answers the stored object (for a dry
     /// run, the object that would have been stored, without a resourceVersion).
     pub fn create(&self, target: &ResourceRef, body: Value, options: WriteOptions) -> Result<Value, ApiError> {
-        let mut state = self.lock();
-        let kind = resolve_kind(&state, target)?;
-        create_locked(&mut state, &kind, target.namespace.as_deref(), body, &options, Ownership::Track)
+        let fresh = Fresh::new();
+        self.admitted_write(options.requester.as_ref(), |state| {
+            let kind = resolve_kind(state, target)?;
+            let new = NewObject { body: body.clone(), ownership: Ownership::Track(fresh.now.clone()), fresh: &fresh };
+            create_locked(state, &kind, target.namespace.as_deref(), new, &options)
+        })
     }
 }
 
-/// The create itself, under the store lock, with the ownership of the new object's fields.
+/// An object to create, with the ownership of its fields and what its create makes up.
+pub(super) struct NewObject<'a> {
+    /// The request's body.
+    pub body: Value,
+    /// Whose fields the object holds.
+    pub ownership: Ownership,
+    /// Its uid, creation time and generated name.
+    pub fresh: &'a Fresh,
+}
+
+/// The create itself, planned under the store lock.
 pub(super) fn create_locked(
     state: &mut State,
     kind: &ResourceKind,
     namespace: Option<&str>,
-    mut body: Value,
+    new: NewObject<'_>,
     options: &WriteOptions,
-    ownership: Ownership,
-) -> Result<Value, ApiError> {
+) -> Result<Planned<Value>, ApiError> {
+    let NewObject { mut body, ownership, fresh } = new;
     check_type(&mut body, kind)?;
     let mut meta = meta::read_meta(&body)?;
     match (kind.scope, namespace) {
@@ -113,7 +144,7 @@ pub(super) fn create_locked(
     if meta.name.as_deref().unwrap_or_default().is_empty()
         && let Some(prefix) = meta.generate_name.as_deref().filter(|p| !p.is_empty())
     {
-        meta.name = Some(generated_name(prefix));
+        meta.name = Some(generated_name(prefix, &fresh.name_suffix));
     }
     let name = meta.name.clone().unwrap_or_default();
     let causes = validate_meta(kind.name_rule, &meta);
@@ -124,7 +155,7 @@ pub(super) fn create_locked(
         check_namespace_open(state, kind, ns, &name)?;
     }
     check_crd_open(state, kind)?;
-    stamp_new(kind, &mut meta);
+    stamp_new(kind, &mut meta, fresh);
     meta::write_meta(&mut body, &meta)?;
     if kind.status_subresource
         && let Some(map) = body.as_object_mut()
@@ -139,22 +170,29 @@ pub(super) fn create_locked(
     if state.get(&key).is_some() {
         return Err(ApiError::already_exists(&kind.group_resource(), &name));
     }
-    let pending = Pending {
+    let mut basis = vec![key.clone()];
+    basis.extend(meta.namespace.as_deref().map(|ns| ObjectKey::new(namespace_resource(), None, ns)));
+    basis.extend(kind.crd.as_deref().map(|crd| ObjectKey::new(super::state::crd_resource(), None, crd)));
+    let body = Arc::new(body);
+    let write = PendingWrite {
         operation: Operation::Create,
-        kind,
+        kind: kind.clone(),
         subresource: Subresource::Main,
-        namespace: meta.namespace.as_deref(),
-        name: &name,
-        object: Some(&body),
+        namespace: meta.namespace,
+        name,
+        object: Some(body.clone()),
         old_object: None,
         dry_run: options.dry_run,
     };
-    state.admission.check(state, options.requester.as_ref(), pending)?;
-    if options.dry_run {
-        return Ok(body);
-    }
-    let stored = state.put(&key, stored_shape(body, kind));
-    Ok(view(&stored, kind))
+    let (dry_run, kind) = (options.dry_run, kind.clone());
+    Ok(Planned::new(vec![write], Basis::of(state, basis), move |state| {
+        let body = Arc::unwrap_or_clone(body);
+        if dry_run {
+            return Ok(body);
+        }
+        let stored = state.put(&key, stored_shape(body, &kind));
+        Ok(view(&stored, &kind))
+    }))
 }
 
 #[cfg(test)]
@@ -163,7 +201,7 @@ mod tests {
 
     #[test]
     fn generated_names_keep_the_prefix_and_add_five_safe_characters() {
-        let name = generated_name("web-");
+        let name = generated_name("web-", &uuid::Uuid::new_v4());
         assert!(name.starts_with("web-"));
         assert_eq!(name.len(), 9);
         assert!(name[4..].bytes().all(|b| SUFFIX_ALPHABET.contains(&b)));

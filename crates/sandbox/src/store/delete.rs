@@ -1,8 +1,10 @@
 //! delete and deletecollection: preconditions, then the deletion machinery in `gc`.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
-use super::admit::{Operation, Pending};
+use super::admit::{Basis, Operation, PendingWrite, Planned};
 use super::gc::begin_delete;
 use super::key::ObjectKey;
 use super::meta;
@@ -23,58 +25,24 @@ impl DeleteOutcome {
     }
 }
 
-/// Admits the delete of `existing` (not for objects already being deleted, whose delete
-/// changes nothing).
-fn admit_delete(
-    state: &State,
-    kind: &ResourceKind,
-    key: &ObjectKey,
-    existing: &Value,
-    options: &DeleteOptions,
-) -> Result<(), ApiError> {
-    let pending = Pending {
+/// What admission sees of the delete of `existing` at `key`.
+fn delete_write(kind: &ResourceKind, key: &ObjectKey, existing: &Arc<Value>, options: &DeleteOptions) -> PendingWrite {
+    PendingWrite {
         operation: Operation::Delete,
-        kind,
+        kind: kind.clone(),
         subresource: Subresource::Main,
-        namespace: key.name.namespace(),
-        name: &key.name.name,
+        namespace: key.name.namespace().map(str::to_string),
+        name: key.name.name.clone(),
         object: None,
-        old_object: Some(existing),
+        old_object: Some(existing.clone()),
         dry_run: options.dry_run,
-    };
-    state.admission.check(state, options.requester.as_ref(), pending)
+    }
 }
 
 impl Store {
     /// Deletes one object.
     pub fn delete(&self, target: &ResourceRef, name: &str, options: &DeleteOptions) -> Result<DeleteOutcome, ApiError> {
-        let mut state = self.lock();
-        let kind = resolve_kind(&state, target)?;
-        let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
-        let key = ObjectKey::new(kind.storage_resource(), namespace, name);
-        let existing = state.get(&key).ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))?;
-        if let Some(uid) = options.precondition_uid.as_deref()
-            && uid != meta::uid(existing)
-        {
-            let why =
-                format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta::uid(existing));
-            return Err(ApiError::conflict(&kind.group_resource(), name, &why));
-        }
-        if let Some(rv) = options.precondition_resource_version.as_deref()
-            && rv != meta::resource_version(existing)
-        {
-            let why = format!(
-                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                meta::resource_version(existing)
-            );
-            return Err(ApiError::conflict(&kind.group_resource(), name, &why));
-        }
-        if !meta::is_deleting(existing) {
-            admit_delete(&state, &kind, &key, existing, options)?;
-        }
-        begin_delete(&mut state, &key, options.propagation, options.dry_run)
-            .map(|outcome| outcome.viewed(&kind))
-            .ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))
+        self.admitted_write(options.requester.as_ref(), |state| delete_locked(state, target, name, options))
     }
 
     /// Deletes every object of a collection that matches `list`; answers what each delete
@@ -85,25 +53,72 @@ impl Store {
         list: &ListOptions,
         options: &DeleteOptions,
     ) -> Result<Vec<DeleteOutcome>, ApiError> {
-        let mut state = self.lock();
-        let kind = resolve_kind(&state, target)?;
-        let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
-        let fields = stored_selector(&list.field_selector, &kind)?;
-        let keys: Vec<ObjectKey> = state
-            .keys_of(&kind.storage_resource())
-            .into_iter()
-            .filter(|k| namespace.is_none_or(|ns| k.name.namespace == ns))
-            .filter(|k| state.get(k).is_some_and(|o| list.label_selector.matches(meta::labels(o)) && fields.matches(o)))
-            .collect();
-        for key in &keys {
-            if let Some(existing) = state.get(key).filter(|o| !meta::is_deleting(o)) {
-                admit_delete(&state, &kind, key, existing, options)?;
-            }
-        }
-        Ok(keys
-            .iter()
-            .filter_map(|key| begin_delete(&mut state, key, options.propagation, options.dry_run))
-            .map(|outcome| outcome.viewed(&kind))
-            .collect())
+        self.admitted_write(options.requester.as_ref(), |state| {
+            let kind = resolve_kind(state, target)?;
+            let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
+            let fields = stored_selector(&list.field_selector, &kind)?;
+            let keys: Vec<ObjectKey> = state
+                .keys_of(&kind.storage_resource())
+                .into_iter()
+                .filter(|k| namespace.is_none_or(|ns| k.name.namespace == ns))
+                .filter(|k| {
+                    state.get(k).is_some_and(|o| list.label_selector.matches(meta::labels(o)) && fields.matches(o))
+                })
+                .collect();
+            // Objects already being deleted change nothing and are not admitted.
+            let writes = keys
+                .iter()
+                .filter_map(|key| state.get(key).filter(|o| !meta::is_deleting(o)).map(|o| (key, o)))
+                .map(|(key, existing)| delete_write(&kind, key, existing, options))
+                .collect();
+            let (propagation, dry_run) = (options.propagation, options.dry_run);
+            Ok(Planned::new(writes, Basis::whole_store(), move |state| {
+                Ok(keys
+                    .iter()
+                    .filter_map(|key| begin_delete(state, key, propagation, dry_run))
+                    .map(|outcome| outcome.viewed(&kind))
+                    .collect())
+            }))
+        })
     }
+}
+
+/// The delete of one object, planned under the store lock.
+fn delete_locked(
+    state: &mut State,
+    target: &ResourceRef,
+    name: &str,
+    options: &DeleteOptions,
+) -> Result<Planned<DeleteOutcome>, ApiError> {
+    let kind = resolve_kind(state, target)?;
+    let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
+    let key = ObjectKey::new(kind.storage_resource(), namespace, name);
+    let existing = state.get(&key).ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))?;
+    if let Some(uid) = options.precondition_uid.as_deref()
+        && uid != meta::uid(existing)
+    {
+        let why =
+            format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta::uid(existing));
+        return Err(ApiError::conflict(&kind.group_resource(), name, &why));
+    }
+    if let Some(rv) = options.precondition_resource_version.as_deref()
+        && rv != meta::resource_version(existing)
+    {
+        let why = format!(
+            "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+            meta::resource_version(existing)
+        );
+        return Err(ApiError::conflict(&kind.group_resource(), name, &why));
+    }
+    // The delete of an object already being deleted changes nothing and is not admitted.
+    let writes =
+        if meta::is_deleting(existing) { Vec::new() } else { vec![delete_write(&kind, &key, existing, options)] };
+    let basis = Basis::of(state, [key.clone()]);
+    let (propagation, dry_run) = (options.propagation, options.dry_run);
+    let name = name.to_string();
+    Ok(Planned::new(writes, basis, move |state| {
+        begin_delete(state, &key, propagation, dry_run)
+            .map(|outcome| outcome.viewed(&kind))
+            .ok_or_else(|| ApiError::not_found(&kind.group_resource(), &name))
+    }))
 }

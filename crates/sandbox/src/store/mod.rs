@@ -3,7 +3,9 @@
 //! each verb (optimistic concurrency, generation, `/status`, finalizers, garbage
 //! collection, dry runs).
 //!
-//! One mutex guards the whole state; no operation awaits while holding it. Watches receive
+//! One mutex guards the whole state; no operation awaits while holding it. A client's
+//! write that admission has to evaluate holds it twice: to plan the write, and to commit
+//! it if what the write was planned from is unchanged (see `admit`). Watches receive
 //! changes through a broadcast channel that is subscribed under the same lock that reads
 //! the history, so no change can fall between replay and live delivery.
 
@@ -34,7 +36,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use admit::{Admission, AdmissionRequest, Admitted, ObjectView, Operation, Requester, Verdict};
+pub use admit::{
+    Admission, AdmissionRequest, Admitted, Evaluation, ObjectView, Operation, PendingWrite, Prepared, Requester,
+    Verdict,
+};
 pub use delete::DeleteOutcome;
 pub use history::{Change, ChangeKind};
 pub use key::{ObjectKey, ObjectName};

@@ -5,11 +5,12 @@
 
 use serde_json::Value;
 
-use super::apply::{self, Schema};
+use super::apply::{self, Ownership, Schema};
 use super::key::ObjectKey;
+use super::meta;
 use super::options::{ResourceRef, Subresource, WriteOptions};
 use super::strategic;
-use super::update::{check_subresource, update_locked};
+use super::update::{WriteRequest, check_subresource, update_owned};
 use super::{Store, resolve_kind, view};
 use crate::error::{ApiError, CauseType, FieldCause, Reason};
 
@@ -108,21 +109,24 @@ impl Store {
                 )],
             ));
         }
-        let mut state = self.lock();
-        let kind = resolve_kind(&state, target)?;
-        if matches!(patch, PatchBody::Strategic(_)) && kind.crd.is_some() {
-            return Err(strategic::unsupported_for_custom_resources());
-        }
-        check_subresource(&kind, subresource)?;
-        let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
-        let key = ObjectKey::new(kind.storage_resource(), namespace, name);
-        let existing = state.get(&key).ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))?;
-        let mut document = view(existing, &kind);
-        patch.apply(&mut document, &Schema::for_kind(&state, &kind))?;
-        if !document.is_object() {
-            return Err(ApiError::new(Reason::Invalid, "the patched object is not a JSON object"));
-        }
-        update_locked(&mut state, &kind, namespace, name, document, subresource, options)
+        let now = meta::now();
+        self.admitted_write(options.requester.as_ref(), |state| {
+            let kind = resolve_kind(state, target)?;
+            if matches!(patch, PatchBody::Strategic(_)) && kind.crd.is_some() {
+                return Err(strategic::unsupported_for_custom_resources());
+            }
+            check_subresource(&kind, subresource)?;
+            let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
+            let key = ObjectKey::new(kind.storage_resource(), namespace, name);
+            let existing = state.get(&key).ok_or_else(|| ApiError::not_found(&kind.group_resource(), name))?;
+            let mut document = view(existing, &kind);
+            patch.apply(&mut document, &Schema::for_kind(state, &kind))?;
+            if !document.is_object() {
+                return Err(ApiError::new(Reason::Invalid, "the patched object is not a JSON object"));
+            }
+            let request = WriteRequest { options: &options, ownership: Ownership::Track(now.clone()) };
+            update_owned(state, &kind, namespace, name, document, subresource, request)
+        })
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::admit::{Operation, Pending};
+use super::admit::{Basis, Operation, PendingWrite, Planned};
 use super::apply::{Ownership, Schema, settle};
 use super::defaults::{self, Write};
 use super::gc;
@@ -63,9 +63,12 @@ impl Store {
         subresource: Subresource,
         options: WriteOptions,
     ) -> Result<Value, ApiError> {
-        let mut state = self.lock();
-        let kind = resolve_kind(&state, target)?;
-        update_locked(&mut state, &kind, target.namespace.as_deref(), name, body, subresource, options)
+        let now = meta::now();
+        self.admitted_write(options.requester.as_ref(), |state| {
+            let kind = resolve_kind(state, target)?;
+            let request = WriteRequest { options: &options, ownership: Ownership::Track(now.clone()) };
+            update_owned(state, &kind, target.namespace.as_deref(), name, body.clone(), subresource, request)
+        })
     }
 }
 
@@ -77,30 +80,16 @@ pub(super) fn check_subresource(kind: &ResourceKind, subresource: Subresource) -
     Ok(())
 }
 
-/// The update itself, under the store lock, recording the write's manager in
-/// `metadata.managedFields`.
-pub(super) fn update_locked(
-    state: &mut State,
-    kind: &ResourceKind,
-    namespace: Option<&str>,
-    name: &str,
-    body: Value,
-    subresource: Subresource,
-    options: WriteOptions,
-) -> Result<Value, ApiError> {
-    let request = WriteRequest { options, ownership: Ownership::Track };
-    update_owned(state, kind, namespace, name, body, subresource, request)
-}
-
 /// How a write is made and who owns the fields it writes.
-pub(super) struct WriteRequest {
+pub(super) struct WriteRequest<'a> {
     /// The request's options.
-    pub options: WriteOptions,
+    pub options: &'a WriteOptions,
     /// Whose fields the result holds.
     pub ownership: Ownership,
 }
 
-/// [`update_locked`] with the ownership of the result given.
+/// The update itself, planned under the store lock, recording the fields the write's
+/// manager owns in `metadata.managedFields` as `request` says.
 pub(super) fn update_owned(
     state: &mut State,
     kind: &ResourceKind,
@@ -108,8 +97,8 @@ pub(super) fn update_owned(
     name: &str,
     mut body: Value,
     subresource: Subresource,
-    request: WriteRequest,
-) -> Result<Value, ApiError> {
+    request: WriteRequest<'_>,
+) -> Result<Planned<Value>, ApiError> {
     let WriteRequest { options, ownership } = request;
     check_subresource(kind, subresource)?;
     check_type(&mut body, kind)?;
@@ -193,24 +182,30 @@ pub(super) fn update_owned(
     }
     let schema = Schema::for_kind(state, kind);
     settle(&schema, kind, &existing, &mut new, subresource, options.manager(), ownership);
-    let pending = Pending {
+    let mut basis = vec![key.clone()];
+    basis.extend(kind.crd.as_deref().map(|crd| ObjectKey::new(super::state::crd_resource(), None, crd)));
+    let new = Arc::new(new);
+    let write = PendingWrite {
         operation: Operation::Update,
-        kind,
+        kind: kind.clone(),
         subresource,
-        namespace,
-        name,
-        object: Some(&new),
-        old_object: Some(&existing),
+        namespace: namespace.map(str::to_string),
+        name: name.to_string(),
+        object: Some(new.clone()),
+        old_object: Some(existing.clone()),
         dry_run: options.dry_run,
     };
-    state.admission.check(state, options.requester.as_ref(), pending)?;
-    if new == *existing {
-        return Ok(view(&state.get(&key).cloned().unwrap_or(existing), kind));
-    }
-    if options.dry_run {
-        return Ok(view(&stored_shape(new, kind), kind));
-    }
-    let stored = state.put(&key, stored_shape(new, kind));
-    gc::settle(state, &key);
-    Ok(view(&stored, kind))
+    let (dry_run, kind) = (options.dry_run, kind.clone());
+    Ok(Planned::new(vec![write], Basis::of(state, basis), move |state| {
+        let new = Arc::unwrap_or_clone(new);
+        if new == *existing {
+            return Ok(view(&state.get(&key).cloned().unwrap_or(existing), &kind));
+        }
+        if dry_run {
+            return Ok(view(&stored_shape(new, &kind), &kind));
+        }
+        let stored = state.put(&key, stored_shape(new, &kind));
+        gc::settle(state, &key);
+        Ok(view(&stored, &kind))
+    }))
 }

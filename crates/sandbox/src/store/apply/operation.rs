@@ -21,11 +21,13 @@ use super::scope;
 use super::track::{Ownership, stored};
 use crate::error::{ApiError, CauseType, FieldCause};
 use crate::resources::ResourceKind;
-use crate::store::create::create_locked;
+use crate::store::admit::Planned;
+use crate::store::create::{Fresh, NewObject, create_locked};
 use crate::store::key::ObjectKey;
 use crate::store::meta;
 use crate::store::options::{ResourceRef, Subresource, WriteOptions};
 use crate::store::schema;
+use crate::store::state::State;
 use crate::store::update::{WriteRequest, check_subresource, update_owned};
 use crate::store::{Store, check_type, resolve_kind, view};
 
@@ -36,7 +38,7 @@ impl Store {
         &self,
         target: &ResourceRef,
         name: &str,
-        mut config: Value,
+        config: Value,
         subresource: Subresource,
         options: WriteOptions,
     ) -> Result<Value, ApiError> {
@@ -51,65 +53,90 @@ impl Store {
                 ));
             }
         };
-        let mut state = self.lock();
-        let kind = resolve_kind(&state, target)?;
-        check_subresource(&kind, subresource)?;
-        check_type(&mut config, &kind)?;
-        prepare(&mut config, &kind, name, subresource)?;
-        schema::prune_applied(&state, &kind, &mut config);
-        let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
-        let schema = Schema::for_kind(&state, &kind);
-        let owned = scope::ownable(&applied_fields(&config, &schema), &kind, subresource);
-        let entry = Entry {
-            manager,
-            operation: Operation::Apply,
-            api_version: kind.api_version(),
-            subresource: scope::name(subresource),
-            time: Some(meta::now()),
-            fields: owned,
-        };
-        let key = ObjectKey::new(kind.storage_resource(), namespace, name);
-        let Some(existing) = state.get(&key).cloned() else {
-            if subresource == Subresource::Status {
-                return Err(ApiError::not_found(&kind.group_resource(), name));
-            }
-            let mut managed = stored(&Value::Null);
-            managed.put(entry);
-            return create_locked(&mut state, &kind, namespace, config, &options, Ownership::Applied(managed));
-        };
-        let live = without_managed_fields(&view(&existing, &kind));
-        let mut managed = stored(&existing);
-        if managed.entries.is_empty() {
-            managed.put(before_first_apply(&live, &schema, &kind, subresource));
-        }
-        let mut merged = merge(&live, &config, &schema);
-        let changes = compare(&live, &merged, &schema).map(|set| scope::ownable(set, &kind, subresource));
-        let changed = changes.changed();
-        let conflicts: Vec<Conflict> = managed
-            .entries
-            .iter()
-            .filter(|other| !other.same_manager(&entry))
-            .filter_map(|other| Conflict::between(other, &changed))
-            .collect();
-        if !conflicts.is_empty() && !options.force {
-            return Err(conflict_error(&conflicts));
-        }
-        let previous = managed.find(&entry).cloned();
-        for other in managed.entries.iter_mut().filter(|other| !other.same_manager(&entry)) {
-            other.fields = other.fields.difference(&changed).difference(&changes.removed);
-        }
-        let given_up = previous.as_ref().map(|p| p.fields.difference(&entry.fields)).unwrap_or_default();
-        managed.put(entry.clone());
-        let all_owned = managed.entries.iter().fold(FieldSet::new(), |all, e| all.union(&e.fields));
-        remove_fields(&mut merged, &given_up.difference(&all_owned), &all_owned, &schema);
-        if merged == live
-            && let Some(previous) = previous
-        {
-            managed.put(Entry { time: previous.time, ..entry });
-        }
-        let request = WriteRequest { options, ownership: Ownership::Applied(managed) };
-        update_owned(&mut state, &kind, namespace, name, merged, subresource, request)
+        let fresh = Fresh::new();
+        let applier = Applier { options: &options, manager: &manager, fresh: &fresh };
+        self.admitted_write(options.requester.as_ref(), |state| {
+            apply_locked(state, target, name, config.clone(), subresource, &applier)
+        })
     }
+}
+
+/// Who applies, with the request's options, and what a create makes up if it creates.
+#[derive(Clone, Copy)]
+struct Applier<'a> {
+    options: &'a WriteOptions,
+    manager: &'a str,
+    fresh: &'a Fresh,
+}
+
+/// The apply itself, planned under the store lock.
+fn apply_locked(
+    state: &mut State,
+    target: &ResourceRef,
+    name: &str,
+    mut config: Value,
+    subresource: Subresource,
+    applier: &Applier<'_>,
+) -> Result<Planned<Value>, ApiError> {
+    let Applier { options, manager, fresh } = *applier;
+    let kind = resolve_kind(state, target)?;
+    check_subresource(&kind, subresource)?;
+    check_type(&mut config, &kind)?;
+    prepare(&mut config, &kind, name, subresource)?;
+    schema::prune_applied(state, &kind, &mut config);
+    let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
+    let schema = Schema::for_kind(state, &kind);
+    let owned = scope::ownable(&applied_fields(&config, &schema), &kind, subresource);
+    let entry = Entry {
+        manager: manager.to_string(),
+        operation: Operation::Apply,
+        api_version: kind.api_version(),
+        subresource: scope::name(subresource),
+        time: Some(fresh.now.clone()),
+        fields: owned,
+    };
+    let key = ObjectKey::new(kind.storage_resource(), namespace, name);
+    let Some(existing) = state.get(&key).cloned() else {
+        if subresource == Subresource::Status {
+            return Err(ApiError::not_found(&kind.group_resource(), name));
+        }
+        let mut managed = stored(&Value::Null);
+        managed.put(entry);
+        let new = NewObject { body: config, ownership: Ownership::Applied(managed), fresh };
+        return create_locked(state, &kind, namespace, new, options);
+    };
+    let live = without_managed_fields(&view(&existing, &kind));
+    let mut managed = stored(&existing);
+    if managed.entries.is_empty() {
+        managed.put(before_first_apply(&live, &schema, &kind, subresource));
+    }
+    let mut merged = merge(&live, &config, &schema);
+    let changes = compare(&live, &merged, &schema).map(|set| scope::ownable(set, &kind, subresource));
+    let changed = changes.changed();
+    let conflicts: Vec<Conflict> = managed
+        .entries
+        .iter()
+        .filter(|other| !other.same_manager(&entry))
+        .filter_map(|other| Conflict::between(other, &changed))
+        .collect();
+    if !conflicts.is_empty() && !options.force {
+        return Err(conflict_error(&conflicts));
+    }
+    let previous = managed.find(&entry).cloned();
+    for other in managed.entries.iter_mut().filter(|other| !other.same_manager(&entry)) {
+        other.fields = other.fields.difference(&changed).difference(&changes.removed);
+    }
+    let given_up = previous.as_ref().map(|p| p.fields.difference(&entry.fields)).unwrap_or_default();
+    managed.put(entry.clone());
+    let all_owned = managed.entries.iter().fold(FieldSet::new(), |all, e| all.union(&e.fields));
+    remove_fields(&mut merged, &given_up.difference(&all_owned), &all_owned, &schema);
+    if merged == live
+        && let Some(previous) = previous
+    {
+        managed.put(Entry { time: previous.time, ..entry });
+    }
+    let request = WriteRequest { options, ownership: Ownership::Applied(managed) };
+    update_owned(state, &kind, namespace, name, merged, subresource, request)
 }
 
 /// Checks the name of an applied configuration and keeps only what the subresource

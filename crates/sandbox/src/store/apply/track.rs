@@ -2,6 +2,7 @@
 //! gets an `Update` entry owning what the write added or modified, and every other
 //! manager loses what the write modified or removed.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 
 use super::compare::compare;
@@ -9,14 +10,14 @@ use super::managed::{Entry, Managed, Operation};
 use super::schema::Schema;
 use super::scope;
 use crate::resources::ResourceKind;
-use crate::store::meta;
 use crate::store::options::Subresource;
 
 /// Who owns the fields of an object after a write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ownership {
-    /// A non-apply write: record an `Update` entry for the write's manager.
-    Track,
+    /// A non-apply write made at this time: record an `Update` entry for the write's
+    /// manager.
+    Track(Time),
     /// A server-side apply, which settled the entries itself.
     Applied(Managed),
 }
@@ -77,7 +78,7 @@ pub fn settle(
 ) {
     let managed = match ownership {
         Ownership::Applied(managed) => managed,
-        Ownership::Track => {
+        Ownership::Track(at) => {
             let mut managed = current(new, old, subresource);
             if managed.entries.is_empty() && !old.is_null() {
                 // Fields are tracked from an object's creation or its first apply: an update
@@ -92,7 +93,7 @@ pub fn settle(
                 operation: Operation::Update,
                 api_version: kind.api_version(),
                 subresource: scope::name(subresource),
-                time: Some(meta::now()),
+                time: Some(at),
                 fields: changed.clone(),
             };
             let previous = managed.find(&probe).map(|e| e.fields.clone());
@@ -112,6 +113,7 @@ pub fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::meta;
     use serde_json::json;
 
     fn with_entries(entries: Value) -> Value {
@@ -151,16 +153,16 @@ mod tests {
         let kind = kind.expect("configmaps are built in");
         let schema = Schema::builtin("", "ConfigMap");
         let mut created = json!({"metadata": {"name": "x"}, "data": {"a": "1"}});
-        settle(&schema, &kind, &Value::Null, &mut created, Subresource::Main, "creator", Ownership::Track);
+        settle(&schema, &kind, &Value::Null, &mut created, Subresource::Main, "creator", Ownership::Track(meta::now()));
         assert_eq!(created["metadata"]["managedFields"][0]["manager"], json!("creator"));
 
         let untracked = json!({"metadata": {"name": "x"}, "data": {"a": "1"}});
         let mut updated = json!({"metadata": {"name": "x"}, "data": {"a": "2"}});
-        settle(&schema, &kind, &untracked, &mut updated, Subresource::Main, "editor", Ownership::Track);
+        settle(&schema, &kind, &untracked, &mut updated, Subresource::Main, "editor", Ownership::Track(meta::now()));
         assert_eq!(updated["metadata"].get("managedFields"), None);
 
         let mut reset = json!({"metadata": {"name": "x", "managedFields": [{}]}, "data": {"a": "3"}});
-        settle(&schema, &kind, &created, &mut reset, Subresource::Main, "editor", Ownership::Track);
+        settle(&schema, &kind, &created, &mut reset, Subresource::Main, "editor", Ownership::Track(meta::now()));
         assert_eq!(reset["metadata"].get("managedFields"), None, "a reset update records nothing");
     }
 

@@ -1,11 +1,21 @@
-//! The admission hook: the one call a client's write makes under the store lock, after
-//! the object is final (patched, applied, defaulted, its managedFields settled) and just
-//! before it is committed — dry runs included. The store knows nothing of what admits a
-//! write; it hands the hook the request and a read-only view of the objects, and records
-//! what the hook says back (warnings, audit annotations) on the request's [`Requester`].
+//! The admission hook, run in two steps around the store lock, as kube-apiserver admits
+//! a write outside its storage's transactions. Under the lock, once the object is final
+//! (patched, applied, defaulted, its managedFields settled), the hook *prepares*: it takes
+//! cheap owned handles on what the evaluation needs and says whether anything applies at
+//! all. The lock is then released while the prepared evaluation runs, and the write is
+//! committed only if what it was computed from is unchanged (see [`optimistic`]). Writes
+//! nothing applies to are committed without releasing the lock. The store knows nothing
+//! of what admits a write; it records what the hook says back (warnings, audit
+//! annotations) on the request's [`Requester`].
 //!
 //! Writes without a requester (garbage collection, namespace finalization, bootstrap) are
 //! the system's own and are not admitted, as on a real cluster.
+
+mod optimistic;
+#[cfg(test)]
+mod tests;
+
+pub(in crate::store) use optimistic::{Basis, Planned};
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -121,6 +131,12 @@ impl<'a> ObjectView<'a> {
             .map(|(_, object)| object)
     }
 
+    /// Counts the writes to RBAC objects (Roles, ClusterRoles and their bindings): what
+    /// is made from them holds while it is unchanged.
+    pub fn rbac_generation(&self) -> u64 {
+        self.state.rbac_generation
+    }
+
     /// The served kinds.
     pub fn registry(&self) -> &'a Registry {
         &self.state.registry
@@ -147,10 +163,70 @@ pub struct Verdict {
     pub denial: Option<ApiError>,
 }
 
-/// Decides whether a write may be committed.
+/// Decides whether a write may be committed: [`Admission::prepare`] runs under the store
+/// lock and must be quick; the [`Evaluation`] it answers runs without the lock.
 pub trait Admission: Send + Sync {
+    /// Looks at `write` by `user` with the stored `objects`, taking what the evaluation
+    /// needs as owned handles (the objects are `Arc`s: cloning them is cheap).
+    fn prepare(&self, objects: ObjectView<'_>, write: &Arc<PendingWrite>, user: &UserInfo) -> Prepared;
+}
+
+/// What [`Admission::prepare`] found.
+pub enum Prepared {
+    /// Nothing applies to the write: it is admitted as it is.
+    Admitted,
+    /// Decided without evaluating anything (an invalid policy object is refused, say).
+    Decided(Verdict),
+    /// To be evaluated once the store lock is released.
+    Evaluate(Box<dyn Evaluation>),
+}
+
+/// A prepared admission, evaluated without the store lock.
+pub trait Evaluation {
     /// Allows the write (with warnings) or refuses it.
-    fn admit(&self, objects: ObjectView<'_>, request: &AdmissionRequest<'_>) -> Verdict;
+    fn evaluate(self: Box<Self>) -> Verdict;
+}
+
+/// A write about to be committed, as admission sees it (without the user, who is the
+/// request's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingWrite {
+    /// Create, update or delete.
+    pub operation: Operation,
+    /// The kind written.
+    pub kind: ResourceKind,
+    /// The subresource written.
+    pub subresource: Subresource,
+    /// The namespace; `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// The object's name.
+    pub name: String,
+    /// The object as it would be stored; `None` for a delete.
+    pub object: Option<Arc<Value>>,
+    /// The stored object before the write; `None` for a create.
+    pub old_object: Option<Arc<Value>>,
+    /// Whether nothing will be stored.
+    pub dry_run: bool,
+}
+
+impl PendingWrite {
+    /// The write as `user` requests it.
+    pub fn request<'a>(&'a self, user: &'a UserInfo) -> AdmissionRequest<'a> {
+        AdmissionRequest {
+            operation: self.operation,
+            kind: &self.kind,
+            subresource: match self.subresource {
+                Subresource::Main => None,
+                Subresource::Status => Some("status"),
+            },
+            namespace: self.namespace.as_deref(),
+            name: &self.name,
+            object: self.object.as_deref(),
+            old_object: self.old_object.as_deref(),
+            user,
+            dry_run: self.dry_run,
+        }
+    }
 }
 
 /// The client behind a write: who it is, and where admission's warnings and audit
@@ -192,43 +268,14 @@ impl Requester {
 #[derive(Default)]
 pub struct Hook(std::sync::OnceLock<Arc<dyn Admission>>);
 
-/// A write about to be committed, with everything admission needs but the user.
-pub struct Pending<'a> {
-    pub operation: Operation,
-    pub kind: &'a ResourceKind,
-    pub subresource: Subresource,
-    pub namespace: Option<&'a str>,
-    pub name: &'a str,
-    pub object: Option<&'a Value>,
-    pub old_object: Option<&'a Value>,
-    pub dry_run: bool,
-}
-
 impl Hook {
     /// Installs `admission`; a second install is refused.
     pub fn install(&self, admission: Arc<dyn Admission>) -> bool {
         self.0.set(admission).is_ok()
     }
 
-    /// Admits `pending` when it comes from a client, noting warnings on its requester.
-    pub fn check(&self, state: &State, requester: Option<&Requester>, pending: Pending<'_>) -> Result<(), ApiError> {
-        let (Some(admission), Some(requester)) = (self.0.get(), requester) else { return Ok(()) };
-        let request = AdmissionRequest {
-            operation: pending.operation,
-            kind: pending.kind,
-            subresource: match pending.subresource {
-                Subresource::Main => None,
-                Subresource::Status => Some("status"),
-            },
-            namespace: pending.namespace,
-            name: pending.name,
-            object: pending.object,
-            old_object: pending.old_object,
-            user: &requester.user,
-            dry_run: pending.dry_run,
-        };
-        let verdict = admission.admit(ObjectView::new(state), &request);
-        requester.note(verdict.notes);
-        verdict.denial.map_or(Ok(()), Err)
+    /// The installed admission, if any.
+    fn get(&self) -> Option<&Arc<dyn Admission>> {
+        self.0.get()
     }
 }
