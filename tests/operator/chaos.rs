@@ -367,9 +367,13 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
 
     // A duplicate is one in flight at a kill: its first receipt before, its second after.
     let duplicates: Vec<(String, Vec<Instant>)> = sink.by_id().into_iter().filter(|(_, at)| at.len() > 1).collect();
+    let start = kills.first().map_or_else(Instant::now, |k| k.from);
+    let since = |at: &Instant| at.saturating_duration_since(start).as_secs_f64();
     for (id, at) in &duplicates {
         let straddles = at.windows(2).all(|w| kills.iter().any(|k| w[0] <= k.to && k.from <= w[1]));
-        assert!(straddles, "{id} was received twice without a kill between: {at:?}");
+        let received: Vec<f64> = at.iter().map(since).collect();
+        let killed: Vec<(f64, f64)> = kills.iter().map(|k| (since(&k.from), since(&k.to))).collect();
+        assert!(straddles, "{id} was received twice without a kill between: at {received:?} s; kills {killed:?}");
     }
     // So is a second Event on an object: published before a kill, again after it.
     for (name, at) in escalation_events(&harness).await {

@@ -4,7 +4,6 @@
 // Shared with tests/chart.rs, which uses all of it.
 mod argocd_health;
 mod campaigns;
-mod chaos;
 #[allow(dead_code)]
 #[path = "../common/chart.rs"]
 mod chart;

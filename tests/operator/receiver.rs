@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 pub struct Received {
     pub headers: HeaderMap,
     pub body: Bytes,
-    /// When the request arrived.
+    /// When the request arrived (read by the chaos test, its own binary).
+    #[allow(dead_code)]
     pub at: std::time::Instant,
 }
 
