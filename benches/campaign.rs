@@ -199,9 +199,17 @@ async fn main() -> Result<(), Error> {
     }))?;
     cluster_policies.create(&PostParams::default(), &policy).await?;
 
+    // The operator's own namespace holds its ledger.
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let namespace = serde_json::from_value(json!({"metadata": {"name": "driftwarden-bench"}}))?;
+    namespaces.create(&PostParams::default(), &namespace).await?;
     let identity = sandbox.add_user("driftwarden-bench", &["system:masters"]);
     let user = identity.user.name.clone();
-    let settings = OperatorSettings { finding_writes: 64, ..OperatorSettings::default() };
+    let settings = OperatorSettings {
+        namespace: "driftwarden-bench".to_string(),
+        finding_writes: 64,
+        ..OperatorSettings::default()
+    };
     let operator = isolated::Isolated::start(sandbox.config_as(&identity), settings).await?;
     let audited = move |p: Option<&DynamicObject>| {
         p.and_then(|p| p.data.pointer("/status/drifted")).and_then(Value::as_u64) == Some(assets as u64)

@@ -8,11 +8,13 @@
 //! delivered.
 //!
 //! It is stored in [`BUCKETS`] ConfigMaps in the operator's namespace, `driftwarden-ledger-00`
-//! to `-15`, labelled [`LABEL`]; a record goes to the bucket its object (or policy, or
-//! outbox id) hashes to. Writes are batched: a bucket is written at most once per tick when
-//! something to announce changed, and at most every [`SLOW_FLUSH`] when only fix history
-//! did — never once per fix. An announcement leaves the outbox for the cluster only after
-//! the write that records it succeeded; it leaves the ledger once delivered. So after a
+//! to `-15`, labelled [`LABEL`]; a record goes to the bucket its object (or policy) hashes
+//! to, and an announcement about an object goes beside that object's records, so one
+//! write records both. Writes are batched, one per bucket at a time: on the next tick when
+//! something to announce changed, within [`SOON`] for deliveries and escalations that
+//! ended, within [`SLOW_FLUSH`] when only fix history did — never once per fix. An
+//! announcement leaves the outbox for the cluster only after the write that records it
+//! succeeded; it leaves the ledger once delivered. A shutdown writes what is left. So after a
 //! crash the next leader delivers what was recorded and not yet delivered (a notification
 //! in flight at the crash may reach its sink twice, with the same CloudEvent `id`), and
 //! never repeats what was delivered and recorded.
