@@ -1,0 +1,74 @@
+//! Target `compare_objects`: a live object and a template, compared and normalized as the
+//! operator and `check` compare every governed object.
+
+use serde_json::Value;
+
+use super::json;
+use crate::api::RemediationClass;
+use crate::engine::drift::{CompareRules, Drift};
+use crate::engine::normalize::normalize;
+use crate::engine::pointer::PathPattern;
+use crate::engine::{apply_body, compare, missing};
+
+/// Fuzz entry point: `data` is a JSON object `{"live": …, "template": …, "ignorePaths":
+/// […], "ignoreManagers": […]}`; without `live`, the whole value is the live object, and
+/// without `template`, the live object is its own template. Invariants, besides not
+/// panicking:
+/// - an object compared with itself, or with its normalized copy, has no drift;
+/// - normalizing is idempotent, for live objects and templates alike;
+/// - normalizing the live object first changes no comparison;
+/// - ignore rules only remove drifts, never add one;
+/// - the drift of a missing object is one `Create` drift at the empty path.
+///
+/// Bytes that are not JSON are ignored.
+pub fn compare_objects(data: &[u8]) {
+    let Some(input) = json(data) else { return };
+    let live = input.get("live").unwrap_or(&input);
+    let template = input.get("template").unwrap_or(live);
+    let rules = rules(&input);
+    let none = CompareRules::default();
+
+    assert_eq!(compare(live, live, &none), vec![], "an object complies with itself");
+    let normalized = normalize(live);
+    assert_eq!(compare(&normalized, live, &none), vec![], "a normalized object complies with the original");
+    assert_eq!(normalize(&normalized), normalized, "normalizing live objects is idempotent");
+    let template_once = normalize(template);
+    assert_eq!(normalize(&template_once), template_once, "normalizing templates is idempotent");
+
+    let drifts = compare(live, template, &rules);
+    assert_eq!(
+        paths_and_classes(&drifts),
+        paths_and_classes(&compare(&normalized, template, &rules)),
+        "normalizing the live object changes no comparison"
+    );
+    let unfiltered = paths_and_classes(&compare(live, template, &none));
+    for drift in paths_and_classes(&drifts) {
+        assert!(unfiltered.contains(&drift), "ignore rules added the drift {drift:?}");
+    }
+
+    let _ = apply_body(Some(live), template, &rules, &|_| true);
+    let _ = apply_body(Some(live), template, &rules, &|drift| drift.class == RemediationClass::Metadata);
+    let _ = apply_body(None, template, &rules, &|_| true);
+    let created = missing(template, &rules);
+    assert_eq!((created.path.as_str(), created.class), ("", RemediationClass::Create), "a missing object");
+}
+
+/// The ignore rules the input names; patterns that do not parse are left out, as a policy
+/// with such a pattern does not compile.
+fn rules(input: &Value) -> CompareRules {
+    let strings = |field: &str| -> Vec<String> {
+        input
+            .get(field)
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    CompareRules {
+        ignore_paths: strings("ignorePaths").iter().filter_map(|p| PathPattern::parse(p).ok()).collect(),
+        ignore_managers: strings("ignoreManagers"),
+    }
+}
+
+fn paths_and_classes(drifts: &[Drift]) -> Vec<(String, RemediationClass)> {
+    drifts.iter().map(|drift| (drift.path.clone(), drift.class)).collect()
+}
