@@ -12,8 +12,9 @@ use crate::engine::{apply_body, compare, missing};
 
 /// Fuzz entry point: `data` is a JSON object `{"live": …, "template": …, "ignorePaths":
 /// […], "ignoreManagers": […]}`; without `live`, the whole value is the live object, and
-/// without `template`, the live object is its own template. Invariants, besides not
-/// panicking:
+/// without `template`, the live object is its own template. The template takes the live
+/// object's `apiVersion` and `kind`, as a compiled policy's templates name the kind of the
+/// objects they are compared with. Invariants, besides not panicking:
 /// - an object compared with itself, or with its normalized copy, has no drift;
 /// - normalizing is idempotent, for live objects and templates alike;
 /// - normalizing the live object first changes no comparison;
@@ -24,7 +25,7 @@ use crate::engine::{apply_body, compare, missing};
 pub fn compare_objects(data: &[u8]) {
     let Some(input) = json(data) else { return };
     let live = input.get("live").unwrap_or(&input);
-    let template = input.get("template").unwrap_or(live);
+    let template = &of_kind(input.get("template").unwrap_or(live), live);
     let rules = rules(&input);
     let none = CompareRules::default();
 
@@ -51,6 +52,19 @@ pub fn compare_objects(data: &[u8]) {
     let _ = apply_body(None, template, &rules, &|_| true);
     let created = missing(template, &rules);
     assert_eq!((created.path.as_str(), created.class), ("", RemediationClass::Create), "a missing object");
+}
+
+/// `template` naming the `apiVersion` and `kind` of `live` (when `live` names them).
+fn of_kind(template: &Value, live: &Value) -> Value {
+    let mut template = template.clone();
+    if let Value::Object(fields) = &mut template {
+        for field in ["apiVersion", "kind"] {
+            if let Some(value) = live.get(field) {
+                fields.insert(field.to_string(), value.clone());
+            }
+        }
+    }
+    template
 }
 
 /// The ignore rules the input names; patterns that do not parse are left out, as a policy
