@@ -13,10 +13,12 @@
 //! - [`check`]: `driftwarden check`, the offline pre-merge evaluation of manifest files.
 //! - [`openapi`]: a CRD's structural schema at work: pruning, defaults, validation, CEL.
 //! - [`notification`]: what a notification says happened, and where it goes.
+//! - [`fuzzing`]: the fuzz entry points (the `fuzz/` crate's targets call them).
 
 pub mod api;
 pub mod check;
 pub mod engine;
+pub mod fuzzing;
 pub mod identity;
 pub mod keys;
 pub mod notification;

@@ -15,11 +15,13 @@
 //!   `TempNamespace`, and CRD installation.
 //! - [`run`]: `driftwarden sandbox` (kubeconfig, CRDs, data file, Ctrl-C).
 //! - [`error`]: failures as Kubernetes `Status` objects.
+//! - [`fuzzing`]: the fuzz entry point (the `fuzz/` crate's `sandbox_http` target).
 
 pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod faults;
+pub mod fuzzing;
 pub mod protobuf;
 pub mod resources;
 pub mod run;

@@ -103,10 +103,14 @@ fn read(path: &Path) -> Result<String, LoadError> {
 /// expanded into their items, which keep the document index of the list.
 pub fn documents(path: &Path) -> Result<Vec<Manifest>, LoadError> {
     let file = if path.as_os_str() == "-" { "-".to_string() } else { path.display().to_string() };
-    let text = read(path)?;
+    parse_documents(&file, &read(path)?)
+}
+
+/// Splits `text`, read from `file`, into its documents as [`documents`] does.
+pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Manifest>, LoadError> {
     let mut out = Vec::new();
-    for (document, yaml) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-        let origin = Origin { file: file.clone(), document };
+    for (document, yaml) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let origin = Origin { file: file.to_string(), document };
         let value = Value::deserialize(yaml)
             .map_err(|err| LoadError::Yaml { origin: origin.clone(), message: err.to_string() })?;
         match value {
@@ -149,20 +153,27 @@ pub fn manifests(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<Manif
     let mut out = Vec::new();
     for path in paths {
         for file in expand(path)? {
-            for mut manifest in documents(&file)? {
-                require_identity(&manifest)?;
-                let key = ObjectKey::of(&manifest.object);
-                if key.namespace.is_none() && !is_cluster_scoped(&key.kind.api_version, &key.kind.kind) {
-                    let namespace = Value::String(default_namespace.to_string());
-                    if let Some(metadata) = manifest.object.get_mut("metadata").and_then(Value::as_object_mut) {
-                        metadata.insert("namespace".into(), namespace);
-                    }
-                }
-                out.push(manifest);
+            for manifest in documents(&file)? {
+                out.push(manifest_in(manifest, default_namespace)?);
             }
         }
     }
     Ok(out)
+}
+
+/// Checks that a document names its apiVersion, kind and name, and gives it
+/// `default_namespace` when it is of a namespaced kind and names none, as [`manifests`]
+/// does with each document.
+pub fn manifest_in(mut manifest: Manifest, default_namespace: &str) -> Result<Manifest, LoadError> {
+    require_identity(&manifest)?;
+    let key = ObjectKey::of(&manifest.object);
+    if key.namespace.is_none() && !is_cluster_scoped(&key.kind.api_version, &key.kind.kind) {
+        let namespace = Value::String(default_namespace.to_string());
+        if let Some(metadata) = manifest.object.get_mut("metadata").and_then(Value::as_object_mut) {
+            metadata.insert("namespace".into(), namespace);
+        }
+    }
+    Ok(manifest)
 }
 
 fn require_identity(manifest: &Manifest) -> Result<(), LoadError> {
@@ -191,7 +202,9 @@ pub fn policies(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<Loaded
     Ok(out)
 }
 
-fn policy(manifest: Manifest, default_namespace: &str) -> Result<LoadedPolicy, LoadError> {
+/// Reads one document as a DriftPolicy or ClusterDriftPolicy, as [`policies`] does with
+/// each document of a policy file.
+pub fn policy(manifest: Manifest, default_namespace: &str) -> Result<LoadedPolicy, LoadError> {
     let origin = manifest.origin;
     let api_version = manifest.object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
     let kind = manifest.object.get("kind").and_then(Value::as_str).unwrap_or_default();

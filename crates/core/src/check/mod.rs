@@ -49,7 +49,8 @@ pub fn run(input: &CheckInput) -> Result<Report, CheckError> {
     Ok(evaluate(&compiled, &manifests))
 }
 
-fn compile_loaded(loaded: &LoadedPolicy) -> Result<CompiledPolicy, CheckError> {
+/// Compiles one loaded policy, naming it as `check` reports it.
+pub(crate) fn compile_loaded(loaded: &LoadedPolicy) -> Result<CompiledPolicy, CheckError> {
     let (name, namespace, spec) = match &loaded.policy {
         PolicyDocument::Namespaced(p) => {
             let namespace = p.metadata.namespace.clone().unwrap_or_default();

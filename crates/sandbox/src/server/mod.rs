@@ -1,6 +1,6 @@
 //! The HTTP side of the sandbox: the REST paths real clients use, served on 127.0.0.1.
 
-mod admin;
+pub(crate) mod admin;
 mod discovery;
 mod handler;
 mod openapi;
@@ -36,7 +36,7 @@ pub use tls::{TlsError, TlsIdentity};
 use crate::auth::Authenticator;
 use crate::faults::Faults;
 use crate::store::Store;
-use handler::Context;
+pub(crate) use handler::Context;
 
 /// How many connections the server serves at once unless told otherwise: enough for an
 /// operator's watches (one connection each over HTTP/1.1), kubectl and a test's clients.
@@ -195,7 +195,7 @@ pub async fn serve(store: Arc<Store>, config: ServerConfig) -> Result<RunningSer
 }
 
 /// Serves HTTP/1.1 requests on one connection until it closes.
-async fn serve_connection<S>(context: Arc<Context>, stream: S)
+pub(crate) async fn serve_connection<S>(context: Arc<Context>, stream: S)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {

@@ -1,0 +1,117 @@
+//! Target `compare_objects`: a live object and a template, compared and normalized as the
+//! operator and `check` compare every governed object.
+
+use serde_json::Value;
+
+use super::json;
+use crate::api::RemediationClass;
+use crate::engine::drift::{CompareRules, Drift};
+use crate::engine::normalize::normalize;
+use crate::engine::pointer::PathPattern;
+use crate::engine::{apply_body, compare, missing};
+
+/// Fuzz entry point: `data` is a JSON object `{"live": …, "template": …, "ignorePaths":
+/// […], "ignoreManagers": […]}`; without `live`, the whole value is the live object, and
+/// without `template`, the live object is its own template. The template takes the live
+/// object's `apiVersion` and `kind`, as a compiled policy's templates name the kind of the
+/// objects they are compared with. Invariants, besides not panicking:
+/// - an object as stored (no null fields, no Secret `stringData`) compared with itself,
+///   or its normalized copy compared with it, has no drift;
+/// - normalizing is idempotent, for live objects and templates alike;
+/// - normalizing the live object first changes no comparison (without ignore rules);
+/// - ignore rules only remove drifts, never add one;
+/// - the drift of a missing object is one `Create` drift at the empty path.
+///
+/// Bytes that are not JSON are ignored.
+pub fn compare_objects(data: &[u8]) {
+    let Some(input) = json(data) else { return };
+    let live = input.get("live").unwrap_or(&input);
+    let template = &of_kind(input.get("template").unwrap_or(live), live);
+    let rules = rules(&input);
+    let none = CompareRules::default();
+
+    // An object as the API server stores it: a null in a template demands absence, which
+    // a defaulted field never shows, and a Secret's write-only stringData is folded into
+    // its data; a stored object has neither.
+    let stored = stored(live);
+    assert_eq!(compare(&stored, &stored, &none), vec![], "an object complies with itself");
+    assert_eq!(compare(&normalize(&stored), &stored, &none), vec![], "a normalized object complies with itself");
+    let normalized = normalize(live);
+    assert_eq!(normalize(&normalized), normalized, "normalizing live objects is idempotent");
+    let template_once = normalize(template);
+    assert_eq!(normalize(&template_once), template_once, "normalizing templates is idempotent");
+
+    // Without rules: a manager's ownership is read from the live object as it is, so a
+    // field the API server would have defaulted is owned only once it is filled in.
+    assert_eq!(
+        paths_and_classes(&compare(live, template, &none)),
+        paths_and_classes(&compare(&normalized, template, &none)),
+        "normalizing the live object changes no comparison"
+    );
+    let drifts = compare(live, template, &rules);
+    let unfiltered = paths_and_classes(&compare(live, template, &none));
+    for drift in paths_and_classes(&drifts) {
+        assert!(unfiltered.contains(&drift), "ignore rules added the drift {drift:?}");
+    }
+
+    let _ = apply_body(Some(live), template, &rules, &|_| true);
+    let _ = apply_body(Some(live), template, &rules, &|drift| drift.class == RemediationClass::Metadata);
+    let _ = apply_body(None, template, &rules, &|_| true);
+    let created = missing(template, &rules);
+    assert_eq!((created.path.as_str(), created.class), ("", RemediationClass::Create), "a missing object");
+}
+
+/// `live` as a stored object could be: no null fields, no Secret `stringData`.
+fn stored(live: &Value) -> Value {
+    let mut stored = without_nulls(live);
+    if live.get("kind").and_then(Value::as_str) == Some("Secret")
+        && let Value::Object(fields) = &mut stored
+    {
+        fields.remove("stringData");
+    }
+    stored
+}
+
+/// `value` without the object fields that are null, at any depth.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `template` naming the `apiVersion` and `kind` of `live` (when `live` names them).
+fn of_kind(template: &Value, live: &Value) -> Value {
+    let mut template = template.clone();
+    if let Value::Object(fields) = &mut template {
+        for field in ["apiVersion", "kind"] {
+            if let Some(value) = live.get(field) {
+                fields.insert(field.to_string(), value.clone());
+            }
+        }
+    }
+    template
+}
+
+/// The ignore rules the input names; patterns that do not parse are left out, as a policy
+/// with such a pattern does not compile.
+fn rules(input: &Value) -> CompareRules {
+    let strings = |field: &str| -> Vec<String> {
+        input
+            .get(field)
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    CompareRules {
+        ignore_paths: strings("ignorePaths").iter().filter_map(|p| PathPattern::parse(p).ok()).collect(),
+        ignore_managers: strings("ignoreManagers"),
+    }
+}
+
+fn paths_and_classes(drifts: &[Drift]) -> Vec<(String, RemediationClass)> {
+    drifts.iter().map(|drift| (drift.path.clone(), drift.class)).collect()
+}
