@@ -96,22 +96,45 @@ struct Kill {
     wall: (jiff::Timestamp, jiff::Timestamp),
 }
 
-/// Kills the replica holding the lease.
-async fn kill_leader(harness: &Harness, replicas: &mut Vec<Replica>) -> Kill {
-    let ours = |h: &str| replicas.iter().any(|r| r.name == h);
-    let name = within("a replica leads", async {
-        loop {
-            match holder(harness).await {
-                Some(name) if ours(&name) => break name,
-                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+/// The replicas, and every kill so far.
+struct Fleet {
+    replicas: Vec<Replica>,
+    /// The number of the next replica started.
+    next: usize,
+    kills: Vec<Kill>,
+    slowest: Duration,
+}
+
+impl Fleet {
+    fn start(harness: &Harness) -> Fleet {
+        let replicas = vec![Replica::start(harness, "replica-0"), Replica::start(harness, "replica-1")];
+        Fleet { replicas, next: 2, kills: Vec::new(), slowest: Duration::ZERO }
+    }
+
+    /// Kills the replica holding the lease, starts another in its place, and answers how
+    /// long the standby took to take over.
+    async fn kill_leader(&mut self, harness: &Harness) -> Duration {
+        let replicas = &self.replicas;
+        let name = within("a replica leads", async {
+            loop {
+                match holder(harness).await {
+                    Some(name) if replicas.iter().any(|r| r.name == name) => break name,
+                    _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
             }
-        }
-    })
-    .await;
-    let index = replicas.iter().position(|r| r.name == name).expect("the leader is one of ours");
-    let (from, wall_from) = (Instant::now(), jiff::Timestamp::now());
-    replicas.remove(index).kill().await;
-    Kill { replica: name, from, to: Instant::now(), wall: (wall_from, jiff::Timestamp::now()) }
+        })
+        .await;
+        let index = self.replicas.iter().position(|r| r.name == name).expect("the leader is one of ours");
+        let (from, wall_from) = (Instant::now(), jiff::Timestamp::now());
+        self.replicas.remove(index).kill().await;
+        let killed = Kill { replica: name, from, to: Instant::now(), wall: (wall_from, jiff::Timestamp::now()) };
+        self.replicas.push(Replica::start(harness, &format!("replica-{}", self.next)));
+        self.next += 1;
+        let took = takeover(harness, &killed).await;
+        self.kills.push(killed);
+        self.slowest = self.slowest.max(took);
+        took
+    }
 }
 
 /// Waits until a replica other than `dead` holds the lease; answers how long after the kill.
@@ -238,44 +261,24 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
     campaigns(&harness).create(&PostParams::default(), &campaign).await?;
 
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
-    let mut replicas = vec![Replica::start(&harness, "replica-0"), Replica::start(&harness, "replica-1")];
-    let mut next = 2;
+    let mut fleet = Fleet::start(&harness);
     eventually("a leader", || async { holder(&harness).await.is_some() }).await;
     let mut sink = Sink::default();
-    let mut kills = Vec::new();
-    let mut slowest = Duration::ZERO;
     let mut rng = rand::rng();
     let (mut burst, mut waves) = (Vec::new(), Vec::new());
     for round in 0..rounds() {
-        // A burst of escalations, and the leader killed in the middle of it.
-        let names: Vec<String> = (0..12).map(|i| format!("b{round}-{i}")).collect();
-        for name in &names {
-            config_maps.create(&PostParams::default(), &labelled(&ns, name, "burst")).await?;
+        // A burst of escalations, then new drifts for the campaign's waves: the leader is
+        // killed in the middle of each.
+        for (label, count, within_ms) in [("burst", 12, 400), ("wave", 6, 2_500)] {
+            let names: Vec<String> = (0..count).map(|i| format!("{}{round}-{i}", &label[..1])).collect();
+            for name in &names {
+                config_maps.create(&PostParams::default(), &labelled(&ns, name, label)).await?;
+            }
+            if label == "burst" { &mut burst } else { &mut waves }.extend(names);
+            tokio::time::sleep(Duration::from_millis(rng.random_range(0..within_ms))).await;
+            let took = fleet.kill_leader(&harness).await;
+            assert!(took <= TAKEOVER, "round {round}: the standby took over after {took:?}");
         }
-        burst.extend(names.iter().cloned());
-        tokio::time::sleep(Duration::from_millis(rng.random_range(0..400))).await;
-        let killed = kill_leader(&harness, &mut replicas).await;
-        replicas.push(Replica::start(&harness, &format!("replica-{next}")));
-        next += 1;
-        let took = takeover(&harness, &killed).await;
-        kills.push(killed);
-        assert!(took <= TAKEOVER, "round {round}: the standby took over after {took:?}");
-        slowest = slowest.max(took);
-
-        // New drifts for the campaign's waves, and the leader killed during them.
-        let names: Vec<String> = (0..6).map(|i| format!("w{round}-{i}")).collect();
-        for name in &names {
-            config_maps.create(&PostParams::default(), &labelled(&ns, name, "wave")).await?;
-        }
-        waves.extend(names.iter().cloned());
-        tokio::time::sleep(Duration::from_millis(rng.random_range(0..2_500))).await;
-        let killed = kill_leader(&harness, &mut replicas).await;
-        replicas.push(Replica::start(&harness, &format!("replica-{next}")));
-        next += 1;
-        let took = takeover(&harness, &killed).await;
-        kills.push(killed);
-        assert!(took <= TAKEOVER, "round {round}: the standby took over after {took:?}");
-        slowest = slowest.max(took);
     }
 
     // Every escalation notified, every wave drift fixed and its Finding closed.
@@ -344,10 +347,7 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
     let before = escalation_events(&harness).await;
     sink.drain(&mut events);
     let received = sink.received.len();
-    let killed = kill_leader(&harness, &mut replicas).await;
-    replicas.push(Replica::start(&harness, &format!("replica-{next}")));
-    takeover(&harness, &killed).await;
-    kills.push(killed);
+    fleet.kill_leader(&harness).await;
     // Once the new leader has announced a new drift, it has looked at every other object.
     config_maps.create(&PostParams::default(), &labelled(&ns, "after-idle-kill", "burst")).await?;
     let marker = format!("ConfigMap {ns}/after-idle-kill");
@@ -367,6 +367,7 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
 
     // A duplicate is one in flight at a kill: its first receipt before, its second after.
     let duplicates: Vec<(String, Vec<Instant>)> = sink.by_id().into_iter().filter(|(_, at)| at.len() > 1).collect();
+    let kills = &fleet.kills;
     let start = kills.first().map_or_else(Instant::now, |k| k.from);
     let since = |at: &Instant| at.saturating_duration_since(start).as_secs_f64();
     for (id, at) in &duplicates {
@@ -393,15 +394,16 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
         assert_eq!(applies.get(name), Some(&1), "{name} was fixed {:?} times", applies.get(name));
     }
     eprintln!(
-        "chaos: {} rounds, {} kills (slowest takeover {slowest:?}), {} escalations, {} wave fixes, {} notifications ({} duplicated at a kill)",
+        "chaos: {} rounds, {} kills (slowest takeover {:?}), {} escalations, {} wave fixes, {} notifications ({} duplicated at a kill)",
         rounds(),
-        kills.len(),
+        fleet.kills.len(),
+        fleet.slowest,
         burst.len(),
         waves.len(),
         sink.received.len(),
         duplicates.len()
     );
-    for replica in replicas {
+    for replica in fleet.replicas {
         replica.kill().await;
     }
     harness.stop().await;
