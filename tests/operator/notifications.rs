@@ -41,6 +41,17 @@ impl Logs {
     }
 }
 
+/// A receiver for notifications and the Secret `hooks` (key `url`) that points at it;
+/// answers the namespace's Secrets and what the receiver gets.
+async fn sink_secret(harness: &Harness) -> (Api<Secret>, tokio::sync::mpsc::UnboundedReceiver<receiver::Received>) {
+    let (url, events) = receiver::start().await;
+    let secrets: Api<Secret> = Api::namespaced(harness.client(), harness.ns());
+    let hook: Secret =
+        serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    secrets.create(&PostParams::default(), &hook).await.unwrap();
+    (secrets, events)
+}
+
 #[tokio::test]
 async fn escalations_and_fixes_are_notified_and_secret_values_never_leak() {
     // Everything the operator logs, at every level. The test runtime runs every task on
@@ -55,11 +66,7 @@ async fn escalations_and_fixes_are_notified_and_secret_values_never_leak() {
     let _logging = tracing::subscriber::set_default(subscriber);
     let harness = Harness::start().await;
     let ns = harness.ns().to_string();
-    let (url, mut events) = receiver::start().await;
-    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
-    let hook: Secret =
-        serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
-    secrets.create(&PostParams::default(), &hook).await.unwrap();
+    let (secrets, mut events) = sink_secret(&harness).await;
     let db: Secret =
         serde_json::from_value(json!({"metadata": {"name": "db"}, "stringData": {"password": DESIRED}})).unwrap();
     secrets.create(&PostParams::default(), &db).await.unwrap();
@@ -152,11 +159,7 @@ async fn ledger_backlog(harness: &Harness) -> bool {
 async fn a_restarted_operator_neither_repeats_nor_loses_an_escalation() {
     let mut harness = Harness::start().await;
     let ns = harness.ns().to_string();
-    let (url, mut events) = receiver::start().await;
-    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
-    let hook: Secret =
-        serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
-    secrets.create(&PostParams::default(), &hook).await.unwrap();
+    let (_, mut events) = sink_secret(&harness).await;
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "first", "other")).await.unwrap();
     create_policy(
