@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use driftwarden::operator::leader::LeaderSettings;
-use driftwarden::operator::{OperatorSettings, RunOptions, Services, supervise};
+use driftwarden::operator::{Services, supervise};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
@@ -44,20 +43,8 @@ impl Replica {
             .enable_all()
             .build()
             .expect("a runtime for the replica");
-        let mut leader = LeaderSettings::new(harness.ns(), "driftwarden-leader");
-        leader.identity = name.to_string();
         // Short enough for quick rounds, long enough that a loaded machine renews in time.
-        leader.lease_duration = Duration::from_secs(4);
-        leader.renew_margin = Duration::from_secs(2);
-        let options = RunOptions {
-            settings: OperatorSettings {
-                namespace: harness.ns().to_string(),
-                status_interval: Duration::from_millis(50),
-                ..OperatorSettings::default()
-            },
-            health_address: None,
-            leader: Some(leader),
-        };
+        let options = replica_options(harness, name, Duration::from_secs(4), Duration::from_secs(2));
         let (stop, stopped) = watch::channel(false);
         let config = harness.cluster.config();
         runtime.spawn(async move {

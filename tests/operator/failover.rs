@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use driftwarden::operator::leader::LeaderSettings;
-use driftwarden::operator::{OperatorSettings, RunOptions, Services, supervise};
+use driftwarden::operator::{Services, supervise};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
@@ -16,19 +15,7 @@ use crate::support::*;
 type Replica = (watch::Sender<bool>, tokio::task::JoinHandle<()>, Services);
 
 fn replica(harness: &Harness, name: &str) -> Replica {
-    let mut leader = LeaderSettings::new(harness.ns(), "driftwarden-leader");
-    leader.identity = name.to_string();
-    leader.lease_duration = Duration::from_secs(2);
-    leader.renew_margin = Duration::from_secs(1);
-    let options = RunOptions {
-        settings: OperatorSettings {
-            namespace: harness.ns().to_string(),
-            status_interval: Duration::from_millis(50),
-            ..OperatorSettings::default()
-        },
-        health_address: None,
-        leader: Some(leader),
-    };
+    let options = replica_options(harness, name, Duration::from_secs(2), Duration::from_secs(1));
     let (stop, stopped) = watch::channel(false);
     let client = harness.client();
     let services = Services::new(client.clone());

@@ -177,10 +177,8 @@ async fn a_restarted_operator_neither_repeats_nor_loses_an_escalation() {
     // Delivered and known to be (nothing waits in the operator's outbox), and restarted at
     // once: the shutdown records the deliveries, which the ledger would otherwise write
     // within a second.
-    within("its Event published and every delivery taken", async {
-        while escalations_of(&harness, "first").await == 0 || harness.metrics().backlog() > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+    eventually("its Event published and every delivery taken", || async {
+        escalations_of(&harness, "first").await > 0 && harness.metrics().backlog() == 0
     })
     .await;
     harness.restart_operator().await;
@@ -190,12 +188,7 @@ async fn a_restarted_operator_neither_repeats_nor_loses_an_escalation() {
     config_maps.create(&PostParams::default(), &config_map(&ns, "second", "other")).await.unwrap();
     let second = within("the second escalation notified", async { received(&events.recv().await.unwrap().body) }).await;
     assert_eq!(second["subject"], format!("ConfigMap {ns}/second"), "the first was not notified again");
-    within("the second's Event", async {
-        while escalations_of(&harness, "second").await == 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })
-    .await;
+    eventually("the second's Event", || async { escalations_of(&harness, "second").await > 0 }).await;
     assert_eq!(escalations_of(&harness, "first").await, 1, "the first escalation's Event is not published again");
     assert!(events.try_recv().is_err(), "nothing else was notified");
     harness.stop().await;

@@ -254,3 +254,26 @@ where
     })
     .await;
 }
+
+/// How a replica named `name` runs under leader election on the harness's namespace, with
+/// a Lease of `lease` renewed `renew_margin` before it ends.
+pub fn replica_options(
+    harness: &Harness,
+    name: &str,
+    lease: Duration,
+    renew_margin: Duration,
+) -> driftwarden::operator::RunOptions {
+    let mut leader = driftwarden::operator::leader::LeaderSettings::new(harness.ns(), "driftwarden-leader");
+    leader.identity = name.to_string();
+    leader.lease_duration = lease;
+    leader.renew_margin = renew_margin;
+    driftwarden::operator::RunOptions {
+        settings: OperatorSettings {
+            namespace: harness.ns().to_string(),
+            status_interval: Duration::from_millis(50),
+            ..OperatorSettings::default()
+        },
+        health_address: None,
+        leader: Some(leader),
+    }
+}
