@@ -6,9 +6,11 @@ use serde_json::Value;
 use super::json;
 use crate::api::RemediationClass;
 use crate::engine::drift::{CompareRules, Drift};
+use crate::engine::kind::ObjectKind;
 use crate::engine::merge_keys::{ListType, list_type};
-use crate::engine::normalize::normalize;
+use crate::engine::normalize::{defaults, normalize};
 use crate::engine::pointer::PathPattern;
+use crate::engine::schema::{self, Field, Node};
 use crate::engine::{apply_body, compare, missing};
 
 /// Fuzz entry point: `data` is a JSON object `{"live": …, "template": …, "ignorePaths":
@@ -20,7 +22,11 @@ use crate::engine::{apply_body, compare, missing};
 ///   list and each value of a set once) compared with itself, or its normalized copy
 ///   compared with it, has no drift;
 /// - normalizing is idempotent, for live objects and templates alike;
-/// - normalizing the live object first changes no comparison (without ignore rules);
+/// - normalizing the live object first changes no comparison (without ignore rules), when
+///   the live object and the template are well typed (a field the engine describes as a
+///   structure, list, map or scalar holds one): a default filled in under a field the
+///   template spells with another type moves where the drift is reported, and the API
+///   server stores no such object;
 /// - ignore rules only remove drifts, never add one;
 /// - the drift of a missing object is one `Create` drift at the empty path.
 ///
@@ -49,11 +55,13 @@ pub fn compare_objects(data: &[u8]) {
 
     // Without rules: a manager's ownership is read from the live object as it is, so a
     // field the API server would have defaulted is owned only once it is filled in.
-    assert_eq!(
-        paths_and_classes(&compare(live, template, &none)),
-        paths_and_classes(&compare(&normalized, template, &none)),
-        "normalizing the live object changes no comparison"
-    );
+    if well_typed(live) && well_typed(template) {
+        assert_eq!(
+            paths_and_classes(&compare(live, template, &none)),
+            paths_and_classes(&compare(&normalized, template, &none)),
+            "normalizing the live object changes no comparison"
+        );
+    }
     let drifts = compare(live, template, &rules);
     let unfiltered = paths_and_classes(&compare(live, template, &none));
     for drift in paths_and_classes(&drifts) {
@@ -111,6 +119,47 @@ fn unique_below(value: &Value, path: &mut Vec<String>, group: &str, kind: &str) 
             unique && items.iter().all(|item| below(path, "*", item))
         }
         _ => true,
+    }
+}
+
+/// Whether every field of `object` that the engine's schema describes holds the JSON type
+/// the schema gives it, and every field the API server defaults holds the type of its
+/// default (null stands for absent, and is always allowed).
+fn well_typed(object: &Value) -> bool {
+    let known = ObjectKind::of(object).map(|kind| kind.known).unwrap_or_default();
+    match object {
+        Value::Object(fields) => struct_typed(schema::root(known), fields),
+        _ => true,
+    }
+}
+
+fn struct_typed(node: &'static Node, fields: &serde_json::Map<String, Value>) -> bool {
+    fields.iter().all(|(name, value)| field_typed(node.child(name), value) && default_typed(node, fields, name, value))
+}
+
+/// Whether `value`, at `name` among `fields`, has the JSON type of the default the API
+/// server would fill in were it absent (or has no default there).
+fn default_typed(node: &'static Node, fields: &serde_json::Map<String, Value>, name: &str, value: &Value) -> bool {
+    let mut without = fields.clone();
+    without.remove(name);
+    defaults::fill(node.id, &mut without);
+    let shape = |value: &Value| (value.is_object(), value.is_array());
+    without.get(name).is_none_or(|default| value.is_null() || shape(default) == shape(value))
+}
+
+fn field_typed(field: Option<&'static Field>, value: &Value) -> bool {
+    let scalar = |value: &Value| !value.is_object() && !value.is_array();
+    match (field, value) {
+        (None, _) | (_, Value::Null) => true,
+        (Some(Field::Struct(node)), Value::Object(fields)) => struct_typed(node, fields),
+        (Some(Field::List { items, .. }), Value::Array(list)) => list.iter().all(|item| match (items, item) {
+            (None, _) | (_, Value::Null) => true,
+            (Some(node), Value::Object(fields)) => struct_typed(node, fields),
+            (Some(_), _) => false,
+        }),
+        (Some(Field::Map { .. }), Value::Object(entries)) => entries.values().all(scalar),
+        (Some(Field::Scalar(_)), value) => scalar(value),
+        (Some(_), _) => false,
     }
 }
 
