@@ -171,9 +171,14 @@ fn the_default_deployment_runs_restricted_with_probes_and_the_downward_api() {
     assert!(env.contains(&("POD_NAMESPACE".into(), "metadata.namespace".into())), "{env:?}");
     assert!(env.contains(&("POD_NAME".into(), "metadata.name".into())), "{env:?}");
     let args = container.args.clone().unwrap();
-    for expected in
-        ["run", "--log-format=json", "--log-level=info", "--health-address=0.0.0.0:8080", "--leader-elect=true"]
-    {
+    for expected in [
+        "run",
+        "--log-format=json",
+        "--log-level=info",
+        "--health-address=0.0.0.0:8080",
+        "--leader-elect=true",
+        "--max-exception-duration=2160h",
+    ] {
         assert!(args.contains(&expected.to_string()), "{expected} missing from {args:?}");
     }
     // The image is the one the Dockerfile builds, tagged with the chart's appVersion,
@@ -380,6 +385,7 @@ fn scheduling_logging_and_resources_values_reach_the_pod() {
             {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]}]}]}}},
         "logLevel": "info,driftwarden=debug",
         "logFormat": "text",
+        "exceptions": {"maxDuration": "720h"},
         "resources": {"requests": {"cpu": "200m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
     });
     let Some(chart) = rendered(values.clone()) else { return };
@@ -393,6 +399,7 @@ fn scheduling_logging_and_resources_values_reach_the_pod() {
     let args: Vec<&str> = container["args"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(args.contains(&"--log-level=info,driftwarden=debug"), "{args:?}");
     assert!(args.contains(&"--log-format=text"), "{args:?}");
+    assert!(args.contains(&"--max-exception-duration=720h"), "{args:?}");
     // And it is still a valid Deployment.
     round_trips::<Deployment>(&deployment).unwrap();
 
@@ -436,6 +443,7 @@ fn invalid_values_are_refused_with_a_message_naming_the_value() {
         (json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "delete": true}]}}), "delete"),
         (json!({"image": {"pullPolicy": "Sometimes"}}), "/image/pullPolicy"),
         (json!({"resyncSeconds": 1}), "/resyncSeconds"),
+        (json!({"exceptions": {"maxDuration": "90d"}}), "/exceptions/maxDuration"),
         (json!({"replica": 2}), "replica"),
         (json!({"rbac": {"scope": "Namespaced"}}), "rbac.scope Namespaced needs rbac.namespaces"),
         (

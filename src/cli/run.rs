@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::logging::{self, LogFormat};
+use crate::api::exception::MAX_MAX_DURATION;
 use crate::operator::leader::LeaderSettings;
 use crate::operator::{OperatorSettings, RunOptions, Services, supervise};
 
@@ -41,6 +42,25 @@ pub struct RunArgs {
     /// The name of the Lease, in `--namespace`.
     #[arg(long, default_value = "driftwarden-leader")]
     pub lease_name: String,
+    /// The longest any DriftException may last, whatever its own `maxDuration` says, as a
+    /// duration such as `720h` (units `ms`, `s`, `m`, `h`; more than 0, at most `8760h`). One
+    /// that lasts longer, from its approval or its creation, is not ready and covers nothing.
+    #[arg(
+        long,
+        env = "DRIFTWARDEN_MAX_EXCEPTION_DURATION",
+        default_value = "2160h",
+        value_parser = exception_cap
+    )]
+    pub max_exception_duration: Duration,
+}
+
+/// Reads `--max-exception-duration`.
+fn exception_cap(value: &str) -> Result<Duration, String> {
+    let cap = crate::api::duration::parse_duration_at_most(value, MAX_MAX_DURATION).map_err(|err| err.to_string())?;
+    match cap.is_zero() {
+        true => Err("must be more than 0: an exception that may last no time at all covers nothing".to_string()),
+        false => Ok(cap),
+    }
 }
 
 /// Runs the operator with the in-cluster configuration or the kubeconfig until SIGTERM or
@@ -58,6 +78,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         namespace: args.namespace.clone(),
         watch_namespaces: watch_namespaces(&args.watch_namespaces),
         resync_interval: Duration::from_secs(args.resync_seconds.max(10)),
+        max_exception_duration: args.max_exception_duration,
         ..OperatorSettings::default()
     };
     runtime.block_on(async {
@@ -159,5 +180,17 @@ mod tests {
         assert_eq!(watch_namespaces(&cli.run.watch_namespaces), ["shop", "batch"]);
         let cli = Cli::try_parse_from(["run"]).unwrap();
         assert!(watch_namespaces(&cli.run.watch_namespaces).is_empty(), "no flag: the whole cluster");
+    }
+
+    #[test]
+    fn the_exception_cap_defaults_to_90_days_and_is_bounded() {
+        let cli = Cli::try_parse_from(["run"]).unwrap();
+        assert_eq!(cli.run.max_exception_duration, crate::api::exception::DEFAULT_INSTALLATION_CAP);
+        let cli = Cli::try_parse_from(["run", "--max-exception-duration=720h"]).unwrap();
+        assert_eq!(cli.run.max_exception_duration, Duration::from_secs(720 * 3600));
+        for (bad, says) in [("8761h", "8760h"), ("0s", "more than 0"), ("90d", "90d")] {
+            let error = Cli::try_parse_from(["run", "--max-exception-duration", bad]).err().expect(bad).to_string();
+            assert!(error.contains("--max-exception-duration") && error.contains(says), "{bad}: {error}");
+        }
     }
 }

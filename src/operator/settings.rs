@@ -55,6 +55,9 @@ pub struct OperatorSettings {
     /// How long before `expiresAt` a DriftException is flagged `ExpiringSoon` and its
     /// reminder sent.
     pub exception_reminder: Duration,
+    /// The longest any DriftException may last, whatever its own `maxDuration` says: one
+    /// that lasts longer is not ready and covers nothing.
+    pub max_exception_duration: Duration,
     /// How long changes to what identity checks read are gathered before the checks run
     /// again.
     pub identity_interval: Duration,
@@ -80,6 +83,7 @@ impl Default for OperatorSettings {
             resync_interval: Duration::from_secs(600),
             discovery_retry: Duration::from_secs(10),
             exception_reminder: Duration::from_secs(7 * 24 * 3600),
+            max_exception_duration: crate::api::exception::DEFAULT_INSTALLATION_CAP,
             identity_interval: Duration::from_secs(2),
             finding_writes: 32,
             api_requests: 64,

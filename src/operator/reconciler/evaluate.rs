@@ -90,7 +90,7 @@ impl Reconciler {
                 };
                 if let Some(result) = result {
                     // Drift an active exception covers does not count, as in the status.
-                    let covers = covers_for(exceptions, live, &settings.namespace, &labels);
+                    let covers = covers_for(exceptions, policy, live, &settings.namespace, &labels);
                     let drifts = result.drifts().any(|d| !covers.iter().any(|c| c.covers(d, now)));
                     policy.provisional.insert(key.clone(), drifts);
                 }
@@ -254,7 +254,7 @@ fn evaluate_one(
         Some(object) => compiled.evaluate_object(object, &labels)?,
         None => compiled.missing_resource(&key.to_ref(None), &labels)?,
     };
-    let covers = covers_for(exceptions, live, operator_namespace, labels);
+    let covers = covers_for(exceptions, policy, live, operator_namespace, labels);
     let context = DecisionContext { covers: &covers, ..*context };
     let sources: Vec<String> = result.findings.iter().map(|f| f.source.clone()).collect();
     let drifts: Vec<(String, crate::engine::drift::Drift)> =
@@ -354,10 +354,13 @@ pub(super) fn decide_for(
     decide(&input, drifts)
 }
 
-/// The active exceptions that may and do select `live`. A missing object has none: an
-/// exception covers drift of what exists.
+/// The active exceptions that may and do select `live` for `policy`: one outside the
+/// operator's namespace only when the policy honours those (see
+/// [`ExceptionEntry::applies_to`]). A missing object has none: an exception covers drift of
+/// what exists.
 pub(super) fn covers_for(
     exceptions: &BTreeMap<(String, String), Result<ExceptionEntry, ExceptionProblem>>,
+    policy: &PolicyEntry,
     live: Option<&Value>,
     operator_namespace: &str,
     labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
@@ -366,6 +369,7 @@ pub(super) fn covers_for(
     exceptions
         .values()
         .filter_map(|e| e.as_ref().ok())
+        .filter(|e| e.applies_to(policy.namespaced_exceptions, operator_namespace))
         .filter(|e| e.selects(object, operator_namespace, labels))
         .map(|e| e.cover.clone())
         .collect()

@@ -309,11 +309,14 @@ mod tests {
     use crate::reconcile::exceptions::read;
 
     fn exception(expires: &str) -> Result<ExceptionEntry, ExceptionProblem> {
-        read(&json!({
-            "metadata": {"name": "x", "namespace": "shop", "creationTimestamp": "2026-01-01T00:00:00Z"},
-            "spec": {"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "justification": "j", "approvedBy": "a",
-                     "ticket": "T-1", "approvedAt": "2026-01-01T00:00:00Z", "expiresAt": expires}
-        }))
+        read(
+            &json!({
+                "metadata": {"name": "x", "namespace": "shop", "creationTimestamp": "2026-01-01T00:00:00Z"},
+                "spec": {"match": {"apiVersion": "v1", "kind": "ConfigMap"}, "justification": "j", "approvedBy": "a",
+                         "ticket": "T-1", "approvedAt": "2026-01-01T00:00:00Z", "expiresAt": expires}
+            }),
+            crate::api::exception::DEFAULT_INSTALLATION_CAP,
+        )
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tracing::{error, info, warn};
 use super::contain::{Step, contained};
 use super::effect::{EventType, OwnResource};
 use super::{Effect, OWN_KINDS, RECONCILE, Reconciler, name_of};
-use crate::api::policy::{NotifySpec, PolicySpec, PolicyStatus};
+use crate::api::policy::{ClusterExceptions, NotifySpec, PolicySpec, PolicyStatus};
 use crate::api::reasons;
 use crate::engine::evaluate::compile;
 use crate::keys::{KindKey, PolicyKey};
@@ -147,11 +147,27 @@ impl Reconciler {
                 }
             }
         });
+        // A ClusterDriftPolicy's own field: which exceptions may cover its drift.
+        let exceptions = match object.pointer("/spec/exceptions") {
+            Some(value) if cluster => serde_json::from_value::<ClusterExceptions>(value.clone())
+                .map_err(|err| format!("spec.exceptions: {err}")),
+            _ => Ok(ClusterExceptions::default()),
+        };
+        let compiled = match &exceptions {
+            Ok(_) => compiled,
+            Err(problem) => {
+                invalid_reason = reasons::INVALID_SPEC;
+                Err(problem.clone())
+            }
+        };
         if let Err(problem) = &compiled {
             warn!(policy = %key, "invalid policy: {problem}");
         }
         let mut entry = PolicyEntry::new(key.clone(), generation, compiled);
         entry.invalid_reason = invalid_reason;
+        if cluster {
+            entry.namespaced_exceptions = exceptions.is_ok_and(|e| e.allow_namespaced);
+        }
         entry.uid = object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
         // A cluster policy's notification Secret lives in the operator's namespace.
         let sink_namespace = key.namespace.clone().unwrap_or_else(|| self.settings.namespace.clone());
@@ -209,7 +225,7 @@ impl Reconciler {
         }
         state.generation = generation;
         state.uid = object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
-        let entry = exceptions::read(&object);
+        let entry = exceptions::read(&object, self.settings.max_exception_duration);
         if let Err(problem) = &entry {
             warn!(exception = %format!("{}/{name}", namespace.clone().unwrap_or_default()), "invalid exception: {problem}");
         }

@@ -21,6 +21,9 @@ use super::policy::{MAX_PATH_LENGTH, MAX_PATHS};
 pub const DEFAULT_MAX_DURATION: &str = "2160h";
 /// The longest `maxDuration` allowed: one year.
 pub const MAX_MAX_DURATION: &str = "8760h";
+/// The longest any exception may last on an installation unless its operator is told
+/// otherwise (`--max-exception-duration`): 90 days, whatever an exception's `maxDuration`.
+pub const DEFAULT_INSTALLATION_CAP: std::time::Duration = std::time::Duration::from_secs(2160 * 3600);
 
 /// A human-approved, time-boxed deviation from declared state (a compensating control): the
 /// drift it covers is reported but neither fixed nor escalated until it expires.
@@ -96,10 +99,12 @@ impl DriftExceptionSpec {
         parse_duration(&self.max_duration)
     }
 
-    /// Why the exception must not be honoured, given when it was created; `None` when its
-    /// dates are within bounds. The API server checks the same bounds against `approvedAt`
-    /// but cannot see the creation time, so the operator calls this.
-    pub fn expiry_problem(&self, created: Timestamp) -> Option<ExpiryProblem> {
+    /// Why the exception must not be honoured, given when it was created and the longest
+    /// any exception may last on this installation (`cap`, the operator's
+    /// `--max-exception-duration`); `None` when its dates are within bounds. The API server
+    /// checks the same bounds against `approvedAt` but can see neither the creation time nor
+    /// the operator's cap, so the operator calls this.
+    pub fn expiry_problem(&self, created: Timestamp, cap: std::time::Duration) -> Option<ExpiryProblem> {
         let max = match self.max_duration() {
             Ok(max) => max,
             Err(source) => return Some(ExpiryProblem::MaxDuration { source }),
@@ -108,20 +113,23 @@ impl DriftExceptionSpec {
         if max > ceiling {
             return Some(ExpiryProblem::MaxDurationAboveCeiling { max_duration: self.max_duration.clone() });
         }
-        let max = SignedDuration::try_from(max).expect("at most a year fits a signed duration");
+        let limit = match cap < max {
+            true => Limit::Installation(format_duration(cap)),
+            false => Limit::Spec(self.max_duration.clone()),
+        };
+        let max = SignedDuration::try_from(max.min(cap)).expect("at most a year fits a signed duration");
         let expires = self.expires_at.0;
         let approved = self.approved_at.0;
         if expires <= approved {
             return Some(ExpiryProblem::NotAfterApproval { expires, approved });
         }
-        let max_duration = self.max_duration.clone();
         let by_approval = approved.checked_add(max).unwrap_or(Timestamp::MAX);
         if expires > by_approval {
-            return Some(ExpiryProblem::LongerThanAllowedAfterApproval { expires, approved, max_duration });
+            return Some(ExpiryProblem::LongerThanAllowedAfterApproval { expires, approved, limit });
         }
         let by_creation = created.checked_add(max).unwrap_or(Timestamp::MAX);
         if expires > by_creation {
-            return Some(ExpiryProblem::LongerThanAllowedAfterCreation { expires, created, max_duration });
+            return Some(ExpiryProblem::LongerThanAllowedAfterCreation { expires, created, limit });
         }
         None
     }
@@ -134,10 +142,40 @@ impl DriftExceptionSpec {
 
 impl DriftException {
     /// Why the exception must not be honoured, given when it was created (normally
-    /// `metadata.creationTimestamp`); `None` when its dates are within bounds. See
-    /// [`DriftExceptionSpec::expiry_problem`].
-    pub fn expiry_problem(&self, created: Timestamp) -> Option<ExpiryProblem> {
-        self.spec.expiry_problem(created)
+    /// `metadata.creationTimestamp`) and the installation's cap; `None` when its dates are
+    /// within bounds. See [`DriftExceptionSpec::expiry_problem`].
+    pub fn expiry_problem(&self, created: Timestamp, cap: std::time::Duration) -> Option<ExpiryProblem> {
+        self.spec.expiry_problem(created, cap)
+    }
+}
+
+/// The bound an exception's length is held to: its own `maxDuration`, or the installation's
+/// cap when that is shorter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Limit {
+    /// The exception's `maxDuration`.
+    Spec(String),
+    /// The operator's `--max-exception-duration` (chart value `exceptions.maxDuration`).
+    Installation(String),
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Spec(duration) => write!(f, "maxDuration {duration}"),
+            Self::Installation(duration) => {
+                write!(f, "{duration}, the longest this installation allows (--max-exception-duration)")
+            }
+        }
+    }
+}
+
+/// `duration` in whole hours when it is some, else in seconds (`2160h`, `90s`).
+fn format_duration(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds % 3600 {
+        0 => format!("{}h", seconds / 3600),
+        _ => format!("{seconds}s"),
     }
 }
 
@@ -156,12 +194,12 @@ pub enum ExpiryProblem {
     /// The exception expires before it was approved.
     #[error("expiresAt {expires} is not after approvedAt {approved}")]
     NotAfterApproval { expires: Timestamp, approved: Timestamp },
-    /// The exception lasts longer than `maxDuration` from its approval.
-    #[error("expiresAt {expires} is more than maxDuration {max_duration} after approvedAt {approved}")]
-    LongerThanAllowedAfterApproval { expires: Timestamp, approved: Timestamp, max_duration: String },
-    /// The exception lasts longer than `maxDuration` from its creation.
-    #[error("expiresAt {expires} is more than maxDuration {max_duration} after the exception was created at {created}")]
-    LongerThanAllowedAfterCreation { expires: Timestamp, created: Timestamp, max_duration: String },
+    /// The exception lasts longer than its limit from its approval.
+    #[error("expiresAt {expires} is more than {limit} after approvedAt {approved}")]
+    LongerThanAllowedAfterApproval { expires: Timestamp, approved: Timestamp, limit: Limit },
+    /// The exception lasts longer than its limit from its creation.
+    #[error("expiresAt {expires} is more than {limit} after the exception was created at {created}")]
+    LongerThanAllowedAfterCreation { expires: Timestamp, created: Timestamp, limit: Limit },
 }
 
 impl ExpiryProblem {
@@ -251,6 +289,9 @@ status:
         text.parse().unwrap()
     }
 
+    /// A cap that holds no exception back: the CRD's own ceiling.
+    const YEAR: std::time::Duration = std::time::Duration::from_secs(8760 * 3600);
+
     #[test]
     fn example_round_trips_unchanged_and_is_admitted() {
         let parsed: DriftException = serde_yaml::from_str(EXCEPTION).unwrap();
@@ -326,16 +367,16 @@ status:
 
     #[test]
     fn expiry_problem_accepts_an_exception_within_bounds() {
-        assert_eq!(spec().expiry_problem(at("2026-04-01T00:00:00Z")), None);
-        assert_eq!(spec().expiry_problem(at("2026-04-02T00:00:00Z")), None, "created the day after approval");
+        assert_eq!(spec().expiry_problem(at("2026-04-01T00:00:00Z"), YEAR), None);
+        assert_eq!(spec().expiry_problem(at("2026-04-02T00:00:00Z"), YEAR), None, "created the day after approval");
     }
 
     #[test]
     fn expiry_problem_measures_from_creation_too() {
-        let problem = spec().expiry_problem(at("2026-03-01T00:00:00Z")).expect("created 61 days before expiry");
+        let problem = spec().expiry_problem(at("2026-03-01T00:00:00Z"), YEAR).expect("created 61 days before expiry");
         assert!(problem.to_string().contains("after the exception was created"), "{problem}");
         let exception: DriftException = serde_yaml::from_str(EXCEPTION).unwrap();
-        assert!(exception.expiry_problem(at("2026-03-01T00:00:00Z")).is_some());
+        assert!(exception.expiry_problem(at("2026-03-01T00:00:00Z"), YEAR).is_some());
     }
 
     #[test]
@@ -343,19 +384,40 @@ status:
         let created = at("2026-04-01T00:00:00Z");
         let mut spec = spec();
         spec.expires_at = Time(at("2026-03-31T00:00:00Z"));
-        assert!(spec.expiry_problem(created).unwrap().to_string().contains("is not after approvedAt"));
+        assert!(spec.expiry_problem(created, YEAR).unwrap().to_string().contains("is not after approvedAt"));
 
         let mut spec = self::spec();
         spec.expires_at = Time(at("2026-05-02T00:00:00Z"));
-        assert!(spec.expiry_problem(created).unwrap().to_string().contains("after approvedAt"));
+        assert!(spec.expiry_problem(created, YEAR).unwrap().to_string().contains("after approvedAt"));
 
         let mut spec = self::spec();
         spec.max_duration = "90d".to_string();
-        assert!(spec.expiry_problem(created).unwrap().to_string().starts_with("maxDuration"));
+        assert!(spec.expiry_problem(created, YEAR).unwrap().to_string().starts_with("maxDuration"));
 
         let mut spec = self::spec();
         spec.max_duration = "9000h".to_string();
-        assert!(spec.expiry_problem(created).unwrap().to_string().contains("exceeds 8760h"));
+        assert!(spec.expiry_problem(created, YEAR).unwrap().to_string().contains("exceeds 8760h"));
+    }
+
+    #[test]
+    fn the_installation_cap_holds_whatever_max_duration_says() {
+        // 30 days from approval, with maxDuration 720h: within a 30-day cap, beyond a 10-day one.
+        let created = at("2026-04-01T00:00:00Z");
+        assert_eq!(spec().expiry_problem(created, std::time::Duration::from_secs(720 * 3600)), None);
+        let ten_days = std::time::Duration::from_secs(240 * 3600);
+        let problem = spec().expiry_problem(created, ten_days).expect("longer than the cap");
+        assert!(problem.exceeds_max_duration(), "an exception beyond the cap counts as expired");
+        assert_eq!(
+            problem.to_string(),
+            "expiresAt 2026-05-01T00:00:00Z is more than 240h, the longest this installation allows \
+             (--max-exception-duration) after approvedAt 2026-04-01T00:00:00Z"
+        );
+        // The cap applies from creation too.
+        let mut spec = spec();
+        spec.approved_at = Time(at("2026-04-25T00:00:00Z"));
+        let problem = spec.expiry_problem(created, ten_days).expect("longer than the cap from creation");
+        assert!(problem.to_string().contains("after the exception was created"), "{problem}");
+        assert_eq!(format_duration(std::time::Duration::from_secs(90)), "90s");
     }
 
     #[test]

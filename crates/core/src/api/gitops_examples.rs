@@ -144,10 +144,11 @@ fn documents(folder: &str) -> Vec<(String, Value)> {
 
 /// The dates of an example exception are judged against its own `approvedAt`, never against
 /// the day the suite runs: applied on the day it was approved, it is honoured (within
-/// `maxDuration` of its creation), active, and lasts long enough to be worth copying.
+/// `maxDuration` of its creation, and within the chart's default cap), active, and lasts
+/// long enough to be worth copying.
 fn exception_dates_problem(exception: &DriftException) -> Option<String> {
     let approved = exception.spec.approved_at.0;
-    if let Some(problem) = exception.spec.expiry_problem(approved) {
+    if let Some(problem) = exception.spec.expiry_problem(approved, crate::api::exception::DEFAULT_INSTALLATION_CAP) {
         return Some(problem.to_string());
     }
     if exception.spec.is_expired_at(approved) {

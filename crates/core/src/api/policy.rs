@@ -433,6 +433,27 @@ pub struct DriftPolicySpec {
 pub struct ClusterDriftPolicySpec {
     #[serde(flatten)]
     pub policy: PolicySpec,
+    /// Which DriftExceptions may cover the drift this policy finds. A ClusterDriftPolicy
+    /// only: a DriftPolicy's drift may be covered by exceptions in its own namespace.
+    #[serde(default, skip_serializing_if = "ClusterExceptions::is_default")]
+    pub exceptions: ClusterExceptions,
+}
+
+/// Which DriftExceptions may cover a ClusterDriftPolicy's drift.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterExceptions {
+    /// Whether a DriftException outside the operator's namespace (one a namespace's own
+    /// team may write) may cover this policy's drift in that namespace. Off by default:
+    /// only exceptions in the operator's namespace, which the platform team controls, do.
+    #[serde(default)]
+    pub allow_namespaced: bool,
+}
+
+impl ClusterExceptions {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The schema of `resources`: a list of complete Kubernetes objects, each kept as written.

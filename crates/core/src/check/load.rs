@@ -223,11 +223,18 @@ pub fn policy(manifest: Manifest, default_namespace: &str) -> Result<LoadedPolic
             policy.metadata.namespace.get_or_insert_with(|| default_namespace.to_string());
             PolicyDocument::Namespaced(policy)
         }
-        "ClusterDriftPolicy" => PolicyDocument::Cluster(ClusterDriftPolicy {
-            metadata,
-            spec: ClusterDriftPolicySpec { policy: spec },
-            status: None,
-        }),
+        "ClusterDriftPolicy" => {
+            let exceptions = manifest.object.pointer("/spec/exceptions").cloned().unwrap_or(Value::Null);
+            let exceptions = match exceptions {
+                Value::Null => Default::default(),
+                value => parse_part(&origin, "spec.exceptions", value)?,
+            };
+            PolicyDocument::Cluster(ClusterDriftPolicy {
+                metadata,
+                spec: ClusterDriftPolicySpec { policy: spec, exceptions },
+                status: None,
+            })
+        }
         other => {
             let message = format!("is {other:?}; policy files hold DriftPolicy and ClusterDriftPolicy documents only");
             return Err(LoadError::Invalid { origin, field: "kind".into(), message });

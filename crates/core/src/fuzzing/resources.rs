@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{assert_round_trip, json};
 use crate::api::campaign::CampaignStatus;
-use crate::api::exception::{DriftExceptionSpec, ExceptionStatus};
+use crate::api::exception::{DEFAULT_INSTALLATION_CAP, DriftExceptionSpec, ExceptionStatus};
 use crate::api::finding::FindingStatus;
 use crate::api::policy::{PolicySpec, PolicyStatus};
 use crate::engine::campaign::account;
@@ -93,10 +93,10 @@ fn exception(object: &Value, now: Timestamp) {
     }
     if let Ok(spec) = serde_json::from_value::<DriftExceptionSpec>(spec_of(object)) {
         assert_round_trip("an exception spec", &spec);
-        let _ = spec.expiry_problem(now);
+        let _ = spec.expiry_problem(now, DEFAULT_INSTALLATION_CAP);
         let _ = spec.is_expired_at(now);
     }
-    match exceptions::read(object) {
+    match exceptions::read(object, DEFAULT_INSTALLATION_CAP) {
         Ok(entry) => {
             let _ = entry.reach_problem(OPERATOR_NAMESPACE);
         }

@@ -63,19 +63,23 @@ impl ExceptionProblem {
     }
 }
 
-/// Reads a watched DriftException. `Err` says what is wrong with it; a wrong exception
-/// covers nothing.
-pub fn read(object: &Value) -> Result<ExceptionEntry, ExceptionProblem> {
+/// Reads a watched DriftException, held to the installation's `cap` on how long any
+/// exception may last. `Err` says what is wrong with it; a wrong exception covers nothing.
+pub fn read(object: &Value, cap: std::time::Duration) -> Result<ExceptionEntry, ExceptionProblem> {
     let namespace = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
     let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
     let spec: DriftExceptionSpec = serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))
         .map_err(|err| ExceptionProblem::Spec(err.to_string()))?;
     check_date("spec.approvedAt", spec.approved_at.0)?;
     check_date("spec.expiresAt", spec.expires_at.0)?;
-    if let Some(created) = object.pointer("/metadata/creationTimestamp").and_then(Value::as_str)
-        && let Ok(created) = created.parse::<Timestamp>()
-        && let Some(problem) = spec.expiry_problem(created)
-    {
+    // Without a creation time (never so from an API server), the approval is the earliest
+    // the exception can have started: its length is still held to the limits from then.
+    let created = object
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .and_then(|created| created.parse::<Timestamp>().ok())
+        .unwrap_or(spec.approved_at.0);
+    if let Some(problem) = spec.expiry_problem(created, cap) {
         return Err(problem.into());
     }
     let paths = spec
@@ -123,6 +127,14 @@ impl ExceptionEntry {
         None
     }
 
+    /// Whether this exception may cover drift found by a policy: one in the operator's
+    /// namespace covers any policy's; one elsewhere covers a DriftPolicy's (of its own
+    /// namespace, as [`Self::selects`] checks), and a ClusterDriftPolicy's only when that
+    /// policy sets `spec.exceptions.allowNamespaced` — `namespaced_allowed` says which.
+    pub fn applies_to(&self, namespaced_allowed: bool, operator_namespace: &str) -> bool {
+        namespaced_allowed || self.namespace == operator_namespace
+    }
+
     /// Whether this exception may and does select `object`: an exception covers its own
     /// namespace, or any namespace when it lives in the operator's namespace.
     pub fn selects(
@@ -163,6 +175,31 @@ mod tests {
 
     fn none(_: &str) -> Option<BTreeMap<String, String>> {
         None
+    }
+
+    /// Reads `object` held to the default cap.
+    fn read(object: &Value) -> Result<ExceptionEntry, ExceptionProblem> {
+        super::read(object, crate::api::exception::DEFAULT_INSTALLATION_CAP)
+    }
+
+    #[test]
+    fn only_exceptions_in_the_operator_namespace_cover_a_cluster_policy_that_does_not_allow_others() {
+        let local = read(&exception("shop")).unwrap();
+        let central = read(&exception("driftwarden-system")).unwrap();
+        assert!(!local.applies_to(false, "driftwarden-system"));
+        assert!(local.applies_to(true, "driftwarden-system"));
+        assert!(central.applies_to(false, "driftwarden-system"));
+    }
+
+    #[test]
+    fn the_installation_cap_refuses_an_exception_its_max_duration_allows() {
+        // Eleven days from creation and approval, with the default maxDuration of 90 days.
+        let exception = exception("shop");
+        assert!(read(&exception).is_ok());
+        let week = std::time::Duration::from_secs(7 * 24 * 3600);
+        let problem = super::read(&exception, week).unwrap_err();
+        assert!(problem.exceeds_max_duration());
+        assert!(problem.to_string().contains("168h, the longest this installation allows"), "{problem}");
     }
 
     #[test]

@@ -134,10 +134,17 @@ pub struct PolicyEntry {
     /// Objects whose evaluation panicked, left alone until their backoff is over or they
     /// change; each goes when it is evaluated without panicking or is no longer governed.
     pub panicked: BTreeMap<ObjectKey, Panicked>,
+    /// Whether DriftExceptions outside the operator's namespace may cover this policy's
+    /// drift: always for a DriftPolicy, for a ClusterDriftPolicy only with
+    /// `spec.exceptions.allowNamespaced`.
+    pub namespaced_exceptions: bool,
 }
 
 impl PolicyEntry {
+    /// A new entry; exceptions outside the operator's namespace cover a DriftPolicy's drift,
+    /// and a ClusterDriftPolicy's only once [`Self::namespaced_exceptions`] is set from its spec.
     pub fn new(key: PolicyKey, generation: Option<i64>, compiled: Result<CompiledPolicy, String>) -> Self {
+        let key_namespaced = key.namespace.is_some();
         Self {
             key,
             uid: None,
@@ -160,6 +167,7 @@ impl PolicyEntry {
             sink: None,
             owner_labels: Vec::new(),
             panicked: BTreeMap::new(),
+            namespaced_exceptions: key_namespaced,
         }
     }
 

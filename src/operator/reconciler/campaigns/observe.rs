@@ -242,11 +242,11 @@ impl Reconciler {
         let ours = finding.status.evidence.last().is_some_and(|e| e.action == EvidenceAction::Applied);
         let remaining = policy_key
             .and_then(|p| self.policies.get(&p))
-            .and_then(|p| p.compiled.as_ref().ok())
-            .map(|compiled| {
+            .and_then(|p| Some((p, p.compiled.as_ref().ok()?)))
+            .map(|(policy, compiled)| {
                 let namespaces = &self.namespaces;
                 let labels = |ns: &str| namespaces.get(ns).cloned();
-                let covers = covers_for(&self.exceptions, Some(&fresh), &self.settings.namespace, &labels);
+                let covers = covers_for(&self.exceptions, policy, Some(&fresh), &self.settings.namespace, &labels);
                 compiled
                     .evaluate_object(&fresh, &labels)
                     .map(|result| {

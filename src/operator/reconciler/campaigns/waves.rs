@@ -100,7 +100,8 @@ impl Reconciler {
         let live = self.kinds.get(&key.kind).and_then(|k| k.cache.get(key)).cloned();
         let namespaces = &self.namespaces;
         let labels = |ns: &str| namespaces.get(ns).cloned();
-        let covers = covers_for(&self.exceptions, live.as_ref(), &self.settings.namespace, &labels);
+        let Some(policy) = self.policies.get(&policy_key) else { return false };
+        let covers = covers_for(&self.exceptions, policy, live.as_ref(), &self.settings.namespace, &labels);
         let Some(policy) = self.policies.get_mut(&policy_key) else { return false };
         let Ok(compiled) = &policy.compiled else { return false };
         let Some(target) = policy.targets.get(key) else { return false };

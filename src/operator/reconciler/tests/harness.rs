@@ -38,9 +38,14 @@ pub struct AskedFix {
 
 impl Harness {
     pub fn new() -> Self {
+        Self::with_settings(OperatorSettings::default())
+    }
+
+    /// A harness whose reconciler runs with `settings`.
+    pub fn with_settings(settings: OperatorSettings) -> Self {
         let now: Timestamp = START.parse().unwrap();
         let metrics = Arc::new(Metrics::new());
-        let reconciler = Reconciler::new(OperatorSettings::default(), metrics.clone(), Health::new(), now);
+        let reconciler = Reconciler::new(settings, metrics.clone(), Health::new(), now);
         Harness { reconciler, now, metrics, version: 100 }
     }
 
