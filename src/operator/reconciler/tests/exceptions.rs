@@ -116,7 +116,7 @@ fn a_cluster_policy_with_a_malformed_exceptions_field_is_invalid_and_says_where(
     h.list(crate::operator::watch::Source::Namespaces, own.namespaces);
     h.list(crate::operator::watch::Source::ClusterPolicies, own.cluster_policies);
     let entry = h.reconciler.policies.values().next().expect("the policy is kept");
-    let problem = entry.compiled.as_ref().err().expect("it is invalid");
+    let Err(problem) = &entry.compiled else { panic!("the policy should be invalid") };
     assert!(problem.starts_with("spec.exceptions: invalid type"), "{problem}");
 }
 
