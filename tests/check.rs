@@ -212,3 +212,53 @@ fn secret_values_never_reach_the_output() {
         assert!(all.contains("SecretData"), "{all}");
     }
 }
+
+#[test]
+fn the_scope_of_a_custom_kind_comes_from_api_resources_and_is_never_guessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path.display().to_string()
+    };
+    let policy = write(
+        "policy.yaml",
+        "apiVersion: driftwarden.dev/v1alpha1\nkind: DriftPolicy\nmetadata: {name: widgets, namespace: shop}\nspec:\n  \
+         baselines:\n  - match: {apiVersion: example.com/v1, kind: Widget}\n    template: {spec: {size: 1}}\n",
+    );
+    let manifest = write(
+        "widget.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 2}\n",
+    );
+    // Without --api-resources, Widget's scope is unknown: the DriftPolicy's reach would be a guess.
+    let output = check(&["-p", &policy, &manifest], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("spec.baselines[0].match: Widget of example.com/v1 is not a built-in kind")
+            && stderr.contains("--api-resources"),
+        "{stderr}"
+    );
+    // As `kubectl api-resources -o json` prints it.
+    let listing = |namespaced: bool| {
+        serde_json::json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "", "resources": [
+            {"name": "widgets", "namespaced": namespaced, "group": "example.com", "version": "v1", "kind": "Widget", "verbs": ["get"]}
+        ]})
+        .to_string()
+    };
+    let namespaced = write("namespaced.json", &listing(true));
+    let output = check(&["-p", &policy, "--api-resources", &namespaced, &manifest, "-o", "json"], None);
+    assert_eq!(output.status.code(), Some(1), "a namespaced kind: the drift is found: {}", text(&output));
+    assert_eq!(violations(&json(&output)), [("w".to_string(), "/spec/size".to_string(), "Spec".to_string())]);
+    let cluster = write("cluster.json", &listing(false));
+    let output = check(&["-p", &policy, "--api-resources", &cluster, &manifest], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Widget is cluster-scoped: only a ClusterDriftPolicy can govern it"), "{stderr}");
+    let broken = write("broken.json", "{\"resources\": [{\"kind\": \"Widget\"}]}");
+    let output = check(&["-p", &policy, "--api-resources", &broken, &manifest], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with(&format!("error: --api-resources {broken}: ")), "{stderr}");
+    assert!(stderr.contains("missing field"), "{stderr}");
+}

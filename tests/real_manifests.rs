@@ -19,7 +19,8 @@ fn real_manifests() -> Option<PathBuf> {
 }
 
 fn load(dir: &Path) -> Vec<Manifest> {
-    manifests(&[dir.join("kube-prometheus"), dir.join("ingress-nginx")], "default").expect("real manifests load")
+    manifests(&[dir.join("kube-prometheus"), dir.join("ingress-nginx")], "default", &Default::default())
+        .expect("real manifests load")
 }
 
 #[test]

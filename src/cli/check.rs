@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use crate::check::{CheckInput, run as run_check};
+use crate::engine::scope::Scopes;
 
 /// How `check` prints its result.
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,6 +34,11 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// The kinds a cluster serves and whether each is namespaced: the output of `kubectl
+    /// api-resources -o json` (or discovery's APIResourceLists). Built-in kinds are known
+    /// without it; a DriftPolicy naming any other kind needs it.
+    #[arg(long, value_name = "FILE")]
+    pub api_resources: Option<PathBuf>,
 }
 
 /// Exit code: violations were found.
@@ -43,10 +49,24 @@ const INVALID_INPUT: u8 = 2;
 /// Runs `check` and prints its report to standard output, or the reason it could not run to
 /// standard error.
 pub fn run(args: &CheckArgs) -> ExitCode {
+    let scopes = match &args.api_resources {
+        None => Scopes::default(),
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|err| err.to_string())
+            .and_then(|text| Scopes::read_api_resources(&text).map_err(|err| err.to_string()))
+        {
+            Ok(scopes) => scopes,
+            Err(err) => {
+                eprintln!("error: --api-resources {}: {err}", path.display());
+                return ExitCode::from(INVALID_INPUT);
+            }
+        },
+    };
     let input = CheckInput {
         policies: args.policies.clone(),
         manifests: args.manifests.clone(),
         namespace: args.namespace.clone(),
+        scopes,
     };
     match run_check(&input) {
         Ok(report) => {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::api::policy::{ClusterDriftPolicy, ClusterDriftPolicySpec, DriftPolicy, DriftPolicySpec, PolicySpec};
-use crate::engine::scope::is_cluster_scoped;
+use crate::engine::scope::{Scope, Scopes};
 use crate::keys::ObjectKey;
 
 /// Where a document came from.
@@ -148,13 +148,14 @@ fn invalid(origin: Origin, field: &str, message: &str) -> LoadError {
 }
 
 /// Reads manifests: checks that each names its apiVersion, kind and name, and gives
-/// namespaced objects without a namespace `default_namespace`, as `kubectl apply -n` would.
-pub fn manifests(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<Manifest>, LoadError> {
+/// objects without a namespace `default_namespace`, as `kubectl apply -n` would, unless
+/// `scopes` know their kind to be cluster-scoped.
+pub fn manifests(paths: &[PathBuf], default_namespace: &str, scopes: &Scopes) -> Result<Vec<Manifest>, LoadError> {
     let mut out = Vec::new();
     for path in paths {
         for file in expand(path)? {
             for manifest in documents(&file)? {
-                out.push(manifest_in(manifest, default_namespace)?);
+                out.push(manifest_in(manifest, default_namespace, scopes)?);
             }
         }
     }
@@ -162,12 +163,12 @@ pub fn manifests(paths: &[PathBuf], default_namespace: &str) -> Result<Vec<Manif
 }
 
 /// Checks that a document names its apiVersion, kind and name, and gives it
-/// `default_namespace` when it is of a namespaced kind and names none, as [`manifests`]
-/// does with each document.
-pub fn manifest_in(mut manifest: Manifest, default_namespace: &str) -> Result<Manifest, LoadError> {
+/// `default_namespace` when it names none and its kind is not known to be cluster-scoped,
+/// as [`manifests`] does with each document.
+pub fn manifest_in(mut manifest: Manifest, default_namespace: &str, scopes: &Scopes) -> Result<Manifest, LoadError> {
     require_identity(&manifest)?;
     let key = ObjectKey::of(&manifest.object);
-    if key.namespace.is_none() && !is_cluster_scoped(&key.kind.api_version, &key.kind.kind) {
+    if key.namespace.is_none() && scopes.scope(&key.kind.api_version, &key.kind.kind) != Some(Scope::Cluster) {
         let namespace = Value::String(default_namespace.to_string());
         if let Some(metadata) = manifest.object.get_mut("metadata").and_then(Value::as_object_mut) {
             metadata.insert("namespace".into(), namespace);
@@ -268,7 +269,7 @@ mod tests {
             "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: s, namespace: shop}}\n",
         );
         file(&dir, "notes.txt", "not a manifest");
-        let loaded = manifests(&[dir.path().to_path_buf()], "apps").unwrap();
+        let loaded = manifests(&[dir.path().to_path_buf()], "apps", &Scopes::default()).unwrap();
         let names: Vec<_> = loaded.iter().map(|m| ObjectKey::of(&m.object).name).collect();
         assert_eq!(names, ["a", "shop", "s"]);
         assert_eq!(loaded[0].object["metadata"]["namespace"], "apps", "namespaced objects get the default namespace");
@@ -289,7 +290,7 @@ mod tests {
         assert_eq!(err, format!("{} (document 1): metadata.name: is required", bad.display()));
 
         let broken = file(&dir, "broken.yaml", "apiVersion: v1\nkind: [unclosed\n");
-        let err = manifests(&[broken], "default").unwrap_err().to_string();
+        let err = manifests(&[broken], "default", &Scopes::default()).unwrap_err().to_string();
         assert!(err.contains("(document 0): not valid YAML"), "{err}");
 
         let policy = file(

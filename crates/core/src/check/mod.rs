@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::engine::evaluate::{CompiledPolicy, PolicyProblem, compile};
+use crate::engine::evaluate::{CompiledPolicy, PolicyProblem, UnknownKinds, compile};
+use crate::engine::scope::Scopes;
 use crate::engine::selector::labels_of;
 use crate::keys::ObjectKey;
 use load::{LoadError, LoadedPolicy, Manifest, Origin, PolicyDocument};
@@ -24,6 +25,8 @@ pub struct CheckInput {
     pub manifests: Vec<PathBuf>,
     /// The namespace of namespaced manifests and DriftPolicies that do not name one.
     pub namespace: String,
+    /// The scopes of the kinds that are not built in (from `--api-resources`).
+    pub scopes: Scopes,
 }
 
 /// Why `check` could not evaluate: the input is invalid. Exit code 2.
@@ -44,13 +47,15 @@ pub fn run(input: &CheckInput) -> Result<Report, CheckError> {
         let paths = input.policies.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
         return Err(CheckError::NoPolicies(paths));
     }
-    let compiled = policies.iter().map(compile_loaded).collect::<Result<Vec<_>, _>>()?;
-    let manifests = load::manifests(&input.manifests, &input.namespace)?;
+    let compiled = policies.iter().map(|p| compile_loaded(p, &input.scopes)).collect::<Result<Vec<_>, _>>()?;
+    let manifests = load::manifests(&input.manifests, &input.namespace, &input.scopes)?;
     Ok(evaluate(&compiled, &manifests))
 }
 
-/// Compiles one loaded policy, naming it as `check` reports it.
-pub(crate) fn compile_loaded(loaded: &LoadedPolicy) -> Result<CompiledPolicy, CheckError> {
+/// Compiles one loaded policy, naming it as `check` reports it, and checks the scope of
+/// each kind it names against `scopes`: a DriftPolicy naming a kind whose scope is not
+/// known is invalid, as its reach would be a guess.
+pub(crate) fn compile_loaded(loaded: &LoadedPolicy, scopes: &Scopes) -> Result<CompiledPolicy, CheckError> {
     let (name, namespace, spec) = match &loaded.policy {
         PolicyDocument::Namespaced(p) => {
             let namespace = p.metadata.namespace.clone().unwrap_or_default();
@@ -59,11 +64,14 @@ pub(crate) fn compile_loaded(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Ch
         }
         PolicyDocument::Cluster(p) => (p.metadata.name.clone().unwrap_or_default(), None, &p.spec.policy),
     };
-    compile(&name, namespace.as_deref(), spec).map_err(|problems| CheckError::Policy {
-        origin: loaded.origin.clone(),
-        name: name.clone(),
-        problems,
-    })
+    let invalid = |problems| CheckError::Policy { origin: loaded.origin.clone(), name: name.clone(), problems };
+    let compiled = compile(&name, namespace.as_deref(), spec).map_err(invalid)?;
+    let problems =
+        compiled.scope_problems(&|api_version, kind| scopes.scope(api_version, kind), UnknownKinds::Reported);
+    match problems.is_empty() {
+        true => Ok(compiled),
+        false => Err(invalid(problems)),
+    }
 }
 
 /// Evaluates compiled policies against loaded manifests.

@@ -19,7 +19,7 @@ use crate::engine::compare::{compare, missing};
 use crate::engine::decide::{RemediationRules, RulesError};
 use crate::engine::drift::{CompareRules, Drift};
 use crate::engine::pointer::PathPattern;
-use crate::engine::scope::is_cluster_scoped;
+use crate::engine::scope::{Scope, builtin};
 use crate::engine::selector::{MatchScope, SelectorError, target_matches, validate_selector};
 use crate::keys::{ObjectKey, namespace_of};
 
@@ -77,6 +77,8 @@ struct BaselineTemplate {
 
 #[derive(Debug, Clone)]
 struct IgnoreTemplate {
+    /// Where it is written: `spec.ignore[0]`.
+    field: String,
     paths: Vec<PathPattern>,
     managers: Vec<String>,
     target: Option<TargetMatch>,
@@ -191,7 +193,7 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
                 Err(err) => problem(format!("{field}.paths[{path_index}]"), err.to_string()),
             }
         }
-        ignore.push(IgnoreTemplate { paths, managers: rule.managers.clone(), target: rule.target.clone() });
+        ignore.push(IgnoreTemplate { field, paths, managers: rule.managers.clone(), target: rule.target.clone() });
     }
 
     problems.extend(conflicting_fields(&resources, &baselines, namespace));
@@ -261,8 +263,10 @@ fn check_match(target: &TargetMatch, namespace: Option<&str>) -> Result<(), (Str
     if target.api_version.is_empty() || target.kind.is_empty() {
         return whole("needs apiVersion and kind".into());
     }
-    if namespace.is_some() && is_cluster_scoped(&target.api_version, &target.kind) {
-        return whole(format!("{} is cluster-scoped: only a ClusterDriftPolicy can govern it", target.kind));
+    if let Some(scope) = builtin(&target.api_version, &target.kind)
+        && let Some(message) = scope_problem(namespace.is_some(), &target.kind, scope, None)
+    {
+        return whole(message);
     }
     if namespace.is_some() && (!target.namespaces.is_empty() || target.namespace_selector.is_some()) {
         return whole(
@@ -299,24 +303,50 @@ fn resource_target(template: &Value, policy_namespace: Option<&str>) -> Result<O
             return Err(format!("{field} is required"));
         }
     }
-    let cluster_scoped = is_cluster_scoped(api_version, kind);
+    // A kind that is not built in is checked once its scope is known (from discovery, or
+    // from `check --api-resources`): see [`CompiledPolicy::scope_problems`].
+    if let Some(scope) = builtin(api_version, kind)
+        && let Some(message) = scope_problem(policy_namespace.is_some(), kind, scope, Some(key.namespace.is_some()))
+    {
+        return Err(message);
+    }
     let namespace = match (policy_namespace, key.namespace.as_deref()) {
-        (Some(_), _) if cluster_scoped => {
-            return Err(format!("{kind} is cluster-scoped: only a ClusterDriftPolicy can govern it"));
-        }
         (Some(own), Some(other)) if own != other => {
             return Err(format!("metadata.namespace {other:?}: a DriftPolicy governs its own namespace ({own}) only"));
         }
         (Some(own), _) => Some(own.to_string()),
-        (None, Some(_)) if cluster_scoped => {
-            return Err(format!("{kind} is cluster-scoped: remove metadata.namespace"));
-        }
-        (None, None) if !cluster_scoped => {
-            return Err(format!("metadata.namespace is required for a namespaced {kind}"));
-        }
         (None, namespace) => namespace.map(str::to_string),
     };
     Ok(ObjectKey { namespace, ..key })
+}
+
+/// What is wrong with a policy (namespaced or not) naming a kind of `scope`: in a match
+/// (`resource_namespace` is `None`), or in a resource template that names a namespace or
+/// not (a DriftPolicy's always does: its own).
+fn scope_problem(
+    policy_namespaced: bool,
+    kind: &str,
+    scope: Scope,
+    resource_namespace: Option<bool>,
+) -> Option<String> {
+    match (policy_namespaced, scope, resource_namespace) {
+        (true, Scope::Cluster, _) => Some(format!("{kind} is cluster-scoped: only a ClusterDriftPolicy can govern it")),
+        (false, Scope::Cluster, Some(true)) => Some(format!("{kind} is cluster-scoped: remove metadata.namespace")),
+        (false, Scope::Namespaced, Some(false)) => {
+            Some(format!("metadata.namespace is required for a namespaced {kind}"))
+        }
+        _ => None,
+    }
+}
+
+/// What to make of a kind whose scope is not known, in [`CompiledPolicy::scope_problems`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownKinds {
+    /// Nothing: its scope is settled later (the operator learns it from discovery before it
+    /// touches an object of the kind).
+    Later,
+    /// A problem in a DriftPolicy, whose reach depends on it (offline, `check`).
+    Reported,
 }
 
 /// The reference of a live object, with its uid.
@@ -325,6 +355,48 @@ fn object_ref(object: &Value) -> ObjectRef {
 }
 
 impl CompiledPolicy {
+    /// What is wrong with the kinds the policy names, now that `scope_of` tells where the
+    /// objects of each kind live: a DriftPolicy naming a cluster-scoped kind, a resource
+    /// template naming a namespace for a cluster-scoped kind or none for a namespaced one.
+    /// A kind `scope_of` does not know is left to `unknown`.
+    pub fn scope_problems(
+        &self,
+        scope_of: &dyn Fn(&str, &str) -> Option<Scope>,
+        unknown: UnknownKinds,
+    ) -> Vec<PolicyProblem> {
+        let namespaced = self.namespace.is_some();
+        let matches = self
+            .baselines
+            .iter()
+            .map(|b| {
+                (format!("{}.match", b.field.trim_end_matches(".template")), &b.target.api_version, &b.target.kind)
+            })
+            .chain(self.ignore.iter().filter_map(|i| {
+                let target = i.target.as_ref()?;
+                Some((format!("{}.match", i.field), &target.api_version, &target.kind))
+            }))
+            .map(|(field, api_version, kind)| (field, api_version.as_str(), kind.as_str(), None));
+        let resources = self.resources.iter().map(|r| {
+            let kind = &r.key.kind;
+            (r.field.clone(), kind.api_version.as_str(), kind.kind.as_str(), Some(r.key.namespace.is_some()))
+        });
+        let mut problems = Vec::new();
+        for (field, api_version, kind, resource_namespace) in matches.chain(resources) {
+            let message = match scope_of(api_version, kind) {
+                Some(scope) => scope_problem(namespaced, kind, scope, resource_namespace),
+                None if namespaced && unknown == UnknownKinds::Reported => Some(format!(
+                    "{kind} of {api_version} is not a built-in kind, and whether it is namespaced is not known: \
+                     pass --api-resources FILE (the output of `kubectl api-resources -o json`)"
+                )),
+                None => None,
+            };
+            if let Some(message) = message {
+                problems.push(PolicyProblem { field, message, reason: reasons::INVALID_SPEC });
+            }
+        }
+        problems
+    }
+
     fn scope<'a>(&'a self, namespace_labels: &'a dyn Fn(&str) -> Option<BTreeMap<String, String>>) -> MatchScope<'a> {
         MatchScope { policy_namespace: self.namespace.as_deref(), namespace_labels }
     }
@@ -742,5 +814,67 @@ baselines:
             ),
         )
         .expect("no conflict");
+    }
+
+    #[test]
+    fn the_scope_of_a_kind_that_is_not_built_in_is_checked_once_it_is_known() {
+        let widgets = r#"
+baselines:
+- match: {apiVersion: example.com/v1, kind: Widget}
+  template: {spec: {size: 1}}
+ignore:
+- match: {apiVersion: example.com/v1, kind: Gadget}
+  paths: [/spec/size]
+resources:
+- {apiVersion: example.com/v1, kind: Gadget, metadata: {name: one}}
+"#;
+        let namespaced = compile("shop/widgets", Some("shop"), &spec(widgets)).expect("unknown kinds compile");
+        let cluster = compile("widgets", None, &spec(widgets)).expect("unknown kinds compile");
+        let fields = |problems: Vec<PolicyProblem>| problems.into_iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        // Discovery: Widget and Gadget are cluster-scoped.
+        let cluster_scoped = |_: &str, _: &str| Some(Scope::Cluster);
+        assert_eq!(
+            fields(namespaced.scope_problems(&cluster_scoped, UnknownKinds::Later)),
+            [
+                "spec.baselines[0].match: Widget is cluster-scoped: only a ClusterDriftPolicy can govern it",
+                "spec.ignore[0].match: Gadget is cluster-scoped: only a ClusterDriftPolicy can govern it",
+                "spec.resources[0]: Gadget is cluster-scoped: only a ClusterDriftPolicy can govern it",
+            ]
+        );
+        assert!(cluster.scope_problems(&cluster_scoped, UnknownKinds::Later).is_empty());
+        // Discovery: both are namespaced; the cluster policy's resource names no namespace.
+        let namespaced_kinds = |_: &str, _: &str| Some(Scope::Namespaced);
+        assert!(namespaced.scope_problems(&namespaced_kinds, UnknownKinds::Later).is_empty());
+        assert_eq!(
+            fields(cluster.scope_problems(&namespaced_kinds, UnknownKinds::Later)),
+            ["spec.resources[0]: metadata.namespace is required for a namespaced Gadget"]
+        );
+        // Unknown: left for later, or reported for a DriftPolicy.
+        let unknown = |_: &str, _: &str| None;
+        assert!(namespaced.scope_problems(&unknown, UnknownKinds::Later).is_empty());
+        let reported = fields(namespaced.scope_problems(&unknown, UnknownKinds::Reported));
+        assert_eq!(reported.len(), 3);
+        assert!(reported[0].contains("Widget of example.com/v1 is not a built-in kind"), "{reported:?}");
+        assert!(cluster.scope_problems(&unknown, UnknownKinds::Reported).is_empty(), "a cluster policy reaches both");
+    }
+
+    #[test]
+    fn built_in_kinds_the_old_list_missed_are_cluster_scoped_at_compile_time() {
+        let problems = compile(
+            "shop/classes",
+            Some("shop"),
+            &spec(
+                r#"
+baselines:
+- match: {apiVersion: storage.k8s.io/v1, kind: VolumeAttributesClass}
+  template: {metadata: {labels: {team: shop}}}
+"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems[0].to_string(),
+            "spec.baselines[0].match: VolumeAttributesClass is cluster-scoped: only a ClusterDriftPolicy can govern it"
+        );
     }
 }

@@ -1,48 +1,217 @@
-//! Whether a kind is cluster-scoped, for manifests read without an API server's discovery.
+//! Whether a kind lives in namespaces or at cluster scope.
+//!
+//! The API server's discovery is the authority: the operator learns each kind's scope from
+//! it before it reads or writes a single object of that kind. Offline (`driftwarden check`),
+//! the built-in kinds are known ([`builtin`]) and the others come from the JSON of
+//! `kubectl api-resources -o json` or a discovery document ([`Scopes::read_api_resources`]);
+//! a kind known from neither is unknown, and never guessed.
 
-/// Built-in and well-known kinds that are cluster-scoped, by `(group, kind)`.
-const CLUSTER_SCOPED: &[(&str, &str)] = &[
-    ("", "Namespace"),
-    ("", "Node"),
-    ("", "PersistentVolume"),
-    ("", "ComponentStatus"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io", "APIService"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "VolumeAttachment"),
-    ("scheduling.k8s.io", "PriorityClass"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("networking.k8s.io", "IngressClass"),
-    ("networking.k8s.io", "IPAddress"),
-    ("networking.k8s.io", "ServiceCIDR"),
-    ("certificates.k8s.io", "CertificateSigningRequest"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    ("driftwarden.dev", "ClusterDriftPolicy"),
-    ("driftwarden.dev", "RemediationCampaign"),
-    ("wgpolicyk8s.io", "ClusterPolicyReport"),
-];
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Where the objects of a kind live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// In a namespace.
+    Namespaced,
+    /// Outside namespaces.
+    Cluster,
+}
+
+impl Scope {
+    /// The scope of a kind discovery marks `namespaced` or not.
+    pub fn of_namespaced(namespaced: bool) -> Self {
+        if namespaced { Self::Namespaced } else { Self::Cluster }
+    }
+}
+
+/// The built-in kinds (and driftwarden's own, and the PolicyReport kinds), by
+/// `(group, kind)`, with their scope: what a Kubernetes 1.30 to 1.35 API server serves.
+const BUILTIN: &[(&str, &str, Scope)] = {
+    use Scope::{Cluster as C, Namespaced as N};
+    &[
+        ("", "Binding", N),
+        ("", "ComponentStatus", C),
+        ("", "ConfigMap", N),
+        ("", "Endpoints", N),
+        ("", "Event", N),
+        ("", "LimitRange", N),
+        ("", "Namespace", C),
+        ("", "Node", C),
+        ("", "PersistentVolume", C),
+        ("", "PersistentVolumeClaim", N),
+        ("", "Pod", N),
+        ("", "PodTemplate", N),
+        ("", "ReplicationController", N),
+        ("", "ResourceQuota", N),
+        ("", "Secret", N),
+        ("", "Service", N),
+        ("", "ServiceAccount", N),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy", C),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding", C),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration", C),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy", C),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding", C),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", C),
+        ("apiextensions.k8s.io", "CustomResourceDefinition", C),
+        ("apiregistration.k8s.io", "APIService", C),
+        ("apps", "ControllerRevision", N),
+        ("apps", "DaemonSet", N),
+        ("apps", "Deployment", N),
+        ("apps", "ReplicaSet", N),
+        ("apps", "StatefulSet", N),
+        ("authentication.k8s.io", "SelfSubjectReview", C),
+        ("authentication.k8s.io", "TokenReview", C),
+        ("authorization.k8s.io", "LocalSubjectAccessReview", N),
+        ("authorization.k8s.io", "SelfSubjectAccessReview", C),
+        ("authorization.k8s.io", "SelfSubjectRulesReview", C),
+        ("authorization.k8s.io", "SubjectAccessReview", C),
+        ("autoscaling", "HorizontalPodAutoscaler", N),
+        ("batch", "CronJob", N),
+        ("batch", "Job", N),
+        ("certificates.k8s.io", "CertificateSigningRequest", C),
+        ("certificates.k8s.io", "ClusterTrustBundle", C),
+        ("coordination.k8s.io", "Lease", N),
+        ("coordination.k8s.io", "LeaseCandidate", N),
+        ("discovery.k8s.io", "EndpointSlice", N),
+        ("driftwarden.dev", "ClusterDriftPolicy", C),
+        ("driftwarden.dev", "DriftException", N),
+        ("driftwarden.dev", "DriftPolicy", N),
+        ("driftwarden.dev", "Finding", N),
+        ("driftwarden.dev", "RemediationCampaign", C),
+        ("events.k8s.io", "Event", N),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema", C),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration", C),
+        ("internal.apiserver.k8s.io", "StorageVersion", C),
+        ("networking.k8s.io", "IPAddress", C),
+        ("networking.k8s.io", "Ingress", N),
+        ("networking.k8s.io", "IngressClass", C),
+        ("networking.k8s.io", "NetworkPolicy", N),
+        ("networking.k8s.io", "ServiceCIDR", C),
+        ("node.k8s.io", "RuntimeClass", C),
+        ("policy", "PodDisruptionBudget", N),
+        ("rbac.authorization.k8s.io", "ClusterRole", C),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding", C),
+        ("rbac.authorization.k8s.io", "Role", N),
+        ("rbac.authorization.k8s.io", "RoleBinding", N),
+        ("resource.k8s.io", "DeviceClass", C),
+        ("resource.k8s.io", "DeviceTaintRule", C),
+        ("resource.k8s.io", "ResourceClaim", N),
+        ("resource.k8s.io", "ResourceClaimTemplate", N),
+        ("resource.k8s.io", "ResourceSlice", C),
+        ("scheduling.k8s.io", "PriorityClass", C),
+        ("storage.k8s.io", "CSIDriver", C),
+        ("storage.k8s.io", "CSINode", C),
+        ("storage.k8s.io", "CSIStorageCapacity", N),
+        ("storage.k8s.io", "StorageClass", C),
+        ("storage.k8s.io", "VolumeAttachment", C),
+        ("storage.k8s.io", "VolumeAttributesClass", C),
+        ("storagemigration.k8s.io", "StorageVersionMigration", C),
+        ("wgpolicyk8s.io", "ClusterPolicyReport", C),
+        ("wgpolicyk8s.io", "PolicyReport", N),
+    ]
+};
 
 /// The group of an `apiVersion`: `apps/v1` is `apps`, `v1` is the core group `""`.
 pub fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(group, _)| group)
 }
 
-/// Whether objects of this kind live outside namespaces. Unknown kinds (most custom
-/// resources) are taken to be namespaced.
-pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
+/// The scope of a built-in kind; `None` for any other (custom resources).
+pub fn builtin(api_version: &str, kind: &str) -> Option<Scope> {
     let group = group_of(api_version);
-    CLUSTER_SCOPED.iter().any(|(g, k)| *g == group && *k == kind)
+    BUILTIN.iter().find(|(g, k, _)| *g == group && *k == kind).map(|(_, _, scope)| *scope)
+}
+
+/// Whether objects of this kind are known to live outside namespaces: a built-in
+/// cluster-scoped kind. Unknown kinds are not.
+pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
+    builtin(api_version, kind) == Some(Scope::Cluster)
+}
+
+/// The scopes of the kinds some API server serves, as its discovery or `kubectl
+/// api-resources -o json` lists them, over the built-in ones.
+#[derive(Clone, Debug, Default)]
+pub struct Scopes {
+    listed: HashMap<(String, String), Scope>,
+}
+
+/// Why an api-resources document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiResourcesError {
+    /// Not JSON or YAML.
+    #[error("is not JSON or YAML: {0}")]
+    Syntax(String),
+    /// JSON, but not a list of API resources.
+    #[error("is not the output of `kubectl api-resources -o json`, an APIResourceList or a list of them: {0}")]
+    Shape(String),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceList {
+    #[serde(default)]
+    group_version: String,
+    resources: Vec<Resource>,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    name: String,
+    kind: String,
+    namespaced: bool,
+    /// Set by `kubectl api-resources -o json`, which lists every group in one list.
+    #[serde(default)]
+    group: Option<String>,
+}
+
+impl Scopes {
+    /// The scope of a kind: as listed, else as built in; `None` when it is neither.
+    pub fn scope(&self, api_version: &str, kind: &str) -> Option<Scope> {
+        let group = group_of(api_version);
+        self.listed.get(&(group.to_string(), kind.to_string())).copied().or_else(|| builtin(api_version, kind))
+    }
+
+    /// Records that `kind` of `group` has `scope`.
+    pub fn insert(&mut self, group: &str, kind: &str, scope: Scope) {
+        self.listed.insert((group.to_string(), kind.to_string()), scope);
+    }
+
+    /// How many kinds were listed (beyond the built-in ones).
+    pub fn len(&self) -> usize {
+        self.listed.len()
+    }
+
+    /// Whether nothing was listed.
+    pub fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
+    /// Reads the JSON (or YAML) of `kubectl api-resources -o json`, one `APIResourceList`
+    /// of discovery, a `List` of them or an array of them. Subresources are skipped.
+    pub fn read_api_resources(text: &str) -> Result<Self, ApiResourcesError> {
+        let value: Value = serde_yaml::from_str(text).map_err(|err| ApiResourcesError::Syntax(err.to_string()))?;
+        let lists = match value {
+            Value::Array(items) => items,
+            Value::Object(ref map) if map.contains_key("items") => {
+                map.get("items").and_then(Value::as_array).cloned().unwrap_or_default()
+            }
+            other => vec![other],
+        };
+        let mut scopes = Self::default();
+        for (index, list) in lists.into_iter().enumerate() {
+            let list: ResourceList = serde_path_to_error::deserialize(list)
+                .map_err(|err| ApiResourcesError::Shape(format!("list {index}, at {}: {}", err.path(), err.inner())))?;
+            let list_group = group_of(&list.group_version).to_string();
+            for resource in list.resources.into_iter().filter(|r| !r.name.contains('/')) {
+                let group = resource.group.unwrap_or_else(|| list_group.clone());
+                scopes.insert(&group, &resource.kind, Scope::of_namespaced(resource.namespaced));
+            }
+        }
+        Ok(scopes)
+    }
 }
 
 #[cfg(test)]
@@ -50,14 +219,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn knows_cluster_scoped_kinds() {
+    fn knows_the_scope_of_built_in_kinds_and_not_of_others() {
         assert!(is_cluster_scoped("v1", "Namespace"));
         assert!(is_cluster_scoped("rbac.authorization.k8s.io/v1", "ClusterRole"));
         assert!(is_cluster_scoped("driftwarden.dev/v1alpha1", "RemediationCampaign"));
-        assert!(!is_cluster_scoped("rbac.authorization.k8s.io/v1", "Role"));
-        assert!(!is_cluster_scoped("apps/v1", "Deployment"));
+        for (api_version, kind) in [
+            ("storage.k8s.io/v1", "VolumeAttributesClass"),
+            ("resource.k8s.io/v1", "DeviceClass"),
+            ("certificates.k8s.io/v1beta1", "ClusterTrustBundle"),
+        ] {
+            assert_eq!(builtin(api_version, kind), Some(Scope::Cluster), "{kind}");
+        }
+        assert_eq!(builtin("rbac.authorization.k8s.io/v1", "Role"), Some(Scope::Namespaced));
+        assert_eq!(builtin("apps/v1", "Deployment"), Some(Scope::Namespaced));
+        assert_eq!(builtin("monitoring.coreos.com/v1", "ServiceMonitor"), None, "unknown, not guessed");
         assert!(!is_cluster_scoped("monitoring.coreos.com/v1", "ServiceMonitor"));
         assert_eq!(group_of("v1"), "");
         assert_eq!(group_of("apps/v1"), "apps");
+    }
+
+    #[test]
+    fn the_built_in_table_names_each_kind_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (group, kind, _) in BUILTIN {
+            assert!(seen.insert((group, kind)), "{group} {kind} twice");
+        }
+    }
+
+    #[test]
+    fn reads_kubectl_api_resources_output() {
+        // As `kubectl api-resources -o json` prints it: one list, each resource with its group.
+        let text = r#"{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "", "resources": [
+            {"name": "configmaps", "namespaced": true, "version": "v1", "kind": "ConfigMap", "verbs": []},
+            {"name": "widgets", "namespaced": false, "group": "example.com", "version": "v1", "kind": "Widget"},
+            {"name": "gadgets", "namespaced": true, "group": "example.com", "version": "v1", "kind": "Gadget"}
+        ]}"#;
+        let scopes = Scopes::read_api_resources(text).unwrap();
+        assert_eq!(scopes.len(), 3);
+        assert_eq!(scopes.scope("example.com/v1", "Widget"), Some(Scope::Cluster));
+        assert_eq!(scopes.scope("example.com/v1", "Gadget"), Some(Scope::Namespaced));
+        assert_eq!(scopes.scope("apps/v1", "Deployment"), Some(Scope::Namespaced), "built in");
+        assert_eq!(scopes.scope("example.com/v1", "Gizmo"), None);
+    }
+
+    #[test]
+    fn reads_discovery_lists_and_skips_subresources() {
+        let text = r#"[{"kind": "APIResourceList", "groupVersion": "example.com/v1", "resources": [
+            {"name": "widgets", "namespaced": false, "kind": "Widget"},
+            {"name": "widgets/status", "namespaced": true, "kind": "Widget"}
+        ]}]"#;
+        let scopes = Scopes::read_api_resources(text).unwrap();
+        assert_eq!(scopes.scope("example.com/v1", "Widget"), Some(Scope::Cluster), "the subresource is skipped");
+        let list = r#"{"kind": "List", "items": [{"groupVersion": "example.com/v1", "resources": []}]}"#;
+        assert!(Scopes::read_api_resources(list).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_document_that_is_not_an_api_resource_list_says_where_it_is_wrong() {
+        let error = Scopes::read_api_resources("{]").unwrap_err();
+        assert!(error.to_string().starts_with("is not JSON or YAML"), "{error}");
+        let error =
+            Scopes::read_api_resources(r#"{"resources": [{"name": "widgets", "kind": "Widget"}]}"#).unwrap_err();
+        assert!(error.to_string().contains("list 0, at resources[0]: missing field `namespaced`"), "{error}");
     }
 }

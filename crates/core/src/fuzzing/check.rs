@@ -27,7 +27,7 @@ pub fn check_manifests(data: &[u8]) {
     let mut compiled = Vec::new();
     for document in documents {
         match load::policy(document.clone(), NAMESPACE) {
-            Ok(policy) => match compile_loaded(&policy) {
+            Ok(policy) => match compile_loaded(&policy, &Default::default()) {
                 Ok(policy) => compiled.push(policy),
                 Err(error @ CheckError::Policy { .. }) => {
                     assert!(error.to_string().contains(FILE), "{error} does not name {FILE}");
@@ -36,7 +36,7 @@ pub fn check_manifests(data: &[u8]) {
             },
             Err(error) => assert_names_the_place(&error),
         }
-        match load::manifest_in(document, NAMESPACE) {
+        match load::manifest_in(document, NAMESPACE, &Default::default()) {
             Ok(manifest) => manifests.push(manifest),
             Err(error) => assert_names_the_place(&error),
         }
