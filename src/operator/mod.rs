@@ -21,6 +21,7 @@ pub mod reconciler;
 pub mod recreation_runner;
 pub mod remediate;
 pub mod runtime;
+pub mod scoped;
 pub mod settings;
 pub mod supervisor;
 pub mod watch;

@@ -28,7 +28,7 @@
 use std::time::Duration;
 
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::{Map, Value};
 
@@ -56,6 +56,9 @@ pub enum RecreateError {
         .paths.join(", ")
     )]
     NotAllowed { paths: Vec<String>, policy: PolicyKey },
+    /// The object's namespace does not fit its kind's scope: refused before any request.
+    #[error("{0}")]
+    Scope(#[from] super::scoped::ScopeMismatch),
     /// The object the drift was seen on is not known by uid.
     #[error("the uid of {key} is not known: nothing deleted")]
     UidUnknown { key: ObjectKey },
@@ -128,6 +131,7 @@ impl RecreateError {
     pub fn category(&self) -> &'static str {
         match self {
             Self::NotAllowed { .. } => "RecreateNotAllowed",
+            Self::Scope(_) => "ScopeMismatch",
             Self::UidUnknown { .. } => "UidUnknown",
             Self::Read { .. } => "ReadFailed",
             Self::Replaced { .. } => "ObjectReplaced",
@@ -146,6 +150,7 @@ impl RecreateError {
         matches!(
             self,
             Self::NotAllowed { .. }
+                | Self::Scope(_)
                 | Self::UidUnknown { .. }
                 | Self::Read { .. }
                 | Self::Replaced { .. }
@@ -167,10 +172,7 @@ pub async fn run(client: Client, fix: &Fix, recreation: &Recreation) -> FixResul
 
 /// The steps of [`run`] up to the fresh read of the new object.
 async fn recreate(client: Client, fix: &Fix, recreation: &Recreation) -> Result<Value, RecreateError> {
-    let api: Api<DynamicObject> = match (&fix.key.namespace, fix.namespaced) {
-        (Some(namespace), true) => Api::namespaced_with(client, namespace, &fix.resource),
-        _ => Api::all_with(client, &fix.resource),
-    };
+    let api = super::scoped::object_api(client, &fix.key, &fix.resource, fix.namespaced)?;
     let name = fix.key.name.as_str();
     let live = match api.get(name).await {
         Ok(object) => serde_json::to_value(&object).unwrap_or(Value::Null),

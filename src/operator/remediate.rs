@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::api::{ApiResource, Patch, PatchParams};
 use serde_json::Value;
 
 use super::recreation_runner::RecreateError;
@@ -101,6 +101,9 @@ pub enum FixError {
     /// A recreation was refused or failed.
     #[error("{0}")]
     Recreate(#[from] RecreateError),
+    /// The object's namespace does not fit its kind's scope: refused before any request.
+    #[error("{0}")]
+    Scope(#[from] super::scoped::ScopeMismatch),
     /// The task carrying out the fix panicked (a bug, caught); it is retried as a failure.
     #[error("the fix failed inside driftwarden: {0}")]
     Internal(String),
@@ -114,6 +117,7 @@ impl FixError {
             Self::Apply { .. } => "ApplyFailed",
             Self::VerifyRead { .. } => "VerifyReadFailed",
             Self::Recreate(error) => error.category(),
+            Self::Scope(_) => "ScopeMismatch",
             Self::Internal(_) => "InternalError",
         }
     }
@@ -137,9 +141,9 @@ pub struct Fix {
 /// Applies a fix and verifies it; when the server refused a request for lack of
 /// permission, also says which verb on which resource was forbidden.
 pub async fn apply(client: Client, fix: &Fix) -> (FixResult, Option<String>) {
-    let api: Api<DynamicObject> = match (&fix.key.namespace, fix.namespaced) {
-        (Some(namespace), true) => Api::namespaced_with(client, namespace, &fix.resource),
-        _ => Api::all_with(client, &fix.resource),
+    let api = match super::scoped::object_api(client, &fix.key, &fix.resource, fix.namespaced) {
+        Ok(api) => api,
+        Err(mismatch) => return (FixResult::DryRunRejected { error: FixError::Scope(mismatch) }, None),
     };
     // Ownership moves to driftwarden for the fixed fields: drifts whose last writer was
     // another applier are escalated as conflicts before a fix is ever attempted.

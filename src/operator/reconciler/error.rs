@@ -29,6 +29,9 @@ pub enum RequestError {
         #[source]
         source: kube::Error,
     },
+    /// The object's namespace does not fit its kind's scope: refused before any request.
+    #[error("{0}")]
+    Scope(String),
     /// The task sending the request panicked (a bug, caught); it is retried as a failure.
     #[error("the request failed inside driftwarden: {0}")]
     Internal(String),
@@ -42,6 +45,7 @@ impl RequestError {
             Self::FindingWrite { .. } => "FindingWriteFailed",
             Self::FreshRead { .. } => "FreshReadFailed",
             Self::LedgerWrite { .. } => "LedgerWriteFailed",
+            Self::Scope(_) => "ScopeMismatch",
             Self::Internal(_) => "InternalError",
         }
     }

@@ -191,12 +191,19 @@ impl Reconciler {
                 resume(&mut entry, listed);
             }
         }
-        let kinds: Vec<KindKey> = entry
-            .compiled
-            .as_ref()
-            .map(|c| c.kinds().into_iter().map(|(v, k)| KindKey::new(v, k)).collect())
-            .unwrap_or_default();
+        let kinds_of = |entry: &PolicyEntry| -> Vec<KindKey> {
+            let compiled = entry.compiled.as_ref();
+            compiled.map(|c| c.kinds().into_iter().map(|(v, k)| KindKey::new(v, k)).collect()).unwrap_or_default()
+        };
+        let named = kinds_of(&entry);
         self.policies.insert(key.clone(), entry);
+        // Kinds discovered before: their scope is known now.
+        for kind in &named {
+            if self.kinds.get(kind).is_some_and(|e| e.resource.is_some()) {
+                self.refuse_out_of_scope(kind);
+            }
+        }
+        let kinds = self.policies.get(&key).map(kinds_of).unwrap_or_default();
         for kind in &kinds {
             self.ensure_kind(kind);
             self.widen_mask(kind);

@@ -10,8 +10,11 @@ use tracing::{debug, warn};
 
 use super::evaluate::same_version;
 use super::{Effect, KindEntry, RECONCILE, Reconciler, checks};
+use crate::api::reasons;
+use crate::engine::evaluate::UnknownKinds;
 use crate::engine::prune::FieldMask;
-use crate::keys::{KindKey, ObjectKey};
+use crate::engine::scope::Scope;
+use crate::keys::{KindKey, ObjectKey, PolicyKey};
 use crate::operator::watch::Change;
 
 impl Reconciler {
@@ -151,6 +154,44 @@ impl Reconciler {
         if let Some(entry) = self.kinds.get(kind) {
             self.metrics.set_watched_objects(&kind.to_string(), entry.cache.len() as u64);
         }
+    }
+
+    /// The scope of each kind as discovery reported it; `None` before it did.
+    fn discovered_scope(&self, api_version: &str, kind: &str) -> Option<Scope> {
+        let entry = self.kinds.get(&KindKey::new(api_version, kind))?;
+        entry.resource.as_ref().map(|(_, namespaced)| Scope::of_namespaced(*namespaced))
+    }
+
+    /// Makes every policy that names a kind against its scope, as discovery reported it,
+    /// invalid (`Ready=False`, saying which field): a DriftPolicy naming a cluster-scoped
+    /// kind, or a resource template whose namespace does not fit its kind. Such a policy
+    /// never reaches an object; it is compiled again when its spec changes (a kind's scope
+    /// cannot change while its CRD exists). Checks the policies naming `kind`, whose scope
+    /// discovery just reported or already knew.
+    pub(super) fn refuse_out_of_scope(&mut self, kind: &KindKey) {
+        let named = (kind.api_version.clone(), kind.kind.clone());
+        let refused: Vec<(PolicyKey, String)> = self
+            .policies
+            .iter()
+            .filter_map(|(key, policy)| {
+                let compiled = policy.compiled.as_ref().ok().filter(|c| c.kinds().contains(&named))?;
+                let problems = compiled.scope_problems(&|v, k| self.discovered_scope(v, k), UnknownKinds::Later);
+                (!problems.is_empty())
+                    .then(|| (key.clone(), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))
+            })
+            .collect();
+        if refused.is_empty() {
+            return;
+        }
+        for (key, problem) in refused {
+            warn!(policy = %key, "invalid policy: {problem}");
+            let Some(policy) = self.policies.get_mut(&key) else { continue };
+            policy.compiled = Err(problem);
+            policy.invalid_reason = reasons::INVALID_SPEC;
+            policy.targets.clear();
+            policy.dirty = true;
+        }
+        self.forget_unused_kinds();
     }
 
     pub(super) fn mark_policies_of(&mut self, kind: &KindKey) {

@@ -332,6 +332,7 @@ impl Reconciler {
                         entry.resource = Some((resource, namespaced));
                         entry.problem = None;
                         entry.next_lookup = None;
+                        self.refuse_out_of_scope(&kind);
                     }
                     Err(error) => {
                         debug!(kind = %kind, "{error}");

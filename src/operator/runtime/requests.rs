@@ -137,10 +137,8 @@ pub(super) async fn read_asset(
     resource: &ApiResource,
     namespaced: bool,
 ) -> Result<Option<Value>, RequestError> {
-    let api: Api<DynamicObject> = match (&key.namespace, namespaced) {
-        (Some(namespace), true) => Api::namespaced_with(client, namespace, resource),
-        _ => Api::all_with(client, resource),
-    };
+    let api = crate::operator::scoped::object_api(client, key, resource, namespaced)
+        .map_err(|mismatch| RequestError::Scope(mismatch.to_string()))?;
     match api.get_opt(&key.name).await {
         Ok(object) => Ok(object.map(|o| serde_json::to_value(o).unwrap_or(Value::Null))),
         Err(source) => Err(RequestError::FreshRead { source }),
