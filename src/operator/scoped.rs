@@ -13,16 +13,16 @@ use crate::keys::ObjectKey;
 pub enum ScopeMismatch {
     /// A cluster-scoped kind, named in a namespace.
     #[error(
-        "{key}: {kind} is cluster-scoped (from discovery), but the object is named in namespace {namespace}: \
+        "{object}: {kind} is cluster-scoped (from discovery), but the object is named in namespace {namespace}: \
          refused, a namespaced request never reaches a cluster-scoped object"
     )]
-    ClusterScopedInNamespace { key: ObjectKey, kind: String, namespace: String },
+    ClusterScopedInNamespace { object: String, kind: String, namespace: String },
     /// A namespaced kind, named without a namespace.
     #[error(
-        "{key}: {kind} is namespaced (from discovery), but the object names no namespace: refused, never a \
+        "{object}: {kind} is namespaced (from discovery), but the object names no namespace: refused, never a \
          cluster-wide request"
     )]
-    NamespacedWithoutNamespace { key: ObjectKey, kind: String },
+    NamespacedWithoutNamespace { object: String, kind: String },
 }
 
 /// The API through which `key` is read and written, given its kind's `resource` and
@@ -42,13 +42,13 @@ pub fn object_api(
 
 /// Whether `key`'s namespace fits a kind that is `namespaced` or not.
 pub fn check(key: &ObjectKey, namespaced: bool) -> Result<(), ScopeMismatch> {
-    let kind = key.kind.kind.clone();
+    let (object, kind) = (key.to_string(), key.kind.kind.clone());
     match (&key.namespace, namespaced) {
         (Some(_), true) | (None, false) => Ok(()),
         (Some(namespace), false) => {
-            Err(ScopeMismatch::ClusterScopedInNamespace { key: key.clone(), kind, namespace: namespace.clone() })
+            Err(ScopeMismatch::ClusterScopedInNamespace { object, kind, namespace: namespace.clone() })
         }
-        (None, true) => Err(ScopeMismatch::NamespacedWithoutNamespace { key: key.clone(), kind }),
+        (None, true) => Err(ScopeMismatch::NamespacedWithoutNamespace { object, kind }),
     }
 }
 
