@@ -92,6 +92,8 @@ pub enum OwnResource {
     Campaign(String),
     /// A DriftException, by namespace and name.
     Exception(String, String),
+    /// A Finding, by namespace and name.
+    Finding(String, String),
 }
 
 /// Whether an Event reports something normal or something that needs a person.

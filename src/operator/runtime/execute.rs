@@ -214,14 +214,19 @@ impl Runtime {
                         uid,
                         ..Default::default()
                     },
-                    OwnResource::Exception(namespace, name) => k8s_openapi::api::core::v1::ObjectReference {
-                        api_version: Some("driftwarden.dev/v1alpha1".to_string()),
-                        kind: Some("DriftException".to_string()),
-                        namespace: Some(namespace.clone()),
-                        name: Some(name.clone()),
-                        uid,
-                        ..Default::default()
-                    },
+                    OwnResource::Exception(namespace, name) | OwnResource::Finding(namespace, name) => {
+                        k8s_openapi::api::core::v1::ObjectReference {
+                            api_version: Some("driftwarden.dev/v1alpha1".to_string()),
+                            kind: Some(
+                                if matches!(resource, OwnResource::Finding(..)) { "Finding" } else { "DriftException" }
+                                    .to_string(),
+                            ),
+                            namespace: Some(namespace.clone()),
+                            name: Some(name.clone()),
+                            uid,
+                            ..Default::default()
+                        }
+                    }
                 };
                 tokio::spawn(async move {
                     if let Err(err) = recorder.publish(&event, &reference).await {

@@ -181,3 +181,43 @@ async fn a_paused_campaign_records_an_approval_but_applies_it_only_when_resumed(
     harness.stop().await;
     Ok(())
 }
+
+/// A tenant of another namespace writes a Finding that names the campaign and this
+/// namespace's asset, approved: it is not the operator's, so it is ignored (counted in the
+/// campaign's status, marked by a Warning Event) and the real finding stays escalated.
+#[tokio::test]
+async fn a_forged_finding_in_another_namespace_approves_nothing() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let tenant = harness.cluster.temp_namespace().await.expect("namespace");
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &slow(&ns, "settings", "other")).await.unwrap();
+    create_policy(&harness, mode_policy(&ns, json!({"mode": "Audit"}))).await;
+    let name = create_campaign(&harness, json!({"strategy": {"mode": "Manual"}})).await;
+    let real = finding_of(&harness, &name, "settings", "escalated", |f| state(f) == "Escalated").await;
+    let mut forged = real.clone();
+    forged.metadata = kube::api::ObjectMeta {
+        name: real.metadata.name.clone(),
+        namespace: Some(tenant.name().to_string()),
+        ..Default::default()
+    };
+    forged.data["spec"]["approval"] = json!({"by": "tenant@example.com", "reason": "approve it for them"});
+    forged.data.as_object_mut().unwrap().remove("status");
+    findings(&harness, tenant.name()).create(&PostParams::default(), &forged).await.unwrap();
+    let counted =
+        wait_for(&campaigns(&harness), &name, "the forgery counted", |c| c.data["status"]["forgedFindings"] == 1).await;
+    assert_eq!(counted.data["status"]["findings"]["escalated"], 1, "the real finding is still escalated");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(harness.client(), tenant.name());
+    eventually("a ForgedFinding Event marks it", || async {
+        events.list(&Default::default()).await.unwrap().items.iter().any(|e| {
+            e.reason.as_deref() == Some("ForgedFinding")
+                && e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("Finding")
+        })
+    })
+    .await;
+    let real = findings(&harness, &ns).get(&real.metadata.name.clone().unwrap()).await.unwrap();
+    assert_eq!(state(&real), "Escalated");
+    assert!(!evidence_actions(&real).contains(&"Approved".to_string()), "nobody approved the real finding");
+    assert!(mode_is(&config_maps.get("settings").await.unwrap(), "slow"), "nothing was fixed");
+    harness.stop().await;
+}

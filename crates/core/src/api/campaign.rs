@@ -435,6 +435,15 @@ pub struct CampaignStatus {
     /// How many waves of fixes have started. Each fix's evidence names its wave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waves: Option<u32>,
+    /// How many Findings name this campaign but are not ones the operator wrote (another
+    /// name or namespace, or no owner reference to the campaign): each is ignored and
+    /// marked by a Warning Event (`ForgedFinding`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub forged_findings: u32,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// How many of a campaign's findings are in each state.

@@ -286,7 +286,7 @@ mod tests {
             "bad.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
         );
-        let err = manifests(std::slice::from_ref(&bad), "default").unwrap_err().to_string();
+        let err = manifests(std::slice::from_ref(&bad), "default", &Scopes::default()).unwrap_err().to_string();
         assert_eq!(err, format!("{} (document 1): metadata.name: is required", bad.display()));
 
         let broken = file(&dir, "broken.yaml", "apiVersion: v1\nkind: [unclosed\n");

@@ -64,6 +64,9 @@ pub struct CampaignEntry {
     /// Why the API server refused the last automatic fix of a check, when it did for lack
     /// of permission: the campaign is not Ready until a fix goes through.
     pub write_denied: Option<String>,
+    /// Findings naming this campaign that the operator did not write, by namespace and
+    /// name: ignored, counted in the status.
+    pub forged: BTreeSet<(String, String)>,
     /// Why handling the campaign failed inside driftwarden (a caught panic): it is left
     /// alone, `Stalled`, until its spec changes.
     pub internal_error: Option<String>,
@@ -103,6 +106,7 @@ impl CampaignEntry {
             prune_due: false,
             deleting: BTreeMap::new(),
             write_denied: None,
+            forged: BTreeSet::new(),
             internal_error: None,
         }
     }

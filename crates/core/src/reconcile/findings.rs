@@ -141,6 +141,40 @@ pub struct WatchedFinding {
     pub spec: FindingSpec,
     pub status: Option<FindingStatus>,
     pub created: Option<Timestamp>,
+    /// The uid of its controller owner when that is a RemediationCampaign of the campaign
+    /// it names; `None` without such an owner.
+    pub campaign_uid: Option<String>,
+    /// Its own uid, for the Events that mark a forged Finding.
+    pub uid: Option<String>,
+}
+
+impl WatchedFinding {
+    /// Why this Finding is not one the operator would have written for the campaign (uid
+    /// `campaign_uid`, when known): it names the campaign and asset of another finding but
+    /// lives elsewhere (for a namespaced asset, not in the asset's namespace), or lacks the
+    /// campaign's owner reference. `None` for a genuine one. A forged Finding is ignored:
+    /// its approval is never applied to the real finding.
+    pub fn forgery(&self, operator_namespace: &str, campaign_uid: Option<&str>) -> Option<String> {
+        let asset = ObjectKey::from_ref(&self.spec.asset);
+        let namespace = finding_namespace(&asset, operator_namespace);
+        let name = finding_name(&self.spec.campaign, &asset);
+        if self.namespace != namespace || self.name != name {
+            return Some(format!(
+                "a Finding of campaign {} about {asset} is {namespace}/{name}, not {}/{}: only the operator writes \
+                 Findings, and this one is ignored",
+                self.spec.campaign, self.namespace, self.name
+            ));
+        }
+        match (campaign_uid, self.campaign_uid.as_deref()) {
+            (Some(expected), Some(owner)) if expected == owner => None,
+            (None, _) => None,
+            _ => Some(format!(
+                "it is not owned by RemediationCampaign {} (no controller reference with its uid): only the \
+                 operator writes Findings, and this one is ignored",
+                self.spec.campaign
+            )),
+        }
+    }
 }
 
 /// Reads a watched Finding.
@@ -152,9 +186,22 @@ pub fn read_finding(object: &Value) -> Result<WatchedFinding, SpecError> {
     Ok(WatchedFinding {
         name: text("/metadata/name").unwrap_or_default(),
         namespace: text("/metadata/namespace").unwrap_or_default(),
-        spec,
         status,
         created: text("/metadata/creationTimestamp").and_then(|t| t.parse().ok()),
+        campaign_uid: object
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|owner| {
+                owner.get("controller") == Some(&Value::Bool(true))
+                    && owner.get("kind").and_then(Value::as_str) == Some("RemediationCampaign")
+                    && owner.get("apiVersion").and_then(Value::as_str) == Some("driftwarden.dev/v1alpha1")
+                    && owner.get("name").and_then(Value::as_str) == Some(spec.campaign.as_str())
+            })
+            .and_then(|owner| owner.get("uid").and_then(Value::as_str).map(str::to_string)),
+        uid: text("/metadata/uid"),
+        spec,
     })
 }
 
@@ -224,6 +271,33 @@ mod tests {
         assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "u1");
         assert_eq!(body["metadata"]["labels"][CAMPAIGN_LABEL], "tokens");
         assert_eq!(body["spec"]["owner"]["team"], "unowned");
+    }
+
+    #[test]
+    fn only_a_finding_the_operator_would_have_written_is_genuine() {
+        let campaign = CampaignEntry { uid: Some("u1".into()), ..CampaignEntry::new("tokens") };
+        let asset = key(Some("shop"), "ConfigMap", "a");
+        let name = finding_name("tokens", &asset);
+        let finding = new_finding(name.clone(), "shop".into(), Severity::Low, Owner::unowned(), Timestamp::UNIX_EPOCH);
+        let genuine = read_finding(&finding_body(&campaign, "shop/p", &asset, &finding)).unwrap();
+        assert_eq!(genuine.campaign_uid.as_deref(), Some("u1"));
+        assert_eq!(genuine.forgery("driftwarden-system", Some("u1")), None);
+        // Another campaign of the same name (deleted and created again) does not own it.
+        assert!(genuine.forgery("driftwarden-system", Some("u2")).unwrap().contains("not owned by"));
+        // In the tenant's namespace, about an asset of another.
+        let mut elsewhere = genuine.clone();
+        elsewhere.namespace = "tenant".into();
+        let forgery = elsewhere.forgery("driftwarden-system", Some("u1")).unwrap();
+        assert!(forgery.contains(&format!("is shop/{name}, not tenant/{name}")), "{forgery}");
+        let mut renamed = genuine.clone();
+        renamed.name = "approve-me".into();
+        assert!(renamed.forgery("driftwarden-system", Some("u1")).is_some());
+        // Without the owner reference.
+        let mut body = finding_body(&campaign, "shop/p", &asset, &finding);
+        body["metadata"].as_object_mut().unwrap().remove("ownerReferences");
+        let unowned = read_finding(&body).unwrap();
+        assert!(unowned.forgery("driftwarden-system", Some("u1")).is_some());
+        assert_eq!(unowned.forgery("driftwarden-system", None), None, "a campaign whose uid is not known yet");
     }
 
     #[test]

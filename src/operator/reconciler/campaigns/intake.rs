@@ -3,6 +3,7 @@
 //! always.
 
 use super::*;
+use crate::operator::reconciler::{EventType, OwnResource};
 
 impl Reconciler {
     pub(in crate::operator::reconciler) fn on_campaigns(&mut self, change: Change) {
@@ -126,7 +127,22 @@ impl Reconciler {
     pub(in crate::operator::reconciler) fn adopt_finding(&mut self, watched: WatchedFinding) {
         let now = self.now;
         let asset = ObjectKey::from_ref(&watched.spec.asset);
+        let namespace = &self.settings.namespace;
         let Some(campaign) = self.campaigns.get_mut(&watched.spec.campaign) else { return };
+        if let Some(forgery) = watched.forgery(namespace, campaign.uid.as_deref()) {
+            let key = (watched.namespace.clone(), watched.name.clone());
+            if campaign.forged.insert(key.clone()) {
+                warn!(finding = %format!("{}/{}", key.0, key.1), campaign = %campaign.name, "forged finding: {forgery}");
+                self.effects.push(Effect::PublishOn {
+                    resource: OwnResource::Finding(key.0, key.1),
+                    uid: watched.uid.clone(),
+                    type_: EventType::Warning,
+                    reason: reasons::FORGED_FINDING,
+                    message: forgery,
+                });
+            }
+            return;
+        }
         if !campaign.findings.contains_key(&asset) {
             let mut entry = new_finding(
                 watched.name.clone(),
@@ -171,6 +187,7 @@ impl Reconciler {
             }
             // Deleted by a person while the drift remains: it is opened again when seen.
             campaign.findings.retain(|_, f| !(f.namespace == namespace && f.name == name));
+            campaign.forged.remove(&(namespace.clone(), name.to_string()));
         }
     }
 }

@@ -148,6 +148,7 @@ impl Reconciler {
                 let mut accounted = account(spec, &campaign.accounted, &summaries, campaign.evaluated, generation, now);
                 accounted.last_wave_time = campaign.last_wave.map(Time);
                 accounted.waves = (campaign.waves > 0).then_some(campaign.waves);
+                accounted.forged_findings = campaign.forged.len() as u32;
                 campaign.accounted = accounted.clone();
                 accounted
             }

@@ -106,6 +106,7 @@ pub fn account(
         residual_exposure: residual_exposure(findings),
         last_wave_time: previous.last_wave_time.clone(),
         waves: previous.waves,
+        forged_findings: previous.forged_findings,
     };
     let deadline = spec.deadline.0;
     let facts = Facts { evaluated, completed, resolved, total, target, deadline, projection, now };
