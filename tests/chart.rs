@@ -9,6 +9,7 @@ mod chart;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -97,6 +98,8 @@ fn every_rendered_document_is_a_valid_object_of_its_kind() {
                 "PodDisruptionBudget" => round_trips::<PodDisruptionBudget>(&object),
                 "NetworkPolicy" => round_trips::<NetworkPolicy>(&object),
                 "ServiceMonitor" => service_monitor_is_well_formed(&object),
+                "ValidatingAdmissionPolicy" => round_trips::<ValidatingAdmissionPolicy>(&object),
+                "ValidatingAdmissionPolicyBinding" => round_trips::<ValidatingAdmissionPolicyBinding>(&object),
                 other => Err(format!("the chart renders a {other}, which this test does not know")),
             };
             if let Err(problem) = result {
@@ -198,10 +201,18 @@ fn the_default_deployment_runs_restricted_with_probes_and_the_downward_api() {
     assert!(!rendered.notes().contains("WARNING"));
 }
 
-/// Every (group, resource, verb) a kind of role grants, with its namespace.
+/// Whether `role` is one of the ClusterRoles the chart ships for approvers (bound by the
+/// platform team to people, never to the operator).
+fn for_approvers(role: &Value) -> bool {
+    role["metadata"]["name"]
+        .as_str()
+        .is_some_and(|name| name.starts_with("driftwarden-") && name.ends_with("-approver"))
+}
+
+/// Every (group, resource, verb) a kind of the operator's roles grants, with its namespace.
 fn grants(rendered: &Rendered, kind: &str) -> BTreeSet<(String, String, String, String)> {
     let mut out = BTreeSet::new();
-    for role in rendered.of_kind(kind) {
+    for role in rendered.of_kind(kind).into_iter().filter(|r| !for_approvers(r)) {
         let namespace = role["metadata"]["namespace"].as_str().unwrap_or("").to_string();
         let rules: Vec<PolicyRule> = serde_json::from_value(role["rules"].clone()).unwrap_or_default();
         for rule in rules {
@@ -466,4 +477,56 @@ fn the_round_trip_catches_misspelt_and_mistyped_fields() {
     assert!(round_trips::<ServiceAccount>(&misspelt).unwrap_err().contains("loses or changes"));
     let mistyped = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}, "automountServiceAccountToken": "yes"});
     assert!(round_trips::<ServiceAccount>(&mistyped).unwrap_err().contains("does not parse"));
+}
+
+#[test]
+fn approvals_are_enforced_at_admission_for_everyone_but_the_operator() {
+    let Some(rendered) = rendered(json!({})) else { return };
+    let policy = rendered.one("ValidatingAdmissionPolicy");
+    assert_eq!(policy["metadata"]["name"], "driftwarden-approvals");
+    assert_eq!(policy["spec"]["failurePolicy"], "Fail");
+    let exempt = policy["spec"]["matchConditions"][0]["expression"].as_str().unwrap();
+    assert_eq!(exempt, format!("request.userInfo.username != \"system:serviceaccount:{NAMESPACE}:driftwarden\""));
+    let binding = rendered.one("ValidatingAdmissionPolicyBinding");
+    assert_eq!(binding["spec"]["policyName"], "driftwarden-approvals");
+    assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
+    let mut approvers: Vec<String> = rendered
+        .of_kind("ClusterRole")
+        .iter()
+        .filter(|r| for_approvers(r))
+        .map(|r| r["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    approvers.sort();
+    assert_eq!(
+        approvers,
+        ["driftwarden-exception-approver", "driftwarden-finding-approver", "driftwarden-privileged-approver"]
+    );
+    let approver_grants = |name: &str| {
+        let role = rendered.of_kind("ClusterRole").into_iter().find(|r| r["metadata"]["name"] == name).unwrap();
+        serde_json::from_value::<Vec<PolicyRule>>(role["rules"].clone()).unwrap()[0].verbs.clone()
+    };
+    assert!(!approver_grants("driftwarden-finding-approver").contains(&"approve-privileged".to_string()));
+    assert!(approver_grants("driftwarden-privileged-approver").contains(&"approve-privileged".to_string()));
+
+    let trusted = |policy: &Value| {
+        let variables = policy["spec"]["variables"].as_array().unwrap();
+        variables.iter().find(|v| v["name"] == "trusted").unwrap()["expression"].as_str().unwrap().to_string()
+    };
+    assert_eq!(trusted(&policy), "request.userInfo.username in []");
+    let appliers = json!({"approvals": {"trustedAppliers": ["system:serviceaccount:argocd:argocd-application-controller", "flux"]}});
+    let with_appliers = rendered_with(appliers).one("ValidatingAdmissionPolicy");
+    assert_eq!(
+        trusted(&with_appliers),
+        "request.userInfo.username in ['system:serviceaccount:argocd:argocd-application-controller', 'flux']"
+    );
+    let without = rendered_with(json!({"approvals": {"admissionPolicy": false}}));
+    assert!(without.of_kind("ValidatingAdmissionPolicy").is_empty());
+    assert!(without.of_kind("ValidatingAdmissionPolicyBinding").is_empty());
+    assert_eq!(without.of_kind("ClusterRole").iter().filter(|r| for_approvers(r)).count(), 3, "the roles stay");
+    let quoted = refused(json!({"approvals": {"trustedAppliers": ["o'brien"]}})).unwrap();
+    assert!(quoted.contains("/approvals/trustedAppliers/0"), "{quoted}");
+}
+
+fn rendered_with(values: Value) -> Rendered {
+    rendered(values).expect("the chart tests run")
 }

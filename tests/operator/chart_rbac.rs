@@ -77,10 +77,23 @@ const UNUSED_BY_THE_SCENARIO: &[(&str, &str, &str, &str)] = &[
     ("delete", "wgpolicyk8s.io", "clusterpolicyreports", "PolicyReports"),
 ];
 
-/// Every (verb, group, resource) the rendered roles grant.
+/// Whether `role` is one the chart ships for people who approve (bound by the platform
+/// team, never to the operator).
+fn for_approvers(role: &Value) -> bool {
+    role["metadata"]["name"]
+        .as_str()
+        .is_some_and(|name| name.starts_with("driftwarden-") && name.ends_with("-approver"))
+}
+
+/// The rendered ClusterRoles and Roles the operator is bound to.
+fn operator_roles(rendered: &chart::Rendered) -> Vec<Value> {
+    rendered.of_kind("ClusterRole").into_iter().chain(rendered.of_kind("Role")).filter(|r| !for_approvers(r)).collect()
+}
+
+/// Every (verb, group, resource) the rendered roles of the operator grant.
 fn granted(rendered: &chart::Rendered) -> BTreeSet<Grant> {
     let mut out = BTreeSet::new();
-    for role in rendered.of_kind("ClusterRole").into_iter().chain(rendered.of_kind("Role")) {
+    for role in operator_roles(rendered) {
         let rules: Vec<PolicyRule> = serde_json::from_value(role["rules"].clone()).unwrap();
         for rule in rules {
             for group in rule.api_groups.unwrap_or_default() {
@@ -196,7 +209,9 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
     let values = json!({"rbac": {"scope": "Namespaced", "namespaces": [shop.name()]}});
     let Some(rendered) = chart::render(values, &ns) else { return Ok(()) };
     let rendered = rendered.expect("the Namespaced values render");
-    assert!(rendered.of_kind("ClusterRole").is_empty() && rendered.of_kind("ClusterRoleBinding").is_empty());
+    let cluster_roles = rendered.of_kind("ClusterRole");
+    assert!(cluster_roles.iter().all(for_approvers), "only the approvers' ClusterRoles, bound to no one");
+    assert!(rendered.of_kind("ClusterRoleBinding").is_empty());
     assert_eq!(args_with(&rendered, "--watch-namespace="), [shop.name(), ns.as_str()]);
 
     // A governed ConfigMap in the watched namespace, the same in one that is not watched,
@@ -223,7 +238,7 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
     }))?;
     cluster_policies.create(&PostParams::default(), &cluster_policy).await?;
     crate::reports::install_report_crds(&harness).await;
-    // A cluster-scoped kind a DriftPolicy names: a namespaced install cannot watch it.
+    // A cluster-scoped kind a DriftPolicy names: refused, since discovery says where it lives.
     let gadgets: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition =
         serde_json::from_value(json!({
             "metadata": {"name": "gadgets.example.com"},
@@ -256,7 +271,7 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
     wait_for(&shop_policies, "owners", "compliant", |p| condition(p, "Compliant").is_some_and(|(s, _)| s == "True"))
         .await;
     let refused = wait_for(&shop_policies, "gadgets", "refused", |p| {
-        condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == driftwarden::api::reasons::FORBIDDEN)
+        condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == driftwarden::api::reasons::INVALID_SPEC)
     })
     .await;
     let message = &refused.data["status"]["conditions"]
@@ -265,7 +280,11 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
         .iter()
         .find(|c| c["type"] == "Ready")
         .unwrap()["message"];
-    assert!(message.as_str().unwrap().contains("cluster-scoped and is not watched"), "{message}");
+    // Discovery says Gadget is cluster-scoped: a DriftPolicy may not name it at all.
+    assert!(
+        message.as_str().unwrap().contains("Gadget is cluster-scoped: only a ClusterDriftPolicy can govern it"),
+        "{message}"
+    );
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), shop.name());
     edit(&config_maps, "settings", json!({"metadata": {"labels": {"team": "other"}}})).await;
     wait_for(&config_maps, "settings", "the label restored", |cm| team_is(cm, "shop")).await;

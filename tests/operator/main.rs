@@ -2,6 +2,7 @@
 //! escalate.
 
 // Shared with tests/chart.rs, which uses all of it.
+mod approvals_admission;
 mod argocd_health;
 mod campaigns;
 #[allow(dead_code)]
