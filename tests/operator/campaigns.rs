@@ -239,6 +239,7 @@ async fn an_approved_escalation_is_fixed_and_the_approval_is_in_the_evidence() {
     assert!(reason.as_str().unwrap_or_default().contains("Spec"), "{reason}");
     assert!(team_is(&config_maps.get("settings").await.unwrap(), "other"));
 
+    grant_approve(&harness, &ns, "lead@example.com", false).await;
     findings(&harness, &ns)
         .patch(
             &escalated.metadata.name.clone().unwrap(),

@@ -51,6 +51,8 @@ const UNUSED_BY_THE_SCENARIO: &[(&str, &str, &str, &str)] = &[
     ("get", "driftwarden.dev", "clusterdriftpolicies", "reads"),
     ("get", "driftwarden.dev", "driftexceptions", "reads"),
     ("get", "", "namespaces", "reads"),
+    // Approvals: the scenario approves nothing; the approval tests run the reviews.
+    ("create", "authorization.k8s.io", "localsubjectaccessreviews", "approver reviews"),
     // Events: kube-runtime's recorder writes events.k8s.io/v1; core Events are granted for
     // clusters and tools on the older API. patch aggregates a repeated Event into a series.
     ("create", "", "events", "core Events"),

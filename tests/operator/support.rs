@@ -277,3 +277,34 @@ pub fn replica_options(
         leader: Some(leader),
     }
 }
+
+/// Lets `user` approve findings in `ns` (the verb `approve`, and `approve-privileged` too
+/// when `privileged`), as binding the chart's approver ClusterRoles would: the operator asks
+/// the API server before it acts on an approval. Granting twice is fine.
+pub async fn grant_approve(harness: &Harness, ns: &str, user: &str, privileged: bool) {
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    let verbs = if privileged { json!(["approve", "approve-privileged"]) } else { json!(["approve"]) };
+    let name = format!("approver-{}", user.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    let role: Role = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "rules": [{"apiGroups": ["driftwarden.dev"], "resources": ["findings"], "verbs": verbs}]
+    }))
+    .unwrap();
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
+    }))
+    .unwrap();
+    let client = harness.client();
+    for result in [
+        Api::<Role>::namespaced(client.clone(), ns).create(&PostParams::default(), &role).await.map(drop),
+        Api::<RoleBinding>::namespaced(client, ns).create(&PostParams::default(), &binding).await.map(drop),
+    ] {
+        match result {
+            Ok(()) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(error) => panic!("granting {user} approve in {ns}: {error}"),
+        }
+    }
+}

@@ -52,6 +52,10 @@ pub enum Effect {
     /// Read a campaign's asset afresh, never from the cache. Answered by
     /// [`Outcome::FindingRead`](super::Outcome::FindingRead).
     ReadAsset { campaign: String, key: ObjectKey, resource: ApiResource, namespaced: bool },
+    /// Ask the API server (a LocalSubjectAccessReview) whether `user` holds `verb` on the
+    /// Finding `namespace/name`, before an approval in that user's name is acted on.
+    /// Answered by [`Outcome::ApprovalReviewed`](super::Outcome::ApprovalReviewed).
+    ReviewApproval { campaign: String, key: ObjectKey, review: ApprovalReview },
     /// Write a Finding. Answered by [`Outcome::FindingWritten`](super::Outcome::FindingWritten).
     WriteFinding(FindingWrite),
     /// Delete a Finding that left its campaign's scope (a missing one is fine).
@@ -94,6 +98,18 @@ pub enum OwnResource {
     Exception(String, String),
     /// A Finding, by namespace and name.
     Finding(String, String),
+}
+
+/// Whether a user may approve a Finding: what a LocalSubjectAccessReview asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalReview {
+    /// The approver the approval names.
+    pub user: String,
+    /// `approve`, or `approve-privileged` for an Access or SecretData fix.
+    pub verb: &'static str,
+    /// The Finding.
+    pub namespace: String,
+    pub name: String,
 }
 
 /// Whether an Event reports something normal or something that needs a person.

@@ -29,6 +29,12 @@ pub enum RequestError {
         #[source]
         source: kube::Error,
     },
+    /// Asking the API server whether an approver may approve.
+    #[error("{source}")]
+    AccessReview {
+        #[source]
+        source: kube::Error,
+    },
     /// The object's namespace does not fit its kind's scope: refused before any request.
     #[error("{0}")]
     Scope(String),
@@ -45,6 +51,7 @@ impl RequestError {
             Self::FindingWrite { .. } => "FindingWriteFailed",
             Self::FreshRead { .. } => "FreshReadFailed",
             Self::LedgerWrite { .. } => "LedgerWriteFailed",
+            Self::AccessReview { .. } => "AccessReviewFailed",
             Self::Scope(_) => "ScopeMismatch",
             Self::Internal(_) => "InternalError",
         }

@@ -48,7 +48,7 @@ use serde_json::Value;
 use tracing::{debug, info, warn};
 
 pub use contain::panic_message;
-pub use effect::{Announcement, CampaignFix, Effect, EventType, FindingWrite, OwnResource};
+pub use effect::{Announcement, ApprovalReview, CampaignFix, Effect, EventType, FindingWrite, OwnResource};
 pub use error::RequestError;
 pub use fixes::fix_span;
 pub use reports::{ReportError, Served, Written};
@@ -106,6 +106,8 @@ pub enum Outcome {
     StatusWritten(PolicyKey, Result<PolicyStatus, RequestError>),
     /// An asset was read afresh to verify its finding.
     FindingRead { campaign: String, key: ObjectKey, read: campaigns::FreshRead },
+    /// The API server said whether an approver holds the verb the approval needs.
+    ApprovalReviewed { campaign: String, key: ObjectKey, review: ApprovalReview, allowed: Result<bool, RequestError> },
     /// A Finding (and its status) was written.
     FindingWritten {
         campaign: String,
@@ -350,6 +352,9 @@ impl Reconciler {
                 self.on_fixed(key, fixed, result, denied, started)
             }
             Outcome::FindingRead { campaign, key, read } => self.on_finding_read(campaign, key, read),
+            Outcome::ApprovalReviewed { campaign, key, review, allowed } => {
+                self.on_approval_reviewed(&campaign, &key, review, allowed)
+            }
             Outcome::FindingWritten { campaign, key, written } => self.on_finding_written(campaign, key, written),
             Outcome::CampaignWritten(name, result) => self.on_campaign_written(name, result),
             Outcome::ExceptionWritten(key, result) => self.on_exception_written(key, result),

@@ -125,6 +125,20 @@ impl Runtime {
                     }),
                 );
             }
+            Effect::ReviewApproval { campaign, key, review } => {
+                let (sent, failed) = (sender(&tx), (campaign.clone(), key.clone(), review.clone()));
+                spawn(
+                    Box::pin(async move {
+                        let allowed = requests::review_approval(client, &review).await;
+                        sent(Outcome::ApprovalReviewed { campaign, key, review, allowed });
+                    }),
+                    Box::new(move |panic| {
+                        let (campaign, key, review) = failed;
+                        let allowed = Err(RequestError::Internal(panic));
+                        send(Outcome::ApprovalReviewed { campaign, key, review, allowed });
+                    }),
+                );
+            }
             Effect::WriteFinding(write) => {
                 let manager = self.settings.field_manager.clone();
                 let status_manager = self.settings.status_manager.clone();

@@ -1,9 +1,10 @@
 //! The requests behind the effects: each takes the client and plain data, and answers what
 //! the reconciler needs to know of how it went.
 
+use k8s_openapi::api::authorization::v1::LocalSubjectAccessReview;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Client;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use crate::api::campaign::{CampaignStatus, RemediationCampaign};
@@ -12,7 +13,7 @@ use crate::api::finding::{Finding, FindingStatus};
 use crate::api::policy::{ClusterDriftPolicy, DriftPolicy, PolicyStatus};
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
 use crate::operator::ledger::{self, BucketWrite};
-use crate::operator::reconciler::{FindingWrite, ReportError, RequestError, Served, Written};
+use crate::operator::reconciler::{ApprovalReview, FindingWrite, ReportError, RequestError, Served, Written};
 use crate::operator::watch;
 use crate::reconcile::policy_report::{API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
 
@@ -220,5 +221,36 @@ pub(super) async fn write_report(
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
             Err(source) => Err(ReportError::Delete { report, source }),
         },
+    }
+}
+
+/// Whether `review.user` holds `review.verb` on the Finding it names, as the API server
+/// answers a LocalSubjectAccessReview (namespaced: a Role in that namespace grants asking).
+/// The approver's groups are not known to the operator: those every authenticated user and
+/// every ServiceAccount have are included, others are not.
+pub(super) async fn review_approval(client: Client, review: &ApprovalReview) -> Result<bool, RequestError> {
+    let mut groups = vec!["system:authenticated".to_string()];
+    if let Some(account) = review.user.strip_prefix("system:serviceaccount:")
+        && let Some((namespace, _)) = account.split_once(':')
+    {
+        groups.push("system:serviceaccounts".to_string());
+        groups.push(format!("system:serviceaccounts:{namespace}"));
+    }
+    let request: LocalSubjectAccessReview = serde_json::from_value(json!({
+        "metadata": {"namespace": review.namespace},
+        "spec": {
+            "user": review.user,
+            "groups": groups,
+            "resourceAttributes": {
+                "group": "driftwarden.dev", "resource": "findings", "verb": review.verb,
+                "namespace": review.namespace, "name": review.name,
+            },
+        },
+    }))
+    .map_err(|err| RequestError::Internal(err.to_string()))?;
+    let api: Api<LocalSubjectAccessReview> = Api::namespaced(client, &review.namespace);
+    match api.create(&PostParams::default(), &request).await {
+        Ok(answer) => Ok(answer.status.is_some_and(|status| status.allowed)),
+        Err(source) => Err(RequestError::AccessReview { source }),
     }
 }

@@ -32,6 +32,7 @@ fn mode_is(cm: &ConfigMap, mode: &str) -> bool {
 }
 
 async fn approve(harness: &Harness, finding: &str, by: &str) {
+    grant_approve(harness, harness.ns(), by, false).await;
     findings(harness, harness.ns())
         .patch(
             finding,
@@ -60,6 +61,7 @@ async fn an_approval_the_operator_finds_after_a_restart_is_applied() {
                  "approval": {"by": "lead@example.com", "reason": "restores the declared mode"}}
     }))
     .unwrap();
+    grant_approve(&harness, &ns, "lead@example.com", false).await;
     findings(&harness, &ns).create(&PostParams::default(), &body).await.unwrap();
     let detected = jiff::Timestamp::now().to_string();
     let status = json!({"status": {"state": "Escalated", "paths": ["/data/mode", "/metadata/labels/team"], "class": "Spec",
@@ -219,5 +221,52 @@ async fn a_forged_finding_in_another_namespace_approves_nothing() {
     assert_eq!(state(&real), "Escalated");
     assert!(!evidence_actions(&real).contains(&"Approved".to_string()), "nobody approved the real finding");
     assert!(mode_is(&config_maps.get("settings").await.unwrap(), "slow"), "nothing was fixed");
+    harness.stop().await;
+}
+
+/// An approval in the name of someone who does not hold `approve` on the Finding is not
+/// acted on, whoever wrote it: the operator asks the API server first.
+#[tokio::test]
+async fn an_approval_by_someone_without_the_approve_verb_fixes_nothing() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
+    config_maps.create(&PostParams::default(), &slow(&ns, "settings", "other")).await.unwrap();
+    create_policy(&harness, mode_policy(&ns, json!({"mode": "Audit"}))).await;
+    let name = create_campaign(&harness, json!({"strategy": {"mode": "Manual"}})).await;
+    let escalated = finding_of(&harness, &name, "settings", "escalated", |f| state(f) == "Escalated").await;
+    let finding = escalated.metadata.name.clone().unwrap();
+    findings(&harness, &ns)
+        .patch(
+            &finding,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"approval": {"by": "intern@example.com", "reason": "looks fine"}}})),
+        )
+        .await
+        .unwrap();
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(harness.client(), &ns);
+    eventually("an ApprovalNotAuthorized Event on the Finding", || async {
+        events.list(&Default::default()).await.unwrap().items.iter().any(|e| {
+            e.reason.as_deref() == Some("ApprovalNotAuthorized")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(finding.as_str())
+                && e.note.as_deref().is_some_and(|n| n.starts_with("intern@example.com may not approve findings"))
+        })
+    })
+    .await;
+    let still = findings(&harness, &ns).get(&finding).await.unwrap();
+    assert_eq!(state(&still), "Escalated");
+    assert!(!evidence_actions(&still).contains(&"Approved".to_string()));
+    assert!(mode_is(&config_maps.get("settings").await.unwrap(), "slow"), "nothing was fixed");
+    // Once the approver may approve, the same approval counts.
+    grant_approve(&harness, &ns, "intern@example.com", false).await;
+    findings(&harness, &ns)
+        .patch(
+            &finding,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"approval": {"by": "intern@example.com", "reason": "granted now"}}})),
+        )
+        .await
+        .unwrap();
+    finding_of(&harness, &name, "settings", "fixed on the allowed approval", |f| state(f) == "Closed").await;
     harness.stop().await;
 }

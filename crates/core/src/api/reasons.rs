@@ -73,6 +73,8 @@ pub const API_ERROR: &str = "ApiError";
 pub const PAUSED: &str = "Paused";
 /// The operator lacks an RBAC permission it needs (the message names the verb and resource).
 pub const FORBIDDEN: &str = "Forbidden";
+/// An approval's approver does not hold the verb its fix needs: it is not acted on.
+pub const APPROVAL_NOT_AUTHORIZED: &str = "ApprovalNotAuthorized";
 /// A Finding names a campaign but is not one the operator wrote: it is ignored.
 pub const FORGED_FINDING: &str = "ForgedFinding";
 /// A kind the object names is not served by the API server (yet): it is looked up again.

@@ -51,6 +51,10 @@ pub struct FindingEntry {
     pub summary: Option<String>,
     /// The control the finding came from (see `FindingSpec::control`).
     pub control: String,
+    /// What the API server said when asked whether the approval's approver holds the verb
+    /// its fix needs: `(approval, verb, allowed)`, `allowed` being `None` while it is asked.
+    /// Asked once per approval: a refused one counts once given again after the grant.
+    pub approver_review: Option<(Approval, &'static str, Option<bool>)>,
     /// Approved fixes that failed in a row, and when the next may be tried.
     pub fix_failures: u32,
     pub fix_retry_at: Option<Timestamp>,
@@ -233,6 +237,7 @@ pub fn new_finding(name: String, namespace: String, severity: Severity, owner: O
         control_fix: None,
         summary: None,
         control: String::new(),
+        approver_review: None,
         fix_failures: 0,
         fix_retry_at: None,
     }

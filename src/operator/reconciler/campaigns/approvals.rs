@@ -2,13 +2,21 @@
 //! announced) once the finding is escalated, however early it was given; its fix is tried
 //! on every wave tick until it runs, so an approval survives a fix already under way for
 //! the asset, exceptions not yet listed, the policy's rate limit and a restart. A paused
-//! campaign records approvals but applies nothing.
+//! campaign records approvals but applies nothing. Before an approval counts, the API server
+//! is asked whether its approver holds the verb the fix needs (`approve`, or
+//! `approve-privileged` for Access and SecretData): the admission policy makes sure the
+//! approver named is who wrote the approval, this makes sure they may.
 
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::super::Reconciler;
+use tracing::warn;
+
+use super::super::error::RequestError;
+use super::super::{ApprovalReview, Effect, EventType, OwnResource, Reconciler};
+use crate::api::RemediationClass;
 use crate::api::finding::{Approval, EvidenceAction, FindingState};
+use crate::api::reasons;
 use crate::engine::campaign::Observation;
 use crate::engine::campaign::approved_paths;
 use crate::keys::ObjectKey;
@@ -40,6 +48,9 @@ impl Reconciler {
         approval: &Approval,
         now: Timestamp,
     ) -> bool {
+        if !self.approver_allowed(name, key) {
+            return false;
+        }
         let observation = Observation::Approved { by: approval.by.clone(), reason: approval.reason.clone() };
         if !self.step_finding(name, key, observation, now) {
             return false;
@@ -109,5 +120,94 @@ impl Reconciler {
         };
         let extra = json!({"approval": {"by": record.actor, "reason": record.message}});
         self.send_finding_notice(name, key, NotificationType::FindingApproved, record.time.0, extra);
+    }
+}
+
+/// The verb an approval of a fix of `class` needs: `approve-privileged` for a fix that
+/// touches access (Access) or Secret data (SecretData), `approve` for any other.
+pub(in crate::operator::reconciler) fn approval_verb(class: Option<RemediationClass>) -> &'static str {
+    match class {
+        Some(RemediationClass::Access | RemediationClass::SecretData) => "approve-privileged",
+        _ => "approve",
+    }
+}
+
+impl Reconciler {
+    /// Whether the approval of `key`'s finding may be acted on: the API server said that its
+    /// approver holds the verb the fix needs on that Finding. Asks it (once per approver and
+    /// verb) when it has not; until it answers, the approval waits.
+    fn approver_allowed(&mut self, name: &str, key: &ObjectKey) -> bool {
+        let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return false };
+        let Some(approval) = &finding.approval else { return false };
+        let verb = approval_verb(finding.status.class);
+        match &finding.approver_review {
+            Some((reviewed, asked, answer)) if reviewed == approval && *asked == verb => answer.unwrap_or(false),
+            _ => {
+                finding.approver_review = Some((approval.clone(), verb, None));
+                let review = ApprovalReview {
+                    user: approval.by.clone(),
+                    verb,
+                    namespace: finding.namespace.clone(),
+                    name: finding.name.clone(),
+                };
+                self.effects.push(Effect::ReviewApproval { campaign: name.to_string(), key: key.clone(), review });
+                false
+            }
+        }
+    }
+
+    /// The API server's answer on an approver: an approval it allows is recorded and its fix
+    /// tried; one it refuses is not acted on, and a Warning Event on the Finding says why. A
+    /// review that failed is asked again on the next wave tick.
+    pub(in crate::operator::reconciler) fn on_approval_reviewed(
+        &mut self,
+        name: &str,
+        key: &ObjectKey,
+        review: ApprovalReview,
+        allowed: Result<bool, RequestError>,
+    ) {
+        let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
+        let Some((approval, verb, None)) = finding.approver_review.clone() else { return };
+        if approval.by != review.user || verb != review.verb {
+            return; // The approval changed since: its own review is under way.
+        }
+        let uid = None;
+        match allowed {
+            Ok(true) => {
+                finding.approver_review = Some((approval, verb, Some(true)));
+                let now = self.now;
+                if let Some(approval) = finding.approval.clone()
+                    && self.record_approval(name, key, &approval, now)
+                {
+                    self.try_approved_fix(name, key);
+                }
+            }
+            Ok(false) => {
+                finding.approver_review = Some((approval, verb, Some(false)));
+                let message = format!(
+                    "{} may not {} findings in namespace {} (the API server says so): the approval is not acted \
+                     on; grant the verb, then approve again",
+                    review.user, review.verb, review.namespace
+                );
+                warn!(finding = %format!("{}/{}", review.namespace, review.name), "{message}");
+                self.effects.push(Effect::PublishOn {
+                    resource: OwnResource::Finding(review.namespace, review.name),
+                    uid,
+                    type_: EventType::Warning,
+                    reason: reasons::APPROVAL_NOT_AUTHORIZED,
+                    message,
+                });
+            }
+            Err(error) => {
+                finding.approver_review = None;
+                warn!(
+                    finding = %format!("{}/{}", review.namespace, review.name),
+                    category = error.category(),
+                    "could not ask whether {} may {} it, asking again: {error}",
+                    review.user,
+                    review.verb
+                );
+            }
+        }
     }
 }

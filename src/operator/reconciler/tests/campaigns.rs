@@ -105,12 +105,64 @@ fn an_owners_approval_fixes_an_escalated_finding() {
     approved["metadata"]["resourceVersion"] = json!("500");
     approved["spec"]["approval"] = json!({"by": "owner@example.com", "reason": "safe to label"});
     approved["status"] = serde_json::to_value(&write.status).unwrap();
-    let mut effects = h.watched(Source::Findings, Change::Apply(approved));
+    let mut effects = h.watched(Source::Findings, Change::Apply(approved.clone()));
     effects.extend(h.tick());
+    // First the API server is asked whether the owner may approve it: a Metadata fix
+    // needs the verb `approve`.
+    let reviews = reviews(&effects);
+    assert_eq!(reviews.len(), 1, "asked once");
+    let (campaign, key, review) = reviews[0].clone();
+    assert_eq!((review.user.as_str(), review.verb), ("owner@example.com", "approve"));
+    assert!(fixes(effects).is_empty(), "nothing is fixed before the answer");
+    let effects = h.input(Input::Outcome(Outcome::ApprovalReviewed { campaign, key, review, allowed: Ok(true) }));
     let asked = fixes(effects);
     assert_eq!(asked.len(), 1, "the approved fix starts");
     let by = asked[0].parts[0].campaign.as_ref().and_then(|c| c.approved_by.clone());
     assert_eq!(by.as_deref(), Some("owner@example.com"), "the approval is recorded with the fix");
+}
+
+/// Every approval review among `effects`.
+fn reviews(effects: &[Effect]) -> Vec<(String, crate::keys::ObjectKey, crate::operator::reconciler::ApprovalReview)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ReviewApproval { campaign, key, review } => Some((campaign.clone(), key.clone(), review.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_approval_by_someone_the_api_server_says_may_not_approve_fixes_nothing() {
+    let mut h = Harness::new();
+    h.start(own(json!({"mode": "Manual"})), drifted(1));
+    let write = finding_writes(h.tick_recorded()).remove(0);
+    h.input(Input::Outcome(Outcome::FindingWritten {
+        campaign: write.campaign.clone(),
+        key: write.key.clone(),
+        written: Ok((write.body.clone(), write.status.clone())),
+    }));
+    h.advance(ms(200));
+    h.tick();
+    let mut approved = write.body.clone();
+    approved["metadata"]["generation"] = json!(2);
+    approved["spec"]["approval"] = json!({"by": "intern@example.com", "reason": "looks fine"});
+    approved["status"] = serde_json::to_value(&write.status).unwrap();
+    let effects = h.watched(Source::Findings, Change::Apply(approved));
+    let (campaign, key, review) = reviews(&effects).remove(0);
+    let effects = h.input(Input::Outcome(Outcome::ApprovalReviewed { campaign, key, review, allowed: Ok(false) }));
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::PublishOn { reason, message, .. }
+            if *reason == "ApprovalNotAuthorized" && message.starts_with("intern@example.com may not approve findings"))),
+        "a Warning Event on the Finding says why"
+    );
+    assert!(fixes(effects).is_empty());
+    for _ in 0..3 {
+        h.advance(ms(1_000));
+        let effects = h.tick();
+        assert!(reviews(&effects).is_empty(), "not asked again");
+        assert!(fixes(effects).is_empty(), "not fixed");
+    }
 }
 
 #[test]
