@@ -235,6 +235,10 @@ pub struct Evidence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub message: Option<String>,
+    /// For an approval: the class of the fix it was given for. The approval holds for that
+    /// class only: should the finding's fix become another class, it lapses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<RemediationClass>,
 }
 
 #[cfg(test)]

@@ -75,6 +75,8 @@ pub const PAUSED: &str = "Paused";
 pub const FORBIDDEN: &str = "Forbidden";
 /// An approval's approver does not hold the verb its fix needs: it is not acted on.
 pub const APPROVAL_NOT_AUTHORIZED: &str = "ApprovalNotAuthorized";
+/// An approval was given for a fix of another class than the finding's fix now is.
+pub const APPROVAL_LAPSED: &str = "ApprovalLapsed";
 /// A Finding names a campaign but is not one the operator wrote: it is ignored.
 pub const FORGED_FINDING: &str = "ForgedFinding";
 /// A kind the object names is not served by the API server (yet): it is looked up again.

@@ -55,6 +55,8 @@ pub struct FindingEntry {
     /// its fix needs: `(approval, verb, allowed)`, `allowed` being `None` while it is asked.
     /// Asked once per approval: a refused one counts once given again after the grant.
     pub approver_review: Option<(Approval, &'static str, Option<bool>)>,
+    /// Whether the approval that lapsed (its fix became another class) was announced.
+    pub lapse_announced: bool,
     /// Approved fixes that failed in a row, and when the next may be tried.
     pub fix_failures: u32,
     pub fix_retry_at: Option<Timestamp>,
@@ -238,6 +240,7 @@ pub fn new_finding(name: String, namespace: String, severity: Severity, owner: O
         summary: None,
         control: String::new(),
         approver_review: None,
+        lapse_announced: false,
         fix_failures: 0,
         fix_retry_at: None,
     }

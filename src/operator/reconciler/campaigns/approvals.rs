@@ -18,7 +18,7 @@ use crate::api::RemediationClass;
 use crate::api::finding::{Approval, EvidenceAction, FindingState};
 use crate::api::reasons;
 use crate::engine::campaign::Observation;
-use crate::engine::campaign::approved_paths;
+use crate::engine::campaign::{approved_paths, lapsed_approval};
 use crate::keys::ObjectKey;
 use crate::operator::notify::NotificationType;
 use crate::reconcile::campaigns::BACKOFF;
@@ -75,6 +75,10 @@ impl Reconciler {
         }
         // A withdrawn approval (removed from the spec) no longer counts.
         let Some(by) = finding.approval.as_ref().map(|a| a.by.clone()) else { return };
+        if let Some((approver, given_for)) = lapsed_approval(&finding.status) {
+            self.announce_lapse(name, key, approver.to_string(), given_for);
+            return;
+        }
         let Some(paths) = approved_paths(&finding.status).map(<[String]>::to_vec) else { return };
         match check {
             true => {
@@ -154,6 +158,27 @@ impl Reconciler {
                 false
             }
         }
+    }
+
+    /// Says once, with a Warning Event on the Finding, that its approval lapsed: it was
+    /// given for a fix of another class than the finding's fix now is.
+    fn announce_lapse(&mut self, name: &str, key: &ObjectKey, approver: String, given_for: RemediationClass) {
+        let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
+        if std::mem::replace(&mut finding.lapse_announced, true) {
+            return;
+        }
+        let now = finding.status.class.map_or_else(|| "unknown".to_string(), |c| format!("{c:?}"));
+        let message = format!(
+            "the approval by {approver} was given for a {given_for:?} fix; the fix is now {now}: approve it again"
+        );
+        warn!(finding = %format!("{}/{}", finding.namespace, finding.name), "{message}");
+        self.effects.push(Effect::PublishOn {
+            resource: OwnResource::Finding(finding.namespace.clone(), finding.name.clone()),
+            uid: None,
+            type_: EventType::Warning,
+            reason: reasons::APPROVAL_LAPSED,
+            message,
+        });
     }
 
     /// The API server's answer on an approver: an approval it allows is recorded and its fix

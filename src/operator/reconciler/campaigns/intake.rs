@@ -169,6 +169,7 @@ impl Reconciler {
             return;
         }
         finding.approval = watched.spec.approval.clone();
+        finding.lapse_announced = false;
         let Some(approval) = watched.spec.approval else { return };
         let campaign_name = watched.spec.campaign.clone();
         // Recorded at once when the finding is escalated; otherwise, and for the fix, the

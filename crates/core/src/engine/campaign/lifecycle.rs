@@ -232,6 +232,8 @@ pub fn step(status: &FindingStatus, observation: Observation, now: Timestamp) ->
             if state == Escalated && !already {
                 let mut record_ = evidence(now, EvidenceAction::Approved, &by);
                 record_.message = Some(reason);
+                // Given for the fix as it stands: a fix of another class needs another approval.
+                record_.class = status.class;
                 record(&mut next, record_);
             }
         }
@@ -253,13 +255,32 @@ pub fn step(status: &FindingStatus, observation: Observation, now: Timestamp) ->
 /// An approval covers the finding as it stood when it was given: drift at a path the finding
 /// did not list voids it, and the same approval given again does not count (the owner must
 /// approve anew, with another reason or by another person), so an approval never widens a fix.
+///
+/// An approval holds for the class of fix it was given for (recorded with it): when the
+/// finding's fix has become another class, it has lapsed ([`lapsed_approval`]) and the owner
+/// must approve again. Approvals recorded before classes were recorded hold as they were.
 pub fn approved_paths(status: &FindingStatus) -> Option<&[String]> {
+    let newest = newest_approval(status)?;
+    let same_class = newest.class.is_none() || newest.class == status.class;
+    (same_class && status.state == FindingState::Escalated).then_some(status.paths.as_slice())
+}
+
+/// The approval on record that lapsed because the finding's fix became another class:
+/// `(approver, the class it was given for)`. `None` when there is none, or it holds.
+pub fn lapsed_approval(status: &FindingStatus) -> Option<(&str, RemediationClass)> {
+    let newest = newest_approval(status)?;
+    let given_for = newest.class?;
+    (status.state == FindingState::Escalated && Some(given_for) != status.class)
+        .then_some((newest.actor.as_str(), given_for))
+}
+
+/// The newest approval on record, unless drift detected or a reopening since voided it.
+fn newest_approval(status: &FindingStatus) -> Option<&Evidence> {
     let newest =
         status.evidence.iter().rev().find(|e| {
             matches!(e.action, EvidenceAction::Approved | EvidenceAction::Detected | EvidenceAction::Reopened)
         })?;
-    (newest.action == EvidenceAction::Approved && status.state == FindingState::Escalated)
-        .then_some(status.paths.as_slice())
+    (newest.action == EvidenceAction::Approved).then_some(newest)
 }
 
 /// The SHA-256 (hex) of a set of governed fields: each JSON pointer with its value, or with
@@ -390,6 +411,7 @@ fn evidence(now: Timestamp, action: EvidenceAction, actor: &str) -> Evidence {
         live_hash: None,
         result: EvidenceResult::Succeeded,
         message: None,
+        class: None,
     }
 }
 

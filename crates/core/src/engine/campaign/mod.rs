@@ -25,7 +25,7 @@ pub mod waves;
 
 pub use accounting::{FindingSummary, account, status_changed};
 pub use evidence::{evidence_hashes, fields_at};
-pub use lifecycle::{Observation, approved_paths, hash_fields, step};
+pub use lifecycle::{Observation, approved_paths, hash_fields, lapsed_approval, step};
 pub use notices::{CampaignNotice, campaign_notices, finding_notice};
 pub use owner::resolve_owner;
 pub use scope::in_scope;

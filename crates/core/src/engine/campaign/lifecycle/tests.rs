@@ -375,3 +375,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_approval_holds_for_the_class_it_was_given_for_and_lapses_when_the_class_changes() {
+    let escalated = run(vec![drifted(&["/a"]), escalate()]);
+    assert_eq!(escalated.class, Some(RemediationClass::Rollout));
+    let approved = step(&escalated, approve("alice", "window ok"), at(5)).unwrap();
+    assert_eq!(approved.evidence.last().unwrap().class, Some(RemediationClass::Rollout), "the class is on record");
+    assert!(approved_paths(&approved).is_some() && lapsed_approval(&approved).is_none());
+    // The same paths, but the fix now touches access: the approval no longer counts.
+    let mut riskier = approved.clone();
+    riskier.class = Some(RemediationClass::Access);
+    assert_eq!(approved_paths(&riskier), None);
+    assert_eq!(lapsed_approval(&riskier), Some(("alice", RemediationClass::Rollout)));
+    assert_eq!(step(&riskier, approve("alice", "window ok"), at(6)), None, "the same approval does not count again");
+    let again = step(&riskier, approve("alice", "access reviewed"), at(7)).unwrap();
+    assert_eq!(again.evidence.last().unwrap().class, Some(RemediationClass::Access));
+    assert!(approved_paths(&again).is_some() && lapsed_approval(&again).is_none());
+    // An approval recorded before classes were recorded holds as it was.
+    let mut older = riskier.clone();
+    older.evidence.last_mut().unwrap().class = None;
+    assert!(approved_paths(&older).is_some() && lapsed_approval(&older).is_none());
+}
