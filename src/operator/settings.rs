@@ -58,6 +58,9 @@ pub struct OperatorSettings {
     /// The longest any DriftException may last, whatever its own `maxDuration` says: one
     /// that lasts longer is not ready and covers nothing.
     pub max_exception_duration: Duration,
+    /// The ValidatingAdmissionPolicy (and binding, of the same name) that records approvals
+    /// by the requesting user: campaigns say whether it is installed.
+    pub approvals_policy: String,
     /// How long changes to what identity checks read are gathered before the checks run
     /// again.
     pub identity_interval: Duration,
@@ -84,6 +87,7 @@ impl Default for OperatorSettings {
             discovery_retry: Duration::from_secs(10),
             exception_reminder: Duration::from_secs(7 * 24 * 3600),
             max_exception_duration: crate::api::exception::DEFAULT_INSTALLATION_CAP,
+            approvals_policy: "driftwarden-approvals".to_string(),
             identity_interval: Duration::from_secs(2),
             finding_writes: 32,
             api_requests: 64,

@@ -161,6 +161,29 @@ async fn approvals_are_given_only_in_ones_own_name_and_with_the_approve_verb() {
         .patch("plain", &PatchParams::default(), &Patch::Merge(json!({"spec": {"ticket": "OPS-9"}})))
         .await
         .expect("people's other fields are theirs");
+
+    // With the policy installed, a campaign says that approvals are recorded.
+    create_policy(&harness, owners_policy(&ns, json!({"mode": "Audit"}))).await;
+    let deadline = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30)).to_string();
+    let campaign: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "RemediationCampaign", "metadata": {"name": format!("{ns}-audit")},
+        "spec": {"objective": "owners", "owner": {"team": "platform", "contact": "platform@example.com"},
+                 "control": {"policyRef": {"kind": "DriftPolicy", "namespace": ns, "name": "owners"}},
+                 "deadline": deadline}
+    }))
+    .unwrap();
+    let campaigns = Api::<DynamicObject>::all_with(
+        harness.client(),
+        &ApiResource::erase::<driftwarden::api::campaign::RemediationCampaign>(&()),
+    );
+    campaigns.create(&PostParams::default(), &campaign).await.unwrap();
+    let mut harness = harness;
+    harness.start_operator();
+    wait_for(&campaigns, &format!("{ns}-audit"), "approvals recorded", |c| {
+        condition(c, "ApprovalsRecorded").is_some_and(|(s, r)| s == "True" && r == "AdmissionPolicyInstalled")
+    })
+    .await;
+    harness.stop().await;
 }
 
 #[tokio::test]

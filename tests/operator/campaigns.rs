@@ -206,6 +206,14 @@ async fn a_manual_campaign_closes_only_on_the_owners_verified_fix_and_reopens_on
     assert!(evidence_actions(&reopened).contains(&"Reopened".to_string()));
     let campaign = wait_for(&campaigns(&harness), &name, "counted", |c| status_number(c, "total") == 1).await;
     assert_eq!(campaign.data["status"]["findings"]["closed"], 0);
+    // No approvals admission policy in this cluster: the campaign says what that means.
+    let campaign = wait_for(&campaigns(&harness), &name, "says approvals are not recorded", |c| {
+        condition(c, "ApprovalsRecorded").is_some_and(|(s, r)| s == "False" && r == "AdmissionPolicyMissing")
+    })
+    .await;
+    let said =
+        campaign.data["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "ApprovalsRecorded");
+    assert!(said.unwrap()["message"].as_str().unwrap().contains("who wrote it cannot be proven"), "{said:?}");
     harness.stop().await;
 }
 

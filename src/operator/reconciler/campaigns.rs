@@ -43,7 +43,7 @@ use crate::reconcile::findings::{
 };
 use crate::reconcile::policies::Readiness;
 
-mod approvals;
+pub(super) mod approvals;
 mod intake;
 mod notices;
 mod observe;

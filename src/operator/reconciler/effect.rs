@@ -56,6 +56,10 @@ pub enum Effect {
     /// Finding `namespace/name`, before an approval in that user's name is acted on.
     /// Answered by [`Outcome::ApprovalReviewed`](super::Outcome::ApprovalReviewed).
     ReviewApproval { campaign: String, key: ObjectKey, review: ApprovalReview },
+    /// Read whether the approvals admission policy and its binding (both named as given)
+    /// are installed. Answered by
+    /// [`Outcome::ApprovalPolicyChecked`](super::Outcome::ApprovalPolicyChecked).
+    CheckApprovalPolicy(String),
     /// Write a Finding. Answered by [`Outcome::FindingWritten`](super::Outcome::FindingWritten).
     WriteFinding(FindingWrite),
     /// Delete a Finding that left its campaign's scope (a missing one is fine).

@@ -29,7 +29,8 @@ pub enum RequestError {
         #[source]
         source: kube::Error,
     },
-    /// Asking the API server whether an approver may approve.
+    /// Asking the API server whether an approver may approve, or reading whether the
+    /// approvals admission policy is installed.
     #[error("{source}")]
     AccessReview {
         #[source]

@@ -106,6 +106,8 @@ pub enum Outcome {
     StatusWritten(PolicyKey, Result<PolicyStatus, RequestError>),
     /// An asset was read afresh to verify its finding.
     FindingRead { campaign: String, key: ObjectKey, read: campaigns::FreshRead },
+    /// Whether the approvals admission policy and its binding are installed.
+    ApprovalPolicyChecked(Result<bool, RequestError>),
     /// The API server said whether an approver holds the verb the approval needs.
     ApprovalReviewed { campaign: String, key: ObjectKey, review: ApprovalReview, allowed: Result<bool, RequestError> },
     /// A Finding (and its status) was written.
@@ -253,6 +255,8 @@ pub struct Reconciler {
     reports: reports::ReportWriter,
     /// What was announced and fixed, kept in the cluster across restarts.
     ledger: Ledger,
+    /// Whether the approvals admission policy is installed, as last read.
+    approval_policy: campaigns::approvals::PolicyCheck,
 }
 
 impl Reconciler {
@@ -285,6 +289,7 @@ impl Reconciler {
             last_checks: None,
             reports: reports::ReportWriter::default(),
             ledger: Ledger::default(),
+            approval_policy: campaigns::approvals::PolicyCheck::default(),
         }
     }
 
@@ -352,6 +357,7 @@ impl Reconciler {
                 self.on_fixed(key, fixed, result, denied, started)
             }
             Outcome::FindingRead { campaign, key, read } => self.on_finding_read(campaign, key, read),
+            Outcome::ApprovalPolicyChecked(result) => self.on_approval_policy_checked(result),
             Outcome::ApprovalReviewed { campaign, key, review, allowed } => {
                 self.on_approval_reviewed(&campaign, &key, review, allowed)
             }
@@ -425,6 +431,7 @@ impl Reconciler {
         self.flush_status(now);
         self.run_checks(now);
         self.run_waves(now);
+        self.check_approval_policy(now);
         self.flush_campaigns(now);
         self.flush_exceptions(now);
         self.flush_ledger(now);

@@ -125,6 +125,15 @@ impl Runtime {
                     }),
                 );
             }
+            Effect::CheckApprovalPolicy(name) => {
+                let sent = sender(&tx);
+                spawn(
+                    Box::pin(async move {
+                        sent(Outcome::ApprovalPolicyChecked(requests::approval_policy_installed(client, &name).await));
+                    }),
+                    Box::new(move |panic| send(Outcome::ApprovalPolicyChecked(Err(RequestError::Internal(panic))))),
+                );
+            }
             Effect::ReviewApproval { campaign, key, review } => {
                 let (sent, failed) = (sender(&tx), (campaign.clone(), key.clone(), review.clone()));
                 spawn(

@@ -1,6 +1,7 @@
 //! The requests behind the effects: each takes the client and plain data, and answers what
 //! the reconciler needs to know of how it went.
 
+use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
 use k8s_openapi::api::authorization::v1::LocalSubjectAccessReview;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Client;
@@ -253,4 +254,15 @@ pub(super) async fn review_approval(client: Client, review: &ApprovalReview) -> 
         Ok(answer) => Ok(answer.status.is_some_and(|status| status.allowed)),
         Err(source) => Err(RequestError::AccessReview { source }),
     }
+}
+
+/// Whether the ValidatingAdmissionPolicy `name` and its binding of the same name are
+/// installed.
+pub(super) async fn approval_policy_installed(client: Client, name: &str) -> Result<bool, RequestError> {
+    let policies: Api<ValidatingAdmissionPolicy> = Api::all(client.clone());
+    let bindings: Api<ValidatingAdmissionPolicyBinding> = Api::all(client);
+    let read = |source| RequestError::AccessReview { source };
+    let policy = policies.get_opt(name).await.map_err(read)?;
+    let binding = bindings.get_opt(name).await.map_err(read)?;
+    Ok(policy.is_some() && binding.is_some())
 }

@@ -396,7 +396,8 @@ pub struct CampaignStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// The campaign's conditions: `Ready`, `Reconciling`, `Stalled`, `OnTrack`, `AtRisk`,
-    /// `Completed` and `DeadlineMissed`.
+    /// `Completed`, `DeadlineMissed`, and `ApprovalsRecorded` (whether the admission policy that
+    /// records approvals by the requesting user is installed).
     #[serde(default)]
     #[schemars(schema_with = "super::conditions::schema")]
     pub conditions: Vec<Condition>,

@@ -28,6 +28,9 @@ pub mod types {
     pub const COMPLETED: &str = "Completed";
     /// RemediationCampaign: the deadline passed before the success criteria were met.
     pub const DEADLINE_MISSED: &str = "DeadlineMissed";
+    /// RemediationCampaign: the admission policy that records approvals by the requesting
+    /// user is installed (False: it is not, and who wrote an approval cannot be proven).
+    pub const APPROVALS_RECORDED: &str = "ApprovalsRecorded";
 
     /// DriftException: approved and not expired; drift it covers is not enforced.
     pub const ACTIVE: &str = "Active";
@@ -50,6 +53,7 @@ pub mod types {
         AT_RISK,
         COMPLETED,
         DEADLINE_MISSED,
+        APPROVALS_RECORDED,
         ACTIVE,
         EXPIRED,
         COVERS_NOTHING,
@@ -75,6 +79,12 @@ pub const PAUSED: &str = "Paused";
 pub const FORBIDDEN: &str = "Forbidden";
 /// An approval's approver does not hold the verb its fix needs: it is not acted on.
 pub const APPROVAL_NOT_AUTHORIZED: &str = "ApprovalNotAuthorized";
+/// The approvals admission policy and its binding are installed.
+pub const ADMISSION_POLICY_INSTALLED: &str = "AdmissionPolicyInstalled";
+/// The approvals admission policy or its binding is missing.
+pub const ADMISSION_POLICY_MISSING: &str = "AdmissionPolicyMissing";
+/// Whether the approvals admission policy is installed could not be read.
+pub const ADMISSION_POLICY_UNREADABLE: &str = "AdmissionPolicyUnreadable";
 /// An approval was given for a fix of another class than the finding's fix now is.
 pub const APPROVAL_LAPSED: &str = "ApprovalLapsed";
 /// A Finding names a campaign but is not one the operator wrote: it is ignored.

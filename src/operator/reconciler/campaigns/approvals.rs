@@ -15,8 +15,9 @@ use tracing::warn;
 use super::super::error::RequestError;
 use super::super::{ApprovalReview, Effect, EventType, OwnResource, Reconciler};
 use crate::api::RemediationClass;
+use crate::api::conditions::{ConditionSpec, ConditionStatus};
 use crate::api::finding::{Approval, EvidenceAction, FindingState};
-use crate::api::reasons;
+use crate::api::reasons::{self, types};
 use crate::engine::campaign::Observation;
 use crate::engine::campaign::{approved_paths, lapsed_approval};
 use crate::keys::ObjectKey;
@@ -234,5 +235,72 @@ impl Reconciler {
                 );
             }
         }
+    }
+}
+
+/// How often the operator reads whether the approvals admission policy is installed.
+const POLICY_CHECK_PERIOD: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// Whether the approvals admission policy is installed, as last read.
+#[derive(Debug, Default)]
+pub(in crate::operator::reconciler) struct PolicyCheck {
+    /// `Ok(installed)`, or why it could not be read; `None` before the first answer.
+    answer: Option<Result<bool, String>>,
+    checking: bool,
+    next: Option<Timestamp>,
+}
+
+impl Reconciler {
+    /// Reads, while campaigns exist, whether the approvals admission policy is installed:
+    /// at once, then every five minutes.
+    pub(in crate::operator::reconciler) fn check_approval_policy(&mut self, now: Timestamp) {
+        let check = &mut self.approval_policy;
+        if self.campaigns.is_empty() || check.checking || check.next.is_some_and(|at| at > now) {
+            return;
+        }
+        check.checking = true;
+        self.effects.push(Effect::CheckApprovalPolicy(self.settings.approvals_policy.clone()));
+    }
+
+    pub(in crate::operator::reconciler) fn on_approval_policy_checked(&mut self, result: Result<bool, RequestError>) {
+        let check = &mut self.approval_policy;
+        check.checking = false;
+        check.next = Some(self.now + POLICY_CHECK_PERIOD);
+        let answer = result.map_err(|error| error.to_string());
+        if let Err(problem) = &answer {
+            warn!("cannot read whether the approvals admission policy is installed: {problem}");
+        }
+        check.answer = Some(answer);
+    }
+
+    /// The `ApprovalsRecorded` condition every campaign carries: whether the admission
+    /// policy that records approvals by the requesting user is installed. `None` before
+    /// the first answer.
+    pub(in crate::operator::reconciler) fn approvals_condition(&self) -> Option<ConditionSpec> {
+        let policy = &self.settings.approvals_policy;
+        Some(match self.approval_policy.answer.as_ref()? {
+            Ok(true) => ConditionSpec::new(
+                types::APPROVALS_RECORDED,
+                ConditionStatus::True,
+                reasons::ADMISSION_POLICY_INSTALLED,
+                format!("the ValidatingAdmissionPolicy {policy} admits approvals only in the requesting user's name"),
+            ),
+            Ok(false) => ConditionSpec::new(
+                types::APPROVALS_RECORDED,
+                ConditionStatus::False,
+                reasons::ADMISSION_POLICY_MISSING,
+                format!(
+                    "the ValidatingAdmissionPolicy {policy} or its binding is not installed: an approval is acted on \
+                     once the API server says its approver holds the verb, but who wrote it cannot be proven; \
+                     install the chart with approvals.admissionPolicy (Kubernetes 1.30+)"
+                ),
+            ),
+            Err(problem) => ConditionSpec::new(
+                types::APPROVALS_RECORDED,
+                ConditionStatus::Unknown,
+                reasons::ADMISSION_POLICY_UNREADABLE,
+                format!("whether the ValidatingAdmissionPolicy {policy} is installed cannot be read: {problem}"),
+            ),
+        })
     }
 }

@@ -129,6 +129,7 @@ impl Reconciler {
             .and_then(CampaignEntry::policy)
             .map(|p| self.policies.get(&p).map(|policy| self.readiness(policy)));
         let identity_problem = self.identity_problem();
+        let approvals = self.approvals_condition();
         let Some(campaign) = self.campaigns.get_mut(name) else { return };
         if campaign.writing || campaign.retry_status_at.is_some_and(|at| at > now) {
             return;
@@ -179,6 +180,9 @@ impl Reconciler {
                 _ => None,
             },
         };
+        if let Some(condition) = approvals {
+            set_condition(&mut status.conditions, condition, generation, Time(now));
+        }
         if let Some((reason, message)) = problem {
             let time = Time(now);
             let ready = ConditionSpec::new(types::READY, ConditionStatus::False, reason, message.clone());
