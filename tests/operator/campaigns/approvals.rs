@@ -33,11 +33,16 @@ fn mode_is(cm: &ConfigMap, mode: &str) -> bool {
 
 async fn approve(harness: &Harness, finding: &str, by: &str) {
     grant_approve(harness, harness.ns(), by, false).await;
+    give_approval(harness, finding, by, "restores the declared mode").await;
+}
+
+/// Writes an approval into `finding`, as its owner would (nothing granted).
+async fn give_approval(harness: &Harness, finding: &str, by: &str, reason: &str) {
     findings(harness, harness.ns())
         .patch(
             finding,
             &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"approval": {"by": by, "reason": "restores the declared mode"}}})),
+            &Patch::Merge(json!({"spec": {"approval": {"by": by, "reason": reason}}})),
         )
         .await
         .unwrap();
@@ -236,14 +241,7 @@ async fn an_approval_by_someone_without_the_approve_verb_fixes_nothing() {
     let name = create_campaign(&harness, json!({"strategy": {"mode": "Manual"}})).await;
     let escalated = finding_of(&harness, &name, "settings", "escalated", |f| state(f) == "Escalated").await;
     let finding = escalated.metadata.name.clone().unwrap();
-    findings(&harness, &ns)
-        .patch(
-            &finding,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"approval": {"by": "intern@example.com", "reason": "looks fine"}}})),
-        )
-        .await
-        .unwrap();
+    give_approval(&harness, &finding, "intern@example.com", "looks fine").await;
     let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(harness.client(), &ns);
     eventually("an ApprovalNotAuthorized Event on the Finding", || async {
         events.list(&Default::default()).await.unwrap().items.iter().any(|e| {
@@ -259,14 +257,7 @@ async fn an_approval_by_someone_without_the_approve_verb_fixes_nothing() {
     assert!(mode_is(&config_maps.get("settings").await.unwrap(), "slow"), "nothing was fixed");
     // Once the approver may approve, the same approval counts.
     grant_approve(&harness, &ns, "intern@example.com", false).await;
-    findings(&harness, &ns)
-        .patch(
-            &finding,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"approval": {"by": "intern@example.com", "reason": "granted now"}}})),
-        )
-        .await
-        .unwrap();
+    give_approval(&harness, &finding, "intern@example.com", "granted now").await;
     finding_of(&harness, &name, "settings", "fixed on the allowed approval", |f| state(f) == "Closed").await;
     harness.stop().await;
 }

@@ -84,10 +84,9 @@ fn finding_writes(effects: Vec<Effect>) -> Vec<FindingWrite> {
         .collect()
 }
 
-#[test]
-fn an_owners_approval_fixes_an_escalated_finding() {
-    let mut h = Harness::new();
-    // Manual: owners fix; the operator fixes only what an owner approves.
+/// A Manual campaign's one Finding, opened and written: owners fix, the operator fixes only
+/// what an owner approves.
+fn opened_finding(h: &mut Harness) -> FindingWrite {
     h.start(own(json!({"mode": "Manual"})), drifted(1));
     let mut writes = finding_writes(h.tick_recorded());
     assert_eq!(writes.len(), 1, "the operator opens a Finding for the asset, once its notice is recorded");
@@ -98,6 +97,13 @@ fn an_owners_approval_fixes_an_escalated_finding() {
         written: Ok((write.body.clone(), write.status.clone())),
     }));
     h.advance(ms(200));
+    write
+}
+
+#[test]
+fn an_owners_approval_fixes_an_escalated_finding() {
+    let mut h = Harness::new();
+    let write = opened_finding(&mut h);
     assert!(fixes(h.tick()).is_empty(), "nothing is fixed without an approval");
     // The owner approves: the Finding comes back through its watch with the approval.
     let mut approved = write.body.clone();
@@ -135,14 +141,7 @@ fn reviews(effects: &[Effect]) -> Vec<(String, crate::keys::ObjectKey, crate::op
 #[test]
 fn an_approval_by_someone_the_api_server_says_may_not_approve_fixes_nothing() {
     let mut h = Harness::new();
-    h.start(own(json!({"mode": "Manual"})), drifted(1));
-    let write = finding_writes(h.tick_recorded()).remove(0);
-    h.input(Input::Outcome(Outcome::FindingWritten {
-        campaign: write.campaign.clone(),
-        key: write.key.clone(),
-        written: Ok((write.body.clone(), write.status.clone())),
-    }));
-    h.advance(ms(200));
+    let write = opened_finding(&mut h);
     h.tick();
     let mut approved = write.body.clone();
     approved["metadata"]["generation"] = json!(2);
