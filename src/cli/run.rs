@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::logging::{self, LogFormat};
+use crate::notification::{Cidr, SinkAddressPolicy};
 use crate::operator::leader::LeaderSettings;
+use crate::operator::notify::NotifySettings;
 use crate::operator::{OperatorSettings, RunOptions, Services, supervise};
 
 /// Arguments of `driftwarden run`.
@@ -41,6 +43,16 @@ pub struct RunArgs {
     /// The name of the Lease, in `--namespace`.
     #[arg(long, default_value = "driftwarden-leader")]
     pub lease_name: String,
+    /// Blocks of addresses notification sinks may use although they are loopback,
+    /// link-local, private or unique-local (as `10.20.0.0/16` or `fd00::/8`; repeat the flag,
+    /// or separate blocks by commas, for several). Without it no sink may reach them.
+    #[arg(
+        long = "notification-allowed-cidrs",
+        env = "DRIFTWARDEN_NOTIFICATION_ALLOWED_CIDRS",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub notification_allowed_cidrs: Vec<Cidr>,
 }
 
 /// Runs the operator with the in-cluster configuration or the kubeconfig until SIGTERM or
@@ -90,7 +102,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
             tracing::info!("shutting down");
             let _ = stop.send(true);
         });
-        let services = Services::new(client.clone());
+        let allowed = &args.notification_allowed_cidrs;
+        if !allowed.is_empty() {
+            let blocks: Vec<String> = allowed.iter().map(Cidr::to_string).collect();
+            tracing::info!(allowed = %blocks.join(","), "notification sinks may use these restricted addresses");
+        }
+        let notify = NotifySettings { addresses: SinkAddressPolicy::allowing(allowed.clone()), ..Default::default() };
+        let services = Services::with_notify(client.clone(), notify);
         match supervise(client, options, services, stopped).await {
             Ok(()) => {
                 tracing::info!("driftwarden operator stopped");
@@ -159,5 +177,22 @@ mod tests {
         assert_eq!(watch_namespaces(&cli.run.watch_namespaces), ["shop", "batch"]);
         let cli = Cli::try_parse_from(["run"]).unwrap();
         assert!(watch_namespaces(&cli.run.watch_namespaces).is_empty(), "no flag: the whole cluster");
+    }
+
+    #[test]
+    fn allowed_notification_blocks_are_comma_separated_and_a_bad_one_stops_the_start() {
+        let cli = Cli::try_parse_from(["run", "--notification-allowed-cidrs", "127.0.0.0/8,fd00::/8"]).unwrap();
+        let blocks: Vec<String> = cli.run.notification_allowed_cidrs.iter().map(ToString::to_string).collect();
+        assert_eq!(blocks, ["127.0.0.0/8", "fd00::/8"]);
+        assert!(Cli::try_parse_from(["run"]).unwrap().run.notification_allowed_cidrs.is_empty());
+        let error = Cli::try_parse_from(["run", "--notification-allowed-cidrs", "127.0.0.0/8,10.0.0.0/40"])
+            .err()
+            .expect("a prefix longer than 32 is refused");
+        let shown = error.to_string();
+        assert!(
+            shown.contains("--notification-allowed-cidrs")
+                && shown.contains("\"10.0.0.0/40\" is not a CIDR block: the prefix length must be a number from 0 to 32"),
+            "{shown}"
+        );
     }
 }

@@ -233,7 +233,7 @@ async fn a_cluster_admin_account_behind_a_load_balancer_is_critical_and_its_owne
     let ns = harness.ns().to_string();
     let (url, mut events) = crate::receiver::start().await;
     let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
-    create(&secrets, json!({"metadata": {"name": "security-hooks"}, "stringData": {"url": url}})).await;
+    create(&secrets, crate::receiver::hook_secret("security-hooks", &url)).await;
     let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
     let bindings: Api<ClusterRoleBinding> = Api::all(harness.client());
     let admin_binding = |name: &str, account: &str| {

@@ -40,11 +40,17 @@ pub struct Services {
 }
 
 impl Services {
-    /// Fresh metrics, a not-ready flag, and a notifier delivering with default settings.
+    /// Fresh metrics, a not-ready flag, and a notifier delivering with default settings
+    /// (no sink may use a loopback, link-local or private address).
     pub fn new(client: Client) -> Self {
+        Self::with_notify(client, NotifySettings::default())
+    }
+
+    /// Fresh metrics, a not-ready flag, and a notifier delivering with `notify`.
+    pub fn with_notify(client: Client, notify: NotifySettings) -> Self {
         let metrics = Arc::new(Metrics::new());
         let client = counting_client(client, metrics.clone());
-        let (notifier, _) = Notifier::spawn(client, NotifySettings::default(), metrics.clone());
+        let (notifier, _) = Notifier::spawn(client, notify, metrics.clone());
         Self { metrics, health: Health::new(), notifier }
     }
 }
