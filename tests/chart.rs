@@ -326,7 +326,10 @@ fn a_namespaced_install_has_a_role_per_watched_namespace_and_no_cluster_wide_rea
         }
     }
     assert!(!grants_verb(&roles, "", "namespaces", "list"), "Namespaces are read by name, never listed");
-    assert!(!grants_verb(&roles, "", "secrets", "get"), "no Secret is readable unless rbac.notificationSecrets names it");
+    assert!(
+        !grants_verb(&roles, "", "secrets", "get"),
+        "no Secret is readable unless rbac.notificationSecrets names it"
+    );
     assert!(!grants_verb(&roles, "driftwarden.dev", "clusterdriftpolicies", "list"), "cluster kinds are not watched");
     assert!(!grants_verb(&roles, "", "configmaps", "delete"), "delete only with recreate");
     assert_eq!(namespaced.of_kind("RoleBinding").len(), 4, "the Lease's and one per watched namespace");
@@ -354,7 +357,8 @@ fn secret_rules(rendered: &Rendered) -> Vec<(String, Option<Vec<String>>, Vec<St
     for role in rendered.of_kind("Role").into_iter().chain(rendered.of_kind("ClusterRole")) {
         let namespace = role["metadata"]["namespace"].as_str().unwrap_or("<cluster>").to_string();
         let rules: Vec<PolicyRule> = serde_json::from_value(role["rules"].clone()).unwrap_or_default();
-        for rule in rules.into_iter().filter(|r| r.resources.as_ref().is_some_and(|r| r.iter().any(|r| r == "secrets"))) {
+        for rule in rules.into_iter().filter(|r| r.resources.as_ref().is_some_and(|r| r.iter().any(|r| r == "secrets")))
+        {
             out.push((namespace.clone(), rule.resource_names.clone(), rule.verbs.clone()));
         }
     }
@@ -519,7 +523,10 @@ fn invalid_values_are_refused_with_a_message_naming_the_value() {
         (json!({"replicas": 2, "leaderElection": {"enabled": false}}), "replicas > 1 needs leaderElection.enabled"),
         (json!({"rbac": {"notificationSecrets": {"scope": "Cluster"}}}), "scope"),
         (json!({"rbac": {"notificationSecrets": {"secrets": [{"namespace": "shop"}]}}}), "names"),
-        (json!({"rbac": {"notificationSecrets": {"namespaces": ["Not_A_Namespace"]}}}), "/rbac/notificationSecrets/namespaces/0"),
+        (
+            json!({"rbac": {"notificationSecrets": {"namespaces": ["Not_A_Namespace"]}}}),
+            "/rbac/notificationSecrets/namespaces/0",
+        ),
         (json!({"notifications": {"allowedCIDRs": ["cluster-network"]}}), "/notifications/allowedCIDRs/0"),
     ];
     for (values, expected) in cases {

@@ -665,10 +665,7 @@ async fn an_unlabelled_secret_is_not_read() {
     );
     assert!(receiver.requests().is_empty());
     let logs = logs_since(from);
-    assert!(
-        logs.contains(r#"Secret hook is not labelled driftwarden.dev/notification-credentials: "true""#),
-        "{logs}"
-    );
+    assert!(logs.contains(r#"Secret hook is not labelled driftwarden.dev/notification-credentials: "true""#), "{logs}");
 
     // An Authorization value in another, unlabelled Secret: nothing is sent, not even
     // without it.

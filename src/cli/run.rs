@@ -191,7 +191,8 @@ mod tests {
         let shown = error.to_string();
         assert!(
             shown.contains("--notification-allowed-cidrs")
-                && shown.contains("\"10.0.0.0/40\" is not a CIDR block: the prefix length must be a number from 0 to 32"),
+                && shown
+                    .contains("\"10.0.0.0/40\" is not a CIDR block: the prefix length must be a number from 0 to 32"),
             "{shown}"
         );
     }

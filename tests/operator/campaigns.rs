@@ -397,8 +397,7 @@ async fn campaign_owners_hear_of_critical_findings_at_once_and_of_checkpoints_an
     let ns = harness.ns().to_string();
     let (url, mut events) = crate::receiver::start().await;
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(harness.client(), &ns);
-    let hook =
-        serde_json::from_value(crate::receiver::hook_secret("campaign-hooks", &url)).unwrap();
+    let hook = serde_json::from_value(crate::receiver::hook_secret("campaign-hooks", &url)).unwrap();
     secrets.create(&PostParams::default(), &hook).await.unwrap();
     let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(harness.client(), &ns);
     let account = serde_json::from_value(json!({"metadata": {"name": "builder", "labels": {"app": "shop"}}})).unwrap();

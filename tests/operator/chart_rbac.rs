@@ -335,8 +335,7 @@ async fn the_default_chart_rbac_with_the_sink_secret_named_is_enough_and_every_u
     // Deployment, a policy for each.
     let (url, mut notifications) = receiver::start().await;
     let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
-    let hook: Secret =
-        serde_json::from_value(crate::receiver::hook_secret("hooks", &url)).unwrap();
+    let hook: Secret = serde_json::from_value(crate::receiver::hook_secret("hooks", &url)).unwrap();
     secrets.create(&PostParams::default(), &hook).await.unwrap();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();

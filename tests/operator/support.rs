@@ -180,7 +180,6 @@ where
     found.expect("object exists")
 }
 
-/// Reads a field of a dynamic object's status as a number.
 /// The notification settings of the tests: sinks may use loopback addresses
 /// (`--notification-allowed-cidrs 127.0.0.0/8`), where the tests' receivers listen.
 pub fn local_sinks() -> NotifySettings {
@@ -188,6 +187,7 @@ pub fn local_sinks() -> NotifySettings {
     NotifySettings { addresses: SinkAddressPolicy::allowing(vec![loopback]), ..NotifySettings::default() }
 }
 
+/// Reads a field of a dynamic object's status as a number.
 pub fn status_number(object: &DynamicObject, field: &str) -> i64 {
     object.data.pointer(&format!("/status/{field}")).and_then(serde_json::Value::as_i64).unwrap_or(0)
 }

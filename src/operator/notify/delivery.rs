@@ -157,7 +157,7 @@ async fn deliver(shared: &Shared, http: &HttpClient, sink: &Sink, queued: Queued
     };
     shared.finish(DeliveryReport { sink: name, id: notification.id, result, attempts, category });
     if let Some(receipt) = receipt {
-        receipt(result);
+        receipt(result, outcome.as_ref().err());
     }
 }
 

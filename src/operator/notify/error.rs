@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::api::reasons;
+
 /// A failed delivery attempt.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -109,13 +111,13 @@ impl DeliveryError {
     /// A stable PascalCase label for logs, Events and metrics.
     pub fn category(&self) -> &'static str {
         match self {
-            Self::SecretNotFound { .. } => "SecretNotFound",
-            Self::SecretKeyMissing { .. } => "SecretKeyMissing",
+            Self::SecretNotFound { .. } => reasons::SECRET_NOT_FOUND,
+            Self::SecretKeyMissing { .. } => reasons::SECRET_KEY_MISSING,
             Self::SecretRead { .. } => "SecretRead",
-            Self::SecretNotLabelled { .. } => "SecretNotLabelled",
-            Self::InvalidUrl { .. } => "InvalidUrl",
-            Self::AddressRefused { .. } => "AddressRefused",
-            Self::InvalidAuthHeader { .. } => "InvalidAuthHeader",
+            Self::SecretNotLabelled { .. } => reasons::SECRET_NOT_LABELLED,
+            Self::InvalidUrl { .. } => reasons::INVALID_URL,
+            Self::AddressRefused { .. } => reasons::ADDRESS_REFUSED,
+            Self::InvalidAuthHeader { .. } => reasons::INVALID_AUTH_HEADER,
             Self::Transport { .. } => "Transport",
             Self::Timeout { .. } => "Timeout",
             Self::Status { .. } => "HttpStatus",

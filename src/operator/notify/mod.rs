@@ -116,8 +116,9 @@ pub struct DeliveryReport {
 }
 
 /// Told once how one notification ended: delivered, refused, given up after its retries,
-/// not queued (full queue) or skipped as a duplicate.
-pub type Receipt = Box<dyn FnOnce(NotificationResult) + Send>;
+/// not queued (full queue) or skipped as a duplicate; with the last error when a delivery
+/// was attempted and failed.
+pub type Receipt = Box<dyn FnOnce(NotificationResult, Option<&DeliveryError>) + Send>;
 
 /// A notification on its way, with whom to tell how it ended.
 pub(crate) struct Queued {
@@ -129,7 +130,7 @@ impl Queued {
     /// Tells the sender how it ended.
     pub(crate) fn settle(self, result: NotificationResult) {
         if let Some(receipt) = self.receipt {
-            receipt(result);
+            receipt(result, None);
         }
     }
 }

@@ -36,6 +36,7 @@ mod kinds;
 mod ledger;
 mod recreating;
 mod reports;
+mod sinks;
 mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -132,6 +133,9 @@ pub enum Outcome {
     LedgerWritten { index: usize, serial: u64, result: Result<(), RequestError> },
     /// An announcement from the ledger was delivered (or not).
     Delivered { id: String, delivery: Delivery },
+    /// A delivery to a sink told something of its configuration: it delivered, or the
+    /// configuration refused it.
+    SinkChecked { sink: crate::notification::SinkKey, health: crate::reconcile::sinks::SinkHealth },
 }
 
 /// What changed for one policy while reconciling one object, to count and announce.
@@ -251,6 +255,8 @@ pub struct Reconciler {
     reports: reports::ReportWriter,
     /// What was announced and fixed, kept in the cluster across restarts.
     ledger: Ledger,
+    /// How the last delivery to each sink went, for the policies and campaigns naming it.
+    sinks: std::collections::HashMap<crate::notification::SinkKey, crate::reconcile::sinks::SinkHealth>,
 }
 
 impl Reconciler {
@@ -283,6 +289,7 @@ impl Reconciler {
             last_checks: None,
             reports: reports::ReportWriter::default(),
             ledger: Ledger::default(),
+            sinks: std::collections::HashMap::new(),
         }
     }
 
@@ -357,6 +364,7 @@ impl Reconciler {
             Outcome::PolicyReportWritten(namespace, written) => self.on_report_written(namespace, written),
             Outcome::LedgerWritten { index, serial, result } => self.on_ledger_written(index, serial, result),
             Outcome::Delivered { id, delivery } => self.on_delivered(&id, delivery),
+            Outcome::SinkChecked { sink, health } => self.on_sink_checked(sink, health),
             Outcome::StatusWritten(key, result) => {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };
@@ -436,16 +444,13 @@ impl Reconciler {
             let policy = policies.get(key)?;
             Some(policy.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping).1)
         });
-        let operator_namespace = &self.settings.namespace;
-        let used = self
+        let used: std::collections::HashSet<_> = self
             .policies
             .values()
             .filter_map(|p| p.sink.as_ref().map(Sink::key))
-            .chain(self.campaigns.values().filter_map(|c| {
-                let spec = c.spec.as_ref().ok()?.notify.clone()?;
-                Some(Sink { namespace: operator_namespace.clone(), spec }.key())
-            }))
+            .chain(self.campaigns.values().filter_map(|c| self.campaign_sink(c).map(|s| s.key())))
             .collect();
+        self.sinks.retain(|key, _| used.contains(key));
         self.effects.push(Effect::RetainSinks(used));
     }
 }

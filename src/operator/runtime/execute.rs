@@ -19,6 +19,7 @@ use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome, OwnR
 use crate::operator::reconciler::{ReportError, RequestError, panic_message};
 use crate::operator::remediate::{self, FixError, FixResult};
 use crate::operator::{recreation_runner, watch};
+use crate::reconcile::sinks::SinkHealth;
 
 impl Runtime {
     /// Carries out one effect.
@@ -255,7 +256,20 @@ impl Runtime {
                 });
             }
             Effect::Deliver { id, pending: Pending::Notification { sink, notification } } => {
-                let receipt: Receipt = Box::new(move |result| {
+                let key = sink.key();
+                let receipt: Receipt = Box::new(move |result, error| {
+                    // What the delivery says of the sink's configuration, for the condition
+                    // on what names it: a failure of the sink itself says nothing of it.
+                    let health = match (result, error) {
+                        (NotificationResult::Delivered, _) => Some(SinkHealth::Delivered),
+                        (_, Some(error)) if error.is_misconfiguration() => {
+                            Some(SinkHealth::Refused { reason: error.category(), message: error.to_string() })
+                        }
+                        _ => None,
+                    };
+                    if let Some(health) = health {
+                        send(Outcome::SinkChecked { sink: key, health });
+                    }
                     let delivery = match result {
                         NotificationResult::Delivered | NotificationResult::Duplicate => Delivery::Delivered,
                         NotificationResult::Rejected => Delivery::Refused,

@@ -209,7 +209,9 @@ impl fmt::Display for RestrictedRange {
 
 /// An address a sink may not be delivered to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{address} is a {range} address, which notification sinks may not use unless --notification-allowed-cidrs lists it")]
+#[error(
+    "{address} is a {range} address, which notification sinks may not use unless --notification-allowed-cidrs lists it"
+)]
 pub struct AddressRefused {
     /// The address.
     pub address: IpAddr,
