@@ -314,3 +314,64 @@ async fn a_cluster_admin_account_behind_a_load_balancer_is_critical_and_its_owne
     }
     harness.stop().await;
 }
+
+/// How many Secrets the operator's watch cache holds.
+fn secrets_watched(harness: &Harness) -> Option<u64> {
+    let metrics = harness.metrics().encode();
+    let line = metrics.lines().find(|l| l.starts_with(r#"driftwarden_watched_objects{kind="Secret.v1"} "#))?;
+    line.rsplit(' ').next()?.parse().ok()
+}
+
+#[tokio::test]
+async fn identity_checks_watch_only_token_secrets_until_secret_rotation_needs_the_others() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
+    create(&accounts, json!({"metadata": {"name": "deployer"}})).await;
+    create(
+        &secrets,
+        json!({
+            "metadata": {"name": "deployer-token", "annotations": {"kubernetes.io/service-account.name": "deployer"}},
+            "type": "kubernetes.io/service-account-token", "stringData": {"token": "not-a-real-token"}
+        }),
+    )
+    .await;
+    let stale = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48)).to_string();
+    create(
+        &secrets,
+        json!({"metadata": {"name": "api-key", "annotations": {"driftwarden.dev/rotated-at": stale}},
+               "stringData": {"key": "value-never-shown"}}),
+    )
+    .await;
+    let all = Api::<Secret>::all(harness.client());
+    let count = |fields: Option<&'static str>| {
+        let all = all.clone();
+        async move {
+            let params = fields.map_or_else(ListParams::default, |f| ListParams::default().fields(f));
+            all.list(&params).await.expect("Secrets listed").items.len() as u64
+        }
+    };
+    let tokens = count(Some("type=kubernetes.io/service-account-token")).await;
+    assert!(tokens < count(None).await, "the cluster holds other Secrets than tokens");
+
+    let legacy =
+        check_campaign(&harness, json!({"name": "LegacyServiceAccountTokens"}), in_namespace(&harness), "Auto").await;
+    finding(&harness, &ns, &format!("{legacy}.secret.deployer-token"), "sent to its owner", "Escalated").await;
+    assert_eq!(secrets_watched(&harness), Some(tokens), "only ServiceAccount token Secrets are watched");
+
+    // SecretRotation looks at every other Secret: the watch widens to all of them (their
+    // metadata and type only).
+    let rotation = check_campaign(
+        &harness,
+        json!({"name": "SecretRotation", "parameters": {"maxAge": "24h"}}),
+        in_namespace(&harness),
+        "Auto",
+    )
+    .await;
+    let key = finding(&harness, &ns, &format!("{rotation}.secret.api-key"), "escalated", "Escalated").await;
+    assert!(!serde_json::to_string(&key.data).unwrap().contains("value-never-shown"));
+    let everything = count(None).await;
+    eventually("every Secret watched", || async { secrets_watched(&harness) == Some(everything) }).await;
+    harness.stop().await;
+}

@@ -30,7 +30,7 @@ pub enum Effect {
     Discover(KindKey),
     /// Watch `kind`, keeping `mask` of each object; a running watch of the kind is replaced
     /// (and its objects listed again). Answered by watch events.
-    Watch { kind: KindKey, resource: ApiResource, namespaced: bool, mask: Arc<FieldMask> },
+    Watch { kind: KindKey, resource: ApiResource, namespaced: bool, mask: Arc<FieldMask>, fields: Option<String> },
     /// Stop watching `kind`.
     Unwatch(KindKey),
     /// Fix one object: a server-side-apply dry-run, the apply and a verifying read, or a
@@ -49,9 +49,10 @@ pub enum Effect {
     CheckFix { fix: Fix, campaign: CampaignFix },
     /// Write a policy's status. Answered by [`Outcome::StatusWritten`](super::Outcome::StatusWritten).
     WritePolicyStatus { policy: PolicyKey, status: PolicyStatus },
-    /// Read a campaign's asset afresh, never from the cache. Answered by
-    /// [`Outcome::FindingRead`](super::Outcome::FindingRead).
-    ReadAsset { campaign: String, key: ObjectKey, resource: ApiResource, namespaced: bool },
+    /// Read a campaign's asset afresh, never from the cache; only its metadata when
+    /// `metadata_only` (a Secret an identity check reported: its data is never fetched).
+    /// Answered by [`Outcome::FindingRead`](super::Outcome::FindingRead).
+    ReadAsset { campaign: String, key: ObjectKey, resource: ApiResource, namespaced: bool, metadata_only: bool },
     /// Write a Finding. Answered by [`Outcome::FindingWritten`](super::Outcome::FindingWritten).
     WriteFinding(FindingWrite),
     /// Delete a Finding that left its campaign's scope (a missing one is fine).

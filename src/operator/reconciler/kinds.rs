@@ -37,18 +37,26 @@ impl Reconciler {
         }
     }
 
-    /// When a policy governs fields of `kind` the cache does not keep, the kind is watched
-    /// again with the wider mask: its objects are relisted, and nothing is evaluated against
-    /// the narrower cache meanwhile. A narrower mask waits for the next relist.
+    /// When a policy governs fields of `kind` the cache does not keep, or needs objects its
+    /// field selector leaves out, the kind is watched again with the wider mask or without
+    /// the selector: its objects are relisted, and nothing is evaluated against the narrower
+    /// cache meanwhile. A narrower mask or selector waits for the next relist.
     pub(super) fn widen_mask(&mut self, kind: &KindKey) {
         let mask = self.mask_for(kind);
+        let fields = self.watch_fields(kind);
         let Some(entry) = self.kinds.get_mut(kind) else { return };
-        if entry.mask.covers(&mask) {
+        let wider_selection = entry.fields.is_some() && entry.fields != fields;
+        if entry.mask.covers(&mask) && !wider_selection {
             return;
         }
-        entry.mask = Arc::new(mask);
+        if !entry.mask.covers(&mask) {
+            entry.mask = Arc::new(mask);
+        }
+        if wider_selection {
+            entry.fields = fields;
+        }
         if let (true, Some((resource, namespaced))) = (entry.watching, entry.resource.as_ref()) {
-            debug!(kind = %kind, "governed fields widened: relisting");
+            debug!(kind = %kind, "governed fields or objects widened: relisting");
             entry.synced = false;
             entry.relist = None;
             // The runtime replaces the running watch with one that keeps the wider mask.
@@ -57,6 +65,7 @@ impl Reconciler {
                 resource: resource.clone(),
                 namespaced: *namespaced,
                 mask: entry.mask.clone(),
+                fields: entry.fields.clone(),
             });
         }
     }

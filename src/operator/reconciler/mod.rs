@@ -171,6 +171,8 @@ struct KindEntry {
     watching: bool,
     /// What the cache keeps of each object: the fields the policies govern.
     mask: Arc<FieldMask>,
+    /// The field selector the kind is watched with, if it is watched in part.
+    fields: Option<String>,
     cache: BTreeMap<ObjectKey, Value>,
     relist: Option<BTreeMap<ObjectKey, Value>>,
     synced: bool,
@@ -329,12 +331,16 @@ impl Reconciler {
                 match result {
                     Ok((resource, namespaced)) => {
                         info!(kind = %kind, "watching");
+                        let fields = self.watch_fields(&kind);
+                        let Some(entry) = self.kinds.get_mut(&kind) else { return };
                         entry.watching = true;
+                        entry.fields = fields.clone();
                         self.effects.push(Effect::Watch {
                             kind: kind.clone(),
                             resource: resource.clone(),
                             namespaced,
                             mask: entry.mask.clone(),
+                            fields,
                         });
                         entry.resource = Some((resource, namespaced));
                         entry.problem = None;

@@ -42,7 +42,7 @@ impl Runtime {
                     Box::new(move |panic| send(Outcome::Resolved(failed, Err(watch::WatchError::Internal(panic))))),
                 );
             }
-            Effect::Watch { kind, resource, namespaced, mask } => {
+            Effect::Watch { kind, resource, namespaced, mask, fields } => {
                 let task = watch::watch_kind(
                     client,
                     kind.clone(),
@@ -50,9 +50,10 @@ impl Runtime {
                     namespaced,
                     &self.settings.watch_namespaces,
                     mask.clone(),
+                    fields.as_deref(),
                     self.watched_tx.clone(),
                 );
-                let spec = WatchSpec { resource, namespaced, mask };
+                let spec = WatchSpec { resource, namespaced, mask, fields };
                 if let Some((Some(previous), _)) = self.watches.insert(kind, (Some(task), spec)) {
                     previous.abort();
                 }
@@ -113,11 +114,11 @@ impl Runtime {
                     Box::new(move |panic| send(Outcome::StatusWritten(failed, Err(RequestError::Internal(panic))))),
                 );
             }
-            Effect::ReadAsset { campaign, key, resource, namespaced } => {
+            Effect::ReadAsset { campaign, key, resource, namespaced, metadata_only } => {
                 let (sent, failed) = (sender(&tx), (campaign.clone(), key.clone()));
                 spawn(
                     Box::pin(async move {
-                        let read = requests::read_asset(client, &key, &resource, namespaced).await;
+                        let read = requests::read_asset(client, &key, &resource, namespaced, metadata_only).await;
                         sent(Outcome::FindingRead { campaign, key, read });
                     }),
                     Box::new(move |panic| {

@@ -74,6 +74,7 @@ pub(crate) struct WatchSpec {
     resource: kube::api::ApiResource,
     namespaced: bool,
     mask: Arc<crate::engine::prune::FieldMask>,
+    fields: Option<String>,
 }
 
 impl Runtime {
@@ -102,6 +103,7 @@ impl Runtime {
                     spec.namespaced,
                     &self.settings.watch_namespaces,
                     spec.mask.clone(),
+                    spec.fields.as_deref(),
                     self.watched_tx.clone(),
                 );
                 self.watches.insert(kind, (Some(task), spec));
