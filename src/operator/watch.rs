@@ -182,26 +182,37 @@ fn to_value<K: serde::Serialize>(object: &K) -> Value {
     serde_json::to_value(object).unwrap_or(Value::Null)
 }
 
-/// Watches every object of one kind (or only those `fields` selects, a field selector such
-/// as `type=kubernetes.io/service-account-token`), keeping of each what `mask` says:
-/// cluster-wide, or in each of `namespaces` when that is not empty. Confined to namespaces, a cluster-scoped
-/// kind is not watched; the watch reports that once, as a forbidden watch that is not
-/// retried.
+/// How one kind is watched.
+#[derive(Clone, Debug)]
+pub struct KindWatch {
+    /// The kind's resource, from discovery.
+    pub resource: ApiResource,
+    /// Whether its objects live in namespaces.
+    pub namespaced: bool,
+    /// What the cache keeps of each object.
+    pub mask: Arc<FieldMask>,
+    /// A field selector that narrows the watch (`type=kubernetes.io/service-account-token`),
+    /// or `None` for every object.
+    pub fields: Option<String>,
+}
+
+/// Watches every object of one kind that `spec.fields` selects, keeping of each what
+/// `spec.mask` says: cluster-wide, or in each of `namespaces` when that is not empty.
+/// Confined to namespaces, a cluster-scoped kind is not watched; the watch reports that
+/// once, as a forbidden watch that is not retried.
 pub fn watch_kind(
     client: Client,
     kind: KindKey,
-    resource: ApiResource,
-    namespaced: bool,
+    spec: &KindWatch,
     namespaces: &[String],
-    mask: Arc<FieldMask>,
-    fields: Option<&str>,
     tx: Sender<Watched>,
 ) -> JoinHandle<()> {
     let source = Source::Kind(kind.clone());
-    let config = match fields {
+    let config = match &spec.fields {
         Some(fields) => watcher::Config::default().fields(fields),
         None => watcher::Config::default(),
     };
+    let (resource, namespaced, mask) = (spec.resource.clone(), spec.namespaced, spec.mask.clone());
     let keep = move |object| mask.prune(object);
     if namespaces.is_empty() {
         let api: Api<DynamicObject> = Api::all_with(client, &resource);

@@ -7,8 +7,6 @@
 //! has one place to go: a field of the effect, read by the one runtime function that
 //! executes it.
 
-use std::sync::Arc;
-
 use kube::api::ApiResource;
 use serde_json::Value;
 
@@ -17,7 +15,6 @@ use crate::api::campaign::CampaignStatus;
 use crate::api::exception::ExceptionStatus;
 use crate::api::finding::FindingStatus;
 use crate::api::policy::PolicyStatus;
-use crate::engine::prune::FieldMask;
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
 use crate::operator::ledger::{BucketWrite, Pending};
 use crate::operator::recreation_runner::{RecreateError, Recreation};
@@ -30,7 +27,7 @@ pub enum Effect {
     Discover(KindKey),
     /// Watch `kind`, keeping `mask` of each object; a running watch of the kind is replaced
     /// (and its objects listed again). Answered by watch events.
-    Watch { kind: KindKey, resource: ApiResource, namespaced: bool, mask: Arc<FieldMask>, fields: Option<String> },
+    Watch { kind: KindKey, spec: crate::operator::watch::KindWatch },
     /// Stop watching `kind`.
     Unwatch(KindKey),
     /// Fix one object: a server-side-apply dry-run, the apply and a verifying read, or a

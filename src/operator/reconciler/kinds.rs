@@ -12,7 +12,7 @@ use super::evaluate::same_version;
 use super::{Effect, KindEntry, RECONCILE, Reconciler, checks};
 use crate::engine::prune::FieldMask;
 use crate::keys::{KindKey, ObjectKey};
-use crate::operator::watch::Change;
+use crate::operator::watch::{Change, KindWatch};
 
 impl Reconciler {
     pub(super) fn ensure_kind(&mut self, kind: &KindKey) {
@@ -60,13 +60,13 @@ impl Reconciler {
             entry.synced = false;
             entry.relist = None;
             // The runtime replaces the running watch with one that keeps the wider mask.
-            self.effects.push(Effect::Watch {
-                kind: kind.clone(),
+            let spec = KindWatch {
                 resource: resource.clone(),
                 namespaced: *namespaced,
                 mask: entry.mask.clone(),
                 fields: entry.fields.clone(),
-            });
+            };
+            self.effects.push(Effect::Watch { kind: kind.clone(), spec });
         }
     }
 

@@ -335,13 +335,13 @@ impl Reconciler {
                         let Some(entry) = self.kinds.get_mut(&kind) else { return };
                         entry.watching = true;
                         entry.fields = fields.clone();
-                        self.effects.push(Effect::Watch {
-                            kind: kind.clone(),
+                        let spec = watch::KindWatch {
                             resource: resource.clone(),
                             namespaced,
                             mask: entry.mask.clone(),
                             fields,
-                        });
+                        };
+                        self.effects.push(Effect::Watch { kind: kind.clone(), spec });
                         entry.resource = Some((resource, namespaced));
                         entry.problem = None;
                         entry.next_lookup = None;

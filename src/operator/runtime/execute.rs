@@ -10,7 +10,7 @@ use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{Instrument, debug, error, warn};
 
-use super::{Runtime, WatchSpec, requests};
+use super::{Runtime, requests};
 use crate::keys::{ObjectKey, PolicyKey};
 use crate::operator::ledger::{Delivery, Pending};
 use crate::operator::metrics::{InternalErrorKind, Metrics, NotificationResult};
@@ -42,18 +42,14 @@ impl Runtime {
                     Box::new(move |panic| send(Outcome::Resolved(failed, Err(watch::WatchError::Internal(panic))))),
                 );
             }
-            Effect::Watch { kind, resource, namespaced, mask, fields } => {
+            Effect::Watch { kind, spec } => {
                 let task = watch::watch_kind(
                     client,
                     kind.clone(),
-                    resource.clone(),
-                    namespaced,
+                    &spec,
                     &self.settings.watch_namespaces,
-                    mask.clone(),
-                    fields.as_deref(),
                     self.watched_tx.clone(),
                 );
-                let spec = WatchSpec { resource, namespaced, mask, fields };
                 if let Some((Some(previous), _)) = self.watches.insert(kind, (Some(task), spec)) {
                     previous.abort();
                 }

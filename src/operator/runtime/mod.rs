@@ -65,16 +65,8 @@ pub(crate) struct Runtime {
     outcomes_tx: UnboundedSender<Outcome>,
     /// The watch of each kind a policy names, and what it was started with (to start it
     /// again should its task panic).
-    watches: BTreeMap<KindKey, (Option<JoinHandle<()>>, WatchSpec)>,
+    watches: BTreeMap<KindKey, (Option<JoinHandle<()>>, watch::KindWatch)>,
     metrics: Arc<Metrics>,
-}
-
-/// What a watch of one kind was started with.
-pub(crate) struct WatchSpec {
-    resource: kube::api::ApiResource,
-    namespaced: bool,
-    mask: Arc<crate::engine::prune::FieldMask>,
-    fields: Option<String>,
 }
 
 impl Runtime {
@@ -99,11 +91,8 @@ impl Runtime {
                 let task = watch::watch_kind(
                     self.client.clone(),
                     kind.clone(),
-                    spec.resource.clone(),
-                    spec.namespaced,
+                    &spec,
                     &self.settings.watch_namespaces,
-                    spec.mask.clone(),
-                    spec.fields.as_deref(),
                     self.watched_tx.clone(),
                 );
                 self.watches.insert(kind, (Some(task), spec));
