@@ -178,6 +178,17 @@ mod tests {
         assert!(!allowed.is_empty() && allowed.iter().all(|a| a.ip().is_loopback() && a.port() == 8080));
     }
 
+    #[tokio::test]
+    async fn other_spellings_of_a_restricted_address_never_pass() {
+        // Not IP literals to the URL parser, so they are resolved; whatever the resolver
+        // makes of them (127.0.0.1, or nothing), no allowed address comes out.
+        let strict = SinkAddressPolicy::default();
+        for url in ["http://2130706433:9/", "http://0x7f000001:9/", "http://127.1:9/", "http://017700000001:9/"] {
+            let result = allowed_addresses(&strict, &uri(url)).await;
+            assert!(result.is_err(), "{url} passed as {result:?}");
+        }
+    }
+
     #[test]
     fn a_refusal_is_found_through_wrapping_errors() {
         let refused = AddressRefused { address: "10.0.0.1".parse().unwrap(), range: RestrictedRange::Private };
