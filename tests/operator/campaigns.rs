@@ -12,7 +12,7 @@ mod evidence;
 mod guards;
 mod scope;
 
-fn campaigns(harness: &Harness) -> Api<DynamicObject> {
+pub(crate) fn campaigns(harness: &Harness) -> Api<DynamicObject> {
     Api::all_with(harness.client(), &ApiResource::erase::<driftwarden::api::campaign::RemediationCampaign>(&()))
 }
 
@@ -42,7 +42,7 @@ fn campaign(ns: &str, extra: Value) -> (String, DynamicObject) {
     (name, object)
 }
 
-async fn create_campaign(harness: &Harness, extra: Value) -> String {
+pub(crate) async fn create_campaign(harness: &Harness, extra: Value) -> String {
     let (name, object) = campaign(harness.ns(), extra);
     campaigns(harness).create(&PostParams::default(), &object).await.expect("campaign created");
     name

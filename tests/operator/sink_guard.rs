@@ -2,7 +2,7 @@
 //! is refused unless `--notification-allowed-cidrs` allows it, the cloud metadata address
 //! is refused before any connection, and a Secret not labelled for notifications is not
 //! read. Each refusal shows on the policy as `NotificationSinkReady=False`, and nothing
-//! reaches the receiver.
+//! reaches the receiver. A campaign whose sink is refused says so the same way.
 
 use driftwarden::operator::notify::NotifySettings;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -126,5 +126,40 @@ async fn an_unlabelled_secret_is_refused_with_a_condition_naming_it_until_it_is_
         sink_condition(p).is_some_and(|(status, reason, _)| status == "True" && reason == "NotificationDelivered")
     })
     .await;
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_campaign_whose_sink_is_refused_says_so() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    // Campaign sinks keep their Secret in the operator's namespace, the test's here.
+    create_secret(&harness, receiver::hook_secret("campaign-hooks", "http://169.254.169.254/hook")).await;
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(harness.client(), &ns);
+    let account = serde_json::from_value(json!({"metadata": {"name": "builder", "labels": {"app": "shop"}}})).unwrap();
+    accounts.create(&PostParams::default(), &account).await.unwrap();
+    // A ServiceAccount drift touches access: its finding is Critical and notified at once.
+    let policy = drift_policy(
+        &ns,
+        "owners",
+        json!({
+            "baselines": [{"match": {"apiVersion": "v1", "kind": "ServiceAccount", "selector": {"matchLabels": {"app": "shop"}}},
+                           "template": {"automountServiceAccountToken": false}}],
+            "remediation": {"mode": "Audit"}
+        }),
+    );
+    create_policy(&harness, policy).await;
+    let notify = json!({"urlSecretRef": {"name": "campaign-hooks", "key": "url"}, "mode": "Structured"});
+    let name =
+        crate::campaigns::create_campaign(&harness, json!({"strategy": {"mode": "Manual"}, "notify": notify})).await;
+
+    let campaign = wait_for(&crate::campaigns::campaigns(&harness), &name, "NotificationSinkReady is False", |c| {
+        sink_condition(c).is_some_and(|(status, ..)| status == "False")
+    })
+    .await;
+    let (_, reason, message) = sink_condition(&campaign).unwrap();
+    assert_eq!(reason, "AddressRefused");
+    assert!(message.contains("169.254.169.254 is a link-local"), "{message}");
+    assert!(message.contains(&format!("sink {ns}/campaign-hooks")), "{message}");
     harness.stop().await;
 }
