@@ -58,7 +58,9 @@ fn variations() -> Vec<(&'static str, Value)> {
                    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ops", "effect": "NoSchedule"}],
                    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["ops"]}]}]}}},
                    "image": {"digest": format!("sha256:{}", "a".repeat(64))},
-                   "rbac": {"notificationSecrets": {"scope": "OperatorNamespace", "names": ["drift-hooks"]}}}),
+                   "rbac": {"notificationSecrets": {"secrets": [{"names": ["drift-hooks"]}, {"namespace": "shop", "names": ["hooks"]}],
+                                                     "namespaces": ["payments"]}},
+                   "notifications": {"allowedCIDRs": ["10.20.0.0/16"]}}),
         ),
     ]
 }
@@ -250,10 +252,15 @@ fn rbac_grants_writes_only_on_governed_kinds_and_never_wildcards_by_default() {
         grants_verb(&cluster, "events.k8s.io", "events", "create") && grants_verb(&cluster, "", "events", "create")
     );
     assert!(grants_verb(&cluster, "wgpolicyk8s.io", "clusterpolicyreports", "create"), "PolicyReports on by default");
-    assert!(grants_verb(&cluster, "", "secrets", "get") && !grants_verb(&cluster, "", "secrets", "list"));
     assert!(!grants_verb(&cluster, "rbac.authorization.k8s.io", "clusterroles", "list"), "identity is off by default");
     let role = grants(&rendered, "Role");
     assert!(role.iter().all(|(ns, ..)| ns == NAMESPACE));
+    for verb in ["get", "list", "watch"] {
+        assert!(
+            !grants_verb(&cluster, "", "secrets", verb) && !grants_verb(&role, "", "secrets", verb),
+            "no Secret is readable by default (secrets {verb})"
+        );
+    }
     for verb in ["create", "get", "patch", "list", "watch"] {
         assert!(grants_verb(&role, "coordination.k8s.io", "leases", verb), "leases {verb}");
     }
@@ -324,7 +331,6 @@ fn a_namespaced_install_has_a_role_per_watched_namespace_and_no_cluster_wide_rea
             ("driftwarden.dev", "findings", &["list", "watch", "create", "patch", "delete"]),
             ("driftwarden.dev", "driftpolicies/status", &["patch"]),
             ("events.k8s.io", "events", &["create"]),
-            ("", "secrets", &["get"]),
             ("", "namespaces", &["get"]),
         ] {
             for verb in verbs {
@@ -336,6 +342,10 @@ fn a_namespaced_install_has_a_role_per_watched_namespace_and_no_cluster_wide_rea
         }
     }
     assert!(!grants_verb(&roles, "", "namespaces", "list"), "Namespaces are read by name, never listed");
+    assert!(
+        !grants_verb(&roles, "", "secrets", "get"),
+        "no Secret is readable unless rbac.notificationSecrets names it"
+    );
     assert!(!grants_verb(&roles, "driftwarden.dev", "clusterdriftpolicies", "list"), "cluster kinds are not watched");
     assert!(!grants_verb(&roles, "", "configmaps", "delete"), "delete only with recreate");
     assert_eq!(namespaced.of_kind("RoleBinding").len(), 4, "the Lease's and one per watched namespace");
@@ -354,6 +364,74 @@ fn a_namespaced_install_has_a_role_per_watched_namespace_and_no_cluster_wide_rea
     let deployment: Deployment = serde_json::from_value(default.one("Deployment")).unwrap();
     let args = deployment.spec.template.spec.unwrap().containers[0].args.clone().unwrap();
     assert!(!args.iter().any(|a| a.starts_with("--watch-namespace")), "Cluster scope watches everything");
+}
+
+/// The `secrets` rules of the rendered Roles: namespace, the names they are limited to
+/// (`None`: every Secret there) and verbs.
+fn secret_rules(rendered: &Rendered) -> Vec<(String, Option<Vec<String>>, Vec<String>)> {
+    let mut out = Vec::new();
+    for role in rendered.of_kind("Role").into_iter().chain(rendered.of_kind("ClusterRole")) {
+        let namespace = role["metadata"]["namespace"].as_str().unwrap_or("<cluster>").to_string();
+        let rules: Vec<PolicyRule> = serde_json::from_value(role["rules"].clone()).unwrap_or_default();
+        for rule in rules.into_iter().filter(|r| r.resources.as_ref().is_some_and(|r| r.iter().any(|r| r == "secrets")))
+        {
+            out.push((namespace.clone(), rule.resource_names.clone(), rule.verbs.clone()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn notification_secrets_are_readable_only_by_name_or_by_namespace_as_the_values_say() {
+    let values = json!({"rbac": {"notificationSecrets": {
+        "secrets": [{"names": ["campaign-hooks"]}, {"namespace": "shop", "names": ["hooks", "auth"]},
+                    {"namespace": "shop", "names": ["hooks"]}, {"namespace": "payments", "names": ["ignored"]}],
+        "namespaces": ["payments"]}}});
+    let Some(granted) = rendered(values) else { return };
+    let names = |list: &[&str]| Some(list.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        secret_rules(&granted),
+        vec![
+            (NAMESPACE.to_string(), names(&["campaign-hooks"]), vec!["get".to_string()]),
+            ("payments".to_string(), None, vec!["get".to_string()]),
+            ("shop".to_string(), names(&["auth", "hooks"]), vec!["get".to_string()]),
+        ],
+        "get only, by name unless the namespace is listed whole"
+    );
+    let bindings: Vec<RoleBinding> = granted
+        .of_kind("RoleBinding")
+        .into_iter()
+        .map(|b| serde_json::from_value(b).unwrap())
+        .filter(|b: &RoleBinding| b.role_ref.name == "driftwarden-notification-secrets")
+        .collect();
+    assert_eq!(bindings.len(), 3, "one binding per namespace granted");
+    for binding in bindings {
+        let subject = &binding.subjects.unwrap()[0];
+        assert_eq!((subject.name.as_str(), subject.namespace.as_deref()), ("driftwarden", Some(NAMESPACE)));
+    }
+    let default = rendered(json!({})).unwrap();
+    assert!(secret_rules(&default).is_empty(), "no Secret access by default: {:?}", secret_rules(&default));
+    assert!(
+        rendered(json!({"rbac": {"create": false, "notificationSecrets": {"namespaces": ["shop"]}}}))
+            .unwrap()
+            .of_kind("Role")
+            .is_empty(),
+        "rbac.create false renders no Role"
+    );
+}
+
+#[test]
+fn allowed_notification_cidrs_reach_the_operator_as_one_flag() {
+    let args = |rendered: &Rendered| -> Vec<String> {
+        let deployment: Deployment = serde_json::from_value(rendered.one("Deployment")).unwrap();
+        let args = deployment.spec.template.spec.unwrap().containers[0].args.clone().unwrap();
+        args.into_iter().filter(|a| a.starts_with("--notification-allowed-cidrs")).collect()
+    };
+    let Some(default) = rendered(json!({})) else { return };
+    assert!(args(&default).is_empty(), "no restricted address is allowed by default");
+    let allowed = rendered(json!({"notifications": {"allowedCIDRs": ["10.20.0.0/16", "fd00::/8"]}})).unwrap();
+    assert_eq!(args(&allowed), ["--notification-allowed-cidrs=10.20.0.0/16,fd00::/8"]);
 }
 
 #[test]
@@ -462,6 +540,13 @@ fn invalid_values_are_refused_with_a_message_naming_the_value() {
             "identity.enabled needs rbac.scope Cluster",
         ),
         (json!({"replicas": 2, "leaderElection": {"enabled": false}}), "replicas > 1 needs leaderElection.enabled"),
+        (json!({"rbac": {"notificationSecrets": {"scope": "Cluster"}}}), "scope"),
+        (json!({"rbac": {"notificationSecrets": {"secrets": [{"namespace": "shop"}]}}}), "names"),
+        (
+            json!({"rbac": {"notificationSecrets": {"namespaces": ["Not_A_Namespace"]}}}),
+            "/rbac/notificationSecrets/namespaces/0",
+        ),
+        (json!({"notifications": {"allowedCIDRs": ["cluster-network"]}}), "/notifications/allowedCIDRs/0"),
     ];
     for (values, expected) in cases {
         let Some(message) = refused(values.clone()) else { return };

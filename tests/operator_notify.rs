@@ -11,6 +11,7 @@ use base64::Engine;
 use bytes::Bytes;
 use driftwarden::api::common::SecretKeyRef;
 use driftwarden::api::policy::{CloudEventsMode, NotifySpec};
+use driftwarden::notification::{NOTIFICATION_CREDENTIALS_LABEL, SinkAddressPolicy};
 use driftwarden::operator::metrics::{Metrics, NotificationResult};
 use driftwarden::operator::notify::{
     DeliveryReport, Enqueued, Notification, NotificationType, Notifier, NotifySettings, Sink,
@@ -178,7 +179,14 @@ fn fast_settings() -> NotifySettings {
         timeout: Duration::from_secs(5),
         dedup_capacity: 64,
         queue_capacity: 16,
+        addresses: loopback_allowed(),
     }
+}
+
+/// The receivers listen on 127.0.0.1: allowed as `--notification-allowed-cidrs 127.0.0.0/8`
+/// allows it.
+fn loopback_allowed() -> SinkAddressPolicy {
+    SinkAddressPolicy::allowing(vec!["127.0.0.0/8".parse().unwrap()])
 }
 
 async fn setup(settings: NotifySettings) -> Setup {
@@ -193,8 +201,14 @@ async fn setup(settings: NotifySettings) -> Setup {
 }
 
 impl Setup {
-    /// Writes the sink's Secret (created or replaced) and returns the sink.
+    /// Writes the sink's Secret (created or replaced, labelled for notifications) and
+    /// returns the sink.
     async fn sink(&self, url: &str, auth: Option<&str>, mode: CloudEventsMode) -> Sink {
+        self.sink_labelled(url, auth, mode, true).await
+    }
+
+    /// Writes the sink's Secret, labelled for notifications or not, and returns the sink.
+    async fn sink_labelled(&self, url: &str, auth: Option<&str>, mode: CloudEventsMode, labelled: bool) -> Sink {
         let mut data = BTreeMap::new();
         data.insert("url".to_string(), ByteString(url.as_bytes().to_vec()));
         if let Some(auth) = auth {
@@ -203,6 +217,9 @@ impl Setup {
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), self.namespace.name());
         let mut secret = Secret { data: Some(data), ..Default::default() };
         secret.metadata.name = Some("hook".to_string());
+        if labelled {
+            secret.metadata.labels = Some(notification_label());
+        }
         if secrets.get_opt("hook").await.unwrap().is_some() {
             let patch = json!({"data": secret.data});
             secrets.patch("hook", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
@@ -232,6 +249,11 @@ impl Setup {
         .await
         .unwrap_or_else(|_| panic!("no report for {id} within {WAIT:?}"))
     }
+}
+
+/// The label that marks a Secret for notifications.
+fn notification_label() -> BTreeMap<String, String> {
+    BTreeMap::from([(NOTIFICATION_CREDENTIALS_LABEL.to_string(), "true".to_string())])
 }
 
 fn notification(id: &str) -> Notification {
@@ -526,6 +548,7 @@ async fn a_slow_sink_does_not_hold_up_another() {
         ..Default::default()
     };
     secret.metadata.name = Some("fast-hook".to_string());
+    secret.metadata.labels = Some(notification_label());
     secrets.create(&PostParams::default(), &secret).await.unwrap();
     let fast_sink = Sink {
         spec: NotifySpec {
@@ -561,4 +584,107 @@ async fn an_unreachable_sink_is_retried_up_to_the_limit() {
     assert!(setup.metrics.encode().contains(r#"driftwarden_notifications_total{result="exhausted"} 1"#));
     // Never delivered, so the occurrence may be offered again.
     assert_eq!(setup.notifier.send(&sink, notification("unreachable")), Enqueued::Queued);
+}
+
+/// The text logged since `from` (a length of [`captured_logs`] taken earlier).
+fn logs_since(from: usize) -> String {
+    String::from_utf8_lossy(&captured_logs().lock().unwrap()[from..]).to_string()
+}
+
+fn logged() -> usize {
+    captured_logs().lock().unwrap().len()
+}
+
+#[tokio::test]
+async fn a_loopback_sink_is_refused_without_the_allowed_block_and_never_reached() {
+    let receiver = Receiver::start(vec![]).await;
+    let mut setup = setup(NotifySettings { addresses: SinkAddressPolicy::default(), ..fast_settings() }).await;
+    let sink = setup.sink(&receiver.url("loopback-token"), None, CloudEventsMode::Binary).await;
+
+    setup.notifier.send(&sink, notification("loopback"));
+    let report = setup.report("loopback").await;
+    assert_eq!(
+        (report.result, report.attempts, report.category),
+        (NotificationResult::Misconfigured, 1, Some("AddressRefused")),
+        "refused at once, not retried"
+    );
+    assert!(receiver.requests().is_empty(), "nothing reached the receiver");
+    assert!(setup.metrics.encode().contains(r#"driftwarden_notifications_total{result="misconfigured"} 1"#));
+}
+
+#[tokio::test]
+async fn the_metadata_address_is_refused_before_any_connection_even_with_loopback_allowed() {
+    let mut setup = setup(fast_settings()).await;
+    let sink = setup.sink("http://169.254.169.254/latest/meta-data/iam/", None, CloudEventsMode::Binary).await;
+    let from = logged();
+    setup.notifier.send(&sink, notification("metadata"));
+    let report = setup.report("metadata").await;
+    // A connection attempted would fail as Transport or Timeout (nothing answers there
+    // from a test machine); the refusal comes before any.
+    assert_eq!(
+        (report.result, report.attempts, report.category),
+        (NotificationResult::Misconfigured, 1, Some("AddressRefused"))
+    );
+    let logs = logs_since(from);
+    assert!(
+        logs.contains("not connected: 169.254.169.254 is a link-local (169.254.0.0/16, fe80::/10, where cloud metadata endpoints answer) address"),
+        "the reason is logged: {logs}"
+    );
+    assert!(!logs.contains("/latest/meta-data"), "the URL is not logged: {logs}");
+}
+
+#[tokio::test]
+async fn a_host_name_is_checked_on_the_addresses_it_resolves_to() {
+    let receiver = Receiver::start(vec![]).await;
+    let port = receiver.address.port();
+    let mut strict = setup(NotifySettings { addresses: SinkAddressPolicy::default(), ..fast_settings() }).await;
+    let sink = strict.sink(&format!("http://localhost:{port}/hook/named"), None, CloudEventsMode::Binary).await;
+    strict.notifier.send(&sink, notification("named-refused"));
+    assert_eq!(strict.report("named-refused").await.category, Some("AddressRefused"));
+    assert!(receiver.requests().is_empty());
+
+    // Allowed, `localhost` is connected to on the allowed address it resolves to.
+    let mut open = setup(fast_settings()).await;
+    let sink = open.sink(&format!("http://localhost:{port}/hook/named"), None, CloudEventsMode::Binary).await;
+    open.notifier.send(&sink, notification("named-allowed"));
+    assert_eq!(open.report("named-allowed").await.result, NotificationResult::Delivered);
+    assert_eq!(receiver.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unlabelled_secret_is_not_read() {
+    let receiver = Receiver::start(vec![]).await;
+    let mut setup = setup(fast_settings()).await;
+    let sink = setup.sink_labelled(&receiver.url("unlabelled"), None, CloudEventsMode::Binary, false).await;
+    let from = logged();
+    setup.notifier.send(&sink, notification("unlabelled"));
+    let report = setup.report("unlabelled").await;
+    assert_eq!(
+        (report.result, report.attempts, report.category),
+        (NotificationResult::Misconfigured, 1, Some("SecretNotLabelled"))
+    );
+    assert!(receiver.requests().is_empty());
+    let logs = logs_since(from);
+    assert!(logs.contains(r#"Secret hook is not labelled driftwarden.dev/notification-credentials: "true""#), "{logs}");
+
+    // An Authorization value in another, unlabelled Secret: nothing is sent, not even
+    // without it.
+    let labelled = setup.sink(&receiver.url("labelled"), None, CloudEventsMode::Binary).await;
+    let secrets: Api<Secret> = Api::namespaced(setup.client.clone(), setup.namespace.name());
+    let mut token = Secret {
+        string_data: Some(BTreeMap::from([("auth".to_string(), "Bearer database-admin".to_string())])),
+        ..Default::default()
+    };
+    token.metadata.name = Some("db-admin".to_string());
+    secrets.create(&PostParams::default(), &token).await.unwrap();
+    let with_auth = Sink {
+        spec: NotifySpec {
+            auth_secret_ref: Some(SecretKeyRef { name: "db-admin".to_string(), key: "auth".to_string() }),
+            ..labelled.spec.clone()
+        },
+        ..labelled
+    };
+    setup.notifier.send(&with_auth, notification("borrowed-auth"));
+    assert_eq!(setup.report("borrowed-auth").await.category, Some("SecretNotLabelled"));
+    assert!(receiver.requests().is_empty(), "nothing was sent");
 }

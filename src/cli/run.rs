@@ -7,7 +7,9 @@ use clap::Args;
 
 use super::logging::{self, LogFormat};
 use crate::api::exception::MAX_MAX_DURATION;
+use crate::notification::{Cidr, SinkAddressPolicy};
 use crate::operator::leader::LeaderSettings;
+use crate::operator::notify::NotifySettings;
 use crate::operator::{OperatorSettings, RunOptions, Services, supervise};
 
 /// Arguments of `driftwarden run`.
@@ -52,6 +54,16 @@ pub struct RunArgs {
         value_parser = exception_cap
     )]
     pub max_exception_duration: Duration,
+    /// Blocks of addresses notification sinks may use although they are loopback,
+    /// link-local, private or unique-local (as `10.20.0.0/16` or `fd00::/8`; repeat the flag,
+    /// or separate blocks by commas, for several). Without it no sink may reach them.
+    #[arg(
+        long = "notification-allowed-cidrs",
+        env = "DRIFTWARDEN_NOTIFICATION_ALLOWED_CIDRS",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub notification_allowed_cidrs: Vec<Cidr>,
 }
 
 /// Reads `--max-exception-duration`.
@@ -111,7 +123,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
             tracing::info!("shutting down");
             let _ = stop.send(true);
         });
-        let services = Services::new(client.clone());
+        let allowed = &args.notification_allowed_cidrs;
+        if !allowed.is_empty() {
+            let blocks: Vec<String> = allowed.iter().map(Cidr::to_string).collect();
+            tracing::info!(allowed = %blocks.join(","), "notification sinks may use these restricted addresses");
+        }
+        let notify = NotifySettings { addresses: SinkAddressPolicy::allowing(allowed.clone()), ..Default::default() };
+        let services = Services::with_notify(client.clone(), notify);
         match supervise(client, options, services, stopped).await {
             Ok(()) => {
                 tracing::info!("driftwarden operator stopped");
@@ -192,5 +210,23 @@ mod tests {
             let error = Cli::try_parse_from(["run", "--max-exception-duration", bad]).err().expect(bad).to_string();
             assert!(error.contains("--max-exception-duration") && error.contains(says), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn allowed_notification_blocks_are_comma_separated_and_a_bad_one_stops_the_start() {
+        let cli = Cli::try_parse_from(["run", "--notification-allowed-cidrs", "127.0.0.0/8,fd00::/8"]).unwrap();
+        let blocks: Vec<String> = cli.run.notification_allowed_cidrs.iter().map(ToString::to_string).collect();
+        assert_eq!(blocks, ["127.0.0.0/8", "fd00::/8"]);
+        assert!(Cli::try_parse_from(["run"]).unwrap().run.notification_allowed_cidrs.is_empty());
+        let error = Cli::try_parse_from(["run", "--notification-allowed-cidrs", "127.0.0.0/8,10.0.0.0/40"])
+            .err()
+            .expect("a prefix longer than 32 is refused");
+        let shown = error.to_string();
+        assert!(
+            shown.contains("--notification-allowed-cidrs")
+                && shown
+                    .contains("\"10.0.0.0/40\" is not a CIDR block: the prefix length must be a number from 0 to 32"),
+            "{shown}"
+        );
     }
 }

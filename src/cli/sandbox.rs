@@ -10,7 +10,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 
 use std::io::Write;
 
-use crate::operator::{self, OperatorSettings};
+use crate::notification::{Cidr, SinkAddressPolicy};
+use crate::operator::notify::NotifySettings;
+use crate::operator::{self, OperatorSettings, Services};
 use crate::quickstart;
 use crate::sandbox::run::{RunOptions, run, start};
 
@@ -36,6 +38,17 @@ pub struct SandboxArgs {
     /// Run the operator but do not apply `examples/quickstart` or show the demonstration.
     #[arg(long)]
     pub no_quickstart: bool,
+    /// Blocks of addresses notification sinks may use although they are loopback,
+    /// link-local, private or unique-local (comma-separated). The sandbox runs on your
+    /// machine: by default its sinks may use loopback addresses, where a receiver you
+    /// start next to it listens; every other internal address stays refused.
+    #[arg(
+        long = "notification-allowed-cidrs",
+        value_delimiter = ',',
+        value_name = "CIDR",
+        default_values = ["127.0.0.0/8", "::1/128"]
+    )]
+    pub notification_allowed_cidrs: Vec<Cidr>,
 }
 
 /// Runs `driftwarden sandbox` with `crds` installed at start.
@@ -59,6 +72,7 @@ pub fn run_sandbox(args: SandboxArgs, crds: Vec<CustomResourceDefinition>) -> Ex
         return report(runtime.block_on(run(options, &mut std::io::stdout())));
     }
     let quickstart = !args.no_quickstart;
+    let addresses = SinkAddressPolicy::allowing(args.notification_allowed_cidrs);
     report(runtime.block_on(async move {
         let running = start(options).await?;
         let mut out = std::io::stdout();
@@ -71,7 +85,8 @@ pub fn run_sandbox(args: SandboxArgs, crds: Vec<CustomResourceDefinition>) -> Ex
             let _ = writeln!(out, "cannot create namespace {}: {err}", settings.namespace);
         }
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let operator = tokio::spawn(operator::run(client.clone(), settings, async move {
+        let services = Services::with_notify(client.clone(), NotifySettings { addresses, ..Default::default() });
+        let operator = tokio::spawn(operator::run_with(client.clone(), settings, services, async move {
             let mut stopped = stopped;
             let _ = stopped.wait_for(|stop| *stop).await;
         }));
@@ -125,5 +140,32 @@ fn report(result: Result<(), crate::sandbox::run::RunError>) -> ExitCode {
             eprintln!("{message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    }
+
+    #[test]
+    fn sandbox_sinks_may_use_loopback_by_default_and_nothing_else() {
+        let cli = Cli::try_parse_from(["sandbox"]).unwrap();
+        let policy = SinkAddressPolicy::allowing(cli.sandbox.notification_allowed_cidrs);
+        for allowed in ["127.0.0.1", "::1"] {
+            assert_eq!(policy.check(allowed.parse().unwrap()), Ok(()), "{allowed}");
+        }
+        for refused in ["169.254.169.254", "10.0.0.1", "fd00::1"] {
+            assert!(policy.check(refused.parse().unwrap()).is_err(), "{refused}");
+        }
+        let narrowed = Cli::try_parse_from(["sandbox", "--notification-allowed-cidrs", "127.0.0.1/32"]).unwrap();
+        assert_eq!(narrowed.sandbox.notification_allowed_cidrs, ["127.0.0.1/32".parse().unwrap()]);
     }
 }

@@ -1,6 +1,6 @@
-//! One list call per kind, with the caller's credentials. Secrets are reduced to
-//! [`SecretInfo`](crate::identity::SecretInfo) as soon as they are read: their data is
-//! never kept.
+//! One list call per kind, with the caller's credentials. Of Secrets only ServiceAccount
+//! tokens are listed (field selector `type=kubernetes.io/service-account-token`), and only
+//! their metadata: no other Secret, and no Secret's data, is ever received.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -12,6 +12,7 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
 use crate::identity::Snapshot;
+use crate::identity::snapshot::SERVICE_ACCOUNT_TOKEN_TYPE;
 
 /// A list the inventory needs and could not make.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +69,24 @@ pub async fn snapshot(client: &Client) -> Result<Snapshot, ListError> {
         ingresses: ingresses(client).await?,
         ..Snapshot::default()
     };
-    let secrets = list::<Secret>(client).await?;
+    let secrets = token_secrets(client).await?;
     out.add_secrets(&secrets);
     Ok(out)
+}
+
+/// The ServiceAccount token Secrets, metadata only (their type is what selected them).
+async fn token_secrets(client: &Client) -> Result<Vec<Secret>, ListError> {
+    let api: Api<Secret> = Api::all(client.clone());
+    let params = ListParams::default().fields(&format!("type={SERVICE_ACCOUNT_TOKEN_TYPE}"));
+    let listed =
+        api.list_metadata(&params).await.map_err(|source| ListError { resource: resource_name::<Secret>(), source })?;
+    Ok(listed
+        .items
+        .into_iter()
+        .map(|partial| Secret {
+            metadata: partial.metadata,
+            type_: Some(SERVICE_ACCOUNT_TOKEN_TYPE.to_string()),
+            ..Secret::default()
+        })
+        .collect())
 }

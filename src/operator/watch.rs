@@ -182,24 +182,41 @@ fn to_value<K: serde::Serialize>(object: &K) -> Value {
     serde_json::to_value(object).unwrap_or(Value::Null)
 }
 
-/// Watches every object of one kind, keeping of each what `mask` says: cluster-wide, or in
-/// each of `namespaces` when that is not empty. Confined to namespaces, a cluster-scoped
-/// kind is not watched; the watch reports that once, as a forbidden watch that is not
-/// retried.
+/// How one kind is watched.
+#[derive(Clone, Debug)]
+pub struct KindWatch {
+    /// The kind's resource, from discovery.
+    pub resource: ApiResource,
+    /// Whether its objects live in namespaces.
+    pub namespaced: bool,
+    /// What the cache keeps of each object.
+    pub mask: Arc<FieldMask>,
+    /// A field selector that narrows the watch (`type=kubernetes.io/service-account-token`),
+    /// or `None` for every object.
+    pub fields: Option<String>,
+}
+
+/// Watches every object of one kind that `spec.fields` selects, keeping of each what
+/// `spec.mask` says: cluster-wide, or in each of `namespaces` when that is not empty.
+/// Confined to namespaces, a cluster-scoped kind is not watched; the watch reports that
+/// once, as a forbidden watch that is not retried.
 pub fn watch_kind(
     client: Client,
     kind: KindKey,
-    resource: ApiResource,
-    namespaced: bool,
+    spec: &KindWatch,
     namespaces: &[String],
-    mask: Arc<FieldMask>,
     tx: Sender<Watched>,
 ) -> JoinHandle<()> {
     let source = Source::Kind(kind.clone());
+    let config = match &spec.fields {
+        Some(fields) => watcher::Config::default().fields(fields),
+        None => watcher::Config::default(),
+    };
+    let (resource, namespaced, mask) = (spec.resource.clone(), spec.namespaced, spec.mask.clone());
     let keep = move |object| mask.prune(object);
     if namespaces.is_empty() {
         let api: Api<DynamicObject> = Api::all_with(client, &resource);
-        return forward(source, tx, typed_watch(api, resource), keep);
+        return forward(source, tx, typed_watch(api, resource, config), keep);
     }
     if !namespaced {
         // The policies naming the kind report it as Forbidden.
@@ -211,19 +228,22 @@ pub fn watch_kind(
     }
     let streams = namespaces
         .iter()
-        .map(|namespace| typed_watch(Api::namespaced_with(client.clone(), namespace, &resource), resource.clone()))
+        .map(|namespace| {
+            typed_watch(Api::namespaced_with(client.clone(), namespace, &resource), resource.clone(), config.clone())
+        })
         .collect();
     forward_merged(source, tx, streams, keep)
 }
 
-/// A watch of `api` whose objects carry their type.
+/// A watch of `api` with `config` whose objects carry their type.
 fn typed_watch(
     api: Api<DynamicObject>,
     resource: ApiResource,
+    config: watcher::Config,
 ) -> BoxStream<'static, Result<Event<DynamicObject>, watcher::Error>> {
     // Dynamic objects carry their type only when the server sends it; make sure it is
     // there, as policies match on it.
-    watcher::watcher(api, watcher::Config::default())
+    watcher::watcher(api, config)
         .map(move |event| event.map(|event| event.modify(|object: &mut DynamicObject| fill_type(object, &resource))))
         .boxed()
 }
@@ -386,11 +406,17 @@ pub fn watch_own(client: Client, settings: &OperatorSettings, tx: Sender<Watched
     for (source, resource, namespaced) in typed {
         if namespaces.is_empty() {
             let api = Api::all_with(client.clone(), &resource);
-            tasks.push(forward(source, tx.clone(), typed_watch(api, resource), strip));
+            tasks.push(forward(source, tx.clone(), typed_watch(api, resource, watcher::Config::default()), strip));
         } else if namespaced {
             let streams = namespaces
                 .iter()
-                .map(|ns| typed_watch(Api::namespaced_with(client.clone(), ns, &resource), resource.clone()))
+                .map(|ns| {
+                    typed_watch(
+                        Api::namespaced_with(client.clone(), ns, &resource),
+                        resource.clone(),
+                        watcher::Config::default(),
+                    )
+                })
                 .collect();
             tasks.push(forward_merged(source, tx.clone(), streams, strip));
         } else {

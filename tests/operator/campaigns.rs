@@ -12,7 +12,7 @@ mod evidence;
 mod guards;
 mod scope;
 
-fn campaigns(harness: &Harness) -> Api<DynamicObject> {
+pub(crate) fn campaigns(harness: &Harness) -> Api<DynamicObject> {
     Api::all_with(harness.client(), &ApiResource::erase::<driftwarden::api::campaign::RemediationCampaign>(&()))
 }
 
@@ -42,7 +42,7 @@ fn campaign(ns: &str, extra: Value) -> (String, DynamicObject) {
     (name, object)
 }
 
-async fn create_campaign(harness: &Harness, extra: Value) -> String {
+pub(crate) async fn create_campaign(harness: &Harness, extra: Value) -> String {
     let (name, object) = campaign(harness.ns(), extra);
     campaigns(harness).create(&PostParams::default(), &object).await.expect("campaign created");
     name
@@ -406,8 +406,7 @@ async fn campaign_owners_hear_of_critical_findings_at_once_and_of_checkpoints_an
     let ns = harness.ns().to_string();
     let (url, mut events) = crate::receiver::start().await;
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(harness.client(), &ns);
-    let hook =
-        serde_json::from_value(json!({"metadata": {"name": "campaign-hooks"}, "stringData": {"url": url}})).unwrap();
+    let hook = serde_json::from_value(crate::receiver::hook_secret("campaign-hooks", &url)).unwrap();
     secrets.create(&PostParams::default(), &hook).await.unwrap();
     let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(harness.client(), &ns);
     let account = serde_json::from_value(json!({"metadata": {"name": "builder", "labels": {"app": "shop"}}})).unwrap();

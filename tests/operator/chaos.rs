@@ -50,7 +50,7 @@ impl Replica {
         runtime.spawn(async move {
             // Its own client and connections, which die with it.
             let client = kube::Client::try_from(config).expect("a client for the replica");
-            let services = Services::new(client.clone());
+            let services = Services::with_notify(client.clone(), local_sinks());
             let _ = supervise(client, options, services, stopped).await;
         });
         Replica { name: name.to_string(), runtime: Some(runtime), _stop: stop }
@@ -224,7 +224,7 @@ async fn killing_the_leader_at_random_loses_and_repeats_nothing() -> Result<(), 
     let ns = harness.ns().to_string();
     let (url, mut events) = receiver::start().await;
     let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
-    let hook = serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}}))?;
+    let hook = serde_json::from_value(crate::receiver::hook_secret("hooks", &url))?;
     secrets.create(&PostParams::default(), &hook).await?;
     // Mass drift is the point here: the circuit breaker stays out of the way.
     let remediation = json!({"mode": "Audit", "circuitBreaker": {"maxDriftedPercent": 100}});

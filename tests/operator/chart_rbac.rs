@@ -10,7 +10,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use driftwarden::notification::SinkAddressPolicy;
 use driftwarden::operator::leader::{LeaderSettings, identity_with_suffix};
+use driftwarden::operator::notify::NotifySettings;
 use driftwarden::operator::settings::Clock;
 use driftwarden::operator::{OperatorSettings, RunOptions, Services, supervise};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -177,7 +179,13 @@ async fn run_as_the_chart(harness: &Harness, rendered: &chart::Rendered, clock: 
     let leader = LeaderSettings { identity: identity_with_suffix("driftwarden-0"), ..LeaderSettings::new(&ns, &lease) };
     let options = RunOptions { settings, health_address: None, leader: Some(leader) };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(supervise(client.clone(), options, Services::new(client), stopped));
+    // The Deployment's --notification-allowed-cidrs, as `driftwarden run` reads it.
+    let allowed = args_with(rendered, "--notification-allowed-cidrs=")
+        .iter()
+        .flat_map(|blocks| blocks.split(',').map(|block| block.parse().expect("the chart passes CIDR blocks")))
+        .collect();
+    let notify = NotifySettings { addresses: SinkAddressPolicy::allowing(allowed), ..NotifySettings::default() };
+    let task = tokio::spawn(supervise(client.clone(), options, Services::with_notify(client, notify), stopped));
     let leases: Api<Lease> = Api::namespaced(harness.client(), &ns);
     wait_for(&leases, &lease, "the operator leads", |l| {
         l.spec.as_ref().and_then(|s| s.holder_identity.as_ref()).is_some_and(|h| h.starts_with("driftwarden-0"))
@@ -332,20 +340,23 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
 }
 
 #[tokio::test]
-async fn the_default_chart_rbac_is_enough_and_every_unused_grant_is_justified() -> Result<(), Box<dyn std::error::Error>>
-{
+async fn the_default_chart_rbac_with_the_sink_secret_named_is_enough_and_every_unused_grant_is_justified()
+-> Result<(), Box<dyn std::error::Error>> {
     let harness = Harness::prepare().await;
     driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
-    let Some(rendered) = chart::render(json!({}), &ns) else { return Ok(()) };
+    // The defaults, with the one thing they leave out on purpose: the sink's Secret (the
+    // release namespace is the test namespace) and its loopback receiver.
+    let values = json!({"rbac": {"notificationSecrets": {"secrets": [{"names": ["hooks"]}]}},
+                        "notifications": {"allowedCIDRs": ["127.0.0.0/8"]}});
+    let Some(rendered) = chart::render(values, &ns) else { return Ok(()) };
     let rendered = rendered.expect("the default values render");
 
     // The scene: a notification sink whose URL is in a Secret, a ConfigMap and a
     // Deployment, a policy for each.
     let (url, mut notifications) = receiver::start().await;
     let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
-    let hook: Secret =
-        serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    let hook: Secret = serde_json::from_value(crate::receiver::hook_secret("hooks", &url)).unwrap();
     secrets.create(&PostParams::default(), &hook).await.unwrap();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "shop")).await.unwrap();

@@ -143,7 +143,7 @@ async fn an_exception_expiring_soon_or_covering_nothing_says_so_and_notifies() {
     let ns = harness.ns().to_string();
     let (url, mut events) = crate::receiver::start().await;
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(harness.client(), &ns);
-    let hook = serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    let hook = serde_json::from_value(crate::receiver::hook_secret("hooks", &url)).unwrap();
     secrets.create(&PostParams::default(), &hook).await.unwrap();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     config_maps.create(&PostParams::default(), &config_map(&ns, "settings", "other")).await.unwrap();
@@ -237,7 +237,7 @@ async fn an_exception_that_selects_nothing_reminds_the_policies_of_its_namespace
     let team = team.name().to_string();
     let (url, mut events) = crate::receiver::start().await;
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(harness.client(), &team);
-    let hook = serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    let hook = serde_json::from_value(crate::receiver::hook_secret("hooks", &url)).unwrap();
     secrets.create(&PostParams::default(), &hook).await.unwrap();
     let mut policy = owners_policy(&team, json!({"mode": "Audit"}));
     policy["spec"]["escalation"] =

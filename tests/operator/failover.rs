@@ -18,7 +18,7 @@ fn replica(harness: &Harness, name: &str) -> Replica {
     let options = replica_options(harness, name, Duration::from_secs(2), Duration::from_secs(1));
     let (stop, stopped) = watch::channel(false);
     let client = harness.client();
-    let services = Services::new(client.clone());
+    let services = Services::with_notify(client.clone(), local_sinks());
     let shared = services.clone();
     let task = tokio::spawn(async move {
         supervise(client, options, services, stopped).await.expect("the replica runs and steps down cleanly");

@@ -102,21 +102,43 @@ async fn token_automount_is_turned_off_by_itself_only_where_no_workload_relies_o
     harness.stop().await;
 }
 
-#[tokio::test]
-async fn a_legacy_token_is_never_deleted_by_driftwarden_and_closes_once_its_owner_deletes_it() {
-    let harness = Harness::start().await;
-    let ns = harness.ns().to_string();
-    let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
-    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
-    create(&accounts, json!({"metadata": {"name": "deployer"}})).await;
+/// The ServiceAccount `deployer` and its legacy token Secret `deployer-token`.
+async fn legacy_token(accounts: &Api<ServiceAccount>, secrets: &Api<Secret>) {
+    create(accounts, json!({"metadata": {"name": "deployer"}})).await;
     create(
-        &secrets,
+        secrets,
         json!({
             "metadata": {"name": "deployer-token", "annotations": {"kubernetes.io/service-account.name": "deployer"}},
             "type": "kubernetes.io/service-account-token", "stringData": {"token": "not-a-real-token"}
         }),
     )
     .await;
+}
+
+/// The Secret `api-key`, rotated two days ago (its value `value-never-shown`).
+async fn unrotated_secret(secrets: &Api<Secret>) {
+    let stale = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48)).to_string();
+    create(
+        secrets,
+        json!({"metadata": {"name": "api-key", "annotations": {"driftwarden.dev/rotated-at": stale}},
+               "stringData": {"key": "value-never-shown"}}),
+    )
+    .await;
+}
+
+/// An Auto `SecretRotation` campaign (`maxAge: 24h`) over the test's namespace.
+async fn rotation_campaign(harness: &Harness) -> String {
+    let check = json!({"name": "SecretRotation", "parameters": {"maxAge": "24h"}});
+    check_campaign(harness, check, in_namespace(harness), "Auto").await
+}
+
+#[tokio::test]
+async fn a_legacy_token_is_never_deleted_by_driftwarden_and_closes_once_its_owner_deletes_it() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
+    legacy_token(&accounts, &secrets).await;
     let name =
         check_campaign(&harness, json!({"name": "LegacyServiceAccountTokens"}), in_namespace(&harness), "Auto").await;
     let escalated =
@@ -195,22 +217,10 @@ async fn unused_accounts_and_unrotated_secrets_close_on_their_owners_fix() {
     let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
     let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
     create(&accounts, json!({"metadata": {"name": "idle"}})).await;
-    let stale = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48)).to_string();
-    create(
-        &secrets,
-        json!({"metadata": {"name": "api-key", "annotations": {"driftwarden.dev/rotated-at": stale}},
-                            "stringData": {"key": "value-never-shown"}}),
-    )
-    .await;
+    unrotated_secret(&secrets).await;
     let unused =
         check_campaign(&harness, json!({"name": "UnusedServiceAccounts"}), in_namespace(&harness), "Auto").await;
-    let rotation = check_campaign(
-        &harness,
-        json!({"name": "SecretRotation", "parameters": {"maxAge": "24h"}}),
-        in_namespace(&harness),
-        "Auto",
-    )
-    .await;
+    let rotation = rotation_campaign(&harness).await;
     finding(&harness, &ns, &format!("{unused}.serviceaccount.idle"), "escalated", "Escalated").await;
     let key = finding(&harness, &ns, &format!("{rotation}.secret.api-key"), "escalated", "Escalated").await;
     assert!(!serde_json::to_string(&key.data).unwrap().contains("value-never-shown"));
@@ -233,7 +243,7 @@ async fn a_cluster_admin_account_behind_a_load_balancer_is_critical_and_its_owne
     let ns = harness.ns().to_string();
     let (url, mut events) = crate::receiver::start().await;
     let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
-    create(&secrets, json!({"metadata": {"name": "security-hooks"}, "stringData": {"url": url}})).await;
+    create(&secrets, crate::receiver::hook_secret("security-hooks", &url)).await;
     let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
     let bindings: Api<ClusterRoleBinding> = Api::all(harness.client());
     let admin_binding = |name: &str, account: &str| {
@@ -312,5 +322,46 @@ async fn a_cluster_admin_account_behind_a_load_balancer_is_critical_and_its_owne
     for name in ["idle-admin", "web-admin"] {
         bindings.delete(&format!("{ns}-{name}"), &DeleteParams::default()).await.unwrap();
     }
+    harness.stop().await;
+}
+
+/// How many Secrets the operator's watch cache holds.
+fn secrets_watched(harness: &Harness) -> Option<u64> {
+    let metrics = harness.metrics().encode();
+    let line = metrics.lines().find(|l| l.starts_with(r#"driftwarden_watched_objects{kind="Secret.v1"} "#))?;
+    line.rsplit(' ').next()?.parse().ok()
+}
+
+#[tokio::test]
+async fn identity_checks_watch_only_token_secrets_until_secret_rotation_needs_the_others() {
+    let harness = Harness::start().await;
+    let ns = harness.ns().to_string();
+    let accounts: Api<ServiceAccount> = Api::namespaced(harness.client(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
+    legacy_token(&accounts, &secrets).await;
+    unrotated_secret(&secrets).await;
+    let all = Api::<Secret>::all(harness.client());
+    let count = |fields: Option<&'static str>| {
+        let all = all.clone();
+        async move {
+            let params = fields.map_or_else(ListParams::default, |f| ListParams::default().fields(f));
+            all.list(&params).await.expect("Secrets listed").items.len() as u64
+        }
+    };
+    let tokens = count(Some("type=kubernetes.io/service-account-token")).await;
+    assert!(tokens < count(None).await, "the cluster holds other Secrets than tokens");
+
+    let legacy =
+        check_campaign(&harness, json!({"name": "LegacyServiceAccountTokens"}), in_namespace(&harness), "Auto").await;
+    finding(&harness, &ns, &format!("{legacy}.secret.deployer-token"), "sent to its owner", "Escalated").await;
+    assert_eq!(secrets_watched(&harness), Some(tokens), "only ServiceAccount token Secrets are watched");
+
+    // SecretRotation looks at every other Secret: the watch widens to all of them (their
+    // metadata and type only).
+    let rotation = rotation_campaign(&harness).await;
+    let key = finding(&harness, &ns, &format!("{rotation}.secret.api-key"), "escalated", "Escalated").await;
+    assert!(!serde_json::to_string(&key.data).unwrap().contains("value-never-shown"));
+    let everything = count(None).await;
+    eventually("every Secret watched", || async { secrets_watched(&harness) == Some(everything) }).await;
     harness.stop().await;
 }

@@ -27,5 +27,6 @@ mod rbac;
 mod receiver;
 mod recreate;
 mod reports;
+mod sink_guard;
 mod support;
 mod validation;

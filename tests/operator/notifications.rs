@@ -46,8 +46,7 @@ impl Logs {
 async fn sink_secret(harness: &Harness) -> (Api<Secret>, tokio::sync::mpsc::UnboundedReceiver<receiver::Received>) {
     let (url, events) = receiver::start().await;
     let secrets: Api<Secret> = Api::namespaced(harness.client(), harness.ns());
-    let hook: Secret =
-        serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    let hook: Secret = serde_json::from_value(crate::receiver::hook_secret("hooks", &url)).unwrap();
     secrets.create(&PostParams::default(), &hook).await.unwrap();
     (secrets, events)
 }

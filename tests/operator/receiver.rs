@@ -48,3 +48,12 @@ pub async fn start() -> (String, mpsc::UnboundedReceiver<Received>) {
     });
     (url, rx)
 }
+
+/// A Secret named `name` whose key `url` holds `url`, labelled for notifications (the
+/// operator reads no other Secret for a sink).
+pub fn hook_secret(name: &str, url: &str) -> serde_json::Value {
+    serde_json::json!({
+        "metadata": {"name": name, "labels": {"driftwarden.dev/notification-credentials": "true"}},
+        "stringData": {"url": url}
+    })
+}

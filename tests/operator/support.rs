@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use driftwarden::notification::SinkAddressPolicy;
+use driftwarden::operator::notify::NotifySettings;
 use driftwarden::operator::settings::Clock;
 use driftwarden::operator::{self, OperatorSettings};
 use driftwarden_sandbox::testing::{Sandbox, Skipped, TempNamespace, TestCluster, install_crds};
@@ -58,6 +60,10 @@ impl Harness {
 
     /// Starts the operator with `client`'s identity.
     pub fn start_operator_as(&mut self, client: Client) {
+        self.start_operator_inner(client, local_sinks());
+    }
+
+    fn start_operator_inner(&mut self, client: Client, notify: NotifySettings) {
         let (stop, stopped) = oneshot::channel::<()>();
         // The test namespace is the operator's: campaign sinks and cluster-wide exceptions
         // live there.
@@ -68,7 +74,7 @@ impl Harness {
             clock: self.clock.clone(),
             ..OperatorSettings::default()
         };
-        let services = operator::Services::new(client.clone());
+        let services = operator::Services::with_notify(client.clone(), notify);
         self.services = Some(services.clone());
         self.task = Some(tokio::spawn(async move {
             operator::run_with(client, settings, services, async move {
@@ -77,6 +83,13 @@ impl Harness {
             .await;
         }));
         self.stop = Some(stop);
+    }
+
+    /// Starts the operator with `notify` as its notification settings (the other starts
+    /// allow sinks on loopback addresses, where the tests' receivers listen).
+    pub fn start_operator_with_notify(&mut self, notify: NotifySettings) {
+        let client = self.cluster.client();
+        self.start_operator_inner(client, notify);
     }
 
     /// The metrics of the operator started last.
@@ -165,6 +178,13 @@ where
     .unwrap_or_else(|_| panic!("timed out waiting for {name}: {what}"))
     .expect("watch");
     found.expect("object exists")
+}
+
+/// The notification settings of the tests: sinks may use loopback addresses
+/// (`--notification-allowed-cidrs 127.0.0.0/8`), where the tests' receivers listen.
+pub fn local_sinks() -> NotifySettings {
+    let loopback = "127.0.0.0/8".parse().expect("a CIDR block");
+    NotifySettings { addresses: SinkAddressPolicy::allowing(vec![loopback]), ..NotifySettings::default() }
 }
 
 /// Reads a field of a dynamic object's status as a number.

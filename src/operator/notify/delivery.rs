@@ -8,16 +8,16 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::mpsc;
 
+use super::connect::{self, GuardedConnector};
 use super::error::DeliveryError;
 use super::event::Notification;
 use super::retry;
 use super::sink;
 use super::{DeliveryReport, NotifySettings, Queued, Shared};
-use crate::notification::Sink;
+use crate::notification::{Sink, SinkAddressPolicy};
 use crate::operator::metrics::NotificationResult;
 
 /// How long a sink's worker waits for work before it exits (a new one starts on demand).
@@ -27,12 +27,12 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
 
 /// The HTTP(S) client shared by every worker.
-pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<GuardedConnector>, Full<Bytes>>;
 
 /// Builds the client: HTTP/1.1, `http` and `https` (trusting the system's root
 /// certificates; with none installed, `https` sinks fail with a TLS error while `http`
-/// sinks still work).
-pub(crate) fn http_client() -> HttpClient {
+/// sinks still work), connecting only to the addresses `addresses` allows.
+pub(crate) fn http_client(addresses: SinkAddressPolicy) -> HttpClient {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -47,8 +47,11 @@ pub(crate) fn http_client() -> HttpClient {
             }
         })
         .unwrap_or_else(|_| unreachable_tls_config());
-    let connector =
-        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(GuardedConnector::new(addresses));
     Client::builder(TokioExecutor::new()).build(connector)
 }
 
@@ -79,7 +82,12 @@ async fn attempt(
     };
     let (status, retry_after) = match tokio::time::timeout(timeout, exchange).await {
         Err(_) => return Err(DeliveryError::Timeout { sink: sink.display_name(), after: timeout }),
-        Ok(Err(source)) => return Err(DeliveryError::Transport { sink: sink.display_name(), source }),
+        Ok(Err(source)) => {
+            return Err(match connect::refusal(&source) {
+                Some(refused) => DeliveryError::AddressRefused { sink: sink.display_name(), refused },
+                None => DeliveryError::Transport { sink: sink.display_name(), source },
+            });
+        }
         Ok(Ok(answer)) => answer,
     };
     match retry::verdict(status) {
@@ -149,7 +157,7 @@ async fn deliver(shared: &Shared, http: &HttpClient, sink: &Sink, queued: Queued
     };
     shared.finish(DeliveryReport { sink: name, id: notification.id, result, attempts, category });
     if let Some(receipt) = receipt {
-        receipt(result);
+        receipt(result, outcome.as_ref().err());
     }
 }
 

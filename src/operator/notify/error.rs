@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::api::reasons;
+
 /// A failed delivery attempt.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -37,11 +39,37 @@ pub enum DeliveryError {
         #[source]
         source: kube::Error,
     },
+    /// The Secret does not carry the label `driftwarden.dev/notification-credentials: "true"`,
+    /// so nothing is read from it.
+    #[error(
+        "sink {sink}: Secret {secret} is not labelled {label}: \"true\", so it is not read; label it to use it for notifications",
+        label = crate::notification::NOTIFICATION_CREDENTIALS_LABEL
+    )]
+    SecretNotLabelled {
+        /// The sink, as `namespace/secretName`.
+        sink: String,
+        /// The Secret's name.
+        secret: String,
+    },
     /// The URL in the Secret is not an absolute `http` or `https` URL.
-    #[error("sink {sink}: the URL in the Secret is not an absolute http(s) URL")]
+    #[error("sink {sink}: key {key} of Secret {secret} is not an absolute http or https URL")]
     InvalidUrl {
         /// The sink, as `namespace/secretName`.
         sink: String,
+        /// The Secret's name.
+        secret: String,
+        /// The key that holds the URL.
+        key: String,
+    },
+    /// The sink's host resolves only to addresses sinks may not use (loopback, link-local,
+    /// private, unique-local and the like) outside `--notification-allowed-cidrs`: no
+    /// connection was made.
+    #[error("sink {sink}: not connected: {refused}")]
+    AddressRefused {
+        /// The sink, as `namespace/secretName`.
+        sink: String,
+        /// The first address refused, and its range.
+        refused: crate::notification::AddressRefused,
     },
     /// The auth value in the Secret cannot be an HTTP header value.
     #[error("sink {sink}: the Authorization value in the Secret is not a valid header value")]
@@ -83,11 +111,13 @@ impl DeliveryError {
     /// A stable PascalCase label for logs, Events and metrics.
     pub fn category(&self) -> &'static str {
         match self {
-            Self::SecretNotFound { .. } => "SecretNotFound",
-            Self::SecretKeyMissing { .. } => "SecretKeyMissing",
+            Self::SecretNotFound { .. } => reasons::SECRET_NOT_FOUND,
+            Self::SecretKeyMissing { .. } => reasons::SECRET_KEY_MISSING,
             Self::SecretRead { .. } => "SecretRead",
-            Self::InvalidUrl { .. } => "InvalidUrl",
-            Self::InvalidAuthHeader { .. } => "InvalidAuthHeader",
+            Self::SecretNotLabelled { .. } => reasons::SECRET_NOT_LABELLED,
+            Self::InvalidUrl { .. } => reasons::INVALID_URL,
+            Self::AddressRefused { .. } => reasons::ADDRESS_REFUSED,
+            Self::InvalidAuthHeader { .. } => reasons::INVALID_AUTH_HEADER,
             Self::Transport { .. } => "Transport",
             Self::Timeout { .. } => "Timeout",
             Self::Status { .. } => "HttpStatus",
@@ -95,25 +125,32 @@ impl DeliveryError {
     }
 
     /// Whether another attempt may succeed: connection problems, timeouts, Secret reads
-    /// that failed for a reason other than absence, and 5xx/408/429 responses.
+    /// that failed for a reason other than absence, and 5xx/408/429 responses. A refused
+    /// address is not retried: it stays refused until the Secret or the allowed blocks
+    /// change.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::SecretRead { .. } | Self::Transport { .. } | Self::Timeout { .. } => true,
             Self::Status { status, .. } => super::retry::verdict(*status) == super::retry::Verdict::Retry,
             Self::SecretNotFound { .. }
             | Self::SecretKeyMissing { .. }
+            | Self::SecretNotLabelled { .. }
             | Self::InvalidUrl { .. }
+            | Self::AddressRefused { .. }
             | Self::InvalidAuthHeader { .. } => false,
         }
     }
 
-    /// Whether the sink's configuration (its Secret) is at fault rather than the sink.
+    /// Whether the sink's configuration (its Secret, or where its URL points) is at fault
+    /// rather than the sink.
     pub fn is_misconfiguration(&self) -> bool {
         matches!(
             self,
             Self::SecretNotFound { .. }
                 | Self::SecretKeyMissing { .. }
+                | Self::SecretNotLabelled { .. }
                 | Self::InvalidUrl { .. }
+                | Self::AddressRefused { .. }
                 | Self::InvalidAuthHeader { .. }
         )
     }
@@ -139,7 +176,30 @@ mod tests {
         assert!(!error(StatusCode::BAD_REQUEST).is_retryable());
         assert_eq!(error(StatusCode::BAD_REQUEST).category(), "HttpStatus");
         assert_eq!(error(StatusCode::BAD_REQUEST).to_string(), "sink shop/hook: responded 400 Bad Request");
-        let invalid = DeliveryError::InvalidUrl { sink: "shop/hook".to_string() };
+        let invalid =
+            DeliveryError::InvalidUrl { sink: "shop/hook".to_string(), secret: "hook".into(), key: "url".into() };
         assert!(!invalid.is_retryable() && invalid.is_misconfiguration());
+        assert_eq!(invalid.to_string(), "sink shop/hook: key url of Secret hook is not an absolute http or https URL");
+    }
+
+    #[test]
+    fn refusals_are_misconfigurations_that_are_not_retried() {
+        let refused = DeliveryError::AddressRefused {
+            sink: "shop/hook".to_string(),
+            refused: crate::notification::AddressRefused {
+                address: "169.254.169.254".parse().unwrap(),
+                range: crate::notification::RestrictedRange::LinkLocal,
+            },
+        };
+        assert!(!refused.is_retryable() && refused.is_misconfiguration());
+        assert_eq!(refused.category(), "AddressRefused");
+        assert!(refused.to_string().starts_with("sink shop/hook: not connected: 169.254.169.254 is a link-local"));
+        let unlabelled = DeliveryError::SecretNotLabelled { sink: "shop/hook".to_string(), secret: "token".into() };
+        assert!(!unlabelled.is_retryable() && unlabelled.is_misconfiguration());
+        assert_eq!(
+            unlabelled.to_string(),
+            "sink shop/hook: Secret token is not labelled driftwarden.dev/notification-credentials: \"true\", so it \
+             is not read; label it to use it for notifications"
+        );
     }
 }

@@ -8,14 +8,20 @@
 //! effect at once), POSTs in binary or structured mode, and retries 5xx, 408, 429 and
 //! connection errors with exponential backoff and jitter, honouring `Retry-After`.
 //!
+//! Connections go only to addresses the [`SinkAddressPolicy`] allows, checked on the
+//! addresses the sink's host resolves to at each new connection (see `connect`); a
+//! refused address fails the delivery at once, without retries.
+//!
 //! The URL and `Authorization` value are never logged: a sink is named `namespace/secretName`.
 //! Credentials belong in `authSecretRef`; user information in the URL is not turned into a
-//! header. RBAC: `get` on `secrets` in the namespaces that configure sinks.
+//! header. Only Secrets labelled `driftwarden.dev/notification-credentials: "true"` are
+//! read. RBAC: `get` on those `secrets` in the namespaces that configure sinks.
 //!
 //! De-duplication here is in memory, for the life of the process; across restarts and
 //! failovers the operator's ledger (`crate::operator::ledger`) keeps each notification
 //! until its receipt says it was delivered.
 
+mod connect;
 mod dedup;
 mod delivery;
 mod error;
@@ -30,6 +36,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use connect::ConnectError;
 pub use dedup::DedupSet;
 pub use error::DeliveryError;
 pub use event::{Notification, NotificationType, SPEC_VERSION, STRUCTURED_CONTENT_TYPE, header_value};
@@ -38,7 +45,7 @@ pub use retry::{MAX_RETRY_AFTER, Verdict, next_delay, retry_after, verdict};
 pub use crate::notification::Sink;
 
 use crate::engine::backoff::Backoff;
-use crate::notification::SinkKey;
+use crate::notification::{SinkAddressPolicy, SinkKey};
 use crate::operator::metrics::{Metrics, NotificationResult};
 
 /// How notifications are delivered.
@@ -57,6 +64,8 @@ pub struct NotifySettings {
     pub dedup_capacity: usize,
     /// How many notifications may wait in the shared queue, and in each sink's queue.
     pub queue_capacity: usize,
+    /// Which addresses sinks may be delivered to (by default, none in a restricted range).
+    pub addresses: SinkAddressPolicy,
 }
 
 impl NotifySettings {
@@ -75,6 +84,7 @@ impl Default for NotifySettings {
             timeout: Duration::from_secs(10),
             dedup_capacity: 4096,
             queue_capacity: 1024,
+            addresses: SinkAddressPolicy::default(),
         }
     }
 }
@@ -106,8 +116,9 @@ pub struct DeliveryReport {
 }
 
 /// Told once how one notification ended: delivered, refused, given up after its retries,
-/// not queued (full queue) or skipped as a duplicate.
-pub type Receipt = Box<dyn FnOnce(NotificationResult) + Send>;
+/// not queued (full queue) or skipped as a duplicate; with the last error when a delivery
+/// was attempted and failed.
+pub type Receipt = Box<dyn FnOnce(NotificationResult, Option<&DeliveryError>) + Send>;
 
 /// A notification on its way, with whom to tell how it ended.
 pub(crate) struct Queued {
@@ -119,7 +130,7 @@ impl Queued {
     /// Tells the sender how it ended.
     pub(crate) fn settle(self, result: NotificationResult) {
         if let Some(receipt) = self.receipt {
-            receipt(result);
+            receipt(result, None);
         }
     }
 }
@@ -253,7 +264,7 @@ impl Notifier {
 
 /// Routes queued notifications to per-sink workers, starting them on demand.
 async fn route(shared: Arc<Shared>, mut receiver: mpsc::Receiver<(Sink, Queued)>) {
-    let http = delivery::http_client();
+    let http = delivery::http_client(shared.settings.addresses.clone());
     let mut workers: HashMap<SinkKey, mpsc::Sender<Queued>> = HashMap::new();
     let mut tasks = JoinSet::new();
     while let Some((sink, queued)) = receiver.recv().await {

@@ -1,6 +1,8 @@
 //! Where notifications go: a [`Sink`] (a `NotifySpec` in a namespace), resolved to a URL
 //! and an optional `Authorization` value by reading its Secret when a delivery is attempted
-//! (so a rotated Secret takes effect at the next delivery).
+//! (so a rotated Secret takes effect at the next delivery). Only a Secret labelled
+//! `driftwarden.dev/notification-credentials: "true"` is read: a sink cannot name any other
+//! Secret of its namespace and have its value sent to the URL.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +14,7 @@ use kube::Api;
 use super::error::DeliveryError;
 use crate::api::common::SecretKeyRef;
 use crate::api::policy::CloudEventsMode;
-use crate::notification::Sink;
+use crate::notification::{NOTIFICATION_CREDENTIALS_LABEL, NOTIFICATION_CREDENTIALS_VALUE, Sink};
 
 /// Reads the sink's Secret(s) and returns where and how to deliver.
 pub(crate) async fn resolve(sink: &Sink, client: &kube::Client) -> Result<Endpoint, DeliveryError> {
@@ -20,7 +22,11 @@ pub(crate) async fn resolve(sink: &Sink, client: &kube::Client) -> Result<Endpoi
     let spec = &sink.spec;
     let url_secret = read(sink, &secrets, &spec.url_secret_ref.name).await?;
     let url = value(sink, &url_secret, &spec.url_secret_ref)?;
-    let url = parse_url(&url).ok_or_else(|| DeliveryError::InvalidUrl { sink: sink.display_name() })?;
+    let url = parse_url(&url).ok_or_else(|| DeliveryError::InvalidUrl {
+        sink: sink.display_name(),
+        secret: spec.url_secret_ref.name.clone(),
+        key: spec.url_secret_ref.key.clone(),
+    })?;
 
     let authorization = match &spec.auth_secret_ref {
         None => None,
@@ -42,6 +48,9 @@ pub(crate) async fn resolve(sink: &Sink, client: &kube::Client) -> Result<Endpoi
 
 async fn read(sink: &Sink, secrets: &Api<Secret>, name: &str) -> Result<BTreeMap<String, ByteString>, DeliveryError> {
     match secrets.get_opt(name).await {
+        Ok(Some(secret)) if !is_labelled(&secret) => {
+            Err(DeliveryError::SecretNotLabelled { sink: sink.display_name(), secret: name.to_string() })
+        }
         Ok(Some(secret)) => {
             let mut data = secret.data.unwrap_or_default();
             for (key, value) in secret.string_data.unwrap_or_default() {
@@ -52,6 +61,16 @@ async fn read(sink: &Sink, secrets: &Api<Secret>, name: &str) -> Result<BTreeMap
         Ok(None) => Err(DeliveryError::SecretNotFound { sink: sink.display_name(), secret: name.to_string() }),
         Err(source) => Err(DeliveryError::SecretRead { sink: sink.display_name(), secret: name.to_string(), source }),
     }
+}
+
+/// Whether `secret` is marked for notifications.
+fn is_labelled(secret: &Secret) -> bool {
+    secret
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|labels| labels.get(NOTIFICATION_CREDENTIALS_LABEL))
+        .is_some_and(|value| value == NOTIFICATION_CREDENTIALS_VALUE)
 }
 
 fn value(sink: &Sink, data: &BTreeMap<String, ByteString>, reference: &SecretKeyRef) -> Result<String, DeliveryError> {
@@ -96,9 +115,31 @@ mod tests {
     fn urls_must_be_absolute_http_or_https() {
         assert!(parse_url("https://hooks.example/abc?token=1\n").is_some());
         assert!(parse_url("http://127.0.0.1:8080/").is_some());
+        assert!(parse_url("HTTPS://hooks.example/").is_some());
         assert!(parse_url("ftp://hooks.example/").is_none());
+        assert!(parse_url("file:///var/run/secrets/kubernetes.io/serviceaccount/token").is_none());
+        assert!(parse_url("gopher://127.0.0.1:6379/_FLUSHALL").is_none());
+        assert!(parse_url("unix:///var/run/docker.sock").is_none());
+        assert!(parse_url("ws://hooks.example/").is_none());
+        assert!(parse_url("https:/hooks.example").is_none());
         assert!(parse_url("/relative").is_none());
         assert!(parse_url("not a url").is_none());
+    }
+
+    #[test]
+    fn only_secrets_labelled_true_are_read() {
+        let with = |labels: Option<&[(&str, &str)]>| {
+            let mut secret = Secret::default();
+            secret.metadata.labels =
+                labels.map(|pairs| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+            is_labelled(&secret)
+        };
+        assert!(with(Some(&[(NOTIFICATION_CREDENTIALS_LABEL, "true")])));
+        assert!(!with(None));
+        assert!(!with(Some(&[])));
+        assert!(!with(Some(&[(NOTIFICATION_CREDENTIALS_LABEL, "false")])));
+        assert!(!with(Some(&[(NOTIFICATION_CREDENTIALS_LABEL, "True")])));
+        assert!(!with(Some(&[("driftwarden.dev/notification", "true")])));
     }
 
     #[test]

@@ -17,12 +17,13 @@ use tracing::{debug, warn};
 use super::effect::CampaignFix;
 use super::{Effect, Reconciler};
 use crate::api::RemediationClass;
-use crate::api::campaign::{CampaignMode, ControlSource};
+use crate::api::campaign::{CampaignMode, CheckName, ControlSource};
 use crate::api::finding::FindingState;
 use crate::engine::campaign::in_scope;
 use crate::engine::campaign::{Observation, resolve_owner};
 use crate::engine::drift::CompareRules;
 use crate::engine::prune::FieldMask;
+use crate::identity::snapshot::SERVICE_ACCOUNT_TOKEN_TYPE;
 use crate::identity::{ControlFinding, ControlFix, Snapshot, run_control};
 use crate::keys::{KindKey, ObjectKey};
 use crate::operator::remediate::{Expectation, Fix, FixResult};
@@ -62,6 +63,15 @@ pub(super) fn identity_mask(kind: &KindKey) -> FieldMask {
     }
 }
 
+/// The field selector that narrows the watch of `kind` to what identity checks read, when
+/// only they read it: Secrets of type `kubernetes.io/service-account-token`, the legacy
+/// tokens the inventory and `LegacyServiceAccountTokens` look at. A policy naming Secrets,
+/// or a `SecretRotation` check (which looks at every other Secret), needs them all.
+fn token_selector(kind: &KindKey, identity_only: bool) -> Option<String> {
+    let secrets = kind.api_version == "v1" && kind.kind == "Secret";
+    (secrets && identity_only).then(|| format!("type={SERVICE_ACCOUNT_TOKEN_TYPE}"))
+}
+
 fn typed<K: DeserializeOwned>(objects: Option<&BTreeMap<ObjectKey, Value>>) -> Vec<K> {
     objects
         .into_iter()
@@ -76,6 +86,24 @@ impl Reconciler {
         self.campaigns
             .values()
             .any(|c| c.spec.as_ref().is_ok_and(|s| matches!(s.control.source(), Some(ControlSource::Check(_)))))
+    }
+
+    /// The field selector `kind` is watched with (see [`token_selector`]).
+    pub(super) fn watch_fields(&self, kind: &KindKey) -> Option<String> {
+        let named_by_policy = || {
+            self.policies
+                .values()
+                .filter_map(|p| p.compiled.as_ref().ok())
+                .any(|c| c.kinds().iter().any(|(v, k)| *v == kind.api_version && *k == kind.kind))
+        };
+        let rotation = || {
+            self.campaigns.values().any(|c| {
+                c.spec
+                    .as_ref()
+                    .is_ok_and(|s| s.control.check.as_ref().is_some_and(|c| c.name == CheckName::SecretRotation))
+            })
+        };
+        token_selector(kind, self.has_check_campaigns() && !named_by_policy() && !rotation())
     }
 
     /// Watches what the checks read while a check campaign exists.
@@ -430,5 +458,13 @@ mod tests {
         assert_eq!(pruned["type"], "Opaque");
         assert_eq!(identity_mask(&KindKey::new("v1", "Pod")), FieldMask::Whole);
         assert_eq!(identity_kinds().len(), 15);
+    }
+
+    #[test]
+    fn only_secrets_read_for_identity_alone_are_watched_by_type() {
+        let secrets = KindKey::new("v1", "Secret");
+        assert_eq!(token_selector(&secrets, true).as_deref(), Some("type=kubernetes.io/service-account-token"));
+        assert_eq!(token_selector(&secrets, false), None, "a policy or SecretRotation needs every Secret");
+        assert_eq!(token_selector(&KindKey::new("v1", "ServiceAccount"), true), None);
     }
 }

@@ -7,8 +7,6 @@
 //! has one place to go: a field of the effect, read by the one runtime function that
 //! executes it.
 
-use std::sync::Arc;
-
 use kube::api::ApiResource;
 use serde_json::Value;
 
@@ -17,7 +15,6 @@ use crate::api::campaign::CampaignStatus;
 use crate::api::exception::ExceptionStatus;
 use crate::api::finding::FindingStatus;
 use crate::api::policy::PolicyStatus;
-use crate::engine::prune::FieldMask;
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
 use crate::operator::ledger::{BucketWrite, Pending};
 use crate::operator::recreation_runner::{RecreateError, Recreation};
@@ -30,7 +27,7 @@ pub enum Effect {
     Discover(KindKey),
     /// Watch `kind`, keeping `mask` of each object; a running watch of the kind is replaced
     /// (and its objects listed again). Answered by watch events.
-    Watch { kind: KindKey, resource: ApiResource, namespaced: bool, mask: Arc<FieldMask> },
+    Watch { kind: KindKey, spec: crate::operator::watch::KindWatch },
     /// Stop watching `kind`.
     Unwatch(KindKey),
     /// Fix one object: a server-side-apply dry-run, the apply and a verifying read, or a
@@ -49,9 +46,10 @@ pub enum Effect {
     CheckFix { fix: Fix, campaign: CampaignFix },
     /// Write a policy's status. Answered by [`Outcome::StatusWritten`](super::Outcome::StatusWritten).
     WritePolicyStatus { policy: PolicyKey, status: PolicyStatus },
-    /// Read a campaign's asset afresh, never from the cache. Answered by
-    /// [`Outcome::FindingRead`](super::Outcome::FindingRead).
-    ReadAsset { campaign: String, key: ObjectKey, resource: ApiResource, namespaced: bool },
+    /// Read a campaign's asset afresh, never from the cache; only its metadata when
+    /// `metadata_only` (a Secret an identity check reported: its data is never fetched).
+    /// Answered by [`Outcome::FindingRead`](super::Outcome::FindingRead).
+    ReadAsset { campaign: String, key: ObjectKey, resource: ApiResource, namespaced: bool, metadata_only: bool },
     /// Ask the API server (a LocalSubjectAccessReview) whether `user` holds `verb` on the
     /// Finding `namespace/name`, before an approval in that user's name is acted on.
     /// Answered by [`Outcome::ApprovalReviewed`](super::Outcome::ApprovalReviewed).

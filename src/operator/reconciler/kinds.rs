@@ -15,7 +15,7 @@ use crate::engine::evaluate::UnknownKinds;
 use crate::engine::prune::FieldMask;
 use crate::engine::scope::Scope;
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
-use crate::operator::watch::Change;
+use crate::operator::watch::{Change, KindWatch};
 
 impl Reconciler {
     pub(super) fn ensure_kind(&mut self, kind: &KindKey) {
@@ -40,27 +40,36 @@ impl Reconciler {
         }
     }
 
-    /// When a policy governs fields of `kind` the cache does not keep, the kind is watched
-    /// again with the wider mask: its objects are relisted, and nothing is evaluated against
-    /// the narrower cache meanwhile. A narrower mask waits for the next relist.
+    /// When a policy governs fields of `kind` the cache does not keep, or needs objects its
+    /// field selector leaves out, the kind is watched again with the wider mask or without
+    /// the selector: its objects are relisted, and nothing is evaluated against the narrower
+    /// cache meanwhile. A narrower mask or selector waits for the next relist.
     pub(super) fn widen_mask(&mut self, kind: &KindKey) {
         let mask = self.mask_for(kind);
+        let fields = self.watch_fields(kind);
         let Some(entry) = self.kinds.get_mut(kind) else { return };
-        if entry.mask.covers(&mask) {
+        let wider_selection = entry.fields.is_some() && entry.fields != fields;
+        if entry.mask.covers(&mask) && !wider_selection {
             return;
         }
-        entry.mask = Arc::new(mask);
+        if !entry.mask.covers(&mask) {
+            entry.mask = Arc::new(mask);
+        }
+        if wider_selection {
+            entry.fields = fields;
+        }
         if let (true, Some((resource, namespaced))) = (entry.watching, entry.resource.as_ref()) {
-            debug!(kind = %kind, "governed fields widened: relisting");
+            debug!(kind = %kind, "governed fields or objects widened: relisting");
             entry.synced = false;
             entry.relist = None;
             // The runtime replaces the running watch with one that keeps the wider mask.
-            self.effects.push(Effect::Watch {
-                kind: kind.clone(),
+            let spec = KindWatch {
                 resource: resource.clone(),
                 namespaced: *namespaced,
                 mask: entry.mask.clone(),
-            });
+                fields: entry.fields.clone(),
+            };
+            self.effects.push(Effect::Watch { kind: kind.clone(), spec });
         }
     }
 

@@ -36,6 +36,7 @@ mod kinds;
 mod ledger;
 mod recreating;
 mod reports;
+mod sinks;
 mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -136,6 +137,9 @@ pub enum Outcome {
     LedgerWritten { index: usize, serial: u64, result: Result<(), RequestError> },
     /// An announcement from the ledger was delivered (or not).
     Delivered { id: String, delivery: Delivery },
+    /// A delivery to a sink told something of its configuration: it delivered, or the
+    /// configuration refused it.
+    SinkChecked { sink: crate::notification::SinkKey, health: crate::reconcile::sinks::SinkHealth },
 }
 
 /// What changed for one policy while reconciling one object, to count and announce.
@@ -171,6 +175,8 @@ struct KindEntry {
     watching: bool,
     /// What the cache keeps of each object: the fields the policies govern.
     mask: Arc<FieldMask>,
+    /// The field selector the kind is watched with, if it is watched in part.
+    fields: Option<String>,
     cache: BTreeMap<ObjectKey, Value>,
     relist: Option<BTreeMap<ObjectKey, Value>>,
     synced: bool,
@@ -257,6 +263,8 @@ pub struct Reconciler {
     ledger: Ledger,
     /// Whether the approvals admission policy is installed, as last read.
     approval_policy: campaigns::approvals::PolicyCheck,
+    /// How the last delivery to each sink went, for the policies and campaigns naming it.
+    sinks: std::collections::HashMap<crate::notification::SinkKey, crate::reconcile::sinks::SinkHealth>,
 }
 
 impl Reconciler {
@@ -290,6 +298,7 @@ impl Reconciler {
             reports: reports::ReportWriter::default(),
             ledger: Ledger::default(),
             approval_policy: campaigns::approvals::PolicyCheck::default(),
+            sinks: std::collections::HashMap::new(),
         }
     }
 
@@ -329,13 +338,17 @@ impl Reconciler {
                 match result {
                     Ok((resource, namespaced)) => {
                         info!(kind = %kind, "watching");
+                        let fields = self.watch_fields(&kind);
+                        let Some(entry) = self.kinds.get_mut(&kind) else { return };
                         entry.watching = true;
-                        self.effects.push(Effect::Watch {
-                            kind: kind.clone(),
+                        entry.fields = fields.clone();
+                        let spec = watch::KindWatch {
                             resource: resource.clone(),
                             namespaced,
                             mask: entry.mask.clone(),
-                        });
+                            fields,
+                        };
+                        self.effects.push(Effect::Watch { kind: kind.clone(), spec });
                         entry.resource = Some((resource, namespaced));
                         entry.problem = None;
                         entry.next_lookup = None;
@@ -369,6 +382,7 @@ impl Reconciler {
             Outcome::PolicyReportWritten(namespace, written) => self.on_report_written(namespace, written),
             Outcome::LedgerWritten { index, serial, result } => self.on_ledger_written(index, serial, result),
             Outcome::Delivered { id, delivery } => self.on_delivered(&id, delivery),
+            Outcome::SinkChecked { sink, health } => self.on_sink_checked(sink, health),
             Outcome::StatusWritten(key, result) => {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };
@@ -449,16 +463,13 @@ impl Reconciler {
             let policy = policies.get(key)?;
             Some(policy.rules().map_or(crate::engine::decide::DEFAULT_FLAPPING, |r| r.flapping).1)
         });
-        let operator_namespace = &self.settings.namespace;
-        let used = self
+        let used: std::collections::HashSet<_> = self
             .policies
             .values()
             .filter_map(|p| p.sink.as_ref().map(Sink::key))
-            .chain(self.campaigns.values().filter_map(|c| {
-                let spec = c.spec.as_ref().ok()?.notify.clone()?;
-                Some(Sink { namespace: operator_namespace.clone(), spec }.key())
-            }))
+            .chain(self.campaigns.values().filter_map(|c| self.campaign_sink(c).map(|s| s.key())))
             .collect();
+        self.sinks.retain(|key, _| used.contains(key));
         self.effects.push(Effect::RetainSinks(used));
     }
 }

@@ -8,6 +8,7 @@ use tracing::debug;
 use super::{Effect, Reconciler};
 use crate::keys::{KindKey, PolicyKey};
 use crate::reconcile::policies::{PolicyEntry, Readiness};
+use crate::reconcile::sinks::set_sink_condition;
 
 impl Reconciler {
     pub(super) fn readiness(&self, policy: &PolicyEntry) -> Readiness {
@@ -44,12 +45,13 @@ impl Reconciler {
             .map(|(k, _)| k.clone())
             .collect();
         for key in keys {
-            let readiness = match self.policies.get(&key) {
-                Some(policy) => self.readiness(policy),
+            let (readiness, sink) = match self.policies.get(&key) {
+                Some(policy) => (self.readiness(policy), self.sink_health(policy.sink.as_ref()).cloned()),
                 None => continue,
             };
             let Some(policy) = self.policies.get_mut(&key) else { continue };
             policy.dirty = false;
+            set_sink_condition(&mut policy.conditions, sink.as_ref(), policy.generation, now);
             let status = policy.status(&readiness, now);
             if policy.written.as_ref() == Some(&status) {
                 continue;

@@ -10,7 +10,7 @@ use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{Instrument, debug, error, warn};
 
-use super::{Runtime, WatchSpec, requests};
+use super::{Runtime, requests};
 use crate::keys::{ObjectKey, PolicyKey};
 use crate::operator::ledger::{Delivery, Pending};
 use crate::operator::metrics::{InternalErrorKind, Metrics, NotificationResult};
@@ -19,6 +19,7 @@ use crate::operator::reconciler::{Announcement, Effect, EventType, Outcome, OwnR
 use crate::operator::reconciler::{ReportError, RequestError, panic_message};
 use crate::operator::remediate::{self, FixError, FixResult};
 use crate::operator::{recreation_runner, watch};
+use crate::reconcile::sinks::SinkHealth;
 
 impl Runtime {
     /// Carries out one effect.
@@ -41,17 +42,14 @@ impl Runtime {
                     Box::new(move |panic| send(Outcome::Resolved(failed, Err(watch::WatchError::Internal(panic))))),
                 );
             }
-            Effect::Watch { kind, resource, namespaced, mask } => {
+            Effect::Watch { kind, spec } => {
                 let task = watch::watch_kind(
                     client,
                     kind.clone(),
-                    resource.clone(),
-                    namespaced,
+                    &spec,
                     &self.settings.watch_namespaces,
-                    mask.clone(),
                     self.watched_tx.clone(),
                 );
-                let spec = WatchSpec { resource, namespaced, mask };
                 if let Some((Some(previous), _)) = self.watches.insert(kind, (Some(task), spec)) {
                     previous.abort();
                 }
@@ -112,11 +110,11 @@ impl Runtime {
                     Box::new(move |panic| send(Outcome::StatusWritten(failed, Err(RequestError::Internal(panic))))),
                 );
             }
-            Effect::ReadAsset { campaign, key, resource, namespaced } => {
+            Effect::ReadAsset { campaign, key, resource, namespaced, metadata_only } => {
                 let (sent, failed) = (sender(&tx), (campaign.clone(), key.clone()));
                 spawn(
                     Box::pin(async move {
-                        let read = requests::read_asset(client, &key, &resource, namespaced).await;
+                        let read = requests::read_asset(client, &key, &resource, namespaced, metadata_only).await;
                         sent(Outcome::FindingRead { campaign, key, read });
                     }),
                     Box::new(move |panic| {
@@ -283,7 +281,20 @@ impl Runtime {
                 });
             }
             Effect::Deliver { id, pending: Pending::Notification { sink, notification } } => {
-                let receipt: Receipt = Box::new(move |result| {
+                let key = sink.key();
+                let receipt: Receipt = Box::new(move |result, error| {
+                    // What the delivery says of the sink's configuration, for the condition
+                    // on what names it: a failure of the sink itself says nothing of it.
+                    let health = match (result, error) {
+                        (NotificationResult::Delivered, _) => Some(SinkHealth::Delivered),
+                        (_, Some(error)) if error.is_misconfiguration() => {
+                            Some(SinkHealth::Refused { reason: error.category(), message: error.to_string() })
+                        }
+                        _ => None,
+                    };
+                    if let Some(health) = health {
+                        send(Outcome::SinkChecked { sink: key, health });
+                    }
                     let delivery = match result {
                         NotificationResult::Delivered | NotificationResult::Duplicate => Delivery::Delivered,
                         NotificationResult::Rejected => Delivery::Refused,

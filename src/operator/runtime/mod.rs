@@ -40,11 +40,17 @@ pub struct Services {
 }
 
 impl Services {
-    /// Fresh metrics, a not-ready flag, and a notifier delivering with default settings.
+    /// Fresh metrics, a not-ready flag, and a notifier delivering with default settings
+    /// (no sink may use a loopback, link-local or private address).
     pub fn new(client: Client) -> Self {
+        Self::with_notify(client, NotifySettings::default())
+    }
+
+    /// Fresh metrics, a not-ready flag, and a notifier delivering with `notify`.
+    pub fn with_notify(client: Client, notify: NotifySettings) -> Self {
         let metrics = Arc::new(Metrics::new());
         let client = counting_client(client, metrics.clone());
-        let (notifier, _) = Notifier::spawn(client, NotifySettings::default(), metrics.clone());
+        let (notifier, _) = Notifier::spawn(client, notify, metrics.clone());
         Self { metrics, health: Health::new(), notifier }
     }
 }
@@ -59,15 +65,8 @@ pub(crate) struct Runtime {
     outcomes_tx: UnboundedSender<Outcome>,
     /// The watch of each kind a policy names, and what it was started with (to start it
     /// again should its task panic).
-    watches: BTreeMap<KindKey, (Option<JoinHandle<()>>, WatchSpec)>,
+    watches: BTreeMap<KindKey, (Option<JoinHandle<()>>, watch::KindWatch)>,
     metrics: Arc<Metrics>,
-}
-
-/// What a watch of one kind was started with.
-pub(crate) struct WatchSpec {
-    resource: kube::api::ApiResource,
-    namespaced: bool,
-    mask: Arc<crate::engine::prune::FieldMask>,
 }
 
 impl Runtime {
@@ -92,10 +91,8 @@ impl Runtime {
                 let task = watch::watch_kind(
                     self.client.clone(),
                     kind.clone(),
-                    spec.resource.clone(),
-                    spec.namespaced,
+                    &spec,
                     &self.settings.watch_namespaces,
-                    spec.mask.clone(),
                     self.watched_tx.clone(),
                 );
                 self.watches.insert(kind, (Some(task), spec));

@@ -132,15 +132,23 @@ pub(super) async fn read_ledger(client: Client, namespace: &str) -> Result<Vec<(
         .collect())
 }
 
-/// Reads an asset afresh: `Ok(None)` when it no longer exists.
+/// Reads an asset afresh (only its metadata when `metadata_only`): `Ok(None)` when it no
+/// longer exists.
 pub(super) async fn read_asset(
     client: Client,
     key: &ObjectKey,
     resource: &ApiResource,
     namespaced: bool,
+    metadata_only: bool,
 ) -> Result<Option<Value>, RequestError> {
     let api = crate::operator::scoped::object_api(client, key, resource, namespaced)
         .map_err(|mismatch| RequestError::Scope(mismatch.to_string()))?;
+    if metadata_only {
+        return match api.get_metadata_opt(&key.name).await {
+            Ok(object) => Ok(object.map(|o| serde_json::to_value(o).unwrap_or(Value::Null))),
+            Err(source) => Err(RequestError::FreshRead { source }),
+        };
+    }
     match api.get_opt(&key.name).await {
         Ok(object) => Ok(object.map(|o| serde_json::to_value(o).unwrap_or(Value::Null))),
         Err(source) => Err(RequestError::FreshRead { source }),

@@ -117,7 +117,7 @@ async fn an_approval_the_rate_limit_defers_is_applied_later_and_announced_once()
     let ns = harness.ns().to_string();
     let (url, mut events) = crate::receiver::start().await;
     let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);
-    let hook = serde_json::from_value(json!({"metadata": {"name": "hooks"}, "stringData": {"url": url}})).unwrap();
+    let hook = serde_json::from_value(crate::receiver::hook_secret("hooks", &url)).unwrap();
     secrets.create(&PostParams::default(), &hook).await.unwrap();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     // `labels` drifts in Metadata only (the campaign fixes it); `mode` in Spec (escalated).

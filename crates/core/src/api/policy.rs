@@ -288,13 +288,19 @@ pub enum CloudEventsMode {
     Structured,
 }
 
-/// A CloudEvents sink.
+/// A CloudEvents sink: an `http` or `https` URL. Its Secrets must be labelled
+/// `driftwarden.dev/notification-credentials: "true"`, and its host may not resolve to a
+/// loopback, link-local, private or unique-local address unless the operator's
+/// `--notification-allowed-cidrs` allows it; the condition `NotificationSinkReady` says when
+/// a delivery was refused and why.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifySpec {
-    /// The Secret key holding the sink's URL.
+    /// The Secret key holding the sink's URL (`http` or `https`). The Secret must be labelled
+    /// `driftwarden.dev/notification-credentials: "true"`.
     pub url_secret_ref: SecretKeyRef,
     /// The Secret key holding the value of the `Authorization` header, if the sink needs one.
+    /// The Secret must be labelled `driftwarden.dev/notification-credentials: "true"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_secret_ref: Option<SecretKeyRef>,
     /// The CloudEvents HTTP content mode.

@@ -42,6 +42,11 @@ pub mod types {
     /// DriftException: expires within the configured reminder lead time.
     pub const EXPIRING_SOON: &str = "ExpiringSoon";
 
+    /// DriftPolicy, ClusterDriftPolicy, RemediationCampaign: the notification sink delivered
+    /// the last notification (`True`), or its configuration refused it (`False`, the reason
+    /// says why). Absent until a notification was sent, and without a sink.
+    pub const NOTIFICATION_SINK_READY: &str = "NotificationSinkReady";
+
     /// Every condition type.
     pub const ALL: &[&str] = &[
         READY,
@@ -58,6 +63,7 @@ pub mod types {
         EXPIRED,
         COVERS_NOTHING,
         EXPIRING_SOON,
+        NOTIFICATION_SINK_READY,
     ];
 }
 
@@ -177,6 +183,25 @@ pub const EXPIRES_WITHIN_LEAD_TIME: &str = "ExpiresWithinLeadTime";
 /// The exception does not expire within the reminder lead time.
 pub const EXPIRY_NOT_NEAR: &str = "ExpiryNotNear";
 
+// Notification sinks (condition NotificationSinkReady).
+
+/// The last notification reached the sink.
+pub const NOTIFICATION_DELIVERED: &str = "NotificationDelivered";
+/// The sink's Secret does not exist.
+pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
+/// The sink's Secret lacks the key named.
+pub const SECRET_KEY_MISSING: &str = "SecretKeyMissing";
+/// The sink's Secret is not labelled `driftwarden.dev/notification-credentials: "true"`, so
+/// it is not read.
+pub const SECRET_NOT_LABELLED: &str = "SecretNotLabelled";
+/// The sink's URL is not an absolute `http` or `https` URL.
+pub const INVALID_URL: &str = "InvalidUrl";
+/// The sink's `Authorization` value cannot be an HTTP header value.
+pub const INVALID_AUTH_HEADER: &str = "InvalidAuthHeader";
+/// The sink's host resolves only to addresses sinks may not use (loopback, link-local,
+/// private, unique-local) outside the operator's `--notification-allowed-cidrs`.
+pub const ADDRESS_REFUSED: &str = "AddressRefused";
+
 // Events.
 
 /// A fix was applied and verified against a fresh read of the object.
@@ -227,6 +252,13 @@ pub const ALL: &[&str] = &[
     COVERS_DRIFT,
     EXPIRES_WITHIN_LEAD_TIME,
     EXPIRY_NOT_NEAR,
+    NOTIFICATION_DELIVERED,
+    SECRET_NOT_FOUND,
+    SECRET_KEY_MISSING,
+    SECRET_NOT_LABELLED,
+    INVALID_URL,
+    INVALID_AUTH_HEADER,
+    ADDRESS_REFUSED,
     REMEDIATED,
 ];
 

@@ -9,6 +9,7 @@
 //! - [`campaigns`]: each RemediationCampaign, its spec as read, its findings and its waves.
 //! - [`findings`]: each Finding: its name, what the operator writes of it and what it reads.
 //! - [`policy_report`]: the policies' results as `wgpolicyk8s.io` PolicyReports.
+//! - [`sinks`]: how the last delivery to each notification sink went, shown as a condition.
 //!
 //! The decisions themselves live in [`crate::engine`] (what to do about a drift; how a
 //! campaign and its findings move).
@@ -18,3 +19,4 @@ pub mod exceptions;
 pub mod findings;
 pub mod policies;
 pub mod policy_report;
+pub mod sinks;

@@ -206,13 +206,19 @@ impl Reconciler {
 
     /// Reads the asset again (never the cache) to close or keep a finding.
     pub(in crate::operator::reconciler) fn verify_finding(&mut self, name: &str, key: &ObjectKey) {
-        let Some(finding) = self.campaigns.get_mut(name).and_then(|c| c.findings.get_mut(key)) else { return };
+        let Some(campaign) = self.campaigns.get_mut(name) else { return };
+        // A check decides from metadata only (`verify_check`): a Secret it reported is read
+        // without its data.
+        let check = campaign.spec.as_ref().is_ok_and(|s| s.control.check.is_some());
+        let metadata_only = check && key.kind.api_version == "v1" && key.kind.kind == "Secret";
+        let Some(finding) = campaign.findings.get_mut(key) else { return };
         if finding.verifying || self.in_flight.contains(key) {
             return;
         }
         let Some((resource, namespaced)) = self.kinds.get(&key.kind).and_then(|k| k.resource.clone()) else { return };
         finding.verifying = true;
-        self.effects.push(Effect::ReadAsset { campaign: name.to_string(), key: key.clone(), resource, namespaced });
+        let campaign = name.to_string();
+        self.effects.push(Effect::ReadAsset { campaign, key: key.clone(), resource, namespaced, metadata_only });
     }
 
     pub(in crate::operator::reconciler) fn on_finding_read(&mut self, name: String, key: ObjectKey, read: FreshRead) {

@@ -130,6 +130,8 @@ impl Reconciler {
             .map(|p| self.policies.get(&p).map(|policy| self.readiness(policy)));
         let identity_problem = self.identity_problem();
         let approvals = self.approvals_condition();
+        let sink_health =
+            self.campaigns.get(name).and_then(|c| self.sink_health(self.campaign_sink(c).as_ref()).cloned());
         let Some(campaign) = self.campaigns.get_mut(name) else { return };
         if campaign.writing || campaign.retry_status_at.is_some_and(|at| at > now) {
             return;
@@ -192,6 +194,7 @@ impl Reconciler {
         } else {
             crate::api::conditions::remove_condition(&mut status.conditions, types::STALLED);
         }
+        crate::reconcile::sinks::set_sink_condition(&mut status.conditions, sink_health.as_ref(), generation, now);
         let notices = campaign_notices(name, &campaign.status, &status);
         let sink = campaign.spec.as_ref().ok().and_then(|s| s.notify.clone());
         campaign.status = status.clone();

@@ -128,3 +128,65 @@ fn policies_with_values_the_crd_now_refuses_are_not_ready_and_the_others_are_ser
     let served = writes.iter().find(|(key, _)| key.name == "labels").map(|(_, s)| s).expect("its status is written");
     assert!(served.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"), "{served:?}");
 }
+
+#[test]
+fn a_sink_refusal_shows_on_the_policies_naming_the_sink_until_a_delivery_goes_through() {
+    use crate::api::common::SecretKeyRef;
+    use crate::api::policy::{CloudEventsMode, NotifySpec};
+    use crate::notification::Sink;
+    use crate::reconcile::sinks::SinkHealth;
+
+    let mut h = Harness::new();
+    let mut named = policy(json!({}));
+    named["spec"]["escalation"] = json!({"notify": {"urlSecretRef": {"name": "hooks", "key": "url"}}});
+    h.start(Own::policy(named), vec![configmap("a", Some("shop"))]);
+    let first = written(h.tick());
+    assert!(first[0].1.conditions.iter().all(|c| c.type_ != "NotificationSinkReady"), "nothing known yet");
+    answer(&mut h, first);
+    let sink = |name: &str| {
+        let url_secret_ref = SecretKeyRef { name: name.to_string(), key: "url".to_string() };
+        Sink {
+            namespace: "shop".into(),
+            spec: NotifySpec { url_secret_ref, auth_secret_ref: None, mode: CloudEventsMode::Binary },
+        }
+        .key()
+    };
+    let sink_condition = |status: &PolicyStatus| {
+        status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "NotificationSinkReady")
+            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    };
+    let refused =
+        SinkHealth::Refused { reason: "SecretNotLabelled", message: "sink shop/hooks: Secret hooks …".into() };
+
+    // Another sink's refusal says nothing about this policy.
+    h.input(Input::Outcome(Outcome::SinkChecked { sink: sink("other"), health: refused.clone() }));
+    h.advance(ms(200));
+    assert_eq!(status_writes(&h.tick()), 0);
+
+    h.input(Input::Outcome(Outcome::SinkChecked { sink: sink("hooks"), health: refused.clone() }));
+    h.advance(ms(200));
+    let writes = written(h.tick());
+    assert_eq!(writes.len(), 1);
+    assert_eq!(
+        sink_condition(&writes[0].1),
+        Some(("False".into(), "SecretNotLabelled".into(), "sink shop/hooks: Secret hooks …".into()))
+    );
+    assert_eq!(crate::api::conditions::check_contract(&writes[0].1.conditions, Some(1)), Ok(()));
+    answer(&mut h, writes);
+
+    // The same refusal again changes nothing; a delivery turns it True.
+    h.input(Input::Outcome(Outcome::SinkChecked { sink: sink("hooks"), health: refused }));
+    h.advance(ms(200));
+    assert_eq!(status_writes(&h.tick()), 0);
+    h.input(Input::Outcome(Outcome::SinkChecked { sink: sink("hooks"), health: SinkHealth::Delivered }));
+    h.advance(ms(200));
+    let writes = written(h.tick());
+    assert_eq!(writes.len(), 1);
+    assert_eq!(
+        sink_condition(&writes[0].1).map(|(s, r, _)| (s, r)),
+        Some(("True".into(), "NotificationDelivered".into()))
+    );
+}

@@ -2,7 +2,12 @@
 //! step of the lifecycle of drifts, findings, campaigns and exceptions) and where it goes
 //! ([`Sink`]: a policy's or campaign's `notify` settings in its namespace). The operator
 //! reads the sink's Secrets, encodes and delivers notifications; the campaign state machine
-//! decides which of them to send.
+//! decides which of them to send. [`address`] says which addresses a sink may be delivered
+//! to.
+
+pub mod address;
+
+pub use address::{AddressRefused, Cidr, CidrError, RestrictedRange, SinkAddressPolicy};
 
 use crate::api::common::SecretKeyRef;
 use crate::api::policy::{CloudEventsMode, NotifySpec};
@@ -98,6 +103,15 @@ impl std::fmt::Display for NotificationType {
         f.write_str(self.event_type())
     }
 }
+
+/// The label a Secret must carry, with the value [`NOTIFICATION_CREDENTIALS_VALUE`], for a
+/// sink to read its URL or credentials from it: the Secret's owner marks it as meant for
+/// notifications, so a sink cannot name any other Secret of its namespace and have its
+/// value sent out.
+pub const NOTIFICATION_CREDENTIALS_LABEL: &str = "driftwarden.dev/notification-credentials";
+
+/// The value of [`NOTIFICATION_CREDENTIALS_LABEL`] that marks a Secret.
+pub const NOTIFICATION_CREDENTIALS_VALUE: &str = "true";
 
 /// A CloudEvents sink configured in a namespace.
 #[derive(Clone, Debug, PartialEq, Eq)]
