@@ -60,6 +60,7 @@ use super::remediate::FixResult;
 use super::settings::OperatorSettings;
 use super::watch::{self, Watched};
 use crate::api::policy::PolicyStatus;
+use crate::engine::FingerprintKey;
 use crate::engine::backoff::Backoff;
 use crate::engine::decide::Action;
 use crate::engine::prune::FieldMask;
@@ -251,12 +252,21 @@ pub struct Reconciler {
     reports: reports::ReportWriter,
     /// What was announced and fixed, kept in the cluster across restarts.
     ledger: Ledger,
+    /// The installation's key of Secret fingerprints: every policy is compiled with it.
+    fingerprints: FingerprintKey,
 }
 
 impl Reconciler {
-    /// A reconciler that knows nothing yet, starting at `now`. Its first effects come with
-    /// the first lists of driftwarden's own kinds.
-    pub fn new(settings: OperatorSettings, metrics: Arc<Metrics>, health: Health, now: Timestamp) -> Self {
+    /// A reconciler that knows nothing yet, starting at `now`, showing Secret values as
+    /// fingerprints under `fingerprints`. Its first effects come with the first lists of
+    /// driftwarden's own kinds.
+    pub fn new(
+        settings: OperatorSettings,
+        metrics: Arc<Metrics>,
+        health: Health,
+        now: Timestamp,
+        fingerprints: FingerprintKey,
+    ) -> Self {
         Self {
             settings,
             metrics,
@@ -283,6 +293,7 @@ impl Reconciler {
             last_checks: None,
             reports: reports::ReportWriter::default(),
             ledger: Ledger::default(),
+            fingerprints,
         }
     }
 

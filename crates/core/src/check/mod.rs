@@ -10,10 +10,11 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::engine::evaluate::{CompiledPolicy, PolicyProblem, compile};
+use crate::engine::fingerprint::FingerprintKey;
 use crate::engine::selector::labels_of;
 use crate::keys::ObjectKey;
 use load::{LoadError, LoadedPolicy, Manifest, Origin, PolicyDocument};
-pub use report::{Report, Violation};
+pub use report::{Fingerprints, KeySource, Report, Violation};
 
 /// What `check` reads.
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub struct CheckInput {
     pub manifests: Vec<PathBuf>,
     /// The namespace of namespaced manifests and DriftPolicies that do not name one.
     pub namespace: String,
+    /// The key Secret values are fingerprinted with in the report.
+    pub fingerprints: FingerprintKey,
 }
 
 /// Why `check` could not evaluate: the input is invalid. Exit code 2.
@@ -44,13 +47,16 @@ pub fn run(input: &CheckInput) -> Result<Report, CheckError> {
         let paths = input.policies.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
         return Err(CheckError::NoPolicies(paths));
     }
-    let compiled = policies.iter().map(compile_loaded).collect::<Result<Vec<_>, _>>()?;
+    let compiled = policies.iter().map(|p| compile_loaded(p, &input.fingerprints)).collect::<Result<Vec<_>, _>>()?;
     let manifests = load::manifests(&input.manifests, &input.namespace)?;
     Ok(evaluate(&compiled, &manifests))
 }
 
 /// Compiles one loaded policy, naming it as `check` reports it.
-pub(crate) fn compile_loaded(loaded: &LoadedPolicy) -> Result<CompiledPolicy, CheckError> {
+pub(crate) fn compile_loaded(
+    loaded: &LoadedPolicy,
+    fingerprints: &FingerprintKey,
+) -> Result<CompiledPolicy, CheckError> {
     let (name, namespace, spec) = match &loaded.policy {
         PolicyDocument::Namespaced(p) => {
             let namespace = p.metadata.namespace.clone().unwrap_or_default();
@@ -59,7 +65,7 @@ pub(crate) fn compile_loaded(loaded: &LoadedPolicy) -> Result<CompiledPolicy, Ch
         }
         PolicyDocument::Cluster(p) => (p.metadata.name.clone().unwrap_or_default(), None, &p.spec.policy),
     };
-    compile(&name, namespace.as_deref(), spec).map_err(|problems| CheckError::Policy {
+    compile(&name, namespace.as_deref(), spec, fingerprints).map_err(|problems| CheckError::Policy {
         origin: loaded.origin.clone(),
         name: name.clone(),
         problems,

@@ -20,6 +20,7 @@ pub mod compare;
 pub mod decide;
 pub mod drift;
 pub mod evaluate;
+pub mod fingerprint;
 pub mod kind;
 pub mod merge_keys;
 pub mod normalize;
@@ -34,4 +35,5 @@ pub mod selector;
 
 pub use compare::{compare, missing};
 pub use drift::{Attribution, CompareRules, Drift};
+pub use fingerprint::{FingerprintKey, FingerprintKeyError};
 pub use patch::{ApplyBody, apply_body};
