@@ -286,7 +286,35 @@ fn rbac_variations_follow_their_values() {
     let own = grants(&single, "Role");
     assert!(!grants_verb(&own, "coordination.k8s.io", "leases", "get"), "no Lease: {own:?}");
     assert!(grants_verb(&own, "", "configmaps", "patch"), "the ledger's ConfigMaps: {own:?}");
-    assert!(!grants_verb(&own, "", "secrets", "get"), "{own:?}");
+    assert_eq!(secret_rules(&single), fingerprint_key_rules(), "only the fingerprint key: {own:?}");
+}
+
+/// `(resourceNames, verbs)` of each rule on Secrets in the chart's Roles.
+fn secret_rules(rendered: &chart::Rendered) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    for role in rendered.of_kind("Role") {
+        let rules: Vec<PolicyRule> = serde_json::from_value(role["rules"].clone()).unwrap_or_default();
+        for rule in rules.into_iter().filter(|r| r.resources.as_ref().is_some_and(|r| r.contains(&"secrets".into()))) {
+            out.push((rule.resource_names.unwrap_or_default(), rule.verbs));
+        }
+    }
+    out
+}
+
+/// What the operator needs on its fingerprint key Secret: get by name, and create (which
+/// RBAC cannot limit to a name).
+fn fingerprint_key_rules() -> Vec<(Vec<String>, Vec<String>)> {
+    vec![(vec!["driftwarden-fingerprint-key".into()], vec!["get".into()]), (vec![], vec!["create".into()])]
+}
+
+#[test]
+fn the_operator_may_read_its_fingerprint_key_by_name_and_create_it_only() {
+    let Some(rendered) = rendered(json!({})) else { return };
+    assert_eq!(secret_rules(&rendered), fingerprint_key_rules());
+    let role = grants(&rendered, "Role");
+    for verb in ["list", "watch", "update", "patch", "delete"] {
+        assert!(!grants_verb(&role, "", "secrets", verb), "secrets {verb}: {role:?}");
+    }
 }
 
 #[test]

@@ -109,6 +109,7 @@ pub async fn get_or_create(client: Client, namespace: &str) -> Result<Fingerprin
     match api.create(&PostParams::default(), &key_secret(namespace, random_bytes())).await {
         Ok(created) => key_of(&created, namespace),
         Err(kube::Error::Api(status)) if status.code == 409 => {
+            tracing::debug!(namespace, "another replica made the fingerprint key first: reading it");
             let secret = api.get(KEY_SECRET).await.map_err(read)?;
             key_of(&secret, namespace)
         }

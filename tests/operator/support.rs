@@ -84,6 +84,11 @@ impl Harness {
         self.services.as_ref().expect("the operator was started").metrics.clone()
     }
 
+    /// Whether the operator started last is ready, or why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        self.services.as_ref().expect("the operator was started").health.check()
+    }
+
     pub fn client(&self) -> Client {
         self.cluster.client()
     }
