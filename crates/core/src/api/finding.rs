@@ -252,7 +252,9 @@ impl Evidence {
     }
 }
 
-/// How a Secret's value is turned into the fingerprint shown instead of it.
+/// How the Secret values in an evidence record's hashes were fingerprinted:
+/// `hmac-sha256-128` (keyed with the installation's key) or `sha256-48` (unkeyed, before
+/// fingerprints were keyed). A record with hashes and no scheme used `sha256-48`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
 pub enum FingerprintScheme {
     /// `sha256:` and the first 12 hex digits of the value's SHA-256, with no key (before

@@ -11,7 +11,8 @@
 //!
 //! What the comparison knows about Kubernetes lives beside it: the kinds it knows
 //! ([`kind`]), how their lists merge ([`merge_keys`]), what counts as the same value
-//! ([`normalize`]), and how Secret values are kept out of sight ([`secret`]).
+//! ([`normalize`]), and how Secret values are kept out of sight ([`secret`]) behind keyed
+//! fingerprints ([`fingerprint`]).
 
 pub mod backoff;
 pub mod campaign;
