@@ -2,15 +2,11 @@
 //! restarts, the one key of replicas that start together, and required before the operator
 //! is ready.
 
-use std::time::Duration;
-
 use driftwarden::engine::FingerprintKey;
 use driftwarden::fingerprints::{KEY_FIELD, KEY_SECRET, get_or_create};
-use driftwarden::operator::{Services, supervise};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::json;
-use tokio::sync::watch;
 
 use crate::support::*;
 
@@ -51,20 +47,7 @@ async fn replicas_that_start_together_converge_on_one_key() {
     assert!(prints.iter().all(|print| *print == stored), "{prints:?} vs {stored}");
 
     // Two operator replicas start on the key that is there and leave it as it is.
-    let replicas: Vec<(watch::Sender<bool>, tokio::task::JoinHandle<()>, Services)> = ["replica-a", "replica-b"]
-        .into_iter()
-        .map(|name| {
-            let options = replica_options(&harness, name, Duration::from_secs(2), Duration::from_secs(1));
-            let (stop, stopped) = watch::channel(false);
-            let client = harness.client();
-            let services = Services::new(client.clone());
-            let shared = services.clone();
-            let task = tokio::spawn(async move {
-                supervise(client, options, services, stopped).await.expect("the replica runs and stops cleanly");
-            });
-            (stop, task, shared)
-        })
-        .collect();
+    let replicas = [replica(&harness, "replica-a"), replica(&harness, "replica-b")];
     for (_, _, services) in &replicas {
         eventually("each replica ready", || async { services.health.is_ready() }).await;
     }

@@ -282,3 +282,21 @@ pub fn replica_options(
         leader: Some(leader),
     }
 }
+
+/// A replica under leader election: how to stop it, its task, and its metrics and
+/// readiness.
+pub type Replica = (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>, operator::Services);
+
+/// Starts a replica named `name` on the harness's namespace, with a Lease of 2 s renewed
+/// 1 s before it ends.
+pub fn replica(harness: &Harness, name: &str) -> Replica {
+    let options = replica_options(harness, name, Duration::from_secs(2), Duration::from_secs(1));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let client = harness.client();
+    let services = operator::Services::new(client.clone());
+    let shared = services.clone();
+    let task = tokio::spawn(async move {
+        operator::supervise(client, options, services, stopped).await.expect("the replica runs and steps down cleanly");
+    });
+    (stop, task, shared)
+}

@@ -185,8 +185,8 @@ mod tests {
     #[test]
     fn a_key_drawn_for_the_run_is_noted_in_the_json() {
         let key = crate::engine::fingerprint::test_key();
-        let mut report = Report::default();
-        report.fingerprints = Some(Fingerprints::new(&key, KeySource::PerRun { reason: "no key file".into() }));
+        let per_run = Fingerprints::new(&key, KeySource::PerRun { reason: "no key file".into() });
+        let mut report = Report { fingerprints: Some(per_run), ..Report::default() };
         let json: Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(json["fingerprints"]["scheme"], "hmac-sha256-128");
         assert_eq!(json["fingerprints"]["key"], json!({"source": "PerRun", "reason": "no key file"}));
