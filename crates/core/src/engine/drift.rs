@@ -14,9 +14,11 @@ pub struct Drift {
     /// by their merge key, for example `/spec/template/spec/containers/name=app/image`;
     /// an empty pointer means the whole object (it is missing).
     pub path: String,
-    /// The value the template requires. For Secret data this is a hash, never the value.
+    /// The value the template requires. For Secret data this is a keyed fingerprint
+    /// ([`crate::engine::fingerprint`]), never the value.
     pub desired: Value,
-    /// The live value, `None` when the field is absent. For Secret data this is a hash.
+    /// The live value, `None` when the field is absent. For Secret data this is a keyed
+    /// fingerprint.
     pub live: Option<Value>,
     /// What fixing this field would touch.
     pub class: RemediationClass,
