@@ -159,15 +159,17 @@ pub async fn run_with(
     let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
     let clock = settings.clock.clone();
     let mut shutdown = std::pin::pin!(shutdown);
-    // The installation's fingerprint key comes first: every Secret value shown is
-    // fingerprinted with it, the same key on every run and replica. Then what an earlier
-    // run recorded is read before anything is decided, so nothing it announced is
-    // announced again and nothing it left undelivered is lost.
+    // Before anything is decided, both at once: the installation's fingerprint key, so
+    // every Secret value shown is fingerprinted with the same key on every run and
+    // replica; and what an earlier run recorded, so nothing it announced is announced
+    // again and nothing it left undelivered is lost.
     let loaded = tokio::select! {
         _ = &mut shutdown => None,
         loaded = async {
-            let key = load_fingerprint_key(&client, &settings, &services).await;
-            (key, load_ledger(&client, &settings, &services, &clock).await)
+            tokio::join!(
+                load_fingerprint_key(&client, &settings, &services),
+                load_ledger(&client, &settings, &services, &clock)
+            )
         } => Some(loaded),
     };
     let Some((fingerprints, ledger)) = loaded else {
