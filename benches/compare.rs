@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use driftwarden::engine::pointer::PathPattern;
-use driftwarden::engine::{CompareRules, apply_body, compare, normalize};
+use driftwarden::engine::{CompareRules, FingerprintKey, apply_body, compare, normalize};
 use serde_json::{Value, json};
 
 const LIVE: &str = include_str!("fixtures/deployment-live.yaml");
@@ -25,6 +25,7 @@ fn rules() -> CompareRules {
             PathPattern::parse("/metadata/annotations/deployment.kubernetes.io~1revision").expect("valid pattern"),
         ],
         ignore_managers: vec!["keda-operator".to_string()],
+        fingerprints: FingerprintKey::new(b"driftwarden bench fingerprint key").expect("32 bytes make a key"),
     }
 }
 

@@ -13,6 +13,8 @@
 //! - [`operator`]: `driftwarden run`, the operator: its reconciler and the runtime that
 //!   executes the reconciler's effects.
 //! - [`diff`]: `driftwarden diff`, what each policy would change in the live cluster now.
+//! - [`fingerprints`]: where the key of Secret fingerprints comes from (the operator's
+//!   Secret, a key file, or a key drawn for one run).
 //! - [`inventory`]: `driftwarden inventory`, the identity inventory of the live cluster.
 //! - [`quickstart`]: the objects `driftwarden sandbox --quickstart` loads.
 //! - [`cli`]: the command line; `main.rs` only parses and calls into it.
@@ -23,6 +25,7 @@ pub use driftwarden_sandbox as sandbox;
 pub mod argocd;
 pub mod cli;
 pub mod diff;
+pub mod fingerprints;
 pub mod inventory;
 pub mod operator;
 pub mod quickstart;

@@ -255,10 +255,11 @@ fn rbac_grants_writes_only_on_governed_kinds_and_never_wildcards_by_default() {
     assert!(!grants_verb(&cluster, "rbac.authorization.k8s.io", "clusterroles", "list"), "identity is off by default");
     let role = grants(&rendered, "Role");
     assert!(role.iter().all(|(ns, ..)| ns == NAMESPACE));
-    for verb in ["get", "list", "watch"] {
+    assert_eq!(secret_rules(&rendered), fingerprint_key_rules(), "no Secret but the fingerprint key, by name");
+    for verb in ["list", "watch"] {
         assert!(
             !grants_verb(&cluster, "", "secrets", verb) && !grants_verb(&role, "", "secrets", verb),
-            "no Secret is readable by default (secrets {verb})"
+            "no Secret is listed or watched by default (secrets {verb})"
         );
     }
     for verb in ["create", "get", "patch", "list", "watch"] {
@@ -309,7 +310,33 @@ fn rbac_variations_follow_their_values() {
     let own = grants(&single, "Role");
     assert!(!grants_verb(&own, "coordination.k8s.io", "leases", "get"), "no Lease: {own:?}");
     assert!(grants_verb(&own, "", "configmaps", "patch"), "the ledger's ConfigMaps: {own:?}");
-    assert!(!grants_verb(&own, "", "secrets", "get"), "{own:?}");
+    assert_eq!(secret_rules(&single), fingerprint_key_rules(), "only the fingerprint key: {own:?}");
+}
+
+/// What the operator needs on its fingerprint key Secret in its namespace: get by name, and
+/// create (which RBAC cannot limit to a name), as [`secret_rules`] lists them.
+fn fingerprint_key_rules() -> Vec<(String, Option<Vec<String>>, Vec<String>)> {
+    vec![
+        (NAMESPACE.to_string(), None, vec!["create".into()]),
+        (NAMESPACE.to_string(), Some(vec!["driftwarden-fingerprint-key".into()]), vec!["get".into()]),
+    ]
+}
+
+/// The `secrets` rules of the rendered Roles but the fingerprint key's: those for
+/// notification sinks.
+fn notification_secret_rules(rendered: &Rendered) -> Vec<(String, Option<Vec<String>>, Vec<String>)> {
+    let own = fingerprint_key_rules();
+    secret_rules(rendered).into_iter().filter(|rule| !own.contains(rule)).collect()
+}
+
+#[test]
+fn the_operator_may_read_its_fingerprint_key_by_name_and_create_it_only() {
+    let Some(rendered) = rendered(json!({})) else { return };
+    assert_eq!(secret_rules(&rendered), fingerprint_key_rules());
+    let role = grants(&rendered, "Role");
+    for verb in ["list", "watch", "update", "patch", "delete"] {
+        assert!(!grants_verb(&role, "", "secrets", verb), "secrets {verb}: {role:?}");
+    }
 }
 
 #[test]
@@ -343,8 +370,8 @@ fn a_namespaced_install_has_a_role_per_watched_namespace_and_no_cluster_wide_rea
     }
     assert!(!grants_verb(&roles, "", "namespaces", "list"), "Namespaces are read by name, never listed");
     assert!(
-        !grants_verb(&roles, "", "secrets", "get"),
-        "no Secret is readable unless rbac.notificationSecrets names it"
+        notification_secret_rules(&namespaced).is_empty(),
+        "no Secret is readable unless rbac.notificationSecrets names it (the fingerprint key apart)"
     );
     assert!(!grants_verb(&roles, "driftwarden.dev", "clusterdriftpolicies", "list"), "cluster kinds are not watched");
     assert!(!grants_verb(&roles, "", "configmaps", "delete"), "delete only with recreate");
@@ -391,7 +418,7 @@ fn notification_secrets_are_readable_only_by_name_or_by_namespace_as_the_values_
     let Some(granted) = rendered(values) else { return };
     let names = |list: &[&str]| Some(list.iter().map(|n| n.to_string()).collect::<Vec<_>>());
     assert_eq!(
-        secret_rules(&granted),
+        notification_secret_rules(&granted),
         vec![
             (NAMESPACE.to_string(), names(&["campaign-hooks"]), vec!["get".to_string()]),
             ("payments".to_string(), None, vec!["get".to_string()]),
@@ -411,7 +438,8 @@ fn notification_secrets_are_readable_only_by_name_or_by_namespace_as_the_values_
         assert_eq!((subject.name.as_str(), subject.namespace.as_deref()), ("driftwarden", Some(NAMESPACE)));
     }
     let default = rendered(json!({})).unwrap();
-    assert!(secret_rules(&default).is_empty(), "no Secret access by default: {:?}", secret_rules(&default));
+    let by_default = notification_secret_rules(&default);
+    assert!(by_default.is_empty(), "no notification Secret access by default: {by_default:?}");
     assert!(
         rendered(json!({"rbac": {"create": false, "notificationSecrets": {"namespaces": ["shop"]}}}))
             .unwrap()

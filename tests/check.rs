@@ -262,3 +262,85 @@ fn the_scope_of_a_custom_kind_comes_from_api_resources_and_is_never_guessed() {
     assert!(stderr.starts_with(&format!("error: --api-resources {broken}: ")), "{stderr}");
     assert!(stderr.contains("missing field"), "{stderr}");
 }
+
+/// The policy and live Secret of the fingerprint tests: the live password is
+/// "hunter2-staple".
+fn secret_case(dir: &Path) -> (PathBuf, &'static str) {
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: driftwarden.dev/v1alpha1\nkind: DriftPolicy\nmetadata: {name: creds, namespace: shop}\nspec:\n  resources:\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: db}\n    stringData: {password: correct-horse-battery}\n",
+    )
+    .unwrap();
+    let live =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata: {password: aHVudGVyMi1zdGFwbGU=}\n";
+    (policy, live)
+}
+
+/// The live fingerprint of the password in a JSON report.
+fn live_fingerprint(report: &Value) -> String {
+    let violations = report["violations"].as_array().unwrap();
+    let password = violations.iter().find(|v| v["path"] == "/data/password").expect("the password drifts");
+    password["live"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_key_file_makes_fingerprints_that_compare_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (policy, live) = secret_case(dir.path());
+    let key = dir.path().join("fingerprint.key");
+    std::fs::write(&key, b"driftwarden test fingerprint key").unwrap();
+    let args = ["-p", policy.to_str().unwrap(), "--fingerprint-key-file", key.to_str().unwrap(), "-o", "json"];
+    let first = check(&args, Some(live));
+    let second = check(&args, Some(live));
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    // hmac.new(b"driftwarden test fingerprint key", b"hunter2-staple", hashlib.sha256).hexdigest()
+    // = 378ff1ee1d71f1c7b2c94ee3dd591f47f8ab9c42583fcc9c99db3d0d21bd344c
+    assert_eq!(live_fingerprint(&json(&first)), "hmac-sha256:378ff1ee1d71f1c7b2c94ee3dd591f47");
+    assert_eq!(live_fingerprint(&json(&first)), live_fingerprint(&json(&second)));
+    let report = json(&first);
+    assert_eq!(report["fingerprints"]["scheme"], "hmac-sha256-128");
+    assert_eq!(report["fingerprints"]["key"]["source"], "File");
+    assert!(report["fingerprints"].get("note").is_none(), "{report:#}");
+    assert!(!String::from_utf8_lossy(&first.stderr).contains("not comparable"), "{}", text(&first));
+}
+
+#[test]
+fn without_a_key_file_fingerprints_are_drawn_per_run_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (policy, live) = secret_case(dir.path());
+    let first = check(&["-p", policy.to_str().unwrap(), "-o", "json"], Some(live));
+    let second = check(&["-p", policy.to_str().unwrap(), "-o", "json"], Some(live));
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    let (one, two) = (live_fingerprint(&json(&first)), live_fingerprint(&json(&second)));
+    assert!(one.starts_with("hmac-sha256:") && one.len() == "hmac-sha256:".len() + 32, "{one}");
+    assert_ne!(one, two, "each run draws its own key");
+    let report = json(&first);
+    assert_eq!(report["fingerprints"]["key"]["source"], "PerRun");
+    assert!(report["fingerprints"]["note"].as_str().unwrap().contains("not comparable across runs"), "{report:#}");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(stderr.contains("note:") && stderr.contains("not comparable across runs"), "{stderr}");
+    let text_output = check(&["-p", policy.to_str().unwrap()], Some(live));
+    assert!(String::from_utf8_lossy(&text_output.stderr).contains("not comparable across runs"));
+}
+
+#[test]
+fn a_bad_key_file_is_invalid_input_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (policy, live) = secret_case(dir.path());
+    let key = dir.path().join("short.key");
+    std::fs::write(&key, b"too short\n").unwrap();
+    let output = check(&["-p", policy.to_str().unwrap(), "--fingerprint-key-file", key.to_str().unwrap()], Some(live));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("short.key") && stderr.contains("from 16 to 4096 bytes, this one has 10"), "{stderr}");
+    let absent = dir.path().join("absent.key");
+    let output =
+        check(&["-p", policy.to_str().unwrap(), "--fingerprint-key-file", absent.to_str().unwrap()], Some(live));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot read the fingerprint key file"),
+        "{}",
+        text(&output)
+    );
+}

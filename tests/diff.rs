@@ -3,10 +3,15 @@
 
 use std::process::Command;
 
+use driftwarden::engine::FingerprintKey;
 use driftwarden_sandbox::testing::{Sandbox, TempNamespace, install_crds};
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
 use serde_json::json;
+
+fn key() -> FingerprintKey {
+    FingerprintKey::new(b"driftwarden test fingerprint key").unwrap()
+}
 
 async fn sandbox_with_drift() -> (Sandbox, TempNamespace) {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
@@ -39,7 +44,7 @@ async fn diff_reports_what_each_policy_would_change_and_changes_nothing() {
     let (sandbox, namespace) = sandbox_with_drift().await;
     let ns = namespace.name();
     let before = sandbox.store().resource_version();
-    let (report, skipped) = driftwarden::diff::diff(sandbox.client(), None).await.unwrap();
+    let (report, skipped) = driftwarden::diff::diff(sandbox.client(), None, &key()).await.unwrap();
     assert!(skipped.is_empty(), "{skipped:?}");
     let mut found: Vec<(String, String, String)> = report
         .violations
@@ -57,7 +62,7 @@ async fn diff_reports_what_each_policy_would_change_and_changes_nothing() {
     assert!(report.violations.iter().all(|v| v.policy == format!("{ns}/owners")));
     assert_eq!(sandbox.store().resource_version(), before, "diff writes nothing");
 
-    let only = driftwarden::diff::diff(sandbox.client(), Some("nope")).await;
+    let only = driftwarden::diff::diff(sandbox.client(), Some("nope"), &key()).await;
     assert!(matches!(only, Err(driftwarden::diff::DiffError::NoSuchPolicy(_))));
 }
 
@@ -101,9 +106,10 @@ async fn diff_policy_reports_only_the_named_policy() {
         found.sort();
         found
     };
-    let (all, _) = driftwarden::diff::diff(sandbox.client(), None).await.unwrap();
+    let (all, _) = driftwarden::diff::diff(sandbox.client(), None, &key()).await.unwrap();
     assert_eq!(policies_in(&all).len(), 3, "both policies without --policy: {:?}", policies_in(&all));
-    let (only, skipped) = driftwarden::diff::diff(sandbox.client(), Some(&format!("{ns}/modes"))).await.unwrap();
+    let (only, skipped) =
+        driftwarden::diff::diff(sandbox.client(), Some(&format!("{ns}/modes")), &key()).await.unwrap();
     assert!(skipped.is_empty(), "{skipped:?}");
     assert_eq!(policies_in(&only), [(format!("{ns}/modes"), "/data/mode".to_string())]);
 
@@ -126,4 +132,69 @@ async fn diff_policy_reports_only_the_named_policy() {
     let violations = report["violations"].as_array().unwrap();
     assert_eq!(violations.len(), 2, "{report:#}");
     assert!(violations.iter().all(|v| v["policy"] == format!("{ns}/owners")), "{report:#}");
+}
+
+#[tokio::test]
+async fn diff_fingerprints_with_the_installation_key_when_it_may_read_it() {
+    let (sandbox, namespace) = sandbox_with_drift().await;
+    let ns = namespace.name().to_string();
+    let secrets: Api<Secret> = Api::namespaced(sandbox.client(), &ns);
+    // "hunter2-staple" base64-encoded.
+    let live: Secret =
+        serde_json::from_value(json!({"metadata": {"name": "db"}, "data": {"password": "aHVudGVyMi1zdGFwbGU="}}))
+            .unwrap();
+    secrets.create(&PostParams::default(), &live).await.unwrap();
+    let policies: Api<DynamicObject> =
+        Api::namespaced_with(sandbox.client(), &ns, &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()));
+    let creds: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftPolicy",
+        "metadata": {"name": "creds", "namespace": ns},
+        "spec": {"resources": [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {"password": "correct-horse-battery"}}]}
+    }))
+    .unwrap();
+    policies.create(&PostParams::default(), &creds).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, serde_yaml::to_string(&sandbox.kubeconfig()).unwrap()).unwrap();
+    let run = {
+        let (kubeconfig, policy, ns) = (kubeconfig.clone(), format!("{ns}/creds"), ns.clone());
+        move || {
+            let output = Command::new(env!("CARGO_BIN_EXE_driftwarden"))
+                .args(["diff", "--policy", &policy, "--operator-namespace", &ns, "-o", "json"])
+                .env("KUBECONFIG", &kubeconfig)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+            assert_eq!(output.status.code(), Some(1), "{stderr}");
+            let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            let live = report["violations"].as_array().unwrap().iter().find(|v| v["path"] == "/data/password").unwrap()
+                ["live"]
+                .clone();
+            (report["fingerprints"].clone(), live, stderr)
+        }
+    };
+
+    // No key Secret in the operator's namespace: a key drawn for the run, and a note.
+    let (fingerprints, _, stderr) = tokio::task::spawn_blocking(run.clone()).await.unwrap();
+    assert_eq!(fingerprints["key"]["source"], "PerRun", "{fingerprints:#}");
+    assert!(
+        fingerprints["key"]["reason"].as_str().unwrap().contains("driftwarden-fingerprint-key"),
+        "{fingerprints:#}"
+    );
+    assert!(stderr.contains("not comparable across runs"), "{stderr}");
+
+    // The installation's key, once there, is used: the operator's fingerprints and diff's
+    // agree.
+    let key: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "driftwarden-fingerprint-key"},
+        "data": {"key": driftwarden::engine::secret::encode_data(b"driftwarden test fingerprint key")}
+    }))
+    .unwrap();
+    secrets.create(&PostParams::default(), &key).await.unwrap();
+    let (fingerprints, live, stderr) = tokio::task::spawn_blocking(run).await.unwrap();
+    assert_eq!(fingerprints, json!({"scheme": "hmac-sha256-128", "key": {"source": "Installation", "namespace": ns}}));
+    // hmac.new(b"driftwarden test fingerprint key", b"hunter2-staple", hashlib.sha256)
+    assert_eq!(live, "hmac-sha256:378ff1ee1d71f1c7b2c94ee3dd591f47");
+    assert!(!stderr.contains("not comparable"), "{stderr}");
 }

@@ -14,12 +14,17 @@ use driftwarden::engine::merge_keys::{ListType, is_atomic_map, list_type};
 use driftwarden::engine::normalize::normalize;
 use driftwarden::engine::pointer::PathPattern;
 use driftwarden::engine::secret::encode_data;
-use driftwarden::engine::{CompareRules, Drift, apply_body, compare};
+use driftwarden::engine::{CompareRules, Drift, FingerprintKey, apply_body, compare};
 use proptest::collection::btree_map;
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use serde_json::{Map, Value, json};
+
+/// The key Secret values are fingerprinted with here.
+fn key() -> FingerprintKey {
+    FingerprintKey::new(b"driftwarden test fingerprint key").expect("32 bytes make a key")
+}
 
 // ---------------------------------------------------------------------------------------
 // Generators
@@ -331,6 +336,7 @@ fn rules() -> impl Strategy<Value = CompareRules> {
         .prop_map(|(paths, managers)| CompareRules {
             ignore_paths: paths.into_iter().map(|path| PathPattern::parse(path).unwrap()).collect(),
             ignore_managers: managers.into_iter().map(str::to_string).collect(),
+            fingerprints: key(),
         })
 }
 
@@ -525,8 +531,8 @@ proptest! {
     #[test]
     fn an_object_complies_with_any_projection_of_itself(object in any_object(), seed in any::<u64>()) {
         let template = project(&object, seed, false);
-        prop_assert_eq!(compare(&object, &template, &CompareRules::default()), vec![]);
-        prop_assert_eq!(compare(&normalize(&object), &template, &CompareRules::default()), vec![]);
+        prop_assert_eq!(compare(&object, &template, &CompareRules::new(key())), vec![]);
+        prop_assert_eq!(compare(&normalize(&object), &template, &CompareRules::new(key())), vec![]);
     }
 
     #[test]
@@ -541,7 +547,7 @@ proptest! {
     #[test]
     fn normalizing_the_live_object_changes_no_comparison((live, desired) in live_and_desired(), seed in any::<u64>()) {
         let template = template_over(&live, &desired, seed, true);
-        let rules = CompareRules::default();
+        let rules = CompareRules::new(key());
         prop_assert_eq!(
             paths_and_classes(&compare(&live, &template, &rules)),
             paths_and_classes(&compare(&normalize(&live), &template, &rules))
@@ -584,7 +590,7 @@ proptest! {
         rules in rules(),
     ) {
         let template = template_over(&live, &desired, seed, true);
-        let all = paths_and_classes(&compare(&live, &template, &CompareRules::default()));
+        let all = paths_and_classes(&compare(&live, &template, &CompareRules::new(key())));
         for drift in paths_and_classes(&compare(&live, &template, &rules)) {
             prop_assert!(all.contains(&drift), "{:?} is not among {:?}", drift, all);
         }
@@ -604,13 +610,13 @@ fn generated_templates_drift_in_every_way() {
     for _ in 0..300 {
         let ((live, desired), seed) = strategy.new_tree(&mut runner).unwrap().current();
         let template = template_over(&live, &desired, seed, true);
-        let drifts = compare(&live, &template, &CompareRules::default());
+        let drifts = compare(&live, &template, &CompareRules::new(key()));
         drifted += usize::from(!drifts.is_empty());
         missing_items += drifts.iter().filter(|drift| drift.live.is_none() && drift.path.contains('=')).count();
         must_be_absent += drifts.iter().filter(|drift| drift.desired.is_null()).count();
         secret_data +=
             drifts.iter().filter(|drift| drift.path.starts_with("/data/") && live["kind"] == "Secret").count();
-        let body = apply_body(Some(&live), &template, &CompareRules::default(), &|_| true);
+        let body = apply_body(Some(&live), &template, &CompareRules::new(key()), &|_| true);
         fixed_by_body += usize::from(!drifts.is_empty() && server_side_apply(&live, body.as_value()) != live);
     }
     assert!(drifted > 150, "only {drifted} of 300 pairs drift");

@@ -5,8 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use driftwarden::check::load::{Manifest, manifests};
-use driftwarden::engine::{CompareRules, compare};
+use driftwarden::engine::{CompareRules, FingerprintKey, compare};
 use serde_json::Value;
+
+/// The key Secret values are fingerprinted with here.
+fn key() -> FingerprintKey {
+    FingerprintKey::new(b"driftwarden test fingerprint key").expect("32 bytes make a key")
+}
 
 fn real_manifests() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-manifests");
@@ -29,7 +34,7 @@ fn every_real_object_holds_against_itself() {
     let objects = load(&dir);
     assert!(objects.len() > 80, "expected the whole set, read {}", objects.len());
     for manifest in &objects {
-        let drifts = compare(&manifest.object, &manifest.object, &CompareRules::default());
+        let drifts = compare(&manifest.object, &manifest.object, &CompareRules::new(key()));
         assert!(drifts.is_empty(), "{}: {drifts:#?}", manifest.origin);
     }
 }
@@ -49,7 +54,7 @@ fn a_changed_real_deployment_drifts_exactly_where_it_was_changed() {
     let grafana = containers.iter_mut().find(|c| c["name"] == "grafana").unwrap();
     grafana["image"] = Value::from("grafana/grafana:0.0.1");
     grafana["resources"]["limits"]["memory"] = Value::from("209715200"); // 200Mi spelled in bytes
-    let drifts = compare(&live, template, &CompareRules::default());
+    let drifts = compare(&live, template, &CompareRules::new(key()));
     let paths: Vec<_> = drifts.iter().map(|d| d.path.as_str()).collect();
     assert_eq!(paths, ["/spec/template/spec/containers/name=grafana/image"], "{drifts:#?}");
 }
@@ -71,7 +76,7 @@ fn secrets_in_real_manifests_never_reach_check_output() {
                 }
             }
         }
-        let drifts = compare(secret, &template, &CompareRules::default());
+        let drifts = compare(secret, &template, &CompareRules::new(key()));
         assert!(!drifts.is_empty(), "a changed Secret drifts");
         let rendered = format!("{drifts:?} {}", serde_json::to_string(&drifts).unwrap());
         for value in values.iter().filter(|v| v.len() >= 4) {

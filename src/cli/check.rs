@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use crate::check::{CheckInput, run as run_check};
+use crate::check::{CheckInput, Fingerprints, KeySource, run as run_check};
 use crate::engine::scope::Scopes;
+use crate::fingerprints;
 
 /// How `check` prints its result.
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -39,6 +40,13 @@ pub struct CheckArgs {
     /// without it; a DriftPolicy naming any other kind needs it.
     #[arg(long, value_name = "FILE")]
     pub api_resources: Option<PathBuf>,
+    /// The key Secret values are fingerprinted with: the file's bytes as they are (16 to
+    /// 4096). Give the installation's key (`data.key` of the Secret
+    /// `driftwarden-fingerprint-key` in the operator's namespace, decoded) to compare with
+    /// the operator's fingerprints. Without it, a key is drawn for the run and the
+    /// fingerprints are not comparable across runs.
+    #[arg(long, value_name = "PATH")]
+    pub fingerprint_key_file: Option<PathBuf>,
 }
 
 /// Exit code: violations were found.
@@ -62,14 +70,30 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             }
         },
     };
+    let (key, source) = match &args.fingerprint_key_file {
+        Some(path) => match fingerprints::from_file(path) {
+            Ok(key) => (key, KeySource::File { path: path.clone() }),
+            Err(err) => {
+                eprintln!("error: {err}");
+                return ExitCode::from(INVALID_INPUT);
+            }
+        },
+        None => (fingerprints::draw(), KeySource::PerRun { reason: "no --fingerprint-key-file".to_string() }),
+    };
     let input = CheckInput {
         policies: args.policies.clone(),
         manifests: args.manifests.clone(),
         namespace: args.namespace.clone(),
         scopes,
+        fingerprints: key.clone(),
     };
     match run_check(&input) {
-        Ok(report) => {
+        Ok(mut report) => {
+            let used = Fingerprints::new(&key, source);
+            if let Some(note) = &used.note {
+                eprintln!("note: {note}");
+            }
+            report.fingerprints = Some(used);
             let text = match args.output {
                 Output::Text => report.to_text(),
                 Output::Json => report.to_json() + "\n",

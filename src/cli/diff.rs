@@ -6,6 +6,8 @@ use clap::Args;
 
 use super::check::Output;
 use super::emit;
+use crate::check::{Fingerprints, KeySource};
+use crate::fingerprints;
 
 /// Arguments of `driftwarden diff`.
 #[derive(Args, Debug)]
@@ -16,6 +18,11 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// The namespace the operator runs in, where its fingerprint key Secret is read from.
+    /// When it cannot be read, a key is drawn for the run and the fingerprints are not
+    /// comparable across runs.
+    #[arg(long, env = "DRIFTWARDEN_OPERATOR_NAMESPACE", default_value = "driftwarden-system")]
+    pub operator_namespace: String,
 }
 
 /// Prints what each policy would change now. Exit code 0 when nothing drifts, 1 when
@@ -36,8 +43,17 @@ pub fn run(args: &DiffArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        match crate::diff::diff(client, args.policy.as_deref()).await {
-            Ok((report, skipped)) => {
+        let (key, source) = match fingerprints::read_installation(client.clone(), &args.operator_namespace).await {
+            Ok(key) => (key, KeySource::Installation { namespace: args.operator_namespace.clone() }),
+            Err(err) => (fingerprints::draw(), KeySource::PerRun { reason: err.to_string() }),
+        };
+        match crate::diff::diff(client, args.policy.as_deref(), &key).await {
+            Ok((mut report, skipped)) => {
+                let used = Fingerprints::new(&key, source);
+                if let Some(note) = &used.note {
+                    eprintln!("note: {note}");
+                }
+                report.fingerprints = Some(used);
                 for s in &skipped {
                     eprintln!("warning: policy {} not evaluated: {}", s.policy, s.reason);
                 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::api::policy::{ClusterDriftPolicy, DriftPolicy, PolicySpec};
 use crate::check::{Report, Violation};
+use crate::engine::FingerprintKey;
 use crate::engine::evaluate::{CompiledPolicy, compile};
 use crate::keys::KindKey;
 
@@ -34,8 +35,13 @@ pub struct Skipped {
 }
 
 /// Evaluates the cluster's policies (or the one named `only`, as `name` or
-/// `namespace/name`) against the live objects.
-pub async fn diff(client: Client, only: Option<&str>) -> Result<(Report, Vec<Skipped>), DiffError> {
+/// `namespace/name`) against the live objects, showing Secret values as fingerprints under
+/// `fingerprints`.
+pub async fn diff(
+    client: Client,
+    only: Option<&str>,
+    fingerprints: &FingerprintKey,
+) -> Result<(Report, Vec<Skipped>), DiffError> {
     let mut compiled: Vec<CompiledPolicy> = Vec::new();
     let mut skipped = Vec::new();
     for (name, namespace, spec) in policies(&client).await? {
@@ -43,7 +49,7 @@ pub async fn diff(client: Client, only: Option<&str>) -> Result<(Report, Vec<Ski
             continue;
         }
         match spec.map_err(|err| err.to_string()).and_then(|spec| {
-            compile(&name, namespace.as_deref(), &spec)
+            compile(&name, namespace.as_deref(), &spec, fingerprints)
                 .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
         }) {
             Ok(policy) => compiled.push(policy),

@@ -218,6 +218,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn key() -> crate::engine::FingerprintKey {
+        crate::engine::FingerprintKey::new(b"driftwarden test fingerprint key").unwrap()
+    }
+
     #[test]
     fn verification_looks_only_at_the_fixed_paths() {
         let template =
@@ -225,7 +229,7 @@ mod tests {
         let fresh = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "resourceVersion": "42", "labels": {"team": "shop", "tier": "db"}}});
         let expect = |paths: &[&str]| Expectation {
             template: template.clone(),
-            rules: CompareRules::default(),
+            rules: CompareRules::new(key()),
             paths: Some(paths.iter().map(|p| p.to_string()).collect()),
         };
         let verified = verify(&fresh, &[expect(&["/metadata/labels/team"])]);
@@ -244,7 +248,7 @@ mod tests {
         let shown =
             format!("{:?}", FixResult::NotVerified { paths: vec![], resource_version: None, fresh: Box::new(secret) });
         assert!(!shown.contains("aHVudGVyMg=="), "{shown}");
-        let everything = Expectation { template: template.clone(), rules: CompareRules::default(), paths: None };
+        let everything = Expectation { template: template.clone(), rules: CompareRules::new(key()), paths: None };
         let all = verify(&fresh, &[everything]);
         assert!(matches!(&all, FixResult::NotVerified { paths, .. } if paths == &["/metadata/labels/tier"]), "{all:?}");
     }

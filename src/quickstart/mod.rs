@@ -152,7 +152,13 @@ mod tests {
                 kinds.push(object["kind"].as_str().unwrap().to_string());
                 if object["kind"] == "DriftPolicy" {
                     let spec: crate::api::PolicySpec = serde_json::from_value(object["spec"].clone()).unwrap();
-                    crate::engine::evaluate::compile("shop/shop-baseline", Some("shop"), &spec).unwrap();
+                    crate::engine::evaluate::compile(
+                        "shop/shop-baseline",
+                        Some("shop"),
+                        &spec,
+                        &crate::fingerprints::draw(),
+                    )
+                    .unwrap();
                 }
             }
         }

@@ -131,8 +131,11 @@ async fn policies_the_operator_reconciled_have_the_argo_cd_health_they_deserve()
         condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == reasons::INVALID_SPEC)
     })
     .await;
+    // Progressing from the first status on ("listing the objects the policy names"); the
+    // wait is for the message that says the kind is not served, which discovery brings.
     let syncing = wait_for(&policies(&harness), "syncing", "waiting for its kind", |p| {
         condition(p, "Reconciling").is_some_and(|(s, r)| s == "True" && r == reasons::PROGRESSING)
+            && p.data["status"]["conditions"].to_string().contains(reasons::KIND_NOT_SERVED)
     })
     .await;
     // The live objects as Argo CD sees them: apiVersion, kind, metadata, spec and status.

@@ -1,30 +1,12 @@
 //! Two replicas: one leads and reconciles; when it shuts down, the other takes over.
 
-use std::time::Duration;
-
-use driftwarden::operator::{Services, supervise};
+use driftwarden::operator::Services;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use serde_json::json;
-use tokio::sync::watch;
 
 use crate::support::*;
-
-/// A replica: how to stop it, its task, and its metrics and readiness.
-type Replica = (watch::Sender<bool>, tokio::task::JoinHandle<()>, Services);
-
-fn replica(harness: &Harness, name: &str) -> Replica {
-    let options = replica_options(harness, name, Duration::from_secs(2), Duration::from_secs(1));
-    let (stop, stopped) = watch::channel(false);
-    let client = harness.client();
-    let services = Services::with_notify(client.clone(), local_sinks());
-    let shared = services.clone();
-    let task = tokio::spawn(async move {
-        supervise(client, options, services, stopped).await.expect("the replica runs and steps down cleanly");
-    });
-    (stop, task, shared)
-}
 
 fn leads(services: &Services) -> bool {
     services.metrics.encode().lines().any(|line| line == "driftwarden_leader 1")

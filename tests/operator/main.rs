@@ -15,6 +15,7 @@ mod escalations;
 mod exceptions;
 mod failover;
 mod faults;
+mod fingerprint_key;
 mod fixes;
 mod guards;
 mod identity;

@@ -36,7 +36,10 @@ async fn a_missing_permission_is_forbidden_on_the_policy_and_others_keep_working
             {"apiGroups": ["driftwarden.dev"], "resources": ["driftpolicies/status", "clusterdriftpolicies/status"], "verbs": ["get", "patch"]},
             {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch", "patch"]},
-            {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}
+            {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+            // The fingerprint key, made once in the operator's namespace.
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["driftwarden-fingerprint-key"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}
         ]
     }))
     .unwrap();
@@ -81,7 +84,10 @@ async fn a_fix_without_patch_permission_is_forbidden_on_the_policy_until_granted
                 {"apiGroups": ["driftwarden.dev"], "resources": ["driftpolicies/status", "clusterdriftpolicies/status"], "verbs": ["get", "patch"]},
                 {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": [""], "resources": ["configmaps"], "verbs": config_map_verbs},
-                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}
+                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+                // The fingerprint key, made once in the operator's namespace.
+                {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["driftwarden-fingerprint-key"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}
             ]
         }))
         .unwrap()
@@ -130,7 +136,10 @@ async fn a_check_fix_without_patch_permission_is_forbidden_on_the_campaign_until
                 {"apiGroups": ["driftwarden.dev"], "resources": ["findings"], "verbs": ["create", "patch", "delete"]},
                 {"apiGroups": ["driftwarden.dev"], "resources": ["findings/status", "remediationcampaigns/status"], "verbs": ["patch"]},
                 {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": account_verbs},
-                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}
+                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+                // The fingerprint key, made once in the operator's namespace.
+                {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["driftwarden-fingerprint-key"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}
             ]
         }))
         .unwrap()

@@ -97,6 +97,11 @@ impl Harness {
         self.services.as_ref().expect("the operator was started").metrics.clone()
     }
 
+    /// Whether the operator started last is ready, or why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        self.services.as_ref().expect("the operator was started").health.check()
+    }
+
     pub fn client(&self) -> Client {
         self.cluster.client()
     }
@@ -327,4 +332,22 @@ pub async fn grant_approve(harness: &Harness, ns: &str, user: &str, privileged: 
             Err(error) => panic!("granting {user} approve in {ns}: {error}"),
         }
     }
+}
+
+/// A replica under leader election: how to stop it, its task, and its metrics and
+/// readiness.
+pub type Replica = (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>, operator::Services);
+
+/// Starts a replica named `name` on the harness's namespace, with a Lease of 2 s renewed
+/// 1 s before it ends.
+pub fn replica(harness: &Harness, name: &str) -> Replica {
+    let options = replica_options(harness, name, Duration::from_secs(2), Duration::from_secs(1));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let client = harness.client();
+    let services = operator::Services::with_notify(client.clone(), local_sinks());
+    let shared = services.clone();
+    let task = tokio::spawn(async move {
+        operator::supervise(client, options, services, stopped).await.expect("the replica runs and steps down cleanly");
+    });
+    (stop, task, shared)
 }

@@ -254,3 +254,13 @@ fn bucket_names_round_trip_and_others_are_not_buckets() {
     assert_eq!(bucket_index("driftwarden-ledger-1"), None);
     assert_eq!(bucket_index("kube-root-ca.crt"), None);
 }
+
+#[test]
+fn escalation_fingerprints_are_of_path_and_decision_only_and_read_as_earlier_versions_wrote_them() {
+    // A ledger fingerprint holds no Secret value and no fingerprint of one: the key of
+    // Secret fingerprints never enters it, so records written before that key existed, or
+    // under another key, still match what is announced now.
+    let audit = crate::engine::decide::Action::Audit;
+    assert_eq!(fingerprint("/data/password", &audit), "9e0065a06f159571");
+    assert_ne!(fingerprint("/data/password", &audit), fingerprint("/data/token", &audit));
+}

@@ -294,7 +294,11 @@ impl Reconciler {
             resource,
             namespaced,
             body: apply.clone(),
-            expectations: vec![Expectation { template: apply.clone(), rules: CompareRules::default(), paths: None }],
+            expectations: vec![Expectation {
+                template: apply.clone(),
+                rules: CompareRules::new(self.fingerprints.clone()),
+                paths: None,
+            }],
             field_manager: self.settings.field_manager.clone(),
             creates: false,
         };

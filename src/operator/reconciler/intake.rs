@@ -123,7 +123,7 @@ impl Reconciler {
         let mut invalid_reason = reasons::INVALID_SPEC;
         let compiled = spec.and_then(|spec| {
             let compiled = contained(Step::Compile, &key.to_string(), || {
-                compile(&key.to_string(), key.namespace.as_deref(), &spec)
+                compile(&key.to_string(), key.namespace.as_deref(), &spec, &self.fingerprints)
             });
             match compiled {
                 Ok(compiled) => compiled.map_err(|problems| {

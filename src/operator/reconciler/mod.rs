@@ -61,6 +61,7 @@ use super::remediate::FixResult;
 use super::settings::OperatorSettings;
 use super::watch::{self, Watched};
 use crate::api::policy::PolicyStatus;
+use crate::engine::FingerprintKey;
 use crate::engine::backoff::Backoff;
 use crate::engine::decide::Action;
 use crate::engine::prune::FieldMask;
@@ -265,12 +266,21 @@ pub struct Reconciler {
     approval_policy: campaigns::approvals::PolicyCheck,
     /// How the last delivery to each sink went, for the policies and campaigns naming it.
     sinks: std::collections::HashMap<crate::notification::SinkKey, crate::reconcile::sinks::SinkHealth>,
+    /// The installation's key of Secret fingerprints: every policy is compiled with it.
+    fingerprints: FingerprintKey,
 }
 
 impl Reconciler {
-    /// A reconciler that knows nothing yet, starting at `now`. Its first effects come with
-    /// the first lists of driftwarden's own kinds.
-    pub fn new(settings: OperatorSettings, metrics: Arc<Metrics>, health: Health, now: Timestamp) -> Self {
+    /// A reconciler that knows nothing yet, starting at `now`, showing Secret values as
+    /// fingerprints under `fingerprints`. Its first effects come with the first lists of
+    /// driftwarden's own kinds.
+    pub fn new(
+        settings: OperatorSettings,
+        metrics: Arc<Metrics>,
+        health: Health,
+        now: Timestamp,
+        fingerprints: FingerprintKey,
+    ) -> Self {
         Self {
             settings,
             metrics,
@@ -299,6 +309,7 @@ impl Reconciler {
             ledger: Ledger::default(),
             approval_policy: campaigns::approvals::PolicyCheck::default(),
             sinks: std::collections::HashMap::new(),
+            fingerprints,
         }
     }
 

@@ -24,7 +24,9 @@ use super::reconciler::{Input, Outcome, Reconciler};
 use super::settings::Clock;
 use super::settings::OperatorSettings;
 use super::watch::{self, Watched};
+use crate::engine::FingerprintKey;
 use crate::engine::backoff::Backoff;
+use crate::fingerprints;
 use crate::keys::KindKey;
 
 /// How many watch events may wait for the loop before the watches wait in turn.
@@ -154,17 +156,25 @@ pub async fn run_with(
     let reporter = Reporter { controller: settings.reporter.clone(), instance: std::env::var("POD_NAME").ok() };
     let clock = settings.clock.clone();
     let mut shutdown = std::pin::pin!(shutdown);
-    // What an earlier run recorded is read before anything is decided, so nothing it
-    // announced is announced again and nothing it left undelivered is lost.
-    let ledger = tokio::select! {
-        _ = &mut shutdown => {
-            services.health.set_not_ready("the operator stopped");
-            return;
-        }
-        ledger = load_ledger(&client, &settings, &services, &clock) => ledger,
+    // Before anything is decided, both at once: the installation's fingerprint key, so
+    // every Secret value shown is fingerprinted with the same key on every run and
+    // replica; and what an earlier run recorded, so nothing it announced is announced
+    // again and nothing it left undelivered is lost.
+    let loaded = tokio::select! {
+        _ = &mut shutdown => None,
+        loaded = async {
+            tokio::join!(
+                load_fingerprint_key(&client, &settings, &services),
+                load_ledger(&client, &settings, &services, &clock)
+            )
+        } => Some(loaded),
+    };
+    let Some((fingerprints, ledger)) = loaded else {
+        services.health.set_not_ready("the operator stopped");
+        return;
     };
     let mut reconciler =
-        Reconciler::new(settings.clone(), services.metrics.clone(), services.health.clone(), clock.now())
+        Reconciler::new(settings.clone(), services.metrics.clone(), services.health.clone(), clock.now(), fingerprints)
             .with_ledger(ledger);
     let mut runtime = Runtime {
         recorder: Recorder::new(client.clone(), reporter),
@@ -244,6 +254,29 @@ pub async fn run_with(
 
 /// How long a shutdown waits for the ledger's last writes.
 const LAST_WRITES: Duration = Duration::from_secs(3);
+
+/// Reads the installation's fingerprint key, or creates it when there is none, trying
+/// again (0.5 s doubling up to 30 s) until it can; meanwhile the operator is not ready and
+/// says why. The key itself is never logged.
+async fn load_fingerprint_key(client: &Client, settings: &OperatorSettings, services: &Services) -> FingerprintKey {
+    let backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let mut failures = 0;
+    loop {
+        match fingerprints::get_or_create(client.clone(), &settings.namespace).await {
+            Ok(key) => {
+                tracing::info!(secret = fingerprints::KEY_SECRET, namespace = %settings.namespace, "fingerprint key read");
+                return key;
+            }
+            Err(error) => {
+                failures += 1;
+                let message = format!("no fingerprint key: {error}");
+                tracing::warn!(failures, "{message}; retrying");
+                services.health.set_not_ready(message);
+                tokio::time::sleep(backoff.delay(failures)).await;
+            }
+        }
+    }
+}
 
 /// Reads the ledger's ConfigMaps, trying again (0.5 s doubling up to 30 s) until it can;
 /// meanwhile the operator is not ready and says why. Records that do not read are logged

@@ -239,6 +239,49 @@ pub struct Evidence {
     /// class only: should the finding's fix become another class, it lapses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<RemediationClass>,
+    /// How the Secret values in the hashes were fingerprinted. Set on records with hashes;
+    /// a record with hashes and without this field was written before fingerprints were
+    /// keyed, with `sha256-48`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint_scheme: Option<FingerprintScheme>,
+}
+
+impl Evidence {
+    /// The scheme the Secret values in this record's hashes were fingerprinted with:
+    /// `None` for a record without hashes; [`FingerprintScheme::Sha256_48`] for one written
+    /// before the scheme was recorded.
+    pub fn fingerprint_scheme(&self) -> Option<FingerprintScheme> {
+        let hashed = self.desired_hash.is_some() || self.live_hash.is_some();
+        hashed.then(|| self.fingerprint_scheme.unwrap_or(FingerprintScheme::Sha256_48))
+    }
+}
+
+/// How the Secret values in an evidence record's hashes were fingerprinted:
+/// `hmac-sha256-128` (keyed with the installation's key) or `sha256-48` (unkeyed, before
+/// fingerprints were keyed). A record with hashes and no scheme used `sha256-48`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum FingerprintScheme {
+    /// `sha256:` and the first 12 hex digits of the value's SHA-256, with no key (before
+    /// fingerprints were keyed).
+    #[serde(rename = "sha256-48")]
+    Sha256_48,
+    /// `hmac-sha256:` and the first 32 hex digits of the value's HMAC-SHA-256 under the
+    /// installation's key.
+    #[serde(rename = "hmac-sha256-128")]
+    HmacSha256_128,
+}
+
+impl FingerprintScheme {
+    /// The scheme of a fingerprint, from how it starts; `None` for another value.
+    pub fn of(fingerprint: &str) -> Option<Self> {
+        if fingerprint.starts_with("hmac-sha256:") {
+            Some(Self::HmacSha256_128)
+        } else if fingerprint.starts_with("sha256:") {
+            Some(Self::Sha256_48)
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -327,6 +370,41 @@ status:
         assert_eq!(status.attribution.as_ref().unwrap().changed_by, "kubectl-edit");
         assert_eq!(admit::<Finding>(FINDING), Ok(()));
         parsed.validate_cel().unwrap();
+    }
+
+    #[test]
+    fn evidence_written_before_fingerprints_were_keyed_still_reads() {
+        // A record as the operator wrote it before the scheme was recorded: hashes over
+        // `sha256:` fingerprints, no `fingerprintScheme`.
+        let old: Evidence = serde_json::from_value(json!({
+            "time": "2026-04-02T09:01:10Z", "action": "Verified", "actor": "driftwarden",
+            "resourceVersion": "90210", "desiredHash": "9f2c0e", "liveHash": "9f2c0e", "result": "Succeeded",
+            "message": "desired sha256:f52fbd32b2b3"
+        }))
+        .unwrap();
+        assert_eq!(old.fingerprint_scheme, None);
+        assert_eq!(old.fingerprint_scheme(), Some(FingerprintScheme::Sha256_48));
+        assert!(!serde_json::to_value(&old).unwrap().as_object().unwrap().contains_key("fingerprintScheme"));
+
+        let mut new = old.clone();
+        new.fingerprint_scheme = Some(FingerprintScheme::HmacSha256_128);
+        let written = serde_json::to_value(&new).unwrap();
+        assert_eq!(written["fingerprintScheme"], "hmac-sha256-128");
+        assert_eq!(serde_json::from_value::<Evidence>(written).unwrap(), new);
+        let mut value = finding();
+        value["status"]["evidence"][2]["fingerprintScheme"] = json!("hmac-sha256-128");
+        assert_eq!(admit_value::<Finding>(&value, None), Ok(()));
+        value["status"]["evidence"][2]["fingerprintScheme"] = json!("md5");
+        assert_rejected(admit_value::<Finding>(&value, None), "Unsupported value");
+
+        let unhashed = Evidence { desired_hash: None, live_hash: None, ..old };
+        assert_eq!(unhashed.fingerprint_scheme(), None);
+        assert_eq!(FingerprintScheme::of("sha256:f52fbd32b2b3"), Some(FingerprintScheme::Sha256_48));
+        assert_eq!(
+            FingerprintScheme::of("hmac-sha256:95ae1e21176bbddf0f7df3c28e132061"),
+            Some(FingerprintScheme::HmacSha256_128)
+        );
+        assert_eq!(FingerprintScheme::of("plain"), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::finding::Finding;
 use super::policy::{ClusterDriftPolicy, DriftPolicy};
 use super::testing::admit_value;
 use crate::engine::evaluate::compile;
+use crate::engine::fingerprint::test_key;
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{} cannot be read: {e}", dir.display())) {
@@ -55,11 +56,11 @@ fn check(object: &Value) -> Result<Option<String>, Vec<String>> {
     match kind.as_str() {
         "DriftPolicy" => {
             let policy = valid::<DriftPolicy>(object)?;
-            compile(name, policy.metadata.namespace.as_deref(), &policy.spec.policy).map_err(problems)?;
+            compile(name, policy.metadata.namespace.as_deref(), &policy.spec.policy, &test_key()).map_err(problems)?;
         }
         "ClusterDriftPolicy" => {
             let policy = valid::<ClusterDriftPolicy>(object)?;
-            compile(name, None, &policy.spec.policy).map_err(problems)?;
+            compile(name, None, &policy.spec.policy, &test_key()).map_err(problems)?;
         }
         "RemediationCampaign" => drop(valid::<RemediationCampaign>(object)?),
         "DriftException" => drop(valid::<DriftException>(object)?),

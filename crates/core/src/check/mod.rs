@@ -10,11 +10,12 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::engine::evaluate::{CompiledPolicy, PolicyProblem, UnknownKinds, compile};
+use crate::engine::fingerprint::FingerprintKey;
 use crate::engine::scope::Scopes;
 use crate::engine::selector::labels_of;
 use crate::keys::ObjectKey;
 use load::{LoadError, LoadedPolicy, Manifest, Origin, PolicyDocument};
-pub use report::{Report, Violation};
+pub use report::{Fingerprints, KeySource, Report, Violation};
 
 /// What `check` reads.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct CheckInput {
     pub namespace: String,
     /// The scopes of the kinds that are not built in (from `--api-resources`).
     pub scopes: Scopes,
+    /// The key Secret values are fingerprinted with in the report.
+    pub fingerprints: FingerprintKey,
 }
 
 /// Why `check` could not evaluate: the input is invalid. Exit code 2.
@@ -47,7 +50,10 @@ pub fn run(input: &CheckInput) -> Result<Report, CheckError> {
         let paths = input.policies.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
         return Err(CheckError::NoPolicies(paths));
     }
-    let compiled = policies.iter().map(|p| compile_loaded(p, &input.scopes)).collect::<Result<Vec<_>, _>>()?;
+    let compiled = policies
+        .iter()
+        .map(|p| compile_loaded(p, &input.scopes, &input.fingerprints))
+        .collect::<Result<Vec<_>, _>>()?;
     let manifests = load::manifests(&input.manifests, &input.namespace, &input.scopes)?;
     Ok(evaluate(&compiled, &manifests))
 }
@@ -55,7 +61,11 @@ pub fn run(input: &CheckInput) -> Result<Report, CheckError> {
 /// Compiles one loaded policy, naming it as `check` reports it, and checks the scope of
 /// each kind it names against `scopes`: a DriftPolicy naming a kind whose scope is not
 /// known is invalid, as its reach would be a guess.
-pub(crate) fn compile_loaded(loaded: &LoadedPolicy, scopes: &Scopes) -> Result<CompiledPolicy, CheckError> {
+pub(crate) fn compile_loaded(
+    loaded: &LoadedPolicy,
+    scopes: &Scopes,
+    fingerprints: &FingerprintKey,
+) -> Result<CompiledPolicy, CheckError> {
     let (name, namespace, spec) = match &loaded.policy {
         PolicyDocument::Namespaced(p) => {
             let namespace = p.metadata.namespace.clone().unwrap_or_default();
@@ -65,7 +75,7 @@ pub(crate) fn compile_loaded(loaded: &LoadedPolicy, scopes: &Scopes) -> Result<C
         PolicyDocument::Cluster(p) => (p.metadata.name.clone().unwrap_or_default(), None, &p.spec.policy),
     };
     let invalid = |problems| CheckError::Policy { origin: loaded.origin.clone(), name: name.clone(), problems };
-    let compiled = compile(&name, namespace.as_deref(), spec).map_err(invalid)?;
+    let compiled = compile(&name, namespace.as_deref(), spec, fingerprints).map_err(invalid)?;
     let problems =
         compiled.scope_problems(&|api_version, kind| scopes.scope(api_version, kind), UnknownKinds::Reported);
     match problems.is_empty() {

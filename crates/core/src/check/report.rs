@@ -1,13 +1,16 @@
 //! The result of `driftwarden check`, as text for people and JSON for machines.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::load::Origin;
 use crate::api::ObjectRef;
+use crate::api::finding::FingerprintScheme;
 use crate::engine::drift::Drift;
+use crate::engine::fingerprint::FingerprintKey;
 
 /// One governed field that does not hold in the manifests.
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -37,6 +40,58 @@ pub struct Report {
     /// How many (policy, object) pairs were evaluated.
     pub targets: usize,
     pub violations: Vec<Violation>,
+    /// How the Secret values in the violations are fingerprinted, when the run says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprints: Option<Fingerprints>,
+}
+
+/// How the Secret values of a report are fingerprinted, and with which key.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Fingerprints {
+    /// The scheme of the fingerprints.
+    pub scheme: FingerprintScheme,
+    /// Where the key came from.
+    pub key: KeySource,
+    /// What a reader must know: for a key drawn for the run, that its fingerprints are not
+    /// comparable across runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Fingerprints {
+    /// The fingerprints of `key`, which came from `source`.
+    pub fn new(key: &FingerprintKey, source: KeySource) -> Self {
+        Self { scheme: key.scheme(), note: source.note(), key: source }
+    }
+}
+
+/// Where the key of a run's fingerprints came from.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "source", rename_all = "PascalCase")]
+pub enum KeySource {
+    /// A key file given on the command line.
+    File { path: PathBuf },
+    /// The installation's key Secret, in the operator's namespace.
+    Installation { namespace: String },
+    /// Drawn for this run, because no key was given or the installation's could not be read.
+    PerRun {
+        /// Why no lasting key was used.
+        reason: String,
+    },
+}
+
+impl KeySource {
+    /// What a person must know about fingerprints made with this key: for a key drawn for
+    /// the run, that they compare within this run only; `None` otherwise.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Self::PerRun { reason } => Some(format!(
+                "Secret fingerprints use a key drawn for this run ({reason}): they are not comparable across runs"
+            )),
+            Self::File { .. } | Self::Installation { .. } => None,
+        }
+    }
 }
 
 impl Report {
@@ -128,8 +183,22 @@ mod tests {
     }
 
     #[test]
+    fn a_key_drawn_for_the_run_is_noted_in_the_json() {
+        let key = crate::engine::fingerprint::test_key();
+        let per_run = Fingerprints::new(&key, KeySource::PerRun { reason: "no key file".into() });
+        let mut report = Report { fingerprints: Some(per_run), ..Report::default() };
+        let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["fingerprints"]["scheme"], "hmac-sha256-128");
+        assert_eq!(json["fingerprints"]["key"], json!({"source": "PerRun", "reason": "no key file"}));
+        assert!(json["fingerprints"]["note"].as_str().unwrap().contains("not comparable across runs"), "{json}");
+        report.fingerprints = Some(Fingerprints::new(&key, KeySource::File { path: "k".into() }));
+        let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["fingerprints"], json!({"scheme": "hmac-sha256-128", "key": {"source": "File", "path": "k"}}));
+    }
+
+    #[test]
     fn text_names_object_path_values_class_and_place() {
-        let report = Report { objects: 3, policies: 1, targets: 1, violations: vec![violation()] };
+        let report = Report { objects: 3, policies: 1, targets: 1, violations: vec![violation()], fingerprints: None };
         let text = report.to_text();
         assert_eq!(
             text,
@@ -140,7 +209,7 @@ mod tests {
 
     #[test]
     fn json_is_flat_per_violation() {
-        let report = Report { objects: 3, policies: 1, targets: 1, violations: vec![violation()] };
+        let report = Report { objects: 3, policies: 1, targets: 1, violations: vec![violation()], fingerprints: None };
         let json: Value = serde_json::from_str(&report.to_json()).unwrap();
         let v = &json["violations"][0];
         assert_eq!(v["path"], "/spec/template/spec/automountServiceAccountToken");

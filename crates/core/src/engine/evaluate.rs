@@ -18,6 +18,7 @@ use crate::api::{ObjectRef, TargetMatch};
 use crate::engine::compare::{compare, missing};
 use crate::engine::decide::{RemediationRules, RulesError};
 use crate::engine::drift::{CompareRules, Drift};
+use crate::engine::fingerprint::FingerprintKey;
 use crate::engine::pointer::PathPattern;
 use crate::engine::scope::{Scope, builtin};
 use crate::engine::selector::{MatchScope, SelectorError, target_matches, validate_selector};
@@ -53,6 +54,7 @@ pub struct CompiledPolicy {
     resources: Vec<ResourceTemplate>,
     baselines: Vec<BaselineTemplate>,
     ignore: Vec<IgnoreTemplate>,
+    fingerprints: FingerprintKey,
 }
 
 #[derive(Debug, Clone)]
@@ -115,8 +117,14 @@ impl TargetResult {
 }
 
 /// Checks a policy. `namespace` is `Some` for a DriftPolicy, which governs its own
-/// namespace only.
-pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result<CompiledPolicy, Vec<PolicyProblem>> {
+/// namespace only. The drifts it finds show Secret values as fingerprints under
+/// `fingerprints`.
+pub fn compile(
+    name: &str,
+    namespace: Option<&str>,
+    spec: &PolicySpec,
+    fingerprints: &FingerprintKey,
+) -> Result<CompiledPolicy, Vec<PolicyProblem>> {
     let mut problems = Vec::new();
     let mut problem =
         |field: String, message: String| problems.push(PolicyProblem { field, message, reason: reasons::INVALID_SPEC });
@@ -206,6 +214,7 @@ pub fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result
             resources,
             baselines,
             ignore,
+            fingerprints: fingerprints.clone(),
         }),
         _ => Err(problems),
     }
@@ -407,9 +416,9 @@ impl CompiledPolicy {
         target_matches(target, object, scope).unwrap_or(false)
     }
 
-    /// The ignore rules that apply to `object`.
+    /// The ignore rules that apply to `object`, with the policy's fingerprint key.
     pub fn compare_rules(&self, object: &Value, scope: &MatchScope<'_>) -> CompareRules {
-        let mut rules = CompareRules::default();
+        let mut rules = CompareRules::new(self.fingerprints.clone());
         for rule in &self.ignore {
             if rule.target.as_ref().is_none_or(|t| self.matches(t, object, scope)) {
                 rules.ignore_paths.extend(rule.paths.iter().cloned());
@@ -545,6 +554,10 @@ mod tests {
 
     fn spec(yaml: &str) -> PolicySpec {
         serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn compile(name: &str, namespace: Option<&str>, spec: &PolicySpec) -> Result<CompiledPolicy, Vec<PolicyProblem>> {
+        super::compile(name, namespace, spec, &crate::engine::fingerprint::test_key())
     }
 
     fn objects(yaml: &str) -> Vec<Value> {

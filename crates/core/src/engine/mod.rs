@@ -11,7 +11,8 @@
 //!
 //! What the comparison knows about Kubernetes lives beside it: the kinds it knows
 //! ([`kind`]), how their lists merge ([`merge_keys`]), what counts as the same value
-//! ([`normalize`]), and how Secret values are kept out of sight ([`secret`]).
+//! ([`normalize`]), and how Secret values are kept out of sight ([`secret`]) behind keyed
+//! fingerprints ([`fingerprint`]).
 
 pub mod backoff;
 pub mod campaign;
@@ -20,6 +21,7 @@ pub mod compare;
 pub mod decide;
 pub mod drift;
 pub mod evaluate;
+pub mod fingerprint;
 pub mod kind;
 pub mod merge_keys;
 pub mod normalize;
@@ -34,4 +36,5 @@ pub mod selector;
 
 pub use compare::{compare, missing};
 pub use drift::{Attribution, CompareRules, Drift};
+pub use fingerprint::{FingerprintKey, FingerprintKeyError};
 pub use patch::{ApplyBody, apply_body};

@@ -52,7 +52,7 @@ impl ApplyBody {
 
 impl fmt::Debug for ApplyBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ApplyBody").field(&secret::redact(&self.0)).finish()
+        f.debug_tuple("ApplyBody").field(&secret::conceal(&self.0)).finish()
     }
 }
 

@@ -236,14 +236,15 @@ mod tests {
 
     #[test]
     fn pruning_keeps_what_comparison_sees() {
+        use crate::engine::fingerprint::test_key;
         use crate::engine::{CompareRules, compare};
         let template = json!({"metadata": {"labels": {"team": "other"}}, "spec": {"replicas": 2}});
-        let rules = CompareRules { ignore_managers: vec!["kubectl".into()], ..CompareRules::default() };
+        let rules = CompareRules { ignore_managers: vec!["kubectl".into()], ..CompareRules::new(test_key()) };
         let whole = compare(&live(), &template, &rules);
         let pruned = compare(&FieldMask::of([&template]).prune(live()), &template, &rules);
         assert_eq!(whole, pruned);
         assert!(whole.is_empty(), "kubectl owns both fields and is ignored: {whole:?}");
-        let attributed = compare(&FieldMask::of([&template]).prune(live()), &template, &CompareRules::default());
+        let attributed = compare(&FieldMask::of([&template]).prune(live()), &template, &CompareRules::new(test_key()));
         assert_eq!(attributed.len(), 2);
         assert!(attributed.iter().all(|d| d.attribution.as_ref().is_some_and(|a| a.manager == "kubectl")));
     }

@@ -1,34 +1,26 @@
-//! Secrets: their data is compared by content and shown only as a hash.
+//! Secrets: their data is compared by content and shown only as a fingerprint.
 //!
 //! A template's `stringData` is folded into `data` (base64) before comparing, as the API
 //! server does on write (`stringData` wins over `data` for the same key). Values are
-//! compared decoded, and whatever leaves the engine about a Secret's data — drifts,
-//! debug output of an apply body, a missing Secret — carries `sha256:<12 hex digits>` of
-//! the decoded bytes instead of the value. The `kubectl.kubernetes.io/last-applied-configuration`
-//! annotation of a Secret holds its data too, and is hashed the same way.
-//!
-//! The short hash identifies a value across reports (evidence compares desired and live
-//! hashes) but is not a secret-safe commitment for low-entropy values: it must not be
-//! published where a guessable value (a PIN) would matter.
+//! compared decoded, and whatever leaves the engine about a Secret's data — drifts, a
+//! missing Secret, evidence — carries the keyed fingerprint of the decoded bytes
+//! ([`crate::engine::fingerprint`]) instead of the value. The
+//! `kubectl.kubernetes.io/last-applied-configuration` annotation of a Secret holds its
+//! data too, and is fingerprinted the same way. Debug output of an apply body, which has no
+//! key at hand, shows `<hidden>` for each of these values.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
+use crate::engine::fingerprint::FingerprintKey;
 use crate::engine::kind::{Kind, ObjectKind};
 
 /// The annotation in which `kubectl apply` keeps the last applied manifest.
 pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// How a hashed value starts.
-pub const FINGERPRINT_PREFIX: &str = "sha256:";
-
-/// `sha256:` and the first 12 hex digits of the SHA-256 of `bytes`.
-pub fn fingerprint(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    format!("{FINGERPRINT_PREFIX}{}", &hex::encode(&digest[..6]))
-}
+/// What Debug output shows in place of a Secret's value.
+pub const HIDDEN: &str = "<hidden>";
 
 /// The bytes of a `data` value (base64); `None` when it is not base64.
 pub fn decode_data(value: &str) -> Option<Vec<u8>> {
@@ -45,25 +37,36 @@ pub fn is_secret(object: &Value) -> bool {
     ObjectKind::of(object).is_some_and(|kind| kind.known == Kind::Secret)
 }
 
-/// The hash shown for a `data` value: of its decoded bytes, or of its text when it is
-/// not valid base64. `null` stays `null`.
-pub fn data_fingerprint(value: &Value) -> Value {
+/// What a secret value is shown as: its fingerprint, or [`HIDDEN`].
+type Mask<'a> = &'a dyn Fn(&[u8]) -> String;
+
+/// The fingerprint shown for a `data` value: of its decoded bytes, or of its text when it
+/// is not valid base64. `null` stays `null`.
+pub fn data_fingerprint(value: &Value, key: &FingerprintKey) -> Value {
+    masked_data(value, &|bytes| key.fingerprint(bytes))
+}
+
+/// The fingerprint shown for a `stringData` value (of its text, so that it equals the
+/// fingerprint of the same value in `data`).
+pub fn string_data_fingerprint(value: &Value, key: &FingerprintKey) -> Value {
+    masked_string(value, &|bytes| key.fingerprint(bytes))
+}
+
+fn masked_data(value: &Value, mask: Mask<'_>) -> Value {
     match value {
         Value::Null => Value::Null,
         Value::String(text) => {
-            Value::String(decode_data(text).map_or_else(|| fingerprint(text.as_bytes()), |bytes| fingerprint(&bytes)))
+            Value::String(decode_data(text).map_or_else(|| mask(text.as_bytes()), |bytes| mask(&bytes)))
         }
-        other => Value::String(fingerprint(other.to_string().as_bytes())),
+        other => Value::String(mask(other.to_string().as_bytes())),
     }
 }
 
-/// The hash shown for a `stringData` value (of its text, so that it equals the hash of
-/// the same value in `data`).
-pub fn string_data_fingerprint(value: &Value) -> Value {
+fn masked_string(value: &Value, mask: Mask<'_>) -> Value {
     match value {
         Value::Null => Value::Null,
-        Value::String(text) => Value::String(fingerprint(text.as_bytes())),
-        other => Value::String(fingerprint(other.to_string().as_bytes())),
+        Value::String(text) => Value::String(mask(text.as_bytes())),
+        other => Value::String(mask(other.to_string().as_bytes())),
     }
 }
 
@@ -92,45 +95,56 @@ pub fn fold_live(object: &Value) -> Option<Value> {
 }
 
 /// A copy of `object` that is safe to show: for a Secret, every `data` and `stringData`
-/// value and the last-applied annotation are replaced by their hashes. Other objects are
-/// returned as they are. The evaluator calls this for a missing Secret.
-pub fn redact(object: &Value) -> Value {
-    if is_secret(object) { redact_at::<&str>(&[], object) } else { object.clone() }
+/// value and the last-applied annotation are replaced by their fingerprints under `key`.
+/// Other objects are returned as they are. The evaluator calls this for a missing Secret.
+pub fn redact(object: &Value, key: &FingerprintKey) -> Value {
+    if is_secret(object) { masked_at::<&str>(&[], object, &|bytes| key.fingerprint(bytes)) } else { object.clone() }
 }
 
-/// A copy of `value`, found at `path` in a Secret, with every secret value in it hashed.
-pub fn redact_at<S: AsRef<str>>(path: &[S], value: &Value) -> Value {
+/// A copy of `object` for Debug output: like [`redact`], with [`HIDDEN`] in place of each
+/// secret value.
+pub fn conceal(object: &Value) -> Value {
+    if is_secret(object) { masked_at::<&str>(&[], object, &|_| HIDDEN.to_string()) } else { object.clone() }
+}
+
+/// A copy of `value`, found at `path` in a Secret, with every secret value in it replaced
+/// by its fingerprint under `key`.
+pub fn redact_at<S: AsRef<str>>(path: &[S], value: &Value, key: &FingerprintKey) -> Value {
+    masked_at(path, value, &|bytes| key.fingerprint(bytes))
+}
+
+fn masked_at<S: AsRef<str>>(path: &[S], value: &Value, mask: Mask<'_>) -> Value {
     let tokens: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
     match tokens.as_slice() {
-        [] => map_entries(value, |key, entry| match key {
-            "data" => map_entries(entry, |_, item| data_fingerprint(item)),
-            "stringData" => map_entries(entry, |_, item| string_data_fingerprint(item)),
-            "metadata" => redact_at(&["metadata"], entry),
+        [] => map_entries(value, mask, |key, entry| match key {
+            "data" => map_entries(entry, mask, |_, item| masked_data(item, mask)),
+            "stringData" => map_entries(entry, mask, |_, item| masked_string(item, mask)),
+            "metadata" => masked_at(&["metadata"], entry, mask),
             _ => entry.clone(),
         }),
-        ["data"] => map_entries(value, |_, item| data_fingerprint(item)),
-        ["data", ..] => data_fingerprint(value),
-        ["stringData"] => map_entries(value, |_, item| string_data_fingerprint(item)),
-        ["stringData", ..] => string_data_fingerprint(value),
-        ["metadata"] => map_entries(value, |key, entry| match key {
-            "annotations" => redact_at(&["metadata", "annotations"], entry),
+        ["data"] => map_entries(value, mask, |_, item| masked_data(item, mask)),
+        ["data", ..] => masked_data(value, mask),
+        ["stringData"] => map_entries(value, mask, |_, item| masked_string(item, mask)),
+        ["stringData", ..] => masked_string(value, mask),
+        ["metadata"] => map_entries(value, mask, |key, entry| match key {
+            "annotations" => masked_at(&["metadata", "annotations"], entry, mask),
             _ => entry.clone(),
         }),
-        ["metadata", "annotations"] => map_entries(value, |key, entry| {
-            if key == LAST_APPLIED_ANNOTATION { string_data_fingerprint(entry) } else { entry.clone() }
+        ["metadata", "annotations"] => map_entries(value, mask, |key, entry| {
+            if key == LAST_APPLIED_ANNOTATION { masked_string(entry, mask) } else { entry.clone() }
         }),
-        ["metadata", "annotations", LAST_APPLIED_ANNOTATION, ..] => string_data_fingerprint(value),
+        ["metadata", "annotations", LAST_APPLIED_ANNOTATION, ..] => masked_string(value, mask),
         _ => value.clone(),
     }
 }
 
 /// `value` with each entry replaced by `f(key, entry)` when it is a map; anything else is
-/// hashed whole (a value where a map of secrets should be is still secret).
-fn map_entries(value: &Value, f: impl Fn(&str, &Value) -> Value) -> Value {
+/// masked whole (a value where a map of secrets should be is still secret).
+fn map_entries(value: &Value, mask: Mask<'_>, f: impl Fn(&str, &Value) -> Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(map.iter().map(|(key, entry)| (key.clone(), f(key, entry))).collect()),
         Value::Null => Value::Null,
-        other => Value::String(fingerprint(other.to_string().as_bytes())),
+        other => Value::String(mask(other.to_string().as_bytes())),
     }
 }
 
@@ -194,19 +208,23 @@ mod tests {
         assert_eq!(fold_live(&json!({"apiVersion": "v1", "kind": "ConfigMap", "stringData": {"a": "x"}})), None);
     }
 
-    #[test]
-    fn fingerprints_are_short_sha256_of_the_decoded_value() {
-        // sha256("hunter2") = f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7
-        assert_eq!(fingerprint(b"hunter2"), "sha256:f52fbd32b2b3");
-        assert_eq!(data_fingerprint(&json!("aHVudGVyMg==")), json!("sha256:f52fbd32b2b3"));
-        assert_eq!(string_data_fingerprint(&json!("hunter2")), json!("sha256:f52fbd32b2b3"));
-        assert_eq!(data_fingerprint(&Value::Null), Value::Null);
+    fn key() -> FingerprintKey {
+        FingerprintKey::new(b"driftwarden test fingerprint key").unwrap()
     }
 
     #[test]
-    fn redacts_data_string_data_and_last_applied() {
-        let secret: Value = serde_yaml::from_str(
-            r#"
+    fn data_and_string_data_fingerprint_the_decoded_value() {
+        // hmac.new(b"driftwarden test fingerprint key", b"hunter2", hashlib.sha256).hexdigest()
+        // = 95ae1e21176bbddf0f7df3c28e132061bb41bb8f45d8870edcbac2cc20964c84
+        let print = "hmac-sha256:95ae1e21176bbddf0f7df3c28e132061";
+        assert_eq!(data_fingerprint(&json!("aHVudGVyMg=="), &key()), json!(print));
+        assert_eq!(string_data_fingerprint(&json!("hunter2"), &key()), json!(print));
+        assert_eq!(data_fingerprint(&Value::Null, &key()), Value::Null);
+        let other = FingerprintKey::new(b"another fingerprint key, 32 byte").unwrap();
+        assert_ne!(data_fingerprint(&json!("aHVudGVyMg=="), &other), json!(print));
+    }
+
+    const SECRET: &str = r#"
 apiVersion: v1
 kind: Secret
 metadata:
@@ -217,12 +235,14 @@ metadata:
 type: Opaque
 data: {password: aHVudGVyMg==}
 stringData: {user: admin}
-"#,
-        )
-        .unwrap();
-        let redacted = redact(&secret);
-        assert_eq!(redacted["data"]["password"], "sha256:f52fbd32b2b3");
-        assert_eq!(redacted["stringData"]["user"], string_data_fingerprint(&json!("admin")));
+"#;
+
+    #[test]
+    fn redacts_data_string_data_and_last_applied() {
+        let secret: Value = serde_yaml::from_str(SECRET).unwrap();
+        let redacted = redact(&secret, &key());
+        assert_eq!(redacted["data"]["password"], "hmac-sha256:95ae1e21176bbddf0f7df3c28e132061");
+        assert_eq!(redacted["stringData"]["user"], string_data_fingerprint(&json!("admin"), &key()));
         assert_eq!(redacted["metadata"]["labels"]["app"], "db");
         assert_eq!(redacted["type"], "Opaque");
         let text = redacted.to_string();
@@ -230,9 +250,20 @@ stringData: {user: admin}
     }
 
     #[test]
+    fn concealed_values_show_nothing_of_the_value() {
+        let secret: Value = serde_yaml::from_str(SECRET).unwrap();
+        let concealed = conceal(&secret);
+        assert_eq!(concealed["data"]["password"], HIDDEN);
+        assert_eq!(concealed["stringData"]["user"], HIDDEN);
+        assert_eq!(concealed["metadata"]["annotations"][LAST_APPLIED_ANNOTATION], HIDDEN);
+        assert_eq!(concealed["metadata"]["labels"]["app"], "db");
+    }
+
+    #[test]
     fn other_objects_are_not_touched() {
         let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}});
-        assert_eq!(redact(&config), config);
+        assert_eq!(redact(&config, &key()), config);
+        assert_eq!(conceal(&config), config);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn check_manifests(data: &[u8]) {
     let mut compiled = Vec::new();
     for document in documents {
         match load::policy(document.clone(), NAMESPACE) {
-            Ok(policy) => match compile_loaded(&policy, &Default::default()) {
+            Ok(policy) => match compile_loaded(&policy, &Default::default(), &super::fingerprint_key()) {
                 Ok(policy) => compiled.push(policy),
                 Err(error @ CheckError::Policy { .. }) => {
                     assert!(error.to_string().contains(FILE), "{error} does not name {FILE}");

@@ -36,7 +36,7 @@ pub fn compare_objects(data: &[u8]) {
     let live = input.get("live").unwrap_or(&input);
     let template = &of_kind(input.get("template").unwrap_or(live), live);
     let rules = rules(&input);
-    let none = CompareRules::default();
+    let none = CompareRules::new(super::fingerprint_key());
 
     // An object as the API server stores it: a null in a template demands absence, which
     // a defaulted field never shows, and a Secret's write-only stringData is folded into
@@ -200,6 +200,7 @@ fn rules(input: &Value) -> CompareRules {
     CompareRules {
         ignore_paths: strings("ignorePaths").iter().filter_map(|p| PathPattern::parse(p).ok()).collect(),
         ignore_managers: strings("ignoreManagers"),
+        fingerprints: super::fingerprint_key(),
     }
 }
 

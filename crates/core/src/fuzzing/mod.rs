@@ -21,6 +21,12 @@ pub use check::check_manifests;
 pub use compare::compare_objects;
 pub use resources::custom_resource;
 
+/// The key fuzzed comparisons fingerprint Secret values with: fixed, so that an input
+/// always behaves the same.
+fn fingerprint_key() -> crate::engine::FingerprintKey {
+    crate::engine::FingerprintKey::new(b"driftwarden fuzzing fingerprints").expect("32 bytes make a key")
+}
+
 /// Decodes a JSON value, or `None` when the bytes are not JSON: such inputs end the run
 /// early (the parser itself is serde_json's, fuzzed elsewhere).
 fn json(data: &[u8]) -> Option<serde_json::Value> {

@@ -54,7 +54,7 @@ fn policy(object: &Value) {
     assert_round_trip("a policy spec", &spec);
     let namespace = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
     for namespace in [Some(namespace), None] {
-        match compile("fuzz", namespace, &spec) {
+        match compile("fuzz", namespace, &spec, &super::fingerprint_key()) {
             Ok(compiled) => {
                 let _ = compiled.kinds();
                 let resources: Vec<Value> = compiled.resources().map(|(_, template)| template.clone()).collect();

@@ -26,7 +26,7 @@ pub struct FindingEntry {
     pub asset_uid: Option<String>,
     pub severity: Severity,
     pub owner: Owner,
-    /// The desired value of every offending path (Secret data as a hash), for evidence.
+    /// The desired value of every offending path (Secret data as a keyed fingerprint), for evidence.
     pub desired: Vec<(String, Value)>,
     /// People's fields of the spec, as last watched.
     pub ticket: Option<String>,

@@ -265,7 +265,7 @@ impl Reconciler {
             .campaigns
             .get(&name)
             .and_then(|c| c.findings.get(&key))
-            .map(|f| evidence_hashes(&f.desired, &fresh))
+            .map(|f| evidence_hashes(&f.desired, &fresh, &self.fingerprints))
             .unwrap_or_default();
         let observation = if remaining.is_empty() {
             let actor = match ours {

@@ -210,7 +210,7 @@ impl Reconciler {
         let Some(finding) = self.campaigns.get(&fix.campaign).and_then(|c| c.findings.get(key)) else { return };
         // The hashes of what the fix declared and of what the fresh read holds at the
         // finding's paths.
-        let hashes = |fresh: &Value| evidence_hashes(&finding.desired, fresh);
+        let hashes = |fresh: &Value| evidence_hashes(&finding.desired, fresh, &self.fingerprints);
         let started = Observation::FixStarted { approved_by: fix.approved_by.clone(), wave: fix.wave };
         let name = fix.campaign.as_str();
         match result {

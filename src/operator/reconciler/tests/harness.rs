@@ -36,6 +36,11 @@ pub struct AskedFix {
     pub started: Timestamp,
 }
 
+/// The key the reconciler under test fingerprints Secret values with.
+pub fn test_key() -> crate::engine::FingerprintKey {
+    crate::engine::FingerprintKey::new(b"driftwarden test fingerprint key").expect("32 bytes make a key")
+}
+
 impl Harness {
     pub fn new() -> Self {
         Self::with_settings(OperatorSettings::default())
@@ -45,7 +50,7 @@ impl Harness {
     pub fn with_settings(settings: OperatorSettings) -> Self {
         let now: Timestamp = START.parse().unwrap();
         let metrics = Arc::new(Metrics::new());
-        let reconciler = Reconciler::new(settings, metrics.clone(), Health::new(), now);
+        let reconciler = Reconciler::new(settings, metrics.clone(), Health::new(), now, test_key());
         Harness { reconciler, now, metrics, version: 100 }
     }
 
@@ -54,7 +59,7 @@ impl Harness {
         let mut h = Harness::new();
         let reconciler = std::mem::replace(
             &mut h.reconciler,
-            Reconciler::new(OperatorSettings::default(), h.metrics.clone(), Health::new(), h.now),
+            Reconciler::new(OperatorSettings::default(), h.metrics.clone(), Health::new(), h.now, test_key()),
         );
         h.reconciler = reconciler.with_ledger(ledger);
         h

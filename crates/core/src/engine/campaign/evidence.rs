@@ -4,26 +4,27 @@
 //! [`fields_at`] reads the fields of a live object at the paths a drift names (JSON
 //! pointers whose list items are addressed by their merge key, `name=app`, or, in a set, by
 //! the member itself), so the live hash of a verification is computed from the object that
-//! was read, never copied from the desired one. A Secret's data is replaced by its
+//! was read, never copied from the desired one. A Secret's data is replaced by its keyed
 //! fingerprint before it is hashed, and is never stored.
 
 use serde_json::Value;
 
+use crate::engine::fingerprint::FingerprintKey;
 use crate::engine::pointer;
 use crate::engine::secret::{is_secret, redact_at};
 
 use super::lifecycle::hash_fields;
 
 /// The value of `object` at each of `paths` (`None` where the field is absent). For a
-/// Secret, data values are their fingerprints.
-pub fn fields_at(object: &Value, paths: &[String]) -> Vec<(String, Option<Value>)> {
+/// Secret, data values are their fingerprints under `key`.
+pub fn fields_at(object: &Value, paths: &[String], key: &FingerprintKey) -> Vec<(String, Option<Value>)> {
     let secret = is_secret(object);
     paths
         .iter()
         .map(|path| {
             let tokens = pointer::split(path);
             let value = value_at(object, &tokens).map(|value| match secret {
-                true => redact_at(&tokens, value),
+                true => redact_at(&tokens, value, key),
                 false => value.clone(),
             });
             (path.clone(), value)
@@ -32,11 +33,12 @@ pub fn fields_at(object: &Value, paths: &[String]) -> Vec<(String, Option<Value>
 }
 
 /// The desired and live hashes of a verification: [`hash_fields`] of the declared values,
-/// and of `fresh` at the same paths.
-pub fn evidence_hashes(desired: &[(String, Value)], fresh: &Value) -> (String, String) {
+/// and of `fresh` at the same paths. The declared values of a Secret are fingerprints
+/// already; `key` must be the one they were made with.
+pub fn evidence_hashes(desired: &[(String, Value)], fresh: &Value, key: &FingerprintKey) -> (String, String) {
     let declared: Vec<(String, Option<Value>)> = desired.iter().map(|(p, v)| (p.clone(), Some(v.clone()))).collect();
     let paths: Vec<String> = desired.iter().map(|(p, _)| p.clone()).collect();
-    (hash_fields(&declared), hash_fields(&fields_at(fresh, &paths)))
+    (hash_fields(&declared), hash_fields(&fields_at(fresh, &paths, key)))
 }
 
 fn value_at<'a>(mut value: &'a Value, tokens: &[String]) -> Option<&'a Value> {
@@ -87,6 +89,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::engine::fingerprint::test_key;
     use crate::engine::secret::{data_fingerprint, encode_data};
 
     fn deployment(image: &str) -> Value {
@@ -110,7 +113,7 @@ mod tests {
         .iter()
         .map(|p| p.to_string())
         .collect();
-        let read = fields_at(&deployment("web:2"), &paths);
+        let read = fields_at(&deployment("web:2"), &paths, &test_key());
         let values: Vec<Option<Value>> = read.into_iter().map(|(_, v)| v).collect();
         assert_eq!(
             values,
@@ -128,11 +131,11 @@ mod tests {
     #[test]
     fn the_live_hash_is_of_what_was_read_and_differs_when_the_field_does() {
         let desired = vec![("/spec/template/spec/containers/name=app/image".to_string(), json!("web:2"))];
-        let (want, live) = evidence_hashes(&desired, &deployment("web:2"));
+        let (want, live) = evidence_hashes(&desired, &deployment("web:2"), &test_key());
         assert_eq!(want, live, "the fresh object holds the declared value");
-        let (want, live) = evidence_hashes(&desired, &deployment("web:1"));
+        let (want, live) = evidence_hashes(&desired, &deployment("web:1"), &test_key());
         assert_ne!(want, live, "a fresh object that still differs has another live hash");
-        let (_, gone) = evidence_hashes(&desired, &json!({"kind": "Deployment"}));
+        let (_, gone) = evidence_hashes(&desired, &json!({"kind": "Deployment"}), &test_key());
         assert_ne!(want, gone, "an absent field hashes as absent");
     }
 
@@ -140,12 +143,17 @@ mod tests {
     fn secret_data_is_read_as_its_fingerprint_and_never_as_the_value() {
         let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
                             "data": {"token": encode_data(b"hunter2")}});
-        let read = fields_at(&secret, &["/data/token".to_string()]);
-        let fingerprint = data_fingerprint(&json!(encode_data(b"hunter2")));
+        let read = fields_at(&secret, &["/data/token".to_string()], &test_key());
+        let fingerprint = data_fingerprint(&json!(encode_data(b"hunter2")), &test_key());
         assert_eq!(read, vec![("/data/token".to_string(), Some(fingerprint.clone()))]);
         assert!(!serde_json::to_string(&read).unwrap().contains(&encode_data(b"hunter2")));
         // The desired side of a Secret drift is a fingerprint too: the hashes agree.
-        let (want, live) = evidence_hashes(&[("/data/token".to_string(), fingerprint)], &secret);
+        let (want, live) = evidence_hashes(&[("/data/token".to_string(), fingerprint.clone())], &secret, &test_key());
         assert_eq!(want, live);
+        // Read under another key, the same value does not match: a key that changed would
+        // show as drift, which is why the operator keeps its key.
+        let other = FingerprintKey::new(b"another fingerprint key, 32 byte").unwrap();
+        let (want, live) = evidence_hashes(&[("/data/token".to_string(), fingerprint)], &secret, &other);
+        assert_ne!(want, live);
     }
 }

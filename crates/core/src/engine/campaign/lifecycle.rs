@@ -18,7 +18,8 @@
 //!   whenever the status would stay the same, so the shell writes nothing.
 //! - `lastTransitionTime` moves only when the state does.
 //! - Evidence is bounded ([`MAX_EVIDENCE`] records): the first record, the latest approval
-//!   and the newest others are kept.
+//!   and the newest others are kept. A record with hashes names the scheme of the Secret
+//!   fingerprints in them ([`FINGERPRINT_SCHEME`]).
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -26,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::RemediationClass;
 use crate::api::finding::{
-    Attribution, Evidence, EvidenceAction, EvidenceResult, FindingState, FindingStatus, MAX_EVIDENCE,
+    Attribution, Evidence, EvidenceAction, EvidenceResult, FindingState, FindingStatus, FingerprintScheme, MAX_EVIDENCE,
 };
 use crate::api::policy::MAX_PATHS;
 
@@ -34,6 +35,9 @@ use crate::api::policy::MAX_PATHS;
 pub const OPERATOR_ACTOR: &str = "driftwarden";
 /// The actor recorded for a change made outside driftwarden by an unknown hand.
 pub const EXTERNAL_ACTOR: &str = "external";
+/// The scheme of the Secret fingerprints in the hashes of the records written now (the
+/// operator's keyed fingerprints, [`crate::engine::fingerprint`]).
+pub const FINGERPRINT_SCHEME: FingerprintScheme = FingerprintScheme::HmacSha256_128;
 
 /// What the shell observed about a finding's asset, or how one of its actions turned out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,6 +200,7 @@ pub fn step(status: &FindingStatus, observation: Observation, now: Timestamp) ->
                 record_.resource_version = resource_version;
                 record_.desired_hash = Some(desired_hash);
                 record_.live_hash = Some(live_hash);
+                record_.fingerprint_scheme = Some(FINGERPRINT_SCHEME);
                 record(&mut next, record_);
                 transition(&mut next, Closed, now);
             }
@@ -213,6 +218,7 @@ pub fn step(status: &FindingStatus, observation: Observation, now: Timestamp) ->
             record_.resource_version = resource_version;
             record_.desired_hash = Some(desired_hash);
             record_.live_hash = Some(live_hash);
+            record_.fingerprint_scheme = Some(FINGERPRINT_SCHEME);
             record_.result = EvidenceResult::Failed;
             record_.message = Some(message);
             record(&mut next, record_);
@@ -412,6 +418,7 @@ fn evidence(now: Timestamp, action: EvidenceAction, actor: &str) -> Evidence {
         result: EvidenceResult::Succeeded,
         message: None,
         class: None,
+        fingerprint_scheme: None,
     }
 }
 

@@ -4,6 +4,7 @@ use super::{classify, classify_drift, riskier, riskiest};
 use crate::api::RemediationClass::{self, Access, Create, Metadata, Recreate, Rollout, SecretData, Spec};
 use crate::engine::compare;
 use crate::engine::drift::{CompareRules, Drift};
+use crate::engine::fingerprint::test_key;
 use crate::engine::kind::ObjectKind;
 use crate::engine::pointer;
 
@@ -234,7 +235,7 @@ fn drifts_are_reclassified_from_their_pointer() {
     let template = yaml(
         "{apiVersion: apps/v1, kind: Deployment, spec: {template: {spec: {containers: [{name: app, image: x}]}}}}",
     );
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     let kind = ObjectKind::of(&live).unwrap();
     assert_eq!(drifts.len(), 1);
     assert_eq!(classify_drift(&kind, Some(&live), &drifts[0]), drifts[0].class);

@@ -67,7 +67,7 @@ pub fn missing(template: &Value, rules: &CompareRules) -> Drift {
     }
     Drift {
         path: String::new(),
-        desired: secret::redact(&desired),
+        desired: secret::redact(&desired, &rules.fingerprints),
         live: None,
         class: RemediationClass::Create,
         attribution: None,

@@ -3,6 +3,7 @@ use serde_json::{Value, json};
 use super::{compare, missing};
 use crate::api::RemediationClass;
 use crate::engine::drift::{CompareRules, Drift};
+use crate::engine::fingerprint::test_key;
 use crate::engine::pointer::PathPattern;
 
 fn yaml(text: &str) -> Value {
@@ -13,6 +14,7 @@ fn rules(paths: &[&str], managers: &[&str]) -> CompareRules {
     CompareRules {
         ignore_paths: paths.iter().map(|path| PathPattern::parse(path).unwrap()).collect(),
         ignore_managers: managers.iter().map(|manager| manager.to_string()).collect(),
+        fingerprints: test_key(),
     }
 }
 
@@ -29,7 +31,7 @@ const BASELINE: &str = include_str!("../../../../../benches/fixtures/deployment-
 
 #[test]
 fn a_compliant_deployment_has_no_drift() {
-    assert_eq!(compare(&yaml(LIVE), &yaml(BASELINE), &CompareRules::default()), vec![]);
+    assert_eq!(compare(&yaml(LIVE), &yaml(BASELINE), &CompareRules::new(test_key())), vec![]);
 }
 
 #[test]
@@ -38,7 +40,7 @@ fn fields_the_template_does_not_set_are_not_governed() {
     let mut live = yaml(LIVE);
     live["spec"]["replicas"] = json!(40);
     live["spec"]["template"]["spec"]["containers"][0]["image"] = json!("evil:latest");
-    assert_eq!(compare(&live, &template, &CompareRules::default()), vec![]);
+    assert_eq!(compare(&live, &template, &CompareRules::new(test_key())), vec![]);
 }
 
 #[test]
@@ -61,7 +63,7 @@ fieldsV1:
               f:readOnlyRootFilesystem: {}
 "#,
     ));
-    let drifts = compare(&live, &yaml(BASELINE), &CompareRules::default());
+    let drifts = compare(&live, &yaml(BASELINE), &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/template/spec/containers/name=app/securityContext/readOnlyRootFilesystem"]);
     let found = &drifts[0];
     assert_eq!(found.desired, json!(true));
@@ -77,7 +79,7 @@ fn keyed_items_match_by_key_whatever_their_order() {
     let mut live = yaml(LIVE);
     live["spec"]["template"]["spec"]["containers"].as_array_mut().unwrap().reverse();
     live["spec"]["template"]["spec"]["containers"][2]["env"].as_array_mut().unwrap().reverse();
-    assert_eq!(compare(&live, &yaml(BASELINE), &CompareRules::default()), vec![]);
+    assert_eq!(compare(&live, &yaml(BASELINE), &CompareRules::new(test_key())), vec![]);
 }
 
 #[test]
@@ -103,7 +105,7 @@ spec:
           resources: {limits: {memory: 1Gi}}
 "#,
     );
-    let drifts = compare(&yaml(LIVE), &template, &CompareRules::default());
+    let drifts = compare(&yaml(LIVE), &template, &CompareRules::new(test_key()));
     assert_eq!(
         paths(&drifts),
         [
@@ -159,7 +161,7 @@ spec:
             - {containerPort: 9090, protocol: UDP}
 "#,
     );
-    let drifts = compare(&yaml(LIVE), &template, &CompareRules::default());
+    let drifts = compare(&yaml(LIVE), &template, &CompareRules::new(test_key()));
     assert_eq!(
         paths(&drifts),
         [
@@ -187,7 +189,7 @@ spec:
           securityContext: {capabilities: {drop: [ALL]}}
 "#,
     );
-    let drifts = compare(&yaml(LIVE), &template, &CompareRules::default());
+    let drifts = compare(&yaml(LIVE), &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/template/spec/containers/name=app/args"]);
     assert_eq!(drifts[0].live, Some(json!(["--port=8080", "--metrics-port=9090", "--log-format=json"])));
 }
@@ -198,7 +200,7 @@ fn atomic_selectors_must_match_whole() {
         "{apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web, track: canary}, ports: [{port: 80, targetPort: 8080, protocol: TCP}]}}",
     );
     let template = yaml("{apiVersion: v1, kind: Service, spec: {selector: {app: web}}}");
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/selector"]);
 }
 
@@ -207,7 +209,7 @@ fn sets_are_compared_member_by_member() {
     let live =
         yaml("{apiVersion: v1, kind: ConfigMap, metadata: {name: c, finalizers: [example.com/a, example.com/b]}}");
     let template = yaml("{apiVersion: v1, kind: ConfigMap, metadata: {finalizers: [example.com/b, example.com/c]}}");
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/metadata/finalizers/example.com~1c"]);
     assert_eq!(drifts[0].class, RemediationClass::Spec);
 }
@@ -238,7 +240,7 @@ spec:
     - {port: 443, targetPort: 8443}
 "#,
     );
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/ports/port=443,protocol=TCP/targetPort"]);
     assert_eq!(drifts[0].live, Some(json!("https")));
 }
@@ -262,7 +264,7 @@ spec:
             limits: {memory: 512Mi}
 "#,
     );
-    let drifts = compare(&yaml(LIVE), &template, &CompareRules::default());
+    let drifts = compare(&yaml(LIVE), &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/template/spec/containers/name=envoy/resources/limits/memory"]);
     assert_eq!(drifts[0].class, RemediationClass::Rollout);
 }
@@ -311,7 +313,7 @@ spec:
           imagePullPolicy: IfNotPresent
 "#,
     );
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/template/spec/containers/name=tools/imagePullPolicy"]);
     assert_eq!(drifts[0].live, None);
 }
@@ -343,7 +345,7 @@ spec:
           readinessProbe: {periodSeconds: 10}
 "#,
     );
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(
         paths(&drifts),
         [
@@ -354,7 +356,7 @@ spec:
     // Without a strategy at all, the server creates a rolling one with its defaults.
     let mut defaulted = live.clone();
     defaulted["spec"].as_object_mut().unwrap().remove("strategy");
-    assert_eq!(paths(&compare(&defaulted, &template, &CompareRules::default())).len(), 1);
+    assert_eq!(paths(&compare(&defaulted, &template, &CompareRules::new(test_key()))).len(), 1);
 }
 
 #[test]
@@ -382,7 +384,7 @@ spec:
     spec: {hostNetwork: null, hostPID: null}
 "#,
     );
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/metadata/annotations/legacy", "/spec/template/spec/hostNetwork"]);
     assert_eq!(drifts[0].desired, Value::Null);
     assert_eq!(drifts[1].class, RemediationClass::Access);
@@ -404,14 +406,14 @@ metadata:
 status: {replicas: 99}
 "#,
     );
-    assert_eq!(compare(&yaml(LIVE), &template, &CompareRules::default()), vec![]);
+    assert_eq!(compare(&yaml(LIVE), &template, &CompareRules::new(test_key())), vec![]);
 }
 
 #[test]
 fn a_value_of_another_type_is_one_drift() {
     let live = yaml("{apiVersion: example.com/v1, kind: Widget, spec: {size: large}}");
     let template = yaml("{apiVersion: example.com/v1, kind: Widget, spec: {size: {cpu: 2}}}");
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/size"]);
     assert_eq!(drifts[0].desired, json!({"cpu": 2}));
 }
@@ -420,7 +422,7 @@ fn a_value_of_another_type_is_one_drift() {
 fn custom_resources_merge_maps_and_compare_lists_whole() {
     let live = yaml("{apiVersion: example.com/v1, kind: Widget, spec: {tags: [a, b], limits: {x: 1, y: 2}}}");
     let template = yaml("{apiVersion: example.com/v1, kind: Widget, spec: {tags: [a], limits: {x: 1.0}}}");
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/tags"]);
 }
 
@@ -431,7 +433,7 @@ fn ignore_paths_take_fields_out_of_governance() {
     live["metadata"]["labels"]["team"] = json!("other");
     live["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = json!("text");
     let baseline = yaml(BASELINE);
-    let all = compare(&live, &baseline, &CompareRules::default());
+    let all = compare(&live, &baseline, &CompareRules::new(test_key()));
     assert_eq!(
         paths(&all),
         [
@@ -454,7 +456,7 @@ fn fields_owned_by_ignored_managers_are_not_governed() {
     let template = yaml("{apiVersion: apps/v1, kind: Deployment, spec: {replicas: 3, revisionHistoryLimit: 4}}");
     let live = yaml(LIVE);
     assert_eq!(
-        paths(&compare(&live, &template, &CompareRules::default())),
+        paths(&compare(&live, &template, &CompareRules::new(test_key()))),
         ["/spec/replicas", "/spec/revisionHistoryLimit"]
     );
     let drifts = compare(&live, &template, &rules(&[], &["keda-operator"]));
@@ -498,7 +500,7 @@ spec:
               env: [{name: REGION, value: us}]
 "#,
     );
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/jobTemplate/spec/template/spec/containers/name=report/env/name=REGION/value"]);
     assert_eq!(drifts[0].class, RemediationClass::Rollout);
 }
@@ -507,7 +509,7 @@ spec:
 fn annotation_keys_are_escaped_in_paths() {
     let mut live = yaml(LIVE);
     live["metadata"]["annotations"]["driftwarden.dev/owner"] = json!("nobody");
-    let drifts = compare(&live, &yaml(BASELINE), &CompareRules::default());
+    let drifts = compare(&live, &yaml(BASELINE), &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/metadata/annotations/driftwarden.dev~1owner"]);
     assert_eq!(drifts[0].class, RemediationClass::Metadata);
 }
@@ -546,7 +548,7 @@ stringData:
 
 #[test]
 fn secret_data_is_compared_by_content_with_string_data_folded_in() {
-    let drifts = compare(&yaml(SECRET_LIVE), &yaml(SECRET_TEMPLATE), &CompareRules::default());
+    let drifts = compare(&yaml(SECRET_LIVE), &yaml(SECRET_TEMPLATE), &CompareRules::new(test_key()));
     assert_eq!(
         paths(&drifts),
         [
@@ -558,22 +560,22 @@ fn secret_data_is_compared_by_content_with_string_data_folded_in() {
     );
     assert!(drifts.iter().all(|drift| drift.class == RemediationClass::SecretData));
     let password = drift(&drifts, "/data/password");
-    assert_eq!(password.desired, json!(crate::engine::secret::fingerprint(b"c0rrect-Horse")));
-    assert_eq!(password.live, Some(json!(crate::engine::secret::fingerprint(b"s3cr3t-Live"))));
+    assert_eq!(password.desired, json!(test_key().fingerprint(b"c0rrect-Horse")));
+    assert_eq!(password.live, Some(json!(test_key().fingerprint(b"s3cr3t-Live"))));
     assert_eq!(drift(&drifts, "/data/apiKey").live, None);
 
     // The same value in `stringData` and in live `data` holds.
     let same = yaml("{apiVersion: v1, kind: Secret, stringData: {username: admin}}");
-    assert_eq!(compare(&yaml(SECRET_LIVE), &same, &CompareRules::default()), vec![]);
+    assert_eq!(compare(&yaml(SECRET_LIVE), &same, &CompareRules::new(test_key())), vec![]);
 }
 
 #[test]
 fn no_secret_value_appears_in_drifts_their_debug_or_serde_output() {
-    let mut drifts = compare(&yaml(SECRET_LIVE), &yaml(SECRET_TEMPLATE), &CompareRules::default());
-    drifts.push(missing(&yaml(SECRET_TEMPLATE), &CompareRules::default()));
+    let mut drifts = compare(&yaml(SECRET_LIVE), &yaml(SECRET_TEMPLATE), &CompareRules::new(test_key()));
+    drifts.push(missing(&yaml(SECRET_TEMPLATE), &CompareRules::new(test_key())));
     let mut wrong_type = yaml(SECRET_LIVE);
     wrong_type["data"] = json!("czNjcjN0LUxpdmU=");
-    drifts.extend(compare(&wrong_type, &yaml(SECRET_TEMPLATE), &CompareRules::default()));
+    drifts.extend(compare(&wrong_type, &yaml(SECRET_TEMPLATE), &CompareRules::new(test_key())));
     let output = format!("{drifts:?}\n{drifts:#?}\n{}", serde_json::to_string(&drifts).unwrap());
     for value in ["s3cr3t-Live", "c0rrect-Horse", "ak-Desired-42", "tok-live-99", "tok-desired-1", "admin"] {
         assert!(!output.contains(value), "plaintext {value} leaked");
@@ -581,7 +583,7 @@ fn no_secret_value_appears_in_drifts_their_debug_or_serde_output() {
         assert!(!output.contains(&encoded), "base64 of {value} leaked");
         assert!(!output.contains(encoded.trim_end_matches('=')), "base64 of {value} leaked");
     }
-    assert!(output.contains("sha256:"));
+    assert!(output.contains("hmac-sha256:"));
 }
 
 #[test]
@@ -599,8 +601,8 @@ fn a_missing_object_is_one_create_drift() {
             "{apiVersion: v1, kind: ConfigMap, metadata: {name: settings, namespace: shop, labels: {a: b}}, data: {mode: fast}}"
         )
     );
-    let secret = missing(&yaml(SECRET_TEMPLATE), &CompareRules::default());
-    assert_eq!(secret.desired["data"]["apiKey"], json!(crate::engine::secret::fingerprint(b"ak-Desired-42")));
+    let secret = missing(&yaml(SECRET_TEMPLATE), &CompareRules::new(test_key()));
+    assert_eq!(secret.desired["data"]["apiKey"], json!(test_key().fingerprint(b"ak-Desired-42")));
 }
 
 #[test]
@@ -628,7 +630,7 @@ spec:
       volumes: [{name: cache, emptyDir: {}}, {name: scratch, emptyDir: {}}]
 "#,
     );
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(
         paths(&drifts),
         [
@@ -640,7 +642,7 @@ spec:
     let labels = yaml(
         "{apiVersion: apps/v1, kind: Deployment, metadata: {labels: {}}, spec: {template: {spec: {nodeSelector: {}}}}}",
     );
-    assert_eq!(compare(&live, &labels, &CompareRules::default()), vec![]);
+    assert_eq!(compare(&live, &labels, &CompareRules::new(test_key())), vec![]);
 }
 
 #[test]
@@ -651,6 +653,6 @@ fn must_be_absent_fails_for_fields_the_server_defaults() {
     let template = yaml(
         "{apiVersion: apps/v1, kind: Deployment, spec: {strategy: {type: null}, progressDeadlineSeconds: null, paused: null}}",
     );
-    let drifts = compare(&live, &template, &CompareRules::default());
+    let drifts = compare(&live, &template, &CompareRules::new(test_key()));
     assert_eq!(paths(&drifts), ["/spec/progressDeadlineSeconds", "/spec/strategy/type"]);
 }

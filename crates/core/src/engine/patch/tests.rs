@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::apply_body;
 use crate::api::RemediationClass;
 use crate::engine::drift::{CompareRules, Drift};
+use crate::engine::fingerprint::test_key;
 use crate::engine::pointer::PathPattern;
 
 fn yaml(text: &str) -> Value {
@@ -66,6 +67,7 @@ fn rules(paths: &[&str], managers: &[&str]) -> CompareRules {
     CompareRules {
         ignore_paths: paths.iter().map(|path| PathPattern::parse(path).unwrap()).collect(),
         ignore_managers: managers.iter().map(|manager| manager.to_string()).collect(),
+        fingerprints: test_key(),
     }
 }
 
@@ -73,7 +75,7 @@ fn rules(paths: &[&str], managers: &[&str]) -> CompareRules {
 fn fixed_drifts_take_desired_values_and_the_rest_keep_live_ones() {
     let live = yaml(LIVE);
     let only_metadata = |drift: &Drift| drift.class == RemediationClass::Metadata;
-    let body = apply_body(Some(&live), &yaml(TEMPLATE), &CompareRules::default(), &only_metadata);
+    let body = apply_body(Some(&live), &yaml(TEMPLATE), &CompareRules::new(test_key()), &only_metadata);
     let expected = yaml(
         r#"
 apiVersion: apps/v1
@@ -100,7 +102,7 @@ spec:
 #[test]
 fn fixing_everything_restores_every_governed_field() {
     let live = yaml(LIVE);
-    let body = apply_body(Some(&live), &yaml(TEMPLATE), &CompareRules::default(), &|_| true);
+    let body = apply_body(Some(&live), &yaml(TEMPLATE), &CompareRules::new(test_key()), &|_| true);
     let expected = yaml(
         r#"
 apiVersion: apps/v1
@@ -147,7 +149,7 @@ fn the_fix_decision_sees_each_drift_once_with_its_class() {
         seen.borrow_mut().push((drift.path.clone(), drift.class));
         false
     };
-    let body = apply_body(Some(&live), &yaml(TEMPLATE), &CompareRules::default(), &record);
+    let body = apply_body(Some(&live), &yaml(TEMPLATE), &CompareRules::new(test_key()), &record);
     assert_eq!(
         seen.into_inner(),
         vec![
@@ -172,7 +174,7 @@ fn must_be_absent_is_applied_as_null() {
     let live =
         yaml("{apiVersion: v1, kind: ConfigMap, metadata: {name: c, annotations: {legacy: 'yes'}}, data: {a: b}}");
     let template = yaml("{apiVersion: v1, kind: ConfigMap, metadata: {annotations: {legacy: null, gone: null}}}");
-    let body = apply_body(Some(&live), &template, &CompareRules::default(), &|_| true);
+    let body = apply_body(Some(&live), &template, &CompareRules::new(test_key()), &|_| true);
     assert_eq!(
         body.as_value(),
         &yaml("{apiVersion: v1, kind: ConfigMap, metadata: {name: c, annotations: {legacy: null}}}")
@@ -189,7 +191,7 @@ fn a_missing_object_gets_its_whole_governed_template() {
         classes.borrow_mut().push(drift.class);
         true
     };
-    let body = apply_body(None, &template, &CompareRules::default(), &record);
+    let body = apply_body(None, &template, &CompareRules::new(test_key()), &record);
     assert_eq!(
         body.as_value(),
         &yaml(
@@ -206,7 +208,7 @@ fn secret_string_data_is_applied_as_data_and_never_debug_printed() {
     );
     let template =
         yaml("{apiVersion: v1, kind: Secret, metadata: {name: db}, stringData: {password: n3w-Pass, user: admin}}");
-    let body = apply_body(Some(&live), &template, &CompareRules::default(), &|_| true);
+    let body = apply_body(Some(&live), &template, &CompareRules::new(test_key()), &|_| true);
     assert_eq!(
         body.as_value(),
         &yaml("{apiVersion: v1, kind: Secret, metadata: {name: db}, data: {user: YWRtaW4=, password: bjN3LVBhc3M=}}")
@@ -215,7 +217,7 @@ fn secret_string_data_is_applied_as_data_and_never_debug_printed() {
     for leaked in ["n3w-Pass", "bjN3LVBhc3M", "admin", "YWRtaW4"] {
         assert!(!debug.contains(leaked), "{leaked} in {debug}");
     }
-    let unfixed = apply_body(Some(&live), &template, &CompareRules::default(), &|_| false);
+    let unfixed = apply_body(Some(&live), &template, &CompareRules::new(test_key()), &|_| false);
     assert_eq!(unfixed.as_value()["data"], json!({"user": "YWRtaW4=", "password": "b2xkLXBhc3M="}));
 }
 
@@ -225,5 +227,5 @@ fn identity_only_bodies_are_recognised() {
     let template = yaml("{apiVersion: apps/v1, kind: Deployment, metadata: {labels: {team: web}}}");
     let body = apply_body(Some(&live), &template, &rules(&["/metadata/labels"], &[]), &|_| true);
     assert!(body.is_identity_only());
-    assert!(!apply_body(Some(&live), &template, &CompareRules::default(), &|_| true).is_identity_only());
+    assert!(!apply_body(Some(&live), &template, &CompareRules::new(test_key()), &|_| true).is_identity_only());
 }

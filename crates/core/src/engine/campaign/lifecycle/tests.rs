@@ -93,6 +93,8 @@ fn the_operator_fix_path_ends_closed_with_evidence() {
     let proof = status.evidence.last().unwrap();
     assert_eq!(proof.resource_version.as_deref(), Some("42"));
     assert_eq!((proof.desired_hash.as_deref(), proof.live_hash.as_deref()), (Some("d"), Some("d")));
+    assert_eq!(proof.fingerprint_scheme, Some(FingerprintScheme::HmacSha256_128));
+    assert_eq!(status.evidence[0].fingerprint_scheme(), None, "a record without hashes has no scheme");
     assert_eq!(proof.result, EvidenceResult::Succeeded);
     assert_eq!(status.evidence[2].resource_version.as_deref(), Some("41"));
     assert_eq!(status.last_transition_time, Some(Time(at(3))));
@@ -181,6 +183,7 @@ fn a_failed_verification_goes_back_to_where_the_finding_stood() {
     let proof = back.evidence.last().unwrap();
     assert_eq!((proof.action, proof.result), (EvidenceAction::Verified, EvidenceResult::Failed));
     assert_eq!(proof.live_hash.as_deref(), Some("l"));
+    assert_eq!(proof.fingerprint_scheme(), Some(FingerprintScheme::HmacSha256_128));
 
     // An owner's fix on an escalated finding that does not hold leaves it with the owner.
     let owner_fix = run(vec![drifted(&["/a"]), escalate(), Observation::LooksClean]);

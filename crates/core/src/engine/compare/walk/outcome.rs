@@ -69,7 +69,8 @@ impl<'a> Walker<'a, '_> {
             self.managed.get_or_insert_with(|| ManagedFields::of(live_root)).attribution(&self.path)
         };
         let (shown_desired, shown_live) = if self.kind.known == Kind::Secret {
-            (secret::redact_at(&refs, &desired), live.map(|live| secret::redact_at(&refs, live)))
+            let key = &self.rules.fingerprints;
+            (secret::redact_at(&refs, &desired, key), live.map(|live| secret::redact_at(&refs, live, key)))
         } else {
             (desired.as_ref().clone(), live.cloned())
         };
