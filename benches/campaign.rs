@@ -10,7 +10,9 @@
 //! campaign's status); the size of the campaign's status; and the memory used.
 //!
 //! `cargo bench --bench campaign`; tune with `DW_BENCH_ASSETS` (10000) and
-//! `DW_BENCH_WAVE` (wave size, 1000).
+//! `DW_BENCH_WAVE` (wave size, 1000). With `DW_BENCH_MANUAL=1` the campaign is `Manual`:
+//! nothing is fixed, every finding stays open (escalated to its owner), and the bench prints
+//! the operator's heap once every asset has its Finding, and that heap per open finding.
 //!
 //! [`account`]: driftwarden::engine::campaign::account
 
@@ -164,11 +166,33 @@ fn findings_applied(sandbox: &Sandbox, user: &str) -> usize {
         .len()
 }
 
+/// Prints what `assets` open findings cost the operator: its heap once every asset has its
+/// Finding, against its heap with the policy's drifts escalated and no campaign.
+async fn open_findings(
+    operator: &isolated::Isolated,
+    heap_audited: f64,
+    assets: usize,
+    after: Duration,
+) -> Result<(), Error> {
+    // The last Finding writes' responses and the loop settle.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let heap_open = operator.heap_mib();
+    let per_finding = (heap_open - heap_audited) * 1024.0 * 1024.0 / assets as f64;
+    println!(
+        "Manual campaign: every asset has its open Finding after {:.2}s; the operator's own heap: {heap_audited:.1} MiB \
+         with the policy's {assets} drifts escalated, {heap_open:.1} MiB with {assets} open findings besides: \
+         {per_finding:.0} bytes per open finding",
+        after.as_secs_f64()
+    );
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), Error> {
     let debug = cfg!(debug_assertions);
     let assets = setting("DW_BENCH_ASSETS", if debug { 200 } else { 10_000 }) as usize;
     let wave = setting("DW_BENCH_WAVE", if debug { 50 } else { 1000 });
+    let manual = setting("DW_BENCH_MANUAL", 0) == 1;
     accounting_cost(assets)?;
     let sandbox = Sandbox::start().await?;
     let client = sandbox.client();
@@ -226,7 +250,9 @@ async fn main() -> Result<(), Error> {
         "spec": {"objective": "Every ConfigMap names its team", "owner": {"team": "platform"},
                  "control": {"policyRef": {"kind": "ClusterDriftPolicy", "name": "labels"}},
                  "deadline": "2099-01-01T00:00:00Z",
-                 "strategy": {"mode": "Auto", "waveSize": wave, "waveInterval": "1s", "pauseOnFailurePercent": 5}}
+                 "strategy": if manual { json!({"mode": "Manual"}) } else {
+                     json!({"mode": "Auto", "waveSize": wave, "waveInterval": "1s", "pauseOnFailurePercent": 5})
+                 }}
     }))?;
     let started = Instant::now();
     campaigns.create(&PostParams::default(), &campaign).await?;
@@ -241,6 +267,9 @@ async fn main() -> Result<(), Error> {
         tokio::time::sleep(Duration::from_millis(200)).await;
         if all_written.is_none() && findings_applied(&sandbox, &user) == assets {
             all_written = Some(started.elapsed());
+            if manual {
+                return open_findings(&operator, heap_audited, assets, started.elapsed()).await;
+            }
         }
         let status = campaigns.get("labels").await?;
         let done = status
