@@ -169,7 +169,7 @@ fn findings_applied(sandbox: &Sandbox, user: &str) -> usize {
 /// Prints what `assets` open findings cost the operator: its heap once every asset has its
 /// Finding, against its heap with the policy's drifts escalated and no campaign.
 async fn open_findings(
-    operator: &isolated::Isolated,
+    operator: isolated::Isolated,
     heap_audited: f64,
     assets: usize,
     after: Duration,
@@ -184,6 +184,7 @@ async fn open_findings(
          {per_finding:.0} bytes per open finding",
         after.as_secs_f64()
     );
+    operator.stop().await;
     Ok(())
 }
 
@@ -268,7 +269,7 @@ async fn main() -> Result<(), Error> {
         if all_written.is_none() && findings_applied(&sandbox, &user) == assets {
             all_written = Some(started.elapsed());
             if manual {
-                return open_findings(&operator, heap_audited, assets, started.elapsed()).await;
+                return open_findings(operator, heap_audited, assets, started.elapsed()).await;
             }
         }
         let status = campaigns.get("labels").await?;
