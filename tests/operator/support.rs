@@ -351,3 +351,16 @@ pub fn replica(harness: &Harness, name: &str) -> Replica {
     });
     (stop, task, shared)
 }
+
+/// Waits until the DriftPolicy `name` of the harness's namespace is `Ready=False` with reason
+/// `InvalidSpec`, and checks that its message names every problem of `problems`.
+pub async fn wait_invalid<S: AsRef<str>>(harness: &Harness, name: &str, problems: &[S]) {
+    let refused = wait_for(&policies(harness), name, "refused", |p| {
+        condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == "InvalidSpec")
+    })
+    .await;
+    let message = refused.data["status"]["conditions"][0]["message"].as_str().unwrap_or_default().to_string();
+    for why in problems {
+        assert!(message.contains(why.as_ref()), "{:?} not in {message:?}", why.as_ref());
+    }
+}
