@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use chart::Rendered;
+use chart::{Rendered, for_approvers};
 
 const NAMESPACE: &str = "driftwarden-system";
 
@@ -201,14 +201,6 @@ fn the_default_deployment_runs_restricted_with_probes_and_the_downward_api() {
     assert_eq!(service.spec.unwrap().ports.unwrap()[0].port, 8080);
     assert!(rendered.notes().contains("Helm never upgrades or"), "NOTES.txt states the CRD caveat");
     assert!(!rendered.notes().contains("WARNING"));
-}
-
-/// Whether `role` is one of the ClusterRoles the chart ships for approvers (bound by the
-/// platform team to people, never to the operator).
-fn for_approvers(role: &Value) -> bool {
-    role["metadata"]["name"]
-        .as_str()
-        .is_some_and(|name| name.starts_with("driftwarden-") && name.ends_with("-approver"))
 }
 
 /// Every (group, resource, verb) a kind of the operator's roles grants, with its namespace.

@@ -12,6 +12,14 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
+/// Whether a rendered `role` is one of the ClusterRoles the chart ships for approvers
+/// (bound by the platform team to people, never to the operator).
+pub fn for_approvers(role: &Value) -> bool {
+    role["metadata"]["name"]
+        .as_str()
+        .is_some_and(|name| name.starts_with("driftwarden-") && name.ends_with("-approver"))
+}
+
 /// The chart folder.
 pub fn chart_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/driftwarden")

@@ -4,7 +4,7 @@
 //! on that object, and only the operator creates Findings. Each attempt below is made as a
 //! tenant or an approver (impersonation), and refused or admitted at admission.
 
-use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, RoleBinding};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
@@ -36,9 +36,7 @@ async fn install_approvals(harness: &Harness, values: Value) -> Option<()> {
         &ApiResource::erase::<k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding>(&()),
     );
     bindings.create(&PostParams::default(), &serde_json::from_value(binding).unwrap()).await.expect("binding");
-    for role in rendered.of_kind("ClusterRole").into_iter().filter(|r| {
-        r["metadata"]["name"].as_str().is_some_and(|n| n.starts_with("driftwarden-") && n.ends_with("-approver"))
-    }) {
+    for role in rendered.of_kind("ClusterRole").into_iter().filter(chart::for_approvers) {
         let role: ClusterRole = serde_json::from_value(role).unwrap();
         Api::<ClusterRole>::all(client.clone()).create(&PostParams::default(), &role).await.expect("role");
     }
@@ -59,20 +57,9 @@ async fn bind(harness: &Harness, ns: &str, role: &str, user: &str) {
 /// A tenant who may write driftwarden's namespaced objects in `ns`, as a team that keeps
 /// its own exceptions and annotates its own findings would be granted.
 async fn tenant_role(harness: &Harness, ns: &str, user: &str) {
-    let role: Role = serde_json::from_value(json!({
-        "metadata": {"name": format!("driftwarden-writer-{user}")},
-        "rules": [{"apiGroups": ["driftwarden.dev"], "resources": ["findings", "driftexceptions"],
-                   "verbs": ["get", "list", "create", "update", "patch"]}]
-    }))
-    .unwrap();
-    Api::<Role>::namespaced(harness.client(), ns).create(&PostParams::default(), &role).await.unwrap();
-    let binding: RoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": format!("writer-{user}")},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": format!("driftwarden-writer-{user}")},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-    }))
-    .unwrap();
-    Api::<RoleBinding>::namespaced(harness.client(), ns).create(&PostParams::default(), &binding).await.unwrap();
+    let rules = json!([{"apiGroups": ["driftwarden.dev"], "resources": ["findings", "driftexceptions"],
+                        "verbs": ["get", "list", "create", "update", "patch"]}]);
+    grant(harness, ns, user, "driftwarden-writer", rules).await;
 }
 
 /// A Finding as the operator writes it, with its fix of `class`.

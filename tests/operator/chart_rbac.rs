@@ -22,7 +22,7 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Ro
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::chart;
+use crate::chart::{self, for_approvers};
 use crate::receiver;
 use crate::support::*;
 
@@ -80,14 +80,6 @@ const UNUSED_BY_THE_SCENARIO: &[(&str, &str, &str, &str)] = &[
     ("patch", "wgpolicyk8s.io", "clusterpolicyreports", "PolicyReports"),
     ("delete", "wgpolicyk8s.io", "clusterpolicyreports", "PolicyReports"),
 ];
-
-/// Whether `role` is one the chart ships for people who approve (bound by the platform
-/// team, never to the operator).
-fn for_approvers(role: &Value) -> bool {
-    role["metadata"]["name"]
-        .as_str()
-        .is_some_and(|name| name.starts_with("driftwarden-") && name.ends_with("-approver"))
-}
 
 /// The rendered ClusterRoles and Roles the operator is bound to.
 fn operator_roles(rendered: &chart::Rendered) -> Vec<Value> {

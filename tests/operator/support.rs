@@ -307,14 +307,17 @@ pub fn replica_options(
 /// when `privileged`), as binding the chart's approver ClusterRoles would: the operator asks
 /// the API server before it acts on an approval. Granting twice is fine.
 pub async fn grant_approve(harness: &Harness, ns: &str, user: &str, privileged: bool) {
-    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
     let verbs = if privileged { json!(["approve", "approve-privileged"]) } else { json!(["approve"]) };
-    let name = format!("approver-{}", user.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
-    let role: Role = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "rules": [{"apiGroups": ["driftwarden.dev"], "resources": ["findings"], "verbs": verbs}]
-    }))
-    .unwrap();
+    let rules = json!([{"apiGroups": ["driftwarden.dev"], "resources": ["findings"], "verbs": verbs}]);
+    grant(harness, ns, user, "approver", rules).await;
+}
+
+/// Grants `user` the RBAC `rules` in `ns` with a Role and RoleBinding named after `purpose`
+/// and the user. Granting twice is fine.
+pub async fn grant(harness: &Harness, ns: &str, user: &str, purpose: &str, rules: Value) {
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    let name = format!("{purpose}-{}", user.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    let role: Role = serde_json::from_value(json!({"metadata": {"name": name}, "rules": rules})).unwrap();
     let binding: RoleBinding = serde_json::from_value(json!({
         "metadata": {"name": name},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
@@ -329,7 +332,7 @@ pub async fn grant_approve(harness: &Harness, ns: &str, user: &str, privileged: 
         match result {
             Ok(()) => {}
             Err(kube::Error::Api(status)) if status.code == 409 => {}
-            Err(error) => panic!("granting {user} approve in {ns}: {error}"),
+            Err(error) => panic!("granting {user} {purpose} in {ns}: {error}"),
         }
     }
 }

@@ -125,12 +125,6 @@ pub fn builtin(api_version: &str, kind: &str) -> Option<Scope> {
     BUILTIN.iter().find(|(g, k, _)| *g == group && *k == kind).map(|(_, _, scope)| *scope)
 }
 
-/// Whether objects of this kind are known to live outside namespaces: a built-in
-/// cluster-scoped kind. Unknown kinds are not.
-pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
-    builtin(api_version, kind) == Some(Scope::Cluster)
-}
-
 /// The scopes of the kinds some API server serves, as its discovery or `kubectl
 /// api-resources -o json` lists them, over the built-in ones.
 #[derive(Clone, Debug, Default)]
@@ -220,9 +214,9 @@ mod tests {
 
     #[test]
     fn knows_the_scope_of_built_in_kinds_and_not_of_others() {
-        assert!(is_cluster_scoped("v1", "Namespace"));
-        assert!(is_cluster_scoped("rbac.authorization.k8s.io/v1", "ClusterRole"));
-        assert!(is_cluster_scoped("driftwarden.dev/v1alpha1", "RemediationCampaign"));
+        assert_eq!(builtin("v1", "Namespace"), Some(Scope::Cluster));
+        assert_eq!(builtin("rbac.authorization.k8s.io/v1", "ClusterRole"), Some(Scope::Cluster));
+        assert_eq!(builtin("driftwarden.dev/v1alpha1", "RemediationCampaign"), Some(Scope::Cluster));
         for (api_version, kind) in [
             ("storage.k8s.io/v1", "VolumeAttributesClass"),
             ("resource.k8s.io/v1", "DeviceClass"),
@@ -233,7 +227,6 @@ mod tests {
         assert_eq!(builtin("rbac.authorization.k8s.io/v1", "Role"), Some(Scope::Namespaced));
         assert_eq!(builtin("apps/v1", "Deployment"), Some(Scope::Namespaced));
         assert_eq!(builtin("monitoring.coreos.com/v1", "ServiceMonitor"), None, "unknown, not guessed");
-        assert!(!is_cluster_scoped("monitoring.coreos.com/v1", "ServiceMonitor"));
         assert_eq!(group_of("v1"), "");
         assert_eq!(group_of("apps/v1"), "apps");
     }
