@@ -197,7 +197,6 @@ impl Reconciler {
         if approval.by != review.user || verb != review.verb {
             return; // The approval changed since: its own review is under way.
         }
-        let uid = None;
         match allowed {
             Ok(true) => {
                 finding.approver_review = Some((approval, verb, Some(true)));
@@ -218,7 +217,7 @@ impl Reconciler {
                 warn!(finding = %format!("{}/{}", review.namespace, review.name), "{message}");
                 self.effects.push(Effect::PublishOn {
                     resource: OwnResource::Finding(review.namespace, review.name),
-                    uid,
+                    uid: None,
                     type_: EventType::Warning,
                     reason: reasons::APPROVAL_NOT_AUTHORIZED,
                     message,
