@@ -64,6 +64,27 @@ pub struct RunArgs {
         value_name = "CIDR"
     )]
     pub notification_allowed_cidrs: Vec<Cidr>,
+    /// The ServiceAccount, by name in each DriftPolicy's own namespace, that a DriftPolicy
+    /// without `spec.serviceAccountName` makes its fixes as (impersonated for every request
+    /// of a fix).
+    #[arg(
+        long,
+        env = "DRIFTWARDEN_DEFAULT_SERVICE_ACCOUNT",
+        value_name = "NAME",
+        value_parser = service_account_name
+    )]
+    pub default_service_account: Option<String>,
+    /// Refuse (`Ready=False`) a DriftPolicy that names no ServiceAccount when there is no
+    /// `--default-service-account` either, instead of fixing as the operator: on a shared
+    /// cluster, a tenant's policy then fixes only what the tenant's ServiceAccount may write.
+    #[arg(long, env = "DRIFTWARDEN_REQUIRE_SERVICE_ACCOUNT", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub require_service_account: bool,
+}
+
+/// Reads `--default-service-account`: a ServiceAccount name.
+fn service_account_name(value: &str) -> Result<String, String> {
+    crate::api::ServiceAccountRef::new("default", value).check("--default-service-account")?;
+    Ok(value.to_string())
 }
 
 /// Reads `--max-exception-duration`.
@@ -91,6 +112,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
         watch_namespaces: watch_namespaces(&args.watch_namespaces),
         resync_interval: Duration::from_secs(args.resync_seconds.max(10)),
         max_exception_duration: args.max_exception_duration,
+        default_service_account: args.default_service_account.clone(),
+        require_service_account: args.require_service_account,
         ..OperatorSettings::default()
     };
     runtime.block_on(async {
@@ -227,6 +250,24 @@ mod tests {
                 && shown
                     .contains("\"10.0.0.0/40\" is not a CIDR block: the prefix length must be a number from 0 to 32"),
             "{shown}"
+        );
+    }
+    #[test]
+    fn the_tenancy_flags_are_off_by_default_and_a_bad_default_account_stops_the_start() {
+        let cli = Cli::try_parse_from(["run"]).unwrap();
+        assert_eq!((cli.run.default_service_account, cli.run.require_service_account), (None, false));
+        let cli = Cli::try_parse_from(["run", "--require-service-account", "--default-service-account=fixer"]).unwrap();
+        assert_eq!(
+            (cli.run.default_service_account.as_deref(), cli.run.require_service_account),
+            (Some("fixer"), true)
+        );
+        let cli = Cli::try_parse_from(["run", "--require-service-account=false"]).unwrap();
+        assert!(!cli.run.require_service_account);
+        let error =
+            Cli::try_parse_from(["run", "--default-service-account", "Fixer"]).err().expect("refused").to_string();
+        assert!(
+            error.contains("--default-service-account") && error.contains("\"Fixer\" is not a ServiceAccount name"),
+            "{error}"
         );
     }
 }

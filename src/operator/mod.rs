@@ -5,7 +5,8 @@
 //!   outcomes of its own requests, clock ticks) and answers effects; no IO.
 //! - [`runtime`]: executes those effects (requests, watches, Events, notifications) and
 //!   feeds their outcomes back.
-//! - [`watch`], [`remediate`], [`recreation_runner`]: the requests behind watches and fixes.
+//! - [`watch`], [`remediate`], [`recreation_runner`]: the requests behind watches and fixes,
+//!   each fix made as the ServiceAccount its policy names ([`impersonate`]).
 //! - [`ledger`]: what was announced and fixed, kept in the cluster across restarts.
 //! - Around the loop: [`notify`] (delivery), [`metrics`], [`health`], [`leader`] election,
 //!   the [`supervisor`] that ties them together, and the request [`bounded`] and counting
@@ -13,6 +14,7 @@
 
 pub mod bounded;
 pub mod health;
+pub mod impersonate;
 pub mod leader;
 pub mod ledger;
 pub mod metrics;

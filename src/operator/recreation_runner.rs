@@ -127,6 +127,17 @@ pub enum RecreateError {
 }
 
 impl RecreateError {
+    /// The verb of the request the server answered, and its answer, when a request failed.
+    pub fn request(&self) -> Option<(&'static str, &kube::Error)> {
+        match self {
+            Self::Read { source, .. } | Self::VerifyRead { source } => Some(("get", source)),
+            Self::DryRunDelete { source } | Self::Delete { source } => Some(("delete", source)),
+            Self::DryRunCreate { source } | Self::Create { source, .. } => Some(("create", source)),
+            Self::Apply { source } => Some(("patch", source)),
+            _ => None,
+        }
+    }
+
     /// A stable PascalCase label for logs and metrics.
     pub fn category(&self) -> &'static str {
         match self {
@@ -162,11 +173,18 @@ impl RecreateError {
 
 /// Deletes the object and creates it again with the fix body's governed fields, then
 /// verifies it.
-pub async fn run(client: Client, fix: &Fix, recreation: &Recreation) -> FixResult {
+/// When the server refused a request for lack of permission, also says who may not use
+/// which verb on which resource.
+pub async fn run(client: Client, fix: &Fix, recreation: &Recreation) -> (FixResult, Option<String>) {
     match recreate(client, fix, recreation).await {
-        Ok(fresh) => verify(&fresh, &fix.expectations),
-        Err(error) if error.nothing_deleted() => FixResult::DryRunRejected { error: error.into() },
-        Err(error) => FixResult::ApplyFailed { error: error.into() },
+        Ok(fresh) => (verify(&fresh, &fix.expectations), None),
+        Err(error) => {
+            let denied = error.request().and_then(|(verb, source)| super::remediate::denied(source, fix, verb));
+            match error.nothing_deleted() {
+                true => (FixResult::DryRunRejected { error: error.into() }, denied),
+                false => (FixResult::ApplyFailed { error: error.into() }, denied),
+            }
+        }
     }
 }
 

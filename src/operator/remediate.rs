@@ -8,6 +8,7 @@ use kube::api::{ApiResource, Patch, PatchParams};
 use serde_json::Value;
 
 use super::recreation_runner::RecreateError;
+use crate::api::ServiceAccountRef;
 use crate::engine::compare::compare;
 use crate::engine::drift::CompareRules;
 use crate::keys::ObjectKey;
@@ -136,6 +137,8 @@ pub struct Fix {
     /// Whether the object is missing, so that the apply creates it (which the API server
     /// authorizes as a create, not a patch).
     pub creates: bool,
+    /// The ServiceAccount every request of the fix impersonates; `None`: the operator.
+    pub acting_as: Option<ServiceAccountRef>,
 }
 
 /// Applies a fix and verifies it; when the server refused a request for lack of
@@ -168,11 +171,22 @@ pub async fn apply(client: Client, fix: &Fix) -> (FixResult, Option<String>) {
     (verify(&fresh, &fix.expectations), None)
 }
 
-/// When `error` is a 403: which verb on which resource the operator may not use, and what
-/// the server said.
-fn denied(error: &kube::Error, fix: &Fix, verb: &str) -> Option<String> {
+/// When `error` is a 403: who (the operator, or the ServiceAccount the fix is made as) may
+/// not use which verb on which resource, and what the server said. When the operator may
+/// not impersonate the ServiceAccount, that is what it says.
+pub(crate) fn denied(error: &kube::Error, fix: &Fix, verb: &str) -> Option<String> {
     if !super::watch::is_forbidden(error) {
         return None;
+    }
+    let answer = describe(error);
+    if let Some(account) = &fix.acting_as
+        && answer.contains("cannot impersonate")
+    {
+        return Some(format!(
+            "the operator may not impersonate ServiceAccount {account} (verb impersonate on serviceaccounts in namespace \
+             {}), so it makes no fix as it: {answer}",
+            account.namespace
+        ));
     }
     let group = match fix.resource.group.as_str() {
         "" => String::new(),
@@ -182,7 +196,11 @@ fn denied(error: &kube::Error, fix: &Fix, verb: &str) -> Option<String> {
         (Some(namespace), true) => format!(" in namespace {namespace}"),
         _ => String::new(),
     };
-    Some(format!("the operator may not {verb} {}{group}{scope}: {}", fix.resource.plural, describe(error)))
+    let who = match &fix.acting_as {
+        Some(account) => format!("ServiceAccount {account}"),
+        None => "the operator".to_string(),
+    };
+    Some(format!("{who} may not {verb} {}{group}{scope}: {answer}", fix.resource.plural))
 }
 
 /// Whether `fresh` holds every path a fix set out to restore.

@@ -70,6 +70,12 @@ pub struct OperatorSettings {
     /// once: each holds a connection to the API server, so this also bounds how many the
     /// operator opens and keeps.
     pub api_requests: usize,
+    /// The ServiceAccount (a name, in the policy's own namespace) that a DriftPolicy naming
+    /// none makes its fixes as.
+    pub default_service_account: Option<String>,
+    /// Whether a DriftPolicy that names no ServiceAccount, with no default either, is
+    /// refused (`Ready=False`) rather than fixing as the operator.
+    pub require_service_account: bool,
     /// The clock every decision and timer reads.
     pub clock: Clock,
 }
@@ -91,6 +97,8 @@ impl Default for OperatorSettings {
             identity_interval: Duration::from_secs(2),
             finding_writes: 32,
             api_requests: 64,
+            default_service_account: None,
+            require_service_account: false,
             clock: Clock::default(),
         }
     }

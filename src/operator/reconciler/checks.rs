@@ -301,6 +301,7 @@ impl Reconciler {
             }],
             field_manager: self.settings.field_manager.clone(),
             creates: false,
+            acting_as: self.campaigns.get(name).and_then(|c| c.spec.as_ref().ok()?.service_account_ref.clone()),
         };
         self.in_flight.insert(key.clone());
         let campaign = CampaignFix { campaign: name.to_string(), approved_by, wave };

@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::effect::EventType;
 use super::{Effect, FIX_BACKOFF, FixPart, RECONCILE, Reconciler};
-use crate::api::reasons;
+use crate::api::{ServiceAccountRef, reasons};
 use crate::engine::patch::{apply_body, union_into};
 use crate::keys::ObjectKey;
 use crate::notification::NotificationType;
@@ -22,6 +22,15 @@ impl Reconciler {
     /// Builds the apply body (every governed field of every policy that governs the
     /// object; only the decided paths take their desired value) and starts the fix.
     pub(super) fn start_fix(&mut self, key: &ObjectKey, to_fix: Vec<FixPart>) {
+        // A fix is made as one identity, so that each is authorized as whoever asked for
+        // it: parts to be made as another wait for the object's next fix, which the end of
+        // this one starts.
+        let acting_as = to_fix.first().and_then(|part| self.fixing_account(part));
+        let (to_fix, later): (Vec<FixPart>, Vec<FixPart>) =
+            to_fix.into_iter().partition(|part| self.fixing_account(part) == acting_as);
+        if !later.is_empty() {
+            debug!(object = %key, waiting = later.len(), "parts made as another identity wait for the next fix");
+        }
         let Some(kind) = self.kinds.get(&key.kind) else { return };
         let Some((resource, namespaced)) = kind.resource.clone() else { return };
         let live = kind.cache.get(key);
@@ -85,6 +94,7 @@ impl Reconciler {
             expectations,
             field_manager: self.settings.field_manager.clone(),
             creates,
+            acting_as,
         };
         let recreation = self.recreation(key, &to_fix);
         self.in_flight.insert(key.clone());
@@ -96,6 +106,21 @@ impl Reconciler {
             .unwrap_or(0)
             + 1;
         self.effects.push(Effect::Fix { fix, parts: to_fix, recreation, attempt, started: now });
+    }
+
+    /// The ServiceAccount a part of a fix is made as (`None`: the operator): a DriftPolicy's
+    /// own, always; for a ClusterDriftPolicy, the campaign's that started the fix, else the
+    /// policy's.
+    pub(super) fn fixing_account(&self, part: &FixPart) -> Option<ServiceAccountRef> {
+        let policy = self.policies.get(&part.policy)?;
+        if part.policy.namespace.is_some() {
+            return policy.acts_as.clone();
+        }
+        part.campaign
+            .as_ref()
+            .and_then(|fix| self.campaigns.get(&fix.campaign))
+            .and_then(|campaign| campaign.spec.as_ref().ok()?.service_account_ref.clone())
+            .or_else(|| policy.acts_as.clone())
     }
 
     pub(super) fn on_fixed(
@@ -152,6 +177,9 @@ impl Reconciler {
                 };
                 target.failure = match &result {
                     FixResult::Verified { .. } => None,
+                    _ if denied.is_some() => {
+                        denied.as_ref().map(|message| format!("{}: {message}", reasons::FORBIDDEN))
+                    }
                     FixResult::DryRunRejected { error } => Some(format!("the server rejected the dry-run: {error}")),
                     FixResult::ApplyFailed { error } => Some(format!("the fix failed: {error}")),
                     FixResult::NotVerified { paths, .. } => {
@@ -188,12 +216,12 @@ impl Reconciler {
             } else {
                 let cause = result.error().map(|error| error.category());
                 warn!(object = %key, policy = %policy_key, result = result.category(), cause, "fix not verified");
-                events.push((
-                    policy_key.clone(),
-                    EventType::Warning,
-                    reasons::REMEDIATION_FAILED,
-                    format!("{result:?}"),
-                ));
+                events.push(match &denied {
+                    Some(message) => (policy_key.clone(), EventType::Warning, reasons::FORBIDDEN, message.clone()),
+                    None => {
+                        (policy_key.clone(), EventType::Warning, reasons::REMEDIATION_FAILED, format!("{result:?}"))
+                    }
+                });
             }
             policy.dirty = true;
         }

@@ -18,7 +18,7 @@ use crate::operator::metrics::InternalErrorKind;
 use crate::operator::notify::Sink;
 use crate::operator::watch::{self, Change, Source, Watched};
 use crate::reconcile::exceptions;
-use crate::reconcile::policies::PolicyEntry;
+use crate::reconcile::policies::{PolicyEntry, acting_account};
 
 /// The key of the namespaces' relist in [`Reconciler::relisting`](super::Reconciler).
 const NAMESPACES: &str = "namespaces";
@@ -160,11 +160,31 @@ impl Reconciler {
                 Err(problem.clone())
             }
         };
+        // Who the policy's fixes are made as.
+        let acts_as = acting_account(
+            &object,
+            key.namespace.as_deref(),
+            self.settings.default_service_account.as_deref(),
+            self.settings.require_service_account,
+        );
+        let compiled = match (compiled, acts_as) {
+            (Err(problem), _) => Err(problem),
+            (Ok(compiled), Ok(acts_as)) => Ok((compiled, acts_as)),
+            (Ok(_), Err((reason, problem))) => {
+                invalid_reason = reason;
+                Err(problem)
+            }
+        };
+        let (compiled, acts_as) = match compiled {
+            Ok((compiled, acts_as)) => (Ok(compiled), acts_as),
+            Err(problem) => (Err(problem), None),
+        };
         if let Err(problem) = &compiled {
             warn!(policy = %key, "invalid policy: {problem}");
         }
         let mut entry = PolicyEntry::new(key.clone(), generation, compiled);
         entry.invalid_reason = invalid_reason;
+        entry.acts_as = acts_as;
         if cluster {
             entry.namespaced_exceptions = exceptions.is_ok_and(|e| e.allow_namespaced);
         }

@@ -62,13 +62,21 @@ impl Runtime {
             Effect::Fix { fix, parts, recreation, attempt, started } => {
                 let span = fix_span(&fix.key, &parts, attempt);
                 let (sent, key, fixed) = (sender(&tx), fix.key.clone(), parts.clone());
+                let client = self.accounts.client(fix.acting_as.as_ref());
                 spawn(
                     Box::pin(
                         async move {
-                            let (result, denied) = match recreation {
-                                None => remediate::apply(client, &fix).await,
-                                Some(Ok(recreation)) => (recreation_runner::run(client, &fix, &recreation).await, None),
-                                Some(Err(refused)) => (FixResult::DryRunRejected { error: refused.into() }, None),
+                            let (result, denied) = match (client, recreation) {
+                                (Err(problem), _) => {
+                                    (FixResult::DryRunRejected { error: FixError::Internal(problem) }, None)
+                                }
+                                (Ok(client), None) => remediate::apply(client, &fix).await,
+                                (Ok(client), Some(Ok(recreation))) => {
+                                    recreation_runner::run(client, &fix, &recreation).await
+                                }
+                                (Ok(_), Some(Err(refused))) => {
+                                    (FixResult::DryRunRejected { error: refused.into() }, None)
+                                }
                             };
                             debug!(result = result.category(), "fix ended");
                             sent(Outcome::Fixed { key: fix.key, fixed: parts, result, denied, started, attempt });
@@ -84,10 +92,16 @@ impl Runtime {
             Effect::CheckFix { fix, campaign } => {
                 let span = tracing::info_span!("fix", object = %fix.key, campaign = %campaign.campaign, attempt = 1);
                 let (sent, key, asked) = (sender(&tx), fix.key.clone(), campaign.clone());
+                let client = self.accounts.client(fix.acting_as.as_ref());
                 spawn(
                     Box::pin(
                         async move {
-                            let (result, denied) = remediate::apply(client, &fix).await;
+                            let (result, denied) = match client {
+                                Ok(client) => remediate::apply(client, &fix).await,
+                                Err(problem) => {
+                                    (FixResult::DryRunRejected { error: FixError::Internal(problem) }, None)
+                                }
+                            };
                             sent(Outcome::CheckFixed { campaign, key: fix.key, result, denied });
                         }
                         .instrument(span),

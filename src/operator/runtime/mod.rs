@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::bounded::bounded_client;
 use super::health::Readiness as Health;
+use super::impersonate::Accounts;
 use super::ledger::Ledger;
 use super::metrics::{InternalErrorKind, Metrics, counting_client};
 use super::notify::{Notifier, NotifySettings};
@@ -60,6 +61,8 @@ impl Services {
 /// What effects are executed with, and where their outcomes go.
 pub(crate) struct Runtime {
     client: Client,
+    /// The clients fixes are made with: the operator's, and one per ServiceAccount.
+    accounts: Accounts,
     settings: OperatorSettings,
     recorder: Recorder,
     notifier: Notifier,
@@ -180,6 +183,7 @@ pub async fn run_with(
         recorder: Recorder::new(client.clone(), reporter),
         notifier: services.notifier.clone(),
         client: client.clone(),
+        accounts: Accounts::new(client.clone()),
         watched_tx: watched_tx.clone(),
         outcomes_tx,
         watches: BTreeMap::new(),

@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    DATE_RULE_MESSAGE, DURATION_PATTERN, DurationError, ObjectRef, Owner, RemediationClass, at_most_rule, date_rule,
-    parse_duration_at_most,
+    DATE_RULE_MESSAGE, DURATION_PATTERN, DurationError, ObjectRef, Owner, RemediationClass, ServiceAccountRef,
+    at_most_rule, date_rule, parse_duration_at_most,
 };
 use super::finding::{FindingState, Severity};
 use super::labels::{LABEL_KEY_PATTERN, MAX_LABEL_KEY_LENGTH};
@@ -112,6 +112,12 @@ pub struct RemediationCampaignSpec {
     /// sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifySpec>,
+    /// The ServiceAccount the campaign's fixes are made as (impersonated for every request
+    /// of a fix): a check's fixes, and the fixes of a ClusterDriftPolicy's drift (before the
+    /// policy's own `serviceAccountRef`). Without it, the operator makes them as itself. The
+    /// fixes of a DriftPolicy's drift are always made as that policy's ServiceAccount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_ref: Option<ServiceAccountRef>,
 }
 
 /// Where a campaign's findings come from. Set exactly one of `policyRef` and `check`.

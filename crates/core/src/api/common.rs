@@ -54,6 +54,66 @@ pub fn check_date(field: &str, date: jiff::Timestamp) -> Result<(), DateError> {
     }
 }
 
+/// The OpenAPI pattern of a ServiceAccount's name: a DNS subdomain (RFC 1123).
+pub const SUBDOMAIN_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/// The OpenAPI pattern of a namespace's name: a DNS label (RFC 1123).
+pub const LABEL_NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
+/// A ServiceAccount that driftwarden impersonates to make a resource's fixes: every request
+/// of such a fix is authorized as that ServiceAccount, never as the operator.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccountRef {
+    /// The ServiceAccount's namespace.
+    #[schemars(length(min = 1, max = 63), regex(pattern = LABEL_NAME_PATTERN))]
+    pub namespace: String,
+    /// The ServiceAccount's name.
+    #[schemars(length(min = 1, max = 253), regex(pattern = SUBDOMAIN_PATTERN))]
+    pub name: String,
+}
+
+impl ServiceAccountRef {
+    /// The ServiceAccount `name` of `namespace`.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        Self { namespace: namespace.to_string(), name: name.to_string() }
+    }
+
+    /// The user name the API server knows the ServiceAccount by, and that requests
+    /// impersonating it carry: `system:serviceaccount:<namespace>:<name>`.
+    pub fn user_name(&self) -> String {
+        format!("system:serviceaccount:{}:{}", self.namespace, self.name)
+    }
+
+    /// Checks the names as the CRDs do, so that a resource written without the CRD's
+    /// validation (or before it) is refused with the field at fault: `field` is where the
+    /// reference was written, for example `spec.serviceAccountRef`.
+    pub fn check(&self, field: &str) -> Result<(), String> {
+        let subdomain =
+            |text: &str, most: usize| !text.is_empty() && text.len() <= most && super::labels::is_dns_subdomain(text);
+        if !subdomain(&self.namespace, 63) || self.namespace.contains('.') {
+            return Err(format!(
+                "{field}: namespace {:?} is not a namespace name (a DNS label: at most 63 lowercase alphanumerics or '-', \
+                 starting and ending with an alphanumeric)",
+                self.namespace
+            ));
+        }
+        if !subdomain(&self.name, 253) {
+            return Err(format!(
+                "{field}: {:?} is not a ServiceAccount name (a DNS subdomain: at most 253 lowercase alphanumerics, '-' \
+                 or '.', each part starting and ending with an alphanumeric)",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for ServiceAccountRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
 pub use super::duration::{DurationError, MAX_DURATION, at_most_rule, parse_duration, parse_duration_at_most};
 
 /// The risk of a fix: what applying it touches. A drift's class decides whether it may be

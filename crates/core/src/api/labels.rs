@@ -117,7 +117,10 @@ fn check_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn is_dns_subdomain(text: &str) -> bool {
+/// Whether `text` is a DNS subdomain as RFC 1123 and Kubernetes names it: dot-separated
+/// parts of lowercase alphanumerics and '-', each starting and ending with an alphanumeric.
+/// (Lengths are checked by the caller.)
+pub fn is_dns_subdomain(text: &str) -> bool {
     text.split('.').all(|part| {
         let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         edge(part.chars().next())

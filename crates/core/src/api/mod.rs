@@ -32,7 +32,7 @@ use kube::CustomResourceExt;
 use serde_json::Value;
 
 pub use campaign::{RemediationCampaign, RemediationCampaignSpec};
-pub use common::{ObjectRef, Owner, RemediationClass, TargetMatch};
+pub use common::{ObjectRef, Owner, RemediationClass, ServiceAccountRef, TargetMatch};
 pub use conditions::{ConditionSpec, ConditionStatus, check_contract, set_condition};
 pub use exception::{DriftException, DriftExceptionSpec};
 pub use finding::{Finding, FindingSpec, FindingState, Severity};

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::common::{
-    DURATION_PATTERN, ObjectRef, Owner, PATH_PATTERN, RemediationClass, SecretKeyRef, TIME_OF_DAY_PATTERN, TargetMatch,
-    at_most_rule,
+    DURATION_PATTERN, ObjectRef, Owner, PATH_PATTERN, RemediationClass, SUBDOMAIN_PATTERN, SecretKeyRef,
+    ServiceAccountRef, TIME_OF_DAY_PATTERN, TargetMatch, at_most_rule,
 };
 use super::labels::{LABEL_KEY_PATTERN, MAX_LABEL_KEY_LENGTH};
 
@@ -413,6 +413,15 @@ pub struct PolicyStatus {
 pub struct DriftPolicySpec {
     #[serde(flatten)]
     pub policy: PolicySpec,
+    /// The ServiceAccount of the policy's namespace that its fixes are made as: every
+    /// request of a fix (dry-run, apply, verifying read, delete and create) impersonates it,
+    /// so the policy fixes only what that ServiceAccount may write. Empty: the operator's
+    /// `--default-service-account`; with neither, the policy is `Ready=False` when the
+    /// operator runs with `--require-service-account`, and fixes as the operator otherwise.
+    /// A DriftPolicy only: a ClusterDriftPolicy names `serviceAccountRef`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = SUBDOMAIN_PATTERN))]
+    pub service_account_name: Option<String>,
 }
 
 /// A ClusterDriftPolicy declares the desired state of objects in any namespace and of
@@ -443,6 +452,11 @@ pub struct ClusterDriftPolicySpec {
     /// only: a DriftPolicy's drift may be covered by exceptions in its own namespace.
     #[serde(default, skip_serializing_if = "ClusterExceptions::is_default")]
     pub exceptions: ClusterExceptions,
+    /// The ServiceAccount the policy's fixes are made as (impersonated for every request of
+    /// a fix). Without it, the operator makes them as itself. A ClusterDriftPolicy only: a
+    /// DriftPolicy names `serviceAccountName`, in its own namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_ref: Option<ServiceAccountRef>,
 }
 
 /// Which DriftExceptions may cover a ClusterDriftPolicy's drift.

@@ -83,6 +83,9 @@ pub const API_ERROR: &str = "ApiError";
 pub const PAUSED: &str = "Paused";
 /// The operator lacks an RBAC permission it needs (the message names the verb and resource).
 pub const FORBIDDEN: &str = "Forbidden";
+/// A DriftPolicy names no ServiceAccount to make its fixes as, and the operator has no
+/// default and requires one: nothing is evaluated until it names one.
+pub const SERVICE_ACCOUNT_REQUIRED: &str = "ServiceAccountRequired";
 /// An approval's approver does not hold the verb its fix needs: it is not acted on.
 pub const APPROVAL_NOT_AUTHORIZED: &str = "ApprovalNotAuthorized";
 /// The approvals admission policy and its binding are installed.

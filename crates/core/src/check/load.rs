@@ -218,21 +218,31 @@ pub fn policy(manifest: Manifest, default_namespace: &str) -> Result<LoadedPolic
     let part = |field: &str| manifest.object.get(field).cloned().unwrap_or(Value::Object(Default::default()));
     let metadata: ObjectMeta = parse_part(&origin, "metadata", part("metadata"))?;
     let spec: PolicySpec = parse_part(&origin, "spec", part("spec"))?;
+    // Each kind's own fields, read apart for the same reason.
+    let own = |field: &str| manifest.object.get("spec").and_then(|spec| spec.get(field)).cloned();
     let policy = match kind {
         "DriftPolicy" => {
-            let mut policy = DriftPolicy { metadata, spec: DriftPolicySpec { policy: spec }, status: None };
+            let service_account_name = match own("serviceAccountName") {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(parse_part(&origin, "spec.serviceAccountName", value)?),
+            };
+            let spec = DriftPolicySpec { policy: spec, service_account_name };
+            let mut policy = DriftPolicy { metadata, spec, status: None };
             policy.metadata.namespace.get_or_insert_with(|| default_namespace.to_string());
             PolicyDocument::Namespaced(policy)
         }
         "ClusterDriftPolicy" => {
-            let exceptions = manifest.object.pointer("/spec/exceptions").cloned().unwrap_or(Value::Null);
-            let exceptions = match exceptions {
-                Value::Null => Default::default(),
-                value => parse_part(&origin, "spec.exceptions", value)?,
+            let exceptions = match own("exceptions") {
+                None | Some(Value::Null) => Default::default(),
+                Some(value) => parse_part(&origin, "spec.exceptions", value)?,
+            };
+            let service_account_ref = match own("serviceAccountRef") {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(parse_part(&origin, "spec.serviceAccountRef", value)?),
             };
             PolicyDocument::Cluster(ClusterDriftPolicy {
                 metadata,
-                spec: ClusterDriftPolicySpec { policy: spec, exceptions },
+                spec: ClusterDriftPolicySpec { policy: spec, exceptions, service_account_ref },
                 status: None,
             })
         }

@@ -157,6 +157,9 @@ pub enum SpecError {
     /// A count or percentage out of the range the CRD states.
     #[error("{field} must be from {min} to {max}, got {value}")]
     OutOfRange { field: String, value: u32, min: u32, max: u32 },
+    /// The ServiceAccount to fix as is not named as Kubernetes names one.
+    #[error("{0}")]
+    ServiceAccount(String),
     /// A label selector of the scope is not valid.
     #[error("spec.scope.{field}{}: {}", .source.field().map(|f| format!(".{f}")).unwrap_or_default(), .source.problem())]
     Selector {
@@ -191,6 +194,9 @@ pub fn read_spec(object: &Value) -> Result<RemediationCampaignSpec, SpecError> {
     for (index, checkpoint) in spec.checkpoints.iter().enumerate() {
         let field = format!("spec.checkpoints[{index}].compliantPercent");
         range(&field, checkpoint.compliant_percent.into(), 0, 100)?;
+    }
+    if let Some(account) = &spec.service_account_ref {
+        account.check("spec.serviceAccountRef").map_err(SpecError::ServiceAccount)?;
     }
     check_date("spec.deadline", spec.deadline.0)?;
     for (index, checkpoint) in spec.checkpoints.iter().enumerate() {
@@ -265,5 +271,11 @@ mod tests {
             problem.starts_with("spec.scope.selector.matchLabels.tier: \"web server\" is not a valid label value"),
             "{problem}"
         );
+
+        let mut bad_account = base.clone();
+        bad_account["control"]["policyRef"]["namespace"] = json!("shop");
+        bad_account["serviceAccountRef"] = json!({"namespace": "platform", "name": "-fixer"});
+        let problem = read_spec(&json!({"spec": bad_account})).unwrap_err().to_string();
+        assert!(problem.starts_with("spec.serviceAccountRef: \"-fixer\" is not a ServiceAccount name"), "{problem}");
     }
 }

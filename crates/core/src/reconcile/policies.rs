@@ -138,6 +138,8 @@ pub struct PolicyEntry {
     /// drift: always for a DriftPolicy, for a ClusterDriftPolicy only with
     /// `spec.exceptions.allowNamespaced`.
     pub namespaced_exceptions: bool,
+    /// The ServiceAccount the policy's fixes are made as; `None`: the operator itself.
+    pub acts_as: Option<crate::api::ServiceAccountRef>,
 }
 
 impl PolicyEntry {
@@ -168,6 +170,7 @@ impl PolicyEntry {
             owner_labels: Vec::new(),
             panicked: BTreeMap::new(),
             namespaced_exceptions: key_namespaced,
+            acts_as: None,
         }
     }
 
@@ -328,6 +331,50 @@ impl PolicyEntry {
     }
 }
 
+/// Who a policy's fixes are made as, read from the policy object (`spec` is read apart from
+/// the spec the policies share, as each kind has its own field): a DriftPolicy's
+/// `spec.serviceAccountName` in its own namespace, else `default` (the operator's
+/// `--default-service-account`) there, else nobody when `require`d; a ClusterDriftPolicy's
+/// `spec.serviceAccountRef`. `Ok(None)`: the operator itself. An error carries the Ready
+/// reason and what is wrong.
+pub fn acting_account(
+    object: &serde_json::Value,
+    namespace: Option<&str>,
+    default: Option<&str>,
+    require: bool,
+) -> Result<Option<crate::api::ServiceAccountRef>, (&'static str, String)> {
+    use crate::api::ServiceAccountRef;
+    let invalid = |message: String| (reasons::INVALID_SPEC, message);
+    let field = |name: &str| object.pointer(&format!("/spec/{name}")).filter(|v| !v.is_null());
+    let Some(namespace) = namespace else {
+        let Some(value) = field("serviceAccountRef") else { return Ok(None) };
+        let account: ServiceAccountRef =
+            serde_json::from_value(value.clone()).map_err(|err| invalid(format!("spec.serviceAccountRef: {err}")))?;
+        account.check("spec.serviceAccountRef").map_err(invalid)?;
+        return Ok(Some(account));
+    };
+    if let Some(value) = field("serviceAccountName") {
+        let Some(name) = value.as_str() else {
+            return Err(invalid(format!("spec.serviceAccountName: {value} is not a string")));
+        };
+        let account = ServiceAccountRef::new(namespace, name);
+        account.check("spec.serviceAccountName").map_err(invalid)?;
+        return Ok(Some(account));
+    }
+    match (default, require) {
+        (Some(name), _) => Ok(Some(ServiceAccountRef::new(namespace, name))),
+        (None, true) => Err((
+            reasons::SERVICE_ACCOUNT_REQUIRED,
+            format!(
+                "the policy names no ServiceAccount to make its fixes as, and this installation requires one \
+                 (--require-service-account, no --default-service-account): set spec.serviceAccountName to a \
+                 ServiceAccount of namespace {namespace} allowed to write what the policy fixes"
+            ),
+        )),
+        (None, false) => Ok(None),
+    }
+}
+
 fn drift_status(key: &ObjectKey, target: &TargetState) -> DriftStatus {
     let mut paths: Vec<String> = target.drifts.iter().map(|d| d.drift.path.clone()).collect();
     paths.dedup();
@@ -364,5 +411,55 @@ fn drift_status(key: &ObjectKey, target: &TargetState) -> DriftStatus {
         attempts: target.attempts,
         changed_by: attribution.map(|a| a.manager.clone()),
         changed_at: attribution.and_then(|a| a.time.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::ServiceAccountRef;
+
+    #[test]
+    fn a_policy_acts_as_its_service_account_the_default_or_is_refused_when_one_is_required() {
+        let policy = |spec: serde_json::Value| json!({"kind": "DriftPolicy", "spec": spec});
+        let named = policy(json!({"serviceAccountName": "fixer"}));
+        let shop = |name: &str| Ok(Some(ServiceAccountRef::new("shop", name)));
+        assert_eq!(acting_account(&named, Some("shop"), None, true), shop("fixer"));
+        assert_eq!(acting_account(&named, Some("shop"), Some("fallback"), false), shop("fixer"));
+        let unnamed = policy(json!({}));
+        assert_eq!(acting_account(&unnamed, Some("shop"), Some("fallback"), true), shop("fallback"));
+        assert_eq!(acting_account(&unnamed, Some("shop"), None, false), Ok(None), "as the operator, as before");
+        let (reason, message) = acting_account(&unnamed, Some("shop"), None, true).unwrap_err();
+        assert_eq!(reason, reasons::SERVICE_ACCOUNT_REQUIRED);
+        assert!(message.contains("set spec.serviceAccountName") && message.contains("namespace shop"), "{message}");
+        for (bad, says) in [
+            (json!({"serviceAccountName": "Fixer"}), "spec.serviceAccountName: \"Fixer\" is not a ServiceAccount name"),
+            (json!({"serviceAccountName": 7}), "spec.serviceAccountName: 7 is not a string"),
+        ] {
+            let (reason, message) = acting_account(&policy(bad), Some("shop"), None, false).unwrap_err();
+            assert_eq!(reason, reasons::INVALID_SPEC);
+            assert!(message.contains(says), "{message}");
+        }
+        // A ClusterDriftPolicy names namespace and name, and acts as the operator without.
+        let cluster = |spec| json!({"kind": "ClusterDriftPolicy", "spec": spec});
+        let platform = cluster(json!({"serviceAccountRef": {"namespace": "platform", "name": "fixer"}}));
+        assert_eq!(
+            acting_account(&platform, None, Some("fallback"), true),
+            Ok(Some(ServiceAccountRef::new("platform", "fixer")))
+        );
+        assert_eq!(acting_account(&cluster(json!({})), None, Some("fallback"), true), Ok(None));
+        let (_, message) =
+            acting_account(&cluster(json!({"serviceAccountRef": {"name": "fixer"}})), None, None, false).unwrap_err();
+        assert!(message.starts_with("spec.serviceAccountRef: missing field `namespace`"), "{message}");
+        let (_, message) = acting_account(
+            &cluster(json!({"serviceAccountRef": {"namespace": "a.b", "name": "fixer"}})),
+            None,
+            None,
+            false,
+        )
+        .unwrap_err();
+        assert!(message.contains("namespace \"a.b\" is not a namespace name"), "{message}");
     }
 }
