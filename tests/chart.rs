@@ -183,6 +183,7 @@ fn the_default_deployment_runs_restricted_with_probes_and_the_downward_api() {
         "--health-address=0.0.0.0:8080",
         "--leader-elect=true",
         "--max-exception-duration=2160h",
+        "--require-service-account=true",
     ] {
         assert!(args.contains(&expected.to_string()), "{expected} missing from {args:?}");
     }
@@ -587,12 +588,12 @@ fn the_round_trip_catches_misspelt_and_mistyped_fields() {
 #[test]
 fn approvals_are_enforced_at_admission_for_everyone_but_the_operator() {
     let Some(rendered) = rendered(json!({})) else { return };
-    let policy = rendered.one("ValidatingAdmissionPolicy");
+    let policy = rendered.named("ValidatingAdmissionPolicy", "driftwarden-approvals");
     assert_eq!(policy["metadata"]["name"], "driftwarden-approvals");
     assert_eq!(policy["spec"]["failurePolicy"], "Fail");
     let exempt = policy["spec"]["matchConditions"][0]["expression"].as_str().unwrap();
     assert_eq!(exempt, format!("request.userInfo.username != \"system:serviceaccount:{NAMESPACE}:driftwarden\""));
-    let binding = rendered.one("ValidatingAdmissionPolicyBinding");
+    let binding = rendered.named("ValidatingAdmissionPolicyBinding", "driftwarden-approvals");
     assert_eq!(binding["spec"]["policyName"], "driftwarden-approvals");
     assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
     let mut approvers: Vec<String> = rendered
@@ -619,17 +620,69 @@ fn approvals_are_enforced_at_admission_for_everyone_but_the_operator() {
     };
     assert_eq!(trusted(&policy), "request.userInfo.username in []");
     let appliers = json!({"approvals": {"trustedAppliers": ["system:serviceaccount:argocd:argocd-application-controller", "flux"]}});
-    let with_appliers = rendered_with(appliers).one("ValidatingAdmissionPolicy");
+    let with_appliers = rendered_with(appliers).named("ValidatingAdmissionPolicy", "driftwarden-approvals");
     assert_eq!(
         trusted(&with_appliers),
         "request.userInfo.username in ['system:serviceaccount:argocd:argocd-application-controller', 'flux']"
     );
-    let without = rendered_with(json!({"approvals": {"admissionPolicy": false}}));
+    let without =
+        rendered_with(json!({"approvals": {"admissionPolicy": false}, "tenancy": {"admissionPolicy": false}}));
     assert!(without.of_kind("ValidatingAdmissionPolicy").is_empty());
     assert!(without.of_kind("ValidatingAdmissionPolicyBinding").is_empty());
     assert_eq!(without.of_kind("ClusterRole").iter().filter(|r| for_approvers(r)).count(), 3, "the roles stay");
     let quoted = refused(json!({"approvals": {"trustedAppliers": ["o'brien"]}})).unwrap();
     assert!(quoted.contains("/approvals/trustedAppliers/0"), "{quoted}");
+}
+
+#[test]
+fn fixes_are_made_as_a_service_account_the_author_may_impersonate() {
+    let Some(rendered) = rendered(json!({})) else { return };
+    let args = |rendered: &Rendered| -> Vec<String> {
+        let deployment = rendered.one("Deployment");
+        let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap().clone();
+        args.iter().filter_map(Value::as_str).filter(|a| a.contains("service-account")).map(str::to_string).collect()
+    };
+    assert_eq!(args(&rendered), ["--require-service-account=true"], "the lockdown is on by default");
+    let defaulted =
+        rendered_with(json!({"tenancy": {"defaultServiceAccount": "fixer", "requireServiceAccount": false}}));
+    assert_eq!(args(&defaulted), ["--require-service-account=false", "--default-service-account=fixer"]);
+    let bad = refused(json!({"tenancy": {"defaultServiceAccount": "Fixer"}})).unwrap();
+    assert!(bad.contains("/tenancy/defaultServiceAccount"), "{bad}");
+
+    // The operator may impersonate ServiceAccounts, and nothing else.
+    let impersonates = |rules: &Value| -> Vec<String> {
+        let rules: Vec<PolicyRule> = serde_json::from_value(rules.clone()).unwrap();
+        rules
+            .iter()
+            .filter(|r| r.verbs.iter().any(|v| v == "impersonate" || v == "*"))
+            .flat_map(|r| r.resources.clone().unwrap_or_default())
+            .collect()
+    };
+    let operator = rendered.named("ClusterRole", "driftwarden");
+    assert_eq!(impersonates(&operator["rules"]), ["serviceaccounts"]);
+    let namespaced = rendered_with(json!({"rbac": {"scope": "Namespaced", "namespaces": ["shop", "books"]}}));
+    assert!(namespaced.of_kind("ClusterRole").iter().all(|r| impersonates(&r["rules"]).is_empty()));
+    let per_namespace: Vec<(String, Vec<String>)> = namespaced
+        .of_kind("Role")
+        .iter()
+        .filter(|r| r["metadata"]["name"] == "driftwarden-namespace")
+        .map(|r| (r["metadata"]["namespace"].as_str().unwrap().to_string(), impersonates(&r["rules"])))
+        .collect();
+    let watched: Vec<&str> = per_namespace.iter().map(|(ns, _)| ns.as_str()).collect();
+    assert!(watched.contains(&"shop") && watched.contains(&"books"), "{watched:?}");
+    assert!(per_namespace.iter().all(|(_, resources)| resources == &["serviceaccounts"]), "{per_namespace:?}");
+
+    let policy = rendered.named("ValidatingAdmissionPolicy", "driftwarden-service-accounts");
+    let resources = &policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"];
+    assert_eq!(resources, &json!(["driftpolicies", "clusterdriftpolicies", "remediationcampaigns"]));
+    let check = policy["spec"]["validations"][0]["expression"].as_str().unwrap();
+    assert!(check.contains("resource('serviceaccounts')") && check.contains("check('impersonate')"), "{check}");
+    let binding = rendered.named("ValidatingAdmissionPolicyBinding", "driftwarden-service-accounts");
+    assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
+    let without = rendered_with(json!({"tenancy": {"admissionPolicy": false}}));
+    let names: Vec<Value> =
+        without.of_kind("ValidatingAdmissionPolicy").iter().map(|p| p["metadata"]["name"].clone()).collect();
+    assert_eq!(names, [json!("driftwarden-approvals")]);
 }
 
 fn rendered_with(values: Value) -> Rendered {

@@ -85,6 +85,13 @@ impl Rendered {
         found.remove(0)
     }
 
+    /// The one object of `kind` named `name`.
+    pub fn named(&self, kind: &str, name: &str) -> Value {
+        let mut found: Vec<Value> = self.of_kind(kind).into_iter().filter(|o| o["metadata"]["name"] == name).collect();
+        assert_eq!(found.len(), 1, "expected one {kind} {name}, found {}", found.len());
+        found.remove(0)
+    }
+
     /// The rendered NOTES.txt.
     pub fn notes(&self) -> &str {
         self.manifests.iter().find(|(path, _)| path.ends_with("NOTES.txt")).map(|(_, t)| t.as_str()).unwrap_or("")

@@ -24,8 +24,8 @@ fn exceptions(client: kube::Client, ns: &str) -> Api<DynamicObject> {
 async fn install_approvals(harness: &Harness, values: Value) -> Option<()> {
     let rendered = chart::render(values, "driftwarden-system")?.expect("the chart renders");
     let client = harness.client();
-    let policy = rendered.one("ValidatingAdmissionPolicy");
-    let binding = rendered.one("ValidatingAdmissionPolicyBinding");
+    let policy = rendered.named("ValidatingAdmissionPolicy", "driftwarden-approvals");
+    let binding = rendered.named("ValidatingAdmissionPolicyBinding", "driftwarden-approvals");
     let vaps = Api::<DynamicObject>::all_with(
         client.clone(),
         &ApiResource::erase::<k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy>(&()),
