@@ -65,6 +65,10 @@ const UNUSED_BY_THE_SCENARIO: &[(&str, &str, &str, &str)] = &[
     // neither patched nor re-read.
     ("get", "apps", "deployments", "verification of a fix"),
     ("patch", "apps", "deployments", "fixes"),
+    // Fixes made as a ServiceAccount: the scenario's policies name none (its install runs
+    // without the lockdown); the Namespaced install fixes as one, and tests/operator/tenancy.rs
+    // as several.
+    ("impersonate", "", "serviceaccounts", "fixes made as a ServiceAccount"),
     // PolicyReports (policyReports.enabled, on by default): published when the wgpolicyk8s.io
     // CRDs are installed, which the scenario's cluster does not have.
     ("get", "wgpolicyk8s.io", "policyreports", "PolicyReports"),
@@ -163,6 +167,8 @@ async fn run_as_the_chart(harness: &Harness, rendered: &chart::Rendered, clock: 
     let settings = OperatorSettings {
         namespace: ns.clone(),
         watch_namespaces: args_with(rendered, "--watch-namespace="),
+        require_service_account: args_with(rendered, "--require-service-account=") == ["true"],
+        default_service_account: args_with(rendered, "--default-service-account=").pop(),
         status_interval: Duration::from_millis(50),
         discovery_retry: Duration::from_millis(500),
         clock,
@@ -226,7 +232,20 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
             namespace,
             &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()),
         );
-        policies.create(&PostParams::default(), &serde_json::from_value(owners_policy(namespace, json!({})))?).await?;
+        // The chart requires a ServiceAccount: the policy fixes as `fixer`, which may
+        // patch ConfigMaps of its namespace.
+        let mut policy = owners_policy(namespace, json!({}));
+        policy["spec"]["serviceAccountName"] = json!("fixer");
+        policies.create(&PostParams::default(), &serde_json::from_value(policy)?).await?;
+        grant_service_account(
+            &harness,
+            namespace,
+            "fixer",
+            json!([
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"]}
+            ]),
+        )
+        .await;
     }
     let cluster_policies = Api::<DynamicObject>::all_with(
         harness.client(),
@@ -339,8 +358,11 @@ async fn the_default_chart_rbac_with_the_sink_secret_named_is_enough_and_every_u
     let ns = harness.ns().to_string();
     // The defaults, with the one thing they leave out on purpose: the sink's Secret (the
     // release namespace is the test namespace) and its loopback receiver.
+    // Its DriftPolicies name no ServiceAccount and fix as the operator, as an install
+    // upgraded without the lockdown does: the Namespaced install below fixes as one.
     let values = json!({"rbac": {"notificationSecrets": {"secrets": [{"names": ["hooks"]}]}},
-                        "notifications": {"allowedCIDRs": ["127.0.0.0/8"]}});
+                        "notifications": {"allowedCIDRs": ["127.0.0.0/8"]},
+                        "tenancy": {"requireServiceAccount": false}});
     let Some(rendered) = chart::render(values, &ns) else { return Ok(()) };
     let rendered = rendered.expect("the default values render");
 
@@ -535,7 +557,9 @@ async fn the_default_chart_rbac_serves_an_auto_campaign_fixing_its_findings() ->
     let harness = Harness::prepare().await;
     driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
-    let Some(rendered) = chart::render(json!({}), &ns) else { return Ok(()) };
+    let Some(rendered) = chart::render(json!({"tenancy": {"requireServiceAccount": false}}), &ns) else {
+        return Ok(());
+    };
     let rendered = rendered.expect("the default values render");
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
     for index in 0..3 {
@@ -609,7 +633,8 @@ async fn a_chart_enabling_recreate_grants_the_delete_a_recreation_needs() -> Res
     let harness = Harness::prepare().await;
     driftwarden_sandbox::require_sandbox!(harness.sandbox());
     let ns = harness.ns().to_string();
-    let values = json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["secrets"], "recreate": true}]}});
+    let values = json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["secrets"], "recreate": true}]},
+                        "tenancy": {"requireServiceAccount": false}});
     let Some(rendered) = chart::render(values, &ns) else { return Ok(()) };
     let rendered = rendered.expect("the Recreate values render");
     let secrets: Api<Secret> = Api::namespaced(harness.client(), &ns);

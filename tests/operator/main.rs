@@ -30,4 +30,5 @@ mod recreate;
 mod reports;
 mod sink_guard;
 mod support;
+mod tenancy;
 mod validation;

@@ -60,10 +60,20 @@ impl Harness {
 
     /// Starts the operator with `client`'s identity.
     pub fn start_operator_as(&mut self, client: Client) {
-        self.start_operator_inner(client, local_sinks());
+        self.start_operator_inner(client, local_sinks(), |_| {});
     }
 
-    fn start_operator_inner(&mut self, client: Client, notify: NotifySettings) {
+    /// Starts the operator with `client`'s identity and the settings `tweak` leaves.
+    pub fn start_operator_tweaked(&mut self, client: Client, tweak: impl FnOnce(&mut OperatorSettings)) {
+        self.start_operator_inner(client, local_sinks(), tweak);
+    }
+
+    fn start_operator_inner(
+        &mut self,
+        client: Client,
+        notify: NotifySettings,
+        tweak: impl FnOnce(&mut OperatorSettings),
+    ) {
         let (stop, stopped) = oneshot::channel::<()>();
         // The test namespace is the operator's: campaign sinks and cluster-wide exceptions
         // live there.
@@ -74,6 +84,8 @@ impl Harness {
             clock: self.clock.clone(),
             ..OperatorSettings::default()
         };
+        let mut settings = settings;
+        tweak(&mut settings);
         let services = operator::Services::with_notify(client.clone(), notify);
         self.services = Some(services.clone());
         self.task = Some(tokio::spawn(async move {
@@ -89,7 +101,7 @@ impl Harness {
     /// allow sinks on loopback addresses, where the tests' receivers listen).
     pub fn start_operator_with_notify(&mut self, notify: NotifySettings) {
         let client = self.cluster.client();
-        self.start_operator_inner(client, notify);
+        self.start_operator_inner(client, notify, |_| {});
     }
 
     /// The metrics of the operator started last.
@@ -315,13 +327,34 @@ pub async fn grant_approve(harness: &Harness, ns: &str, user: &str, privileged: 
 /// Grants `user` the RBAC `rules` in `ns` with a Role and RoleBinding named after `purpose`
 /// and the user. Granting twice is fine.
 pub async fn grant(harness: &Harness, ns: &str, user: &str, purpose: &str, rules: Value) {
+    let subject = json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user});
+    grant_to(harness, ns, subject, &format!("{purpose}-{user}"), rules).await;
+}
+
+/// Makes ServiceAccount `name` in `ns` (if missing) and grants it the RBAC `rules` there.
+pub async fn grant_service_account(harness: &Harness, ns: &str, name: &str, rules: Value) {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let account: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+    match Api::<ServiceAccount>::namespaced(harness.client(), ns).create(&PostParams::default(), &account).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 409 => {}
+        Err(error) => panic!("creating ServiceAccount {ns}/{name}: {error}"),
+    }
+    let subject = json!({"kind": "ServiceAccount", "name": name, "namespace": ns});
+    grant_to(harness, ns, subject, &format!("sa-{name}"), rules).await;
+}
+
+/// Grants `subject` the RBAC `rules` in `ns` with a Role and RoleBinding named `name`
+/// (made a valid name).
+async fn grant_to(harness: &Harness, ns: &str, subject: Value, name: &str, rules: Value) {
     use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-    let name = format!("{purpose}-{}", user.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    let name: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     let role: Role = serde_json::from_value(json!({"metadata": {"name": name}, "rules": rules})).unwrap();
     let binding: RoleBinding = serde_json::from_value(json!({
         "metadata": {"name": name},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
+        "subjects": [subject]
     }))
     .unwrap();
     let client = harness.client();
@@ -332,7 +365,7 @@ pub async fn grant(harness: &Harness, ns: &str, user: &str, purpose: &str, rules
         match result {
             Ok(()) => {}
             Err(kube::Error::Api(status)) if status.code == 409 => {}
-            Err(error) => panic!("granting {user} {purpose} in {ns}: {error}"),
+            Err(error) => panic!("granting {name} in {ns}: {error}"),
         }
     }
 }
