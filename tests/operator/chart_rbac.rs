@@ -278,6 +278,7 @@ async fn a_namespaced_install_fixes_drift_with_roles_only_and_no_cluster_wide_re
         shop.name(),
         "gadgets",
         json!({
+            "serviceAccountName": "fixer",
             "baselines": [{"match": {"apiVersion": "example.com/v1", "kind": "Gadget"}, "template": {"metadata": {"labels": {"x": "y"}}}}]
         }),
     );
