@@ -21,7 +21,8 @@
 //!
 //! `cargo bench --bench operator`; tune with `DW_BENCH_OBJECTS` (1000), `DW_BENCH_DRIFTS`
 //! (200), `DW_BENCH_RATE` (drifts per second, 50) and `DW_BENCH_OPERATOR` (`in-process` or
-//! `process`).
+//! `process`). With `DW_BENCH_SERVICE_ACCOUNT=1` the policy names a ServiceAccount, so every
+//! request of every fix impersonates it (what a fix made as the tenant costs).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -66,8 +67,31 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// The requests `user` made since the log was last cleared.
+/// Makes the ServiceAccount `fixer` in the operator's namespace, allowed to read and patch
+/// ConfigMaps everywhere: what a fix of the bench's policy needs, and no more.
+async fn fix_as_a_service_account(client: &kube::Client) -> Result<(), Error> {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    let params = PostParams::default();
+    let account: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": "fixer"}}))?;
+    Api::<ServiceAccount>::namespaced(client.clone(), NAMESPACE).create(&params, &account).await?;
+    let role: ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": "bench-fixer"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"]}]
+    }))?;
+    Api::<ClusterRole>::all(client.clone()).create(&params, &role).await?;
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "bench-fixer"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "bench-fixer"},
+        "subjects": [{"kind": "ServiceAccount", "name": "fixer", "namespace": NAMESPACE}]
+    }))?;
+    Api::<ClusterRoleBinding>::all(client.clone()).create(&params, &binding).await?;
+    Ok(())
+}
+
+/// The requests the operator made: as itself, and as the ServiceAccount it impersonates.
 fn requests_of(sandbox: &Sandbox, user: &str) -> Vec<RequestRecord> {
-    sandbox.requests().into_iter().filter(|r| r.user == user).collect()
+    sandbox.requests().into_iter().filter(|r| r.user == user || r.impersonator.as_deref() == Some(user)).collect()
 }
 
 /// `verb resource: count` for each kind of request.
@@ -193,20 +217,26 @@ async fn main() -> Result<(), Error> {
     let rss_loaded = rss_mib();
     let policies: Api<DynamicObject> =
         Api::all_with(client.clone(), &ApiResource::erase::<driftwarden::api::policy::ClusterDriftPolicy>(&()));
-    let policy: DynamicObject = serde_json::from_value(json!({
+    let mut policy = json!({
         "apiVersion": "driftwarden.dev/v1alpha1", "kind": "ClusterDriftPolicy",
         "metadata": {"name": "bench"},
         "spec": {"baselines": [{"match": {"apiVersion": "v1", "kind": "ConfigMap", "selector": {"matchLabels": {"app": "bench"}}},
                                 "template": {"metadata": {"labels": {"team": "shop"}}}}],
                  "remediation": {"circuitBreaker": {"maxDriftedPercent": 50}}}
-    }))?;
-    policies.create(&PostParams::default(), &policy).await?;
+    });
 
     // The operator runs as its own user, so that its requests can be counted apart, in a
     // namespace of its own that holds its ledger.
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     let namespace = serde_json::from_value(json!({"metadata": {"name": NAMESPACE}}))?;
     namespaces.create(&PostParams::default(), &namespace).await?;
+    let as_account = setting("DW_BENCH_SERVICE_ACCOUNT", 0) == 1;
+    if as_account {
+        fix_as_a_service_account(&client).await?;
+        policy["spec"]["serviceAccountRef"] = json!({"namespace": NAMESPACE, "name": "fixer"});
+    }
+    println!("fixes made as {}", if as_account { "ServiceAccount fixer (impersonated)" } else { "the operator" });
+    policies.create(&PostParams::default(), &serde_json::from_value(policy)?).await?;
     let identity = sandbox.add_user("driftwarden-bench", &["system:masters"]);
     let user = identity.user.name.clone();
     let operator = Operator::start(&sandbox, &identity).await?;

@@ -13,7 +13,7 @@ use tokio::process::Command;
 
 use crate::support::*;
 
-fn kubectl_binary() -> Option<PathBuf> {
+pub fn kubectl_binary() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("DRIFTWARDEN_KUBECTL").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(path));
     }

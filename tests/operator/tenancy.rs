@@ -202,6 +202,42 @@ async fn naming_a_service_account_needs_the_right_to_impersonate_it() -> Result<
     // Changing only metadata of a policy that names one is not checked.
     let labelled = json!({"metadata": {"labels": {"reviewed": "yes"}}});
     as_writer.patch("owners", &PatchParams::default(), &Patch::Merge(&labelled)).await?;
+
+    // The same through kubectl, as each of them (`--as`). The sandbox's OpenAPI documents
+    // carry no schemas, so kubectl's client-side validation is off; the server validates.
+    if let (Ok(sandbox), Some(kubectl)) = (harness.sandbox(), crate::kubectl_wait::kubectl_binary()) {
+        let dir = tempfile::tempdir()?;
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, serde_yaml::to_string(&sandbox.kubeconfig())?)?;
+        let mut manifest = serde_json::to_value(owners_as(&ns, Some("fixer")))?;
+        manifest["metadata"]["name"] = json!("by-kubectl");
+        let apply = |user: &str| {
+            let mut command = tokio::process::Command::new(&kubectl);
+            command
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .args([&format!("--as={user}"), "apply", "--validate=false", "-f", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true);
+            let mut child = command.spawn().expect("kubectl runs");
+            let body = serde_json::to_vec(&manifest).unwrap();
+            async move {
+                use tokio::io::AsyncWriteExt;
+                let mut stdin = child.stdin.take().expect("piped");
+                stdin.write_all(&body).await.expect("written");
+                drop(stdin);
+                child.wait_with_output().await.expect("kubectl ends")
+            }
+        };
+        let refused = apply(&writer).await;
+        let said = String::from_utf8_lossy(&refused.stderr).to_string();
+        assert!(!refused.status.success() && said.contains(&expected), "{said}");
+        let admitted = apply(&user).await;
+        let said = String::from_utf8_lossy(&admitted.stdout).to_string();
+        assert!(admitted.status.success() && said.contains("driftpolicy.driftwarden.dev/by-kubectl created"), "{said}");
+    }
     harness.stop().await;
     Ok(())
 }
