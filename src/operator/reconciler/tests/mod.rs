@@ -2,6 +2,7 @@
 //! server: each test plays the watch events and the outcomes of the reconciler's own
 //! requests, moves the clock by hand, and reads the effects it answers with.
 
+mod accounts;
 mod bounded;
 mod campaigns;
 mod containment;
