@@ -43,15 +43,13 @@ pub fn bounded_client(client: Client, limit: usize) -> Client {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-    use std::pin::Pin;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Poll};
 
     use http::Request;
     use tokio::sync::mpsc;
 
     use super::*;
+    use crate::operator::wrapped::answered_by;
 
     /// An API server that answers a request only when the test lets it, and tells which
     /// requests it has started on and how many it held at most at once.
@@ -63,16 +61,9 @@ mod tests {
         most: Arc<AtomicUsize>,
     }
 
-    impl tower_service::Service<Request<Body>> for Held {
-        type Response = Response<Body>;
-        type Error = kube::Error;
-        type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, kube::Error>> + Send>>;
-
-        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn call(&mut self, request: Request<Body>) -> Self::Future {
+    impl Held {
+        /// Answers a request once the test releases it.
+        fn answer(&self, request: Request<Body>) -> crate::operator::wrapped::Sent {
             let held = self.clone();
             Box::pin(async move {
                 let now = held.under_way.fetch_add(1, Ordering::SeqCst) + 1;
@@ -96,7 +87,8 @@ mod tests {
         let (started, mut starts) = mpsc::unbounded_channel();
         let held =
             Held { release: Arc::new(Semaphore::new(0)), started, under_way: Arc::default(), most: Arc::default() };
-        let client = bounded_client(Client::new(held.clone(), "default"), 2);
+        let server = held.clone();
+        let client = bounded_client(answered_by(move |request| server.answer(request)), 2);
         let requests: Vec<_> = (0..10)
             .map(|i| {
                 let client = client.clone();

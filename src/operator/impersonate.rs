@@ -71,40 +71,25 @@ impl Accounts {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-    use std::pin::Pin;
     use std::sync::{Arc, Mutex};
-    use std::task::{Context, Poll};
 
     use http::{Request, Response};
     use kube::client::Body;
 
     use super::*;
-
-    /// An API server that records the impersonation header of each request and answers 200.
-    #[derive(Clone, Default)]
-    struct Recording(Arc<Mutex<Vec<Option<String>>>>);
-
-    impl tower_service::Service<Request<Body>> for Recording {
-        type Response = Response<Body>;
-        type Error = kube::Error;
-        type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, kube::Error>> + Send>>;
-
-        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn call(&mut self, request: Request<Body>) -> Self::Future {
-            let user = request.headers().get(USER_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
-            self.0.lock().expect("not poisoned").push(user);
-            Box::pin(async { Ok(Response::new(Body::from(br#"{"kind":"Status","status":"Success"}"#.to_vec()))) })
-        }
-    }
+    use crate::operator::wrapped::answered_by;
 
     #[tokio::test]
     async fn requests_go_as_the_account_and_its_client_is_built_once() {
-        let server = Recording::default();
-        let mut accounts = Accounts::new(Client::new(server.clone(), "default"));
+        // An API server that records the impersonation header of each request.
+        let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+        let recorded = seen.clone();
+        let server = answered_by(move |request: Request<Body>| {
+            let user = request.headers().get(USER_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+            recorded.lock().expect("not poisoned").push(user);
+            Box::pin(async { Ok(Response::new(Body::from(br#"{"kind":"Status","status":"Success"}"#.to_vec()))) })
+        });
+        let mut accounts = Accounts::new(server);
         let fixer = ServiceAccountRef::new("shop", "fixer");
         let send = |client: Client| async move {
             client.send(Request::get("/api/v1/namespaces/shop/configmaps/x").body(Body::empty()).unwrap()).await
@@ -113,8 +98,7 @@ mod tests {
         send(accounts.client(None).unwrap()).await.unwrap();
         send(accounts.client(Some(&fixer)).unwrap()).await.unwrap();
         assert_eq!(accounts.kept(), 1, "one client per account, reused");
-        let seen = server.0.lock().unwrap().clone();
         let as_fixer = Some("system:serviceaccount:shop:fixer".to_string());
-        assert_eq!(seen, [as_fixer.clone(), None, as_fixer]);
+        assert_eq!(*seen.lock().unwrap(), [as_fixer.clone(), None, as_fixer]);
     }
 }

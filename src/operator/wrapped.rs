@@ -1,6 +1,7 @@
 //! A client that puts a step of its own around each request the operator sends, for the
-//! clients that count requests ([`super::metrics::counting_client`]) and that bound how
-//! many are under way ([`super::bounded::bounded_client`]).
+//! clients that count requests ([`super::metrics::counting_client`]), that bound how many
+//! are under way ([`super::bounded::bounded_client`]) and that impersonate a ServiceAccount
+//! ([`super::impersonate`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,30 +20,38 @@ where
     F: Fn(Client, Request<Body>) -> Sent + Clone + Send + 'static,
 {
     let namespace = client.default_namespace().to_string();
-    Client::new(Wrapped { client, step }, namespace)
+    Client::new(Stepped(move |request| step(client.clone(), request)), namespace)
 }
 
-#[derive(Clone)]
-struct Wrapped<F> {
-    client: Client,
-    step: F,
-}
-
-impl<F> tower_service::Service<Request<Body>> for Wrapped<F>
+/// A client whose API server is `answer`: each request it sends is answered by calling
+/// `answer`, for tests of the steps clients put around requests.
+#[cfg(test)]
+pub fn answered_by<F>(answer: F) -> Client
 where
-    F: Fn(Client, Request<Body>) -> Sent + Clone + Send + 'static,
+    F: Fn(Request<Body>) -> Sent + Clone + Send + 'static,
+{
+    Client::new(Stepped(answer), "default")
+}
+
+/// A service that answers each request by calling its function.
+#[derive(Clone)]
+struct Stepped<F>(F);
+
+impl<F> tower_service::Service<Request<Body>> for Stepped<F>
+where
+    F: Fn(Request<Body>) -> Sent + Clone + Send + 'static,
 {
     type Response = Response<Body>;
     type Error = kube::Error;
     type Future = Sent;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // The inner client buffers requests and waits for readiness in `send`; a step
-        // that makes requests wait does so in its own future.
+        // A wrapped client buffers requests and waits for readiness in `send`; a step that
+        // makes requests wait does so in its own future.
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        (self.step)(self.client.clone(), request)
+        (self.0)(request)
     }
 }
