@@ -6,6 +6,7 @@ use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, Val
 use kube::core::cel::cel::Program;
 use kube::core::cel::cel::common::ast::{EntryExpr, Expr, IdedExpr};
 
+use super::direct::Direct;
 use super::paths::{ObjectReads, rewrite};
 use crate::error::Reason;
 
@@ -24,6 +25,9 @@ pub struct Expression {
     /// The expression with its chains of selections from the request's objects read from
     /// variables of their own (see [`super::paths`]), if it has any.
     pub fast: Option<IdedExpr>,
+    /// The expression for direct evaluation on the request's JSON, if it is of the subset
+    /// [`super::direct`] knows.
+    pub direct: Option<Direct>,
 }
 
 /// Which of the request's variables other than the objects (see [`ObjectReads`])
@@ -72,7 +76,8 @@ impl Expression {
             objects.chains = chains;
             fast
         });
-        Expression { source: source.to_string(), program, uses, reads: Reads::of(source), objects, fast }
+        let direct = program.as_ref().ok().and_then(|p| Direct::compile(p.expression(), variables));
+        Expression { source: source.to_string(), program, uses, reads: Reads::of(source), objects, fast, direct }
     }
 }
 

@@ -4,9 +4,10 @@
 //! what an error means.
 
 use kube::core::cel::cel::{Context, Program, Value as Cel};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 
 use super::compile::{CompiledPolicy, Expression, FailurePolicy};
+use super::direct::{Found, Inputs};
 use super::values::map_of;
 use crate::error::Reason;
 
@@ -40,15 +41,46 @@ impl Findings {
     }
 }
 
-/// One evaluation's scope: the request's variables and `params`, and the variables
-/// evaluated so far.
-struct Activation<'p, 's> {
-    policy: &'p CompiledPolicy,
-    scope: Context<'s>,
-    variables: RefCell<Vec<Option<Result<Cel, String>>>>,
+/// The request's variables for the interpreter, built the first time an expression needs
+/// the interpreter: an evaluation whose expressions are all evaluated directly on the
+/// request's JSON (see [`super::direct`]) never converts the objects.
+pub struct RequestScope<'r> {
+    scope: OnceCell<Context<'r>>,
+    build: Box<dyn Fn() -> Context<'r> + 'r>,
 }
 
-impl<'p, 's> Activation<'p, 's> {
+impl<'r> RequestScope<'r> {
+    pub fn new(build: impl Fn() -> Context<'r> + 'r) -> Self {
+        Self { scope: OnceCell::new(), build: Box::new(build) }
+    }
+
+    fn get(&self) -> &Context<'r> {
+        self.scope.get_or_init(|| (self.build)())
+    }
+}
+
+/// One evaluation's scope: the request's objects as JSON, its variables for the
+/// interpreter and `params`, and the variables evaluated so far (each way).
+struct Activation<'a, 'r> {
+    policy: &'a CompiledPolicy,
+    inputs: Inputs<'a>,
+    request: &'a RequestScope<'r>,
+    params: Cel,
+    scope: OnceCell<Context<'a>>,
+    variables: RefCell<Vec<Option<Result<Cel, String>>>>,
+    direct: RefCell<Vec<Option<Option<Found<'a>>>>>,
+}
+
+impl<'a, 'r> Activation<'a, 'r> {
+    /// The interpreter's scope: the request's variables and `params`.
+    fn scope(&self) -> &Context<'a> {
+        self.scope.get_or_init(|| {
+            let mut scope = self.request.get().new_inner_scope();
+            scope.add_variable_from_value("params", self.params.clone());
+            scope
+        })
+    }
+
     fn variable(&self, index: usize) -> Result<Cel, String> {
         if let Some(done) = self.variables.borrow().get(index).cloned().flatten() {
             return done;
@@ -65,28 +97,52 @@ impl<'p, 's> Activation<'p, 's> {
         result
     }
 
-    /// Evaluates `expression`, which may read the variables before `limit`.
-    fn run(&self, expression: &Expression, limit: usize) -> Result<Cel, String> {
+    /// The variable `index` evaluated directly, for an expression that may read the
+    /// variables before `limit`; `None` when the interpreter must evaluate it.
+    fn direct_variable(&self, index: usize, limit: usize) -> Option<Found<'a>> {
+        if index >= limit {
+            return None;
+        }
+        if let Some(done) = self.direct.borrow().get(index).copied().flatten() {
+            return done;
+        }
+        let direct = self.policy.variables.get(index)?.1.direct.as_ref()?;
+        let found = direct.evaluate(&self.inputs, &|i| self.direct_variable(i, index));
+        if let Some(slot) = self.direct.borrow_mut().get_mut(index) {
+            *slot = Some(found);
+        }
+        found
+    }
+
+    /// Evaluates `expression`, which may read the variables before `limit`: directly on
+    /// the request's JSON when it can, else with the interpreter.
+    fn run(&self, expression: &'a Expression, limit: usize) -> Result<Cel, String> {
+        if let Some(direct) = &expression.direct
+            && let Some(found) = direct.evaluate(&self.inputs, &|i| self.direct_variable(i, limit))
+            && let Some(value) = found.to_cel()
+        {
+            return Ok(value);
+        }
         let program = expression.program.as_ref().map_err(Clone::clone)?;
         if expression.uses.iter().all(|&i| i >= limit) {
-            return execute(expression, program, &self.scope);
+            return execute(expression, program, self.scope());
         }
         let mut values = Vec::with_capacity(expression.uses.len());
         for &index in expression.uses.iter().filter(|&&i| i < limit) {
             let value = self.variable(index)?;
             values.push((self.policy.variables[index].0.as_str(), value));
         }
-        let mut scope = self.scope.new_inner_scope();
+        let mut scope = self.scope().new_inner_scope();
         scope.add_variable_from_value("variables", map_of(values));
         execute(expression, program, &scope)
     }
 
-    fn eval(&self, expression: &Expression) -> Result<Cel, String> {
+    fn eval(&self, expression: &'a Expression) -> Result<Cel, String> {
         self.run(expression, usize::MAX)
             .map_err(|e| format!("expression '{}' resulted in error: {e}", expression.source))
     }
 
-    fn eval_bool(&self, expression: &Expression) -> Result<bool, String> {
+    fn eval_bool(&self, expression: &'a Expression) -> Result<bool, String> {
         match self.eval(expression)? {
             Cel::Bool(b) => Ok(b),
             other => Err(format!(
@@ -109,11 +165,23 @@ fn execute(expression: &Expression, program: &Program, scope: &Context<'_>) -> R
     program.execute(scope).map_err(|e| e.to_string())
 }
 
-/// Evaluates `policy` in `request_scope` (the request's variables) with `params`.
-pub fn evaluate(policy: &CompiledPolicy, request_scope: &Context<'_>, params: Cel) -> Findings {
-    let mut scope = request_scope.new_inner_scope();
-    scope.add_variable_from_value("params", params);
-    let activation = Activation { policy, scope, variables: RefCell::new(vec![None; policy.variables.len()]) };
+/// Evaluates `policy` on the request's objects (`inputs`, and `request` for the
+/// interpreter) with `params`.
+pub fn evaluate<'a>(
+    policy: &'a CompiledPolicy,
+    inputs: Inputs<'a>,
+    request: &'a RequestScope<'_>,
+    params: Cel,
+) -> Findings {
+    let activation = Activation {
+        policy,
+        inputs,
+        request,
+        params,
+        scope: OnceCell::new(),
+        variables: RefCell::new(vec![None; policy.variables.len()]),
+        direct: RefCell::new(vec![None; policy.variables.len()]),
+    };
     let mut findings = Findings::default();
     for (name, condition) in &policy.match_conditions {
         match activation.eval_bool(condition) {

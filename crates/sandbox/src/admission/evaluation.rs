@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::authorizer;
 use super::compile::{CompiledPolicy, Reads};
-use super::evaluate::{self, Findings};
+use super::direct::Inputs;
+use super::evaluate::{self, Findings, RequestScope};
 use super::params::Params;
 use super::paths::{ObjectReads, Paths};
 use super::values::{map_of, string, strings, to_cel};
@@ -41,15 +42,20 @@ pub struct RequestEvaluation {
 impl Evaluation for RequestEvaluation {
     fn evaluate(self: Box<Self>) -> Verdict {
         let request = self.write.request(&self.user);
-        let scope = self.request_scope(&request);
+        let inputs = Inputs {
+            object: request.object,
+            old_object: request.old_object,
+            namespace_object: self.namespace.as_deref(),
+        };
+        let scope = RequestScope::new(|| self.request_scope(&request));
         let mut outcome = Outcome::default();
         for (policy, binding, params) in &self.policies {
             let findings = match params {
-                Params::Unused => guarded(policy, &scope, Cel::Null),
+                Params::Unused => guarded(policy, inputs, &scope, Cel::Null),
                 Params::Found(found) => {
                     let mut all = Findings::default();
                     for param in found {
-                        let one = guarded(policy, &scope, to_cel(param));
+                        let one = guarded(policy, inputs, &scope, to_cel(param));
                         all.violations.extend(one.violations);
                         all.annotations.extend(one.annotations);
                     }
@@ -112,12 +118,14 @@ impl RequestEvaluation {
 /// [`evaluate::evaluate`], with a panic inside an extension function turned into an
 /// evaluation error the failure policy decides on, so no expression can take the server
 /// down.
-fn guarded(policy: &CompiledPolicy, scope: &Context<'_>, params: Cel) -> Findings {
-    std::panic::catch_unwind(AssertUnwindSafe(|| evaluate::evaluate(policy, scope, params))).unwrap_or_else(|_| {
-        let mut findings = Findings::default();
-        findings.error(policy, format!("ValidatingAdmissionPolicy '{}' failed to evaluate", policy.name));
-        findings
-    })
+fn guarded(policy: &CompiledPolicy, inputs: Inputs<'_>, scope: &RequestScope<'_>, params: Cel) -> Findings {
+    std::panic::catch_unwind(AssertUnwindSafe(|| evaluate::evaluate(policy, inputs, scope, params))).unwrap_or_else(
+        |_| {
+            let mut findings = Findings::default();
+            findings.error(policy, format!("ValidatingAdmissionPolicy '{}' failed to evaluate", policy.name));
+            findings
+        },
+    )
 }
 
 /// The `request` variable.

@@ -15,6 +15,7 @@
 
 mod authorizer;
 mod compile;
+mod direct;
 mod evaluate;
 mod evaluation;
 mod matching;
