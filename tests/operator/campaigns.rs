@@ -547,12 +547,15 @@ async fn a_wave_that_fails_too_often_pauses_the_campaign_until_its_spec_changes(
         json!({"strategy": {"mode": "Auto", "waveSize": 2, "waveInterval": "1s", "pauseOnFailurePercent": 10}}),
     )
     .await;
-    let paused = wait_for(&campaigns(&harness), &name, "paused by failures", |c| {
+    // The pause and the findings' tally may be written in two status writes: b's finding
+    // closes once its fix is verified, whichever comes first.
+    let paused = wait_for(&campaigns(&harness), &name, "paused by failures, b fixed and a escalated", |c| {
         condition(c, "Ready").is_some_and(|(s, r)| s == "False" && r == "WaveFailureThresholdExceeded")
+            && c.data["status"]["findings"]["closed"] == 1
+            && c.data["status"]["findings"]["escalated"] == 1
     })
     .await;
-    assert_eq!(paused.data["status"]["findings"]["closed"], 1, "b was fixed; a failed: {:#}", paused.data["status"]);
-    assert_eq!(paused.data["status"]["findings"]["escalated"], 1);
+    assert_eq!(condition(&paused, "Ready").map(|(_, r)| r), Some("WaveFailureThresholdExceeded".to_string()));
     // A person looks, clears the cause and changes the spec: waves resume.
     harness.sandbox()?.faults().clear();
     campaigns(&harness)

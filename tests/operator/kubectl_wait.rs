@@ -55,7 +55,9 @@ async fn kubectl_wait_for_ready_follows_the_operator() -> Result<(), Box<dyn std
     };
 
     create_policy(&harness, owners_policy(&ns, json!({}))).await;
-    let ready = wait("driftpolicy/owners", "Ready", "30s").output().await.unwrap();
+    // A generous timeout: on a machine running the whole suite at once, listing can take
+    // seconds; the wait returns as soon as the condition is met.
+    let ready = wait("driftpolicy/owners", "Ready", "60s").output().await.unwrap();
     if !ready.status.success() {
         let policy = policies(&harness).get("owners").await?;
         let requests: Vec<String> = harness
