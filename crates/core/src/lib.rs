@@ -15,6 +15,7 @@
 //! - [`notification`]: what a notification says happened, and where it goes.
 //! - [`fuzzing`]: the fuzz entry points (the `fuzz/` crate's targets call them).
 
+pub mod admission;
 pub mod api;
 pub mod check;
 pub mod engine;

@@ -9,6 +9,7 @@
 //! - [`duration`]: the durations the resources hold, read without overflow;
 //! - [`labels`]: label keys, values and selectors, checked as the API server checks them.
 
+pub mod admission;
 pub mod campaign;
 pub mod common;
 pub mod conditions;

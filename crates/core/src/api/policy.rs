@@ -61,6 +61,11 @@ pub struct PolicySpec {
     /// Who is told, and how, when drift cannot be fixed automatically.
     #[serde(default)]
     pub escalation: EscalationSpec,
+    /// The same policy enforced by the API server before a drifting change is stored:
+    /// a ValidatingAdmissionPolicy generated from the templates. Absent: nothing is
+    /// generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission: Option<super::admission::AdmissionSpec>,
 }
 
 /// A partial object whose fields must hold on every selected live object.

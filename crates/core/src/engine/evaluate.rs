@@ -86,6 +86,33 @@ struct IgnoreTemplate {
     target: Option<TargetMatch>,
 }
 
+/// A template of a policy, as [`CompiledPolicy::parts`] hands it out.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplatePart<'p> {
+    /// Where it is written: `spec.resources[0]`, `spec.baselines[1].template`.
+    pub field: &'p str,
+    pub governs: Governs<'p>,
+    pub template: &'p Value,
+}
+
+/// What a template governs.
+#[derive(Debug, Clone, Copy)]
+pub enum Governs<'p> {
+    /// The one object a resource declares.
+    Resource(&'p ObjectKey),
+    /// Every object a baseline's match selects.
+    Baseline(&'p TargetMatch),
+}
+
+/// An ignore rule of a policy, as [`CompiledPolicy::parts`] hands it out.
+#[derive(Debug, Clone, Copy)]
+pub struct IgnorePart<'p> {
+    pub paths: &'p [PathPattern],
+    pub managers: &'p [String],
+    /// The objects it applies to; `None`: every object the policy governs.
+    pub target: Option<&'p TargetMatch>,
+}
+
 /// The drifts one template found on one object.
 #[derive(Serialize, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -428,6 +455,11 @@ impl CompiledPolicy {
         rules
     }
 
+    /// Compare rules without any ignore rule, with the policy's fingerprint key.
+    pub fn plain_rules(&self) -> CompareRules {
+        CompareRules::new(self.fingerprints.clone())
+    }
+
     /// The `(apiVersion, kind)` of everything this policy governs.
     pub fn kinds(&self) -> BTreeSet<(String, String)> {
         let resources = self.resources.iter().map(|r| (r.key.kind.api_version.clone(), r.key.kind.kind.clone()));
@@ -452,6 +484,28 @@ impl CompiledPolicy {
             .filter(move |b| b.target.api_version == api_version && b.target.kind == kind)
             .map(|b| &b.template);
         resources.chain(baselines)
+    }
+
+    /// Every template of the policy with what it governs and where it is written, and
+    /// every ignore rule (its paths, its managers, and the objects it applies to): what a
+    /// ValidatingAdmissionPolicy generated from the policy is made of.
+    pub fn parts(&self) -> (Vec<TemplatePart<'_>>, Vec<IgnorePart<'_>>) {
+        let resources = self.resources.iter().map(|r| TemplatePart {
+            field: &r.field,
+            governs: Governs::Resource(&r.key),
+            template: &r.template,
+        });
+        let baselines = self.baselines.iter().map(|b| TemplatePart {
+            field: &b.field,
+            governs: Governs::Baseline(&b.target),
+            template: &b.template,
+        });
+        let ignore = self
+            .ignore
+            .iter()
+            .map(|i| IgnorePart { paths: &i.paths, managers: &i.managers, target: i.target.as_ref() })
+            .collect();
+        (resources.chain(baselines).collect(), ignore)
     }
 
     /// The objects this policy declares in full (`spec.resources`), with their templates.

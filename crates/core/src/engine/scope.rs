@@ -130,6 +130,8 @@ pub fn builtin(api_version: &str, kind: &str) -> Option<Scope> {
 #[derive(Clone, Debug, Default)]
 pub struct Scopes {
     listed: HashMap<(String, String), Scope>,
+    /// The resource (plural) names listed, by `(group, kind)`.
+    plurals: HashMap<(String, String), String>,
 }
 
 /// Why an api-resources document could not be read.
@@ -168,6 +170,28 @@ impl Scopes {
         self.listed.get(&(group.to_string(), kind.to_string())).copied().or_else(|| builtin(api_version, kind))
     }
 
+    /// The resource name of a kind, as its URLs and admission rules name it: as listed,
+    /// else for a built-in kind the lower-case plural the API server gives it (`Ingress`:
+    /// `ingresses`, `NetworkPolicy`: `networkpolicies`, `Endpoints`: `endpoints`); `None`
+    /// for a kind that is neither, whose plural is never guessed.
+    pub fn plural(&self, api_version: &str, kind: &str) -> Option<String> {
+        let group = group_of(api_version);
+        if let Some(plural) = self.plurals.get(&(group.to_string(), kind.to_string())) {
+            return Some(plural.clone());
+        }
+        builtin(api_version, kind)?;
+        let lower = kind.to_ascii_lowercase();
+        Some(if lower == "endpoints" {
+            lower
+        } else if lower.ends_with(['s', 'x', 'z']) || lower.ends_with("ch") || lower.ends_with("sh") {
+            format!("{lower}es")
+        } else if let Some(stem) = lower.strip_suffix('y').filter(|stem| !stem.ends_with(['a', 'e', 'i', 'o', 'u'])) {
+            format!("{stem}ies")
+        } else {
+            format!("{lower}s")
+        })
+    }
+
     /// Records that `kind` of `group` has `scope`.
     pub fn insert(&mut self, group: &str, kind: &str, scope: Scope) {
         self.listed.insert((group.to_string(), kind.to_string()), scope);
@@ -202,6 +226,7 @@ impl Scopes {
             for resource in list.resources.into_iter().filter(|r| !r.name.contains('/')) {
                 let group = resource.group.unwrap_or_else(|| list_group.clone());
                 scopes.insert(&group, &resource.kind, Scope::of_namespaced(resource.namespaced));
+                scopes.plurals.insert((group, resource.kind), resource.name);
             }
         }
         Ok(scopes)
@@ -229,6 +254,30 @@ mod tests {
         assert_eq!(builtin("monitoring.coreos.com/v1", "ServiceMonitor"), None, "unknown, not guessed");
         assert_eq!(group_of("v1"), "");
         assert_eq!(group_of("apps/v1"), "apps");
+    }
+
+    #[test]
+    fn plurals_of_built_in_kinds_are_the_api_servers_and_others_are_never_guessed() {
+        let scopes = Scopes::default();
+        for (api_version, kind, plural) in [
+            ("v1", "ConfigMap", "configmaps"),
+            ("v1", "Endpoints", "endpoints"),
+            ("v1", "ComponentStatus", "componentstatuses"),
+            ("networking.k8s.io/v1", "Ingress", "ingresses"),
+            ("networking.k8s.io/v1", "IngressClass", "ingressclasses"),
+            ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
+            ("storage.k8s.io/v1", "StorageClass", "storageclasses"),
+            ("apps/v1", "Deployment", "deployments"),
+            ("driftwarden.dev/v1alpha1", "DriftPolicy", "driftpolicies"),
+        ] {
+            assert_eq!(scopes.plural(api_version, kind).as_deref(), Some(plural), "{kind}");
+        }
+        assert_eq!(scopes.plural("example.com/v1", "Gateway"), None, "unknown, not guessed");
+        let listed = Scopes::read_api_resources(
+            r#"{"groupVersion": "example.com/v1", "resources": [{"name": "gatewaies", "kind": "Gateway", "namespaced": true}]}"#,
+        )
+        .unwrap();
+        assert_eq!(listed.plural("example.com/v1", "Gateway").as_deref(), Some("gatewaies"), "as listed");
     }
 
     #[test]

@@ -100,6 +100,17 @@ pub fn read(object: &Value, cap: std::time::Duration) -> Result<ExceptionEntry, 
 }
 
 impl ExceptionEntry {
+    /// The objects the exception covers (within [`Self::selects`]' reach).
+    pub fn target(&self) -> &TargetMatch {
+        &self.target
+    }
+
+    /// The one namespace the exception reaches, or `None` when it lives in the operator's
+    /// namespace and reaches any its match selects.
+    pub fn pin<'a>(&'a self, operator_namespace: &str) -> Option<&'a str> {
+        (self.namespace != operator_namespace).then_some(self.namespace.as_str())
+    }
+
     /// What is wrong with an exception outside the operator's namespace whose match reaches
     /// other namespaces: it covers its own namespace only, so it is refused (it covers
     /// nothing) rather than silently narrowed.
