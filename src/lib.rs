@@ -19,7 +19,7 @@
 //! - [`quickstart`]: the objects `driftwarden sandbox --quickstart` loads.
 //! - [`cli`]: the command line; `main.rs` only parses and calls into it.
 
-pub use driftwarden_core::{api, check, engine, identity, keys, notification, openapi, reconcile};
+pub use driftwarden_core::{admission, api, check, engine, identity, keys, notification, openapi, reconcile};
 pub use driftwarden_sandbox as sandbox;
 
 pub mod argocd;

@@ -1,6 +1,7 @@
 //! The `driftwarden` command line. `main.rs` parses it; each subcommand lives in its own
 //! module and returns the process exit code.
 
+mod admission;
 mod check;
 mod diff;
 mod inventory;
@@ -59,6 +60,10 @@ pub enum Command {
     /// Run an in-memory Kubernetes API server on 127.0.0.1 with driftwarden's CRDs, and
     /// write a kubeconfig for kubectl.
     Sandbox(sandbox::SandboxArgs),
+    /// Prevention at admission: the ValidatingAdmissionPolicies generated from policies'
+    /// `spec.admission`.
+    #[command(subcommand)]
+    Admission(admission::AdmissionCommand),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -71,6 +76,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Diff(args) => diff::run(&args),
         Command::Inventory(args) => inventory::run(&args),
         Command::Sandbox(args) => sandbox::run_sandbox(args, crate::api::crds()),
+        Command::Admission(command) => admission::run(&command),
     }
 }
 

@@ -92,6 +92,7 @@ pub async fn diff(
                         object: result.target.clone(),
                         origin: None,
                         drift,
+                        admission: None,
                     });
                 }
             }

@@ -71,7 +71,8 @@ pub struct Generated {
     pub binding: Value,
     /// Governed paths not checked at admission, each with where it is written and why.
     pub skipped: Vec<(String, Skipped)>,
-    /// The paths checked: where each template is written, the path, and its class.
+    /// The paths checked: the template (named as its drifts name it, `resource …` or
+    /// `baseline …`), the path, and its class.
     pub checked: Vec<(String, String, RemediationClass)>,
 }
 
@@ -91,6 +92,26 @@ impl Generated {
             .iter()
             .any(|(f, pointer, _)| f == field && (pointer == path || within(pointer, path) || within(path, pointer)))
     }
+}
+
+/// The GitOps appliers exempt by default (the chart's `admission.exemptUsers`): Argo CD's
+/// application controller and Flux's kustomize and helm controllers, as their own
+/// installations name them.
+pub const DEFAULT_APPLIERS: &[&str] = &[
+    "system:serviceaccount:argocd:argocd-application-controller",
+    "system:serviceaccount:flux-system:kustomize-controller",
+    "system:serviceaccount:flux-system:helm-controller",
+];
+
+/// The users exempt from one policy's generated rules besides its own `exempt` list: the
+/// installation's (the operator, the GitOps appliers) and the ServiceAccount the
+/// policy's fixes are made as.
+pub fn exempt_users(installation: &[String], acts_as: Option<&crate::api::ServiceAccountRef>) -> Vec<String> {
+    let mut users = installation.to_vec();
+    users.extend(acts_as.map(crate::api::ServiceAccountRef::user_name));
+    users.sort();
+    users.dedup();
+    users
 }
 
 /// The label every generated object carries.
@@ -168,7 +189,7 @@ pub fn generate(source: &Source<'_>) -> Generated {
             };
             variables.extend(validation.0);
             validations.push(validation.1);
-            checked.push((part.field.to_string(), check.pointer, check.class));
+            checked.push((part.source.clone(), check.pointer, check.class));
         }
         let guards_delete =
             matches!(part.governs, Governs::Resource(_)) && source.admission.guards(RemediationClass::Create);
@@ -298,7 +319,7 @@ fn applies(policy: &PolicyKey, part: &TemplatePart<'_>, namespaced: bool) -> Str
             if let Some(namespace) = &policy.namespace {
                 tests.push(format!("request.namespace == {}", cel::string(namespace)));
             }
-            if let (Some(namespace), true) = (&key.namespace, namespaced) {
+            if let (Some(namespace), true, None) = (&key.namespace, namespaced, &policy.namespace) {
                 tests.push(format!("request.namespace == {}", cel::string(namespace)));
             }
             tests.join(" && ")

@@ -154,8 +154,10 @@ fn classes_choose_what_is_guarded() {
     assert!(messages[0].contains("/metadata/labels/team"));
     let rule = &generated.policy["spec"]["matchConstraints"]["resourceRules"][0];
     assert_eq!(rule["operations"], json!(["CREATE", "UPDATE"]), "Create is not guarded: deletion is free");
-    assert!(generated.checks("spec.resources[0]", "/metadata/labels/team"));
-    assert!(!generated.checks("spec.resources[0]", "/spec/replicas"));
+    assert!(generated.checks("resource Deployment shop/web", "/metadata/labels/team"));
+    assert!(generated.checks("resource Deployment shop/web", "/metadata/labels"), "a parent missing");
+    assert!(!generated.checks("resource Deployment shop/web", "/spec/replicas"));
+    assert!(!generated.checks("baseline other", "/metadata/labels/team"));
 }
 
 #[test]

@@ -55,13 +55,53 @@ pub fn run(input: &CheckInput) -> Result<Report, CheckError> {
         .map(|p| compile_loaded(p, &input.scopes, &input.fingerprints))
         .collect::<Result<Vec<_>, _>>()?;
     let manifests = load::manifests(&input.manifests, &input.namespace, &input.scopes)?;
-    Ok(evaluate(&compiled, &manifests))
+    let mut report = evaluate(&compiled, &manifests);
+    mark_admission(&mut report, &compiled, &input.scopes);
+    Ok(report)
+}
+
+/// Marks each violation a policy's `spec.admission` would act on when the change is
+/// written: the field is checked by the ValidatingAdmissionPolicy generated from the
+/// policy (as `driftwarden admission render` prints it).
+pub fn mark_admission(report: &mut Report, policies: &[CompiledPolicy], scopes: &Scopes) {
+    let resource_of = |api_version: &str, kind: &str| {
+        let namespaced = scopes.scope(api_version, kind)? == crate::engine::scope::Scope::Namespaced;
+        Some((scopes.plural(api_version, kind)?, namespaced))
+    };
+    let generated: BTreeMap<&str, (crate::api::admission::AdmissionAction, crate::admission::Generated)> = policies
+        .iter()
+        .filter_map(|policy| {
+            let admission = policy.admission.as_ref()?;
+            let key =
+                crate::keys::PolicyKey { namespace: policy.namespace.clone(), name: policy.short_name().to_string() };
+            let source = crate::admission::Source {
+                key: &key,
+                uid: None,
+                admission,
+                policy,
+                resource_of: &resource_of,
+                exempt_users: &[],
+                exceptions: &[],
+            };
+            Some((policy.name.as_str(), (admission.action, crate::admission::generate(&source))))
+        })
+        .collect();
+    // A declared object missing from the manifests (an empty path) is nothing admission
+    // sees: only what is written is.
+    for violation in &mut report.violations {
+        if let Some((action, generated)) = generated.get(violation.policy.as_str())
+            && !violation.drift.path.is_empty()
+            && generated.checks(&violation.source, &violation.drift.path)
+        {
+            violation.admission = Some(*action);
+        }
+    }
 }
 
 /// Compiles one loaded policy, naming it as `check` reports it, and checks the scope of
 /// each kind it names against `scopes`: a DriftPolicy naming a kind whose scope is not
 /// known is invalid, as its reach would be a guess.
-pub(crate) fn compile_loaded(
+pub fn compile_loaded(
     loaded: &LoadedPolicy,
     scopes: &Scopes,
     fingerprints: &FingerprintKey,
@@ -119,6 +159,7 @@ pub fn evaluate(policies: &[CompiledPolicy], manifests: &[Manifest]) -> Report {
                         object: result.target.clone(),
                         origin: origin.clone(),
                         drift: drift.clone(),
+                        admission: None,
                     });
                 }
             }

@@ -27,6 +27,11 @@ pub struct Violation {
     pub origin: Option<Origin>,
     #[serde(flatten)]
     pub drift: Drift,
+    /// What the API server would do with a change bringing this drift, under the
+    /// ValidatingAdmissionPolicy generated from the policy's `spec.admission`: `Deny`
+    /// (refused), `Warn` or `Audit`. Absent when admission does not check the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission: Option<crate::api::admission::AdmissionAction>,
 }
 
 /// Everything `check` found.
@@ -120,6 +125,15 @@ impl Report {
             let _ =
                 writeln!(out, "    live:    {}", v.drift.live.as_ref().map_or_else(|| "<absent>".to_string(), short));
             let _ = writeln!(out, "    policy {} ({}), {}", v.policy, v.source, place);
+            if let Some(action) = v.admission {
+                use crate::api::admission::AdmissionAction;
+                let said = match action {
+                    AdmissionAction::Deny => "refused at admission",
+                    AdmissionAction::Warn => "admitted with a warning",
+                    AdmissionAction::Audit => "admitted and audited",
+                };
+                let _ = writeln!(out, "    admission: {said} (spec.admission.action {action:?})");
+            }
         }
         let objects_with_violations = {
             let mut objects: Vec<_> = self.violations.iter().map(|v| &v.object).collect();
@@ -127,6 +141,14 @@ impl Report {
             objects.dedup();
             objects.len()
         };
+        let refused = self
+            .violations
+            .iter()
+            .filter(|v| v.admission == Some(crate::api::admission::AdmissionAction::Deny))
+            .count();
+        if refused > 0 {
+            let _ = writeln!(out, "{refused} of them refused at admission by a policy's spec.admission");
+        }
         let _ = writeln!(
             out,
             "{} violation{} in {} object{}; {} manifest{} checked against {} polic{}",
@@ -179,6 +201,7 @@ mod tests {
                 class: RemediationClass::Access,
                 attribution: None,
             },
+            admission: None,
         }
     }
 

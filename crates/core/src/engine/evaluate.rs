@@ -55,6 +55,8 @@ pub struct CompiledPolicy {
     baselines: Vec<BaselineTemplate>,
     ignore: Vec<IgnoreTemplate>,
     fingerprints: FingerprintKey,
+    /// `spec.admission`, as written.
+    pub admission: Option<crate::api::admission::AdmissionSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,10 +89,12 @@ struct IgnoreTemplate {
 }
 
 /// A template of a policy, as [`CompiledPolicy::parts`] hands it out.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TemplatePart<'p> {
     /// Where it is written: `spec.resources[0]`, `spec.baselines[1].template`.
     pub field: &'p str,
+    /// How drifts it finds name it ([`SourcedDrifts::source`]).
+    pub source: String,
     pub governs: Governs<'p>,
     pub template: &'p Value,
 }
@@ -242,6 +246,7 @@ pub fn compile(
             baselines,
             ignore,
             fingerprints: fingerprints.clone(),
+            admission: spec.admission.clone(),
         }),
         _ => Err(problems),
     }
@@ -455,6 +460,14 @@ impl CompiledPolicy {
         rules
     }
 
+    /// The policy's own name, without its namespace.
+    pub fn short_name(&self) -> &str {
+        match &self.namespace {
+            Some(_) => self.name.rsplit_once('/').map_or(self.name.as_str(), |(_, name)| name),
+            None => &self.name,
+        }
+    }
+
     /// Compare rules without any ignore rule, with the policy's fingerprint key.
     pub fn plain_rules(&self) -> CompareRules {
         CompareRules::new(self.fingerprints.clone())
@@ -492,11 +505,13 @@ impl CompiledPolicy {
     pub fn parts(&self) -> (Vec<TemplatePart<'_>>, Vec<IgnorePart<'_>>) {
         let resources = self.resources.iter().map(|r| TemplatePart {
             field: &r.field,
+            source: format!("resource {}", r.key),
             governs: Governs::Resource(&r.key),
             template: &r.template,
         });
         let baselines = self.baselines.iter().map(|b| TemplatePart {
             field: &b.field,
+            source: b.label.clone(),
             governs: Governs::Baseline(&b.target),
             template: &b.template,
         });
