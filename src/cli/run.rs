@@ -79,6 +79,16 @@ pub struct RunArgs {
     /// cluster, a tenant's policy then fixes only what the tenant's ServiceAccount may write.
     #[arg(long, env = "DRIFTWARDEN_REQUIRE_SERVICE_ACCOUNT", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub require_service_account: bool,
+    /// Act on policies' `spec.admission`: generate, keep and remove their
+    /// ValidatingAdmissionPolicies and bindings (needs write access to both; chart value
+    /// `admission.enabled`). Not available with `--watch-namespaces`.
+    #[arg(long, env = "DRIFTWARDEN_ADMISSION", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub admission: bool,
+    /// A user exempt from every generated admission policy (repeatable, or
+    /// comma-separated): give the operator's own user and the GitOps appliers'. Default:
+    /// Argo CD's application controller and Flux's kustomize and helm controllers.
+    #[arg(long = "admission-exempt-user", env = "DRIFTWARDEN_ADMISSION_EXEMPT_USERS", value_delimiter = ',', value_name = "USER")]
+    pub admission_exempt_users: Vec<String>,
 }
 
 /// Reads `--default-service-account`: a ServiceAccount name.
@@ -114,6 +124,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         max_exception_duration: args.max_exception_duration,
         default_service_account: args.default_service_account.clone(),
         require_service_account: args.require_service_account,
+        admission: args.admission,
+        admission_exempt_users: match args.admission_exempt_users.is_empty() {
+            true => OperatorSettings::default().admission_exempt_users,
+            false => args.admission_exempt_users.clone(),
+        },
         ..OperatorSettings::default()
     };
     runtime.block_on(async {
@@ -252,6 +267,25 @@ mod tests {
             "{shown}"
         );
     }
+    #[test]
+    fn admission_is_off_by_default_and_exempt_users_are_listed() {
+        let cli = Cli::try_parse_from(["run"]).unwrap();
+        assert!(!cli.run.admission && cli.run.admission_exempt_users.is_empty());
+        let cli = Cli::try_parse_from([
+            "run",
+            "--admission",
+            "--admission-exempt-user=system:serviceaccount:dw:driftwarden,system:serviceaccount:argocd:app",
+            "--admission-exempt-user",
+            "ci-bot",
+        ])
+        .unwrap();
+        assert!(cli.run.admission);
+        assert_eq!(
+            cli.run.admission_exempt_users,
+            ["system:serviceaccount:dw:driftwarden", "system:serviceaccount:argocd:app", "ci-bot"]
+        );
+    }
+
     #[test]
     fn the_tenancy_flags_are_off_by_default_and_a_bad_default_account_stops_the_start() {
         let cli = Cli::try_parse_from(["run"]).unwrap();

@@ -76,6 +76,12 @@ pub struct OperatorSettings {
     /// Whether a DriftPolicy that names no ServiceAccount, with no default either, is
     /// refused (`Ready=False`) rather than fixing as the operator.
     pub require_service_account: bool,
+    /// Whether policies' `spec.admission` is acted on: ValidatingAdmissionPolicies
+    /// generated, kept and removed (chart value `admission.enabled`).
+    pub admission: bool,
+    /// Users exempt from every generated admission policy: the operator itself and the
+    /// GitOps appliers (chart value `admission.exemptUsers`).
+    pub admission_exempt_users: Vec<String>,
     /// The clock every decision and timer reads.
     pub clock: Clock,
 }
@@ -99,6 +105,8 @@ impl Default for OperatorSettings {
             api_requests: 64,
             default_service_account: None,
             require_service_account: false,
+            admission: false,
+            admission_exempt_users: crate::admission::DEFAULT_APPLIERS.iter().map(|u| u.to_string()).collect(),
             clock: Clock::default(),
         }
     }

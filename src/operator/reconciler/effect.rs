@@ -86,6 +86,16 @@ pub enum Effect {
     /// a notification to a sink (with the notifier's retries). Answered by
     /// [`Outcome::Delivered`](super::Outcome::Delivered).
     Deliver { id: String, pending: Pending },
+    /// Apply (or, without objects, delete) a policy's generated ValidatingAdmissionPolicy
+    /// and binding. Answered by [`Outcome::AdmissionWritten`](super::Outcome::AdmissionWritten).
+    WriteAdmission(super::admission::AdmissionWrite),
+    /// Read whether externally managed admission objects exist and match. Answered by
+    /// [`Outcome::AdmissionChecked`](super::Outcome::AdmissionChecked).
+    CheckAdmission(super::admission::AdmissionWrite),
+    /// Delete generated admission objects (found by their label) whose name is not among
+    /// `keep`: their policy is gone. Answered by
+    /// [`Outcome::AdmissionSwept`](super::Outcome::AdmissionSwept).
+    SweepAdmission { keep: std::collections::BTreeSet<String> },
     /// Forget what was sent to sinks other than these, which policies and campaigns name.
     RetainSinks(std::collections::HashSet<crate::notification::SinkKey>),
 }

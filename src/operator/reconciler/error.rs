@@ -36,6 +36,12 @@ pub enum RequestError {
         #[source]
         source: kube::Error,
     },
+    /// Writing, reading or deleting the admission objects generated from a policy.
+    #[error("{source}")]
+    AdmissionWrite {
+        #[source]
+        source: kube::Error,
+    },
     /// The object's namespace does not fit its kind's scope: refused before any request.
     #[error("{0}")]
     Scope(String),
@@ -53,6 +59,7 @@ impl RequestError {
             Self::FreshRead { .. } => "FreshReadFailed",
             Self::LedgerWrite { .. } => "LedgerWriteFailed",
             Self::AccessReview { .. } => "AccessReviewFailed",
+            Self::AdmissionWrite { .. } => "AdmissionWriteFailed",
             Self::Scope(_) => "ScopeMismatch",
             Self::Internal(_) => "InternalError",
         }

@@ -217,6 +217,7 @@ impl Reconciler {
         };
         let named = kinds_of(&entry);
         self.policies.insert(key.clone(), entry);
+        self.admission.touch();
         // Kinds discovered before: their scope is known now.
         for kind in &named {
             if self.kinds.get(kind).is_some_and(|e| e.resource.is_some()) {
@@ -237,6 +238,7 @@ impl Reconciler {
     pub(super) fn remove_policy(&mut self, key: &PolicyKey) {
         if self.policies.remove(key).is_some() {
             info!(policy = %key, "policy deleted");
+            self.admission.touch();
             self.ledger.forget_policy(key, self.now);
             self.forget_unused_kinds();
         }
@@ -257,12 +259,14 @@ impl Reconciler {
             warn!(exception = %format!("{}/{name}", namespace.clone().unwrap_or_default()), "invalid exception: {problem}");
         }
         self.exceptions.insert((namespace.unwrap_or_default(), name), entry);
+        self.admission.touch();
         self.reevaluate_all();
     }
 
     pub(super) fn remove_exception(&mut self, namespace: String, name: String) {
         self.exception_status.remove(&(namespace.clone(), name.clone()));
         if self.exceptions.remove(&(namespace, name)).is_some() {
+            self.admission.touch();
             self.reevaluate_all();
         }
     }

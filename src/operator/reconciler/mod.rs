@@ -22,6 +22,7 @@
 //! - [`campaigns`], [`checks`], [`exception_status`], [`reports`]: campaigns and their
 //!   Findings, identity checks, exception status, PolicyReports.
 
+mod admission;
 mod announce;
 mod campaigns;
 mod checks;
@@ -48,6 +49,7 @@ use kube::api::ApiResource;
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
+pub use admission::{AdmissionWrite, External};
 pub use contain::panic_message;
 pub use effect::{Announcement, ApprovalReview, CampaignFix, Effect, EventType, FindingWrite, OwnResource};
 pub use error::RequestError;
@@ -136,6 +138,12 @@ pub enum Outcome {
     PolicyReportWritten(Option<String>, reports::Written),
     /// A bucket of the ledger was written (or not).
     LedgerWritten { index: usize, serial: u64, result: Result<(), RequestError> },
+    /// A policy's admission objects were applied or deleted (or not).
+    AdmissionWritten { write: admission::AdmissionWrite, result: Result<(), RequestError> },
+    /// Externally managed admission objects were read.
+    AdmissionChecked { write: admission::AdmissionWrite, result: Result<admission::External, RequestError> },
+    /// Admission objects of deleted policies were removed: how many.
+    AdmissionSwept(Result<usize, RequestError>),
     /// An announcement from the ledger was delivered (or not).
     Delivered { id: String, delivery: Delivery },
     /// A delivery to a sink told something of its configuration: it delivered, or the
@@ -268,6 +276,8 @@ pub struct Reconciler {
     sinks: std::collections::HashMap<crate::notification::SinkKey, crate::reconcile::sinks::SinkHealth>,
     /// The installation's key of Secret fingerprints: every policy is compiled with it.
     fingerprints: FingerprintKey,
+    /// The admission objects generated from policies.
+    admission: admission::Admission,
 }
 
 impl Reconciler {
@@ -310,6 +320,7 @@ impl Reconciler {
             approval_policy: campaigns::approvals::PolicyCheck::default(),
             sinks: std::collections::HashMap::new(),
             fingerprints,
+            admission: admission::Admission::default(),
         }
     }
 
@@ -331,6 +342,7 @@ impl Reconciler {
             Input::Tick => self.on_tick(),
             Input::Resync => {
                 debug!("periodic resync");
+                self.admission.refresh();
                 self.reevaluate_all();
             }
         }
@@ -374,6 +386,7 @@ impl Reconciler {
                     }
                 }
                 self.mark_policies_of(&kind);
+                self.admission.touch();
             }
             Outcome::Fixed { key, fixed, result, denied, started, attempt } => {
                 let span = fixes::fix_span(&key, &fixed, attempt);
@@ -394,6 +407,9 @@ impl Reconciler {
             Outcome::LedgerWritten { index, serial, result } => self.on_ledger_written(index, serial, result),
             Outcome::Delivered { id, delivery } => self.on_delivered(&id, delivery),
             Outcome::SinkChecked { sink, health } => self.on_sink_checked(sink, health),
+            Outcome::AdmissionWritten { write, result } => self.on_admission_written(write, result),
+            Outcome::AdmissionChecked { write, result } => self.on_admission_checked(write, result),
+            Outcome::AdmissionSwept(result) => self.on_admission_swept(result),
             Outcome::StatusWritten(key, result) => {
                 self.writing_status.remove(&key);
                 let Some(policy) = self.policies.get_mut(&key) else { return };
@@ -419,6 +435,7 @@ impl Reconciler {
             .any(|e| e.cover.expires_at > self.last_tick && e.cover.expires_at <= now);
         self.last_tick = now;
         if expired {
+            self.admission.touch();
             self.reevaluate_all();
         }
         // Deferred fixes are looked at again (a window may have opened, a minute passed),
@@ -459,6 +476,7 @@ impl Reconciler {
         self.check_approval_policy(now);
         self.flush_campaigns(now);
         self.flush_exceptions(now);
+        self.flush_admission(now);
         self.flush_ledger(now);
     }
 

@@ -271,6 +271,38 @@ impl Runtime {
             }
             Effect::Publish(announcement) => drop(self.publish(announcement)),
             Effect::RetainSinks(used) => self.notifier.retain_sinks(&used),
+            Effect::WriteAdmission(write) => {
+                let manager = self.settings.field_manager.clone();
+                let (sent, failed) = (sender(&tx), write.clone());
+                spawn(
+                    Box::pin(async move {
+                        let result = requests::write_admission(client, &write, &manager).await;
+                        sent(Outcome::AdmissionWritten { write, result });
+                    }),
+                    Box::new(move |panic| {
+                        send(Outcome::AdmissionWritten { write: failed, result: Err(RequestError::Internal(panic)) })
+                    }),
+                );
+            }
+            Effect::CheckAdmission(write) => {
+                let (sent, failed) = (sender(&tx), write.clone());
+                spawn(
+                    Box::pin(async move {
+                        let result = requests::check_admission(client, &write).await;
+                        sent(Outcome::AdmissionChecked { write, result });
+                    }),
+                    Box::new(move |panic| {
+                        send(Outcome::AdmissionChecked { write: failed, result: Err(RequestError::Internal(panic)) })
+                    }),
+                );
+            }
+            Effect::SweepAdmission { keep } => {
+                let sent = sender(&tx);
+                spawn(
+                    Box::pin(async move { sent(Outcome::AdmissionSwept(requests::sweep_admission(client, &keep).await)) }),
+                    Box::new(move |panic| send(Outcome::AdmissionSwept(Err(RequestError::Internal(panic))))),
+                );
+            }
             Effect::WriteLedger(write) => {
                 let namespace = self.settings.namespace.clone();
                 let (sent, index, serial) = (sender(&tx), write.index, write.serial);

@@ -14,7 +14,9 @@ use crate::api::finding::{Finding, FindingStatus};
 use crate::api::policy::{ClusterDriftPolicy, DriftPolicy, PolicyStatus};
 use crate::keys::{KindKey, ObjectKey, PolicyKey};
 use crate::operator::ledger::{self, BucketWrite};
-use crate::operator::reconciler::{ApprovalReview, FindingWrite, ReportError, RequestError, Served, Written};
+use crate::operator::reconciler::{
+    AdmissionWrite, ApprovalReview, External, FindingWrite, ReportError, RequestError, Served, Written,
+};
 use crate::operator::watch;
 use crate::reconcile::policy_report::{API_VERSION, MANAGED_BY, REPORT_NAME, ReportBody, report_kind};
 
@@ -273,4 +275,99 @@ pub(super) async fn approval_policy_installed(client: Client, name: &str) -> Res
     let policy = policies.get_opt(name).await.map_err(read)?;
     let binding = bindings.get_opt(name).await.map_err(read)?;
     Ok(policy.is_some() && binding.is_some())
+}
+
+/// The APIs of generated admission policies and their bindings.
+fn admission_apis(client: Client) -> (Api<DynamicObject>, Api<DynamicObject>) {
+    let policies = ApiResource::erase::<ValidatingAdmissionPolicy>(&());
+    let bindings = ApiResource::erase::<ValidatingAdmissionPolicyBinding>(&());
+    (Api::all_with(client.clone(), &policies), Api::all_with(client, &bindings))
+}
+
+/// Deletes `name` from `api`; a missing object is fine.
+async fn delete_if_there(api: &Api<DynamicObject>, name: &str) -> Result<(), kube::Error> {
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Applies a policy's generated ValidatingAdmissionPolicy, then its binding (server-side
+/// apply under `manager`); without objects, deletes the binding, then the policy.
+pub(super) async fn write_admission(client: Client, write: &AdmissionWrite, manager: &str) -> Result<(), RequestError> {
+    let (policies, bindings) = admission_apis(client);
+    let failed = |source| RequestError::AdmissionWrite { source };
+    let Some((policy, binding)) = &write.objects else {
+        delete_if_there(&bindings, &write.name).await.map_err(failed)?;
+        return delete_if_there(&policies, &write.name).await.map_err(failed);
+    };
+    let params = PatchParams::apply(manager).force();
+    policies.patch(&write.name, &params, &Patch::Apply(policy)).await.map_err(failed)?;
+    bindings.patch(&write.name, &params, &Patch::Apply(binding)).await.map_err(failed)?;
+    Ok(())
+}
+
+/// Whether `live` holds everything `wanted` says (fields the API server defaults may be
+/// there besides); lists item by item, of the same length.
+fn holds(live: &Value, wanted: &Value) -> bool {
+    match (live, wanted) {
+        (Value::Object(live), Value::Object(wanted)) => {
+            wanted.iter().all(|(field, value)| live.get(field).is_some_and(|l| holds(l, value)))
+        }
+        (Value::Array(live), Value::Array(wanted)) => {
+            live.len() == wanted.len() && live.iter().zip(wanted).all(|(l, w)| holds(l, w))
+        }
+        (live, wanted) => live == wanted,
+    }
+}
+
+/// Reads externally managed admission objects and compares them with what the policy
+/// generates.
+pub(super) async fn check_admission(client: Client, write: &AdmissionWrite) -> Result<External, RequestError> {
+    let (policies, bindings) = admission_apis(client);
+    let failed = |source| RequestError::AdmissionWrite { source };
+    let Some((policy, binding)) = &write.objects else { return Ok(External::Matches) };
+    let mut missing = Vec::new();
+    let mut differ = Vec::new();
+    for (api, wanted, kind) in
+        [(&policies, policy, "ValidatingAdmissionPolicy"), (&bindings, binding, "ValidatingAdmissionPolicyBinding")]
+    {
+        match api.get_opt(&write.name).await.map_err(failed)? {
+            None => missing.push(format!("{kind} {}", write.name)),
+            Some(live) => {
+                let live = serde_json::to_value(&live).unwrap_or_default();
+                let spec = |o: &Value| o.get("spec").cloned().unwrap_or(Value::Null);
+                if !holds(&spec(&live), &spec(wanted)) {
+                    differ.push(format!("{kind} {}", write.name));
+                }
+            }
+        }
+    }
+    Ok(match (missing.is_empty(), differ.is_empty()) {
+        (false, _) => External::Missing(format!("missing: {}", missing.join(", "))),
+        (true, false) => External::Differs(format!("the spec of {} differs from the policy's", differ.join(", "))),
+        (true, true) => External::Matches,
+    })
+}
+
+/// Deletes the generated admission objects (found by their label) not named in `keep`;
+/// answers how many pairs went.
+pub(super) async fn sweep_admission(
+    client: Client,
+    keep: &std::collections::BTreeSet<String>,
+) -> Result<usize, RequestError> {
+    let (policies, bindings) = admission_apis(client);
+    let failed = |source| RequestError::AdmissionWrite { source };
+    let selector = ListParams::default().labels(crate::admission::GENERATED_LABEL);
+    let mut names = std::collections::BTreeSet::new();
+    for api in [&policies, &bindings] {
+        let listed = api.list_metadata(&selector).await.map_err(failed)?;
+        names.extend(listed.items.into_iter().filter_map(|o| o.metadata.name).filter(|n| !keep.contains(n)));
+    }
+    for name in &names {
+        delete_if_there(&bindings, name).await.map_err(failed)?;
+        delete_if_there(&policies, name).await.map_err(failed)?;
+    }
+    Ok(names.len())
 }

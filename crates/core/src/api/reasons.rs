@@ -46,6 +46,10 @@ pub mod types {
     /// the last notification (`True`), or its configuration refused it (`False`, the reason
     /// says why). Absent until a notification was sent, and without a sink.
     pub const NOTIFICATION_SINK_READY: &str = "NotificationSinkReady";
+    /// DriftPolicy, ClusterDriftPolicy with `spec.admission`: the generated
+    /// ValidatingAdmissionPolicy and binding are in place (or, managed externally, exist and
+    /// match).
+    pub const ADMISSION_READY: &str = "AdmissionReady";
 
     /// Every condition type.
     pub const ALL: &[&str] = &[
@@ -64,6 +68,7 @@ pub mod types {
         COVERS_NOTHING,
         EXPIRING_SOON,
         NOTIFICATION_SINK_READY,
+        ADMISSION_READY,
     ];
 }
 
@@ -94,6 +99,24 @@ pub const ADMISSION_POLICY_INSTALLED: &str = "AdmissionPolicyInstalled";
 pub const ADMISSION_POLICY_MISSING: &str = "AdmissionPolicyMissing";
 /// Whether the approvals admission policy is installed could not be read.
 pub const ADMISSION_POLICY_UNREADABLE: &str = "AdmissionPolicyUnreadable";
+/// The policy's admission objects are in place and check every governed field.
+pub const ADMISSION_ENFORCED: &str = "AdmissionEnforced";
+/// The policy's admission objects are in place, but some governed fields cannot be checked
+/// at admission: the message lists them, and the operator keeps healing them.
+pub const PARTIAL_COVERAGE: &str = "PartialCoverage";
+/// Nothing the policy governs can be checked at admission: no objects are generated.
+pub const NOTHING_TO_CHECK: &str = "NothingToCheck";
+/// The API server refused the generated admission objects (the message says why); the
+/// runtime part of the policy keeps working.
+pub const ADMISSION_REFUSED: &str = "AdmissionRefused";
+/// Admission objects are managed externally, and the API server holds none for the policy.
+pub const ADMISSION_OBJECTS_MISSING: &str = "AdmissionObjectsMissing";
+/// Admission objects are managed externally, and those the API server holds differ from
+/// what `driftwarden admission render` prints for the policy.
+pub const ADMISSION_OBJECTS_DIFFER: &str = "AdmissionObjectsDiffer";
+/// This installation does not generate admission objects: it runs without admission
+/// (chart value `admission.enabled`), or namespaced, without cluster-wide grants.
+pub const ADMISSION_UNAVAILABLE: &str = "AdmissionUnavailable";
 /// An approval was given for a fix of another class than the finding's fix now is.
 pub const APPROVAL_LAPSED: &str = "ApprovalLapsed";
 /// A Finding names a campaign but is not one the operator wrote: it is ignored.
