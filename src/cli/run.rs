@@ -87,7 +87,12 @@ pub struct RunArgs {
     /// A user exempt from every generated admission policy (repeatable, or
     /// comma-separated): give the operator's own user and the GitOps appliers'. Default:
     /// Argo CD's application controller and Flux's kustomize and helm controllers.
-    #[arg(long = "admission-exempt-user", env = "DRIFTWARDEN_ADMISSION_EXEMPT_USERS", value_delimiter = ',', value_name = "USER")]
+    #[arg(
+        long = "admission-exempt-user",
+        env = "DRIFTWARDEN_ADMISSION_EXEMPT_USERS",
+        value_delimiter = ',',
+        value_name = "USER"
+    )]
     pub admission_exempt_users: Vec<String>,
 }
 

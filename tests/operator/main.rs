@@ -2,6 +2,7 @@
 //! escalate.
 
 // Shared with tests/chart.rs, which uses all of it.
+mod admission;
 mod approvals_admission;
 mod argocd_health;
 mod campaigns;

@@ -306,9 +306,9 @@ impl ApiError {
                     d.causes
                         .iter()
                         .map(|c| StatusCause {
-                            field: Some(c.field.clone()),
+                            field: Some(c.field.clone()).filter(|f| !f.is_empty()),
                             message: Some(c.full_message()),
-                            reason: Some(c.kind.as_str().to_string()),
+                            reason: Some(c.kind.as_str().to_string()).filter(|r| !r.is_empty()),
                         })
                         .collect()
                 }),

@@ -18,15 +18,17 @@ use crate::api::admission::AdmissionManagement;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::conditions::{ConditionSpec, ConditionStatus, remove_condition, set_condition};
-use crate::api::reasons::types;
 use crate::api::reasons;
+use crate::api::reasons::types;
 use crate::engine::backoff::Backoff;
 use crate::keys::{KindKey, PolicyKey};
 
 /// A refused or failed write is tried again after 1 s, 2 s … up to 5 min.
 const WRITE_BACKOFF: Backoff = Backoff::new(std::time::Duration::from_secs(1), std::time::Duration::from_secs(300));
 
-/// How often externally managed admission objects are read again.
+/// How often externally managed admission objects are read again: while they are missing
+/// or differ (a GitOps sync is likely under way), and once they match.
+const EXTERNAL_RECHECK_SOON: SignedDuration = SignedDuration::from_secs(5);
 const EXTERNAL_RECHECK: SignedDuration = SignedDuration::from_secs(60);
 
 /// At most this many unchecked paths are named in the condition's message.
@@ -132,9 +134,13 @@ impl Reconciler {
             .map(|(k, _)| k.clone())
             .collect();
         let unavailable = if !self.settings.admission {
-            Some("this installation does not generate admission objects: the operator runs without --admission (chart value admission.enabled)")
+            Some(
+                "this installation does not generate admission objects: the operator runs without --admission (chart value admission.enabled)",
+            )
         } else if !self.settings.watch_namespaces.is_empty() {
-            Some("this installation is namespaced (--watch-namespaces) and holds no cluster-wide grants, which admission objects need")
+            Some(
+                "this installation is namespaced (--watch-namespaces) and holds no cluster-wide grants, which admission objects need",
+            )
         } else {
             None
         };
@@ -166,8 +172,7 @@ impl Reconciler {
             self.flush_policy_admission(key, now);
         }
         // Policies gone, or without spec.admission any more: their objects go.
-        let gone: Vec<PolicyKey> =
-            self.admission.states.keys().filter(|k| !wanting.contains(k)).cloned().collect();
+        let gone: Vec<PolicyKey> = self.admission.states.keys().filter(|k| !wanting.contains(k)).cloned().collect();
         for key in gone {
             self.admission_condition(&key, None);
             self.remove_admission(&key);
@@ -233,11 +238,8 @@ impl Reconciler {
             exempt_users: &exempt,
             exceptions: &excepted,
         });
-        let unchecked: Vec<String> = generated
-            .skipped
-            .iter()
-            .map(|(field, s)| format!("{field}{} ({})", s.pointer, s.why))
-            .collect();
+        let unchecked: Vec<String> =
+            generated.skipped.iter().map(|(field, s)| format!("{field}{} ({})", s.pointer, s.why)).collect();
         let checked = generated.checked.len();
         let state = self.admission.states.entry(key.clone()).or_default();
         state.name = generated.name.clone();
@@ -349,7 +351,8 @@ impl Reconciler {
         let now = self.now;
         let Some(state) = self.admission.states.get_mut(&write.policy) else { return };
         state.in_flight = false;
-        state.next_check = Some(now + EXTERNAL_RECHECK);
+        let matches = matches!(result, Ok(External::Matches));
+        state.next_check = Some(now + if matches { EXTERNAL_RECHECK } else { EXTERNAL_RECHECK_SOON });
         let render = "; `driftwarden admission render` prints what the policy generates";
         let condition = match result {
             Ok(External::Matches) => {

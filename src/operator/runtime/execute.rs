@@ -299,7 +299,9 @@ impl Runtime {
             Effect::SweepAdmission { keep } => {
                 let sent = sender(&tx);
                 spawn(
-                    Box::pin(async move { sent(Outcome::AdmissionSwept(requests::sweep_admission(client, &keep).await)) }),
+                    Box::pin(
+                        async move { sent(Outcome::AdmissionSwept(requests::sweep_admission(client, &keep).await)) },
+                    ),
                     Box::new(move |panic| send(Outcome::AdmissionSwept(Err(RequestError::Internal(panic))))),
                 );
             }

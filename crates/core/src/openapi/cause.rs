@@ -21,6 +21,8 @@ pub enum CauseType {
     FieldValueNotSupported,
     /// A server-side apply would change a field another field manager owns.
     FieldManagerConflict,
+    /// No type: a cause that carries only a message (an admission policy's denial).
+    Unstated,
 }
 
 impl CauseType {
@@ -36,6 +38,7 @@ impl CauseType {
             CauseType::FieldValueForbidden => "FieldValueForbidden",
             CauseType::FieldValueNotSupported => "FieldValueNotSupported",
             CauseType::FieldManagerConflict => "FieldManagerConflict",
+            CauseType::Unstated => "",
         }
     }
 
@@ -50,7 +53,7 @@ impl CauseType {
             CauseType::FieldValueDuplicate => "Duplicate value",
             CauseType::FieldValueForbidden => "Forbidden",
             CauseType::FieldValueNotSupported => "Unsupported value",
-            CauseType::FieldManagerConflict => return None,
+            CauseType::FieldManagerConflict | CauseType::Unstated => return None,
         })
     }
 }

@@ -100,6 +100,15 @@ impl Outcome {
         let denial = self.denial.map(|(message, violation)| {
             let mut error = ApiError::forbidden(&request.kind.group_resource(), request.name, "");
             error.reason = violation.reason;
+            // The API server names the denial as a cause with no field as well: kubectl
+            // prints an Invalid status by its causes (`… is invalid: : ValidatingAdmission…`).
+            if let Some(details) = error.details.as_mut() {
+                details.causes.push(crate::error::FieldCause::new(
+                    crate::error::CauseType::Unstated,
+                    "",
+                    message.clone(),
+                ));
+            }
             error.message = message;
             error
         });
