@@ -688,3 +688,54 @@ fn fixes_are_made_as_a_service_account_the_author_may_impersonate() {
 fn rendered_with(values: Value) -> Rendered {
     rendered(values).expect("the chart tests run")
 }
+
+#[test]
+fn admission_is_off_by_default_and_when_enabled_grants_only_admission_policy_writes() {
+    let Some(rendered) = rendered(json!({})) else { return };
+    let args = |rendered: &Rendered| -> Vec<String> {
+        let deployment = rendered.one("Deployment");
+        let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].as_array().unwrap().clone();
+        args.iter().filter_map(Value::as_str).filter(|a| a.starts_with("--admission")).map(str::to_string).collect()
+    };
+    let admission_writes = |rendered: &Rendered| -> Vec<String> {
+        let role = rendered.named("ClusterRole", "driftwarden");
+        let rules: Vec<PolicyRule> = serde_json::from_value(role["rules"].clone()).unwrap();
+        rules
+            .iter()
+            .filter(|r| r.api_groups.iter().flatten().any(|g| g == "admissionregistration.k8s.io"))
+            .filter(|r| r.verbs.iter().any(|v| v == "patch"))
+            .flat_map(|r| r.resources.clone().unwrap_or_default())
+            .collect()
+    };
+    assert!(args(&rendered).is_empty(), "off by default");
+    assert!(admission_writes(&rendered).is_empty(), "no write access to admission policies by default");
+
+    let enabled = rendered_with(json!({"admission": {"enabled": true}}));
+    assert_eq!(
+        args(&enabled),
+        [
+            "--admission=true",
+            "--admission-exempt-user=system:serviceaccount:driftwarden-system:driftwarden",
+            "--admission-exempt-user=system:serviceaccount:argocd:argocd-application-controller",
+            "--admission-exempt-user=system:serviceaccount:flux-system:kustomize-controller",
+            "--admission-exempt-user=system:serviceaccount:flux-system:helm-controller",
+        ],
+        "the operator itself and the GitOps appliers are exempt"
+    );
+    assert_eq!(admission_writes(&enabled), ["validatingadmissionpolicies", "validatingadmissionpolicybindings"]);
+    let render_default = driftwarden::admission::DEFAULT_APPLIERS;
+    assert!(args(&enabled)[2..].iter().zip(render_default).all(|(arg, user)| arg.ends_with(user)), "render agrees");
+
+    // Namespaced: no cluster-wide grant; the operator is told, and its policies say so.
+    let namespaced =
+        rendered_with(json!({"admission": {"enabled": true}, "rbac": {"scope": "Namespaced", "namespaces": ["shop"]}}));
+    assert_eq!(args(&namespaced)[0], "--admission=true");
+    let grants_admission = |role: &Value| {
+        let rules: Vec<PolicyRule> = serde_json::from_value(role["rules"].clone()).unwrap_or_default();
+        rules.iter().any(|r| r.api_groups.iter().flatten().any(|g| g == "admissionregistration.k8s.io"))
+    };
+    let roles = namespaced.of_kind("ClusterRole").into_iter().chain(namespaced.of_kind("Role"));
+    assert!(!roles.into_iter().any(|r| grants_admission(&r)), "no admission grants in a namespaced install");
+    let bad = refused(json!({"admission": {"exemptUsers": [""]}})).unwrap();
+    assert!(bad.contains("/admission/exemptUsers"), "{bad}");
+}
