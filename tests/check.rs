@@ -344,3 +344,28 @@ fn a_bad_key_file_is_invalid_input_naming_the_file() {
         text(&output)
     );
 }
+
+#[test]
+fn violations_admission_would_refuse_are_marked() {
+    let output = check(&["--policy", "admission/policy.yaml", "admission/fail", "--output", "json"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let report = json(&output);
+    let marks: Vec<(String, Value)> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["path"].as_str().unwrap().to_string(), v.get("admission").cloned().unwrap_or(Value::Null)))
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("/data/mode".to_string(), Value::from("Deny")),
+            // A quantity is compared by amount: admission leaves it to the operator.
+            ("/spec/hard/pods".to_string(), Value::Null),
+        ]
+    );
+    let output = check(&["--policy", "admission/policy.yaml", "admission/fail"], None);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains("admission: refused at admission (spec.admission.action Deny)"), "{said}");
+    assert!(said.ends_with("1 of them would be refused at admission (the policies' spec.admission)\n"), "{said}");
+}

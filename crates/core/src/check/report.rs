@@ -141,14 +141,6 @@ impl Report {
             objects.dedup();
             objects.len()
         };
-        let refused = self
-            .violations
-            .iter()
-            .filter(|v| v.admission == Some(crate::api::admission::AdmissionAction::Deny))
-            .count();
-        if refused > 0 {
-            let _ = writeln!(out, "{refused} of them refused at admission by a policy's spec.admission");
-        }
         let _ = writeln!(
             out,
             "{} violation{} in {} object{}; {} manifest{} checked against {} polic{}",
@@ -161,6 +153,14 @@ impl Report {
             self.policies,
             if self.policies == 1 { "y" } else { "ies" },
         );
+        let refused = self
+            .violations
+            .iter()
+            .filter(|v| v.admission == Some(crate::api::admission::AdmissionAction::Deny))
+            .count();
+        if refused > 0 {
+            let _ = writeln!(out, "{refused} of them would be refused at admission (the policies' spec.admission)");
+        }
         out
     }
 }
