@@ -470,13 +470,14 @@ impl Reconciler {
             self.prune(now);
         }
         self.flush_reports(now);
+        // Before the status: a change of the AdmissionReady condition goes with it.
+        self.flush_admission(now);
         self.flush_status(now);
         self.run_checks(now);
         self.run_waves(now);
         self.check_approval_policy(now);
         self.flush_campaigns(now);
         self.flush_exceptions(now);
-        self.flush_admission(now);
         self.flush_ledger(now);
     }
 

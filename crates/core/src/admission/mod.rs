@@ -31,6 +31,10 @@ pub use walk::{Check, Expect, Skipped};
 /// refuses to store.
 pub const MAX_VALIDATIONS: usize = 512;
 
+/// The plural resource name of a kind and whether it is namespaced, by `apiVersion` and
+/// `kind`; `None` for a kind the API server does not serve (or, offline, is not known).
+pub type ResourceOf<'a> = dyn Fn(&str, &str) -> Option<(String, bool)> + 'a;
+
 /// What generating the admission objects of one policy needs.
 pub struct Source<'a> {
     pub key: &'a PolicyKey,
@@ -40,7 +44,7 @@ pub struct Source<'a> {
     pub policy: &'a CompiledPolicy,
     /// The plural resource name and whether the kind is namespaced, by `apiVersion` and
     /// `kind` (from discovery, or the built-in kinds offline).
-    pub resource_of: &'a dyn Fn(&str, &str) -> Option<(String, bool)>,
+    pub resource_of: &'a ResourceOf<'a>,
     /// Users always exempt besides the policy's own list: the operator, the policy's
     /// ServiceAccount, the GitOps appliers.
     pub exempt_users: &'a [String],

@@ -3,6 +3,7 @@
 //! requests, moves the clock by hand, and reads the effects it answers with.
 
 mod accounts;
+mod admission;
 mod bounded;
 mod campaigns;
 mod containment;
