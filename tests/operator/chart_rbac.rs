@@ -169,6 +169,8 @@ async fn run_as_the_chart(harness: &Harness, rendered: &chart::Rendered, clock: 
         watch_namespaces: args_with(rendered, "--watch-namespace="),
         require_service_account: args_with(rendered, "--require-service-account=") == ["true"],
         default_service_account: args_with(rendered, "--default-service-account=").pop(),
+        admission: args_with(rendered, "--admission=") == ["true"],
+        admission_exempt_users: args_with(rendered, "--admission-exempt-user="),
         status_interval: Duration::from_millis(50),
         discovery_retry: Duration::from_millis(500),
         clock,
@@ -703,6 +705,40 @@ async fn a_chart_enabling_identity_serves_check_campaigns() -> Result<(), Box<dy
     assert!(made(&requests, "patch", "serviceaccounts"));
     for name in names {
         campaigns.delete(&name, &Default::default()).await?;
+    }
+    harness.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_chart_enabling_admission_grants_what_generated_admission_policies_need()
+-> Result<(), Box<dyn std::error::Error>> {
+    let harness = Harness::prepare().await;
+    driftwarden_sandbox::require_sandbox!(harness.sandbox());
+    let ns = harness.ns().to_string();
+    let values = json!({"admission": {"enabled": true}, "tenancy": {"requireServiceAccount": false}});
+    let Some(rendered) = chart::render(values, &ns) else { return Ok(()) };
+    let rendered = rendered.expect("the admission values render");
+    let mut policy = owners_policy(&ns, json!({}));
+    policy["spec"]["admission"] = json!({"action": "Deny"});
+    create_policy(&harness, policy).await;
+    let running = run_as_the_chart(&harness, &rendered, Clock::default()).await;
+    wait_for(&policies(&harness), "owners", "admission enforced", |p| {
+        condition(p, "AdmissionReady").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let vaps = api_of::<k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy>(&harness, None);
+    let name = format!("dp.driftwarden.dev.{ns}.owners");
+    let generated = vaps.get(&name).await?;
+    let exempt = generated.data["spec"]["matchConditions"][0]["expression"].as_str().unwrap_or_default().to_string();
+    assert!(exempt.contains(&format!("system:serviceaccount:{ns}:driftwarden")), "the operator is exempt: {exempt}");
+    policies(&harness).delete("owners", &Default::default()).await?;
+    eventually("the generated objects are deleted", || async { vaps.get_opt(&name).await.is_ok_and(|v| v.is_none()) })
+        .await;
+    let requests = running.stop(&harness).await;
+    for verb in ["list", "patch", "delete"] {
+        assert!(made(&requests, verb, "validatingadmissionpolicies"), "{verb} on validatingadmissionpolicies");
+        assert!(made(&requests, verb, "validatingadmissionpolicybindings"), "{verb} on bindings");
     }
     harness.stop().await;
     Ok(())
