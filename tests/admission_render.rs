@@ -43,7 +43,11 @@ fn a_policy_renders_its_admission_policy_and_binding() {
     let exempt = spec["matchConditions"][0]["expression"].as_str().unwrap();
     assert!(exempt.contains("system:serviceaccount:driftwarden-system:driftwarden"), "{exempt}");
     assert!(exempt.contains("system:serviceaccount:argocd:argocd-application-controller"), "{exempt}");
-    assert!(stderr.contains("spec.resources[1]/spec/hard/pods is not checked at admission"), "{stderr}");
+    assert!(
+        stderr.contains("spec.resources[1]/spec/scopeSelector/matchExpressions is not checked at admission"),
+        "{stderr}"
+    );
+    assert!(objects[0].to_string().contains("quantity('20')"), "a quantity is compared by amount");
 
     // The operator's user and the appliers as the installation names them.
     let output = render(&[

@@ -360,12 +360,13 @@ fn violations_admission_would_refuse_are_marked() {
         marks,
         [
             ("/data/mode".to_string(), Value::from("Deny")),
-            // A quantity is compared by amount: admission leaves it to the operator.
-            ("/spec/hard/pods".to_string(), Value::Null),
+            ("/spec/hard/pods".to_string(), Value::from("Deny")),
+            // A list of objects compared whole: admission leaves it to the operator.
+            ("/spec/scopeSelector/matchExpressions".to_string(), Value::Null),
         ]
     );
     let output = check(&["--policy", "admission/policy.yaml", "admission/fail"], None);
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(said.contains("admission: refused at admission (spec.admission.action Deny)"), "{said}");
-    assert!(said.ends_with("1 of them would be refused at admission (the policies' spec.admission)\n"), "{said}");
+    assert!(said.ends_with("2 of them would be refused at admission (the policies' spec.admission)\n"), "{said}");
 }

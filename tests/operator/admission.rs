@@ -72,9 +72,10 @@ async fn deny_refuses_drifting_changes_before_they_are_stored() -> Result<(), Bo
     let mut settings = config_map(&ns, "settings", "shop");
     settings.data = Some([("mode".to_string(), "strict".to_string())].into());
     config_maps.create(&PostParams::default(), &settings).await?;
-    let quota: ResourceQuota = serde_json::from_value(json!({
-        "metadata": {"name": "quota", "labels": {"team": "shop"}}, "spec": {"hard": {"pods": "10"}}
-    }))?;
+    let quota_spec = json!({"hard": {"pods": "10"},
+                            "scopeSelector": {"matchExpressions": [{"operator": "Exists", "scopeName": "BestEffort"}]}});
+    let quota: ResourceQuota =
+        serde_json::from_value(json!({"metadata": {"name": "quota", "labels": {"team": "shop"}}, "spec": quota_spec}))?;
     Api::<ResourceQuota>::namespaced(harness.client(), &ns).create(&PostParams::default(), &quota).await?;
 
     create_policy(&harness, drift_policy(&ns, "settings", json!({
@@ -84,25 +85,32 @@ async fn deny_refuses_drifting_changes_before_they_are_stored() -> Result<(), Bo
         "admission": {"action": "Deny", "exempt": {"users": ["gitops-bot"]}}
     })))
     .await;
-    create_policy(&harness, drift_policy(&ns, "quota", json!({
-        "owner": {"team": "shop"},
-        "resources": [{"apiVersion": "v1", "kind": "ResourceQuota",
-                       "metadata": {"name": "quota", "labels": {"team": "shop"}}, "spec": {"hard": {"pods": "10"}}}],
-        "admission": {"action": "Warn"}
-    })))
+    create_policy(
+        &harness,
+        drift_policy(
+            &ns,
+            "quota",
+            json!({
+                "owner": {"team": "shop"},
+                "resources": [{"apiVersion": "v1", "kind": "ResourceQuota",
+                               "metadata": {"name": "quota", "labels": {"team": "shop"}}, "spec": quota_spec}],
+                "admission": {"action": "Warn"}
+            }),
+        ),
+    )
     .await;
     harness.start_operator_tweaked(harness.client(), |settings| settings.admission = true);
 
     let ready =
         wait_for(&policies(&harness), "settings", "admission enforced", |p| admission_ready(p).0 == "True").await;
     assert_eq!(admission_ready(&ready).1, "AdmissionEnforced", "{:?}", admission_ready(&ready));
-    // The quantity is compared by amount, which CEL here leaves to the operator: listed.
+    // A list of objects compared whole is left to the operator: listed.
     let partial = wait_for(&policies(&harness), "quota", "admission enforced in part", |p| {
         admission_ready(p).1 == "PartialCoverage"
     })
     .await;
     let message = admission_ready(&partial).2;
-    assert!(message.contains("spec.resources[0]/spec/hard/pods") && message.contains("quantity"), "{message}");
+    assert!(message.contains("spec.resources[0]/spec/scopeSelector/matchExpressions"), "{message}");
     let name = format!("dp.driftwarden.dev.{ns}.settings");
     let vaps: Api<ValidatingAdmissionPolicy> = Api::all(harness.client());
     let bindings: Api<ValidatingAdmissionPolicyBinding> = Api::all(harness.client());
@@ -148,6 +156,17 @@ async fn deny_refuses_drifting_changes_before_they_are_stored() -> Result<(), Bo
         let quotas: Api<ResourceQuota> = Api::namespaced(harness.client(), &ns);
         wait_for(&quotas, "quota", "healed after the warning", |q| {
             q.metadata.labels.as_ref().and_then(|l| l.get("team")).is_some_and(|t| t == "shop")
+        })
+        .await;
+        // A quantity is held by amount: another amount warns, the same amount written
+        // otherwise does not.
+        let patch =
+            ["patch", "-n", &ns, "resourcequota", "quota", "--type=merge", "-p", r#"{"spec":{"hard":{"pods":"20"}}}"#];
+        let output = kubectl_as(&kubectl, &kubeconfig, &tenant, &patch, "").await;
+        let text = said(&output);
+        assert!(output.status.success() && text.contains("/spec/hard/pods must be the quantity '10'"), "{text}");
+        wait_for(&quotas, "quota", "healed after the warning", |q| {
+            q.spec.as_ref().and_then(|s| s.hard.as_ref()).and_then(|h| h.get("pods")).is_some_and(|p| p.0 == "10")
         })
         .await;
     }

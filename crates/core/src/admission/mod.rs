@@ -7,8 +7,9 @@
 //! API server fills in as present, keyed list items by their key), unless the change
 //! leaves the field as it was, so an object that already drifts can still be edited
 //! elsewhere while the operator heals it. What CEL cannot express as the engine compares
-//! it (resource quantities, non-integer numbers, lists of objects compared whole, fields
-//! ignored by field manager) is not checked and is listed in [`Generated::skipped`].
+//! it (non-integer numbers, lists of objects compared whole, fields ignored by field
+//! manager, Secret values) is not checked and is listed in [`Generated::skipped`].
+//! Resource quantities are compared by amount with `quantity()`.
 //! Exemptions are by the requesting identity, never by field manager.
 
 mod cel;
@@ -389,6 +390,16 @@ fn validation(
             (format!("{value} != null && {literal} in {value}"), format!("a list holding {literal}"))
         }
         Expect::Present => (format!("{value} != null"), "present".to_string()),
+        Expect::Quantity(amount) => {
+            let amount = cel::string(amount);
+            (
+                format!(
+                    "{value} != null && isQuantity(string({value})) && \
+                     quantity(string({value})).compareTo(quantity({amount})) == 0"
+                ),
+                format!("the quantity {amount}"),
+            )
+        }
     };
     let holds = if check.absent_ok { format!("{value} == null || {holds}") } else { holds };
     let expression = format!(

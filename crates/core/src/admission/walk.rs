@@ -27,6 +27,9 @@ pub enum Expect {
     Holds(String),
     /// Present: a keyed list item the template names by its key alone.
     Present,
+    /// A resource quantity of the same amount as this one (written as the template writes
+    /// it: `256Mi` holds for `268435456` too).
+    Quantity(String),
 }
 
 /// One check: where, what, and the class of its fix.
@@ -154,7 +157,13 @@ impl<'a> Walk<'a> {
                     _ => Scalar::Plain,
                 };
                 match (kind, scalar) {
-                    (Scalar::Quantity, _) => self.skip(tokens, "a resource quantity, compared by amount"),
+                    (Scalar::Quantity, _) => match crate::engine::normalize::scalar::quantity(scalar) {
+                        Some(_) => {
+                            let text = scalar.as_str().map_or_else(|| scalar.to_string(), str::to_string);
+                            self.check(tokens, steps, value, Expect::Quantity(text))
+                        }
+                        None => self.skip(tokens, "a resource quantity the template does not write as one"),
+                    },
                     (Scalar::PortNumberOrName, Value::Number(n)) if n.as_i64().is_some() => {
                         self.check(tokens, steps, value, Expect::Port(n.as_i64().unwrap_or_default()))
                     }
