@@ -8,8 +8,8 @@
 //! comparison. An expression made only of the constructs below is compiled a second time
 //! into a [`Direct`] tree, which reads the JSON by reference:
 //!
-//! - literals (strings, integers, booleans, null); `object`, `oldObject`,
-//!   `namespaceObject` and the policy's `variables.<name>`;
+//! - literals (strings, integers, booleans, null, and lists of them); `object`,
+//!   `oldObject`, `namespaceObject`, `request` and the policy's `variables.<name>`;
 //! - field selection, `has()`, indexing a map by a string or a list by an integer;
 //! - `!`, `&&`, `||`, `? :`, `==`, `!=`, `<`, `<=`, `>`, `>=`, `in`;
 //! - `size()` (either form), and `startsWith`, `endsWith` and `contains` on strings.
@@ -56,6 +56,7 @@ pub enum Root {
     Object,
     OldObject,
     NamespaceObject,
+    Request,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,8 @@ pub struct Inputs<'a> {
     pub object: Option<&'a Value>,
     pub old_object: Option<&'a Value>,
     pub namespace_object: Option<&'a Value>,
+    /// The `request` variable as JSON, when some expression reads it.
+    pub request: Option<&'a Value>,
 }
 
 /// A value during direct evaluation.
@@ -172,6 +175,8 @@ impl Direct {
                     Root::Object => inputs.object,
                     Root::OldObject => inputs.old_object,
                     Root::NamespaceObject => inputs.namespace_object,
+                    // Never null: without it, the interpreter decides.
+                    Root::Request => Some(inputs.request?),
                 };
                 Found::Json(value.unwrap_or(&NULL))
             }
@@ -278,8 +283,26 @@ fn compile(node: &IdedExpr, variables: &[String], depth: usize) -> Option<Direct
             "object" => Root::Object,
             "oldObject" => Root::OldObject,
             "namespaceObject" => Root::NamespaceObject,
+            "request" => Root::Request,
             _ => return None,
         }),
+        // A list of literals, kept as JSON (`x in ['a', 'b']`).
+        Expr::List(list) => {
+            let items = list
+                .elements
+                .iter()
+                .map(|item| match compile(item, variables, depth + 1)? {
+                    Direct::Json(value) => Some(value),
+                    Direct::Int(i) => Some(Value::from(i)),
+                    Direct::Bool(b) => Some(Value::Bool(b)),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            if !list.optional_indices.is_empty() {
+                return None;
+            }
+            Direct::Json(Value::Array(items))
+        }
         Expr::Select(select) => {
             if let Expr::Ident(name) = &select.operand.expr
                 && name == "variables"
@@ -316,7 +339,7 @@ fn compile(node: &IdedExpr, variables: &[String], depth: usize) -> Option<Direct
                 _ => return None,
             }
         }
-        Expr::Unspecified | Expr::Comprehension(_) | Expr::List(_) | Expr::Map(_) | Expr::Struct(_) => return None,
+        Expr::Unspecified | Expr::Comprehension(_) | Expr::Map(_) | Expr::Struct(_) => return None,
     })
 }
 
@@ -400,7 +423,22 @@ mod tests {
         "true < false",
         "object.spec.replicas",
         "object.data",
+        "request.namespace == 'shop'",
+        "request.userInfo.username in ['alice', 'system:serviceaccount:ci:deployer']",
+        "!(request.userInfo.username in ['bob'])",
+        "object.metadata.name in ['web', 'x']",
+        "object.spec.replicas in [3, 4]",
+        "request.operation != 'DELETE' || oldObject == null",
+        "request.dryRun",
+        "request.userInfo.groups == ['a']",
+        "[1, 'a', true, null][1] == 'a'",
     ];
+
+    /// The `request` variable of the differential test, as the engine builds it.
+    fn request() -> Value {
+        json!({"namespace": "shop", "operation": "UPDATE", "dryRun": false, "name": "web",
+               "userInfo": {"username": "system:serviceaccount:ci:deployer", "groups": ["system:authenticated"]}})
+    }
 
     /// Every expression, on every object, evaluated directly and by the interpreter: when
     /// the direct evaluation answers, it answers what the interpreter does.
@@ -424,6 +462,7 @@ mod tests {
                 root.add_variable_from_value("object", to_cel(&object));
                 root.add_variable_from_value("oldObject", Cel::Null);
                 root.add_variable_from_value("namespaceObject", Cel::Null);
+                root.add_variable_from_value("request", to_cel(&request()));
                 // Each variable reads those before it, as the admission engine has them.
                 let mut variables: Vec<(String, Result<Cel, String>)> = Vec::new();
                 for (name, source) in VARIABLES {
@@ -437,7 +476,9 @@ mod tests {
                 let known = variables.iter().filter_map(|(n, v)| Some((n.as_str(), v.clone().ok()?)));
                 scope.add_variable_from_value("variables", super::super::values::map_of(known));
                 let interpreted = program.execute(&scope).map_err(|e| e.to_string());
-                let inputs = Inputs { object: Some(&object), old_object: None, namespace_object: None };
+                let request = request();
+                let inputs =
+                    Inputs { object: Some(&object), old_object: None, namespace_object: None, request: Some(&request) };
                 let variable = |index: usize| -> Option<Found<'_>> {
                     fn value<'a>(
                         index: usize,
@@ -472,16 +513,18 @@ mod tests {
             "has(object.data) && 'payload' in object.data ? object.data.payload : ''",
             "variables.payload.size() < 4096",
             "object.metadata.labels['app'] == 'bench'",
+            "request.userInfo.username in ['a', 'b']",
+            "[1, 2].size() == 2",
         ] {
             assert!(compiles(source), "{source}");
         }
         for source in [
             "object.metadata.labels.all(k, k != '')",
             "params.limit > 1",
-            "request.userInfo.username == 'x'",
+            "request.userInfo.groups.exists(g, g == 'x')",
             "variables.unknown == 1",
             "object.spec.ratio < 0.5",
-            "[1, 2].size() == 2",
+            "[object.metadata.name].size() == 1",
             "object.metadata.name + 'x' == 'webx'",
             "string(object.spec.replicas) == '3'",
             "authorizer.group('').resource('pods').check('get').allowed()",

@@ -7,7 +7,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use kube::core::cel::cel::{Context, Value as Cel};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::authorizer;
 use super::compile::{CompiledPolicy, Reads};
@@ -15,7 +15,7 @@ use super::direct::Inputs;
 use super::evaluate::{self, Findings, RequestScope};
 use super::params::Params;
 use super::paths::{ObjectReads, Paths};
-use super::values::{map_of, string, strings, to_cel};
+use super::values::to_cel;
 use super::verdict::{Binding, Outcome};
 use crate::auth::UserInfo;
 use crate::auth::rbac::RbacPolicy;
@@ -42,10 +42,12 @@ pub struct RequestEvaluation {
 impl Evaluation for RequestEvaluation {
     fn evaluate(self: Box<Self>) -> Verdict {
         let request = self.write.request(&self.user);
+        let request_json = self.reads.0.request.then(|| request_json(&request));
         let inputs = Inputs {
             object: request.object,
             old_object: request.old_object,
             namespace_object: self.namespace.as_deref(),
+            request: request_json.as_ref(),
         };
         let scope = RequestScope::new(|| self.request_scope(&request));
         let mut outcome = Outcome::default();
@@ -104,7 +106,8 @@ impl RequestEvaluation {
         for (name, value) in roots {
             scope.add_variable_from_value(name, value);
         }
-        scope.add_variable_from_value("request", if reads.request { request_value(request) } else { Cel::Null });
+        scope
+            .add_variable_from_value("request", if reads.request { to_cel(&request_json(request)) } else { Cel::Null });
         if let Some(rbac) = &self.rbac {
             scope.add_variable_from_value(
                 "authorizer",
@@ -128,37 +131,33 @@ fn guarded(policy: &CompiledPolicy, inputs: Inputs<'_>, scope: &RequestScope<'_>
     )
 }
 
-/// The `request` variable.
-fn request_value(request: &AdmissionRequest<'_>) -> Cel {
+/// The `request` variable, as JSON: read directly (see [`super::direct`]) or converted
+/// for the interpreter.
+fn request_json(request: &AdmissionRequest<'_>) -> Value {
     let kind = request.kind;
-    let gvk =
-        map_of([("group", string(&kind.group)), ("version", string(&kind.version)), ("kind", string(&kind.kind))]);
-    let gvr = map_of([
-        ("group", string(&kind.group)),
-        ("version", string(&kind.version)),
-        ("resource", string(&kind.resource)),
-    ]);
+    let gvk = json!({"group": kind.group, "version": kind.version, "kind": kind.kind});
+    let gvr = json!({"group": kind.group, "version": kind.version, "resource": kind.resource});
     let user = request.user;
-    let mut user_info = vec![("username", string(&user.name)), ("groups", strings(&user.groups))];
+    let mut user_info = json!({"username": user.name, "groups": user.groups});
     if let Some(uid) = &user.uid {
-        user_info.push(("uid", string(uid)));
+        user_info["uid"] = json!(uid);
     }
     if !user.extra.is_empty() {
-        user_info.push(("extra", map_of(user.extra.iter().map(|(k, v)| (k.as_str(), strings(v))))));
+        user_info["extra"] = json!(user.extra);
     }
-    let subresource = string(request.subresource.unwrap_or_default());
-    map_of([
-        ("kind", gvk.clone()),
-        ("resource", gvr.clone()),
-        ("subResource", subresource.clone()),
-        ("requestKind", gvk),
-        ("requestResource", gvr),
-        ("requestSubResource", subresource),
-        ("name", string(request.name)),
-        ("namespace", string(request.namespace.unwrap_or_default())),
-        ("operation", string(request.operation.as_str())),
-        ("userInfo", map_of(user_info)),
-        ("dryRun", Cel::Bool(request.dry_run)),
-        ("options", to_cel(&request.options())),
-    ])
+    let subresource = request.subresource.unwrap_or_default();
+    json!({
+        "kind": gvk,
+        "resource": gvr,
+        "subResource": subresource,
+        "requestKind": gvk,
+        "requestResource": gvr,
+        "requestSubResource": subresource,
+        "name": request.name,
+        "namespace": request.namespace.unwrap_or_default(),
+        "operation": request.operation.as_str(),
+        "userInfo": user_info,
+        "dryRun": request.dry_run,
+        "options": request.options(),
+    })
 }

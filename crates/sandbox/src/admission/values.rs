@@ -32,16 +32,6 @@ pub fn map_of<'a>(entries: impl IntoIterator<Item = (&'a str, Cel)>) -> Cel {
     Cel::Map(Map { map: Arc::new(map) })
 }
 
-/// A CEL string.
-pub fn string(s: &str) -> Cel {
-    Cel::String(Arc::new(s.to_string()))
-}
-
-/// A CEL list of strings.
-pub fn strings<S: AsRef<str>>(items: &[S]) -> Cel {
-    Cel::List(Arc::new(items.iter().map(|s| string(s.as_ref())).collect()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,7 +47,10 @@ mod tests {
         let Some(Cel::Map(labels)) = metadata.map.get(&Key::String(Arc::new("labels".into()))) else {
             panic!("labels")
         };
-        assert_eq!(labels.map.get(&Key::String(Arc::new("app.kubernetes.io/name".into()))), Some(&string("web")));
+        assert_eq!(
+            labels.map.get(&Key::String(Arc::new("app.kubernetes.io/name".into()))),
+            Some(&Cel::String(Arc::new("web".into())))
+        );
         assert_eq!(map.map.get(&Key::String(Arc::new("n".into()))), Some(&Cel::Int(3)));
     }
 }
