@@ -135,22 +135,24 @@ pub fn value_at(root: &str, steps: &[Step]) -> Option<String> {
     })
 }
 
-/// The test that the labels at `labels` (a CEL map, possibly absent: give the map or
-/// `{}`) match `selector`; `None` for an operator it does not know (the policy refuses those).
-pub fn selector_matches(labels: &str, selector: &LabelSelector) -> Option<String> {
+/// The test that the labels at `labels` (a CEL map, present when `present` holds) match
+/// `selector`; `None` for an operator it does not know (the policy refuses those). An
+/// absent map has no labels; no map literal is written, so the test stays within what
+/// admission evaluates fastest.
+pub fn selector_matches(labels: &str, present: &str, selector: &LabelSelector) -> Option<String> {
     let mut tests: Vec<String> = Vec::new();
     for (key, value) in selector.match_labels.iter().flatten() {
         let key = string(key);
-        tests.push(format!("({key} in {labels} && {labels}[{key}] == {})", string(value)));
+        tests.push(format!("({present} && {key} in {labels} && {labels}[{key}] == {})", string(value)));
     }
     for requirement in selector.match_expressions.iter().flatten() {
         let key = string(&requirement.key);
         let values = requirement.values.iter().flatten().map(|v| string(v)).collect::<Vec<_>>().join(", ");
         tests.push(match requirement.operator.as_str() {
-            "In" => format!("({key} in {labels} && {labels}[{key}] in [{values}])"),
-            "NotIn" => format!("(!({key} in {labels}) || !({labels}[{key}] in [{values}]))"),
-            "Exists" => format!("({key} in {labels})"),
-            "DoesNotExist" => format!("!({key} in {labels})"),
+            "In" => format!("({present} && {key} in {labels} && {labels}[{key}] in [{values}])"),
+            "NotIn" => format!("(!({present}) || !({key} in {labels}) || !({labels}[{key}] in [{values}]))"),
+            "Exists" => format!("({present} && {key} in {labels})"),
+            "DoesNotExist" => format!("(!({present}) || !({key} in {labels}))"),
             _ => return None,
         });
     }
@@ -212,9 +214,10 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            selector_matches("l", &selector).unwrap(),
-            "('app' in l && l['app'] == 'web') && (!('tier' in l) || !(l['tier'] in ['db'])) && ('team' in l)"
+            selector_matches("l", "has(l)", &selector).unwrap(),
+            "(has(l) && 'app' in l && l['app'] == 'web') && (!(has(l)) || !('tier' in l) || !(l['tier'] in ['db'])) && \
+             (has(l) && 'team' in l)"
         );
-        assert_eq!(selector_matches("l", &LabelSelector::default()).unwrap(), "true");
+        assert_eq!(selector_matches("l", "has(l)", &LabelSelector::default()).unwrap(), "true");
     }
 }

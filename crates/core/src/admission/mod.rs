@@ -353,15 +353,18 @@ fn target_test(root: &str, target: &TargetMatch, pin: Option<&str>) -> String {
             if !target.namespaces.is_empty() {
                 tests.push(format!("request.namespace in [{}]", list(&target.namespaces)));
             }
-            let labels = "(has(namespaceObject.metadata) && has(namespaceObject.metadata.labels) ? \
-                          namespaceObject.metadata.labels : {})";
-            if let Some(test) = target.namespace_selector.as_ref().and_then(|s| cel::selector_matches(labels, s)) {
+            let (labels, present) = (
+                "namespaceObject.metadata.labels",
+                "has(namespaceObject.metadata) && has(namespaceObject.metadata.labels)",
+            );
+            let selector = target.namespace_selector.as_ref();
+            if let Some(test) = selector.and_then(|s| cel::selector_matches(labels, present, s)) {
                 tests.push(format!("request.namespace != '' && namespaceObject != null && {test}"));
             }
         }
     }
-    let labels = format!("(has({root}.metadata.labels) ? {root}.metadata.labels : {{}})");
-    if let Some(test) = target.selector.as_ref().and_then(|s| cel::selector_matches(&labels, s)) {
+    let (labels, present) = (format!("{root}.metadata.labels"), format!("has({root}.metadata.labels)"));
+    if let Some(test) = target.selector.as_ref().and_then(|s| cel::selector_matches(&labels, &present, s)) {
         tests.push(test);
     }
     tests.join(" && ")

@@ -145,7 +145,7 @@ fn a_cluster_policy_owns_what_it_generates_and_warn_fails_open() {
     let rule = &generated.policy["spec"]["matchConstraints"]["resourceRules"][0];
     assert_eq!(rule["operations"], json!(["CREATE", "UPDATE"]), "a baseline declares no object: deletion is free");
     let validation = generated.policy["spec"]["validations"][0]["expression"].as_str().unwrap();
-    assert!(validation.contains("namespaceObject.metadata.labels : {})['tier'] == 'prod'"), "{validation}");
+    assert!(validation.contains("namespaceObject.metadata.labels['tier'] == 'prod'"), "{validation}");
     let conditions = generated.policy["spec"]["matchConditions"][0]["expression"].as_str().unwrap();
     assert!(conditions.contains("'alice@example.com'") && conditions.contains("g in ['sre']"), "{conditions}");
 }
