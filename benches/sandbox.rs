@@ -226,9 +226,10 @@ fn generated_policies(sandbox: &Sandbox, count: usize, bind: bool, namespaced: b
             "ignore": [{"paths": ["/metadata/labels/tier"]}],
             "admission": {"action": "Deny"}
         }))?;
-        let compiled =
-            driftwarden::engine::evaluate::compile(&name, None, &spec, &key).map_err(|p| format!("{p:?}"))?;
-        let policy_key = driftwarden::keys::PolicyKey { namespace: None, name };
+        let namespace = namespaced.then(|| format!("bench-{}", i % NAMESPACES));
+        let compiled = driftwarden::engine::evaluate::compile(&name, namespace.as_deref(), &spec, &key)
+            .map_err(|p| format!("{p:?}"))?;
+        let policy_key = driftwarden::keys::PolicyKey { namespace, name };
         let generated = generate(&Source {
             key: &policy_key,
             uid: None,
