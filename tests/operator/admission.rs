@@ -139,7 +139,9 @@ async fn deny_refuses_drifting_changes_before_they_are_stored() -> Result<(), Bo
         let label = ["label", "-n", &ns, "configmap", "settings", "team=other", "--overwrite"];
         let output = kubectl_as(&kubectl, &kubeconfig, &tenant, &label, "").await;
         assert!(!output.status.success() && said(&output).contains("/metadata/labels/team"), "{}", said(&output));
-        let patch = ["patch", "-n", &ns, "configmap", "settings", "--type=merge", "-p", r#"{"data":{"mode":"off"}}"#];
+        // What `kubectl edit` sends for a built-in kind: a strategic merge patch.
+        let patch =
+            ["patch", "-n", &ns, "configmap", "settings", "--type=strategic", "-p", r#"{"data":{"mode":"off"}}"#];
         let output = kubectl_as(&kubectl, &kubeconfig, &tenant, &patch, "").await;
         assert!(!output.status.success() && said(&output).contains("/data/mode must be 'strict'"), "{}", said(&output));
         let manifest = json!({"apiVersion": "v1", "kind": "ConfigMap",

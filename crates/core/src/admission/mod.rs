@@ -24,6 +24,7 @@ use crate::engine::evaluate::{CompiledPolicy, Governs, TemplatePart};
 use crate::engine::kind::ObjectKind;
 use crate::engine::pointer::PathPattern;
 use crate::keys::{ObjectKey, PolicyKey};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 pub use walk::{Check, Expect, Skipped};
 
@@ -225,8 +226,31 @@ pub fn generate(source: &Source<'_>) -> Generated {
         })
         .collect();
     let mut match_constraints = json!({"resourceRules": resource_rules});
-    if let Some(namespace) = &source.key.namespace {
-        match_constraints["namespaceSelector"] = json!({"matchLabels": {"kubernetes.io/metadata.name": namespace}});
+    // A selector every template shares goes to the match constraints too, so the API
+    // server skips the expressions of objects it does not select (each validation still
+    // tests its own template's selector).
+    let baselines: Vec<&TargetMatch> = templates
+        .iter()
+        .filter_map(|part| if let Governs::Baseline(target) = part.governs { Some(target) } else { None })
+        .collect();
+    let shared = |selector: fn(&TargetMatch) -> Option<&LabelSelector>| {
+        let first = selector(baselines.first()?)?;
+        (baselines.len() == templates.len() && baselines.iter().all(|b| selector(b) == Some(first)))
+            .then(|| serde_json::to_value(first).ok())
+            .flatten()
+    };
+    if let Some(selector) = shared(|target| target.selector.as_ref()) {
+        match_constraints["objectSelector"] = selector;
+    }
+    match &source.key.namespace {
+        Some(namespace) => {
+            match_constraints["namespaceSelector"] = json!({"matchLabels": {"kubernetes.io/metadata.name": namespace}});
+        }
+        None => {
+            if let Some(selector) = shared(|target| target.namespace_selector.as_ref()) {
+                match_constraints["namespaceSelector"] = selector;
+            }
+        }
     }
     let mut spec = json!({
         "failurePolicy": if source.admission.action == AdmissionAction::Deny { "Fail" } else { "Ignore" },

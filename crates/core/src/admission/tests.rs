@@ -141,7 +141,11 @@ fn a_cluster_policy_owns_what_it_generates_and_warn_fails_open() {
     assert_eq!(generated.binding["spec"]["validationActions"], json!(["Warn"]));
     let owner = &generated.policy["metadata"]["ownerReferences"][0];
     assert_eq!((owner["kind"].as_str(), owner["uid"].as_str()), (Some("ClusterDriftPolicy"), Some("0b7c-uid")));
-    assert!(generated.policy["spec"]["matchConstraints"].get("namespaceSelector").is_none());
+    assert_eq!(
+        generated.policy["spec"]["matchConstraints"]["namespaceSelector"],
+        json!({"matchLabels": {"tier": "prod"}}),
+        "the one baseline's namespace selector narrows what is evaluated"
+    );
     let rule = &generated.policy["spec"]["matchConstraints"]["resourceRules"][0];
     assert_eq!(rule["operations"], json!(["CREATE", "UPDATE"]), "a baseline declares no object: deletion is free");
     let validation = generated.policy["spec"]["validations"][0]["expression"].as_str().unwrap();
