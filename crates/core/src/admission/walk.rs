@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::cel::Step;
 use crate::api::RemediationClass;
 use crate::engine::classify::classify;
-use crate::engine::compare::compare;
+use crate::engine::compare::{UNGOVERNED_METADATA, UNGOVERNED_ROOT, compare};
 use crate::engine::drift::CompareRules;
 use crate::engine::kind::ObjectKind;
 use crate::engine::merge_keys::{ListType, list_type};
@@ -52,21 +52,6 @@ pub struct Skipped {
     pub why: String,
 }
 
-/// Metadata set by the API server, or naming the object: never checked.
-const SERVER_METADATA: &[&str] = &[
-    "name",
-    "namespace",
-    "generateName",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "managedFields",
-    "selfLink",
-];
-
 /// Walks one template.
 pub struct Walk<'a> {
     kind: ObjectKind<'a>,
@@ -101,7 +86,7 @@ impl<'a> Walk<'a> {
         let normalized = crate::engine::normalize::normalize(&whole);
         if let Value::Object(map) = template {
             for (field, value) in map {
-                if matches!(field.as_str(), "apiVersion" | "kind" | "status") {
+                if UNGOVERNED_ROOT.contains(&field.as_str()) {
                     continue;
                 }
                 let mut tokens = vec![field.clone()];
@@ -109,7 +94,7 @@ impl<'a> Walk<'a> {
                 if field == "metadata"
                     && let Value::Object(metadata) = value
                 {
-                    for (field, value) in metadata.iter().filter(|(f, _)| !SERVER_METADATA.contains(&f.as_str())) {
+                    for (field, value) in metadata.iter().filter(|(f, _)| !UNGOVERNED_METADATA.contains(&f.as_str())) {
                         tokens.push(field.clone());
                         steps.push(Step::Field(field.clone()));
                         let norm = normalized.get("metadata").and_then(|m| m.get(field));

@@ -35,7 +35,7 @@ use crate::api::RemediationClass;
 use crate::engine::drift::{CompareRules, Drift};
 use crate::engine::secret;
 
-pub(crate) use walk::walk;
+pub(crate) use walk::{UNGOVERNED_METADATA, UNGOVERNED_ROOT, walk};
 
 /// The drifts of `live` from `template` under `rules`, in template order. Each drift has
 /// its path, desired and live values, remediation class and, when the live object's

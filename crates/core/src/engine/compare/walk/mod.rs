@@ -33,10 +33,10 @@ use live::Live;
 
 /// Top-level fields that identify an object or are written by the API server: never
 /// compared.
-const UNGOVERNED_ROOT: [&str; 3] = ["apiVersion", "kind", "status"];
+pub(crate) const UNGOVERNED_ROOT: [&str; 3] = ["apiVersion", "kind", "status"];
 
 /// Metadata written by the API server or identifying the object: never compared.
-const UNGOVERNED_METADATA: [&str; 11] = [
+pub(crate) const UNGOVERNED_METADATA: [&str; 11] = [
     "name",
     "namespace",
     "generateName",
