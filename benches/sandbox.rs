@@ -210,12 +210,13 @@ fn policies(sandbox: &Sandbox, count: usize, bind: bool) -> Result<(), Error> {
 /// ClusterDriftPolicies, each holding every ConfigMap to the label and payload the
 /// benchmark's objects have.
 fn generated_policies(sandbox: &Sandbox, count: usize, bind: bool, namespaced: bool) -> Result<(), Error> {
-    use driftwarden::admission::{DEFAULT_APPLIERS, Source, generate};
+    use driftwarden::admission::{DEFAULT_APPLIERS, DEFAULT_EXEMPT_GROUPS, Source, generate};
     use driftwarden::api::policy::PolicySpec;
     let policies = ResourceRef::new("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", None);
     let bindings = ResourceRef::new("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings", None);
     let key = driftwarden::fingerprints::draw();
     let exempt: Vec<String> = DEFAULT_APPLIERS.iter().map(|u| u.to_string()).collect();
+    let groups: Vec<String> = DEFAULT_EXEMPT_GROUPS.iter().map(|g| g.to_string()).collect();
     let resource_of = |_: &str, _: &str| Some(("configmaps".to_string(), true));
     for i in 0..count {
         let name = format!("bench-{i}");
@@ -237,6 +238,7 @@ fn generated_policies(sandbox: &Sandbox, count: usize, bind: bool, namespaced: b
             policy: &compiled,
             resource_of: &resource_of,
             exempt_users: &exempt,
+            exempt_groups: &groups,
             exceptions: &[],
         });
         if !bind {

@@ -719,12 +719,14 @@ fn admission_is_off_by_default_and_when_enabled_grants_only_admission_policy_wri
             "--admission-exempt-user=system:serviceaccount:argocd:argocd-application-controller",
             "--admission-exempt-user=system:serviceaccount:flux-system:kustomize-controller",
             "--admission-exempt-user=system:serviceaccount:flux-system:helm-controller",
+            "--admission-exempt-group=system:masters",
         ],
         "the operator itself and the GitOps appliers are exempt"
     );
     assert_eq!(admission_writes(&enabled), ["validatingadmissionpolicies", "validatingadmissionpolicybindings"]);
     let render_default = driftwarden::admission::DEFAULT_APPLIERS;
-    assert!(args(&enabled)[2..].iter().zip(render_default).all(|(arg, user)| arg.ends_with(user)), "render agrees");
+    assert!(args(&enabled)[2..5].iter().zip(render_default).all(|(arg, user)| arg.ends_with(user)), "render agrees");
+    assert!(args(&enabled)[5].ends_with(driftwarden::admission::DEFAULT_EXEMPT_GROUPS[0]), "render agrees");
 
     // Namespaced: no cluster-wide grant; the operator is told, and its policies say so.
     let namespaced =

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use crate::admission::{DEFAULT_APPLIERS, Source, exempt_users, generate};
+use crate::admission::{DEFAULT_APPLIERS, DEFAULT_EXEMPT_GROUPS, Source, exempt_users, generate};
 use crate::check::load::{self, PolicyDocument};
 use crate::engine::scope::{Scope, Scopes};
 use crate::keys::PolicyKey;
@@ -49,6 +49,10 @@ pub struct RenderArgs {
     /// controller and Flux's kustomize and helm controllers).
     #[arg(long = "exempt-user", value_name = "USER")]
     pub exempt_users: Vec<String>,
+    /// The groups exempt from every generated policy, as the chart's
+    /// `admission.exemptGroups` lists them (repeatable; default: `system:masters`).
+    #[arg(long = "exempt-group", value_name = "GROUP")]
+    pub exempt_groups: Vec<String>,
     /// The ServiceAccount a DriftPolicy without `spec.serviceAccountName` acts as (the
     /// operator's `--default-service-account`): exempt from its policy too.
     #[arg(long, value_name = "NAME")]
@@ -97,6 +101,10 @@ fn render(args: &RenderArgs) -> Result<String, String> {
     };
     let policies = load::policies(&args.policies, &args.namespace).map_err(|err| err.to_string())?;
     let installation = installation_users(args);
+    let groups: Vec<String> = match args.exempt_groups.is_empty() {
+        true => DEFAULT_EXEMPT_GROUPS.iter().map(|g| g.to_string()).collect(),
+        false => args.exempt_groups.clone(),
+    };
     // Fingerprints are never part of a generated policy: Secret values are left out.
     let key = crate::fingerprints::draw();
     let mut out = String::new();
@@ -124,6 +132,7 @@ fn render(args: &RenderArgs) -> Result<String, String> {
             policy: &compiled,
             resource_of: &resource_of,
             exempt_users: &exempt,
+            exempt_groups: &groups,
             exceptions: &[],
         });
         for (field, skipped) in &generated.skipped {

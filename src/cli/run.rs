@@ -94,6 +94,15 @@ pub struct RunArgs {
         value_name = "USER"
     )]
     pub admission_exempt_users: Vec<String>,
+    /// A group exempt from every generated admission policy (repeatable, or
+    /// comma-separated). Default: `system:masters`, the cluster's administrators.
+    #[arg(
+        long = "admission-exempt-group",
+        env = "DRIFTWARDEN_ADMISSION_EXEMPT_GROUPS",
+        value_delimiter = ',',
+        value_name = "GROUP"
+    )]
+    pub admission_exempt_groups: Vec<String>,
 }
 
 /// Reads `--default-service-account`: a ServiceAccount name.
@@ -133,6 +142,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
         admission_exempt_users: match args.admission_exempt_users.is_empty() {
             true => OperatorSettings::default().admission_exempt_users,
             false => args.admission_exempt_users.clone(),
+        },
+        admission_exempt_groups: match args.admission_exempt_groups.is_empty() {
+            true => OperatorSettings::default().admission_exempt_groups,
+            false => args.admission_exempt_groups.clone(),
         },
         ..OperatorSettings::default()
     };
@@ -276,12 +289,14 @@ mod tests {
     fn admission_is_off_by_default_and_exempt_users_are_listed() {
         let cli = Cli::try_parse_from(["run"]).unwrap();
         assert!(!cli.run.admission && cli.run.admission_exempt_users.is_empty());
+        assert!(cli.run.admission_exempt_groups.is_empty(), "the default (system:masters) comes from the settings");
         let cli = Cli::try_parse_from([
             "run",
             "--admission",
             "--admission-exempt-user=system:serviceaccount:dw:driftwarden,system:serviceaccount:argocd:app",
             "--admission-exempt-user",
             "ci-bot",
+            "--admission-exempt-group=platform-admins",
         ])
         .unwrap();
         assert!(cli.run.admission);
@@ -289,6 +304,7 @@ mod tests {
             cli.run.admission_exempt_users,
             ["system:serviceaccount:dw:driftwarden", "system:serviceaccount:argocd:app", "ci-bot"]
         );
+        assert_eq!(cli.run.admission_exempt_groups, ["platform-admins"]);
     }
 
     #[test]

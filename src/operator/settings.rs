@@ -82,6 +82,9 @@ pub struct OperatorSettings {
     /// Users exempt from every generated admission policy: the operator itself and the
     /// GitOps appliers (chart value `admission.exemptUsers`).
     pub admission_exempt_users: Vec<String>,
+    /// Groups exempt from every generated admission policy: the cluster's administrators
+    /// (chart value `admission.exemptGroups`).
+    pub admission_exempt_groups: Vec<String>,
     /// The clock every decision and timer reads.
     pub clock: Clock,
 }
@@ -107,6 +110,7 @@ impl Default for OperatorSettings {
             require_service_account: false,
             admission: false,
             admission_exempt_users: crate::admission::DEFAULT_APPLIERS.iter().map(|u| u.to_string()).collect(),
+            admission_exempt_groups: crate::admission::DEFAULT_EXEMPT_GROUPS.iter().map(|g| g.to_string()).collect(),
             clock: Clock::default(),
         }
     }

@@ -173,8 +173,9 @@ async fn deny_refuses_drifting_changes_before_they_are_stored() -> Result<(), Bo
         .await;
     }
 
-    // An exempt user's write passes, and the operator's fix (not exempt here: it runs as
-    // the sandbox's admin) passes too, since it makes the object compliant.
+    // An exempt user's write passes, and so does the operator's fix (it runs as the
+    // sandbox's admin, a member of system:masters, exempt by default; a fix makes the
+    // object compliant in any case).
     let as_bot: Api<ConfigMap> = Api::namespaced(harness.cluster.client_impersonating("gitops-bot", &[])?, &ns);
     as_bot.patch("settings", &PatchParams::default(), &Patch::Merge(&lax)).await?;
     wait_for(&config_maps, "settings", "healed by the operator", |cm| mode_is(cm, "strict")).await;

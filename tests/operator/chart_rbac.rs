@@ -171,6 +171,7 @@ async fn run_as_the_chart(harness: &Harness, rendered: &chart::Rendered, clock: 
         default_service_account: args_with(rendered, "--default-service-account=").pop(),
         admission: args_with(rendered, "--admission=") == ["true"],
         admission_exempt_users: args_with(rendered, "--admission-exempt-user="),
+        admission_exempt_groups: args_with(rendered, "--admission-exempt-group="),
         status_interval: Duration::from_millis(50),
         discovery_retry: Duration::from_millis(500),
         clock,

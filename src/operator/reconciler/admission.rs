@@ -236,6 +236,7 @@ impl Reconciler {
             policy: compiled,
             resource_of: &resource_of,
             exempt_users: &exempt,
+            exempt_groups: &self.settings.admission_exempt_groups,
             exceptions: &excepted,
         });
         let unchecked: Vec<String> =

@@ -29,6 +29,7 @@ fn generate_with(
         ))
     };
     let exempt = vec!["system:serviceaccount:driftwarden-system:driftwarden".to_string()];
+    let groups: Vec<String> = DEFAULT_EXEMPT_GROUPS.iter().map(|g| g.to_string()).collect();
     generate(&Source {
         key,
         uid: Some("0b7c-uid"),
@@ -36,6 +37,7 @@ fn generate_with(
         policy: compiled,
         resource_of: &resource_of,
         exempt_users: &exempt,
+        exempt_groups: &groups,
         exceptions,
     })
 }
@@ -104,6 +106,16 @@ fn a_deny_policy_holds_each_governed_field_and_pins_its_namespace() {
         assert!(messages.iter().any(|m| m.contains(path) && m.contains("shop/web")), "{path} in {messages:#?}");
     }
     assert!(messages.iter().any(|m| m.contains("may not be deleted")), "Create is guarded: deletion too");
+    let guard = generated.policy["spec"]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["message"].as_str().unwrap().contains("may not be deleted"))
+        .unwrap()["expression"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(guard.contains("has(namespaceObject.metadata.deletionTimestamp)"), "a namespace being deleted: {guard}");
     // The quantity is compared by amount.
     let memory = generated.policy["spec"]["validations"]
         .as_array()
@@ -151,7 +163,9 @@ fn a_cluster_policy_owns_what_it_generates_and_warn_fails_open() {
     let validation = generated.policy["spec"]["validations"][0]["expression"].as_str().unwrap();
     assert!(validation.contains("namespaceObject.metadata.labels['tier'] == 'prod'"), "{validation}");
     let conditions = generated.policy["spec"]["matchConditions"][0]["expression"].as_str().unwrap();
-    assert!(conditions.contains("'alice@example.com'") && conditions.contains("g in ['sre']"), "{conditions}");
+    assert!(conditions.contains("'alice@example.com'"), "{conditions}");
+    assert!(conditions.contains("!('sre' in request.userInfo.groups)"), "{conditions}");
+    assert!(conditions.contains("!('system:masters' in request.userInfo.groups)"), "administrators: {conditions}");
 }
 
 #[test]

@@ -81,6 +81,7 @@ pub fn mark_admission(report: &mut Report, policies: &[CompiledPolicy], scopes: 
                 policy,
                 resource_of: &resource_of,
                 exempt_users: &[],
+                exempt_groups: &[],
                 exceptions: &[],
             };
             Some((policy.name.as_str(), (admission.action, crate::admission::generate(&source))))
