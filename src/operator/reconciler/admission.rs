@@ -79,8 +79,12 @@ struct State {
 #[derive(Debug, Default)]
 pub(super) struct Admission {
     states: BTreeMap<PolicyKey, State>,
-    /// Something they are made of changed: a policy, an exception, a kind's discovery.
-    dirty: bool,
+    /// Something every policy's objects may be made of changed: an exception, a kind's
+    /// discovery, the clock passing an exception's `expiresAt`.
+    all: bool,
+    /// Policies whose objects must be looked at again (the policy changed, an outcome
+    /// came in).
+    keys: BTreeSet<PolicyKey>,
     /// Whether objects generated for policies that no longer exist were looked for, and
     /// when to look again after a failure.
     swept: bool,
@@ -90,7 +94,12 @@ pub(super) struct Admission {
 impl Admission {
     /// Generate every policy's objects again on the next tick.
     pub(super) fn touch(&mut self) {
-        self.dirty = true;
+        self.all = true;
+    }
+
+    /// Look at one policy's objects again on the next tick.
+    pub(super) fn touch_one(&mut self, key: &PolicyKey) {
+        self.keys.insert(key.clone());
     }
 
     /// Apply every policy's objects again (a resync): heals objects edited or deleted by hand.
@@ -98,7 +107,7 @@ impl Admission {
         for state in self.states.values_mut() {
             state.done = None;
         }
-        self.dirty = true;
+        self.all = true;
     }
 }
 
@@ -164,15 +173,26 @@ impl Reconciler {
             !s.in_flight
                 && (s.retry_at.is_some_and(|at| at <= now) || (s.external && s.next_check.is_some_and(|at| at <= now)))
         };
-        if !self.admission.dirty && !self.admission.states.values().any(due) {
+        let due: Vec<PolicyKey> =
+            self.admission.states.iter().filter(|(_, s)| due(s)).map(|(k, _)| k.clone()).collect();
+        if !self.admission.all && self.admission.keys.is_empty() && due.is_empty() {
             return;
         }
-        self.admission.dirty = false;
-        for key in &wanting {
+        let wanted: BTreeSet<PolicyKey> = wanting.iter().cloned().collect();
+        let keys: Vec<PolicyKey> = match std::mem::take(&mut self.admission.all) {
+            true => wanting,
+            false => {
+                let mut keys = std::mem::take(&mut self.admission.keys);
+                keys.extend(due);
+                keys.into_iter().filter(|k| wanted.contains(k)).collect()
+            }
+        };
+        self.admission.keys.clear();
+        for key in &keys {
             self.flush_policy_admission(key, now);
         }
         // Policies gone, or without spec.admission any more: their objects go.
-        let gone: Vec<PolicyKey> = self.admission.states.keys().filter(|k| !wanting.contains(k)).cloned().collect();
+        let gone: Vec<PolicyKey> = self.admission.states.keys().filter(|k| !wanted.contains(*k)).cloned().collect();
         for key in gone {
             self.admission_condition(&key, None);
             self.remove_admission(&key);
@@ -183,8 +203,7 @@ impl Reconciler {
     fn remove_admission(&mut self, key: &PolicyKey) {
         let Some(state) = self.admission.states.get_mut(key) else { return };
         if state.in_flight {
-            // Its outcome comes first; the next tick deletes.
-            self.admission.dirty = true;
+            // Its outcome comes first, and brings the policy back here.
             return;
         }
         if !state.applied || state.external {
@@ -256,7 +275,6 @@ impl Reconciler {
         let recheck = external && state.next_check.is_some_and(|at| at <= now);
         if state.in_flight || state.retry_at.is_some_and(|at| at > now) {
             // Looked at again once the outcome is in or the backoff is over.
-            self.admission.dirty |= state.in_flight;
             return;
         }
         if state.done == Some(digest) && !recheck {
@@ -302,14 +320,14 @@ impl Reconciler {
     /// Takes the outcome of applying (or deleting) a policy's admission objects.
     pub(super) fn on_admission_written(&mut self, write: AdmissionWrite, result: Result<(), RequestError>) {
         let now = self.now;
+        // The policy may have changed (or gone) meanwhile: looked at again on the next tick.
+        self.admission.touch_one(&write.policy);
         let Some(state) = self.admission.states.get_mut(&write.policy) else { return };
         state.in_flight = false;
         match result {
             Ok(()) if write.objects.is_none() => {
                 info!(policy = %write.policy, name = %write.name, "admission objects deleted");
                 self.admission.states.remove(&write.policy);
-                // The policy may want them again by now.
-                self.admission.dirty = true;
             }
             Ok(()) => {
                 info!(policy = %write.policy, name = %write.name, "admission objects applied");
@@ -350,6 +368,7 @@ impl Reconciler {
     /// Takes what was read of externally managed admission objects.
     pub(super) fn on_admission_checked(&mut self, write: AdmissionWrite, result: Result<External, RequestError>) {
         let now = self.now;
+        self.admission.touch_one(&write.policy);
         let Some(state) = self.admission.states.get_mut(&write.policy) else { return };
         state.in_flight = false;
         let matches = matches!(result, Ok(External::Matches));

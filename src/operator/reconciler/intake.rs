@@ -217,7 +217,7 @@ impl Reconciler {
         };
         let named = kinds_of(&entry);
         self.policies.insert(key.clone(), entry);
-        self.admission.touch();
+        self.admission.touch_one(&key);
         // Kinds discovered before: their scope is known now.
         for kind in &named {
             if self.kinds.get(kind).is_some_and(|e| e.resource.is_some()) {
@@ -238,7 +238,7 @@ impl Reconciler {
     pub(super) fn remove_policy(&mut self, key: &PolicyKey) {
         if self.policies.remove(key).is_some() {
             info!(policy = %key, "policy deleted");
-            self.admission.touch();
+            self.admission.touch_one(key);
             self.ledger.forget_policy(key, self.now);
             self.forget_unused_kinds();
         }
