@@ -1,5 +1,6 @@
 //! Comparison throughput: one realistic Deployment (sidecars, env, probes, resources,
-//! securityContext) against a ~30-field baseline, and a batch of 10,000 Deployments.
+//! securityContext) against a ~30-field baseline, and a batch of 10,000 Deployments; and
+//! the admission objects generated from a policy holding that baseline.
 //!
 //! Run with `cargo bench --bench compare`; record the figures and the machine in
 //! `BENCHMARKS.md`.
@@ -92,5 +93,62 @@ fn benches(c: &mut Criterion) {
     batch.finish();
 }
 
-criterion_group!(compare_benches, benches);
+/// The admission objects generated from a policy holding the 30-field baseline, with 10
+/// and then 100 active exceptions that each cover one path (every exception is tested in
+/// each validation whose path it covers): what the operator does for each policy when an
+/// exception starts or expires.
+fn admission(c: &mut Criterion) {
+    use driftwarden::admission::{Excepted, Source, generate};
+    use driftwarden::api::TargetMatch;
+    use driftwarden::api::policy::PolicySpec;
+    let mut template = yaml(BASELINE);
+    if let Some(object) = template.as_object_mut() {
+        object.remove("apiVersion");
+        object.remove("kind");
+    }
+    let spec: PolicySpec = serde_json::from_value(json!({
+        "owner": {"team": "payments"},
+        "baselines": [{"match": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                 "selector": {"matchLabels": {"app.kubernetes.io/part-of": "shop"}}},
+                       "template": template}],
+        "admission": {"action": "Deny"}
+    }))
+    .expect("a policy spec");
+    let key = FingerprintKey::new(b"driftwarden bench fingerprint key").expect("32 bytes make a key");
+    let compiled = driftwarden::engine::evaluate::compile("web", None, &spec, &key).expect("compiles");
+    let policy_key = driftwarden::keys::PolicyKey { namespace: None, name: "web".into() };
+    let resource_of = |_: &str, _: &str| Some(("deployments".to_string(), true));
+    let exempt = vec!["system:serviceaccount:driftwarden-system:driftwarden".to_string()];
+    let targets: Vec<TargetMatch> = (0..100)
+        .map(|i| {
+            serde_json::from_value(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "names": [format!("web-{i}")]}),
+            )
+            .expect("a target")
+        })
+        .collect();
+    let paths = [PathPattern::parse("/spec/template/spec/containers/*/image").expect("valid pattern")];
+    let mut group = c.benchmark_group("admission generate");
+    for count in [0, 10, 100] {
+        let exceptions: Vec<Excepted<'_>> =
+            targets.iter().take(count).map(|target| Excepted { target, pin: None, paths: &paths }).collect();
+        group.bench_function(format!("30-field baseline, {count} exceptions"), |b| {
+            b.iter(|| {
+                generate(black_box(&Source {
+                    key: &policy_key,
+                    uid: None,
+                    admission: spec.admission.as_ref().expect("admission"),
+                    policy: &compiled,
+                    resource_of: &resource_of,
+                    exempt_users: &exempt,
+                    exempt_groups: &[],
+                    exceptions: &exceptions,
+                }))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(compare_benches, benches, admission);
 criterion_main!(compare_benches);
