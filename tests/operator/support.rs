@@ -191,10 +191,12 @@ where
         patience,
         await_condition(api.clone(), name, move |o: Option<&K>| o.is_some_and(&condition)),
     )
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {name}: {what}"))
-    .expect("watch");
-    found.expect("object exists")
+    .await;
+    match found {
+        Ok(found) => found.expect("watch").expect("object exists"),
+        // What the object was when the patience ran out says why.
+        Err(_) => panic!("timed out waiting for {name}: {what}; it is now {:#?}", api.get_opt(name).await),
+    }
 }
 
 /// The notification settings of the tests: sinks may use loopback addresses

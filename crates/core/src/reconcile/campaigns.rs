@@ -22,6 +22,12 @@ use crate::keys::{ObjectKey, PolicyKey};
 /// Owner label keys used when neither the campaign nor its policy names any.
 pub const DEFAULT_OWNER_LABELS: &[&str] = &["driftwarden.dev/owner", "team"];
 
+/// How long a due wave waits for the Findings of its candidates still being written: a
+/// wave fixes only findings the cluster holds, and one left out waits a whole
+/// `waveInterval` for the next wave. A Finding whose write keeps failing holds no wave
+/// longer than this.
+pub const WAVE_HOLD: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
+
 /// One campaign.
 #[derive(Debug)]
 pub struct CampaignEntry {
@@ -37,6 +43,9 @@ pub struct CampaignEntry {
     /// When the last wave started, and how it turned out (since the spec last changed).
     pub last_wave: Option<Timestamp>,
     pub last_outcome: Option<WaveOutcome>,
+    /// Since when a due wave waits for Findings still being written (see
+    /// [`WAVE_HOLD`]).
+    pub wave_held_since: Option<Timestamp>,
     /// The wave under way: its assets still being fixed, and its tally so far.
     pub wave: Option<Wave>,
     /// The status as the core last accounted it (its conditions' history), as published
@@ -92,6 +101,7 @@ impl CampaignEntry {
             evaluated: false,
             last_wave: None,
             last_outcome: None,
+            wave_held_since: None,
             wave: None,
             accounted: CampaignStatus::default(),
             status: CampaignStatus::default(),

@@ -46,11 +46,30 @@ impl Reconciler {
             .filter(|(_, f)| f.written_spec.is_some())
             .map(|(k, f)| f.summary(k))
             .collect();
+        // Findings of the same classes whose spec is still being written.
+        let unwritten = campaign.findings.iter().any(|(k, f)| {
+            f.status.class.is_some_and(|c| classes.contains(&c))
+                && !self.in_flight.contains(k)
+                && f.written_spec.is_none()
+        });
+        let held_since = campaign.wave_held_since;
         let plan = plan_wave(&spec.strategy, spec.paused, campaign.last_wave, campaign.last_outcome, &candidates, now);
         for key in retry {
             self.verify_finding(&name, &key);
         }
         let Ok(WavePlan::Go { findings }) = plan else { return };
+        // A due wave waits a little for those, so that they are not left to the next one.
+        if unwritten
+            && held_since.is_none_or(|since| now.duration_since(since) < crate::reconcile::campaigns::WAVE_HOLD)
+        {
+            if let Some(campaign) = self.campaigns.get_mut(&name) {
+                campaign.wave_held_since.get_or_insert(now);
+            }
+            return;
+        }
+        if let Some(campaign) = self.campaigns.get_mut(&name) {
+            campaign.wave_held_since = None;
+        }
         let keys: Vec<ObjectKey> = {
             let by_name: std::collections::BTreeMap<&str, &ObjectKey> =
                 self.campaigns[&name].findings.iter().map(|(k, f)| (f.name.as_str(), k)).collect();

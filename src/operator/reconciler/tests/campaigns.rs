@@ -91,11 +91,7 @@ fn opened_finding(h: &mut Harness) -> FindingWrite {
     let mut writes = finding_writes(h.tick_recorded());
     assert_eq!(writes.len(), 1, "the operator opens a Finding for the asset, once its notice is recorded");
     let write = writes.remove(0);
-    h.input(Input::Outcome(Outcome::FindingWritten {
-        campaign: write.campaign.clone(),
-        key: write.key.clone(),
-        written: Ok((write.body.clone(), write.status.clone())),
-    }));
+    finding_written(h, &write);
     h.advance(ms(200));
     write
 }
@@ -183,4 +179,42 @@ fn a_finding_is_written_only_once_its_notice_is_recorded() {
         after.extend(h.input(Input::Outcome(Outcome::LedgerWritten { index, serial, result: Ok(()) })));
     }
     assert_eq!(finding_writes(after).len(), 1, "written as soon as the ledger holds the notice");
+}
+
+/// Answers `write` as written.
+fn finding_written(h: &mut Harness, write: &FindingWrite) -> Vec<Effect> {
+    h.input(Input::Outcome(Outcome::FindingWritten {
+        campaign: write.campaign.clone(),
+        key: write.key.clone(),
+        written: Ok((write.body.clone(), write.status.clone())),
+    }))
+}
+
+#[test]
+fn a_due_wave_waits_a_little_for_findings_still_being_written() {
+    let strategy = json!({"mode": "Auto", "autoRemediate": ["Metadata"], "waveSize": 5, "waveInterval": "10m"});
+    for written_late in [true, false] {
+        let mut h = Harness::new();
+        h.start(own(strategy.clone()), drifted(3));
+        let writes = finding_writes(h.tick_recorded());
+        assert_eq!(writes.len(), 3);
+        for write in &writes[..2] {
+            finding_written(&mut h, write);
+        }
+        h.advance(ms(200));
+        assert!(fixes(h.tick_recorded()).is_empty(), "the wave waits for the third Finding");
+        h.advance(ms(9_000));
+        assert!(fixes(h.tick_recorded()).is_empty(), "still within the hold");
+        if written_late {
+            finding_written(&mut h, &writes[2]);
+            h.advance(ms(200));
+            let wave = fixes(h.tick_recorded());
+            assert_eq!(wave_of(&wave), vec![Some(1); 3], "all three in the first wave");
+        } else {
+            // A Finding whose write never lands holds the wave no longer than that.
+            h.advance(ms(1_000));
+            let wave = fixes(h.tick_recorded());
+            assert_eq!(wave_of(&wave), vec![Some(1); 2], "the written two go");
+        }
+    }
 }
