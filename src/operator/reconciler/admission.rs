@@ -79,11 +79,11 @@ struct State {
 #[derive(Debug, Default)]
 pub(super) struct Admission {
     states: BTreeMap<PolicyKey, State>,
-    /// Something every policy's objects may be made of changed: an exception, a kind's
-    /// discovery, the clock passing an exception's `expiresAt`.
+    /// Something every policy's objects may be made of changed: an exception, or the clock
+    /// passing an exception's `expiresAt`.
     all: bool,
-    /// Policies whose objects must be looked at again (the policy changed, an outcome
-    /// came in).
+    /// Policies whose objects must be looked at again (the policy changed, a kind it names
+    /// was looked up, an outcome came in).
     keys: BTreeSet<PolicyKey>,
     /// Whether objects generated for policies that no longer exist were looked for, and
     /// when to look again after a failure.

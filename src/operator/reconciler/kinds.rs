@@ -203,14 +203,17 @@ impl Reconciler {
         self.forget_unused_kinds();
     }
 
+    /// Marks the status of every policy naming `kind` for writing, and has their admission
+    /// objects looked at again (the kind's plural and scope go into them).
     pub(super) fn mark_policies_of(&mut self, kind: &KindKey) {
-        for policy in self.policies.values_mut() {
+        for (key, policy) in self.policies.iter_mut() {
             if policy
                 .compiled
                 .as_ref()
                 .is_ok_and(|c| c.kinds().contains(&(kind.api_version.clone(), kind.kind.clone())))
             {
                 policy.dirty = true;
+                self.admission.touch_one(key);
             }
         }
     }

@@ -386,7 +386,6 @@ impl Reconciler {
                     }
                 }
                 self.mark_policies_of(&kind);
-                self.admission.touch();
             }
             Outcome::Fixed { key, fixed, result, denied, started, attempt } => {
                 let span = fixes::fix_span(&key, &fixed, attempt);
