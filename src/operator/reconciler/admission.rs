@@ -111,6 +111,12 @@ impl Admission {
     }
 }
 
+/// The policies not among `wanted` (those without `spec.admission`, or invalid): none keeps
+/// an `AdmissionReady` condition.
+fn keys_without<V>(policies: &BTreeMap<PolicyKey, V>, wanted: &BTreeSet<PolicyKey>) -> Vec<PolicyKey> {
+    policies.keys().filter(|k| !wanted.contains(*k)).cloned().collect()
+}
+
 fn digest(generated: &Generated) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     generated.policy.to_string().hash(&mut hasher);
@@ -154,8 +160,14 @@ impl Reconciler {
             None
         };
         if let Some(message) = unavailable {
-            for key in &wanting {
-                self.admission_condition(key, Some((false, reasons::ADMISSION_UNAVAILABLE, message.to_string())));
+            if std::mem::take(&mut self.admission.all) || !self.admission.keys.is_empty() {
+                self.admission.keys.clear();
+                let all: Vec<PolicyKey> = self.policies.keys().cloned().collect();
+                for key in all {
+                    let condition = wanting.contains(&key).then(|| message.to_string());
+                    let condition = condition.map(|m| (false, reasons::ADMISSION_UNAVAILABLE, m));
+                    self.admission_condition(&key, condition);
+                }
             }
             return;
         }
@@ -191,11 +203,14 @@ impl Reconciler {
         for key in &keys {
             self.flush_policy_admission(key, now);
         }
-        // Policies gone, or without spec.admission any more: their objects go.
+        // Policies gone, or without spec.admission any more: their objects go, and so does
+        // the condition of those that remain.
         let gone: Vec<PolicyKey> = self.admission.states.keys().filter(|k| !wanted.contains(*k)).cloned().collect();
         for key in gone {
-            self.admission_condition(&key, None);
             self.remove_admission(&key);
+        }
+        for key in keys_without(&self.policies, &wanted) {
+            self.admission_condition(&key, None);
         }
     }
 

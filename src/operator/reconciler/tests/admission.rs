@@ -110,4 +110,20 @@ fn nothing_is_generated_without_admission_and_the_policy_says_so() {
     assert!(writes(&effects).is_empty());
     assert!(!effects.iter().any(|e| matches!(e, Effect::SweepAdmission { .. })));
     assert_eq!(admission_ready(&effects), Some(("False".into(), "AdmissionUnavailable".into())));
+
+    // The policy drops spec.admission: the condition goes with it.
+    let mut plain = guarded(json!({"metadata": {"labels": {"team": "shop"}}}));
+    plain["spec"].as_object_mut().unwrap().remove("admission");
+    plain["metadata"]["generation"] = json!(2);
+    let mut effects = h.watched(Source::Policies, Change::Apply(plain));
+    for _ in 0..2 {
+        h.advance(SignedDuration::from_millis(300));
+        effects.extend(h.settled_tick());
+    }
+    let written = effects.iter().rev().find_map(|e| match e {
+        Effect::WritePolicyStatus { status, .. } => Some(status.clone()),
+        _ => None,
+    });
+    let written = written.expect("the status is written again");
+    assert!(!written.conditions.iter().any(|c| c.type_ == "AdmissionReady"), "{:?}", written.conditions);
 }
