@@ -216,7 +216,10 @@ fn generated_policies(sandbox: &Sandbox, count: usize, bind: bool, namespaced: b
     let bindings = ResourceRef::new("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings", None);
     let key = driftwarden::fingerprints::draw();
     let exempt: Vec<String> = DEFAULT_APPLIERS.iter().map(|u| u.to_string()).collect();
-    let groups: Vec<String> = DEFAULT_EXEMPT_GROUPS.iter().map(|g| g.to_string()).collect();
+    // The writers are the sandbox's administrator, a member of system:masters, which the
+    // installation exempts by default: left out here, so that the rules are evaluated.
+    let groups: Vec<String> =
+        DEFAULT_EXEMPT_GROUPS.iter().filter(|g| **g != "system:masters").map(|g| g.to_string()).collect();
     let resource_of = |_: &str, _: &str| Some(("configmaps".to_string(), true));
     for i in 0..count {
         let name = format!("bench-{i}");
