@@ -6,6 +6,9 @@
 //! invalid policy is rejected where it is written and never half-applied.
 
 mod conflicts;
+mod parts;
+
+pub use parts::{Governs, IgnorePart, TemplatePart};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,6 +73,13 @@ struct ResourceTemplate {
     template: Value,
 }
 
+impl ResourceTemplate {
+    /// How drifts it finds name it ([`SourcedDrifts::source`]).
+    fn label(&self) -> String {
+        format!("resource {}", self.key)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct BaselineTemplate {
     /// Where its template is written: `spec.baselines[0].template`.
@@ -86,35 +96,6 @@ struct IgnoreTemplate {
     paths: Vec<PathPattern>,
     managers: Vec<String>,
     target: Option<TargetMatch>,
-}
-
-/// A template of a policy, as [`CompiledPolicy::parts`] hands it out.
-#[derive(Debug, Clone)]
-pub struct TemplatePart<'p> {
-    /// Where it is written: `spec.resources[0]`, `spec.baselines[1].template`.
-    pub field: &'p str,
-    /// How drifts it finds name it ([`SourcedDrifts::source`]).
-    pub source: String,
-    pub governs: Governs<'p>,
-    pub template: &'p Value,
-}
-
-/// What a template governs.
-#[derive(Debug, Clone, Copy)]
-pub enum Governs<'p> {
-    /// The one object a resource declares.
-    Resource(&'p ObjectKey),
-    /// Every object a baseline's match selects.
-    Baseline(&'p TargetMatch),
-}
-
-/// An ignore rule of a policy, as [`CompiledPolicy::parts`] hands it out.
-#[derive(Debug, Clone, Copy)]
-pub struct IgnorePart<'p> {
-    pub paths: &'p [PathPattern],
-    pub managers: &'p [String],
-    /// The objects it applies to; `None`: every object the policy governs.
-    pub target: Option<&'p TargetMatch>,
 }
 
 /// The drifts one template found on one object.
@@ -499,30 +480,6 @@ impl CompiledPolicy {
         resources.chain(baselines)
     }
 
-    /// Every template of the policy with what it governs and where it is written, and
-    /// every ignore rule (its paths, its managers, and the objects it applies to): what a
-    /// ValidatingAdmissionPolicy generated from the policy is made of.
-    pub fn parts(&self) -> (Vec<TemplatePart<'_>>, Vec<IgnorePart<'_>>) {
-        let resources = self.resources.iter().map(|r| TemplatePart {
-            field: &r.field,
-            source: format!("resource {}", r.key),
-            governs: Governs::Resource(&r.key),
-            template: &r.template,
-        });
-        let baselines = self.baselines.iter().map(|b| TemplatePart {
-            field: &b.field,
-            source: b.label.clone(),
-            governs: Governs::Baseline(&b.target),
-            template: &b.template,
-        });
-        let ignore = self
-            .ignore
-            .iter()
-            .map(|i| IgnorePart { paths: &i.paths, managers: &i.managers, target: i.target.as_ref() })
-            .collect();
-        (resources.chain(baselines).collect(), ignore)
-    }
-
     /// The objects this policy declares in full (`spec.resources`), with their templates.
     pub fn resources(&self) -> impl Iterator<Item = (&ObjectRef, &Value)> {
         self.resources.iter().map(|r| (&r.target, &r.template))
@@ -544,7 +501,7 @@ impl CompiledPolicy {
             .resources
             .iter()
             .filter(|r| r.key.is(object))
-            .map(|r| (format!("resource {}", r.key), &r.template))
+            .map(|r| (r.label(), &r.template))
             .chain(
                 self.baselines
                     .iter()
@@ -586,7 +543,7 @@ impl CompiledPolicy {
         Some(TargetResult {
             target: resource.target.clone(),
             findings: vec![SourcedDrifts {
-                source: format!("resource {}", resource.key),
+                source: resource.label(),
                 drifts: vec![missing(&resource.template, &self.compare_rules(&resource.template, &scope))],
             }],
         })
