@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use crate::admission::{DEFAULT_APPLIERS, DEFAULT_EXEMPT_GROUPS, Source, exempt_users, generate};
+use crate::admission::{DEFAULT_APPLIERS, DEFAULT_EXEMPT_GROUPS, Source, exempt_users, generate, listed_or};
 use crate::check::load::{self, PolicyDocument};
 use crate::engine::scope::{Scope, Scopes};
 use crate::keys::PolicyKey;
@@ -80,10 +80,7 @@ pub fn run(command: &AdmissionCommand) -> ExitCode {
 
 /// The installation's exempt users: the operator and the GitOps appliers.
 fn installation_users(args: &RenderArgs) -> Vec<String> {
-    let appliers = match args.exempt_users.is_empty() {
-        true => DEFAULT_APPLIERS.iter().map(|u| u.to_string()).collect(),
-        false => args.exempt_users.clone(),
-    };
+    let appliers = listed_or(&args.exempt_users, DEFAULT_APPLIERS);
     std::iter::once(args.operator_user.clone()).chain(appliers).collect()
 }
 
@@ -101,10 +98,7 @@ fn render(args: &RenderArgs) -> Result<String, String> {
     };
     let policies = load::policies(&args.policies, &args.namespace).map_err(|err| err.to_string())?;
     let installation = installation_users(args);
-    let groups: Vec<String> = match args.exempt_groups.is_empty() {
-        true => DEFAULT_EXEMPT_GROUPS.iter().map(|g| g.to_string()).collect(),
-        false => args.exempt_groups.clone(),
-    };
+    let groups = listed_or(&args.exempt_groups, DEFAULT_EXEMPT_GROUPS);
     // Fingerprints are never part of a generated policy: Secret values are left out.
     let key = crate::fingerprints::draw();
     let mut out = String::new();

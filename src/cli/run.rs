@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::logging::{self, LogFormat};
+use crate::admission::{DEFAULT_APPLIERS, DEFAULT_EXEMPT_GROUPS, listed_or};
 use crate::api::exception::MAX_MAX_DURATION;
 use crate::notification::{Cidr, SinkAddressPolicy};
 use crate::operator::leader::LeaderSettings;
@@ -139,14 +140,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
         default_service_account: args.default_service_account.clone(),
         require_service_account: args.require_service_account,
         admission: args.admission,
-        admission_exempt_users: match args.admission_exempt_users.is_empty() {
-            true => OperatorSettings::default().admission_exempt_users,
-            false => args.admission_exempt_users.clone(),
-        },
-        admission_exempt_groups: match args.admission_exempt_groups.is_empty() {
-            true => OperatorSettings::default().admission_exempt_groups,
-            false => args.admission_exempt_groups.clone(),
-        },
+        admission_exempt_users: listed_or(&args.admission_exempt_users, DEFAULT_APPLIERS),
+        admission_exempt_groups: listed_or(&args.admission_exempt_groups, DEFAULT_EXEMPT_GROUPS),
         ..OperatorSettings::default()
     };
     runtime.block_on(async {

@@ -109,8 +109,8 @@ impl Default for OperatorSettings {
             default_service_account: None,
             require_service_account: false,
             admission: false,
-            admission_exempt_users: crate::admission::DEFAULT_APPLIERS.iter().map(|u| u.to_string()).collect(),
-            admission_exempt_groups: crate::admission::DEFAULT_EXEMPT_GROUPS.iter().map(|g| g.to_string()).collect(),
+            admission_exempt_users: crate::admission::listed_or(&[], crate::admission::DEFAULT_APPLIERS),
+            admission_exempt_groups: crate::admission::listed_or(&[], crate::admission::DEFAULT_EXEMPT_GROUPS),
             clock: Clock::default(),
         }
     }

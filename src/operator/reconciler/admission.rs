@@ -111,12 +111,6 @@ impl Admission {
     }
 }
 
-/// The policies not among `wanted` (those without `spec.admission`, or invalid): none keeps
-/// an `AdmissionReady` condition.
-fn keys_without<V>(policies: &BTreeMap<PolicyKey, V>, wanted: &BTreeSet<PolicyKey>) -> Vec<PolicyKey> {
-    policies.keys().filter(|k| !wanted.contains(*k)).cloned().collect()
-}
-
 fn digest(generated: &Generated) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     generated.policy.to_string().hash(&mut hasher);
@@ -142,12 +136,6 @@ impl Reconciler {
 
     /// Generates, applies, checks and removes admission objects as the policies want them.
     pub(super) fn flush_admission(&mut self, now: Timestamp) {
-        let wanting: Vec<PolicyKey> = self
-            .policies
-            .iter()
-            .filter(|(_, p)| p.compiled.as_ref().is_ok_and(|c| c.admission.is_some()))
-            .map(|(k, _)| k.clone())
-            .collect();
         let unavailable = if !self.settings.admission {
             Some(
                 "this installation does not generate admission objects: the operator runs without --admission (chart value admission.enabled)",
@@ -162,9 +150,10 @@ impl Reconciler {
         if let Some(message) = unavailable {
             if std::mem::take(&mut self.admission.all) || !self.admission.keys.is_empty() {
                 self.admission.keys.clear();
+                let wanted = self.wanting_admission();
                 let all: Vec<PolicyKey> = self.policies.keys().cloned().collect();
                 for key in all {
-                    let condition = wanting.contains(&key).then(|| message.to_string());
+                    let condition = wanted.contains(&key).then(|| message.to_string());
                     let condition = condition.map(|m| (false, reasons::ADMISSION_UNAVAILABLE, m));
                     self.admission_condition(&key, condition);
                 }
@@ -176,31 +165,29 @@ impl Reconciler {
         if !self.health.is_ready() || !self.exceptions_synced {
             return;
         }
-        if !self.admission.swept && self.admission.sweep_at.is_none_or(|at| at <= now) {
-            self.admission.swept = true;
-            let keep: BTreeSet<String> = wanting.iter().map(name_of).collect();
-            self.effects.push(Effect::SweepAdmission { keep });
-        }
+        let sweep = !self.admission.swept && self.admission.sweep_at.is_none_or(|at| at <= now);
         let due = |s: &State| {
             !s.in_flight
                 && (s.retry_at.is_some_and(|at| at <= now) || (s.external && s.next_check.is_some_and(|at| at <= now)))
         };
         let due: Vec<PolicyKey> =
             self.admission.states.iter().filter(|(_, s)| due(s)).map(|(k, _)| k.clone()).collect();
-        if !self.admission.all && self.admission.keys.is_empty() && due.is_empty() {
+        // Every tick comes here: nothing is looked at unless something asks for it.
+        if !sweep && !self.admission.all && self.admission.keys.is_empty() && due.is_empty() {
             return;
         }
-        let wanted: BTreeSet<PolicyKey> = wanting.iter().cloned().collect();
-        let keys: Vec<PolicyKey> = match std::mem::take(&mut self.admission.all) {
-            true => wanting,
-            false => {
-                let mut keys = std::mem::take(&mut self.admission.keys);
-                keys.extend(due);
-                keys.into_iter().filter(|k| wanted.contains(k)).collect()
-            }
-        };
-        self.admission.keys.clear();
-        for key in &keys {
+        let wanted = self.wanting_admission();
+        if sweep {
+            self.admission.swept = true;
+            let keep: BTreeSet<String> = wanted.iter().map(name_of).collect();
+            self.effects.push(Effect::SweepAdmission { keep });
+        }
+        let mut keys = std::mem::take(&mut self.admission.keys);
+        match std::mem::take(&mut self.admission.all) {
+            true => keys.clone_from(&wanted),
+            false => keys.extend(due),
+        }
+        for key in keys.iter().filter(|k| wanted.contains(*k)) {
             self.flush_policy_admission(key, now);
         }
         // Policies gone, or without spec.admission any more: their objects go, and so does
@@ -209,9 +196,19 @@ impl Reconciler {
         for key in gone {
             self.remove_admission(&key);
         }
-        for key in keys_without(&self.policies, &wanted) {
+        let without: Vec<PolicyKey> = self.policies.keys().filter(|k| !wanted.contains(*k)).cloned().collect();
+        for key in without {
             self.admission_condition(&key, None);
         }
+    }
+
+    /// The valid policies with `spec.admission`.
+    fn wanting_admission(&self) -> BTreeSet<PolicyKey> {
+        self.policies
+            .iter()
+            .filter(|(_, p)| p.compiled.as_ref().is_ok_and(|c| c.admission.is_some()))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Deletes the objects the operator applied for `key`, if any.

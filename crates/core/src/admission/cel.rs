@@ -31,6 +31,11 @@ pub fn string(text: &str) -> String {
     out
 }
 
+/// The items of a CEL list literal of strings, without the brackets: `'a', 'b'`.
+pub fn strings<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+    items.into_iter().map(|item| string(item)).collect::<Vec<_>>().join(", ")
+}
+
 /// The CEL literal of a JSON scalar, or of a list of them; `None` for what has no exact
 /// CEL literal here (maps, numbers that are not integers).
 pub fn literal(value: &Value) -> Option<String> {
@@ -147,7 +152,7 @@ pub fn selector_matches(labels: &str, present: &str, selector: &LabelSelector) -
     }
     for requirement in selector.match_expressions.iter().flatten() {
         let key = string(&requirement.key);
-        let values = requirement.values.iter().flatten().map(|v| string(v)).collect::<Vec<_>>().join(", ");
+        let values = strings(requirement.values.iter().flatten());
         tests.push(match requirement.operator.as_str() {
             "In" => format!("({present} && {key} in {labels} && {labels}[{key}] in [{values}])"),
             "NotIn" => format!("(!({present}) || !({key} in {labels}) || !({labels}[{key}] in [{values}]))"),

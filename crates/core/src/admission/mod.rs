@@ -116,6 +116,14 @@ pub const DEFAULT_APPLIERS: &[&str] = &[
 /// administrators, whom no tenant's policy may lock out.
 pub const DEFAULT_EXEMPT_GROUPS: &[&str] = &["system:masters"];
 
+/// The users or groups an installation names (`given`), or `defaults` when it names none.
+pub fn listed_or(given: &[String], defaults: &[&str]) -> Vec<String> {
+    match given.is_empty() {
+        true => defaults.iter().map(|d| d.to_string()).collect(),
+        false => given.to_vec(),
+    }
+}
+
 /// The users exempt from one policy's generated rules besides its own `exempt` list: the
 /// installation's (the operator, the GitOps appliers) and the ServiceAccount the
 /// policy's fixes are made as.
@@ -332,10 +340,9 @@ fn exemption(source: &Source<'_>) -> Option<String> {
     users.extend(exempt.service_accounts.iter().map(|a| a.user_name()));
     users.sort();
     users.dedup();
-    let list = |items: &[String]| items.iter().map(|i| cel::string(i)).collect::<Vec<_>>().join(", ");
     let mut tests = Vec::new();
     if !users.is_empty() {
-        tests.push(format!("!(request.userInfo.username in [{}])", list(&users)));
+        tests.push(format!("!(request.userInfo.username in [{}])", cel::strings(&users)));
     }
     let mut groups: Vec<&String> = source.exempt_groups.iter().chain(&exempt.groups).collect();
     groups.sort();
@@ -372,20 +379,19 @@ fn applies(policy: &PolicyKey, part: &TemplatePart<'_>, namespaced: bool) -> Str
 /// and `namespaceSelector` left aside, as a DriftPolicy (or an exception outside the
 /// operator's namespace) reads them.
 fn target_test(root: &str, target: &TargetMatch, pin: Option<&str>) -> String {
-    let list = |items: &[String]| items.iter().map(|i| cel::string(i)).collect::<Vec<_>>().join(", ");
     let mut tests = vec![format!(
         "{root}.apiVersion == {} && {root}.kind == {}",
         cel::string(&target.api_version),
         cel::string(&target.kind)
     )];
     if !target.names.is_empty() {
-        tests.push(format!("{root}.metadata.name in [{}]", list(&target.names)));
+        tests.push(format!("{root}.metadata.name in [{}]", cel::strings(&target.names)));
     }
     match pin {
         Some(namespace) => tests.push(format!("request.namespace == {}", cel::string(namespace))),
         None => {
             if !target.namespaces.is_empty() {
-                tests.push(format!("request.namespace in [{}]", list(&target.namespaces)));
+                tests.push(format!("request.namespace in [{}]", cel::strings(&target.namespaces)));
             }
             let (labels, present) = (
                 "namespaceObject.metadata.labels",
