@@ -21,7 +21,9 @@
 //!
 //! `cargo bench --bench operator`; tune with `DW_BENCH_OBJECTS` (1000), `DW_BENCH_DRIFTS`
 //! (200), `DW_BENCH_RATE` (drifts per second, 50) and `DW_BENCH_OPERATOR` (`in-process` or
-//! `process`). With `DW_BENCH_SERVICE_ACCOUNT=1` the policy names a ServiceAccount, so every
+//! `process`). `DW_BENCH_DEPLOYMENTS` (0) adds that many Deployments, governed by two more
+//! ClusterDriftPolicies (ownership labels, and a pod security setting in their pod
+//! template): the mix of kinds and policies a cluster has; drifts stay on the ConfigMaps. With `DW_BENCH_SERVICE_ACCOUNT=1` the policy names a ServiceAccount, so every
 //! request of every fix impersonates it (what a fix made as the tenant costs).
 
 use std::collections::HashMap;
@@ -192,6 +194,33 @@ impl Operator {
     }
 }
 
+/// Deployment `i`, compliant with [`deployment_policies`].
+fn deployment(i: usize) -> Value {
+    let labels = json!({"app": format!("web-{i}")});
+    json!({"metadata": {"name": format!("web-{i}"), "labels": {"app": "bench-web", "owner": "storefront"}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels},
+                "spec": {"securityContext": {"runAsNonRoot": true},
+                    "containers": [{"name": "web", "image": "registry.example/web:1.4.2",
+                        "ports": [{"containerPort": 8080, "name": "http"}],
+                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]}}}})
+}
+
+/// The two policies on the bench's Deployments: an owner label, and pods that do not run
+/// as root.
+fn deployment_policies() -> Vec<Value> {
+    let matched =
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "selector": {"matchLabels": {"app": "bench-web"}}});
+    let policy = |name: &str, template: Value| {
+        json!({"apiVersion": "driftwarden.dev/v1alpha1", "kind": "ClusterDriftPolicy", "metadata": {"name": name},
+            "spec": {"baselines": [{"match": matched, "template": template}]}})
+    };
+    vec![
+        policy("bench-owners", json!({"metadata": {"labels": {"owner": "storefront"}}})),
+        policy("bench-security", json!({"spec": {"template": {"spec": {"securityContext": {"runAsNonRoot": true}}}}})),
+    ]
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), Error> {
     let objects = setting("DW_BENCH_OBJECTS", 1000) as usize;
@@ -213,6 +242,11 @@ async fn main() -> Result<(), Error> {
         let body = json!({"metadata": {"name": format!("cm-{i}"), "labels": {"app": "bench", "team": "shop"}},
             "data": {"payload": "x".repeat(256)}});
         sandbox.store().create(&target, body, WriteOptions::default())?;
+    }
+    let deployments = setting("DW_BENCH_DEPLOYMENTS", 0) as usize;
+    for i in 0..deployments {
+        let target = ResourceRef::new("apps", "v1", "deployments", Some(&format!("bench-{}", i % NAMESPACES)));
+        sandbox.store().create(&target, deployment(i), WriteOptions::default())?;
     }
     let rss_loaded = rss_mib();
     let policies: Api<DynamicObject> =
@@ -237,6 +271,11 @@ async fn main() -> Result<(), Error> {
     }
     println!("fixes made as {}", if as_account { "ServiceAccount fixer (impersonated)" } else { "the operator" });
     policies.create(&PostParams::default(), &serde_json::from_value(policy)?).await?;
+    if deployments > 0 {
+        for policy in deployment_policies() {
+            policies.create(&PostParams::default(), &serde_json::from_value(policy)?).await?;
+        }
+    }
     let identity = sandbox.add_user("driftwarden-bench", &["system:masters"]);
     let user = identity.user.name.clone();
     let operator = Operator::start(&sandbox, &identity).await?;
@@ -245,13 +284,25 @@ async fn main() -> Result<(), Error> {
     tokio::time::timeout(Duration::from_secs(300), await_condition(policies.clone(), "bench", ready))
         .await
         .map_err(|_| "the operator did not report every object within 300 s")??;
+    let deployment_policy_names = ["bench-owners", "bench-security"].into_iter().filter(|_| deployments > 0);
+    for name in deployment_policy_names {
+        let all = move |p: Option<&DynamicObject>| p.is_some_and(|p| status_number(p, "targets") == deployments as i64);
+        tokio::time::timeout(Duration::from_secs(300), await_condition(policies.clone(), &name, all))
+            .await
+            .map_err(|_| format!("the operator did not report every Deployment of {name} within 300 s"))??;
+    }
     println!(
-        "{objects} ConfigMaps: listed, evaluated and reported in {:.2}s; RSS of this process {} MiB (sandbox with the \
+        "{objects} ConfigMaps and {deployments} Deployments: listed, evaluated and reported in {:.2}s; RSS of this process {} MiB (sandbox with the \
          objects alone: {} MiB); {}",
         started.elapsed().as_secs_f64(),
         rss_mib(),
         rss_loaded,
         operator.memory()
+    );
+    println!(
+        "operator memory per governed object: {:.2} KiB ({} objects)",
+        operator.memory_kib() as f64 / (objects + deployments) as f64,
+        objects + deployments
     );
 
     // Every object in sync: what does the operator ask of the API server meanwhile?
@@ -417,7 +468,7 @@ async fn main() -> Result<(), Error> {
             mib(samples.last().map_or(0, |s| s.1)),
             samples.len(),
             slope * 3600.0,
-            samples.last().map_or(0, |s| s.1) as f64 / objects as f64,
+            samples.last().map_or(0, |s| s.1) as f64 / (objects + deployments) as f64,
         );
     }
     let encoded = operator.metrics().await?;

@@ -6,8 +6,9 @@ pub fn setting(name: &str, default: u64) -> u64 {
 }
 
 /// The process's resident memory, in KiB (`VmRSS` of `/proc/self/status`; 0 elsewhere).
+#[allow(dead_code)] // The commands bench measures its child processes only.
 pub fn rss_kib() -> u64 {
-    vm_rss("/proc/self/status")
+    status_kib("/proc/self/status", "VmRSS:")
 }
 
 /// Another process's resident memory and its peak so far, in KiB (`VmRSS` and `VmHWM` of
@@ -16,10 +17,6 @@ pub fn rss_kib() -> u64 {
 pub fn rss_and_peak_kib_of(pid: u32) -> (u64, u64) {
     let path = format!("/proc/{pid}/status");
     (status_kib(&path, "VmRSS:"), status_kib(&path, "VmHWM:"))
-}
-
-fn vm_rss(path: &str) -> u64 {
-    status_kib(path, "VmRSS:")
 }
 
 fn status_kib(path: &str, field: &str) -> u64 {

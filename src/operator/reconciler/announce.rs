@@ -122,13 +122,7 @@ impl Reconciler {
         reason: &'static str,
         message: String,
     ) -> Announcement {
-        let object_uid = self
-            .kinds
-            .get(&key.kind)
-            .and_then(|kind| kind.cache.get(key))
-            .and_then(|live| live.pointer("/metadata/uid"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let object_uid = self.kinds.get(&key.kind).and_then(|kind| kind.cache.uid(key));
         let policy_uid = self.policies.get(policy).and_then(|entry| entry.uid.clone());
         Announcement { object: key.clone(), object_uid, policy: policy.clone(), policy_uid, type_, reason, message }
     }

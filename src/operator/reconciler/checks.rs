@@ -72,11 +72,11 @@ fn token_selector(kind: &KindKey, identity_only: bool) -> Option<String> {
     (secrets && identity_only).then(|| format!("type={SERVICE_ACCOUNT_TOKEN_TYPE}"))
 }
 
-fn typed<K: DeserializeOwned>(objects: Option<&BTreeMap<ObjectKey, Value>>) -> Vec<K> {
+fn typed<K: DeserializeOwned>(objects: Option<&super::cache::ObjectCache>) -> Vec<K> {
     objects
         .into_iter()
         .flat_map(|cache| cache.values())
-        .filter_map(|object| serde_json::from_value(object.clone()).ok())
+        .filter_map(|object| serde_json::from_value(object).ok())
         .collect()
 }
 
@@ -327,9 +327,9 @@ impl Reconciler {
         }
         if let FixResult::Verified { fresh, .. } = &result
             && let Some(kind) = self.kinds.get_mut(&key.kind)
-            && kind.cache.get(&key).is_none_or(|cached| super::fixes::older(cached, fresh))
+            && kind.cache.resource_version(&key).is_none_or(|cached| super::fixes::older(&cached, fresh))
         {
-            kind.cache.insert(key.clone(), kind.mask.prune(fresh.as_ref().clone()));
+            kind.cache.insert(key.clone(), &kind.mask.prune(fresh.as_ref().clone()));
         }
         debug!(campaign = %campaign.campaign, asset = %key, result = result.category(), "check fix done");
         if denied.is_some() {
@@ -346,13 +346,7 @@ impl Reconciler {
     /// read must be the state the last check run saw, in which the asset was no longer
     /// reported. A newer object is checked again on the next run.
     pub(super) fn verify_check(&mut self, name: &str, key: &ObjectKey, fresh: Value, now: Timestamp) {
-        let cached_version = self
-            .kinds
-            .get(&key.kind)
-            .and_then(|k| k.cache.get(key))
-            .and_then(|o| o.pointer("/metadata/resourceVersion"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let cached_version = self.kinds.get(&key.kind).and_then(|k| k.cache.resource_version(key));
         let resource_version = fresh.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
         let Some(campaign) = self.campaigns.get_mut(name) else { return };
         let still_reported = campaign.reported.contains(key);

@@ -66,14 +66,15 @@ impl Reconciler {
         let now = *now;
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let mut panicked: Vec<(PolicyKey, ObjectKey, Option<String>, String)> = Vec::new();
-        for policy in policies.values_mut() {
-            let Ok(compiled) = &policy.compiled else { continue };
-            for key in &keys {
-                let live = kinds.get(&key.kind).and_then(|k| k.cache.get(key));
-                if policy.leaves_alone(key, live, now) {
+        // Each object is read back from the cache once, for every policy in turn.
+        for key in &keys {
+            let live = kinds.get(&key.kind).and_then(|k| k.cache.get(key));
+            for policy in policies.values_mut() {
+                let Ok(compiled) = &policy.compiled else { continue };
+                if policy.leaves_alone(key, live.as_ref(), now) {
                     continue;
                 }
-                let result = contained(Step::Evaluate, &format!("{} {key}", policy.key), || match live {
+                let result = contained(Step::Evaluate, &format!("{} {key}", policy.key), || match &live {
                     Some(object) => compiled.evaluate_object(object, &labels),
                     None => compiled.missing_resource(&key.to_ref(None), &labels),
                 });
@@ -81,6 +82,7 @@ impl Reconciler {
                     Ok(result) => result,
                     Err(message) => {
                         let version = live
+                            .as_ref()
                             .and_then(|o| o.pointer("/metadata/resourceVersion"))
                             .and_then(Value::as_str)
                             .map(str::to_string);
@@ -90,11 +92,13 @@ impl Reconciler {
                 };
                 if let Some(result) = result {
                     // Drift an active exception covers does not count, as in the status.
-                    let covers = covers_for(exceptions, policy, live, &settings.namespace, &labels);
+                    let covers = covers_for(exceptions, policy, live.as_ref(), &settings.namespace, &labels);
                     let drifts = result.drifts().any(|d| !covers.iter().any(|c| c.covers(d, now)));
                     policy.provisional.insert(key.clone(), drifts);
                 }
             }
+        }
+        for policy in policies.values_mut().filter(|policy| policy.compiled.is_ok()) {
             policy.freeze_batch_counts();
         }
         for (policy, key, version, message) in panicked {
@@ -139,6 +143,7 @@ impl Reconciler {
         let now = *now;
         let Some(kind) = kinds.get(&key.kind).filter(|k| k.synced) else { return };
         let live = kind.cache.get(key);
+        let live = live.as_ref();
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let mut to_fix: Vec<FixPart> = Vec::new();
         let mut news: Vec<News> = Vec::new();
@@ -373,9 +378,4 @@ pub(super) fn covers_for(
         .filter(|e| e.selects(object, operator_namespace, labels))
         .map(|e| e.cover.clone())
         .collect()
-}
-
-pub(super) fn same_version(a: &Value, b: &Value) -> bool {
-    let version = |o: &Value| o.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
-    version(a).is_some() && version(a) == version(b)
 }

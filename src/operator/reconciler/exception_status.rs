@@ -263,7 +263,7 @@ impl Reconciler {
                 self.kinds
                     .get(&k.kind)
                     .and_then(|kind| kind.cache.get(k))
-                    .is_some_and(|object| entry.selects(object, &self.settings.namespace, &labels))
+                    .is_some_and(|object| entry.selects(&object, &self.settings.namespace, &labels))
             });
             if selects && !sinks.contains(&sink) {
                 sinks.push(sink);

@@ -34,6 +34,7 @@ impl Reconciler {
         let Some(kind) = self.kinds.get(&key.kind) else { return };
         let Some((resource, namespaced)) = kind.resource.clone() else { return };
         let live = kind.cache.get(key);
+        let live = live.as_ref();
         let creates = live.is_none();
         let namespaces = &self.namespaces;
         let labels = |ns: &str| namespaces.get(ns).cloned();
@@ -138,9 +139,9 @@ impl Reconciler {
         }
         if let FixResult::Verified { fresh, .. } = &result
             && let Some(kind) = self.kinds.get_mut(&key.kind)
-            && kind.cache.get(&key).is_none_or(|cached| older(cached, fresh))
+            && kind.cache.resource_version(&key).is_none_or(|cached| older(&cached, fresh))
         {
-            kind.cache.insert(key.clone(), kind.mask.prune(fresh.as_ref().clone()));
+            kind.cache.insert(key.clone(), &kind.mask.prune(fresh.as_ref().clone()));
             self.count_watched(&key.kind);
         }
         let now = self.now;
@@ -238,10 +239,9 @@ impl Reconciler {
 /// Whether `cached` is an older version than `fresh`. Resource versions are compared as
 /// numbers when both are (as the API server writes them); otherwise the cache is kept,
 /// and the watch brings the newer version.
-pub(super) fn older(cached: &Value, fresh: &Value) -> bool {
-    let version =
-        |o: &Value| o.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|v| v.parse::<u64>().ok());
-    matches!((version(cached), version(fresh)), (Some(cached), Some(fresh)) if cached < fresh)
+pub(super) fn older(cached: &str, fresh: &Value) -> bool {
+    let fresh = fresh.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|v| v.parse::<u64>().ok());
+    matches!((cached.parse::<u64>().ok(), fresh), (Some(cached), Some(fresh)) if cached < fresh)
 }
 
 /// The span of one fix, from its start to its verification: the object, the policies that

@@ -2,13 +2,13 @@
 //! the fields some policy governs (the mask). A wider mask relists the kind; a kind no
 //! policy names any more stops being watched.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
 use tracing::{debug, warn};
 
-use super::evaluate::same_version;
+use super::cache::ObjectCache;
 use super::{Effect, KindEntry, RECONCILE, Reconciler, checks};
 use crate::api::reasons;
 use crate::engine::evaluate::UnknownKinds;
@@ -111,10 +111,10 @@ impl Reconciler {
         }
         let Some(entry) = self.kinds.get_mut(&kind) else { return };
         match change {
-            Change::Init => entry.relist = Some(BTreeMap::new()),
+            Change::Init => entry.relist = Some(ObjectCache::new()),
             Change::InitApply(object) => {
                 let key = ObjectKey::of(&object);
-                entry.relist.get_or_insert_default().insert(key, object);
+                entry.relist.get_or_insert_default().insert(key, &object);
             }
             Change::InitDone => {
                 entry.cache = entry.relist.take().unwrap_or_default();
@@ -127,8 +127,9 @@ impl Reconciler {
             Change::Apply(object) => {
                 entry.problem = None;
                 let key = ObjectKey::of(&object);
-                let unchanged = entry.cache.get(&key).is_some_and(|cached| same_version(cached, &object));
-                entry.cache.insert(key.clone(), object);
+                let version = object.pointer("/metadata/resourceVersion").and_then(Value::as_str);
+                let unchanged = version.is_some() && entry.cache.resource_version(&key).as_deref() == version;
+                entry.cache.insert(key.clone(), &object);
                 let synced = entry.synced;
                 self.count_watched(&kind);
                 if !unchanged && synced {
@@ -139,8 +140,8 @@ impl Reconciler {
                 let key = ObjectKey::of(&object);
                 // A recreated object's deletion may be watched after its replacement was
                 // cached: only the object deleted leaves the cache.
-                let uid = |o: &Value| o.pointer("/metadata/uid").cloned();
-                if entry.cache.get(&key).is_some_and(|cached| uid(cached).is_some() && uid(cached) != uid(&object)) {
+                let uid = object.pointer("/metadata/uid").and_then(Value::as_str);
+                if entry.cache.uid(&key).is_some_and(|cached| Some(cached.as_str()) != uid) {
                     return;
                 }
                 entry.cache.remove(&key);

@@ -24,6 +24,7 @@
 
 mod admission;
 mod announce;
+mod cache;
 mod campaigns;
 mod checks;
 mod contain;
@@ -186,8 +187,8 @@ struct KindEntry {
     mask: Arc<FieldMask>,
     /// The field selector the kind is watched with, if it is watched in part.
     fields: Option<String>,
-    cache: BTreeMap<ObjectKey, Value>,
-    relist: Option<BTreeMap<ObjectKey, Value>>,
+    cache: cache::ObjectCache,
+    relist: Option<cache::ObjectCache>,
     synced: bool,
     next_lookup: Option<Timestamp>,
 }

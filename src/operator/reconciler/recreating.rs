@@ -3,8 +3,6 @@
 //! for it lists `Recreate` in its own `autoRemediate`: a campaign's classes or an approval
 //! never widen a fix to a deletion.
 
-use serde_json::Value;
-
 use super::{FixPart, Reconciler};
 use crate::api::RemediationClass;
 use crate::keys::ObjectKey;
@@ -28,14 +26,9 @@ impl Reconciler {
                 return Some(Err(RecreateError::NotAllowed { paths: part.paths.clone(), policy: part.policy.clone() }));
             }
         }
-        let uid = self
-            .kinds
-            .get(&key.kind)
-            .and_then(|kind| kind.cache.get(key))
-            .and_then(|live| live.pointer("/metadata/uid"))
-            .and_then(Value::as_str);
+        let uid = self.kinds.get(&key.kind).and_then(|kind| kind.cache.uid(key));
         Some(match uid {
-            Some(uid) => Ok(Recreation { uid: uid.to_string() }),
+            Some(uid) => Ok(Recreation { uid }),
             None => Err(RecreateError::UidUnknown { key: key.clone() }),
         })
     }

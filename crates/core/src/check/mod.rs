@@ -4,12 +4,13 @@
 pub mod load;
 pub mod report;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::engine::evaluate::{CompiledPolicy, PolicyProblem, UnknownKinds, compile};
+use crate::engine::evaluate::{CompiledPolicy, PolicyProblem, TargetResult, UnknownKinds, compile};
 use crate::engine::fingerprint::FingerprintKey;
 use crate::engine::scope::Scopes;
 use crate::engine::selector::labels_of;
@@ -54,8 +55,9 @@ pub fn run(input: &CheckInput) -> Result<Report, CheckError> {
         .iter()
         .map(|p| compile_loaded(p, &input.scopes, &input.fingerprints))
         .collect::<Result<Vec<_>, _>>()?;
-    let manifests = load::manifests(&input.manifests, &input.namespace, &input.scopes)?;
-    let mut report = evaluate(&compiled, &manifests);
+    let held = load::manifests_with(&input.manifests, &input.namespace, &input.scopes, &Held::new)?;
+    let objects: Vec<(&Origin, &Held)> = held.iter().map(|(origin, held)| (origin, held)).collect();
+    let mut report = evaluate_objects(&compiled, &objects);
     mark_admission(&mut report, &compiled, &input.scopes);
     Ok(report)
 }
@@ -127,29 +129,113 @@ pub fn compile_loaded(
 
 /// Evaluates compiled policies against loaded manifests.
 pub fn evaluate(policies: &[CompiledPolicy], manifests: &[Manifest]) -> Report {
-    let namespaces: BTreeMap<String, BTreeMap<String, String>> = manifests
+    let objects: Vec<(&Origin, &Value)> = manifests.iter().map(|m| (&m.origin, &m.object)).collect();
+    evaluate_objects(policies, &objects)
+}
+
+/// A manifest as `check` holds it while it evaluates a long stream: its identity and its
+/// compact JSON text. A parsed object costs several times its text (each map of the tree
+/// is a B-tree node), so 100,000 manifests are held as text, and each object is read back
+/// once, while every policy evaluates it.
+pub struct Held {
+    key: ObjectKey,
+    json: Box<[u8]>,
+}
+
+impl Held {
+    /// Holds `object` as its text.
+    pub fn new(object: Value) -> Self {
+        // A Value always serializes: its map keys are strings.
+        let json = serde_json::to_vec(&object).unwrap_or_default().into_boxed_slice();
+        Held { key: ObjectKey::of(&object), json }
+    }
+}
+
+/// What `check` evaluates: an object, or a manifest held as text.
+pub trait Evaluated: Sync {
+    /// The object's identity.
+    fn key(&self) -> ObjectKey;
+    /// The object itself.
+    fn object(&self) -> Cow<'_, Value>;
+}
+
+impl Evaluated for Value {
+    fn key(&self) -> ObjectKey {
+        ObjectKey::of(self)
+    }
+
+    fn object(&self) -> Cow<'_, Value> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl Evaluated for Held {
+    fn key(&self) -> ObjectKey {
+        self.key.clone()
+    }
+
+    fn object(&self) -> Cow<'_, Value> {
+        // The text was written from a Value, so it always reads back.
+        Cow::Owned(serde_json::from_slice(&self.json).unwrap_or(Value::Null))
+    }
+}
+
+/// Below this many objects per thread, evaluation stays on one thread.
+const OBJECTS_PER_THREAD: usize = 2_000;
+/// At most this many threads evaluate.
+const MAX_EVALUATION_THREADS: usize = 8;
+
+/// Evaluates compiled policies against objects and where each was read. Long inputs are
+/// evaluated on several threads, each object by every policy in turn; the report lists the
+/// violations in the same order either way: by policy, then in the order of the input,
+/// then the declared resources that are missing.
+pub fn evaluate_objects<T: Evaluated + ?Sized>(policies: &[CompiledPolicy], objects: &[(&Origin, &T)]) -> Report {
+    let keys: Vec<ObjectKey> = objects.iter().map(|(_, object)| object.key()).collect();
+    let is_namespace = |key: &ObjectKey| key.kind.api_version == "v1" && key.kind.kind == "Namespace";
+    let namespaces: BTreeMap<String, BTreeMap<String, String>> = keys
         .iter()
-        .filter(|m| {
-            m.object.get("apiVersion") == Some(&Value::from("v1"))
-                && m.object.get("kind") == Some(&Value::from("Namespace"))
-        })
-        .filter_map(|m| {
-            let name = m.object.pointer("/metadata/name")?.as_str()?.to_string();
-            let labels = labels_of(&m.object).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            Some((name, labels))
+        .zip(objects)
+        .filter(|(key, _)| is_namespace(key))
+        .map(|(key, (_, object))| {
+            let labels = labels_of(&object.object()).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            (key.name.clone(), labels)
         })
         .collect();
     let namespace_labels = |name: &str| namespaces.get(name).cloned();
-    let objects: Vec<Value> = manifests.iter().map(|m| m.object.clone()).collect();
     // Where each object is written; the first manifest of an object wins.
-    let mut origins: BTreeMap<ObjectKey, &Origin> = BTreeMap::new();
-    for manifest in manifests {
-        origins.entry(ObjectKey::of(&manifest.object)).or_insert(&manifest.origin);
+    let mut origins: BTreeMap<&ObjectKey, &Origin> = BTreeMap::new();
+    for (key, (origin, _)) in keys.iter().zip(objects) {
+        origins.entry(key).or_insert(origin);
     }
 
-    let mut report = Report { objects: manifests.len(), policies: policies.len(), ..Report::default() };
-    for policy in policies {
-        for result in policy.evaluate(&objects, &namespace_labels) {
+    let threads = (objects.len() / OBJECTS_PER_THREAD)
+        .clamp(1, std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_EVALUATION_THREADS));
+    let chunk = objects.len().div_ceil(threads).max(1);
+    let evaluate_chunk = |chunk: &[(&Origin, &T)]| {
+        let mut found: Vec<Vec<TargetResult>> = policies.iter().map(|_| Vec::new()).collect();
+        for (_, object) in chunk {
+            let object = object.object();
+            for (policy, found) in policies.iter().zip(found.iter_mut()) {
+                found.extend(policy.evaluate_object(&object, &namespace_labels));
+            }
+        }
+        found
+    };
+    let chunks: Vec<Vec<Vec<TargetResult>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = objects.chunks(chunk).map(|c| scope.spawn(|| evaluate_chunk(c))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+
+    let mut report = Report { objects: objects.len(), policies: policies.len(), ..Report::default() };
+    for (index, policy) in policies.iter().enumerate() {
+        let mut results: Vec<TargetResult> = chunks.iter().flat_map(|found| found[index].iter().cloned()).collect();
+        let evaluated: BTreeSet<ObjectKey> = results.iter().map(|r| ObjectKey::from_ref(&r.target)).collect();
+        for (target, _) in policy.resources() {
+            if !evaluated.contains(&ObjectKey::from_ref(target)) {
+                results.extend(policy.missing_resource(target, &namespace_labels));
+            }
+        }
+        for result in results {
             report.targets += 1;
             let origin = origins.get(&ObjectKey::from_ref(&result.target)).map(|origin| (*origin).clone());
             for sourced in &result.findings {

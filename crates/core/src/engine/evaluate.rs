@@ -551,13 +551,13 @@ impl CompiledPolicy {
 
     /// Evaluates every object and reports each declared resource that is missing as a
     /// `Create` drift.
-    pub fn evaluate(
+    pub fn evaluate<'a>(
         &self,
-        objects: &[Value],
+        objects: impl IntoIterator<Item = &'a Value>,
         namespace_labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
     ) -> Vec<TargetResult> {
         let mut results: Vec<TargetResult> =
-            objects.iter().filter_map(|object| self.evaluate_object(object, namespace_labels)).collect();
+            objects.into_iter().filter_map(|object| self.evaluate_object(object, namespace_labels)).collect();
         if self.resources.is_empty() {
             return results;
         }

@@ -57,7 +57,7 @@ impl Reconciler {
         let live = self.kinds.get(&key.kind).and_then(|k| k.cache.get(key));
         let drifts: Vec<_> = policy.targets.get(key).map(|t| t.drifts.clone()).unwrap_or_default();
         let known = campaign.findings.contains_key(key);
-        let labels = live.map(watch::labels).unwrap_or_default();
+        let labels = live.as_ref().map(watch::labels).unwrap_or_default();
         let namespace_labels = key.namespace.as_ref().and_then(|ns| self.namespaces.get(ns));
         let observation = if drifts.is_empty() {
             // A fix under way verifies itself with its own fresh read.
@@ -94,7 +94,7 @@ impl Reconciler {
         let class = riskiest(drifts.iter().map(|d| &d.drift)).unwrap_or(RemediationClass::Spec);
         let desired: Vec<(String, Value)> =
             drifts.iter().map(|d| (d.drift.path.clone(), d.drift.desired.clone())).collect();
-        let uid = live.and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string);
+        let uid = live.as_ref().and_then(|o| o.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_string);
         if !known {
             let owner_keys = owner_label_keys(spec, policy.compiled.as_ref().ok().map(|_| &policy.owner_labels));
             let owner = resolve_owner(&owner_keys, &labels, namespace_labels, spec.default_owner.as_ref());

@@ -70,7 +70,7 @@ impl Reconciler {
         }
         let cached = self.kinds.get(&key.kind).filter(|k| k.synced).and_then(|k| k.cache.get(key));
         match cached {
-            Some(object) => in_scope(scope, key, &watch::labels(object), namespace_labels),
+            Some(object) => in_scope(scope, key, &watch::labels(&object), namespace_labels),
             None => {
                 let by_place = CampaignScope { selector: None, ..scope.clone() };
                 in_scope(&by_place, key, &Default::default(), namespace_labels)

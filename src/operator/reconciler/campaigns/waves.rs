@@ -116,7 +116,7 @@ impl Reconciler {
         let Some(campaign) = self.campaigns.get(name) else { return false };
         let classes = self.campaign_classes_of(campaign);
         let Some(policy_key) = campaign.policy() else { return false };
-        let live = self.kinds.get(&key.kind).and_then(|k| k.cache.get(key)).cloned();
+        let live = self.kinds.get(&key.kind).and_then(|k| k.cache.get(key));
         let namespaces = &self.namespaces;
         let labels = |ns: &str| namespaces.get(ns).cloned();
         let Some(policy) = self.policies.get(&policy_key) else { return false };

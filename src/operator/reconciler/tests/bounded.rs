@@ -28,7 +28,7 @@ fn a_deleted_object_leaves_nothing_behind() {
     assert!(!entry.targets.contains_key(&key("web")), "its target state goes");
     assert_eq!(entry.history.objects(), 1, "its fix history goes");
     let cached = &h.reconciler.kinds[&configmaps_kind()].cache;
-    assert!(!cached.contains_key(&key("web")), "its cache entry goes");
+    assert!(cached.get(&key("web")).is_none(), "its cache entry goes");
     assert!(!h.reconciler.in_flight.contains(&key("web")));
     // An object that no longer matches goes the same way.
     let mut unmatched = configmap("db", Some("shop"));
