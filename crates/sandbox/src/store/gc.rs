@@ -65,8 +65,7 @@ pub fn begin_delete(
     {
         finalizers.push(f.to_string());
     }
-    let is_crd_with_instances =
-        key.resource == crd_resource() && !state.keys_of(&crd_instances(&key.name.name)).is_empty();
+    let is_crd_with_instances = key.resource == crd_resource() && state.has_objects(&crd_instances(&key.name.name));
     if is_crd_with_instances && !finalizers.iter().any(|x| x == CRD_CLEANUP_FINALIZER) {
         finalizers.push(CRD_CLEANUP_FINALIZER.to_string());
     }
@@ -130,12 +129,12 @@ pub fn settle(state: &mut State, key: &ObjectKey) {
         orphan_dependents(state, &uid);
         finalizers.retain(|f| f != ORPHAN_FINALIZER);
     }
-    if finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) && state.dependents_of(&uid).is_empty() {
+    if finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) && !state.has_dependents(&uid) {
         finalizers.retain(|f| f != FOREGROUND_FINALIZER);
     }
     if key.resource == crd_resource()
         && finalizers.iter().any(|f| f == CRD_CLEANUP_FINALIZER)
-        && state.keys_of(&crd_instances(&key.name.name)).is_empty()
+        && !state.has_objects(&crd_instances(&key.name.name))
     {
         finalizers.retain(|f| f != CRD_CLEANUP_FINALIZER);
     }
@@ -143,7 +142,7 @@ pub fn settle(state: &mut State, key: &ObjectKey) {
     let mut changed = finalizers != before;
     if key.resource == namespace_resource()
         && namespace_has_spec_finalizers(&updated)
-        && state.contents_of_namespace(&key.name.name).is_empty()
+        && !state.namespace_holds_any(&key.name.name)
     {
         clear_namespace_spec_finalizers(&mut updated);
         changed = true;
@@ -183,8 +182,7 @@ pub fn remove_and_cascade(state: &mut State, key: &ObjectKey) -> Option<std::syn
 /// otherwise stripped of the dangling reference.
 fn collect_dependent(state: &mut State, key: &ObjectKey, owner_uid: &str) {
     let Some(dependent) = state.get(key).cloned() else { return };
-    let other_owner_alive =
-        meta::owner_uids(&dependent).iter().any(|u| u != owner_uid && state.uids.contains_key(u.as_str()));
+    let other_owner_alive = meta::owner_uids(&dependent).iter().any(|u| u != owner_uid && state.has_uid(u));
     if other_owner_alive {
         strip_owner(state, key, &dependent, owner_uid);
     } else {
