@@ -20,6 +20,8 @@
 //! Memory per object: live heap bytes (a counting global allocator) and resident memory
 //! (`VmRSS`) after the creates, minus before the store was made, over N. The store's watch
 //! history (10,000 changes by default) shares the created objects, so it adds little here.
+//! To read it against: the size of one stored ConfigMap as JSON, and how many non-empty
+//! JSON objects it holds (each a `serde_json::Map`, a B-tree with its own nodes).
 //!
 //! `cargo bench -p driftwarden-sandbox --bench scale`. Knobs: `DW_BENCH_SIZES`
 //! (comma-separated, default `1000,10000,100000`); `DW_BENCH_SAMPLE` (default unlimited):
@@ -98,6 +100,27 @@ struct Measured {
     total: Duration,
 }
 
+/// The shape of one stored ConfigMap, to read the memory per object against: its size as
+/// JSON, and how many non-empty JSON objects it holds (each is a map on the heap).
+struct Shape {
+    json_bytes: usize,
+    maps: usize,
+}
+
+impl Shape {
+    fn of(object: &Value) -> Self {
+        Shape { json_bytes: serde_json::to_vec(object).map_or(0, |bytes| bytes.len()), maps: maps_in(object) }
+    }
+}
+
+fn maps_in(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => usize::from(!map.is_empty()) + map.values().map(maps_in).sum::<usize>(),
+        Value::Array(items) => items.iter().map(maps_in).sum(),
+        _ => 0,
+    }
+}
+
 /// A timed phase: how long it took and how many objects it returned or affected.
 struct Timed {
     elapsed: Duration,
@@ -117,8 +140,14 @@ fn setting(name: &str) -> Option<String> {
 fn sizes() -> Result<Vec<usize>, Error> {
     let text = setting("DW_BENCH_SIZES").unwrap_or_else(|| "1000,10000,100000".to_string());
     let sizes: Vec<usize> = text.split(',').map(|s| s.trim().parse::<usize>()).collect::<Result<_, _>>()?;
-    if sizes.iter().any(|n| *n < PER_NAMESPACE || n % PER_NAMESPACE != 0) {
-        return Err(format!("DW_BENCH_SIZES={text}: each size must be a multiple of {PER_NAMESPACE}").into());
+    // Four namespaces at least: garbage collection, namespace deletion and deletes one by
+    // one each take namespaces of their own.
+    if sizes.iter().any(|n| *n < 4 * PER_NAMESPACE || n % PER_NAMESPACE != 0) {
+        return Err(format!(
+            "DW_BENCH_SIZES={text}: each size must be a multiple of {PER_NAMESPACE} and at least {}",
+            4 * PER_NAMESPACE
+        )
+        .into());
     }
     Ok(sizes)
 }
@@ -361,6 +390,15 @@ fn measure(n: usize, sample: usize) -> Result<Measured, Error> {
     Ok(Measured { n, micros, heap_bytes_per_object, rss_bytes_per_object, total: began.elapsed() })
 }
 
+/// The shape of a stored dependent ConfigMap of the bench.
+fn stored_shape() -> Result<Shape, Error> {
+    let store = Store::new(StoreConfig::default())?;
+    store.create(&namespaces(), json!({"metadata": {"name": namespace_of(0)}}), writer())?;
+    let owner = store.create(&configmaps(Some(&namespace_of(0))), configmap(0, PER_NAMESPACE, None), writer())?;
+    let body = configmap(1, PER_NAMESPACE, Some(meta::uid(&owner)));
+    Ok(Shape::of(&store.create(&configmaps(Some(&namespace_of(1))), body, writer())?))
+}
+
 fn print_table(results: &[Measured]) {
     let header: Vec<String> = results.iter().map(|m| format!("{:>11}", format!("N={}", m.n))).collect();
     let ratio_label = match (results.first(), results.last()) {
@@ -386,8 +424,14 @@ fn print_table(results: &[Measured]) {
 
 fn main() -> Result<(), Error> {
     let sample = sample()?;
+    let sizes = sizes()?;
     let mut results = Vec::new();
-    for n in sizes()? {
+    let shape = stored_shape()?;
+    println!(
+        "one stored ConfigMap (a dependent, with managedFields): {} bytes as JSON, {} non-empty JSON objects",
+        shape.json_bytes, shape.maps
+    );
+    for n in sizes {
         let measured = measure(n, sample)?;
         eprintln!("N={n}: done in {:.1} s", measured.total.as_secs_f64());
         results.push(measured);
