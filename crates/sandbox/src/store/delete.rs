@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::admit::{Basis, Operation, PendingWrite, Planned};
-use super::gc::begin_delete;
+use super::gc::{Ended, begin_delete};
 use super::index::Scope;
 use super::key::ObjectKey;
 use super::meta;
@@ -17,11 +17,12 @@ use crate::resources::ResourceKind;
 
 pub use super::gc::DeleteOutcome;
 
-impl DeleteOutcome {
-    fn viewed(self, kind: &crate::resources::ResourceKind) -> Self {
+impl Ended {
+    /// The outcome a client reads: the object as `kind` shows it.
+    fn viewed(self, kind: &ResourceKind) -> DeleteOutcome {
         match self {
-            DeleteOutcome::Deleted(v) => DeleteOutcome::Deleted(view(&v, kind)),
-            DeleteOutcome::Pending(v) => DeleteOutcome::Pending(view(&v, kind)),
+            Ended::Deleted(object) => DeleteOutcome::Deleted(view(&object, kind)),
+            Ended::Pending(object) => DeleteOutcome::Pending(view(&object, kind)),
         }
     }
 }

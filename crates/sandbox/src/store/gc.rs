@@ -3,6 +3,8 @@
 //! finalizer, a Namespace's `spec.finalizers`), garbage collection of dependents through
 //! ownerReferences, and removal once nothing holds an object back.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::defaults::{self, clear_namespace_spec_finalizers, namespace_has_spec_finalizers};
@@ -26,6 +28,16 @@ pub enum DeleteOutcome {
     Pending(Value),
 }
 
+/// How a delete ended, with the object shared rather than copied: the cascades that make
+/// most deletions never read it, and a client's delete copies it once, into its view.
+#[derive(Debug, Clone)]
+pub enum Ended {
+    /// The object is gone; this is its last state.
+    Deleted(Arc<Value>),
+    /// The object is being deleted and waits for its finalizers; this is its current state.
+    Pending(Arc<Value>),
+}
+
 /// The resource of the objects a CRD named `plural.group` defines.
 fn crd_instances(crd_name: &str) -> GroupResource {
     let (plural, group) = crd_name.split_once('.').unwrap_or((crd_name, ""));
@@ -44,15 +56,10 @@ fn set_finalizers(object: &mut Value, finalizers: &[String]) {
 
 /// Starts deleting the object at `key`: marks it with a deletionTimestamp when something
 /// must happen first, or removes it at once. With `dry_run`, only says what would happen.
-pub fn begin_delete(
-    state: &mut State,
-    key: &ObjectKey,
-    propagation: Propagation,
-    dry_run: bool,
-) -> Option<DeleteOutcome> {
+pub fn begin_delete(state: &mut State, key: &ObjectKey, propagation: Propagation, dry_run: bool) -> Option<Ended> {
     let existing = state.get(key)?.clone();
     if meta::is_deleting(&existing) {
-        return Some(DeleteOutcome::Pending((*existing).clone()));
+        return Some(Ended::Pending(existing));
     }
     let mut finalizers: Vec<String> = meta::finalizers(&existing).into_iter().map(str::to_string).collect();
     let system = match propagation {
@@ -72,9 +79,9 @@ pub fn begin_delete(
     let is_namespace = key.resource == namespace_resource();
     if finalizers.is_empty() && !(is_namespace && namespace_has_spec_finalizers(&existing)) {
         if dry_run {
-            return Some(DeleteOutcome::Deleted((*existing).clone()));
+            return Some(Ended::Deleted(existing));
         }
-        return remove_and_cascade(state, key).map(|last| DeleteOutcome::Deleted((*last).clone()));
+        return remove_and_cascade(state, key).map(Ended::Deleted);
     }
     let mut marked = (*existing).clone();
     if let Some(m) = marked.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -86,7 +93,7 @@ pub fn begin_delete(
         defaults::namespace_terminating(&mut marked);
     }
     if dry_run {
-        return Some(DeleteOutcome::Pending(marked));
+        return Some(Ended::Pending(Arc::new(marked)));
     }
     state.put(key, marked);
     let uid = meta::uid(&existing).to_string();
@@ -110,8 +117,8 @@ pub fn begin_delete(
     }
     settle(state, key);
     Some(match state.get(key) {
-        Some(current) => DeleteOutcome::Pending((**current).clone()),
-        None => DeleteOutcome::Deleted((*existing).clone()),
+        Some(current) => Ended::Pending(current.clone()),
+        None => Ended::Deleted(existing),
     })
 }
 
@@ -158,7 +165,7 @@ pub fn settle(state: &mut State, key: &ObjectKey) {
 
 /// Removes the object at `key` and does what its removal sets off: garbage collection of
 /// its dependents, and settling the owners, namespace or CRD that waited for it.
-pub fn remove_and_cascade(state: &mut State, key: &ObjectKey) -> Option<std::sync::Arc<Value>> {
+pub fn remove_and_cascade(state: &mut State, key: &ObjectKey) -> Option<Arc<Value>> {
     let removed = state.remove(key)?;
     let uid = meta::uid(&removed).to_string();
     for dependent in state.dependents_of(&uid) {
