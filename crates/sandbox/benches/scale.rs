@@ -26,7 +26,9 @@
 //! `cargo bench -p driftwarden-sandbox --bench scale`. Knobs: `DW_BENCH_SIZES`
 //! (comma-separated, default `1000,10000,100000`); `DW_BENCH_SAMPLE` (default unlimited):
 //! at most this many objects per timed phase after the creates, to measure a slow store at
-//! a large N without waiting hours.
+//! a large N without waiting hours; `DW_BENCH_HISTORY` (default 10,000): how many changes
+//! the store keeps for watches. Once the history is full, every write drops the oldest
+//! change and frees the object copies only it held, which a small N never pays.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -157,6 +159,15 @@ fn sample() -> Result<usize, Error> {
         Some(text) => Ok(text.parse().map_err(|e| format!("DW_BENCH_SAMPLE={text}: {e}"))?),
         None => Ok(usize::MAX),
     }
+}
+
+/// The store's tunables: the default, with `DW_BENCH_HISTORY` changes kept for watches.
+fn store_config() -> Result<StoreConfig, Error> {
+    let mut config = StoreConfig::default();
+    if let Some(text) = setting("DW_BENCH_HISTORY") {
+        config.history_capacity = text.parse().map_err(|e| format!("DW_BENCH_HISTORY={text}: {e}"))?;
+    }
+    Ok(config)
 }
 
 fn rss_bytes() -> u64 {
@@ -369,7 +380,7 @@ fn delete_each(store: &Store, range: std::ops::Range<usize>) -> Result<Timed, Er
 fn measure(n: usize, sample: usize) -> Result<Measured, Error> {
     let began = Instant::now();
     let (heap_before, rss_before) = (LIVE_BYTES.load(Ordering::Relaxed), rss_bytes());
-    let store = Store::new(StoreConfig::default())?;
+    let store = Store::new(store_config()?)?;
     let mut timed = vec![create_all(&store, n)?];
     let heap_bytes_per_object = LIVE_BYTES.load(Ordering::Relaxed).saturating_sub(heap_before) as f64 / n as f64;
     let rss_bytes_per_object = rss_bytes().saturating_sub(rss_before) as f64 / n as f64;
