@@ -5,7 +5,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::admit::{Basis, Operation, PendingWrite, Planned};
-use super::gc::begin_delete;
+use super::gc::{Ended, begin_delete};
+use super::index::Scope;
 use super::key::ObjectKey;
 use super::meta;
 use super::options::{DeleteOptions, ListOptions, ResourceRef, Subresource};
@@ -16,11 +17,12 @@ use crate::resources::ResourceKind;
 
 pub use super::gc::DeleteOutcome;
 
-impl DeleteOutcome {
-    fn viewed(self, kind: &crate::resources::ResourceKind) -> Self {
+impl Ended {
+    /// The outcome a client reads: the object as `kind` shows it.
+    fn viewed(self, kind: &ResourceKind) -> DeleteOutcome {
         match self {
-            DeleteOutcome::Deleted(v) => DeleteOutcome::Deleted(view(&v, kind)),
-            DeleteOutcome::Pending(v) => DeleteOutcome::Pending(view(&v, kind)),
+            Ended::Deleted(object) => DeleteOutcome::Deleted(view(&object, kind)),
+            Ended::Pending(object) => DeleteOutcome::Pending(view(&object, kind)),
         }
     }
 }
@@ -57,13 +59,12 @@ impl Store {
             let kind = resolve_kind(state, target)?;
             let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
             let fields = stored_selector(&list.field_selector, &kind)?;
+            let resource = kind.storage_resource();
+            let scope = Scope { namespace, after: None };
             let keys: Vec<ObjectKey> = state
-                .keys_of(&kind.storage_resource())
-                .into_iter()
-                .filter(|k| namespace.is_none_or(|ns| k.name.namespace == ns))
-                .filter(|k| {
-                    state.get(k).is_some_and(|o| list.label_selector.matches(meta::labels(o)) && fields.matches(o))
-                })
+                .candidates(&resource, scope, &list.label_selector)
+                .filter(|(_, o)| list.label_selector.matches(meta::labels(o)) && fields.matches(o))
+                .map(|(name, _)| ObjectKey { resource: resource.clone(), name: name.clone() })
                 .collect();
             // Objects already being deleted change nothing and are not admitted.
             let writes = keys

@@ -3,6 +3,8 @@
 //! finalizer, a Namespace's `spec.finalizers`), garbage collection of dependents through
 //! ownerReferences, and removal once nothing holds an object back.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::defaults::{self, clear_namespace_spec_finalizers, namespace_has_spec_finalizers};
@@ -26,6 +28,16 @@ pub enum DeleteOutcome {
     Pending(Value),
 }
 
+/// How a delete ended, with the object shared rather than copied: the cascades that make
+/// most deletions never read it, and a client's delete copies it once, into its view.
+#[derive(Debug, Clone)]
+pub enum Ended {
+    /// The object is gone; this is its last state.
+    Deleted(Arc<Value>),
+    /// The object is being deleted and waits for its finalizers; this is its current state.
+    Pending(Arc<Value>),
+}
+
 /// The resource of the objects a CRD named `plural.group` defines.
 fn crd_instances(crd_name: &str) -> GroupResource {
     let (plural, group) = crd_name.split_once('.').unwrap_or((crd_name, ""));
@@ -44,15 +56,10 @@ fn set_finalizers(object: &mut Value, finalizers: &[String]) {
 
 /// Starts deleting the object at `key`: marks it with a deletionTimestamp when something
 /// must happen first, or removes it at once. With `dry_run`, only says what would happen.
-pub fn begin_delete(
-    state: &mut State,
-    key: &ObjectKey,
-    propagation: Propagation,
-    dry_run: bool,
-) -> Option<DeleteOutcome> {
+pub fn begin_delete(state: &mut State, key: &ObjectKey, propagation: Propagation, dry_run: bool) -> Option<Ended> {
     let existing = state.get(key)?.clone();
     if meta::is_deleting(&existing) {
-        return Some(DeleteOutcome::Pending((*existing).clone()));
+        return Some(Ended::Pending(existing));
     }
     let mut finalizers: Vec<String> = meta::finalizers(&existing).into_iter().map(str::to_string).collect();
     let system = match propagation {
@@ -65,17 +72,16 @@ pub fn begin_delete(
     {
         finalizers.push(f.to_string());
     }
-    let is_crd_with_instances =
-        key.resource == crd_resource() && !state.keys_of(&crd_instances(&key.name.name)).is_empty();
+    let is_crd_with_instances = key.resource == crd_resource() && state.has_objects(&crd_instances(&key.name.name));
     if is_crd_with_instances && !finalizers.iter().any(|x| x == CRD_CLEANUP_FINALIZER) {
         finalizers.push(CRD_CLEANUP_FINALIZER.to_string());
     }
     let is_namespace = key.resource == namespace_resource();
     if finalizers.is_empty() && !(is_namespace && namespace_has_spec_finalizers(&existing)) {
         if dry_run {
-            return Some(DeleteOutcome::Deleted((*existing).clone()));
+            return Some(Ended::Deleted(existing));
         }
-        return remove_and_cascade(state, key).map(|last| DeleteOutcome::Deleted((*last).clone()));
+        return remove_and_cascade(state, key).map(Ended::Deleted);
     }
     let mut marked = (*existing).clone();
     if let Some(m) = marked.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -87,7 +93,7 @@ pub fn begin_delete(
         defaults::namespace_terminating(&mut marked);
     }
     if dry_run {
-        return Some(DeleteOutcome::Pending(marked));
+        return Some(Ended::Pending(Arc::new(marked)));
     }
     state.put(key, marked);
     let uid = meta::uid(&existing).to_string();
@@ -111,8 +117,8 @@ pub fn begin_delete(
     }
     settle(state, key);
     Some(match state.get(key) {
-        Some(current) => DeleteOutcome::Pending((**current).clone()),
-        None => DeleteOutcome::Deleted((*existing).clone()),
+        Some(current) => Ended::Pending(current.clone()),
+        None => Ended::Deleted(existing),
     })
 }
 
@@ -130,12 +136,12 @@ pub fn settle(state: &mut State, key: &ObjectKey) {
         orphan_dependents(state, &uid);
         finalizers.retain(|f| f != ORPHAN_FINALIZER);
     }
-    if finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) && state.dependents_of(&uid).is_empty() {
+    if finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) && !state.has_dependents(&uid) {
         finalizers.retain(|f| f != FOREGROUND_FINALIZER);
     }
     if key.resource == crd_resource()
         && finalizers.iter().any(|f| f == CRD_CLEANUP_FINALIZER)
-        && state.keys_of(&crd_instances(&key.name.name)).is_empty()
+        && !state.has_objects(&crd_instances(&key.name.name))
     {
         finalizers.retain(|f| f != CRD_CLEANUP_FINALIZER);
     }
@@ -143,7 +149,7 @@ pub fn settle(state: &mut State, key: &ObjectKey) {
     let mut changed = finalizers != before;
     if key.resource == namespace_resource()
         && namespace_has_spec_finalizers(&updated)
-        && state.contents_of_namespace(&key.name.name).is_empty()
+        && !state.namespace_holds_any(&key.name.name)
     {
         clear_namespace_spec_finalizers(&mut updated);
         changed = true;
@@ -159,7 +165,7 @@ pub fn settle(state: &mut State, key: &ObjectKey) {
 
 /// Removes the object at `key` and does what its removal sets off: garbage collection of
 /// its dependents, and settling the owners, namespace or CRD that waited for it.
-pub fn remove_and_cascade(state: &mut State, key: &ObjectKey) -> Option<std::sync::Arc<Value>> {
+pub fn remove_and_cascade(state: &mut State, key: &ObjectKey) -> Option<Arc<Value>> {
     let removed = state.remove(key)?;
     let uid = meta::uid(&removed).to_string();
     for dependent in state.dependents_of(&uid) {
@@ -183,8 +189,7 @@ pub fn remove_and_cascade(state: &mut State, key: &ObjectKey) -> Option<std::syn
 /// otherwise stripped of the dangling reference.
 fn collect_dependent(state: &mut State, key: &ObjectKey, owner_uid: &str) {
     let Some(dependent) = state.get(key).cloned() else { return };
-    let other_owner_alive =
-        meta::owner_uids(&dependent).iter().any(|u| u != owner_uid && state.uids.contains_key(u.as_str()));
+    let other_owner_alive = meta::owner_uids(&dependent).iter().any(|u| u != owner_uid && state.has_uid(u));
     if other_owner_alive {
         strip_owner(state, key, &dependent, owner_uid);
     } else {

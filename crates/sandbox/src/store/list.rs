@@ -1,7 +1,10 @@
 //! get and list: selectors, pages (`limit`/`continue`) and the list's resourceVersion.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
+use super::index::Scope;
 use super::key::{ObjectKey, ObjectName};
 use super::meta;
 use super::options::{ListOptions, ResourceRef};
@@ -9,11 +12,15 @@ use super::{Store, resolve_kind, stored_selector, view};
 use crate::error::ApiError;
 use crate::resources::ResourceKind;
 
-/// Where a continued list resumes: the list's resourceVersion and the last name returned.
+/// Where a continued list resumes: the list's resourceVersion, the last name returned,
+/// and how many objects the pages so far returned (absent from the tokens of older
+/// sandboxes, whose lists then leave `remainingItemCount` unset).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct ContinueToken {
     rv: u64,
     after: ObjectName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    returned: Option<usize>,
 }
 
 impl ContinueToken {
@@ -50,7 +57,9 @@ impl ObjectList {
         let mut metadata = json!({"resourceVersion": self.resource_version.to_string()});
         if let Some(token) = &self.continue_token {
             metadata["continue"] = json!(token);
-            metadata["remainingItemCount"] = json!(self.remaining_item_count.unwrap_or_default());
+        }
+        if let Some(remaining) = self.remaining_item_count {
+            metadata["remainingItemCount"] = json!(remaining);
         }
         json!({
             "kind": self.kind.list_kind(),
@@ -59,6 +68,13 @@ impl ObjectList {
             "items": self.items,
         })
     }
+}
+
+/// How many objects follow a page, when `returned` of the `total` in the list's scope have
+/// been returned and at least one more follows. Exact unless objects were created or
+/// deleted before the cursor since the first page; an estimate then, as the API's is.
+fn remaining_estimate(total: usize, returned: usize) -> usize {
+    total.saturating_sub(returned).max(1)
 }
 
 impl Store {
@@ -88,29 +104,26 @@ impl Store {
         }
         let namespace = if kind.namespaced() { target.namespace.as_deref() } else { None };
         let fields = stored_selector(&options.field_selector, &kind)?;
-        let empty = Default::default();
-        let objects = state.objects.get(&kind.storage_resource()).unwrap_or(&empty);
-        let mut matching = objects
-            .iter()
-            .filter(|(name, _)| namespace.is_none_or(|ns| name.namespace == ns))
-            .filter(|(name, _)| token.as_ref().is_none_or(|t| **name > t.after))
+        let resource = kind.storage_resource();
+        let scope = Scope { namespace, after: token.as_ref().map(|t| &t.after) };
+        let mut matching = state
+            .candidates(&resource, scope, &options.label_selector)
             .filter(|(_, o)| options.label_selector.matches(meta::labels(o)) && fields.matches(o));
         let limit = options.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
-        let page: Vec<(&ObjectName, &std::sync::Arc<Value>)> = matching.by_ref().take(limit).collect();
-        let remaining = matching.count();
-        let last = page.last().map(|(name, _)| (*name).clone());
+        let page: Vec<(&ObjectName, &Arc<Value>)> = matching.by_ref().take(limit).collect();
+        let more = matching.next().is_some();
         let items: Vec<Value> = page.iter().map(|(_, object)| view(object, &kind)).collect();
         let rv = token.as_ref().map_or(state.rv, |t| t.rv);
-        let continue_token = match (remaining, last) {
-            (r, Some(after)) if r > 0 => Some(ContinueToken { rv, after }.encode()),
+        let returned = token.as_ref().map_or(Some(0), |t| t.returned).map(|before| before + page.len());
+        let selected = !options.label_selector.is_empty() || !fields.requirements.is_empty();
+        let remaining = match (more, selected, returned) {
+            (true, false, Some(returned)) => Some(remaining_estimate(state.count(&resource, namespace), returned)),
             _ => None,
         };
-        Ok(ObjectList {
-            kind,
-            items,
-            resource_version: rv,
-            remaining_item_count: continue_token.as_ref().map(|_| remaining),
-            continue_token,
-        })
+        let continue_token = match page.last() {
+            Some((after, _)) if more => Some(ContinueToken { rv, after: (*after).clone(), returned }.encode()),
+            _ => None,
+        };
+        Ok(ObjectList { kind, items, resource_version: rv, remaining_item_count: remaining, continue_token })
     }
 }

@@ -17,6 +17,7 @@ mod delete;
 mod gc;
 mod history;
 mod immutable;
+mod index;
 mod key;
 mod list;
 pub mod meta;

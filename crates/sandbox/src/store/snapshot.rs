@@ -1,7 +1,7 @@
 //! A whole store as data: every object with its resourceVersion and the store's counter,
 //! so a restarted sandbox continues where it stopped.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::{Deserialize, Serialize};
@@ -42,8 +42,7 @@ impl Store {
         Snapshot {
             resource_version: state.rv,
             resources: state
-                .objects
-                .iter()
+                .resources()
                 .map(|(gr, objects)| ResourceObjects {
                     group: gr.group.clone(),
                     resource: gr.resource.clone(),
@@ -76,11 +75,7 @@ impl Store {
                         state.registry.set_crd(&name.name, kinds);
                     }
                 }
-                let uid = meta::uid(&object).to_string();
-                if !uid.is_empty() {
-                    state.uids.insert(uid, ObjectKey { resource: resource.clone(), name: name.clone() });
-                }
-                state.objects.entry(resource.clone()).or_default().insert(name, Arc::new(object));
+                state.restore(ObjectKey { resource: resource.clone(), name }, object);
             }
         }
         state.rv = snapshot.resource_version;

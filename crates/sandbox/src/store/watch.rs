@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 use tokio::time::{Instant, sleep_until};
 
 use super::history::{Change, ChangeKind};
+use super::index::Scope;
 use super::meta;
 use super::options::{ResourceRef, WatchOptions};
 use super::selector::{FieldSelector, LabelSelector};
@@ -215,10 +216,10 @@ impl Store {
             (None, start) => start.is_none(),
         };
         if initial_events {
-            if let Some(objects) = state.objects.get(&kind.storage_resource()) {
-                for object in objects.values().filter(|o| session.filter.selects(o)) {
-                    session.pending.push_back(WatchEvent::Added(view(object, &kind)));
-                }
+            let scope = Scope { namespace: session.filter.namespace.as_deref(), after: None };
+            let objects = state.candidates(&session.filter.resource, scope, &session.filter.labels);
+            for (_, object) in objects.filter(|(_, o)| session.filter.selects(o)) {
+                session.pending.push_back(WatchEvent::Added(view(object, &kind)));
             }
             if options.send_initial_events == Some(true) && options.allow_bookmarks {
                 let end = session.bookmark(true);

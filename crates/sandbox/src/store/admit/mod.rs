@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
+use super::index::Scope;
 use super::key::ObjectKey;
 use super::options::Subresource;
 use super::state::State;
@@ -110,7 +111,7 @@ impl<'a> ObjectView<'a> {
 
     /// Every stored object of `resource`, in namespace and name order.
     pub fn list(&self, resource: &GroupResource) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
-        self.state.objects.get(resource).into_iter().flat_map(|objects| objects.values())
+        self.state.objects_of(resource).into_iter().flat_map(|objects| objects.values())
     }
 
     /// The stored objects of `resource` in `namespace` (or the cluster-scoped ones, for
@@ -120,15 +121,9 @@ impl<'a> ObjectView<'a> {
         resource: &GroupResource,
         namespace: Option<&str>,
     ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
-        let namespace = namespace.unwrap_or_default().to_string();
-        let from = super::key::ObjectName { namespace: namespace.clone(), name: String::new() };
-        self.state
-            .objects
-            .get(resource)
-            .into_iter()
-            .flat_map(move |objects| objects.range(from.clone()..))
-            .take_while(move |(name, _)| name.namespace == namespace)
-            .map(|(_, object)| object)
+        let scope = Scope { namespace: Some(namespace.unwrap_or_default()), after: None };
+        let objects = self.state.objects_of(resource).map(|objects| scope.entries(objects));
+        objects.into_iter().flatten().map(|(_, object)| object)
     }
 
     /// Counts the writes to RBAC objects (Roles, ClusterRoles and their bindings): what

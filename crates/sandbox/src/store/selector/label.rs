@@ -248,6 +248,15 @@ impl LabelSelector {
     pub fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
         self.requirements.iter().all(|r| r.matches(labels))
     }
+
+    /// The labels this selector requires to have exactly one value (`a=b`, `a==b`,
+    /// `a in (b)`), as label and value.
+    pub fn equalities(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.requirements.iter().filter_map(|r| match &r.operator {
+            Operator::In(values) if values.len() == 1 => Some((r.key.as_str(), values.first()?.as_str())),
+            _ => None,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +285,13 @@ mod tests {
         assert!(sel("n>4,n<6").matches(Some(&l)));
         assert!(sel("missing notin (x)").matches(None));
         assert!(sel("").matches(None));
+    }
+
+    #[test]
+    fn equalities_are_the_requirements_of_one_value() {
+        let selector = sel("app=web,tier in (front),zone in (a,b),n!=1,env==prod,x");
+        let found: Vec<(&str, &str)> = selector.equalities().collect();
+        assert_eq!(found, vec![("app", "web"), ("tier", "front"), ("env", "prod")]);
     }
 
     #[test]
