@@ -396,7 +396,7 @@ impl Table {
         let retry = now + self.retry();
         match (request, outcome) {
             (Request::Take { shard, .. } | Request::Renew { shard, .. }, Outcome::Done { started, version }) => {
-                let taken = self.held.get(shard).is_none();
+                let taken = !self.held.contains_key(shard);
                 let held = self.held.entry(*shard).or_insert_with(|| Held {
                     renewed: started,
                     confirmed: true,
