@@ -166,12 +166,18 @@ async fn run(
     let sent = futures::future::join_all(handover.into_iter().map(|request| writer.send(request))).await;
     let mut first_error = None;
     for sent in sent {
-        if let Err(Failure::Api(source)) = sent.result {
-            first_error.get_or_insert(ShardError::Api {
-                action: "release",
-                namespace: settings.namespace.clone(),
-                source,
-            });
+        match sent.result {
+            Err(Failure::Api(source)) => {
+                first_error.get_or_insert(ShardError::Api {
+                    action: "release",
+                    namespace: settings.namespace.clone(),
+                    source,
+                });
+            }
+            Err(Failure::Timeout) => {
+                tracing::warn!(identity, request = ?sent.request, "a release timed out: the Lease will expire instead");
+            }
+            Ok(_) | Err(Failure::Conflict) => {}
         }
     }
     match first_error {
