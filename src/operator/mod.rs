@@ -11,6 +11,8 @@
 //! - Around the loop: [`notify`] (delivery), [`metrics`], [`health`], [`leader`] election,
 //!   the [`supervisor`] that ties them together, and the request [`bounded`] and counting
 //!   ([`wrapped`]) clients.
+//! - [`shards`]: which shards of the governed objects this replica may act on, when
+//!   several replicas share them (not yet used by the loop).
 
 pub mod bounded;
 pub mod health;
@@ -25,6 +27,7 @@ pub mod remediate;
 pub mod runtime;
 pub mod scoped;
 pub mod settings;
+pub mod shards;
 pub mod supervisor;
 pub mod watch;
 pub mod wrapped;
