@@ -11,7 +11,6 @@ use crate::api::exception::MAX_MAX_DURATION;
 use crate::notification::{Cidr, SinkAddressPolicy};
 use crate::operator::leader::LeaderSettings;
 use crate::operator::notify::NotifySettings;
-use crate::operator::shards::MAX_SHARDS;
 use crate::operator::{OperatorSettings, RunOptions, Services, supervise};
 
 /// Arguments of `driftwarden run`.
@@ -46,10 +45,6 @@ pub struct RunArgs {
     /// The name of the Lease, in `--namespace`.
     #[arg(long, default_value = "driftwarden-leader")]
     pub lease_name: String,
-    /// How many shards the governed objects are divided into (1 to 1024), so that several
-    /// replicas share them. Not used yet: one elected leader reconciles everything.
-    #[arg(long, env = "DRIFTWARDEN_SHARDS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SHARDS)))]
-    pub shards: u32,
     /// The longest any DriftException may last, whatever its own `maxDuration` says, as a
     /// duration such as `720h` (units `ms`, `s`, `m`, `h`; more than 0, at most `8760h`). One
     /// that lasts longer, from its approval or its creation, is not ready and covers nothing.
@@ -140,7 +135,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let settings = OperatorSettings {
         namespace: args.namespace.clone(),
         watch_namespaces: watch_namespaces(&args.watch_namespaces),
-        shards: args.shards,
         resync_interval: Duration::from_secs(args.resync_seconds.max(10)),
         max_exception_duration: args.max_exception_duration,
         default_service_account: args.default_service_account.clone(),
@@ -168,12 +162,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 "driftwarden operator starting, watching only these namespaces: ClusterDriftPolicies, \
                  RemediationCampaigns and cluster-scoped kinds are not watched"
             ),
-        }
-        if settings.shards > 1 {
-            tracing::warn!(
-                shards = settings.shards,
-                "--shards is not used yet: one elected leader reconciles every object"
-            );
         }
         let options = RunOptions {
             leader: args.leader_elect.then(|| LeaderSettings::new(&settings.namespace, &args.lease_name)),
@@ -261,18 +249,6 @@ mod tests {
         assert_eq!(watch_namespaces(&cli.run.watch_namespaces), ["shop", "batch"]);
         let cli = Cli::try_parse_from(["run"]).unwrap();
         assert!(watch_namespaces(&cli.run.watch_namespaces).is_empty(), "no flag: the whole cluster");
-    }
-
-    #[test]
-    fn one_shard_by_default_and_the_count_is_bounded() {
-        assert_eq!(Cli::try_parse_from(["run"]).unwrap().run.shards, 1);
-        assert_eq!(Cli::try_parse_from(["run", "--shards=1024"]).unwrap().run.shards, 1024);
-        for bad in ["0", "1025", "-1", "many"] {
-            let error = Cli::try_parse_from(["run", &format!("--shards={bad}")]).err().expect(bad).to_string();
-            assert!(error.contains("--shards"), "{bad}: {error}");
-        }
-        let error = Cli::try_parse_from(["run", "--shards=1025"]).err().expect("refused").to_string();
-        assert!(error.contains("1..=1024"), "{error}");
     }
 
     #[test]

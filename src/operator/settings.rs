@@ -39,11 +39,6 @@ pub struct OperatorSettings {
     /// cluster-scoped kinds (ClusterDriftPolicies, RemediationCampaigns, cluster-scoped
     /// targets) are not watched, so the operator needs no cluster-wide read.
     pub watch_namespaces: Vec<String>,
-    /// How many shards the governed objects are divided into, each held by one replica
-    /// through its own Lease ([`crate::operator::shards`]), from 1 to
-    /// [`MAX_SHARDS`](crate::operator::shards::MAX_SHARDS). Not yet used by the loop: one
-    /// elected leader still reconciles everything.
-    pub shards: u32,
     /// The field manager of fixes.
     pub field_manager: String,
     /// The field manager of status writes.
@@ -99,7 +94,6 @@ impl Default for OperatorSettings {
         Self {
             namespace: "driftwarden-system".to_string(),
             watch_namespaces: Vec::new(),
-            shards: 1,
             field_manager: "driftwarden".to_string(),
             status_manager: "driftwarden-status".to_string(),
             reporter: "driftwarden".to_string(),

@@ -49,7 +49,7 @@ impl Reconciler {
                     compiled.resources().map(|(target, _)| ObjectKey::from_ref(target)).filter(|k| &k.kind == kind),
                 );
             }
-            keys.extend(policy.targets.keys().filter(|k| &k.kind == kind).cloned());
+            keys.extend(policy.targets().keys().filter(|k| &k.kind == kind).cloned());
         }
         self.reconcile_all(keys);
     }
@@ -170,7 +170,7 @@ impl Reconciler {
                 Ok(None) => {
                     policy.panicked.remove(key);
                     ledger.forget_object(&policy.key, key, now);
-                    if policy.targets.remove(key).is_some() {
+                    if policy.remove_target(key).is_some() {
                         // Gone or no longer governed: nothing about it is kept.
                         policy.history.forget(&key.to_string());
                         policy.dirty = true;
@@ -183,8 +183,7 @@ impl Reconciler {
                     news.extend(item);
                     to_fix.extend(fix);
                     ledger.set_announced(&policy.key, key, escalations_of(&state), now);
-                    if policy.targets.get(key) != Some(&state) {
-                        policy.targets.insert(key.clone(), state);
+                    if policy.set_target(key, state) {
                         policy.dirty = true;
                     }
                 }
@@ -271,7 +270,7 @@ fn evaluate_one(
         .zip(actions)
         .map(|((source, drift), action)| DecidedDrift { source, drift, action })
         .collect();
-    let previous = policy.targets.get(key);
+    let previous = policy.targets().get(key);
     // An escalation is new unless it was decided before, in this run or (the ledger says)
     // in an earlier one.
     let is_new = |d: &DecidedDrift| {

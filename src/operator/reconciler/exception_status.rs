@@ -181,7 +181,7 @@ impl Reconciler {
         let covered_assets: std::collections::BTreeSet<_> = self
             .policies
             .values()
-            .flat_map(|p| p.targets.iter())
+            .flat_map(|p| p.targets().iter())
             .filter(|(_, t)| {
                 t.drifts.iter().any(|d| matches!(&d.action, Action::Excepted { exception } if *exception == name))
             })
@@ -190,7 +190,7 @@ impl Reconciler {
         let covered = self
             .policies
             .values()
-            .flat_map(|p| p.targets.values())
+            .flat_map(|p| p.targets().values())
             .flat_map(|t| t.drifts.iter())
             .filter(|d| matches!(&d.action, Action::Excepted { exception } if *exception == name))
             .count() as u32;
@@ -259,7 +259,7 @@ impl Reconciler {
         let mut sinks: Vec<&Sink> = Vec::new();
         for policy in self.policies.values() {
             let Some(sink) = &policy.sink else { continue };
-            let selects = policy.targets.keys().any(|k| {
+            let selects = policy.targets().keys().any(|k| {
                 self.kinds
                     .get(&k.kind)
                     .and_then(|kind| kind.cache.get(k))

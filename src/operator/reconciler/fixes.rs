@@ -101,7 +101,7 @@ impl Reconciler {
         self.in_flight.insert(key.clone());
         let attempt = to_fix
             .iter()
-            .filter_map(|part| self.policies.get(&part.policy)?.targets.get(key))
+            .filter_map(|part| self.policies.get(&part.policy)?.targets().get(key))
             .map(|target| target.attempts)
             .max()
             .unwrap_or(0)
@@ -170,7 +170,7 @@ impl Reconciler {
             if let (FixResult::Verified { .. }, Some(first_seen)) = (&result, first_seen) {
                 self.metrics.drift_to_verified(now.duration_since(first_seen).unsigned_abs());
             }
-            if let Some(target) = policy.targets.get_mut(&key) {
+            policy.update_target(&key, |target| {
                 target.attempts += 1;
                 target.retry_at = match &result {
                     FixResult::Verified { .. } => None,
@@ -187,7 +187,7 @@ impl Reconciler {
                         Some(format!("still differs after the fix: {}", paths.join(", ")))
                     }
                 };
-            }
+            });
             if let FixResult::Verified { .. } = result {
                 policy.remediated += 1;
                 policy.last_remediation = Some(now);

@@ -198,7 +198,7 @@ impl Reconciler {
             let Some(policy) = self.policies.get_mut(&key) else { continue };
             policy.compiled = Err(problem);
             policy.invalid_reason = reasons::INVALID_SPEC;
-            policy.targets.clear();
+            policy.clear_targets();
             policy.dirty = true;
         }
         self.forget_unused_kinds();

@@ -443,7 +443,7 @@ impl Reconciler {
         let deferred: Vec<ObjectKey> = self
             .policies
             .values()
-            .flat_map(|p| p.targets.iter())
+            .flat_map(|p| p.targets().iter())
             .filter(|(_, t)| {
                 t.drifts.iter().any(|d| matches!(d.action, Action::Defer { .. }))
                     || t.retry_at.is_some_and(|at| at <= now)

@@ -110,7 +110,13 @@ pub struct PolicyEntry {
     /// Why the last fix for this policy was refused for lack of permission (the verb and
     /// resource); cleared by the next fix the server does not refuse so.
     pub write_denied: Option<String>,
-    pub targets: BTreeMap<ObjectKey, TargetState>,
+    /// What the policy decided about each object it governs; changed only through
+    /// [`Self::set_target`], [`Self::remove_target`], [`Self::update_target`] and
+    /// [`Self::clear_targets`], which keep [`Self::drifted`] counted.
+    targets: BTreeMap<ObjectKey, TargetState>,
+    /// How many of `targets` drift now, kept as they change: every decision reads it, so
+    /// it is never counted again over all targets.
+    drifted_targets: u32,
     pub rate: RateWindow,
     pub history: FixHistory,
     pub remediated: u32,
@@ -155,6 +161,7 @@ impl PolicyEntry {
             invalid_reason: reasons::INVALID_SPEC,
             write_denied: None,
             targets: BTreeMap::new(),
+            drifted_targets: 0,
             rate: RateWindow::default(),
             history: FixHistory::default(),
             remediated: 0,
@@ -241,7 +248,49 @@ impl PolicyEntry {
 
     /// How many targets drift now (excepted drift does not count).
     pub fn drifted(&self) -> u32 {
-        self.targets.values().filter(|t| t.is_drifted()).count() as u32
+        self.drifted_targets
+    }
+
+    /// What the policy decided about each object it governs.
+    pub fn targets(&self) -> &BTreeMap<ObjectKey, TargetState> {
+        &self.targets
+    }
+
+    /// Records what was decided about `key`; whether that changed anything.
+    pub fn set_target(&mut self, key: &ObjectKey, state: TargetState) -> bool {
+        let drifts = state.is_drifted();
+        if self.targets.get(key) == Some(&state) {
+            return false;
+        }
+        let drifted_before = self.targets.insert(key.clone(), state).is_some_and(|t| t.is_drifted());
+        self.recount(drifted_before, drifts);
+        true
+    }
+
+    /// Forgets `key`: gone, or no longer governed.
+    pub fn remove_target(&mut self, key: &ObjectKey) -> Option<TargetState> {
+        let removed = self.targets.remove(key)?;
+        self.recount(removed.is_drifted(), false);
+        Some(removed)
+    }
+
+    /// Changes what is kept about `key` (a fix's attempts, backoff and failure).
+    pub fn update_target(&mut self, key: &ObjectKey, change: impl FnOnce(&mut TargetState)) {
+        let Some(target) = self.targets.get_mut(key) else { return };
+        let drifted_before = target.is_drifted();
+        change(target);
+        let drifts = target.is_drifted();
+        self.recount(drifted_before, drifts);
+    }
+
+    /// Forgets every target (the policy became invalid).
+    pub fn clear_targets(&mut self) {
+        self.targets.clear();
+        self.drifted_targets = 0;
+    }
+
+    fn recount(&mut self, drifted_before: bool, drifts: bool) {
+        self.drifted_targets = self.drifted_targets - u32::from(drifted_before) + u32::from(drifts);
     }
 
     /// The status to write, with conditions set through the one condition setter.

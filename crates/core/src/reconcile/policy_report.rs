@@ -156,7 +156,7 @@ fn same_result(a: &ReportResult, b: &ReportResult) -> bool {
 pub fn build(policies: &BTreeMap<PolicyKey, PolicyEntry>, now: Timestamp) -> BTreeMap<Option<String>, ReportBody> {
     let mut reports: BTreeMap<Option<String>, ReportBody> = BTreeMap::new();
     for (policy_key, policy) in policies {
-        for (key, target) in &policy.targets {
+        for (key, target) in policy.targets() {
             let report = reports.entry(key.namespace.clone()).or_default();
             for rule in rules_of(target) {
                 let drifts: Vec<&DecidedDrift> = target.drifts.iter().filter(|d| d.source == rule).collect();

@@ -14,7 +14,7 @@ impl Reconciler {
         };
         let mut keys: BTreeSet<ObjectKey> = campaign.findings.keys().cloned().collect();
         if let Some(policy) = self.policies.get(&policy_key) {
-            keys.extend(policy.targets.keys().cloned());
+            keys.extend(policy.targets().keys().cloned());
         }
         for key in keys {
             self.observe_campaign(name, &key);
@@ -29,7 +29,7 @@ impl Reconciler {
             .values()
             .filter(|c| {
                 c.findings.contains_key(key)
-                    || c.policy().and_then(|p| self.policies.get(&p)).is_some_and(|p| p.targets.contains_key(key))
+                    || c.policy().and_then(|p| self.policies.get(&p)).is_some_and(|p| p.targets().contains_key(key))
             })
             .map(|c| c.name.clone())
             .collect();
@@ -55,7 +55,7 @@ impl Reconciler {
         let Some(policy_key) = campaign.policy() else { return };
         let Some(policy) = self.policies.get(&policy_key) else { return };
         let live = self.kinds.get(&key.kind).and_then(|k| k.cache.get(key));
-        let drifts: Vec<_> = policy.targets.get(key).map(|t| t.drifts.clone()).unwrap_or_default();
+        let drifts: Vec<_> = policy.targets().get(key).map(|t| t.drifts.clone()).unwrap_or_default();
         let known = campaign.findings.contains_key(key);
         let labels = live.as_ref().map(watch::labels).unwrap_or_default();
         let namespace_labels = key.namespace.as_ref().and_then(|ns| self.namespaces.get(ns));

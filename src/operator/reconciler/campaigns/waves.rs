@@ -123,7 +123,7 @@ impl Reconciler {
         let covers = covers_for(&self.exceptions, policy, live.as_ref(), &self.settings.namespace, &labels);
         let Some(policy) = self.policies.get_mut(&policy_key) else { return false };
         let Ok(compiled) = &policy.compiled else { return false };
-        let Some(target) = policy.targets.get(key) else { return false };
+        let Some(target) = policy.targets().get(key) else { return false };
         let mut rules = compiled.rules.clone();
         rules.mode = Mode::Enforce;
         match &approved {

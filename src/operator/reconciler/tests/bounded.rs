@@ -21,11 +21,11 @@ fn a_deleted_object_leaves_nothing_behind() {
         h.verified(fix, configmap(&name, Some("shop")));
     }
     let entry = &h.reconciler.policies[&labels()];
-    assert_eq!((entry.targets.len(), entry.history.objects(), entry.rate.len()), (2, 2, 2));
+    assert_eq!((entry.targets().len(), entry.history.objects(), entry.rate.len()), (2, 2, 2));
     h.advance(ms(1_000));
     h.watched(Source::Kind(configmaps_kind()), Change::Delete(configmap("web", Some("shop"))));
     let entry = &h.reconciler.policies[&labels()];
-    assert!(!entry.targets.contains_key(&key("web")), "its target state goes");
+    assert!(!entry.targets().contains_key(&key("web")), "its target state goes");
     assert_eq!(entry.history.objects(), 1, "its fix history goes");
     let cached = &h.reconciler.kinds[&configmaps_kind()].cache;
     assert!(cached.get(&key("web")).is_none(), "its cache entry goes");
@@ -35,7 +35,7 @@ fn a_deleted_object_leaves_nothing_behind() {
     unmatched["metadata"]["labels"]["app"] = json!("batch");
     h.changed(unmatched);
     let entry = &h.reconciler.policies[&labels()];
-    assert!(entry.targets.is_empty() && entry.history.is_empty(), "{:?}", entry.targets.keys());
+    assert!(entry.targets().is_empty() && entry.history.is_empty(), "{:?}", entry.targets().keys());
 }
 
 #[test]

@@ -37,7 +37,9 @@ fn target(drifts: Vec<DecidedDrift>) -> TargetState {
 fn policies(targets: Vec<(ObjectKey, TargetState)>) -> BTreeMap<PolicyKey, PolicyEntry> {
     let key = PolicyKey { namespace: None, name: "baseline".into() };
     let mut entry = PolicyEntry::new(key.clone(), Some(1), Err("not compiled in this test".into()));
-    entry.targets = targets.into_iter().collect();
+    for (key, target) in targets {
+        entry.set_target(&key, target);
+    }
     BTreeMap::from([(key, entry)])
 }
 
@@ -149,7 +151,7 @@ fn one_result_per_rule_and_policies_are_named_as_people_know_them() {
     both.sources = vec!["baseline web".into(), "resource ConfigMap flags".into()];
     let key_ns = PolicyKey { namespace: Some("shop".into()), name: "owners".into() };
     let mut entry = PolicyEntry::new(key_ns.clone(), Some(1), Err("not compiled in this test".into()));
-    entry.targets.insert(key(Some("shop"), "ConfigMap", "flags"), both);
+    entry.set_target(&key(Some("shop"), "ConfigMap", "flags"), both);
     let reports = build(&BTreeMap::from([(key_ns, entry)]), Timestamp::now());
     let results = &reports[&Some("shop".to_string())].results;
     let seen: Vec<(&str, &str, Outcome)> =
@@ -190,4 +192,39 @@ fn comparison_ignores_when_results_were_produced_and_times_are_kept() {
         Timestamp::from_second(1).unwrap(),
     );
     assert!(!earlier[&shop].same_ignoring_time(&changed[&shop]));
+}
+
+#[test]
+fn the_drifted_count_follows_every_change_of_the_targets() {
+    let mut entry = PolicyEntry::new(PolicyKey { namespace: None, name: "p".into() }, Some(1), Err("none".into()));
+    let recount = |entry: &PolicyEntry| entry.targets().values().filter(|t| t.is_drifted()).count() as u32;
+    let drifted = || target(vec![drift("baseline web", "/data/a", RemediationClass::Spec, Action::Audit)]);
+    let excepted = || {
+        target(vec![drift(
+            "baseline web",
+            "/data/a",
+            RemediationClass::Spec,
+            Action::Excepted { exception: "shop/x".into() },
+        )])
+    };
+    let (a, b, c) =
+        (key(Some("shop"), "ConfigMap", "a"), key(Some("shop"), "ConfigMap", "b"), key(None, "Namespace", "c"));
+    assert!(entry.set_target(&a, drifted()));
+    assert!(!entry.set_target(&a, drifted()), "the same state changes nothing");
+    assert!(entry.set_target(&b, excepted()));
+    assert!(entry.set_target(&c, target(vec![])));
+    assert_eq!((entry.drifted(), recount(&entry)), (1, 1));
+    entry.set_target(&b, drifted());
+    entry.set_target(&c, drifted());
+    assert_eq!((entry.drifted(), recount(&entry)), (3, 3));
+    entry.set_target(&a, target(vec![]));
+    entry.update_target(&b, |t| t.drifts.clear());
+    entry.update_target(&c, |t| t.attempts += 1);
+    assert_eq!((entry.drifted(), recount(&entry)), (1, 1));
+    assert!(entry.remove_target(&c).is_some());
+    assert!(entry.remove_target(&c).is_none());
+    assert_eq!((entry.drifted(), recount(&entry)), (0, 0));
+    entry.set_target(&a, drifted());
+    entry.clear_targets();
+    assert_eq!((entry.drifted(), entry.targets().len()), (0, 0));
 }
