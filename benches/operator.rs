@@ -320,10 +320,19 @@ async fn main() -> Result<(), Error> {
     // A watcher, not one watch: it watches again when the server ends a watch, so a soak of
     // many minutes keeps seeing the fixes.
     let mut stream = kube::runtime::watcher(all, kube::runtime::watcher::Config::default()).boxed();
+    // Drifts start once the watcher has listed every ConfigMap: a fixed object seen in its
+    // initial list would count the list's own time as the fix's.
+    let (listed_tx, listed) = tokio::sync::oneshot::channel::<()>();
     let watcher = {
         let (sent, latencies) = (sent.clone(), latencies.clone());
+        let mut listed_tx = Some(listed_tx);
         tokio::spawn(async move {
             while let Some(event) = stream.next().await {
+                if matches!(event, Ok(kube::runtime::watcher::Event::InitDone))
+                    && let Some(tx) = listed_tx.take()
+                {
+                    let _ = tx.send(());
+                }
                 let (Ok(kube::runtime::watcher::Event::Apply(cm)) | Ok(kube::runtime::watcher::Event::InitApply(cm))) =
                     event
                 else {
@@ -338,6 +347,9 @@ async fn main() -> Result<(), Error> {
             }
         })
     };
+    tokio::time::timeout(Duration::from_secs(300), listed)
+        .await
+        .map_err(|_| "the bench's watcher did not list the ConfigMaps within 300 s")??;
     let edit = PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() };
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     let injecting = Instant::now();

@@ -94,7 +94,7 @@ impl Reconciler {
                     // Drift an active exception covers does not count, as in the status.
                     let covers = covers_for(exceptions, policy, live.as_ref(), &settings.namespace, &labels);
                     let drifts = result.drifts().any(|d| !covers.iter().any(|c| c.covers(d, now)));
-                    policy.provisional.insert(key.clone(), drifts);
+                    policy.provisionally(key, drifts);
                 }
             }
         }
@@ -108,8 +108,7 @@ impl Reconciler {
             self.reconcile(key);
         }
         for policy in self.policies.values_mut() {
-            policy.provisional.clear();
-            policy.batch_counts = None;
+            policy.end_batch();
         }
     }
 

@@ -227,6 +227,9 @@ pub async fn run_with(
         if let Some(label) = reconciler.work().label() {
             services.metrics.reconcile_duration(label, started.elapsed());
         }
+        if reconciler.work() == super::reconciler::Work::Batch {
+            release_free_memory();
+        }
         for effect in effects {
             runtime.execute(effect);
         }
@@ -320,6 +323,20 @@ fn jittered(period: Duration, rng: &mut impl rand::Rng) -> Duration {
     use rand::RngExt;
     let tenth = u64::try_from(period.as_millis() / 10).unwrap_or(u64::MAX);
     period + Duration::from_millis(rng.random_range(0..=tenth))
+}
+
+
+/// Gives the allocator's free pages back to the system. A batch (a kind listed, every
+/// object evaluated again) allocates and frees a great deal at once; glibc keeps the freed
+/// pages in its arenas, so without this the process would stay as large as its busiest
+/// moment (at 100,000 governed objects, tens of MiB beyond what it holds).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer and only walks glibc's own free lists, under
+    // their locks; any thread may call it at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 #[cfg(test)]

@@ -129,8 +129,11 @@ pub struct PolicyEntry {
     pub status_failures: u32,
     pub status_retry_at: Option<Timestamp>,
     /// While a whole kind is re-evaluated: whether each object drifts, known before any
-    /// is decided, so the circuit breaker sees the whole picture and not the order.
-    pub provisional: BTreeMap<ObjectKey, bool>,
+    /// is decided, so the circuit breaker sees the whole picture and not the order. Only
+    /// the objects whose drift differs from what `targets` say (new ones, and those whose
+    /// drift came or went) are kept: at 100,000 objects a copy of every key would cost
+    /// tens of MiB for the length of the batch.
+    provisional: BTreeMap<ObjectKey, bool>,
     /// The `(targets, drifted)` counts of the re-evaluation in progress.
     pub batch_counts: Option<(u32, u32)>,
     /// Where notifications go, from `spec.escalation.notify`.
@@ -220,19 +223,31 @@ impl PolicyEntry {
         self.compiled.as_ref().ok().map(|c| &c.rules)
     }
 
-    /// Fixes the counts of a whole-kind re-evaluation from [`Self::provisional`], once,
-    /// so that each object's decision reads them without counting again.
+    /// Records, while a whole kind is re-evaluated, whether `key` drifts, before anything
+    /// about it is decided.
+    pub fn provisionally(&mut self, key: &ObjectKey, drifts: bool) {
+        if self.targets.get(key).map(TargetState::is_drifted) != Some(drifts) {
+            self.provisional.insert(key.clone(), drifts);
+        }
+    }
+
+    /// Fixes the counts of a whole-kind re-evaluation from what [`Self::provisionally`]
+    /// recorded, once, so that each object's decision reads them without counting again.
     pub fn freeze_batch_counts(&mut self) {
-        let mut keys: std::collections::BTreeSet<&ObjectKey> = self.targets.keys().collect();
-        keys.extend(self.provisional.keys());
-        let drifted = keys
-            .iter()
-            .filter(|k| match self.provisional.get(**k) {
-                Some(drifted) => *drifted,
-                None => self.targets.get(**k).is_some_and(TargetState::is_drifted),
-            })
-            .count();
-        self.batch_counts = Some((keys.len() as u32, drifted as u32));
+        let added = self.provisional.keys().filter(|key| !self.targets.contains_key(*key)).count();
+        let mut drifted = i64::from(self.drifted_targets);
+        for (key, drifts) in &self.provisional {
+            let drifted_before = self.targets.get(key).is_some_and(TargetState::is_drifted);
+            drifted += i64::from(*drifts) - i64::from(drifted_before);
+        }
+        let targets = self.targets.len() + added;
+        self.batch_counts = Some((targets as u32, drifted.max(0) as u32));
+    }
+
+    /// Ends a whole-kind re-evaluation: decisions count the targets as they are again.
+    pub fn end_batch(&mut self) {
+        self.provisional.clear();
+        self.batch_counts = None;
     }
 
     /// How many targets there are and how many drift, with `key` drifting or not as

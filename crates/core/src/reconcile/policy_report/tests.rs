@@ -228,3 +228,26 @@ fn the_drifted_count_follows_every_change_of_the_targets() {
     entry.clear_targets();
     assert_eq!((entry.drifted(), entry.targets().len()), (0, 0));
 }
+
+#[test]
+fn a_batch_counts_new_objects_and_changed_drift_before_any_is_decided() {
+    let mut entry = PolicyEntry::new(PolicyKey { namespace: None, name: "p".into() }, Some(1), Err("none".into()));
+    let drifted = || target(vec![drift("baseline web", "/data/a", RemediationClass::Spec, Action::Audit)]);
+    let (a, b, c, d) = (
+        key(Some("shop"), "ConfigMap", "a"),
+        key(Some("shop"), "ConfigMap", "b"),
+        key(Some("shop"), "ConfigMap", "c"),
+        key(Some("shop"), "ConfigMap", "d"),
+    );
+    entry.set_target(&a, drifted());
+    entry.set_target(&b, target(vec![]));
+    entry.set_target(&c, drifted());
+    // a still drifts, b now drifts, c no longer does, d is new and drifts.
+    for (key, drifts) in [(&a, true), (&b, true), (&c, false), (&d, true)] {
+        entry.provisionally(key, drifts);
+    }
+    entry.freeze_batch_counts();
+    assert_eq!(entry.counts_with(&a, false), (4, 3), "frozen for the whole batch");
+    entry.end_batch();
+    assert_eq!(entry.counts_with(&d, true), (4, 3), "after the batch: the targets as they are, and d");
+}
