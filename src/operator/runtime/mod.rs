@@ -31,7 +31,7 @@ use crate::fingerprints;
 use crate::keys::KindKey;
 
 /// How many watch events may wait for the loop before the watches wait in turn.
-const WATCH_BACKLOG: usize = 1024;
+const WATCH_BACKLOG: usize = 256;
 
 /// What runs beside the loop and is shared with it: metrics, readiness and notifications.
 #[derive(Clone)]
@@ -324,7 +324,6 @@ fn jittered(period: Duration, rng: &mut impl rand::Rng) -> Duration {
     let tenth = u64::try_from(period.as_millis() / 10).unwrap_or(u64::MAX);
     period + Duration::from_millis(rng.random_range(0..=tenth))
 }
-
 
 /// Gives the allocator's free pages back to the system. A batch (a kind listed, every
 /// object evaluated again) allocates and frees a great deal at once; glibc keeps the freed
