@@ -87,7 +87,7 @@ fn namespaces() -> Vec<Value> {
 /// Object `i`: a Deployment when even, a ConfigMap when odd; every tenth drifts from the
 /// policies.
 fn governed(i: usize) -> Value {
-    let drifted = i % 10 == 0;
+    let drifted = i.is_multiple_of(10);
     if i % 2 == 1 {
         let mode = if drifted { "lenient" } else { "strict" };
         return json!({"apiVersion": "v1", "kind": "ConfigMap",

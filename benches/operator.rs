@@ -287,7 +287,7 @@ async fn main() -> Result<(), Error> {
     let deployment_policy_names = ["bench-owners", "bench-security"].into_iter().filter(|_| deployments > 0);
     for name in deployment_policy_names {
         let all = move |p: Option<&DynamicObject>| p.is_some_and(|p| status_number(p, "targets") == deployments as i64);
-        tokio::time::timeout(Duration::from_secs(300), await_condition(policies.clone(), &name, all))
+        tokio::time::timeout(Duration::from_secs(300), await_condition(policies.clone(), name, all))
             .await
             .map_err(|_| format!("the operator did not report every Deployment of {name} within 300 s"))??;
     }

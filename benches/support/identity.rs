@@ -103,8 +103,9 @@ fn binding(b: usize, accounts: usize) -> Value {
     };
     let cluster_role =
         |name: String| json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name});
-    if b % 100 == 0 {
-        let role = if b % 1000 == 0 { "cluster-admin".to_string() } else { format!("cluster-role-{}", b % 48) };
+    if b.is_multiple_of(100) {
+        let role =
+            if b.is_multiple_of(1000) { "cluster-admin".to_string() } else { format!("cluster-role-{}", b % 48) };
         return object(
             RBAC,
             "ClusterRoleBinding",
@@ -154,8 +155,8 @@ fn workload(d: usize) -> Vec<Value> {
                 "spec": template["spec"], "status": {"phase": "Running"}}),
         ));
     }
-    if d % 5 == 0 {
-        let kind = if d % 10 == 0 { "LoadBalancer" } else { "ClusterIP" };
+    if d.is_multiple_of(5) {
+        let kind = if d.is_multiple_of(10) { "LoadBalancer" } else { "ClusterIP" };
         out.push(object(
             "v1",
             "Service",
