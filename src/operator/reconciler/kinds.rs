@@ -122,6 +122,14 @@ impl Reconciler {
                 entry.synced = true;
                 entry.problem = None;
                 self.count_watched(&kind);
+                // The policies naming the kind are ready now, even when it has no object
+                // for them to evaluate: their status is written again.
+                let names = (kind.api_version.clone(), kind.kind.clone());
+                for policy in self.policies.values_mut() {
+                    if policy.compiled.as_ref().is_ok_and(|c| c.kinds().contains(&names)) {
+                        policy.dirty = true;
+                    }
+                }
                 self.reevaluate_kind(&kind);
             }
             Change::Apply(object) => {

@@ -3,10 +3,11 @@
 
 use serde_json::json;
 
-use super::harness::{Harness, Own, configmap, fixes, ms, policy, status_writes};
+use super::harness::{Harness, Own, configmap, configmaps_kind, fixes, ms, policy, status_writes};
 use crate::api::policy::PolicyStatus;
 use crate::keys::PolicyKey;
 use crate::operator::reconciler::{Effect, Input, Outcome, RequestError};
+use crate::operator::watch::Source;
 
 /// The status writes among `effects`.
 fn written(effects: Vec<Effect>) -> Vec<(PolicyKey, PolicyStatus)> {
@@ -189,4 +190,30 @@ fn a_sink_refusal_shows_on_the_policies_naming_the_sink_until_a_delivery_goes_th
         sink_condition(&writes[0].1).map(|(s, r, _)| (s, r)),
         Some(("True".into(), "NotificationDelivered".into()))
     );
+}
+
+#[test]
+fn a_kind_listed_empty_after_the_first_status_write_makes_the_policy_ready() {
+    let mut h = Harness::new();
+    let own = Own::policy(policy(json!({})));
+    let mut effects = h.list(Source::Namespaces, own.namespaces);
+    effects.extend(h.list(Source::Policies, own.policies));
+    effects.extend(h.list(Source::ClusterPolicies, own.cluster_policies));
+    effects.extend(h.list(Source::Campaigns, own.campaigns));
+    effects.extend(h.list(Source::Findings, own.findings));
+    effects.extend(h.list(Source::Exceptions, own.exceptions));
+    assert!(h.serve_discovery(&effects));
+    // The tick comes before the kind's list ends: the policy says it is still listing.
+    let writes = written(h.tick());
+    let ready = |status: &PolicyStatus| status.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
+    assert_eq!(writes.len(), 1);
+    assert!(!ready(&writes[0].1));
+    answer(&mut h, writes);
+    // No ConfigMap at all: nothing is evaluated, yet the policy is now Ready.
+    h.list(Source::Kind(configmaps_kind()), vec![]);
+    h.advance(ms(200));
+    let writes = written(h.tick());
+    assert_eq!(writes.len(), 1, "the listed kind changes the policy's readiness");
+    assert!(ready(&writes[0].1), "{:?}", writes[0].1.conditions);
+    assert_eq!(writes[0].1.targets, 0);
 }
