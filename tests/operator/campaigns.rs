@@ -204,7 +204,11 @@ async fn a_manual_campaign_closes_only_on_the_owners_verified_fix_and_reopens_on
     })
     .await;
     assert!(evidence_actions(&reopened).contains(&"Reopened".to_string()));
-    let campaign = wait_for(&campaigns(&harness), &name, "counted", |c| status_number(c, "total") == 1).await;
+    // The campaign's status follows the finding's on a later tick: wait for the reopening.
+    let campaign = wait_for(&campaigns(&harness), &name, "counted open again", |c| {
+        status_number(c, "total") == 1 && c.data["status"]["findings"]["closed"] == 0
+    })
+    .await;
     assert_eq!(campaign.data["status"]["findings"]["closed"], 0);
     // No approvals admission policy in this cluster: the campaign says what that means.
     let campaign = wait_for(&campaigns(&harness), &name, "says approvals are not recorded", |c| {

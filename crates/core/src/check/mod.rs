@@ -254,3 +254,80 @@ pub fn evaluate_objects<T: Evaluated + ?Sized>(policies: &[CompiledPolicy], obje
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::policy::PolicySpec;
+
+    fn policy(name: &str, spec: Value) -> CompiledPolicy {
+        let spec: PolicySpec = serde_json::from_value(spec).unwrap();
+        compile(name, None, &spec, &crate::engine::fingerprint::test_key()).unwrap()
+    }
+
+    /// What each violation is about, to compare reports.
+    fn seen(report: &Report) -> Vec<(String, String, String, Option<usize>)> {
+        report
+            .violations
+            .iter()
+            .map(|v| {
+                (v.policy.clone(), v.object.name.clone(), v.drift.path.clone(), v.origin.as_ref().map(|o| o.document))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_input_evaluated_on_several_threads_reports_as_each_policy_in_order() {
+        let policies = vec![
+            policy(
+                "modes",
+                json!({"baselines": [{"name": "mode", "match": {"apiVersion": "v1", "kind": "ConfigMap"},
+                "template": {"data": {"mode": "strict"}}}]}),
+            ),
+            policy(
+                "declared",
+                json!({"resources": [
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm-7", "namespace": "shop"}, "data": {"owner": "shop"}},
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "absent", "namespace": "shop"}, "data": {"a": "b"}}]}),
+            ),
+        ];
+        // Enough for two threads.
+        let count = OBJECTS_PER_THREAD * 2 + 1;
+        let objects: Vec<Value> = (0..count)
+            .map(|i| {
+                let mode = if i % 3 == 0 { "lenient" } else { "strict" };
+                json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": format!("cm-{i}"), "namespace": "shop"}, "data": {"mode": mode}})
+            })
+            .collect();
+        let origins: Vec<Origin> = (0..count).map(|document| Origin { file: "f.yaml".into(), document }).collect();
+        let held: Vec<Held> = objects.iter().cloned().map(Held::new).collect();
+        let as_held: Vec<(&Origin, &Held)> = origins.iter().zip(&held).collect();
+        let report = evaluate_objects(&policies, &as_held);
+
+        // Each policy over every object in order, as one thread would.
+        let documents: BTreeMap<ObjectKey, usize> =
+            objects.iter().enumerate().map(|(i, o)| (ObjectKey::of(o), i)).collect();
+        let mut expected = Vec::new();
+        for policy in &policies {
+            for result in policy.evaluate(&objects, &|_| None) {
+                let document = documents.get(&ObjectKey::from_ref(&result.target)).copied();
+                for sourced in &result.findings {
+                    for drift in &sourced.drifts {
+                        expected.push((policy.name.clone(), result.target.name.clone(), drift.path.clone(), document));
+                    }
+                }
+            }
+        }
+        assert_eq!(seen(&report), expected);
+        assert_eq!(report.objects, count);
+        assert!(
+            expected.iter().any(|(_, name, _, origin)| name == "absent" && origin.is_none()),
+            "missing resources last"
+        );
+        let as_values: Vec<(&Origin, &Value)> = origins.iter().zip(&objects).collect();
+        assert_eq!(seen(&evaluate_objects(&policies, &as_values)), expected, "objects and held text alike");
+    }
+}
