@@ -35,7 +35,7 @@
 //!   lost at once. A failed renewal takes the shard out of the `Assignment` at once; a
 //!   later successful one brings it back.
 //! - **Disagreement on `N`**: while a live replica announces another shard count (a
-//!   rollout that changes `--shards`), objects would map to shards differently, so the
+//!   rollout that changes the shard count), objects would map to shards differently, so the
 //!   replica acts on nothing and frees its shards until the replicas agree.
 //!
 //! # Timings (production defaults of [`ShardSettings::new`])
