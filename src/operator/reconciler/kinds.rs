@@ -124,12 +124,7 @@ impl Reconciler {
                 self.count_watched(&kind);
                 // The policies naming the kind are ready now, even when it has no object
                 // for them to evaluate: their status is written again.
-                let names = (kind.api_version.clone(), kind.kind.clone());
-                for policy in self.policies.values_mut() {
-                    if policy.compiled.as_ref().is_ok_and(|c| c.kinds().contains(&names)) {
-                        policy.dirty = true;
-                    }
-                }
+                self.mark_status_of(&kind);
                 self.reevaluate_kind(&kind);
             }
             Change::Apply(object) => {
@@ -215,16 +210,22 @@ impl Reconciler {
     /// Marks the status of every policy naming `kind` for writing, and has their admission
     /// objects looked at again (the kind's plural and scope go into them).
     pub(super) fn mark_policies_of(&mut self, kind: &KindKey) {
+        for key in self.mark_status_of(kind) {
+            self.admission.touch_one(&key);
+        }
+    }
+
+    /// Marks the status of every policy naming `kind` for writing; returns them.
+    fn mark_status_of(&mut self, kind: &KindKey) -> Vec<PolicyKey> {
+        let names = (kind.api_version.clone(), kind.kind.clone());
+        let mut marked = Vec::new();
         for (key, policy) in self.policies.iter_mut() {
-            if policy
-                .compiled
-                .as_ref()
-                .is_ok_and(|c| c.kinds().contains(&(kind.api_version.clone(), kind.kind.clone())))
-            {
+            if policy.compiled.as_ref().is_ok_and(|c| c.kinds().contains(&names)) {
                 policy.dirty = true;
-                self.admission.touch_one(key);
+                marked.push(key.clone());
             }
         }
+        marked
     }
 }
 

@@ -83,15 +83,21 @@ impl Harness {
         effects
     }
 
-    /// Lists driftwarden's own kinds as the operator does at start, then answers every
-    /// discovery it asks for with ConfigMaps (namespaced) and lists `configmaps`.
-    pub fn start(&mut self, own: Own, configmaps: Vec<Value>) -> Vec<Effect> {
+    /// Lists driftwarden's own kinds as the operator does at start.
+    pub fn list_own(&mut self, own: Own) -> Vec<Effect> {
         let mut effects = self.list(Source::Namespaces, own.namespaces);
         effects.extend(self.list(Source::Policies, own.policies));
         effects.extend(self.list(Source::ClusterPolicies, own.cluster_policies));
         effects.extend(self.list(Source::Campaigns, own.campaigns));
         effects.extend(self.list(Source::Findings, own.findings));
         effects.extend(self.list(Source::Exceptions, own.exceptions));
+        effects
+    }
+
+    /// Lists driftwarden's own kinds as the operator does at start, then answers every
+    /// discovery it asks for with ConfigMaps (namespaced) and lists `configmaps`.
+    pub fn start(&mut self, own: Own, configmaps: Vec<Value>) -> Vec<Effect> {
+        let mut effects = self.list_own(own);
         let discovered = self.serve_discovery(&effects);
         assert!(discovered, "the policies name ConfigMaps, so the reconciler looks them up");
         let mut later = self.list(Source::Kind(configmaps_kind()), configmaps);

@@ -195,13 +195,7 @@ fn a_sink_refusal_shows_on_the_policies_naming_the_sink_until_a_delivery_goes_th
 #[test]
 fn a_kind_listed_empty_after_the_first_status_write_makes_the_policy_ready() {
     let mut h = Harness::new();
-    let own = Own::policy(policy(json!({})));
-    let mut effects = h.list(Source::Namespaces, own.namespaces);
-    effects.extend(h.list(Source::Policies, own.policies));
-    effects.extend(h.list(Source::ClusterPolicies, own.cluster_policies));
-    effects.extend(h.list(Source::Campaigns, own.campaigns));
-    effects.extend(h.list(Source::Findings, own.findings));
-    effects.extend(h.list(Source::Exceptions, own.exceptions));
+    let effects = h.list_own(Own::policy(policy(json!({}))));
     assert!(h.serve_discovery(&effects));
     // The tick comes before the kind's list ends: the policy says it is still listing.
     let writes = written(h.tick());
