@@ -54,16 +54,17 @@ impl Reconciler {
         let Ok(spec) = &campaign.spec else { return };
         let Some(policy_key) = campaign.policy() else { return };
         let Some(policy) = self.policies.get(&policy_key) else { return };
-        let live = self.kinds.get(&key.kind).and_then(|k| k.cache.get(key));
         let drifts: Vec<_> = policy.targets().get(key).map(|t| t.drifts.clone()).unwrap_or_default();
         let known = campaign.findings.contains_key(key);
+        // A fix under way verifies itself with its own fresh read; a clean object without a
+        // finding has nothing to observe (and is not read back from the cache).
+        if drifts.is_empty() && (!known || self.in_flight.contains(key)) {
+            return;
+        }
+        let live = self.kinds.get(&key.kind).and_then(|k| k.cache.get(key));
         let labels = live.as_ref().map(watch::labels).unwrap_or_default();
         let namespace_labels = key.namespace.as_ref().and_then(|ns| self.namespaces.get(ns));
         let observation = if drifts.is_empty() {
-            // A fix under way verifies itself with its own fresh read.
-            if !known || self.in_flight.contains(key) {
-                return;
-            }
             Observation::LooksClean
         } else {
             if !known && !in_scope(&spec.scope, key, &labels, namespace_labels) {
