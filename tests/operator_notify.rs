@@ -232,6 +232,7 @@ impl Setup {
                 url_secret_ref: SecretKeyRef { name: "hook".to_string(), key: "url".to_string() },
                 auth_secret_ref: auth.map(|_| SecretKeyRef { name: "hook".to_string(), key: "auth".to_string() }),
                 mode,
+                types: Vec::new(),
             },
         }
     }
@@ -457,6 +458,7 @@ async fn a_missing_secret_is_reported_as_misconfigured() {
             url_secret_ref: SecretKeyRef { name: "absent".to_string(), key: "url".to_string() },
             auth_secret_ref: None,
             mode: CloudEventsMode::Binary,
+            types: Vec::new(),
         },
     };
     setup.notifier.send(&sink, notification("nowhere"));

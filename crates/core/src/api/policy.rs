@@ -1,7 +1,7 @@
 //! `DriftPolicy` (namespaced) and `ClusterDriftPolicy` (cluster-scoped): the desired state
 //! a platform team declared, and how drift from it is handled.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,9 @@ use super::common::{
     DURATION_PATTERN, ObjectRef, Owner, PATH_PATTERN, RemediationClass, SUBDOMAIN_PATTERN, SecretKeyRef,
     ServiceAccountRef, TIME_OF_DAY_PATTERN, TargetMatch, at_most_rule,
 };
+use super::finding::Evidence;
 use super::labels::{LABEL_KEY_PATTERN, MAX_LABEL_KEY_LENGTH};
+use crate::notification::NotificationType;
 
 /// The most drifts listed in a policy's status; the counts are always complete.
 pub const MAX_DRIFTS: usize = 50;
@@ -33,6 +35,18 @@ pub const MAX_RATE_PER_MINUTE: u32 = 10_000;
 pub const MAX_FLAPPING_FIXES: u32 = 1_000;
 /// The longest `flapping.window`: one week.
 pub const MAX_FLAPPING_WINDOW: &str = "168h";
+/// The most field managers one policy may name as appliers.
+pub const MAX_APPLIERS: usize = 32;
+/// The longest field manager name.
+pub const MAX_MANAGER_LENGTH: usize = 128;
+/// The most escalation routes one policy may declare.
+pub const MAX_ROUTES: usize = 32;
+/// The most owners one escalation route may name.
+pub const MAX_ROUTE_OWNERS: usize = 32;
+/// The most recent fixes a policy's status keeps, with their evidence.
+pub const MAX_POLICY_FIXES: usize = 20;
+/// The most points of a policy's history; older ones are thinned out.
+pub const MAX_POLICY_HISTORY: usize = 100;
 
 /// What a DriftPolicy or ClusterDriftPolicy declares. Both kinds share this spec; a
 /// DriftPolicy governs objects in its own namespace only.
@@ -162,6 +176,16 @@ pub struct RemediationSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_WINDOWS))]
     pub windows: Vec<RemediationWindow>,
+    /// The field managers that apply declared state (GitOps appliers) for this policy's
+    /// targets: a drifted field last written by one of them is a `Conflict`, escalated to
+    /// its owner and never fixed. Unset, the operator's `--appliers` apply (by default Argo
+    /// CD's `argocd-controller` and `argocd-application-controller`, Flux's
+    /// `kustomize-controller` and `helm-controller`, and Helm's `helm`); an empty list names
+    /// no applier at all. Any other manager's write, a person's `kubectl` server-side apply
+    /// included, is drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_APPLIERS), inner(length(min = 1, max = MAX_MANAGER_LENGTH)))]
+    pub appliers: Option<Vec<String>>,
 }
 
 impl Default for RemediationSpec {
@@ -173,6 +197,7 @@ impl Default for RemediationSpec {
             circuit_breaker: None,
             flapping: None,
             windows: Vec::new(),
+            appliers: None,
         }
     }
 }
@@ -267,15 +292,32 @@ pub struct EscalationSpec {
     #[serde(default = "default_owner_labels")]
     #[schemars(length(max = 16), inner(length(min = 1, max = MAX_LABEL_KEY_LENGTH), regex(pattern = LABEL_KEY_PATTERN)))]
     pub owner_labels: Vec<String>,
-    /// Where CloudEvents notifications are sent.
+    /// Where CloudEvents notifications are sent: every notification of the policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifySpec>,
+    /// Sinks of their own for some owners: each route also receives the notifications about
+    /// the targets those owners are accountable for, so each team hears of its own drift.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_ROUTES))]
+    pub routes: Vec<EscalationRoute>,
 }
 
 impl Default for EscalationSpec {
     fn default() -> Self {
-        Self { owner: None, owner_labels: default_owner_labels(), notify: None }
+        Self { owner: None, owner_labels: default_owner_labels(), notify: None, routes: Vec::new() }
     }
+}
+
+/// A sink for the notifications about some owners' targets.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EscalationRoute {
+    /// The owners (teams, as resolved from the owner labels or `escalation.owner`, or
+    /// `unowned`) whose notifications this route receives.
+    #[schemars(length(min = 1, max = MAX_ROUTE_OWNERS), inner(length(min = 1, max = 253)))]
+    pub owners: Vec<String>,
+    /// Where they are sent. Its Secrets live in the policy's namespace.
+    pub notify: NotifySpec,
 }
 
 /// The label keys read by default to find an owner.
@@ -311,6 +353,19 @@ pub struct NotifySpec {
     /// The CloudEvents HTTP content mode.
     #[serde(default)]
     pub mode: CloudEventsMode,
+    /// The event types sent, such as `drift.detected` or `campaign.at_risk` (the CloudEvents
+    /// type without its `dev.driftwarden.` prefix). Empty sends every type but
+    /// `drift.detected` and `drift.recurred`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub types: Vec<NotificationType>,
+}
+
+impl NotifySpec {
+    /// Whether this sink is sent notifications of type `kind`.
+    pub fn sends(&self, kind: NotificationType) -> bool {
+        if self.types.is_empty() { NotificationType::DEFAULT.contains(&kind) } else { self.types.contains(&kind) }
+    }
 }
 
 /// One drift the policy currently sees, as shown in its status.
@@ -340,6 +395,45 @@ pub struct DriftStatus {
     /// When that field manager wrote it (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_at: Option<String>,
+    /// The accountable owner (team): from the target's owner labels, then its namespace's,
+    /// then `escalation.owner`, else `unowned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+/// One recent fix of a policy and what proved it: the record of its verification (or of
+/// the failure that stopped it), as a campaign Finding keeps it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyFix {
+    /// The object fixed.
+    pub target: ObjectRef,
+    /// The fields the fix restored, as JSON pointers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_PATHS), inner(length(max = MAX_PATH_LENGTH)))]
+    pub paths: Vec<String>,
+    /// Who the drift was escalated to, or who owns the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// What was done and proven.
+    #[serde(flatten)]
+    pub evidence: Evidence,
+}
+
+/// A policy's counts at one time, for its history.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyHistoryPoint {
+    /// When the counts were taken.
+    pub time: Time,
+    /// How many targets the policy governed.
+    pub targets: u32,
+    /// How many of them drifted.
+    pub drifted: u32,
+    /// How many drifts were escalated.
+    pub escalated: u32,
+    /// How many fixes had been verified since the policy was created (a running total).
+    pub remediated: u32,
 }
 
 /// What a DriftPolicy or ClusterDriftPolicy observed and did.
@@ -382,6 +476,15 @@ pub struct PolicyStatus {
     /// When the last fix was verified (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_remediation_time: Option<String>,
+    /// The most recent fixes (at most 20, oldest first), with the evidence that proved each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_POLICY_FIXES))]
+    pub fixes: Vec<PolicyFix>,
+    /// The counts over time, a point an hour at most (at most 100 points; older ones are
+    /// thinned out so the whole life of the policy stays visible).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_POLICY_HISTORY))]
+    pub history: Vec<PolicyHistoryPoint>,
 }
 
 /// A DriftPolicy declares the desired state of objects in its own namespace.

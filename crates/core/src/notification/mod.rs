@@ -9,43 +9,64 @@ pub mod address;
 
 pub use address::{AddressRefused, Cidr, CidrError, RestrictedRange, SinkAddressPolicy};
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::api::common::SecretKeyRef;
 use crate::api::policy::{CloudEventsMode, NotifySpec};
 
-/// What happened: one value per step of the lifecycle in DESIGN.md's Notifications.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What happened: one value per step of the lifecycle in DESIGN.md's Notifications. In a
+/// sink's `types` each is named by its CloudEvents type without the `dev.driftwarden.`
+/// prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum NotificationType {
     /// A live object drifted from its template.
+    #[serde(rename = "drift.detected")]
     DriftDetected,
     /// A drift was fixed and the fix verified against a fresh read.
+    #[serde(rename = "drift.remediated")]
     DriftRemediated,
     /// A drift went to an accountable owner instead of being fixed.
+    #[serde(rename = "drift.escalated")]
     DriftEscalated,
     /// A drift that was fixed came back.
+    #[serde(rename = "drift.recurred")]
     DriftRecurred,
     /// A finding that needs attention at once (a `Critical` one) was opened.
+    #[serde(rename = "finding.opened")]
     FindingOpened,
     /// A person approved the fix of an escalated finding.
+    #[serde(rename = "finding.approved")]
     FindingApproved,
     /// A finding was verified compliant and closed.
+    #[serde(rename = "finding.closed")]
     FindingClosed,
     /// A closed finding drifted again.
+    #[serde(rename = "finding.reopened")]
     FindingReopened,
     /// A campaign checkpoint was met.
+    #[serde(rename = "campaign.checkpoint.met")]
     CheckpointMet,
     /// A campaign checkpoint was missed.
+    #[serde(rename = "campaign.checkpoint.missed")]
     CheckpointMissed,
     /// A campaign's projection misses its deadline.
+    #[serde(rename = "campaign.at_risk")]
     CampaignAtRisk,
     /// A campaign met its success criteria.
+    #[serde(rename = "campaign.completed")]
     CampaignCompleted,
     /// A campaign's deadline passed before its success criteria were met.
+    #[serde(rename = "campaign.deadline_missed")]
     CampaignDeadlineMissed,
     /// An exception expires within the reminder lead time.
+    #[serde(rename = "exception.expiring")]
     ExceptionExpiring,
     /// An exception expired; enforcement resumed.
+    #[serde(rename = "exception.expired")]
     ExceptionExpired,
     /// An exception covers no drift at all.
+    #[serde(rename = "exception.covers_nothing")]
     ExceptionCoversNothing,
 }
 
@@ -56,6 +77,25 @@ impl NotificationType {
         Self::DriftRemediated,
         Self::DriftEscalated,
         Self::DriftRecurred,
+        Self::FindingOpened,
+        Self::FindingApproved,
+        Self::FindingClosed,
+        Self::FindingReopened,
+        Self::CheckpointMet,
+        Self::CheckpointMissed,
+        Self::CampaignAtRisk,
+        Self::CampaignCompleted,
+        Self::CampaignDeadlineMissed,
+        Self::ExceptionExpiring,
+        Self::ExceptionExpired,
+        Self::ExceptionCoversNothing,
+    ];
+
+    /// What a sink without `types` is sent: every type but `drift.detected` and
+    /// `drift.recurred`, which are many and which a sink asks for by name.
+    pub const DEFAULT: [NotificationType; 14] = [
+        Self::DriftRemediated,
+        Self::DriftEscalated,
         Self::FindingOpened,
         Self::FindingApproved,
         Self::FindingClosed,
@@ -157,6 +197,29 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn a_type_is_named_in_a_spec_by_its_cloudevents_type_without_the_prefix() {
+        for kind in NotificationType::ALL {
+            let name = serde_json::to_value(kind).unwrap();
+            assert_eq!(Some(kind.event_type()), name.as_str().map(|n| format!("dev.driftwarden.{n}")).as_deref());
+            assert_eq!(serde_json::from_value::<NotificationType>(name).unwrap(), kind);
+        }
+        assert!(serde_json::from_value::<NotificationType>(serde_json::json!("drift.deleted")).is_err());
+    }
+
+    #[test]
+    fn a_sink_without_types_is_sent_all_but_detected_and_recurred_and_one_with_types_only_those() {
+        let mut spec = sink(CloudEventsMode::Binary, None).spec;
+        assert!(spec.sends(NotificationType::DriftEscalated));
+        assert!(spec.sends(NotificationType::CampaignAtRisk));
+        assert!(!spec.sends(NotificationType::DriftDetected));
+        assert!(!spec.sends(NotificationType::DriftRecurred));
+        spec.types = vec![NotificationType::DriftDetected, NotificationType::DriftRecurred];
+        assert!(spec.sends(NotificationType::DriftDetected));
+        assert!(spec.sends(NotificationType::DriftRecurred));
+        assert!(!spec.sends(NotificationType::DriftEscalated));
+    }
+
     fn sink(mode: CloudEventsMode, auth: Option<&str>) -> Sink {
         Sink {
             namespace: "shop".to_string(),
@@ -164,6 +227,7 @@ mod tests {
                 url_secret_ref: SecretKeyRef { name: "hook".to_string(), key: "url".to_string() },
                 auth_secret_ref: auth.map(|name| SecretKeyRef { name: name.to_string(), key: "auth".to_string() }),
                 mode,
+                types: Vec::new(),
             },
         }
     }

@@ -391,6 +391,8 @@ impl PolicyEntry {
             opted_out,
             drifts,
             last_remediation_time: self.last_remediation.map(|t| t.to_string()),
+            fixes: Vec::new(),
+            history: Vec::new(),
         }
     }
 }
@@ -475,6 +477,7 @@ fn drift_status(key: &ObjectKey, target: &TargetState) -> DriftStatus {
         attempts: target.attempts,
         changed_by: attribution.map(|a| a.manager.clone()),
         changed_at: attribution.and_then(|a| a.time.clone()),
+        owner: None,
     }
 }
 
