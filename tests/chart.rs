@@ -456,6 +456,22 @@ fn allowed_notification_cidrs_reach_the_operator_as_one_flag() {
 }
 
 #[test]
+fn appliers_reach_the_operator_as_one_flag_with_the_gitops_tools_and_helm_by_default() {
+    let args = |rendered: &Rendered| -> Vec<String> {
+        let deployment: Deployment = serde_json::from_value(rendered.one("Deployment")).unwrap();
+        let args = deployment.spec.template.spec.unwrap().containers[0].args.clone().unwrap();
+        args.into_iter().filter(|a| a.starts_with("--appliers")).collect()
+    };
+    let Some(default) = rendered(json!({})) else { return };
+    assert_eq!(
+        args(&default),
+        ["--appliers=argocd-controller,argocd-application-controller,kustomize-controller,helm-controller,helm"]
+    );
+    let ours = rendered(json!({"appliers": ["argocd-controller", "platform-bot"]})).unwrap();
+    assert_eq!(args(&ours), ["--appliers=argocd-controller,platform-bot"]);
+}
+
+#[test]
 fn replicas_bring_a_disruption_budget_and_options_their_objects() {
     let Some(three) = rendered(json!({"replicas": 3})) else { return };
     let budget: PodDisruptionBudget = serde_json::from_value(three.one("PodDisruptionBudget")).unwrap();
@@ -568,6 +584,8 @@ fn invalid_values_are_refused_with_a_message_naming_the_value() {
             "/rbac/notificationSecrets/namespaces/0",
         ),
         (json!({"notifications": {"allowedCIDRs": ["cluster-network"]}}), "/notifications/allowedCIDRs/0"),
+        (json!({"appliers": [""]}), "/appliers/0"),
+        (json!({"appliers": []}), "/appliers"),
     ];
     for (values, expected) in cases {
         let Some(message) = refused(values.clone()) else { return };

@@ -13,6 +13,14 @@ fn key() -> FingerprintKey {
     FingerprintKey::new(b"driftwarden test fingerprint key").unwrap()
 }
 
+fn view() -> driftwarden::diff::OperatorView {
+    driftwarden::diff::OperatorView {
+        namespace: "driftwarden-system".to_string(),
+        appliers: driftwarden::engine::decide::DEFAULT_APPLIERS.iter().map(|a| a.to_string()).collect(),
+        max_exception_duration: driftwarden::api::exception::DEFAULT_INSTALLATION_CAP,
+    }
+}
+
 async fn sandbox_with_drift() -> (Sandbox, TempNamespace) {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
     install_crds(&sandbox.client(), &driftwarden::api::crds()).await.unwrap();
@@ -44,7 +52,7 @@ async fn diff_reports_what_each_policy_would_change_and_changes_nothing() {
     let (sandbox, namespace) = sandbox_with_drift().await;
     let ns = namespace.name();
     let before = sandbox.store().resource_version();
-    let (report, skipped) = driftwarden::diff::diff(sandbox.client(), None, &key()).await.unwrap();
+    let (report, skipped) = driftwarden::diff::diff(sandbox.client(), None, &key(), &view()).await.unwrap();
     assert!(skipped.is_empty(), "{skipped:?}");
     let mut found: Vec<(String, String, String)> = report
         .violations
@@ -62,8 +70,89 @@ async fn diff_reports_what_each_policy_would_change_and_changes_nothing() {
     assert!(report.violations.iter().all(|v| v.policy == format!("{ns}/owners")));
     assert_eq!(sandbox.store().resource_version(), before, "diff writes nothing");
 
-    let only = driftwarden::diff::diff(sandbox.client(), Some("nope"), &key()).await;
+    let only = driftwarden::diff::diff(sandbox.client(), Some("nope"), &key(), &view()).await;
     assert!(matches!(only, Err(driftwarden::diff::DiffError::NoSuchPolicy(_))));
+}
+
+#[tokio::test]
+async fn diff_says_what_the_operator_will_do_about_each_drift() {
+    use driftwarden::check::PlanAction;
+    let (sandbox, namespace) = sandbox_with_drift().await;
+    let ns = namespace.name().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(sandbox.client(), &ns);
+    for (name, annotations) in
+        [("opted", json!({"driftwarden.dev/enforce": "disabled"})), ("excepted", json!({})), ("by-argo", json!({}))]
+    {
+        let cm: ConfigMap = serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": {"team": "other", "driftwarden.dev/owner": "payments"}, "annotations": annotations},
+        }))
+        .unwrap();
+        config_maps.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    // Argo CD's server-side apply last wrote the label: a Conflict, never fixed.
+    let applied =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "by-argo", "labels": {"team": "argo"}}});
+    config_maps
+        .patch(
+            "by-argo",
+            &kube::api::PatchParams::apply("argocd-controller").force(),
+            &kube::api::Patch::Apply(&applied),
+        )
+        .await
+        .unwrap();
+    let exceptions: Api<DynamicObject> =
+        Api::namespaced_with(sandbox.client(), &ns, &ApiResource::erase::<driftwarden::api::DriftException>(&()));
+    let approved = jiff::Timestamp::now().to_string();
+    let expires = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string();
+    let exception: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "DriftException",
+        "metadata": {"name": "keep-label", "namespace": ns},
+        "spec": {"match": {"apiVersion": "v1", "kind": "ConfigMap", "names": ["excepted"]}, "paths": ["/metadata/labels/team"],
+                 "justification": "migration", "approvedBy": "lead", "approvedAt": approved, "ticket": "OPS-1",
+                 "expiresAt": expires}
+    }))
+    .unwrap();
+    exceptions.create(&PostParams::default(), &exception).await.unwrap();
+
+    let (report, _) = driftwarden::diff::diff(sandbox.client(), None, &key(), &view()).await.unwrap();
+    let plan_of = |name: &str| {
+        let v =
+            report.violations.iter().find(|v| v.object.name == name).unwrap_or_else(|| panic!("{name}: {report:#?}"));
+        v.operator.clone().unwrap_or_else(|| panic!("{name} has a plan"))
+    };
+    assert_eq!(plan_of("settings").action, PlanAction::Fix);
+    let create = plan_of("flags");
+    assert_eq!(create.action, PlanAction::Escalate, "Create is not fixed automatically by default");
+    assert!(create.reason.contains("Create"), "{create:?}");
+    assert_eq!(create.owner.as_deref(), Some("unowned"));
+    let opted = plan_of("opted");
+    assert_eq!((opted.action, opted.owner.as_deref()), (PlanAction::OptedOut, Some("payments")));
+    let excepted = plan_of("excepted");
+    assert_eq!(excepted.action, PlanAction::Excepted);
+    assert!(excepted.reason.contains("keep-label"), "{excepted:?}");
+    let argo = plan_of("by-argo");
+    assert_eq!(argo.action, PlanAction::Escalate);
+    assert!(argo.reason.contains("argocd-controller"), "{argo:?}");
+    let text = report.to_text();
+    assert!(
+        text.contains("operator: will escalate it to payments: the live value is owned by argocd-controller"),
+        "{text}"
+    );
+    assert!(text.contains("operator: will fix it and verify the fix"), "{text}");
+
+    // Outside every remediation window the fix waits.
+    let policies: Api<DynamicObject> =
+        Api::namespaced_with(sandbox.client(), &ns, &ApiResource::erase::<driftwarden::api::policy::DriftPolicy>(&()));
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let start = now.checked_add(jiff::SignedDuration::from_hours(2)).unwrap();
+    let end = now.checked_add(jiff::SignedDuration::from_hours(3)).unwrap();
+    let windows = json!({"spec": {"remediation": {"windows": [{
+        "start": start.strftime("%H:%M").to_string(), "end": end.strftime("%H:%M").to_string()
+    }]}}});
+    policies.patch("owners", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&windows)).await.unwrap();
+    let (report, _) = driftwarden::diff::diff(sandbox.client(), None, &key(), &view()).await.unwrap();
+    let settings = report.violations.iter().find(|v| v.object.name == "settings").unwrap();
+    assert_eq!(settings.operator.as_ref().map(|p| p.action), Some(PlanAction::Wait), "{settings:?}");
 }
 
 #[tokio::test]
@@ -106,10 +195,10 @@ async fn diff_policy_reports_only_the_named_policy() {
         found.sort();
         found
     };
-    let (all, _) = driftwarden::diff::diff(sandbox.client(), None, &key()).await.unwrap();
+    let (all, _) = driftwarden::diff::diff(sandbox.client(), None, &key(), &view()).await.unwrap();
     assert_eq!(policies_in(&all).len(), 3, "both policies without --policy: {:?}", policies_in(&all));
     let (only, skipped) =
-        driftwarden::diff::diff(sandbox.client(), Some(&format!("{ns}/modes")), &key()).await.unwrap();
+        driftwarden::diff::diff(sandbox.client(), Some(&format!("{ns}/modes")), &key(), &view()).await.unwrap();
     assert!(skipped.is_empty(), "{skipped:?}");
     assert_eq!(policies_in(&only), [(format!("{ns}/modes"), "/data/mode".to_string())]);
 

@@ -179,12 +179,17 @@ return {status = "Healthy", message = say(c.OnTrack, say(c.Ready, "Reconciled"))
 
 const FINDING: Verdict = Verdict {
     summary: "Healthy once closed (verified) or excepted,
-Degraded when escalated or stalled, Progressing while open, remediating or verifying.",
+Degraded when escalated, stalled or its spec is invalid, Progressing while open, remediating
+or verifying.",
     lua: r#"local c = conditions(obj)
 local hs = kstatus(obj, c)
 -- No status yet, a spec not reconciled yet, a fix under way, or stalled: as kstatus says.
 if hs ~= nil and (hs.status == "Progressing" or isTrue(c.Stalled)) then
   return hs
+end
+-- A spec the operator cannot read is not waiting for anything.
+if c.Ready ~= nil and c.Ready.status == "False" and c.Ready.reason == "InvalidSpec" then
+  return {status = "Degraded", message = say(c.Ready, "InvalidSpec")}
 end
 local state = obj.status.state
 if state == "Closed" or state == "Excepted" then

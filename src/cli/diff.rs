@@ -23,6 +23,11 @@ pub struct DiffArgs {
     /// comparable across runs.
     #[arg(long, env = "DRIFTWARDEN_OPERATOR_NAMESPACE", default_value = "driftwarden-system")]
     pub operator_namespace: String,
+    /// The field managers the operator counts as appliers (its `--appliers`; repeatable or
+    /// comma-separated), for the preview of what it does about each drift. Default: the
+    /// operator's default.
+    #[arg(long = "appliers", env = "DRIFTWARDEN_APPLIERS", value_delimiter = ',', value_name = "MANAGER")]
+    pub appliers: Vec<String>,
 }
 
 /// Prints what each policy would change now. Exit code 0 when nothing drifts, 1 when
@@ -47,7 +52,12 @@ pub fn run(args: &DiffArgs) -> ExitCode {
             Ok(key) => (key, KeySource::Installation { namespace: args.operator_namespace.clone() }),
             Err(err) => (fingerprints::draw(), KeySource::PerRun { reason: err.to_string() }),
         };
-        match crate::diff::diff(client, args.policy.as_deref(), &key).await {
+        let operator = crate::diff::OperatorView {
+            namespace: args.operator_namespace.clone(),
+            appliers: crate::admission::listed_or(&args.appliers, crate::engine::decide::DEFAULT_APPLIERS),
+            max_exception_duration: crate::api::exception::DEFAULT_INSTALLATION_CAP,
+        };
+        match crate::diff::diff(client, args.policy.as_deref(), &key, &operator).await {
             Ok((mut report, skipped)) => {
                 let used = Fingerprints::new(&key, source);
                 if let Some(note) = &used.note {

@@ -104,6 +104,13 @@ pub struct RunArgs {
         value_name = "GROUP"
     )]
     pub admission_exempt_groups: Vec<String>,
+    /// A field manager whose fields are never fixed (repeatable, or comma-separated): the
+    /// appliers of declared state. A drifted field one of them last wrote is a `Conflict`,
+    /// escalated to its owner. A policy's `spec.remediation.appliers` replaces this list for
+    /// that policy. Default: `argocd-controller`, `argocd-application-controller`,
+    /// `kustomize-controller`, `helm-controller` and `helm`.
+    #[arg(long = "appliers", env = "DRIFTWARDEN_APPLIERS", value_delimiter = ',', value_name = "MANAGER")]
+    pub appliers: Vec<String>,
 }
 
 /// Reads `--default-service-account`: a ServiceAccount name.
@@ -141,6 +148,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         require_service_account: args.require_service_account,
         admission: args.admission,
         admission_exempt_users: listed_or(&args.admission_exempt_users, DEFAULT_APPLIERS),
+        appliers: listed_or(&args.appliers, crate::engine::decide::DEFAULT_APPLIERS),
         admission_exempt_groups: listed_or(&args.admission_exempt_groups, DEFAULT_EXEMPT_GROUPS),
         ..OperatorSettings::default()
     };
@@ -300,6 +308,21 @@ mod tests {
             ["system:serviceaccount:dw:driftwarden", "system:serviceaccount:argocd:app", "ci-bot"]
         );
         assert_eq!(cli.run.admission_exempt_groups, ["platform-admins"]);
+    }
+
+    #[test]
+    fn appliers_default_to_the_gitops_tools_and_helm_and_a_list_replaces_them() {
+        let cli = Cli::try_parse_from(["run"]).unwrap();
+        assert!(cli.run.appliers.is_empty(), "the default comes from the settings");
+        let cli =
+            Cli::try_parse_from(["run", "--appliers=argocd-controller,platform-bot", "--appliers", "helm"]).unwrap();
+        assert_eq!(cli.run.appliers, ["argocd-controller", "platform-bot", "helm"]);
+        let defaults = crate::operator::OperatorSettings::default().appliers;
+        for manager in
+            ["argocd-controller", "argocd-application-controller", "kustomize-controller", "helm-controller", "helm"]
+        {
+            assert!(defaults.iter().any(|d| d == manager), "{manager} is a default applier");
+        }
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub struct OperatorSettings {
     /// Groups exempt from every generated admission policy: the cluster's administrators
     /// (chart value `admission.exemptGroups`).
     pub admission_exempt_groups: Vec<String>,
+    /// The field managers of the appliers whose fields are never fixed, for policies that
+    /// name none (`--appliers`, chart value `appliers`).
+    pub appliers: Vec<String>,
     /// The clock every decision and timer reads.
     pub clock: Clock,
 }
@@ -111,6 +114,7 @@ impl Default for OperatorSettings {
             admission: false,
             admission_exempt_users: crate::admission::listed_or(&[], crate::admission::DEFAULT_APPLIERS),
             admission_exempt_groups: crate::admission::listed_or(&[], crate::admission::DEFAULT_EXEMPT_GROUPS),
+            appliers: crate::admission::listed_or(&[], crate::engine::decide::DEFAULT_APPLIERS),
             clock: Clock::default(),
         }
     }

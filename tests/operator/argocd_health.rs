@@ -484,6 +484,30 @@ fn campaigns_findings_and_exceptions_map_their_conditions() {
             "Open",
         ),
         (
+            "Finding",
+            with_conditions(
+                "Finding",
+                &[("Ready", "False", reasons::INVALID_SPEC), ("Reconciling", "False", reasons::RECONCILED)],
+                json!({"status": {"state": "Open"}}),
+            ),
+            "Degraded",
+            reasons::INVALID_SPEC,
+        ),
+        (
+            "Finding",
+            with_conditions(
+                "Finding",
+                &[
+                    ("Ready", "False", reasons::INVALID_SPEC),
+                    ("Reconciling", "False", reasons::RECONCILED),
+                    ("Stalled", "True", reasons::INVALID_SPEC),
+                ],
+                json!({"status": {"state": "Escalated"}}),
+            ),
+            "Degraded",
+            reasons::INVALID_SPEC,
+        ),
+        (
             "DriftException",
             with_conditions("DriftException", &[ready, ("Active", "True", reasons::WITHIN_VALIDITY)], json!({})),
             "Healthy",

@@ -44,6 +44,22 @@ async fn label_drift_is_fixed_and_verified() {
         wait_for(&policies(&harness), "owners", "remediation counted", |p| status_number(p, "remediated") == 1).await;
     assert!(policy.data.pointer("/status/lastRemediationTime").is_some());
     assert_eq!(condition(&policy, "Compliant").map(|(s, _)| s), Some("True".into()));
+    // The evidence of the fix: what was read back, with the hashes that prove it.
+    let fixes = policy.data["status"]["fixes"].as_array().expect("the fix is on record");
+    assert_eq!(fixes.len(), 1, "{fixes:#?}");
+    let fix = &fixes[0];
+    assert_eq!(fix["target"]["name"], "settings");
+    assert_eq!(fix["paths"], json!(["/metadata/labels/team"]));
+    assert_eq!((fix["action"].as_str(), fix["result"].as_str()), (Some("Verified"), Some("Succeeded")));
+    assert_eq!(fix["actor"], "driftwarden");
+    assert_eq!(fix["class"], "Metadata");
+    assert_eq!(fix["resourceVersion"].as_str(), fixed.metadata.resource_version.as_deref(), "the version read back");
+    assert_eq!(fix["desiredHash"], fix["liveHash"], "verified: the live value hashes as the declared one");
+    assert_eq!(fix["desiredHash"].as_str().map(str::len), Some(64));
+    // The history: the counts when the policy started and after the fix.
+    let history = policy.data["status"]["history"].as_array().expect("a history");
+    assert!(!history.is_empty());
+    assert_eq!(history.last().unwrap()["remediated"], 1, "{history:#?}");
     harness.stop().await;
 }
 

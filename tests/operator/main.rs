@@ -3,6 +3,7 @@
 
 // Shared with tests/chart.rs, which uses all of it.
 mod admission;
+mod appliers;
 mod approvals_admission;
 mod argocd_health;
 mod campaigns;
@@ -24,6 +25,7 @@ mod isolation;
 mod kubectl_wait;
 mod metrics;
 mod notifications;
+mod owners;
 mod pacing;
 mod rbac;
 mod receiver;

@@ -15,6 +15,17 @@ use crate::notification::NotificationType;
 use crate::operator::ledger::Pending;
 use crate::operator::notify::{Notification, Sink};
 
+/// One drift as a notification tells it.
+fn drift_data(d: &crate::reconcile::policies::DecidedDrift) -> Value {
+    json!({
+        "path": d.drift.path,
+        "class": d.drift.class,
+        "source": d.source,
+        "action": d.action,
+        "changedBy": d.drift.attribution.as_ref().map(|a| a.manager.clone()),
+    })
+}
+
 impl Reconciler {
     pub(super) fn announce(&mut self, key: &ObjectKey, news: News) {
         for class in &news.detected {
@@ -22,6 +33,29 @@ impl Reconciler {
         }
         if !news.detected.is_empty() {
             info!(object = %key, policy = %news.policy, classes = ?news.detected, "drift detected");
+        }
+        let owner = news.owner.as_deref();
+        if !news.detected_drifts.is_empty() {
+            let paths: Vec<&str> = news.detected_drifts.iter().map(|d| d.drift.path.as_str()).collect();
+            let occurrence = format!("{}/{key}/{}/{}", news.policy, news.version, paths.join(","));
+            let data = json!({
+                "policy": news.policy.to_string(),
+                "object": key.to_ref(None),
+                "owner": owner,
+                "drifts": news.detected_drifts.iter().map(drift_data).collect::<Vec<_>>(),
+            });
+            let id = format!("{occurrence}/detected");
+            self.notify_owner(NotificationType::DriftDetected, &id, &news.policy, key, owner, &data);
+            if !news.recurred.is_empty() {
+                let data = json!({
+                    "policy": news.policy.to_string(),
+                    "object": key.to_ref(None),
+                    "owner": owner,
+                    "paths": news.recurred,
+                });
+                let id = format!("{occurrence}/recurred");
+                self.notify_owner(NotificationType::DriftRecurred, &id, &news.policy, key, owner, &data);
+            }
         }
         if news.escalated.is_empty() {
             return;
@@ -39,7 +73,10 @@ impl Reconciler {
                 }
             }
         }
-        let message = lines.join("; ");
+        let message = match owner {
+            Some(owner) => format!("escalated to {owner}: {}", lines.join("; ")),
+            None => lines.join("; "),
+        };
         // A field another writer keeps reverting is a conflict to settle, said as such.
         let fought = news
             .escalated
@@ -52,21 +89,31 @@ impl Reconciler {
         let occurrence = format!("{}/{key}/{}/{}", news.policy, news.version, paths.join(","));
         let event = self.announcement(key, &news.policy, EventType::Warning, reason, message.clone());
         self.enqueue(format!("event/{occurrence}/{reason}"), Pending::Event(event), Some(key));
-        if let Some(sink) = &news.sink {
-            let data = json!({
-                "policy": news.policy.to_string(),
-                "object": key.to_ref(None),
-                "drifts": news.escalated.iter().map(|d| json!({
-                    "path": d.drift.path,
-                    "class": d.drift.class,
-                    "source": d.source,
-                    "action": d.action,
-                    "changedBy": d.drift.attribution.as_ref().map(|a| a.manager.clone()),
-                })).collect::<Vec<_>>(),
-                "message": message,
-            });
-            let id = format!("{occurrence}/escalated");
-            self.notify(sink, NotificationType::DriftEscalated, id, &news.policy, key, data);
+        let data = json!({
+            "policy": news.policy.to_string(),
+            "object": key.to_ref(None),
+            "owner": owner,
+            "drifts": news.escalated.iter().map(drift_data).collect::<Vec<_>>(),
+            "message": message,
+        });
+        let id = format!("{occurrence}/escalated");
+        self.notify_owner(NotificationType::DriftEscalated, &id, &news.policy, key, owner, &data);
+    }
+
+    /// Notifies the policy's sink and the routes of `owner` that are sent `kind`, the
+    /// occurrence `id` once per sink. Nothing is queued when no sink wants it.
+    pub(super) fn notify_owner(
+        &mut self,
+        kind: NotificationType,
+        id: &str,
+        policy: &PolicyKey,
+        key: &ObjectKey,
+        owner: Option<&str>,
+        data: &Value,
+    ) {
+        let sinks = self.policies.get(policy).map(|p| p.sinks_for(kind, owner)).unwrap_or_default();
+        for sink in sinks {
+            self.notify(&sink, kind, id.to_string(), policy, key, data.clone());
         }
     }
 
@@ -89,9 +136,13 @@ impl Reconciler {
 
     /// Puts a notification in the ledger's outbox (beside the records of the object it is
     /// `about`): delivered once recorded, and by the next leader should this one stop
-    /// before it is delivered.
+    /// before it is delivered. A sink whose `types` leave out the notification's type is
+    /// not sent it.
     pub(super) fn send_notification(&mut self, sink: Sink, notification: Notification, about: Option<&ObjectKey>) {
         let spec = &sink.spec;
+        if !spec.sends(notification.kind) {
+            return;
+        }
         let id = format!(
             "notification/{}/{}/{}/{}",
             sink.namespace, spec.url_secret_ref.name, spec.url_secret_ref.key, notification.id

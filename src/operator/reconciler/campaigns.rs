@@ -114,7 +114,10 @@ pub(super) fn set_finding_conditions(status: &mut FindingStatus, now: Timestamp)
         if reconciling { reasons::PROGRESSING } else { reasons::RECONCILED },
         if reconciling { message } else { "" },
     );
-    set_condition(&mut status.conditions, reconciling, generation, time);
+    set_condition(&mut status.conditions, reconciling, generation, time.clone());
+    // A spec that did not read marked the finding stalled; one written by the loop reads.
+    let stalled = ConditionSpec::new(types::STALLED, ConditionStatus::False, reasons::RECONCILED, "");
+    set_condition(&mut status.conditions, stalled, generation, time);
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! has one place to go: a field of the effect, read by the one runtime function that
 //! executes it.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::ApiResource;
 use serde_json::Value;
 
@@ -60,6 +61,9 @@ pub enum Effect {
     CheckApprovalPolicy(String),
     /// Write a Finding. Answered by [`Outcome::FindingWritten`](super::Outcome::FindingWritten).
     WriteFinding(FindingWrite),
+    /// Marks a Finding whose spec does not read: its status conditions (Ready=False and
+    /// Stalled=True, reason InvalidSpec) are replaced, the rest of its status kept.
+    MarkFindingInvalid { namespace: String, name: String, conditions: Vec<Condition> },
     /// Delete a Finding that left its campaign's scope (a missing one is fine).
     DeleteFinding { campaign: String, namespace: String, name: String },
     /// Write a campaign's status. Answered by

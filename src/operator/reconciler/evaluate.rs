@@ -17,9 +17,7 @@ use super::effect::EventType;
 use super::{FixPart, News, Reconciler, Work};
 use crate::api::reasons;
 use crate::engine::classify::riskiest;
-use crate::engine::decide::{
-    Action, Counters, DecisionInput, ExceptionCover, GITOPS_MANAGERS, RemediationRules, decide, opted_out,
-};
+use crate::engine::decide::{Action, Counters, DecisionInput, ExceptionCover, RemediationRules, decide, opted_out};
 use crate::engine::evaluate::TargetResult;
 use crate::keys::PolicyKey;
 use crate::keys::{KindKey, ObjectKey};
@@ -157,6 +155,7 @@ impl Reconciler {
                 live,
                 covers: &[],
                 own_manager: &settings.field_manager,
+                appliers: &settings.appliers,
                 remediations_last_minute,
                 now,
             };
@@ -286,13 +285,36 @@ fn evaluate_one(
         .filter(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit) && is_new(d))
         .cloned()
         .collect();
+    // Drift on a field driftwarden fixed within the flapping window came back.
+    let object_id = key.to_string();
+    let window = compiled.rules.flapping.1;
+    let recurred: Vec<String> = decided
+        .iter()
+        .filter(|d| !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path)))
+        .filter(|d| policy.history.count(&object_id, &d.drift.path, window, now) > 0)
+        .map(|d| d.drift.path.clone())
+        .collect();
+    let owner = (!decided.is_empty()).then(|| owner_of(policy, key, live, labels));
     let news = (!detected.is_empty() || !escalated.is_empty()).then(|| {
         let version = live
             .and_then(|o| o.pointer("/metadata/resourceVersion"))
             .and_then(Value::as_str)
             .unwrap_or("missing")
             .to_string();
-        News { policy: policy.key.clone(), version, sink: policy.sink.clone(), detected, escalated }
+        let detected_drifts = decided
+            .iter()
+            .filter(|d| !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path)))
+            .cloned()
+            .collect();
+        News {
+            policy: policy.key.clone(),
+            version,
+            owner: owner.clone(),
+            detected,
+            detected_drifts,
+            recurred,
+            escalated,
+        }
     });
     let fix_paths: Vec<String> =
         decided.iter().filter(|d| d.action == Action::Remediate).map(|d| d.drift.path.clone()).collect();
@@ -304,6 +326,7 @@ fn evaluate_one(
         failure: if decided.is_empty() { None } else { previous.and_then(|p| p.failure.clone()) },
         retry_at: if decided.is_empty() { None } else { previous.and_then(|p| p.retry_at) },
         opted_out: live.is_some_and(opted_out),
+        owner,
         drifts: decided,
     };
     let backing_off = state.retry_at.is_some_and(|at| at > now);
@@ -312,12 +335,31 @@ fn evaluate_one(
         FixPart {
             policy: policy.key.clone(),
             paths: fix_paths,
-            class: riskiest(fixing).unwrap_or(crate::api::RemediationClass::Spec),
+            class: riskiest(fixing.clone()).unwrap_or(crate::api::RemediationClass::Spec),
             first_seen: state.first_seen,
             campaign: None,
+            desired: fixing.map(|d| (d.path.clone(), d.desired.clone())).collect(),
+            owner: state.owner.clone(),
         }
     });
     Some(Evaluated { state, news, fix })
+}
+
+/// The team accountable for `key` under `policy`: the object's owner labels, then its
+/// namespace's, then the policy's `escalation.owner`, else `unowned`.
+fn owner_of(
+    policy: &PolicyEntry,
+    key: &ObjectKey,
+    live: Option<&Value>,
+    labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
+) -> String {
+    let own: BTreeMap<String, String> = live
+        .and_then(|o| o.pointer("/metadata/labels"))
+        .and_then(Value::as_object)
+        .map(|map| map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default();
+    let namespace = key.namespace.as_deref().and_then(labels);
+    crate::engine::campaign::resolve_owner(&policy.owner_labels, &own, namespace.as_ref(), policy.owner.as_ref()).team
 }
 
 /// What a decision about one object reads besides the policy.
@@ -327,6 +369,8 @@ pub(super) struct DecisionContext<'a> {
     pub(super) live: Option<&'a Value>,
     pub(super) covers: &'a [ExceptionCover],
     pub(super) own_manager: &'a str,
+    /// The installation's appliers (`--appliers`), for policies that name none.
+    pub(super) appliers: &'a [String],
     /// How many fixes the policy applied in the last minute.
     pub(super) remediations_last_minute: u32,
     pub(super) now: Timestamp,
@@ -340,7 +384,7 @@ pub(super) fn decide_for(
     context: &DecisionContext<'_>,
     drifts: &[crate::engine::drift::Drift],
 ) -> Vec<Action> {
-    let DecisionContext { key, live, covers, own_manager, remediations_last_minute, now } = *context;
+    let DecisionContext { key, live, covers, own_manager, appliers, remediations_last_minute, now } = *context;
     let (targets, drifted) = policy.counts_with(key, !drifts.is_empty());
     let (_, window) = rules.flapping;
     let object_id = key.to_string();
@@ -350,7 +394,7 @@ pub(super) fn decide_for(
         opted_out: live.is_some_and(opted_out),
         exceptions: covers,
         counters: Counters { targets, drifted, remediations_last_minute, fixes_of: &fixes_of },
-        conflict_managers: GITOPS_MANAGERS,
+        appliers: rules.appliers.as_deref().unwrap_or(appliers),
         own_manager,
         now,
     };

@@ -11,7 +11,14 @@ use tracing::{debug, info, warn};
 
 use super::effect::EventType;
 use super::{Effect, FIX_BACKOFF, FixPart, RECONCILE, Reconciler};
-use crate::api::{ServiceAccountRef, reasons};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::finding::{Evidence, EvidenceAction, EvidenceResult};
+use crate::api::policy::{MAX_PATHS, PolicyFix};
+use crate::api::{RemediationClass, ServiceAccountRef, reasons};
+use crate::engine::FingerprintKey;
+use crate::engine::campaign::evidence::evidence_hashes;
+use crate::engine::campaign::lifecycle::{FINGERPRINT_SCHEME, OPERATOR_ACTOR};
 use crate::engine::patch::{apply_body, union_into};
 use crate::keys::ObjectKey;
 use crate::notification::NotificationType;
@@ -148,11 +155,15 @@ impl Reconciler {
         let object_id = key.to_string();
         let mut events = Vec::new();
         let mut notices = Vec::new();
-        for FixPart { policy: policy_key, paths, class, first_seen, campaign } in fixed {
+        for FixPart { policy: policy_key, paths, class, first_seen, campaign, desired, owner } in fixed {
             if let Some(campaign) = &campaign {
                 self.on_campaign_fixed(campaign, &key, &result);
             }
+            let fingerprints = &self.fingerprints;
             let Some(policy) = self.policies.get_mut(&policy_key) else { continue };
+            let uid = policy.targets().get(&key).and_then(|target| target.uid.clone());
+            let fixed = FixedPart { key: &key, uid, paths: &paths, class, desired: &desired };
+            policy.record_fix(PolicyFix { owner: owner.clone(), ..fix_record(&fixed, &result, fingerprints, now) });
             if policy.write_denied != denied {
                 if let Some(message) = &denied {
                     warn!(policy = %policy_key, "a fix was forbidden: {message}");
@@ -204,14 +215,14 @@ impl Reconciler {
                     format!("restored {}", paths.join(", "))
                 };
                 info!(object = %key, policy = %policy_key, ?latency, "drift fixed and verified: {what}");
-                if let (Some(sink), FixResult::Verified { resource_version, .. }) = (&policy.sink, &result) {
+                if let FixResult::Verified { resource_version, .. } = &result {
                     let version = resource_version.clone().unwrap_or_default();
                     let id = format!("{policy_key}/{key}/{version}/remediated");
                     let data = json!({
                         "policy": policy_key.to_string(), "object": key.to_ref(None), "paths": paths,
-                        "class": class, "resourceVersion": version, "result": "Verified",
+                        "class": class, "resourceVersion": version, "result": "Verified", "owner": owner,
                     });
-                    notices.push((sink.clone(), id, policy_key.clone(), data));
+                    notices.push((id, policy_key.clone(), owner, data));
                 }
                 events.push((policy_key.clone(), EventType::Normal, reasons::REMEDIATED, what));
             } else {
@@ -229,10 +240,72 @@ impl Reconciler {
         for (policy, type_, reason, message) in events {
             self.publish(&key, &policy, type_, reason, message);
         }
-        for (sink, id, policy, data) in notices {
-            self.notify(&sink, NotificationType::DriftRemediated, id, &policy, &key, data);
+        for (id, policy, owner, data) in notices {
+            self.notify_owner(NotificationType::DriftRemediated, &id, &policy, &key, owner.as_deref(), &data);
         }
         self.reconcile(&key);
+    }
+}
+
+/// One policy's part of a finished fix, as its evidence needs it.
+struct FixedPart<'a> {
+    key: &'a ObjectKey,
+    uid: Option<String>,
+    paths: &'a [String],
+    class: RemediationClass,
+    /// The declared value of each path when the fix started.
+    desired: &'a [(String, Value)],
+}
+
+/// The record of one policy's part of a fix for its status: what was done and what the
+/// fresh read proved, with the hashes of the declared values at the fixed paths (as the
+/// target's drifts hold them) and of what was read back there.
+fn fix_record(fixed: &FixedPart<'_>, result: &FixResult, fingerprints: &FingerprintKey, now: Timestamp) -> PolicyFix {
+    let FixedPart { key, uid, paths, class, desired } = fixed;
+    let (action, outcome, resource_version, hashes, message) = match result {
+        FixResult::Verified { resource_version, fresh } => {
+            (EvidenceAction::Verified, EvidenceResult::Succeeded, resource_version.clone(), Some(fresh), None)
+        }
+        FixResult::NotVerified { paths, resource_version, fresh } => (
+            EvidenceAction::Verified,
+            EvidenceResult::Failed,
+            resource_version.clone(),
+            Some(fresh),
+            Some(format!("still differs after the fix: {}", paths.join(", "))),
+        ),
+        FixResult::DryRunRejected { error } => (
+            EvidenceAction::DryRun,
+            EvidenceResult::Failed,
+            None,
+            None,
+            Some(format!("the server rejected the dry-run: {error}")),
+        ),
+        FixResult::ApplyFailed { error } => {
+            (EvidenceAction::Applied, EvidenceResult::Failed, None, None, Some(format!("the fix failed: {error}")))
+        }
+    };
+    let hashes = hashes.filter(|_| !desired.is_empty()).map(|fresh| evidence_hashes(desired, fresh, fingerprints));
+    let scheme = hashes.as_ref().map(|_| FINGERPRINT_SCHEME);
+    let mut message = message;
+    if let Some(text) = message.as_mut() {
+        text.truncate(text.floor_char_boundary(1024));
+    }
+    PolicyFix {
+        target: key.to_ref(uid.clone()),
+        paths: paths.iter().filter(|p| !p.is_empty()).take(MAX_PATHS).cloned().collect(),
+        owner: None,
+        evidence: Evidence {
+            time: Time(now),
+            action,
+            actor: OPERATOR_ACTOR.to_string(),
+            resource_version,
+            desired_hash: hashes.as_ref().map(|(desired, _)| desired.clone()),
+            live_hash: hashes.map(|(_, live)| live),
+            result: outcome,
+            message,
+            class: Some(*class),
+            fingerprint_scheme: scheme,
+        },
     }
 }
 

@@ -18,7 +18,7 @@ use crate::operator::metrics::InternalErrorKind;
 use crate::operator::notify::Sink;
 use crate::operator::watch::{self, Change, Source, Watched};
 use crate::reconcile::exceptions;
-use crate::reconcile::policies::{PolicyEntry, acting_account};
+use crate::reconcile::policies::{PolicyEntry, Route, acting_account};
 
 /// The key of the namespaces' relist in [`Reconciler::relisting`](super::Reconciler).
 const NAMESPACES: &str = "namespaces";
@@ -120,6 +120,8 @@ impl Reconciler {
             .map_err(|err| format!("spec: {err}"));
         let notify: Option<NotifySpec> = spec.as_ref().ok().and_then(|spec| spec.escalation.notify.clone());
         let owner_labels = spec.as_ref().map(|spec| spec.escalation.owner_labels.clone()).unwrap_or_default();
+        let default_owner = spec.as_ref().ok().and_then(|spec| spec.escalation.owner.clone());
+        let routes = spec.as_ref().map(|spec| spec.escalation.routes.clone()).unwrap_or_default();
         let mut invalid_reason = reasons::INVALID_SPEC;
         let compiled = spec.and_then(|spec| {
             let compiled = contained(Step::Compile, &key.to_string(), || {
@@ -191,13 +193,23 @@ impl Reconciler {
         entry.uid = object.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
         // A cluster policy's notification Secret lives in the operator's namespace.
         let sink_namespace = key.namespace.clone().unwrap_or_else(|| self.settings.namespace.clone());
+        entry.routes = routes
+            .into_iter()
+            .map(|route| Route {
+                owners: route.owners,
+                sink: Sink { namespace: sink_namespace.clone(), spec: route.notify },
+            })
+            .collect();
         entry.sink = notify.map(|spec| Sink { namespace: sink_namespace, spec });
         entry.owner_labels = owner_labels;
+        entry.owner = default_owner;
         if let Some(previous) = self.policies.remove(&key) {
             entry.rate = previous.rate;
             entry.history = previous.history;
             entry.remediated = previous.remediated;
             entry.last_remediation = previous.last_remediation;
+            entry.fixes = previous.fixes;
+            entry.history_points = previous.history_points;
             entry.conditions = previous.conditions;
             entry.written = previous.written;
         } else {
@@ -307,6 +319,8 @@ impl Reconciler {
 /// Takes up a policy's status as an earlier run of the operator wrote it.
 fn resume(entry: &mut PolicyEntry, listed: PolicyStatus) {
     entry.remediated = listed.remediated;
+    entry.fixes = listed.fixes.iter().cloned().collect();
+    entry.history_points = listed.history.clone();
     entry.last_remediation = listed.last_remediation_time.as_deref().and_then(|t| t.parse().ok());
     entry.conditions = listed.conditions.clone();
     entry.written = Some(listed);

@@ -158,8 +158,13 @@ struct News {
     /// The resourceVersion the drift was seen at: with the paths, it names the occurrence,
     /// so a notification is never sent twice for it.
     version: String,
-    sink: Option<Sink>,
+    /// The team accountable for the object.
+    owner: Option<String>,
     detected: Vec<crate::api::RemediationClass>,
+    /// The drifts first seen now.
+    detected_drifts: Vec<DecidedDrift>,
+    /// The paths among them that driftwarden fixed within the flapping window.
+    recurred: Vec<String>,
     escalated: Vec<DecidedDrift>,
 }
 
@@ -173,6 +178,10 @@ pub struct FixPart {
     pub first_seen: Option<Timestamp>,
     /// The campaign whose wave or approval started the fix, if any.
     pub campaign: Option<CampaignFix>,
+    /// The declared value of each path, for the evidence of the fix.
+    pub desired: Vec<(String, serde_json::Value)>,
+    /// The team accountable for the object when the fix started.
+    pub owner: Option<String>,
 }
 
 /// One watched kind.
@@ -261,6 +270,8 @@ pub struct Reconciler {
     campaigns: BTreeMap<String, crate::reconcile::campaigns::CampaignEntry>,
     /// Findings whose campaign is not known (yet): adopted when it is listed.
     pending_findings: BTreeMap<(String, String), crate::reconcile::findings::WatchedFinding>,
+    /// Findings whose spec does not read, with the problem their status was marked with.
+    invalid_findings: BTreeMap<(String, String), String>,
     /// Finding writes under way.
     finding_writes: usize,
     exception_status: BTreeMap<(String, String), exception_status::ExceptionState>,
@@ -312,6 +323,7 @@ impl Reconciler {
             pruned: now,
             campaigns: BTreeMap::new(),
             pending_findings: BTreeMap::new(),
+            invalid_findings: BTreeMap::new(),
             finding_writes: 0,
             exception_status: BTreeMap::new(),
             identity_dirty: false,
@@ -496,7 +508,7 @@ impl Reconciler {
         let used: std::collections::HashSet<_> = self
             .policies
             .values()
-            .filter_map(|p| p.sink.as_ref().map(Sink::key))
+            .flat_map(|p| p.all_sinks().map(Sink::key))
             .chain(self.campaigns.values().filter_map(|c| self.campaign_sink(c).map(|s| s.key())))
             .collect();
         self.sinks.retain(|key, _| used.contains(key));

@@ -17,7 +17,7 @@ impl Reconciler {
             tracing::warn!(reason = *reason, "notification sink refused: {message}");
         }
         for policy in self.policies.values_mut() {
-            if policy.sink.as_ref().is_some_and(|s| s.key() == sink) {
+            if policy.all_sinks().any(|s| s.key() == sink) {
                 policy.dirty = true;
             }
         }
@@ -27,6 +27,13 @@ impl Reconciler {
     /// What is known of `sink`, if anything.
     pub(super) fn sink_health(&self, sink: Option<&Sink>) -> Option<&SinkHealth> {
         self.sinks.get(&sink?.key())
+    }
+
+    /// What is known of a policy's sinks (its own and its routes'): the first refusal, else
+    /// a delivery, else nothing.
+    pub(super) fn policy_sink_health(&self, policy: &crate::reconcile::policies::PolicyEntry) -> Option<&SinkHealth> {
+        let known: Vec<&SinkHealth> = policy.all_sinks().filter_map(|sink| self.sinks.get(&sink.key())).collect();
+        known.iter().find(|h| matches!(h, SinkHealth::Refused { .. })).or(known.first()).copied()
     }
 
     /// A campaign's sink: its `notify`, with its Secrets in the operator's namespace.

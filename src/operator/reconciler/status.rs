@@ -46,7 +46,7 @@ impl Reconciler {
             .collect();
         for key in keys {
             let (readiness, sink) = match self.policies.get(&key) {
-                Some(policy) => (self.readiness(policy), self.sink_health(policy.sink.as_ref()).cloned()),
+                Some(policy) => (self.readiness(policy), self.policy_sink_health(policy).cloned()),
                 None => continue,
             };
             let Some(policy) = self.policies.get_mut(&key) else { continue };

@@ -175,6 +175,19 @@ impl Runtime {
                     }),
                 );
             }
+            Effect::MarkFindingInvalid { namespace, name, conditions } => {
+                let manager = self.settings.status_manager.clone();
+                spawn(
+                    Box::pin(async move {
+                        if let Err(err) =
+                            requests::mark_finding_invalid(client, &namespace, &name, &manager, &conditions).await
+                        {
+                            warn!(finding = %format!("{namespace}/{name}"), "marking a finding's spec invalid failed: {err}");
+                        }
+                    }),
+                    Box::new(|_| {}),
+                );
+            }
             Effect::DeleteFinding { campaign, namespace, name } => {
                 spawn(
                     Box::pin(async move {

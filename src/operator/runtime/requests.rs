@@ -77,6 +77,24 @@ pub(super) async fn write_exception_status(
     patch_own_status::<DriftException>(client, Some(namespace), name, manager, &status).await.map(|()| status)
 }
 
+/// Replaces the conditions of a Finding whose spec does not read (a merge patch of
+/// `status.conditions`: the rest of its status, evidence included, stays as it is).
+pub(super) async fn mark_finding_invalid(
+    client: Client,
+    namespace: &str,
+    name: &str,
+    manager: &str,
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+) -> Result<(), RequestError> {
+    let api: Api<Finding> = Api::namespaced(client, namespace);
+    let patch = json!({"status": {"conditions": conditions}});
+    let params = PatchParams { field_manager: Some(manager.to_string()), ..Default::default() };
+    api.patch_status(name, &params, &Patch::Merge(&patch))
+        .await
+        .map(|_| ())
+        .map_err(|source| RequestError::StatusWrite { source })
+}
+
 /// Applies a Finding's spec when it changed, then its status when it changed (or the spec
 /// was written: a new Finding has no status yet). Answers what was written.
 pub(super) async fn write_finding(

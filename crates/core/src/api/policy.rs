@@ -420,6 +420,17 @@ pub struct PolicyFix {
     pub evidence: Evidence,
 }
 
+impl crate::engine::history::Point for PolicyHistoryPoint {
+    fn time(&self) -> jiff::Timestamp {
+        self.time.0
+    }
+
+    fn counts_as(&self, other: &Self) -> bool {
+        (self.targets, self.drifted, self.escalated, self.remediated)
+            == (other.targets, other.drifted, other.escalated, other.remediated)
+    }
+}
+
 /// A policy's counts at one time, for its history.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -16,7 +16,7 @@ use crate::engine::scope::Scopes;
 use crate::engine::selector::labels_of;
 use crate::keys::ObjectKey;
 use load::{LoadError, LoadedPolicy, Manifest, Origin, PolicyDocument};
-pub use report::{Fingerprints, KeySource, Report, Violation};
+pub use report::{Fingerprints, KeySource, Plan, PlanAction, Report, Violation};
 
 /// What `check` reads.
 #[derive(Debug, Clone)]
@@ -247,6 +247,7 @@ pub fn evaluate_objects<T: Evaluated + ?Sized>(policies: &[CompiledPolicy], obje
                         origin: origin.clone(),
                         drift: drift.clone(),
                         admission: None,
+                        operator: None,
                     });
                 }
             }

@@ -32,6 +32,70 @@ pub struct Violation {
     /// (refused), `Warn` or `Audit`. Absent when admission does not check the field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admission: Option<crate::api::admission::AdmissionAction>,
+    /// What the operator will do about the drift in the live cluster (`driftwarden diff`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Plan>,
+}
+
+/// What the operator will do about one drift, as `driftwarden diff` previews it.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// What happens.
+    pub action: PlanAction,
+    /// Why, for a person.
+    pub reason: String,
+    /// The team accountable for the object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+/// What the operator does about a drift.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanAction {
+    /// Fixed now, then verified.
+    Fix,
+    /// Sent to its owner instead of fixed.
+    Escalate,
+    /// Fixed later: outside every remediation window, or over the rate limit.
+    Wait,
+    /// Covered by an active DriftException.
+    Excepted,
+    /// The object opts out with `driftwarden.dev/enforce: disabled`: reported, never fixed.
+    OptedOut,
+    /// The policy is in `Audit` mode: reported and escalated, never fixed.
+    Report,
+}
+
+impl Plan {
+    /// The plan for a decided action, for an object of `owner`.
+    pub fn of(action: &crate::engine::decide::Action, owner: Option<String>) -> Self {
+        use crate::engine::decide::{Action, EscalationReason};
+        let (action, reason) = match action {
+            Action::Remediate => (PlanAction::Fix, "its class is fixed automatically".to_string()),
+            Action::Escalate { reason: EscalationReason::OptedOut } => {
+                (PlanAction::OptedOut, EscalationReason::OptedOut.to_string())
+            }
+            Action::Escalate { reason } => (PlanAction::Escalate, reason.to_string()),
+            Action::Excepted { exception } => (PlanAction::Excepted, format!("covered by DriftException {exception}")),
+            Action::Audit => (PlanAction::Report, "the policy is in Audit mode".to_string()),
+            Action::Defer { reason } => (PlanAction::Wait, reason.to_string()),
+        };
+        Self { action, reason, owner }
+    }
+
+    /// The plan in words, as the text report shows it.
+    pub fn describe(&self) -> String {
+        let to = self.owner.as_ref().map(|owner| format!(" to {owner}")).unwrap_or_default();
+        let what = match self.action {
+            PlanAction::Fix => "will fix it and verify the fix".to_string(),
+            PlanAction::Escalate => format!("will escalate it{to}"),
+            PlanAction::Wait => "will fix it later".to_string(),
+            PlanAction::Excepted => "will leave it".to_string(),
+            PlanAction::OptedOut | PlanAction::Report => format!("will report it{to} and never fix it"),
+        };
+        format!("{what}: {}", self.reason)
+    }
 }
 
 /// Everything `check` found.
@@ -134,6 +198,9 @@ impl Report {
                 };
                 let _ = writeln!(out, "    admission: {said} (spec.admission.action {action:?})");
             }
+            if let Some(plan) = &v.operator {
+                let _ = writeln!(out, "    operator: {}", plan.describe());
+            }
         }
         let objects_with_violations = {
             let mut objects: Vec<_> = self.violations.iter().map(|v| &v.object).collect();
@@ -202,6 +269,7 @@ mod tests {
                 attribution: None,
             },
             admission: None,
+            operator: None,
         }
     }
 

@@ -24,10 +24,14 @@ use crate::engine::pointer::PathPattern;
 /// The annotation by which a live object opts out of automatic fixes.
 pub const ENFORCE_ANNOTATION: &str = "driftwarden.dev/enforce";
 
-/// Field managers of the GitOps appliers driftwarden never fights: when one of them owns a
-/// drifted field, the drift is a `Conflict` to be settled in Git, not a fix to apply.
-pub const GITOPS_MANAGERS: &[&str] =
-    &["argocd-controller", "argocd-application-controller", "kustomize-controller", "helm-controller"];
+/// The field managers of the appliers driftwarden never fights unless an installation
+/// (`--appliers`) or a policy (`spec.remediation.appliers`) names others: Argo CD's
+/// (`argocd-controller` for server-side applies, `argocd-application-controller` for client-side
+/// ones), Flux's kustomize and helm controllers, and Helm's own `helm`. When one of them last
+/// wrote a drifted field, the drift is a `Conflict` to settle where that applier reads its
+/// declared state, not a fix to apply.
+pub const DEFAULT_APPLIERS: &[&str] =
+    &["argocd-controller", "argocd-application-controller", "kustomize-controller", "helm-controller", "helm"];
 
 /// Whether the live object carries `driftwarden.dev/enforce: disabled`.
 pub fn opted_out(object: &serde_json::Value) -> bool {
@@ -162,6 +166,8 @@ pub struct RemediationRules {
     /// The flapping guard `(max fixes, window)`: the policy's, or [`DEFAULT_FLAPPING`].
     pub flapping: (u32, Duration),
     pub windows: Vec<Window>,
+    /// The policy's own appliers (`remediation.appliers`); `None`: the installation's.
+    pub appliers: Option<Vec<String>>,
 }
 
 /// Why a policy's remediation settings are not valid.
@@ -217,6 +223,7 @@ impl RemediationRules {
             breaker_defaulted: spec.circuit_breaker.is_none(),
             flapping,
             windows,
+            appliers: spec.appliers.clone(),
         })
     }
 }
@@ -317,10 +324,10 @@ pub struct DecisionInput<'a> {
     /// Exceptions whose match selects the object (expired ones are ignored here).
     pub exceptions: &'a [ExceptionCover],
     pub counters: Counters<'a>,
-    /// Field managers that count as declared appliers; see [`GITOPS_MANAGERS`]. Any other
-    /// manager whose last write of a drifted field was a server-side apply is a declared
-    /// applier too.
-    pub conflict_managers: &'a [&'a str],
+    /// The field managers that count as declared appliers (see [`DEFAULT_APPLIERS`]): the
+    /// policy's `remediation.appliers`, else the installation's. Any other manager's write,
+    /// a server-side apply included, is drift.
+    pub appliers: &'a [String],
     /// driftwarden's own field manager, whose applies are never a conflict.
     pub own_manager: &'a str,
     pub now: Timestamp,
@@ -348,7 +355,7 @@ fn decide_one(input: &DecisionInput<'_>, drift: &Drift) -> Action {
     }
     if let Some(attribution) = &drift.attribution
         && attribution.manager != input.own_manager
-        && (input.conflict_managers.contains(&attribution.manager.as_str()) || attribution.operation == "Apply")
+        && input.appliers.iter().any(|applier| *applier == attribution.manager)
     {
         return escalate(EscalationReason::Conflict { manager: attribution.manager.clone() });
     }
@@ -502,6 +509,9 @@ mod tests {
         RemediationRules::from_spec(&serde_yaml::from_str(yaml).unwrap()).unwrap()
     }
 
+    static APPLIERS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| DEFAULT_APPLIERS.iter().map(|a| a.to_string()).collect());
+
     fn no_fixes(_: &str) -> u32 {
         0
     }
@@ -520,7 +530,7 @@ mod tests {
             opted_out: false,
             exceptions,
             counters,
-            conflict_managers: GITOPS_MANAGERS,
+            appliers: &APPLIERS,
             own_manager: "driftwarden",
             now: at("2026-11-23T10:00:00Z"),
         }
@@ -619,30 +629,55 @@ mod tests {
         );
     }
 
+    fn by(manager: &str, operation: &str) -> Drift {
+        let mut d = drift("/metadata/labels/team", RemediationClass::Metadata);
+        d.attribution = Some(Attribution { manager: manager.into(), operation: operation.into(), time: None });
+        d
+    }
+
     #[test]
-    fn other_appliers_are_conflicts_but_edits_and_own_applies_are_not() {
+    fn only_the_listed_appliers_are_conflicts_and_a_persons_server_side_apply_is_drift() {
         let rules = rules("mode: Enforce");
-        let by = |manager: &str, operation: &str| {
-            let mut d = drift("/metadata/labels/team", RemediationClass::Metadata);
-            d.attribution = Some(Attribution { manager: manager.into(), operation: operation.into(), time: None });
-            d
-        };
         let actions = decide(
             &input(&rules, &[], calm()),
             &[
-                by("helm", "Apply"),
+                by("helm", "Update"),
                 by("kubectl-edit", "Update"),
                 by("driftwarden", "Apply"),
-                by("kustomize-controller", "Update"),
+                by("kustomize-controller", "Apply"),
+                by("kubectl", "Apply"),
+                by("argocd-controller", "Apply"),
             ],
         );
-        assert_eq!(actions[0], Action::Escalate { reason: EscalationReason::Conflict { manager: "helm".into() } });
+        let conflict =
+            |manager: &str| Action::Escalate { reason: EscalationReason::Conflict { manager: manager.into() } };
+        assert_eq!(actions[0], conflict("helm"));
         assert_eq!(actions[1], Action::Remediate);
         assert_eq!(actions[2], Action::Remediate);
+        assert_eq!(actions[3], conflict("kustomize-controller"));
+        assert_eq!(actions[4], Action::Remediate, "a person's kubectl apply --server-side is drift");
+        assert_eq!(actions[5], conflict("argocd-controller"));
+    }
+
+    #[test]
+    fn an_installation_or_policy_list_replaces_the_default_appliers() {
+        let rules = rules("mode: Enforce");
+        let ours = vec!["platform-applier".to_string()];
+        let input = DecisionInput { appliers: &ours, ..input(&rules, &[], calm()) };
+        let actions = decide(&input, &[by("platform-applier", "Apply"), by("helm", "Update")]);
         assert_eq!(
-            actions[3],
-            Action::Escalate { reason: EscalationReason::Conflict { manager: "kustomize-controller".into() } }
+            actions,
+            vec![
+                Action::Escalate { reason: EscalationReason::Conflict { manager: "platform-applier".into() } },
+                Action::Remediate
+            ]
         );
+        let none = Vec::new();
+        let input = DecisionInput { appliers: &none, ..input };
+        assert_eq!(decide(&input, &[by("argocd-controller", "Apply")]), vec![Action::Remediate]);
+        let from_spec = self::rules("appliers: [team-bot]");
+        assert_eq!(from_spec.appliers, Some(vec!["team-bot".to_string()]));
+        assert_eq!(self::rules("mode: Audit").appliers, None);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod decide;
 pub mod drift;
 pub mod evaluate;
 pub mod fingerprint;
+pub mod history;
 pub mod kind;
 pub mod merge_keys;
 pub mod normalize;

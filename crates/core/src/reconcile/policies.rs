@@ -3,26 +3,32 @@
 //! about its drifts ([`TargetState`]), the fix rate and history, and the status it derives
 //! from that memory ([`PolicyEntry::status`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::api::conditions::{ConditionSpec, ConditionStatus, set_condition};
-use crate::api::policy::{DriftStatus, MAX_DRIFTS, PolicyStatus};
+use crate::api::policy::{
+    DriftStatus, MAX_DRIFTS, MAX_POLICY_FIXES, MAX_POLICY_HISTORY, PolicyFix, PolicyHistoryPoint, PolicyStatus,
+};
 use crate::api::reasons::{self, types};
 use crate::engine::backoff::Backoff;
 use crate::engine::classify::riskiest;
 use crate::engine::decide::{Action, FixHistory, RateWindow, RemediationRules};
 use crate::engine::drift::Drift;
 use crate::engine::evaluate::CompiledPolicy;
+use crate::engine::history;
 use crate::keys::{ObjectKey, PolicyKey};
 use crate::notification::Sink;
 
 /// How long a failed write of a policy's status or of a PolicyReport waits before the next
 /// try: 200 ms, 400 ms … up to 30 s.
 pub const STATUS_BACKOFF: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+
+/// The shortest time between two points of a policy's history.
+pub const HISTORY_INTERVAL: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
 /// One drift and what was decided about it.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +54,9 @@ pub struct TargetState {
     pub opted_out: bool,
     /// Why the last fix failed, shown until the drift goes away.
     pub failure: Option<String>,
+    /// The accountable owner (team) while the object drifts: its owner labels, then its
+    /// namespace's, then the policy's `escalation.owner`, else `unowned`.
+    pub owner: Option<String>,
     /// When a failed fix may be tried again.
     pub retry_at: Option<Timestamp>,
 }
@@ -64,6 +73,37 @@ impl TargetState {
 
     fn is_excepted(&self) -> bool {
         self.drifts.iter().any(|d| matches!(d.action, Action::Excepted { .. }))
+    }
+}
+
+/// A sink that receives the notifications about some owners' targets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    pub owners: Vec<String>,
+    pub sink: Sink,
+}
+
+impl PolicyEntry {
+    /// The sinks a notification of type `kind` about a target of `owner` goes to: the
+    /// policy's own, and the routes of that owner, each only if it is sent that type.
+    pub fn sinks_for(&self, kind: crate::notification::NotificationType, owner: Option<&str>) -> Vec<Sink> {
+        let routed = self
+            .routes
+            .iter()
+            .filter(|route| owner.is_some_and(|owner| route.owners.iter().any(|o| o == owner)))
+            .map(|route| &route.sink);
+        let mut sinks: Vec<Sink> = Vec::new();
+        for sink in self.sink.iter().chain(routed) {
+            if sink.spec.sends(kind) && !sinks.iter().any(|s| s.key() == sink.key()) {
+                sinks.push(sink.clone());
+            }
+        }
+        sinks
+    }
+
+    /// Every sink the policy names: its own and its routes'.
+    pub fn all_sinks(&self) -> impl Iterator<Item = &Sink> {
+        self.sink.iter().chain(self.routes.iter().map(|route| &route.sink))
     }
 }
 
@@ -121,6 +161,10 @@ pub struct PolicyEntry {
     pub history: FixHistory,
     pub remediated: u32,
     pub last_remediation: Option<Timestamp>,
+    /// The most recent fixes with their evidence (at most [`MAX_POLICY_FIXES`]).
+    pub fixes: VecDeque<PolicyFix>,
+    /// The counts over time, as the status shows them.
+    pub history_points: Vec<PolicyHistoryPoint>,
     pub conditions: Vec<Condition>,
     /// The status last written, to skip writes that change nothing.
     pub written: Option<PolicyStatus>,
@@ -138,6 +182,10 @@ pub struct PolicyEntry {
     pub batch_counts: Option<(u32, u32)>,
     /// Where notifications go, from `spec.escalation.notify`.
     pub sink: Option<Sink>,
+    /// Owners' own sinks, from `spec.escalation.routes`.
+    pub routes: Vec<Route>,
+    /// The owner of targets no label names, from `spec.escalation.owner`.
+    pub owner: Option<crate::api::Owner>,
     /// Label keys that name a target's owner, from `spec.escalation.ownerLabels`.
     pub owner_labels: Vec<String>,
     /// Objects whose evaluation panicked, left alone until their backoff is over or they
@@ -169,6 +217,8 @@ impl PolicyEntry {
             history: FixHistory::default(),
             remediated: 0,
             last_remediation: None,
+            fixes: VecDeque::new(),
+            history_points: Vec::new(),
             conditions: Vec::new(),
             written: None,
             dirty: true,
@@ -177,6 +227,8 @@ impl PolicyEntry {
             provisional: BTreeMap::new(),
             batch_counts: None,
             sink: None,
+            routes: Vec::new(),
+            owner: None,
             owner_labels: Vec::new(),
             panicked: BTreeMap::new(),
             namespaced_exceptions: key_namespaced,
@@ -201,6 +253,14 @@ impl PolicyEntry {
             n => format!(" (and {n} other objects)"),
         };
         Some(format!("evaluating {key} failed inside driftwarden: {}{others}", first.message))
+    }
+
+    /// Keeps the record of a fix, dropping the oldest beyond [`MAX_POLICY_FIXES`].
+    pub fn record_fix(&mut self, fix: PolicyFix) {
+        self.fixes.push_back(fix);
+        while self.fixes.len() > MAX_POLICY_FIXES {
+            self.fixes.pop_front();
+        }
     }
 
     /// Records a failed status write: the next try waits twice as long as the last
@@ -372,6 +432,15 @@ impl PolicyEntry {
             if escalated > 0 { format!("{escalated} targets need their owner") } else { String::new() },
         ));
 
+        // Counts are history only once every object the policy names was listed.
+        if *readiness == Readiness::Ready {
+            self.history_points = history::record(
+                &self.history_points,
+                PolicyHistoryPoint { time: Time(now), targets, drifted, escalated, remediated: self.remediated },
+                HISTORY_INTERVAL,
+                MAX_POLICY_HISTORY,
+            );
+        }
         let drifts = self
             .targets
             .iter()
@@ -391,8 +460,8 @@ impl PolicyEntry {
             opted_out,
             drifts,
             last_remediation_time: self.last_remediation.map(|t| t.to_string()),
-            fixes: Vec::new(),
-            history: Vec::new(),
+            fixes: self.fixes.iter().cloned().collect(),
+            history: self.history_points.clone(),
         }
     }
 }
@@ -477,7 +546,7 @@ fn drift_status(key: &ObjectKey, target: &TargetState) -> DriftStatus {
         attempts: target.attempts,
         changed_by: attribution.map(|a| a.manager.clone()),
         changed_at: attribution.and_then(|a| a.time.clone()),
-        owner: None,
+        owner: target.owner.clone(),
     }
 }
 

@@ -78,6 +78,9 @@ pub struct ReportResult {
     pub message: String,
     pub resources: Vec<ObjectRef>,
     pub timestamp: ResultTime,
+    /// `owner`: the team accountable for a drifted object.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<&'static str, String>,
 }
 
 /// How many results of each outcome a report holds.
@@ -220,6 +223,10 @@ fn result_for(
         message,
         resources: vec![key.to_ref(target.uid.clone())],
         timestamp: now.into(),
+        properties: match (&target.owner, outcome) {
+            (Some(owner), Outcome::Fail | Outcome::Warn | Outcome::Skip) => BTreeMap::from([("owner", owner.clone())]),
+            _ => BTreeMap::new(),
+        },
     }
 }
 

@@ -2,6 +2,8 @@
 //! does not know (after a restart) is taken up whole, people's fields (ticket, approval)
 //! always.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
 use super::*;
 use crate::operator::reconciler::{EventType, OwnResource};
 
@@ -111,10 +113,27 @@ impl Reconciler {
             Ok(watched) => watched,
             Err(problem) => {
                 let (ns, name) = name_of(&object);
-                warn!(finding = %format!("{}/{name}", ns.unwrap_or_default()), "unreadable finding: {problem}");
+                let key = (ns.unwrap_or_default(), name);
+                let message = problem.to_string();
+                if self.invalid_findings.get(&key) != Some(&message) {
+                    warn!(finding = %format!("{}/{}", key.0, key.1), "unreadable finding: {message}");
+                    let conditions = invalid_conditions(&object, &message, self.now);
+                    self.invalid_findings.insert(key.clone(), message);
+                    self.effects.push(Effect::MarkFindingInvalid { namespace: key.0, name: key.1, conditions });
+                }
                 return;
             }
         };
+        // Readable again: its status is written whole, the marks of the invalid spec gone.
+        if self.invalid_findings.remove(&(watched.namespace.clone(), watched.name.clone())).is_some() {
+            for campaign in self.campaigns.values_mut() {
+                for finding in campaign.findings.values_mut() {
+                    if finding.namespace == watched.namespace && finding.name == watched.name {
+                        finding.written_status = None;
+                    }
+                }
+            }
+        }
         if self.campaigns.contains_key(&watched.spec.campaign) {
             self.adopt_finding(watched);
         } else {
@@ -180,6 +199,7 @@ impl Reconciler {
     }
 
     pub(in crate::operator::reconciler) fn remove_finding(&mut self, namespace: String, name: &str) {
+        self.invalid_findings.remove(&(namespace.clone(), name.to_string()));
         self.pending_findings.remove(&(namespace.clone(), name.to_string()));
         for campaign in self.campaigns.values_mut() {
             // The campaign's own deletion: a finding of that name now in memory is a new one.
@@ -191,4 +211,21 @@ impl Reconciler {
             campaign.forged.remove(&(namespace.clone(), name.to_string()));
         }
     }
+}
+
+/// The conditions of a Finding whose spec does not read: its own, with `Ready=False` and
+/// `Stalled=True` (reason `InvalidSpec`, the problem as message) and `Reconciling=False`.
+fn invalid_conditions(object: &Value, problem: &str, now: jiff::Timestamp) -> Vec<Condition> {
+    let mut conditions: Vec<Condition> =
+        object.pointer("/status/conditions").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
+    let generation = object.pointer("/metadata/generation").and_then(Value::as_i64);
+    let message = format!("the Finding's spec does not read: {problem}");
+    for (type_, status, reason, message) in [
+        (types::READY, ConditionStatus::False, reasons::INVALID_SPEC, message.as_str()),
+        (types::STALLED, ConditionStatus::True, reasons::INVALID_SPEC, message.as_str()),
+        (types::RECONCILING, ConditionStatus::False, reasons::RECONCILED, ""),
+    ] {
+        set_condition(&mut conditions, ConditionSpec::new(type_, status, reason, message), generation, Time(now));
+    }
+    conditions
 }

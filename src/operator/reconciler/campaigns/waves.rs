@@ -144,12 +144,14 @@ impl Reconciler {
         }
         let drifts: Vec<_> = target.drifts.iter().map(|d| d.drift.clone()).collect();
         let first_seen = target.first_seen;
+        let owner = target.owner.clone();
         let remediations_last_minute = policy.rate.in_last_minute(now);
         let context = DecisionContext {
             key,
             live: live.as_ref(),
             covers: &covers,
             own_manager: &self.settings.field_manager,
+            appliers: &self.settings.appliers,
             remediations_last_minute,
             now,
         };
@@ -185,6 +187,8 @@ impl Reconciler {
                 approved_by: approved.and_then(|(_, by)| by),
                 wave,
             }),
+            desired: fixing.iter().map(|d| (d.path.clone(), d.desired.clone())).collect(),
+            owner,
         };
         self.start_fix(key, vec![part]);
         self.in_flight.contains(key)

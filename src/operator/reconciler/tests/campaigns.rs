@@ -218,3 +218,38 @@ fn a_due_wave_waits_a_little_for_findings_still_being_written() {
         }
     }
 }
+
+#[test]
+fn a_finding_whose_spec_does_not_read_is_marked_stalled_once_and_keeps_its_status() {
+    let mut h = Harness::new();
+    h.start(own(json!({"mode": "Manual"})), drifted(1));
+    let unreadable = json!({
+        "apiVersion": "driftwarden.dev/v1alpha1", "kind": "Finding",
+        "metadata": {"name": "broken", "namespace": "shop", "generation": 3},
+        "spec": {"campaign": "tokens", "severity": "Dreadful"},
+        "status": {"state": "Escalated", "conditions": [{"type": "Ready", "status": "False", "reason": "AwaitingOwner",
+            "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+    });
+    let marks = |effects: Vec<Effect>| -> Vec<(String, String, Vec<(String, String, String)>)> {
+        effects
+            .into_iter()
+            .filter_map(|effect| match effect {
+                Effect::MarkFindingInvalid { namespace, name, conditions } => {
+                    Some((namespace, name, conditions.into_iter().map(|c| (c.type_, c.status, c.reason)).collect()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let marked = marks(h.watched(Source::Findings, Change::Apply(unreadable.clone())));
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    let (namespace, name, conditions) = &marked[0];
+    assert_eq!((namespace.as_str(), name.as_str()), ("shop", "broken"));
+    let has =
+        |t: &str, s: &str, r: &str| conditions.iter().any(|c| (c.0.as_str(), c.1.as_str(), c.2.as_str()) == (t, s, r));
+    assert!(has("Ready", "False", "InvalidSpec"), "{conditions:?}");
+    assert!(has("Stalled", "True", "InvalidSpec"), "{conditions:?}");
+    assert!(has("Reconciling", "False", "Reconciled"), "{conditions:?}");
+    // The watch brings the marked object back: it is not marked again.
+    assert!(marks(h.watched(Source::Findings, Change::Apply(unreadable))).is_empty());
+}

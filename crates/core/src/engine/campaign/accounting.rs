@@ -187,25 +187,18 @@ fn checkpoints(
 }
 
 fn burn_down(previous: &[BurnDownPoint], open: u32, closed: u32, now: Timestamp) -> Vec<BurnDownPoint> {
-    let mut points = previous.to_vec();
     let point = BurnDownPoint { time: Time(now), open, closed };
-    match points.last() {
-        Some(last) if last.open == open && last.closed == closed => return points,
-        // Keep the first point: it is where the campaign started.
-        Some(last) if points.len() > 1 && now.duration_since(last.time.0) < BURN_DOWN_INTERVAL => {
-            let newest = points.len() - 1;
-            points[newest] = point;
-        }
-        _ => points.push(point),
+    crate::engine::history::record(previous, point, BURN_DOWN_INTERVAL, MAX_BURN_DOWN_POINTS)
+}
+
+impl crate::engine::history::Point for BurnDownPoint {
+    fn time(&self) -> Timestamp {
+        self.time.0
     }
-    while points.len() > MAX_BURN_DOWN_POINTS {
-        // Drop the inner point whose neighbours are closest together.
-        let drop = (1..points.len() - 1)
-            .min_by_key(|&i| points[i + 1].time.0.duration_since(points[i - 1].time.0))
-            .unwrap_or(1);
-        points.remove(drop);
+
+    fn counts_as(&self, other: &Self) -> bool {
+        (self.open, self.closed) == (other.open, other.closed)
     }
-    points
 }
 
 /// Where the compliant share is heading.

@@ -31,6 +31,7 @@ fn target(drifts: Vec<DecidedDrift>) -> TargetState {
         opted_out: false,
         failure: None,
         retry_at: None,
+        owner: None,
     }
 }
 
