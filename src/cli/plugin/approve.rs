@@ -125,8 +125,9 @@ pub async fn run(cluster: &Cluster, args: &ApproveArgs) -> Result<String, Plugin
     let replaced = replaces.map(|by| format!(" (replacing the approval by {by})")).unwrap_or_default();
     let class = class.map(|c| format!(" ({c})")).unwrap_or_default();
     Ok(format!(
-        "finding {ns}/{name} approved by {user}{replaced}: the operator applies the fix{class} and verifies it.\n\
-         Follow it with: kubectl driftwarden explain finding/{name} -n {ns}\n"
+        "finding {ns}/{name} approved by {user}{replaced}: the operator applies the fix{class} and verifies it, once \
+         the API server confirms that {user} holds {verb} on it (granted to the user itself: the operator does not \
+         see your groups).\nFollow it with: kubectl driftwarden explain finding/{name} -n {ns}\n"
     ))
 }
 

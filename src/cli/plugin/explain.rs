@@ -3,12 +3,13 @@
 
 use clap::Args;
 use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::Api;
+use kube::api::{Api, ListParams};
 
 use super::PluginError;
 use super::cluster::{Cluster, request_error};
-use super::next::{self, FindingContext};
+use super::next::{self, FindingContext, Warning};
 use super::style::{Cell, Palette, Table, Tone};
 use super::target::{OwnKind, Reference};
 use crate::api::campaign::PolicyKind;
@@ -103,14 +104,35 @@ async fn explain_finding(
         }
         None => None,
     };
+    let warnings = warnings(cluster, name).await;
     let context = FindingContext {
         finding: &finding,
         campaign: campaign.as_ref(),
         exception: exception.as_ref(),
         drift: drift.as_ref(),
+        warnings: &warnings,
         now,
     };
     Ok(render_finding(&context, palette))
+}
+
+/// The Warning Events on Finding `name`, oldest first; none when they cannot be read.
+async fn warnings(cluster: &Cluster, name: &str) -> Vec<Warning> {
+    let api: Api<Event> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let selector = format!("involvedObject.kind=Finding,involvedObject.name={name},type=Warning");
+    let Ok(events) = api.list(&ListParams::default().fields(&selector)).await else { return Vec::new() };
+    let mut warnings: Vec<Warning> = events
+        .items
+        .into_iter()
+        .filter(|e| e.type_.as_deref() == Some("Warning"))
+        .map(|e| Warning {
+            time: e.last_timestamp.map(|t| t.0).or(e.event_time.map(|t| t.0)).or(e.first_timestamp.map(|t| t.0)),
+            reason: e.reason.unwrap_or_default(),
+            message: e.message.unwrap_or_default(),
+        })
+        .collect();
+    warnings.sort_by_key(|w| w.time);
+    warnings
 }
 
 fn same_object(a: &ObjectRef, b: &ObjectRef) -> bool {
@@ -290,6 +312,20 @@ pub fn render_finding(context: &FindingContext<'_>, palette: Palette) -> String 
         false => out.push_str(&table.render(palette)),
     }
 
+    if !context.warnings.is_empty() {
+        out.push('\n');
+        out.push_str(&heading(palette, &format!("Warnings ({}, oldest first)", context.warnings.len())));
+        let mut table = Table::new(&["TIME", "REASON", "MESSAGE"]);
+        for warning in context.warnings {
+            table.row(vec![
+                warning.time.map(|t| t.to_string()).unwrap_or_default().into(),
+                Cell::toned(warning.reason.clone(), Tone::Bad),
+                warning.message.clone().into(),
+            ]);
+        }
+        out.push_str(&table.render(palette));
+    }
+
     out.push('\n');
     out.push_str(&heading(palette, "What happens next"));
     out.push_str(&steps_text(&next::for_finding(context), palette));
@@ -439,6 +475,7 @@ mod tests {
             campaign: None,
             exception: None,
             drift: None,
+            warnings: &[],
             now: "2026-04-02T00:00:00Z".parse().unwrap(),
         };
         let text = render_finding(&context, Palette::plain());

@@ -42,7 +42,17 @@ pub struct FindingContext<'a> {
     pub exception: Option<&'a DriftException>,
     /// The drift its campaign's policy lists for the asset, when there is one.
     pub drift: Option<&'a DriftStatus>,
+    /// The Warning Events on the Finding, oldest first, when they could be read.
+    pub warnings: &'a [Warning],
     pub now: Timestamp,
+}
+
+/// A Warning Event on a Finding: when it was last seen, its reason and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub time: Option<Timestamp>,
+    pub reason: String,
+    pub message: String,
 }
 
 /// What happens next to a Finding.
@@ -58,6 +68,19 @@ pub fn for_finding(context: &FindingContext<'_>) -> Vec<Step> {
         FindingState::Escalated => match &finding.spec.approval {
             Some(approval) => {
                 let recorded = status.evidence.iter().rev().find(|e| e.action == EvidenceAction::Approved);
+                // The operator says with a Warning Event when it does not act on an approval.
+                let given = approval.at.as_ref().map(|t| t.0);
+                let not_acted_on = context.warnings.iter().rev().find(|w| {
+                    matches!(w.reason.as_str(), reasons::APPROVAL_NOT_AUTHORIZED | reasons::APPROVAL_LAPSED)
+                        && match (w.time, given) {
+                            (Some(seen), Some(given)) => seen >= given,
+                            _ => true,
+                        }
+                });
+                if let Some(warning) = not_acted_on {
+                    steps.push((Tone::Bad, format!("the operator did not act on the approval: {}", warning.message)));
+                    return steps;
+                }
                 steps.push(match recorded.filter(|e| e.actor == approval.by) {
                     Some(record) => (
                         Tone::Warn,
@@ -247,7 +270,14 @@ mod tests {
     }
 
     fn context<'a>(finding: &'a Finding, campaign: Option<&'a RemediationCampaign>) -> FindingContext<'a> {
-        FindingContext { finding, campaign, exception: None, drift: None, now: at("2026-04-02T10:00:00Z") }
+        FindingContext {
+            finding,
+            campaign,
+            exception: None,
+            drift: None,
+            warnings: &[],
+            now: at("2026-04-02T10:00:00Z"),
+        }
     }
 
     #[test]
@@ -277,6 +307,32 @@ mod tests {
         assert!(
             said(&for_finding(&context(&recorded, None)))
                 .contains("approved by alice (recorded at 2026-04-02T09:00:00Z): the operator applies")
+        );
+
+        // The operator's refusal, after the approval, says why nothing happens.
+        let refused = finding(
+            "Escalated",
+            json!({"spec": {"approval": {"by": "alice", "reason": "ok", "at": "2026-04-02T09:00:00Z"}}}),
+        );
+        let warning = |time: &str| Warning {
+            time: Some(at(time)),
+            reason: "ApprovalNotAuthorized".into(),
+            message: "alice may not approve findings in namespace shop (the API server says so)".into(),
+        };
+        let earlier = [warning("2026-04-02T08:00:00Z")];
+        let mut with_old = context(&refused, None);
+        with_old.warnings = &earlier;
+        assert!(
+            said(&for_finding(&with_old)).contains("waiting for the operator"),
+            "an older refusal is of another approval"
+        );
+        let later = [warning("2026-04-02T09:00:05Z")];
+        let mut with_new = context(&refused, None);
+        with_new.warnings = &later;
+        let steps = for_finding(&with_new);
+        assert_eq!(
+            steps,
+            [(Tone::Bad, "the operator did not act on the approval: alice may not approve findings in namespace shop (the API server says so)".to_string())]
         );
     }
 

@@ -252,7 +252,7 @@ pub fn overview(
             compliant_percent: status.compliant_percent,
             open: counts.total() - counts.closed - counts.excepted,
             closed: counts.closed + counts.excepted,
-            state: campaign_state(campaign).to_string(),
+            state: campaign_state(campaign),
             deadline: campaign.spec.deadline.0,
         });
     }
@@ -300,10 +300,12 @@ fn is_escalation(drift: &DriftStatus) -> bool {
     matches!(drift.action.as_str(), "Escalate" | "Audit")
 }
 
-/// A campaign's state in one word, from its conditions.
-fn campaign_state(campaign: &RemediationCampaign) -> &'static str {
+/// A campaign's state in a word, from its conditions: `Completed`, `Paused`,
+/// `DeadlineMissed`, `AtRisk`, `OnTrack`; `Unknown (REASON)` when the operator cannot
+/// project yet (`NoProgress`, `NotEnoughHistory`); `Pending` before its first status.
+fn campaign_state(campaign: &RemediationCampaign) -> String {
     let conditions = campaign.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
-    if is_true(conditions, types::COMPLETED) {
+    let state = if is_true(conditions, types::COMPLETED) {
         "Completed"
     } else if campaign.spec.paused {
         "Paused"
@@ -313,9 +315,12 @@ fn campaign_state(campaign: &RemediationCampaign) -> &'static str {
         "AtRisk"
     } else if is_true(conditions, types::ON_TRACK) {
         "OnTrack"
+    } else if let Some(on_track) = condition(conditions, types::ON_TRACK) {
+        return format!("Unknown ({})", on_track.reason);
     } else {
         "Pending"
-    }
+    };
+    state.to_string()
 }
 
 /// The overview as text: three tables.
@@ -354,8 +359,8 @@ pub fn render(overview: &Overview, now: Timestamp, palette: Palette) -> String {
         let tone = match campaign.state.as_str() {
             "Completed" | "OnTrack" => Tone::Good,
             "DeadlineMissed" => Tone::Bad,
-            "Pending" => Tone::Faint,
-            _ => Tone::Warn,
+            "AtRisk" | "Paused" => Tone::Warn,
+            _ => Tone::Faint,
         };
         table.row(vec![
             campaign.name.clone().into(),
@@ -537,6 +542,22 @@ mod tests {
         assert!(!text.contains('\x1b'));
         let empty = render(&Overview::default(), Timestamp::UNIX_EPOCH, Palette::plain());
         assert!(empty.contains("(no policies)") && empty.contains("(nothing waits for a person)"), "{empty}");
+    }
+
+    #[test]
+    fn a_campaign_s_state_is_one_word_or_why_it_cannot_be_projected() {
+        let (_, _, campaigns, _) = scene();
+        let mut campaign = campaigns[0].clone();
+        assert_eq!(campaign_state(&campaign), "AtRisk");
+        campaign.spec.paused = true;
+        assert_eq!(campaign_state(&campaign), "Paused");
+        let status = campaign.status.as_mut().unwrap();
+        status.conditions = vec![parse(json!({"type": "OnTrack", "status": "Unknown", "reason": "NoProgress",
+                                              "message": "", "lastTransitionTime": "2026-04-01T00:00:00Z"}))];
+        campaign.spec.paused = false;
+        assert_eq!(campaign_state(&campaign), "Unknown (NoProgress)");
+        campaign.status = None;
+        assert_eq!(campaign_state(&campaign), "Pending");
     }
 
     #[test]
