@@ -90,8 +90,7 @@ pub fn candidates(command: &Command, words: &[String]) -> (Vec<String>, u8) {
             if !values.is_empty() {
                 return (matching(values, current), NO_FILE_COMPLETION);
             }
-            let files = matches!(argument.get_value_hint(), ValueHint::FilePath | ValueHint::AnyPath)
-                || argument.get_long() == Some("kubeconfig");
+            let files = matches!(argument.get_value_hint(), ValueHint::FilePath | ValueHint::AnyPath);
             return (Vec::new(), if files { DEFAULT_COMPLETION } else { NO_FILE_COMPLETION });
         }
     }

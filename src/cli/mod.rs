@@ -69,6 +69,7 @@ pub enum Command {
     Admission(admission::AdmissionCommand),
     /// The kubectl plugin's verbs (status, approve, except, explain), as `kubectl
     /// driftwarden` runs them when this binary is installed as `kubectl-driftwarden`.
+    #[command(after_help = plugin::EXIT_CODES_HELP)]
     Plugin(plugin::PluginArgs),
     /// Print a shell completion script for `driftwarden` (or, with --plugin, for
     /// `kubectl-driftwarden`).

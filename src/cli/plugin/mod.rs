@@ -43,6 +43,11 @@ pub const EXIT_INVALID: u8 = 2;
 /// Exit code: the cluster could not be reached, or answered with an unexpected error.
 pub const EXIT_CLUSTER: u8 = 3;
 
+/// The exit codes, as `--help` states them.
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 done; 1 refused (the caller lacks a role, RBAC or admission said \
+                                   no, or nothing to do); 2 invalid input or not found; 3 the cluster could not be \
+                                   reached.";
+
 /// `kubectl driftwarden`: the command line of the binary when it runs as
 /// `kubectl-driftwarden`.
 #[derive(Parser, Debug)]
@@ -51,8 +56,7 @@ pub const EXIT_CLUSTER: u8 = 3;
     bin_name = "kubectl driftwarden",
     version,
     about = "driftwarden for kubectl: status, approvals, exceptions and explanations",
-    after_help = "Exit codes: 0 done; 1 refused (RBAC or admission said no, or nothing to do); \
-                  2 invalid input or not found; 3 the cluster could not be reached."
+    after_help = EXIT_CODES_HELP
 )]
 pub struct PluginCli {
     #[command(flatten)]
@@ -70,10 +74,11 @@ pub struct PluginArgs {
 
 /// The flags every verb takes, as kubectl spells them.
 #[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Connection and output")]
 pub struct GlobalArgs {
     /// The kubeconfig file to use (default: `KUBECONFIG`, else `~/.kube/config`, else the
     /// in-cluster configuration).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: its current context).
     #[arg(long, global = true, value_name = "NAME")]
