@@ -118,8 +118,22 @@ async fn a_tenant_sees_its_namespace_and_is_told_what_it_may_not_read() {
     assert!(run.stderr.contains("warning: cannot list clusterdriftpolicies"), "{}", run.stderr);
 
     // Someone with no grant at all is refused, saying what could not be read.
-    scene.user("nobody");
+    let token = scene.user("nobody");
     let run = scene.plugin("nobody", &["status"]).await;
     run.expect_code(1);
     assert!(run.stderr.contains("cannot read driftwarden's resources"), "{}", run.stderr);
+
+    // --kubeconfig and --context choose the user, as with kubectl (and win over KUBECONFIG).
+    let both = scene
+        .kubeconfig_with_contexts("both.kubeconfig", &[("admin", scene.sandbox.admin_token()), ("nobody", &token)]);
+    let both = both.to_str().unwrap();
+    scene.plugin("nobody", &["status", "--kubeconfig", both]).await.expect_code(0);
+    scene.plugin("admin", &["status", "--kubeconfig", both, "--context", "nobody"]).await.expect_code(1);
+    let unknown = scene.plugin("admin", &["status", "--kubeconfig", both, "--context", "elsewhere"]).await;
+    unknown.expect_code(3);
+    assert!(
+        unknown.stderr.contains("no Kubernetes configuration") && unknown.stderr.contains("elsewhere"),
+        "{}",
+        unknown.stderr
+    );
 }

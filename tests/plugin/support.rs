@@ -80,10 +80,28 @@ impl Scene {
         std::fs::write(self.kubeconfig(who), serde_yaml::to_string(&config).unwrap()).unwrap();
     }
 
-    /// Registers user `name` (a token, and a kubeconfig using it); RBAC decides what it may do.
-    pub fn user(&self, name: &str) {
+    /// Registers user `name` (a token, and a kubeconfig using it); RBAC decides what it may
+    /// do. Returns the token.
+    pub fn user(&self, name: &str) -> String {
         let identity = self.sandbox.add_user(name, &[]);
         self.write_kubeconfig(name, &identity.token);
+        identity.token
+    }
+
+    /// A kubeconfig file `file` with one context per `(name, token)`, the first current.
+    pub fn kubeconfig_with_contexts(&self, file: &str, contexts: &[(&str, &str)]) -> PathBuf {
+        let mut config = serde_json::to_value(self.sandbox.kubeconfig()).unwrap();
+        let cluster = config["clusters"][0]["name"].clone();
+        config["users"] =
+            contexts.iter().map(|(name, token)| json!({"name": name, "user": {"token": token}})).collect();
+        config["contexts"] = contexts
+            .iter()
+            .map(|(name, _)| json!({"name": name, "context": {"cluster": cluster, "user": name}}))
+            .collect();
+        config["current-context"] = json!(contexts[0].0);
+        let path = self.dir.path().join(file);
+        std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
+        path
     }
 
     /// Runs `driftwarden plugin ARGS` as `who`, in the scene's namespace unless `args` says
