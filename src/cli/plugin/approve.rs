@@ -131,6 +131,10 @@ pub async fn run(cluster: &Cluster, args: &ApproveArgs) -> Result<String, Plugin
     ))
 }
 
+/// The chart's approvals template, which defines the roles the messages name.
+#[cfg(test)]
+pub(super) const APPROVALS_TEMPLATE: &str = include_str!("../../../charts/driftwarden/templates/approvals.yaml");
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -176,6 +180,15 @@ mod tests {
         // The same approval again, after the fix: still nothing to do, not an error.
         let done = finding("Closed", Some(json!({"by": "alice", "reason": "ok"})));
         assert_eq!(decide(&done, "alice", None).unwrap(), Decision::AlreadyApproved { at: None });
+    }
+
+    #[test]
+    fn the_roles_named_are_the_chart_s() {
+        for (verb, role) in [verb_and_role(None), verb_and_role(Some(RemediationClass::Access))] {
+            let defined = APPROVALS_TEMPLATE.split("\n---\n").find(|doc| doc.contains(&format!("name: {role}\n")));
+            let rules = defined.unwrap_or_else(|| panic!("the chart defines no ClusterRole {role}"));
+            assert!(rules.contains("resources: [\"findings\"]") && rules.contains(&format!("\"{verb}\"")), "{rules}");
+        }
     }
 
     #[test]

@@ -368,6 +368,14 @@ mod tests {
     }
 
     #[test]
+    fn the_role_named_is_the_chart_s() {
+        let template = super::super::approve::APPROVALS_TEMPLATE;
+        let defined = template.split("\n---\n").find(|doc| doc.contains(&format!("name: {EXCEPTION_APPROVER_ROLE}\n")));
+        let rules = defined.expect("the chart defines the exception approvers' ClusterRole");
+        assert!(rules.contains("resources: [\"driftexceptions\"]") && rules.contains("\"approve\"]"), "{rules}");
+    }
+
+    #[test]
     fn generated_names_are_names() {
         let target = |kind: &str, name: &str| ObjectRef { kind: kind.into(), name: name.into(), ..Default::default() };
         assert_eq!(generate_name(&target("Deployment", "web")), "deployment-web-");
