@@ -3,9 +3,11 @@
 
 mod admission;
 mod check;
+mod completions;
 mod diff;
 mod inventory;
 mod logging;
+pub mod plugin;
 mod run;
 mod sandbox;
 
@@ -15,6 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use check::CheckArgs;
+pub use completions::{KUBECTL_COMPLETION_NAME, run_kubectl_completion};
 pub use diff::DiffArgs;
 pub use inventory::InventoryArgs;
 pub use run::RunArgs;
@@ -64,6 +67,13 @@ pub enum Command {
     /// `spec.admission`.
     #[command(subcommand)]
     Admission(admission::AdmissionCommand),
+    /// The kubectl plugin's verbs (status, approve, except, explain), as `kubectl
+    /// driftwarden` runs them when this binary is installed as `kubectl-driftwarden`.
+    #[command(after_help = plugin::EXIT_CODES_HELP)]
+    Plugin(plugin::PluginArgs),
+    /// Print a shell completion script for `driftwarden` (or, with --plugin, for
+    /// `kubectl-driftwarden`).
+    Completions(completions::CompletionsArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -77,6 +87,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Inventory(args) => inventory::run(&args),
         Command::Sandbox(args) => sandbox::run_sandbox(args, crate::api::crds()),
         Command::Admission(command) => admission::run(&command),
+        Command::Plugin(args) => plugin::run(args),
+        Command::Completions(args) => completions::run(&args),
     }
 }
 
