@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::api::conditions::{ConditionSpec, ConditionStatus, set_condition};
-use crate::api::policy::{DriftStatus, MAX_DRIFTS, PolicyStatus};
+use crate::api::policy::{DriftStatus, MAX_DRIFTS, Mode, PolicyStatus};
 use crate::api::reasons::{self, types};
 use crate::engine::backoff::Backoff;
 use crate::engine::classify::riskiest;
@@ -221,6 +221,15 @@ impl PolicyEntry {
     /// The decision rules, when the policy is valid.
     pub fn rules(&self) -> Option<&RemediationRules> {
         self.compiled.as_ref().ok().map(|c| &c.rules)
+    }
+
+    /// Whether the policy's circuit breaker is open now: it enforces, and more of its
+    /// targets drift than its threshold allows (see [`RemediationRules::breaker_open`]).
+    /// `Some((drifted percent, threshold))` when open.
+    pub fn circuit_open(&self) -> Option<(u32, u8)> {
+        let rules = self.rules().filter(|r| r.mode == Mode::Enforce)?;
+        let targets = u32::try_from(self.targets.len()).unwrap_or(u32::MAX);
+        rules.breaker_open(targets, self.drifted())
     }
 
     /// Records, while a whole kind is re-evaluated, whether `key` drifts, before anything
