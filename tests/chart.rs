@@ -11,7 +11,7 @@ use std::path::Path;
 
 use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
@@ -52,6 +52,12 @@ fn variations() -> Vec<(&'static str, Value)> {
             json!({"rbac": {"governed": [{"apiGroup": "", "resources": ["configmaps"], "create": true, "recreate": true}]}}),
         ),
         ("identity", json!({"identity": {"enabled": true}, "policyReports": {"enabled": false}})),
+        (
+            "dashboard and alerts",
+            json!({"metrics": {"dashboard": {"enabled": true, "annotations": {"grafana_folder": "Platform"}},
+                               "prometheusRule": {"enabled": true, "runbookBaseURL": "https://git.example.com/platform/driftwarden/blob/main/README.md",
+                                                  "labels": {"release": "prometheus"}, "additionalLabels": {"team": "platform"}}}}),
+        ),
         (
             "scheduling",
             json!({"nodeSelector": {"kubernetes.io/os": "linux"},
@@ -100,6 +106,8 @@ fn every_rendered_document_is_a_valid_object_of_its_kind() {
                 "PodDisruptionBudget" => round_trips::<PodDisruptionBudget>(&object),
                 "NetworkPolicy" => round_trips::<NetworkPolicy>(&object),
                 "ServiceMonitor" => service_monitor_is_well_formed(&object),
+                "PrometheusRule" => prometheus_rule_is_well_formed(&object),
+                "ConfigMap" => round_trips::<ConfigMap>(&object),
                 "ValidatingAdmissionPolicy" => round_trips::<ValidatingAdmissionPolicy>(&object),
                 "ValidatingAdmissionPolicyBinding" => round_trips::<ValidatingAdmissionPolicyBinding>(&object),
                 other => Err(format!("the chart renders a {other}, which this test does not know")),
@@ -135,6 +143,38 @@ fn service_monitor_is_well_formed(object: &Value) -> Result<(), String> {
         path: String,
         interval: String,
         scrape_timeout: String,
+    }
+    if object["apiVersion"] != "monitoring.coreos.com/v1" {
+        return Err(format!("apiVersion {}", object["apiVersion"]));
+    }
+    serde_json::from_value::<Spec>(object["spec"].clone()).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The fields of a PrometheusRule (monitoring.coreos.com/v1) the chart sets, and no others.
+fn prometheus_rule_is_well_formed(object: &Value) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // read only to check the shape
+    struct Spec {
+        groups: Vec<Group>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Group {
+        name: String,
+        rules: Vec<Rule>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Rule {
+        alert: String,
+        expr: String,
+        #[serde(rename = "for")]
+        for_: String,
+        labels: std::collections::BTreeMap<String, String>,
+        annotations: std::collections::BTreeMap<String, String>,
     }
     if object["apiVersion"] != "monitoring.coreos.com/v1" {
         return Err(format!("apiVersion {}", object["apiVersion"]));
@@ -586,6 +626,25 @@ fn invalid_values_are_refused_with_a_message_naming_the_value() {
         (json!({"notifications": {"allowedCIDRs": ["cluster-network"]}}), "/notifications/allowedCIDRs/0"),
         (json!({"appliers": [""]}), "/appliers/0"),
         (json!({"appliers": []}), "/appliers"),
+        (
+            json!({"metrics": {"prometheusRule": {"enabled": true}}}),
+            "metrics.prometheusRule.runbookBaseURL is required",
+        ),
+        (
+            json!({"metrics": {"prometheusRule": {"runbookBaseURL": "README.md"}}}),
+            "/metrics/prometheusRule/runbookBaseURL",
+        ),
+        (
+            json!({"metrics": {"prometheusRule": {"alerts": {"fixesFailing": {"ratio": 25}}}}}),
+            "/metrics/prometheusRule/alerts/fixesFailing/ratio",
+        ),
+        (
+            json!({"metrics": {"prometheusRule": {"alerts": {"down": {"for": "five minutes"}}}}}),
+            "/metrics/prometheusRule/alerts/down/for",
+        ),
+        (json!({"metrics": {"prometheusRule": {"alerts": {"paging": {}}}}}), "paging"),
+        (json!({"metrics": {"dashboard": {"label": "grafana dashboard"}}}), "/metrics/dashboard/label"),
+        (json!({"metrics": {"dashboard": {"folder": "Platform"}}}), "folder"),
     ];
     for (values, expected) in cases {
         let Some(message) = refused(values.clone()) else { return };

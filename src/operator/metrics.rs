@@ -1,13 +1,17 @@
 //! The operator's Prometheus metrics.
 //!
-//! Every label is a closed set (an enum, a remediation class, an error category or a kind
-//! name), never the name of an object: a metric's cardinality must not grow with the
-//! cluster. [`Metrics::encode`] renders the OpenMetrics text served on `/metrics`.
+//! Every label is a closed set (an enum, a remediation class, an error category, a condition
+//! type or a kind name), never the name of an object: a metric's cardinality must not grow
+//! with the cluster. [`Metrics::encode`] renders the OpenMetrics text served on `/metrics`.
+//!
+//! The chart's Grafana dashboard and Prometheus alerts query these metrics by name; a test
+//! (`tests/chart_observability.rs`) checks that each name they use is one encoded here.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, Uri};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::Client;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -18,8 +22,12 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::wrapped::wrapped_client;
+use crate::api::campaign::FindingCounts;
 use crate::api::common::RemediationClass;
+use crate::api::reasons::types;
 use crate::engine::decide::EscalationReason;
+use crate::reconcile::campaigns::CampaignEntry;
+use crate::reconcile::policies::PolicyEntry;
 
 /// The upper bounds (seconds) of the latency histograms: 5 ms to 60 s.
 pub const LATENCY_BUCKETS: [f64; 14] =
@@ -94,6 +102,62 @@ macro_rules! label_value {
         }
     };
 }
+
+/// Why a request to the Kubernetes API server failed.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum ApiErrorReason {
+    /// 400 or 422: the request or the object it carried is invalid.
+    Invalid,
+    /// 401: the credentials were refused.
+    Unauthorized,
+    /// 403: RBAC (or an admission check) refused the request.
+    Forbidden,
+    /// 404: the object does not exist (often expected: a read of something deleted).
+    NotFound,
+    /// 409: another writer changed the object, a field manager conflict, or it exists already.
+    Conflict,
+    /// 410: a watch or list asked for a version the server no longer holds.
+    Gone,
+    /// 429: the server throttled the request.
+    Throttled,
+    /// Another 4xx status.
+    ClientError,
+    /// A 5xx status.
+    ServerError,
+    /// No answer: the connection failed, or a step before the server refused to send it.
+    NoResponse,
+}
+
+impl ApiErrorReason {
+    /// The reason of an answer with `status`; `None` for a success (or a redirect).
+    pub fn of_status(status: http::StatusCode) -> Option<Self> {
+        Some(match status.as_u16() {
+            400 | 422 => Self::Invalid,
+            401 => Self::Unauthorized,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            409 => Self::Conflict,
+            410 => Self::Gone,
+            429 => Self::Throttled,
+            400..=499 => Self::ClientError,
+            500..=599 => Self::ServerError,
+            _ => return None,
+        })
+    }
+}
+
+label_value!(ApiErrorReason {
+    Invalid => "invalid",
+    Unauthorized => "unauthorized",
+    Forbidden => "forbidden",
+    NotFound => "not_found",
+    Conflict => "conflict",
+    Gone => "gone",
+    Throttled => "throttled",
+    ClientError => "client_error",
+    ServerError => "server_error",
+    NoResponse => "no_response",
+});
 
 label_value!(RemediationResult { Verified => "verified", Failed => "failed", DryRunRejected => "dry_run_rejected" });
 label_value!(NotificationResult {
@@ -217,6 +281,82 @@ struct VerbLabels {
     verb: Verb,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiErrorLabels {
+    verb: Verb,
+    reason: ApiErrorReason,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConditionLabels {
+    condition: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+/// The campaign conditions `driftwarden_campaigns` counts, by their `type`.
+pub const CAMPAIGN_CONDITIONS: [&str; 5] =
+    [types::ON_TRACK, types::AT_RISK, types::COMPLETED, types::DEADLINE_MISSED, types::STALLED];
+
+/// The finding states `driftwarden_campaign_findings` counts, as `status.state` shows them.
+pub const FINDING_STATES: [&str; 7] =
+    ["Open", "Remediating", "Verifying", "Closed", "Escalated", "Excepted", "Reopened"];
+
+/// What the leading replica holds at one moment, for the gauges it sets on every tick:
+/// the policies whose circuit breaker is open, and its campaigns by condition and their
+/// findings by state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// Policies in Enforce mode whose circuit breaker is open.
+    pub circuit_breakers_open: usize,
+    /// How many campaigns have each of [`CAMPAIGN_CONDITIONS`] `True`, in that order.
+    pub campaigns: [usize; CAMPAIGN_CONDITIONS.len()],
+    /// The findings of every campaign, by state, as their statuses count them.
+    pub findings: FindingCounts,
+}
+
+impl Standing {
+    /// What `policies` and `campaigns` stand at now.
+    pub fn of<'a>(
+        policies: impl IntoIterator<Item = &'a PolicyEntry>,
+        campaigns: impl IntoIterator<Item = &'a CampaignEntry>,
+    ) -> Self {
+        let mut standing = Standing {
+            circuit_breakers_open: policies.into_iter().filter(|p| p.circuit_open().is_some()).count(),
+            ..Standing::default()
+        };
+        for campaign in campaigns {
+            standing.count_campaign(&campaign.status.conditions, &campaign.status.findings);
+        }
+        standing
+    }
+
+    /// Counts one campaign with `conditions` and `findings`.
+    pub fn count_campaign(&mut self, conditions: &[Condition], findings: &FindingCounts) {
+        for (count, type_) in self.campaigns.iter_mut().zip(CAMPAIGN_CONDITIONS) {
+            if conditions.iter().any(|c| c.type_ == type_ && c.status == "True") {
+                *count += 1;
+            }
+        }
+        let total = &mut self.findings;
+        total.open += findings.open;
+        total.remediating += findings.remediating;
+        total.verifying += findings.verifying;
+        total.closed += findings.closed;
+        total.escalated += findings.escalated;
+        total.excepted += findings.excepted;
+        total.reopened += findings.reopened;
+    }
+}
+
+/// A count as a gauge's value.
+fn gauge_value(count: impl TryInto<i64>) -> i64 {
+    count.try_into().unwrap_or(i64::MAX)
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
@@ -239,6 +379,10 @@ pub struct Metrics {
     leader: Gauge,
     ledger: Family<LedgerLabels, Counter>,
     backlog: Gauge,
+    api_errors: Family<ApiErrorLabels, Counter>,
+    circuit_breakers_open: Gauge,
+    campaigns: Family<ConditionLabels, Gauge>,
+    campaign_findings: Family<StateLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -265,6 +409,10 @@ impl Metrics {
         let leader = Gauge::default();
         let ledger = Family::<LedgerLabels, Counter>::default();
         let backlog = Gauge::default();
+        let api_errors = Family::<ApiErrorLabels, Counter>::default();
+        let circuit_breakers_open = Gauge::default();
+        let campaigns = Family::<ConditionLabels, Gauge>::default();
+        let campaign_findings = Family::<StateLabels, Gauge>::default();
 
         registry.register("drifts_detected", "Drifts detected, by remediation class", drifts_detected.clone());
         registry.register("remediations", "Fixes attempted, by class and result", remediations.clone());
@@ -299,8 +447,28 @@ impl Metrics {
             "Announcements (escalation Events and notifications) decided and not yet delivered",
             backlog.clone(),
         );
+        registry.register(
+            "api_errors",
+            "Requests to the Kubernetes API server that failed, by verb and reason",
+            api_errors.clone(),
+        );
+        registry.register(
+            "circuit_breakers_open",
+            "Policies whose circuit breaker is open: more of their targets drift than maxDriftedPercent allows",
+            circuit_breakers_open.clone(),
+        );
+        registry.register(
+            "campaigns",
+            "RemediationCampaigns whose condition is True, by condition type",
+            campaigns.clone(),
+        );
+        registry.register(
+            "campaign_findings",
+            "Findings of every RemediationCampaign, by state",
+            campaign_findings.clone(),
+        );
 
-        Metrics {
+        let metrics = Metrics {
             registry,
             drifts_detected,
             remediations,
@@ -315,7 +483,52 @@ impl Metrics {
             leader,
             ledger,
             backlog,
+            api_errors,
+            circuit_breakers_open,
+            campaigns,
+            campaign_findings,
+        };
+        // Every campaign condition and finding state is a series from the start, at 0, so
+        // that dashboards and alerts read a value rather than nothing.
+        metrics.set_standing(&Standing::default());
+        metrics
+    }
+
+    /// Sets the gauges of what the leader holds now (see [`Standing`]).
+    pub fn set_standing(&self, standing: &Standing) {
+        self.circuit_breakers_open.set(gauge_value(standing.circuit_breakers_open));
+        for (condition, count) in CAMPAIGN_CONDITIONS.into_iter().zip(standing.campaigns) {
+            self.campaigns.get_or_create(&ConditionLabels { condition }).set(gauge_value(count));
         }
+        let findings = &standing.findings;
+        let counts = [
+            findings.open,
+            findings.remediating,
+            findings.verifying,
+            findings.closed,
+            findings.escalated,
+            findings.excepted,
+            findings.reopened,
+        ];
+        for (state, count) in FINDING_STATES.into_iter().zip(counts) {
+            self.campaign_findings.get_or_create(&StateLabels { state }).set(gauge_value(count));
+        }
+    }
+
+    /// How many policies have their circuit breaker open, as last set.
+    pub fn circuit_breakers_open(&self) -> i64 {
+        self.circuit_breakers_open.get()
+    }
+
+    /// How many campaigns have `condition` (one of [`CAMPAIGN_CONDITIONS`]) `True`, as last set.
+    pub fn campaigns(&self, condition: &'static str) -> i64 {
+        self.campaigns.get_or_create(&ConditionLabels { condition }).get()
+    }
+
+    /// How many findings of every campaign are in `state` (one of [`FINDING_STATES`]), as
+    /// last set.
+    pub fn campaign_findings(&self, state: &'static str) -> i64 {
+        self.campaign_findings.get_or_create(&StateLabels { state }).get()
     }
 
     /// Counts `count` ledger events of one kind.
@@ -409,9 +622,24 @@ impl Metrics {
         self.api_requests.get_or_create(&VerbLabels { verb }).inc();
     }
 
-    /// Records whether this replica leads.
+    /// Counts a request to the Kubernetes API server that failed.
+    pub fn api_error(&self, verb: Verb, reason: ApiErrorReason) {
+        self.api_errors.get_or_create(&ApiErrorLabels { verb, reason }).inc();
+    }
+
+    /// How many requests with `verb` failed for `reason`.
+    pub fn api_errors(&self, verb: Verb, reason: ApiErrorReason) -> u64 {
+        self.api_errors.get_or_create(&ApiErrorLabels { verb, reason }).get()
+    }
+
+    /// Records whether this replica leads. A replica that stops leading forgets what it
+    /// held (the [`Standing`] gauges go back to 0): only the leader reports policies and
+    /// campaigns, so a standby's gauges never double what the leader reports.
     pub fn set_leader(&self, leading: bool) {
         self.leader.set(i64::from(leading));
+        if !leading {
+            self.set_standing(&Standing::default());
+        }
     }
 
     /// The metrics in the OpenMetrics text format (see [`CONTENT_TYPE`]).
@@ -464,11 +692,24 @@ fn is_collection(path: &str) -> bool {
 
 /// A client that sends through `client` and counts every request in
 /// `driftwarden_api_requests_total`, by verb: watches, lists, fixes, status writes and
-/// Events alike.
+/// Events alike; and each that failed (an error status, or no answer) in
+/// `driftwarden_api_errors_total`, by verb and reason.
 pub fn counting_client(client: Client, metrics: Arc<Metrics>) -> Client {
     wrapped_client(client, move |client, request| {
-        metrics.api_request(verb_of(request.method(), request.uri()));
-        Box::pin(async move { client.send(request).await })
+        let verb = verb_of(request.method(), request.uri());
+        metrics.api_request(verb);
+        let metrics = metrics.clone();
+        Box::pin(async move {
+            let answer = client.send(request).await;
+            let failed = match &answer {
+                Ok(response) => ApiErrorReason::of_status(response.status()),
+                Err(_) => Some(ApiErrorReason::NoResponse),
+            };
+            if let Some(reason) = failed {
+                metrics.api_error(verb, reason);
+            }
+            answer
+        })
     })
 }
 
@@ -572,6 +813,122 @@ mod tests {
         assert_eq!(samples(&metrics.encode())["driftwarden_leader"], 0.0);
         metrics.set_leader(true);
         assert_eq!(samples(&metrics.encode())["driftwarden_leader"], 1.0);
+    }
+
+    #[test]
+    fn api_errors_are_read_from_the_status_or_the_missing_answer() {
+        let reason = |code: u16| ApiErrorReason::of_status(http::StatusCode::from_u16(code).unwrap());
+        assert_eq!(reason(200), None);
+        assert_eq!(reason(201), None);
+        assert_eq!(reason(304), None);
+        assert_eq!(reason(400), Some(ApiErrorReason::Invalid));
+        assert_eq!(reason(422), Some(ApiErrorReason::Invalid));
+        assert_eq!(reason(401), Some(ApiErrorReason::Unauthorized));
+        assert_eq!(reason(403), Some(ApiErrorReason::Forbidden));
+        assert_eq!(reason(404), Some(ApiErrorReason::NotFound));
+        assert_eq!(reason(409), Some(ApiErrorReason::Conflict));
+        assert_eq!(reason(410), Some(ApiErrorReason::Gone));
+        assert_eq!(reason(429), Some(ApiErrorReason::Throttled));
+        assert_eq!(reason(408), Some(ApiErrorReason::ClientError));
+        assert_eq!(reason(500), Some(ApiErrorReason::ServerError));
+        assert_eq!(reason(504), Some(ApiErrorReason::ServerError));
+    }
+
+    #[tokio::test]
+    async fn the_counting_client_counts_requests_and_their_failures_by_verb() {
+        use kube::client::Body;
+
+        // An API server that answers with the status the request's path names, and drops
+        // the connection for `/drop`.
+        let server = crate::operator::wrapped::answered_by(|request: http::Request<Body>| {
+            let path = request.uri().path().to_string();
+            Box::pin(async move {
+                if path.ends_with("/drop") {
+                    return Err(kube::Error::Service("connection reset".into()));
+                }
+                let code: u16 = path.rsplit('-').next().and_then(|c| c.parse().ok()).unwrap_or(200);
+                let mut response = http::Response::new(Body::from(b"{}".to_vec()));
+                *response.status_mut() = http::StatusCode::from_u16(code).unwrap();
+                Ok(response)
+            })
+        });
+        let metrics = Arc::new(Metrics::new());
+        let client = counting_client(server, metrics.clone());
+        let send = |method: Method, path: &str| {
+            let request = http::Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+            let client = client.clone();
+            async move { client.send(request).await }
+        };
+        send(Method::GET, "/api/v1/namespaces/shop/configmaps/cm-200").await.unwrap();
+        send(Method::GET, "/api/v1/namespaces/shop/configmaps/cm-404").await.unwrap();
+        send(Method::PATCH, "/api/v1/namespaces/shop/configmaps/cm-409").await.unwrap();
+        send(Method::PATCH, "/api/v1/namespaces/shop/configmaps/cm-409").await.unwrap();
+        send(Method::PATCH, "/api/v1/namespaces/shop/configmaps/cm-503").await.unwrap();
+        assert!(send(Method::GET, "/api/v1/namespaces/shop/configmaps/drop").await.is_err());
+
+        let samples = samples(&metrics.encode());
+        assert_eq!(samples[r#"driftwarden_api_requests_total{verb="get"}"#], 3.0);
+        assert_eq!(samples[r#"driftwarden_api_requests_total{verb="patch"}"#], 3.0);
+        assert_eq!(samples[r#"driftwarden_api_errors_total{verb="get",reason="not_found"}"#], 1.0);
+        assert_eq!(samples[r#"driftwarden_api_errors_total{verb="get",reason="no_response"}"#], 1.0);
+        assert_eq!(samples[r#"driftwarden_api_errors_total{verb="patch",reason="conflict"}"#], 2.0);
+        assert_eq!(samples[r#"driftwarden_api_errors_total{verb="patch",reason="server_error"}"#], 1.0);
+        let errors: f64 =
+            samples.iter().filter(|(k, _)| k.starts_with("driftwarden_api_errors_total")).map(|(_, v)| v).sum();
+        assert_eq!(errors, 5.0, "the success is not an error: {samples:?}");
+    }
+
+    #[test]
+    fn the_standing_gauges_start_at_zero_and_a_replica_that_stops_leading_forgets_them() {
+        use crate::api::campaign::FindingCounts;
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+        for state in FINDING_STATES {
+            let parsed = serde_json::from_value::<crate::api::finding::FindingState>(serde_json::json!(state));
+            assert!(parsed.is_ok(), "{state} is a finding state as status.state shows it");
+        }
+        let metrics = Metrics::new();
+        let text = metrics.encode();
+        let zero = samples(&text);
+        assert_eq!(zero["driftwarden_circuit_breakers_open"], 0.0);
+        for condition in CAMPAIGN_CONDITIONS {
+            assert_eq!(zero[&format!(r#"driftwarden_campaigns{{condition="{condition}"}}"#)], 0.0, "{text}");
+        }
+        for state in FINDING_STATES {
+            assert_eq!(zero[&format!(r#"driftwarden_campaign_findings{{state="{state}"}}"#)], 0.0, "{text}");
+        }
+
+        let condition = |type_: &str, status: &str| Condition {
+            type_: type_.to_string(),
+            status: status.to_string(),
+            reason: "Test".to_string(),
+            message: String::new(),
+            observed_generation: None,
+            last_transition_time: Time(jiff::Timestamp::UNIX_EPOCH),
+        };
+        let mut standing = Standing { circuit_breakers_open: 2, ..Standing::default() };
+        let late = [condition("AtRisk", "True"), condition("DeadlineMissed", "True"), condition("OnTrack", "False")];
+        standing.count_campaign(&late, &FindingCounts { open: 3, escalated: 1, ..FindingCounts::default() });
+        let done = [condition("Completed", "True"), condition("AtRisk", "False")];
+        standing.count_campaign(&done, &FindingCounts { closed: 4, excepted: 1, ..FindingCounts::default() });
+        metrics.set_leader(true);
+        metrics.set_standing(&standing);
+        let set = samples(&metrics.encode());
+        assert_eq!(set["driftwarden_circuit_breakers_open"], 2.0);
+        assert_eq!(set[r#"driftwarden_campaigns{condition="AtRisk"}"#], 1.0);
+        assert_eq!(set[r#"driftwarden_campaigns{condition="DeadlineMissed"}"#], 1.0);
+        assert_eq!(set[r#"driftwarden_campaigns{condition="Completed"}"#], 1.0);
+        assert_eq!(set[r#"driftwarden_campaigns{condition="OnTrack"}"#], 0.0);
+        assert_eq!(set[r#"driftwarden_campaign_findings{state="Open"}"#], 3.0);
+        assert_eq!(set[r#"driftwarden_campaign_findings{state="Escalated"}"#], 1.0);
+        assert_eq!(set[r#"driftwarden_campaign_findings{state="Closed"}"#], 4.0);
+        assert_eq!(set[r#"driftwarden_campaign_findings{state="Excepted"}"#], 1.0);
+
+        metrics.set_leader(false);
+        let after = samples(&metrics.encode());
+        assert_eq!(after["driftwarden_circuit_breakers_open"], 0.0, "a standby reports nothing it held");
+        assert_eq!(after[r#"driftwarden_campaigns{condition="AtRisk"}"#], 0.0);
+        assert_eq!(after[r#"driftwarden_campaign_findings{state="Closed"}"#], 0.0);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The operator's metrics record what it really did: a fix, a failed fix, a failed status
-//! write, the objects it watches and the requests it sent.
+//! write, the objects it watches and the requests it sent, and which of them failed.
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -89,6 +89,9 @@ async fn a_fix_a_failed_fix_and_a_failed_status_write_are_counted() -> Result<()
         assert!(sent > 0.0, "the operator sent no {verb} request");
         assert!(counted.is_some_and(|c| c >= sent), "{verb}: {sent} logged, {counted:?} counted");
     }
+    // And the two 500s injected above as failed patches.
+    let failed = values.get(r#"driftwarden_api_errors_total{verb="patch",reason="server_error"}"#).copied();
+    assert!(failed.is_some_and(|f| f >= 2.0), "the injected 500s, counted: {failed:?}\n{}", metrics.encode());
 
     // A kind no policy names any more is not watched, and its gauge goes.
     policies(&harness).delete("owners", &DeleteParams::default()).await?;

@@ -58,3 +58,14 @@ namespace), as a JSON list. */}}
 {{- define "driftwarden.watchNamespaces" -}}
 {{- append .Values.rbac.namespaces .Release.Namespace | uniq | toJson }}
 {{- end }}
+
+{{/* The PromQL label matchers that select this installation's series:
+metrics.prometheusRule.selector, else the release namespace. */}}
+{{- define "driftwarden.promSelector" -}}
+{{- default (printf "namespace=%q" .Release.Namespace) .Values.metrics.prometheusRule.selector }}
+{{- end }}
+
+{{/* A list of PromQL label matchers (empty ones left out) as a selector's braces. */}}
+{{- define "driftwarden.matchers" -}}
+{{ "{" }}{{ join ", " (compact .) }}{{ "}" }}
+{{- end }}

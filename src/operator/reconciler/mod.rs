@@ -491,6 +491,8 @@ impl Reconciler {
         self.flush_campaigns(now);
         self.flush_exceptions(now);
         self.flush_ledger(now);
+        // The gauges of open circuit breakers and of campaigns, from what is held now.
+        self.metrics.set_standing(&super::metrics::Standing::of(self.policies.values(), self.campaigns.values()));
     }
 
     /// Forgets fixes older than each policy's flapping window, and tells the notifier which

@@ -228,6 +228,20 @@ impl RemediationRules {
     }
 }
 
+impl RemediationRules {
+    /// Whether the circuit breaker is open when `drifted` of `targets` drift at once: more
+    /// of them than `max_drifted_percent` allows (and, for the default threshold, from
+    /// [`DEFAULT_BREAKER_MIN_TARGETS`] targets). `Some((drifted percent, threshold))` when
+    /// it is open; every drift the policy would fix is then escalated instead.
+    pub fn breaker_open(&self, targets: u32, drifted: u32) -> Option<(u32, u8)> {
+        let max_percent = self.max_drifted_percent?;
+        let min_targets = if self.breaker_defaulted { DEFAULT_BREAKER_MIN_TARGETS } else { 1 };
+        let open = targets >= min_targets && u64::from(drifted) * 100 > u64::from(max_percent) * u64::from(targets);
+        // Open only with at least one target: the division is safe.
+        open.then(|| ((u64::from(drifted) * 100 / u64::from(targets)) as u32, max_percent))
+    }
+}
+
 /// A recurring remediation window in its time zone.
 #[derive(Clone, Debug)]
 pub struct Window {
@@ -364,15 +378,8 @@ fn decide_one(input: &DecisionInput<'_>, drift: &Drift) -> Action {
     if fixes >= max_fixes {
         return escalate(EscalationReason::Flapping { fixes, window_seconds: window.as_secs() });
     }
-    if let Some(max_percent) = rules.max_drifted_percent {
-        let counters = &input.counters;
-        let min_targets = if rules.breaker_defaulted { DEFAULT_BREAKER_MIN_TARGETS } else { 1 };
-        if counters.targets >= min_targets
-            && u64::from(counters.drifted) * 100 > u64::from(max_percent) * u64::from(counters.targets)
-        {
-            let drifted_percent = (u64::from(counters.drifted) * 100 / u64::from(counters.targets)) as u32;
-            return escalate(EscalationReason::CircuitOpen { drifted_percent, max_percent });
-        }
+    if let Some((drifted_percent, max_percent)) = rules.breaker_open(input.counters.targets, input.counters.drifted) {
+        return escalate(EscalationReason::CircuitOpen { drifted_percent, max_percent });
     }
     if !rules.windows.is_empty() && !rules.windows.iter().any(|w| w.is_open(input.now)) {
         let opens = rules.windows.iter().filter_map(|w| w.next_opening(input.now)).min();
@@ -707,6 +714,20 @@ mod tests {
             decide(&input(&rules, &[], above), &[spec]),
             vec![Action::Escalate { reason: EscalationReason::CircuitOpen { drifted_percent: 30, max_percent: 20 } }]
         );
+    }
+
+    #[test]
+    fn the_breaker_opens_above_its_threshold_and_from_ten_targets_by_default() {
+        let set = rules("circuitBreaker: {maxDriftedPercent: 20}");
+        assert_eq!(set.breaker_open(10, 2), None, "at the threshold it stays closed");
+        assert_eq!(set.breaker_open(10, 3), Some((30, 20)));
+        assert_eq!(set.breaker_open(1, 1), Some((100, 20)), "a threshold the policy sets holds at any size");
+        assert_eq!(set.breaker_open(0, 0), None, "no target, nothing open");
+        let default = rules("mode: Enforce");
+        assert_eq!(default.breaker_open(9, 9), None, "below ten targets the default breaker stays closed");
+        assert_eq!(default.breaker_open(10, 6), Some((60, 50)));
+        let unguarded = RemediationRules { max_drifted_percent: None, ..default };
+        assert_eq!(unguarded.breaker_open(10, 10), None, "an approved fix has no breaker");
     }
 
     #[test]

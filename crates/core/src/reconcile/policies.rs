@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::api::conditions::{ConditionSpec, ConditionStatus, set_condition};
 use crate::api::policy::{
-    DriftStatus, MAX_DRIFTS, MAX_POLICY_FIXES, MAX_POLICY_HISTORY, PolicyFix, PolicyHistoryPoint, PolicyStatus,
+    DriftStatus, MAX_DRIFTS, MAX_POLICY_FIXES, MAX_POLICY_HISTORY, Mode, PolicyFix, PolicyHistoryPoint, PolicyStatus,
 };
 use crate::api::reasons::{self, types};
 use crate::engine::backoff::Backoff;
@@ -281,6 +281,15 @@ impl PolicyEntry {
     /// The decision rules, when the policy is valid.
     pub fn rules(&self) -> Option<&RemediationRules> {
         self.compiled.as_ref().ok().map(|c| &c.rules)
+    }
+
+    /// Whether the policy's circuit breaker is open now: it enforces, and more of its
+    /// targets drift than its threshold allows (see [`RemediationRules::breaker_open`]).
+    /// `Some((drifted percent, threshold))` when open.
+    pub fn circuit_open(&self) -> Option<(u32, u8)> {
+        let rules = self.rules().filter(|r| r.mode == Mode::Enforce)?;
+        let targets = u32::try_from(self.targets.len()).unwrap_or(u32::MAX);
+        rules.breaker_open(targets, self.drifted())
     }
 
     /// Records, while a whole kind is re-evaluated, whether `key` drifts, before anything

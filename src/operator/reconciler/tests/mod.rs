@@ -9,6 +9,7 @@ mod campaigns;
 mod containment;
 mod exceptions;
 mod fixes;
+mod gauges;
 mod harness;
 mod restart;
 mod status;
