@@ -607,4 +607,54 @@ mod tests {
         .unwrap_err();
         assert!(message.contains("namespace \"a.b\" is not a namespace name"), "{message}");
     }
+
+    fn fix(n: i64) -> PolicyFix {
+        use crate::api::finding::{Evidence, EvidenceAction, EvidenceResult};
+        PolicyFix {
+            target: crate::api::ObjectRef {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: None,
+                name: format!("cm-{n}"),
+                uid: None,
+            },
+            paths: vec!["/data/mode".into()],
+            owner: None,
+            evidence: Evidence {
+                time: Time(Timestamp::from_second(n).unwrap()),
+                action: EvidenceAction::Verified,
+                actor: "driftwarden".into(),
+                resource_version: Some(n.to_string()),
+                desired_hash: None,
+                live_hash: None,
+                result: EvidenceResult::Succeeded,
+                message: None,
+                class: None,
+                fingerprint_scheme: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_policy_keeps_its_latest_fixes_and_records_history_only_once_ready() {
+        let key = PolicyKey { namespace: None, name: "p".into() };
+        let mut entry = PolicyEntry::new(key, Some(1), Err("not compiled in this test".into()));
+        for n in 1..=25 {
+            entry.record_fix(fix(n));
+        }
+        let kept: Vec<String> = entry.fixes.iter().map(|f| f.target.name.clone()).collect();
+        assert_eq!(kept.len(), MAX_POLICY_FIXES);
+        assert_eq!((kept[0].as_str(), kept[19].as_str()), ("cm-6", "cm-25"), "the oldest go first");
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let syncing = entry.status(&Readiness::Syncing, now);
+        assert!(syncing.history.is_empty(), "counts are not history before every object was listed");
+        assert_eq!(syncing.fixes.len(), MAX_POLICY_FIXES);
+        let ready = entry.status(&Readiness::Ready, now);
+        assert_eq!(ready.history.len(), 1);
+        assert_eq!(
+            entry.status(&Readiness::Ready, now + jiff::SignedDuration::from_hours(2)).history.len(),
+            1,
+            "the same counts add no point"
+        );
+    }
 }

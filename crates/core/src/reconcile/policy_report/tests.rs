@@ -252,3 +252,26 @@ fn a_batch_counts_new_objects_and_changed_drift_before_any_is_decided() {
     entry.end_batch();
     assert_eq!(entry.counts_with(&d, true), (4, 3), "after the batch: the targets as they are, and d");
 }
+
+#[test]
+fn a_drifted_result_names_its_owner_and_a_passing_one_names_none() {
+    let escalate = Action::Escalate { reason: EscalationReason::ClassNotAutomatic { class: RemediationClass::Access } };
+    let mut drifted = target(vec![drift("baseline web", "/spec/x", RemediationClass::Access, escalate)]);
+    drifted.owner = Some("payments".into());
+    let mut compliant = target(vec![]);
+    compliant.owner = Some("payments".into());
+    let now = Timestamp::from_second(1_700_000_000).unwrap();
+    let reports = build(
+        &policies(vec![
+            (key(Some("shop"), "ConfigMap", "a-drifted"), drifted),
+            (key(Some("shop"), "ConfigMap", "b-compliant"), compliant),
+        ]),
+        now,
+    );
+    let results = &reports[&Some("shop".to_string())].results;
+    assert_eq!(results[0].properties.get("owner").map(String::as_str), Some("payments"));
+    assert!(results[1].properties.is_empty(), "{:?}", results[1]);
+    let json = serde_json::to_value(&results[0]).unwrap();
+    assert_eq!(json["properties"], json!({"owner": "payments"}));
+    assert!(serde_json::to_value(&results[1]).unwrap().get("properties").is_none());
+}
