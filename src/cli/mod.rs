@@ -6,6 +6,7 @@ mod check;
 mod diff;
 mod inventory;
 mod logging;
+mod report;
 mod run;
 mod sandbox;
 
@@ -64,6 +65,10 @@ pub enum Command {
     /// `spec.admission`.
     #[command(subcommand)]
     Admission(admission::AdmissionCommand),
+    /// A campaign's or a policy's progress as a self-contained HTML page (charts inline),
+    /// markdown for a ticket, or JSON. Exit code 0, or 2 when the cluster cannot be read.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -77,6 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Inventory(args) => inventory::run(&args),
         Command::Sandbox(args) => sandbox::run_sandbox(args, crate::api::crds()),
         Command::Admission(command) => admission::run(&command),
+        Command::Report(command) => report::run(&command),
     }
 }
 

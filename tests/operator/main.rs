@@ -5,6 +5,7 @@
 mod admission;
 mod approvals_admission;
 mod argocd_health;
+mod campaign_report;
 mod campaigns;
 #[allow(dead_code)]
 #[path = "../common/chart.rs"]
