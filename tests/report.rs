@@ -233,7 +233,7 @@ async fn a_campaign_report_reads_the_campaign_and_its_genuine_findings() {
     assert!(page.contains(r#"data-series="open" data-points="3""#));
     assert!(page.contains(r#"data-series="projection""#));
     assert!(!page.contains("<script>"));
-    assert!(page.contains("2 Findings naming this campaign were left out"));
+    assert!(page.contains("2 Findings naming this campaign left out"));
 }
 
 #[tokio::test]

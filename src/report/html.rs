@@ -80,6 +80,11 @@ fn paths(paths: &[String]) -> String {
     paths.iter().map(|p| format!("<code>{}</code>", text::html(p))).collect::<Vec<_>>().join("<br>")
 }
 
+/// `1 finding`, `2 findings`.
+fn plural(count: u32, noun: &str) -> String {
+    if count == 1 { format!("{count} {noun}") } else { format!("{count} {noun}s") }
+}
+
 fn footer(out: &mut String, generated: jiff::Timestamp, extra: &str) {
     let _ = write!(
         out,
@@ -135,9 +140,9 @@ pub fn campaign(report: &CampaignReport) -> String {
     let _ = write!(
         out,
         "\n<p class=\"note\">Open (not closed or excepted) and closed findings as the operator counted them, at \
-         most a point an hour. The dashed line runs to the projected completion, where at most {} findings stay \
-         open; each diamond is a checkpoint, placed at the open count it allows. {}</p>\n</section>\n",
-        report.open_allowed(report.target_percent),
+         most a point an hour. The dashed line runs to the projected completion, where at most {} stay open; \
+         each diamond is a checkpoint, placed at the open count it allows. {}</p>\n</section>\n",
+        plural(report.open_allowed(report.target_percent), "finding"),
         text::html(&projection)
     );
 
@@ -241,13 +246,13 @@ pub fn campaign(report: &CampaignReport) -> String {
     out.push_str("\n</section>\n");
     let ignored = if report.findings_ignored > 0 {
         format!(
-            " {} Findings naming this campaign were left out: the operator did not write them.",
-            report.findings_ignored
+            " {} naming this campaign left out: the operator did not write them.",
+            plural(report.findings_ignored, "Finding")
         )
     } else {
         String::new()
     };
-    footer(&mut out, report.generated_at, &format!("{} findings read.{ignored}", report.findings_read));
+    footer(&mut out, report.generated_at, &format!("{} read.{ignored}", plural(report.findings_read, "Finding")));
     page(&format!("Campaign {}: driftwarden report", report.name), &out)
 }
 

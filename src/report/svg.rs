@@ -168,7 +168,7 @@ fn legend(out: &mut String, entries: &[(&str, &str, bool)]) {
             x + 28.0,
             text::html(name)
         );
-        x += 28.0 + 7.5 * name.chars().count() as f64 + 18.0;
+        x += 28.0 + 6.5 * name.chars().count() as f64 + 16.0;
     }
 }
 

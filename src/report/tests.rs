@@ -212,7 +212,7 @@ fn the_html_page_is_self_contained_and_holds_every_section() {
     }
     assert!(page.contains("data-condition=\"AtRisk\""));
     assert_eq!(page.matches("<tr data-evidence>").count(), 4);
-    assert!(page.contains("1 Findings naming this campaign were left out"));
+    assert!(page.contains("1 Finding naming this campaign left out"));
 }
 
 #[test]
