@@ -86,9 +86,9 @@ fn plural(count: u32, noun: &str) -> String {
 }
 
 fn footer(out: &mut String, generated: jiff::Timestamp, extra: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<footer>Made by driftwarden {} at {}. {}</footer>\n",
+        "<footer>Made by driftwarden {} at {}. {}</footer>",
         env!("CARGO_PKG_VERSION"),
         text::time(generated),
         text::html(extra)
@@ -140,8 +140,8 @@ pub fn campaign(report: &CampaignReport) -> String {
     let _ = write!(
         out,
         "\n<p class=\"note\">Open (not closed or excepted) and closed findings as the operator counted them, at \
-         most a point an hour. The dashed line runs to the projected completion, where at most {} stay open; \
-         each diamond is a checkpoint, placed at the open count it allows. {}</p>\n</section>\n",
+         most a point an hour. The dashed line runs to the projected completion, when the success criteria \
+         allow at most {} open; each diamond is a checkpoint, placed at the open count it allows. {}</p>\n</section>\n",
         plural(report.open_allowed(report.target_percent), "finding"),
         text::html(&projection)
     );
