@@ -239,8 +239,8 @@ pub fn campaign(report: &CampaignReport) -> String {
              object matched; hashes are of the governed fields, never their values.</p>",
             report.recently_closed.len()
         );
-        for f in &report.recently_closed {
-            closed_finding(&mut out, f);
+        for (i, f) in report.recently_closed.iter().enumerate() {
+            closed_finding(&mut out, f, i == 0);
         }
     }
     out.push_str("\n</section>\n");
@@ -256,11 +256,13 @@ pub fn campaign(report: &CampaignReport) -> String {
     page(&format!("Campaign {}: driftwarden report", report.name), &out)
 }
 
-fn closed_finding(out: &mut String, f: &ClosedFinding) {
+/// A closed finding and its evidence, folded unless `open`.
+fn closed_finding(out: &mut String, f: &ClosedFinding, open: bool) {
     let _ = write!(
         out,
-        "<details data-closed=\"{}\"><summary>{} · {} · {} · {:?}{}</summary>",
+        "<details data-closed=\"{}\"{}><summary>{} · {} · {} · {:?}{}</summary>",
         text::html(&f.finding),
+        if open { " open" } else { "" },
         asset(&f.asset),
         text::html(&f.owner),
         svg::severity_name(f.severity),
