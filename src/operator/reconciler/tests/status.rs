@@ -148,12 +148,7 @@ fn a_sink_refusal_shows_on_the_policies_naming_the_sink_until_a_delivery_goes_th
         let url_secret_ref = SecretKeyRef { name: name.to_string(), key: "url".to_string() };
         Sink {
             namespace: "shop".into(),
-            spec: NotifySpec {
-                url_secret_ref,
-                auth_secret_ref: None,
-                mode: CloudEventsMode::Binary,
-                types: Vec::new(),
-            },
+            spec: NotifySpec { url_secret_ref, auth_secret_ref: None, mode: CloudEventsMode::Binary, types: Vec::new() },
         }
         .key()
     };
