@@ -16,6 +16,8 @@
 //! - [`fingerprints`]: where the key of Secret fingerprints comes from (the operator's
 //!   Secret, a key file, or a key drawn for one run).
 //! - [`inventory`]: `driftwarden inventory`, the identity inventory of the live cluster.
+//! - [`report`]: `driftwarden report`, a campaign's or a policy's progress as HTML,
+//!   markdown or JSON.
 //! - [`quickstart`]: the objects `driftwarden sandbox --quickstart` loads.
 //! - [`cli`]: the command line; `main.rs` only parses and calls into it.
 
@@ -29,3 +31,4 @@ pub mod fingerprints;
 pub mod inventory;
 pub mod operator;
 pub mod quickstart;
+pub mod report;

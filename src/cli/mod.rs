@@ -8,6 +8,7 @@ mod diff;
 mod inventory;
 mod logging;
 pub mod plugin;
+mod report;
 mod run;
 mod sandbox;
 
@@ -74,6 +75,10 @@ pub enum Command {
     /// Print a shell completion script for `driftwarden` (or, with --plugin, for
     /// `kubectl-driftwarden`).
     Completions(completions::CompletionsArgs),
+    /// A campaign's or a policy's progress as a self-contained HTML page (charts inline),
+    /// markdown for a ticket, or JSON. Exit code 0, or 2 when the cluster cannot be read.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -89,6 +94,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Admission(command) => admission::run(&command),
         Command::Plugin(args) => plugin::run(args),
         Command::Completions(args) => completions::run(&args),
+        Command::Report(command) => report::run(&command),
     }
 }
 

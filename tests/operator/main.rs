@@ -6,6 +6,7 @@ mod admission;
 mod appliers;
 mod approvals_admission;
 mod argocd_health;
+mod campaign_report;
 mod campaigns;
 #[allow(dead_code)]
 #[path = "../common/chart.rs"]
