@@ -70,6 +70,9 @@ impl Reconciler {
             if let Some(status) =
                 object.get("status").cloned().and_then(|s| serde_json::from_value::<CampaignStatus>(s).ok())
             {
+                // What the core accounts from: the burn-down so far, the checkpoints frozen
+                // and the conditions' history go on, and are not started over.
+                entry.accounted = status.clone();
                 entry.status = status.clone();
                 entry.written = Some(status);
             }

@@ -70,11 +70,7 @@ impl Reconciler {
         if let Some(campaign) = self.campaigns.get_mut(&name) {
             campaign.wave_held_since = None;
         }
-        let keys: Vec<ObjectKey> = {
-            let by_name: std::collections::BTreeMap<&str, &ObjectKey> =
-                self.campaigns[&name].findings.iter().map(|(k, f)| (f.name.as_str(), k)).collect();
-            findings.iter().filter_map(|n| by_name.get(n.as_str()).map(|k| (*k).clone())).collect()
-        };
+        let keys: Vec<ObjectKey> = findings.iter().map(ObjectKey::from_ref).collect();
         let mut wave = Wave::default();
         let check = self.campaigns[&name].policy().is_none();
         let number = self.campaigns[&name].waves + 1;

@@ -253,3 +253,37 @@ fn a_finding_whose_spec_does_not_read_is_marked_stalled_once_and_keeps_its_statu
     // The watch brings the marked object back: it is not marked again.
     assert!(marks(h.watched(Source::Findings, Change::Apply(unreadable))).is_empty());
 }
+
+#[test]
+fn a_restarted_operator_goes_on_with_the_burn_down_it_wrote() {
+    let mut h = Harness::new();
+    let mut listed = campaign(json!({"mode": "Manual"}));
+    let earlier = json!([
+        {"time": "2026-01-01T00:00:00Z", "open": 9, "closed": 0},
+        {"time": "2026-01-02T00:00:00Z", "open": 5, "closed": 4}
+    ]);
+    listed["status"] = json!({"burnDown": earlier, "total": 9});
+    let own = Own {
+        namespaces: vec![namespace("shop")],
+        cluster_policies: vec![audit_policy()],
+        campaigns: vec![listed],
+        ..Own::default()
+    };
+    h.start(own, drifted(3));
+    let mut written = None;
+    for _ in 0..3 {
+        for effect in h.settled_tick() {
+            if let Effect::WriteCampaignStatus { status, .. } = effect {
+                written = Some(status);
+            }
+        }
+    }
+    let status = written.expect("the campaign's status is written with its findings");
+    let times: Vec<String> = status.burn_down.iter().map(|p| p.time.0.to_string()).collect();
+    assert_eq!(
+        &times[..2],
+        ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"],
+        "the burn-down goes on from where it was: {times:?}"
+    );
+    assert_eq!(status.burn_down.last().map(|p| p.open), Some(3));
+}

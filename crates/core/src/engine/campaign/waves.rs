@@ -8,11 +8,11 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::api::RemediationClass;
 use crate::api::campaign::{CampaignMode, Strategy};
 use crate::api::common::DurationError;
 use crate::api::finding::FindingState;
 use crate::api::reasons;
+use crate::api::{ObjectRef, RemediationClass};
 
 use super::accounting::FindingSummary;
 
@@ -35,10 +35,11 @@ impl WaveOutcome {
 /// What to do now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WavePlan {
-    /// Fix these findings now (by name, in order), then record the wave's start time.
+    /// Fix these findings now (by their assets, in order), then record the wave's start
+    /// time. Assets, not Finding names: a Finding's name is unique in its namespace only.
     Go {
-        /// At most `waveSize` findings, most severe and then oldest first.
-        findings: Vec<String>,
+        /// The assets of at most `waveSize` findings, most severe and then oldest first.
+        findings: Vec<ObjectRef>,
     },
     /// The previous wave is too recent: look again at `until`.
     Wait {
@@ -138,7 +139,7 @@ pub fn plan_wave(
     }
     ready.sort_by(|a, b| (a.severity, a.opened, &a.name).cmp(&(b.severity, b.opened, &b.name)));
     let size = usize::try_from(strategy.wave_size.max(1)).unwrap_or(usize::MAX);
-    Ok(WavePlan::Go { findings: ready.into_iter().take(size).map(|f| f.name.clone()).collect() })
+    Ok(WavePlan::Go { findings: ready.into_iter().take(size).map(|f| f.asset.clone()).collect() })
 }
 
 /// The remediation classes a campaign fixes in `Auto` mode: `strategy.autoRemediate`, or the
@@ -187,7 +188,12 @@ mod tests {
     }
 
     fn go(names: &[&str]) -> WavePlan {
-        WavePlan::Go { findings: names.iter().map(|n| n.to_string()).collect() }
+        WavePlan::Go {
+            findings: names
+                .iter()
+                .map(|n| ObjectRef { kind: "Deployment".to_string(), name: n.to_string(), ..ObjectRef::default() })
+                .collect(),
+        }
     }
 
     #[test]
@@ -200,6 +206,26 @@ mod tests {
             plan_wave(&auto(10), false, None, None, &candidates(), at(0)).unwrap(),
             go(&["crit-old", "crit-new", "high", "low-old"])
         );
+    }
+
+    #[test]
+    fn findings_of_the_same_name_in_two_namespaces_are_both_planned_by_their_assets() {
+        let in_namespace = |namespace: &str, opened| FindingSummary {
+            name: "tokens.configmap.settings".to_string(),
+            asset: ObjectRef {
+                kind: "ConfigMap".to_string(),
+                namespace: Some(namespace.to_string()),
+                name: "settings".to_string(),
+                ..ObjectRef::default()
+            },
+            severity: Severity::High,
+            state: FindingState::Open,
+            opened: at(opened),
+        };
+        let plan = plan_wave(&auto(10), false, None, None, &[in_namespace("a", 0), in_namespace("b", 1)], at(2));
+        let WavePlan::Go { findings } = plan.unwrap() else { panic!("a wave is due") };
+        let namespaces: Vec<_> = findings.iter().map(|f| f.namespace.as_deref()).collect();
+        assert_eq!(namespaces, [Some("a"), Some("b")]);
     }
 
     #[test]
