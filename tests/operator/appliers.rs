@@ -28,19 +28,26 @@ fn drift_of<'a>(policy: &'a kube::api::DynamicObject, name: &str) -> &'a serde_j
         .unwrap_or_else(|| panic!("no drift of {name}: {:#}", policy.data["status"]))
 }
 
-#[tokio::test]
-async fn fields_of_argo_cd_flux_and_helm_are_conflicts_and_a_persons_server_side_apply_is_fixed() {
-    let harness = Harness::start().await;
+/// The ConfigMaps `names` of the harness's namespace, compliant, under the owners policy
+/// once it says so.
+async fn governed(harness: &Harness, names: &[&str]) -> Api<ConfigMap> {
     let ns = harness.ns().to_string();
     let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
-    for name in ["argo", "flux", "helm", "person"] {
+    for name in names {
         config_maps.create(&PostParams::default(), &config_map(&ns, name, "shop")).await.unwrap();
     }
-    create_policy(&harness, owners_policy(&ns, json!({}))).await;
-    wait_for(&policies(&harness), "owners", "compliant", |p| {
+    create_policy(harness, owners_policy(&ns, json!({}))).await;
+    wait_for(&policies(harness), "owners", "compliant", |p| {
         condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
     })
     .await;
+    config_maps
+}
+
+#[tokio::test]
+async fn fields_of_argo_cd_flux_and_helm_are_conflicts_and_a_persons_server_side_apply_is_fixed() {
+    let harness = Harness::start().await;
+    let config_maps = governed(&harness, &["argo", "flux", "helm", "person"]).await;
 
     apply_team(&config_maps, "argo", "argocd-controller", "argo-team").await;
     apply_team(&config_maps, "flux", "kustomize-controller", "flux-team").await;
@@ -75,16 +82,7 @@ async fn a_policy_names_its_own_appliers_and_the_installation_its_defaults() {
     harness.start_operator_tweaked(harness.client(), |settings| {
         settings.appliers = vec!["platform-bot".to_string(), "argocd-controller".to_string()];
     });
-    let ns = harness.ns().to_string();
-    let config_maps: Api<ConfigMap> = Api::namespaced(harness.client(), &ns);
-    for name in ["argo", "bot", "flux"] {
-        config_maps.create(&PostParams::default(), &config_map(&ns, name, "shop")).await.unwrap();
-    }
-    create_policy(&harness, owners_policy(&ns, json!({}))).await;
-    wait_for(&policies(&harness), "owners", "compliant", |p| {
-        condition(p, "Compliant").is_some_and(|(s, _)| s == "True")
-    })
-    .await;
+    let config_maps = governed(&harness, &["argo", "bot", "flux"]).await;
     apply_team(&config_maps, "argo", "argocd-controller", "argo-team").await;
     apply_team(&config_maps, "bot", "platform-bot", "bot-team").await;
     // Not an applier of this installation: Flux's field is fixed.

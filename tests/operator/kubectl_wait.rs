@@ -6,30 +6,11 @@
 //! kubectl comes from `DRIFTWARDEN_KUBECTL` (which `scripts/test` exports), else `.venv`;
 //! without it the test fails and says so, unless `DRIFTWARDEN_SKIP_KUBECTL=1`.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::json;
 use tokio::process::Command;
 
+use crate::kubectl_tool::kubectl_binary;
 use crate::support::*;
-
-pub fn kubectl_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("DRIFTWARDEN_KUBECTL").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/kubectl");
-    if venv.is_file() {
-        return Some(venv);
-    }
-    if std::env::var("DRIFTWARDEN_SKIP_KUBECTL").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: DRIFTWARDEN_SKIP_KUBECTL=1 and no kubectl found");
-        return None;
-    }
-    panic!(
-        "kubectl not found: run the suite with scripts/test (it installs kubectl 1.37 into .venv and sets \
-         DRIFTWARDEN_KUBECTL), or set DRIFTWARDEN_SKIP_KUBECTL=1 to skip the kubectl tests"
-    );
-}
 
 // kubectl runs as a child process while the sandbox and the operator run in this test's
 // runtime: on a single-threaded runtime, waiting for the child now and then starved the

@@ -23,6 +23,8 @@ mod fixes;
 mod guards;
 mod identity;
 mod isolation;
+#[path = "../common/kubectl.rs"]
+mod kubectl_tool;
 mod kubectl_wait;
 mod metrics;
 mod notifications;

@@ -205,7 +205,7 @@ async fn naming_a_service_account_needs_the_right_to_impersonate_it() -> Result<
 
     // The same through kubectl, as each of them (`--as`). The sandbox's OpenAPI documents
     // carry no schemas, so kubectl's client-side validation is off; the server validates.
-    if let (Ok(sandbox), Some(kubectl)) = (harness.sandbox(), crate::kubectl_wait::kubectl_binary()) {
+    if let (Ok(sandbox), Some(kubectl)) = (harness.sandbox(), crate::kubectl_tool::kubectl_binary()) {
         let dir = tempfile::tempdir()?;
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, serde_yaml::to_string(&sandbox.kubeconfig())?)?;

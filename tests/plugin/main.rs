@@ -12,5 +12,7 @@ mod chart;
 mod except;
 mod explain;
 mod kubectl;
+#[path = "../common/kubectl.rs"]
+mod kubectl_tool;
 mod status;
 mod support;

@@ -364,7 +364,7 @@ pub struct NotifySpec {
 impl NotifySpec {
     /// Whether this sink is sent notifications of type `kind`.
     pub fn sends(&self, kind: NotificationType) -> bool {
-        if self.types.is_empty() { NotificationType::DEFAULT.contains(&kind) } else { self.types.contains(&kind) }
+        if self.types.is_empty() { kind.sent_by_default() } else { self.types.contains(&kind) }
     }
 }
 

@@ -91,24 +91,11 @@ impl NotificationType {
         Self::ExceptionCoversNothing,
     ];
 
-    /// What a sink without `types` is sent: every type but `drift.detected` and
-    /// `drift.recurred`, which are many and which a sink asks for by name.
-    pub const DEFAULT: [NotificationType; 14] = [
-        Self::DriftRemediated,
-        Self::DriftEscalated,
-        Self::FindingOpened,
-        Self::FindingApproved,
-        Self::FindingClosed,
-        Self::FindingReopened,
-        Self::CheckpointMet,
-        Self::CheckpointMissed,
-        Self::CampaignAtRisk,
-        Self::CampaignCompleted,
-        Self::CampaignDeadlineMissed,
-        Self::ExceptionExpiring,
-        Self::ExceptionExpired,
-        Self::ExceptionCoversNothing,
-    ];
+    /// Whether a sink without `types` is sent this type: every type but `drift.detected`
+    /// and `drift.recurred`, which come with every drift and which a sink asks for by name.
+    pub fn sent_by_default(self) -> bool {
+        !matches!(self, Self::DriftDetected | Self::DriftRecurred)
+    }
 
     /// The CloudEvents `type` attribute, such as `dev.driftwarden.drift.remediated`.
     pub fn event_type(self) -> &'static str {
