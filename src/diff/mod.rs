@@ -184,7 +184,7 @@ fn plan(
         let drifts: Vec<Drift> = result.drifts().cloned().collect();
         let input = DecisionInput {
             rules: &policy.rules,
-            opted_out: object.is_some_and(|o| opted_out(o)),
+            opted_out: object.is_some_and(opted_out),
             exceptions: &covers,
             counters: Counters { targets, drifted, remediations_last_minute: 0, fixes_of: &no_fixes },
             appliers: policy.rules.appliers.as_deref().unwrap_or(&operator.appliers),

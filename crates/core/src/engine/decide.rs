@@ -369,7 +369,7 @@ fn decide_one(input: &DecisionInput<'_>, drift: &Drift) -> Action {
     }
     if let Some(attribution) = &drift.attribution
         && attribution.manager != input.own_manager
-        && input.appliers.iter().any(|applier| *applier == attribution.manager)
+        && input.appliers.contains(&attribution.manager)
     {
         return escalate(EscalationReason::Conflict { manager: attribution.manager.clone() });
     }

@@ -230,7 +230,8 @@ fn a_finding_whose_spec_does_not_read_is_marked_stalled_once_and_keeps_its_statu
         "status": {"state": "Escalated", "conditions": [{"type": "Ready", "status": "False", "reason": "AwaitingOwner",
             "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
     });
-    let marks = |effects: Vec<Effect>| -> Vec<(String, String, Vec<(String, String, String)>)> {
+    type Mark = (String, String, Vec<(String, String, String)>);
+    let marks = |effects: Vec<Effect>| -> Vec<Mark> {
         effects
             .into_iter()
             .filter_map(|effect| match effect {
