@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::api::policy::{ClusterDriftPolicy, ClusterExceptions, DriftPolicy, PolicySpec};
 use crate::check::{Plan, Report, Violation};
 use crate::engine::FingerprintKey;
-use crate::engine::campaign::resolve_owner;
+use crate::engine::campaign::owner_of_object;
 use crate::engine::decide::{Counters, DecisionInput, ExceptionCover, decide, opted_out};
 use crate::engine::drift::Drift;
 use crate::engine::evaluate::{CompiledPolicy, compile};
@@ -191,13 +191,9 @@ fn plan(
             own_manager: "driftwarden",
             now,
         };
-        let own = object
-            .and_then(|o| o.pointer("/metadata/labels"))
-            .and_then(Value::as_object)
-            .map(|map| map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-            .unwrap_or_default();
         let namespace = result.target.namespace.as_deref().and_then(labels);
-        let owner = resolve_owner(&governance.owner_labels, &own, namespace.as_ref(), governance.owner.as_ref()).team;
+        let owner =
+            owner_of_object(&governance.owner_labels, object, namespace.as_ref(), governance.owner.as_ref()).team;
         plans.extend(decide(&input, &drifts).iter().map(|action| Plan::of(action, Some(owner.clone()))));
     }
     plans.into_iter()

@@ -68,6 +68,16 @@ impl FixResult {
         }
     }
 
+    /// What went wrong, for a person (status, evidence, escalations); `None` when verified.
+    pub fn failure(&self) -> Option<String> {
+        match self {
+            Self::Verified { .. } => None,
+            Self::DryRunRejected { error } => Some(format!("the server rejected the dry-run: {error}")),
+            Self::ApplyFailed { error } => Some(format!("the fix failed: {error}")),
+            Self::NotVerified { paths, .. } => Some(format!("still differs after the fix: {}", paths.join(", "))),
+        }
+    }
+
     /// Why the fix failed, when a request failed or the fix was refused.
     pub fn error(&self) -> Option<&FixError> {
         match self {

@@ -275,11 +275,13 @@ fn evaluate_one(
         !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path && old.action == d.action))
             && !announced.is_some_and(|known| known.contains(&fingerprint(&d.drift.path, &d.action)))
     };
-    let detected: Vec<_> = decided
+    // The drifts first seen now: no drift of the same path before.
+    let detected_drifts: Vec<DecidedDrift> = decided
         .iter()
         .filter(|d| !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path)))
-        .map(|d| d.drift.class)
+        .cloned()
         .collect();
+    let detected: Vec<_> = detected_drifts.iter().map(|d| d.drift.class).collect();
     let escalated: Vec<DecidedDrift> = decided
         .iter()
         .filter(|d| matches!(d.action, Action::Escalate { .. } | Action::Audit) && is_new(d))
@@ -288,9 +290,8 @@ fn evaluate_one(
     // Drift on a field driftwarden fixed within the flapping window came back.
     let object_id = key.to_string();
     let window = compiled.rules.flapping.1;
-    let recurred: Vec<String> = decided
+    let recurred: Vec<String> = detected_drifts
         .iter()
-        .filter(|d| !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path)))
         .filter(|d| policy.history.count(&object_id, &d.drift.path, window, now) > 0)
         .map(|d| d.drift.path.clone())
         .collect();
@@ -301,11 +302,6 @@ fn evaluate_one(
             .and_then(Value::as_str)
             .unwrap_or("missing")
             .to_string();
-        let detected_drifts = decided
-            .iter()
-            .filter(|d| !previous.is_some_and(|p| p.drifts.iter().any(|old| old.drift.path == d.drift.path)))
-            .cloned()
-            .collect();
         News {
             policy: policy.key.clone(),
             version,
@@ -353,13 +349,8 @@ fn owner_of(
     live: Option<&Value>,
     labels: &dyn Fn(&str) -> Option<BTreeMap<String, String>>,
 ) -> String {
-    let own: BTreeMap<String, String> = live
-        .and_then(|o| o.pointer("/metadata/labels"))
-        .and_then(Value::as_object)
-        .map(|map| map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-        .unwrap_or_default();
     let namespace = key.namespace.as_deref().and_then(labels);
-    crate::engine::campaign::resolve_owner(&policy.owner_labels, &own, namespace.as_ref(), policy.owner.as_ref()).team
+    crate::engine::campaign::owner_of_object(&policy.owner_labels, live, namespace.as_ref(), policy.owner.as_ref()).team
 }
 
 /// What a decision about one object reads besides the policy.

@@ -192,11 +192,7 @@ impl Reconciler {
                     _ if denied.is_some() => {
                         denied.as_ref().map(|message| format!("{}: {message}", reasons::FORBIDDEN))
                     }
-                    FixResult::DryRunRejected { error } => Some(format!("the server rejected the dry-run: {error}")),
-                    FixResult::ApplyFailed { error } => Some(format!("the fix failed: {error}")),
-                    FixResult::NotVerified { paths, .. } => {
-                        Some(format!("still differs after the fix: {}", paths.join(", ")))
-                    }
+                    failed => failed.failure(),
                 };
             });
             if let FixResult::Verified { .. } = result {
@@ -262,31 +258,19 @@ struct FixedPart<'a> {
 /// target's drifts hold them) and of what was read back there.
 fn fix_record(fixed: &FixedPart<'_>, result: &FixResult, fingerprints: &FingerprintKey, now: Timestamp) -> PolicyFix {
     let FixedPart { key, uid, paths, class, desired } = fixed;
-    let (action, outcome, resource_version, hashes, message) = match result {
+    let (action, outcome, resource_version, hashes) = match result {
         FixResult::Verified { resource_version, fresh } => {
-            (EvidenceAction::Verified, EvidenceResult::Succeeded, resource_version.clone(), Some(fresh), None)
+            (EvidenceAction::Verified, EvidenceResult::Succeeded, resource_version.clone(), Some(fresh))
         }
-        FixResult::NotVerified { paths, resource_version, fresh } => (
-            EvidenceAction::Verified,
-            EvidenceResult::Failed,
-            resource_version.clone(),
-            Some(fresh),
-            Some(format!("still differs after the fix: {}", paths.join(", "))),
-        ),
-        FixResult::DryRunRejected { error } => (
-            EvidenceAction::DryRun,
-            EvidenceResult::Failed,
-            None,
-            None,
-            Some(format!("the server rejected the dry-run: {error}")),
-        ),
-        FixResult::ApplyFailed { error } => {
-            (EvidenceAction::Applied, EvidenceResult::Failed, None, None, Some(format!("the fix failed: {error}")))
+        FixResult::NotVerified { resource_version, fresh, .. } => {
+            (EvidenceAction::Verified, EvidenceResult::Failed, resource_version.clone(), Some(fresh))
         }
+        FixResult::DryRunRejected { .. } => (EvidenceAction::DryRun, EvidenceResult::Failed, None, None),
+        FixResult::ApplyFailed { .. } => (EvidenceAction::Applied, EvidenceResult::Failed, None, None),
     };
     let hashes = hashes.filter(|_| !desired.is_empty()).map(|fresh| evidence_hashes(desired, fresh, fingerprints));
     let scheme = hashes.as_ref().map(|_| FINGERPRINT_SCHEME);
-    let mut message = message;
+    let mut message = result.failure();
     if let Some(text) = message.as_mut() {
         text.truncate(text.floor_char_boundary(1024));
     }

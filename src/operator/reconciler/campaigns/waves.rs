@@ -245,11 +245,11 @@ impl Reconciler {
                 };
                 self.step_finding(name, key, verified, now);
             }
-            FixResult::NotVerified { paths, resource_version, fresh } => {
+            FixResult::NotVerified { resource_version, fresh, .. } => {
                 let (desired_hash, live_hash) = hashes(fresh);
                 self.step_finding(name, key, started, now);
                 self.step_finding(name, key, Observation::Applied { resource_version: resource_version.clone() }, now);
-                let message = format!("still differs after the fix: {}", paths.join(", "));
+                let message = result.failure().unwrap_or_default();
                 let failed = Observation::VerifyFailed {
                     resource_version: resource_version.clone(),
                     desired_hash,
@@ -258,13 +258,14 @@ impl Reconciler {
                 };
                 self.step_finding(name, key, failed, now);
             }
-            FixResult::DryRunRejected { error } => {
-                let reason = format!("the server rejected the dry-run: {error}");
+            FixResult::DryRunRejected { .. } => {
+                let reason = result.failure().unwrap_or_default();
                 self.step_finding(name, key, Observation::Escalate { reason }, now);
             }
-            FixResult::ApplyFailed { error } => {
+            FixResult::ApplyFailed { .. } => {
                 self.step_finding(name, key, started, now);
-                self.step_finding(name, key, Observation::Escalate { reason: format!("the fix failed: {error}") }, now);
+                let reason = result.failure().unwrap_or_default();
+                self.step_finding(name, key, Observation::Escalate { reason }, now);
             }
         }
     }

@@ -27,7 +27,7 @@ pub use accounting::{FindingSummary, account, status_changed};
 pub use evidence::{evidence_hashes, fields_at};
 pub use lifecycle::{Observation, approved_paths, hash_fields, lapsed_approval, step};
 pub use notices::{CampaignNotice, campaign_notices, finding_notice};
-pub use owner::resolve_owner;
+pub use owner::{owner_of_object, resolve_owner};
 pub use scope::in_scope;
 pub use severity::{drift_severity, raised};
 pub use waves::{PauseReason, WaveOutcome, WavePlan, campaign_classes, plan_wave};

@@ -27,6 +27,23 @@ pub fn resolve_owner(
         .unwrap_or_else(Owner::unowned)
 }
 
+/// The accountable owner of an object as read (`None`: it does not exist, so only its
+/// namespace and the default can name one): [`resolve_owner`] over its labels.
+pub fn owner_of_object(
+    label_keys: &[String],
+    object: Option<&serde_json::Value>,
+    namespace_labels: Option<&BTreeMap<String, String>>,
+    default: Option<&Owner>,
+) -> Owner {
+    let labels: BTreeMap<String, String> = object
+        .map(crate::engine::selector::labels_of)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    resolve_owner(label_keys, &labels, namespace_labels, default)
+}
+
 /// The first non-empty value among `keys` in `labels`.
 fn team_label<'a>(keys: &[String], labels: &'a BTreeMap<String, String>) -> Option<&'a str> {
     keys.iter().find_map(|key| labels.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()))
@@ -50,6 +67,16 @@ mod tests {
         assert_eq!(resolve_owner(&keys, &asset, Some(&namespace), Some(&default)), Owner::team("payments"));
         let reversed: Vec<String> = keys.iter().rev().cloned().collect();
         assert_eq!(resolve_owner(&reversed, &asset, Some(&namespace), Some(&default)), Owner::team("web"));
+    }
+
+    #[test]
+    fn an_object_is_owned_by_its_labels_and_a_missing_one_by_its_namespace_or_the_default() {
+        let keys = default_owner_labels();
+        let object = serde_json::json!({"metadata": {"labels": {"team": "web", "size": 3}}});
+        let namespace = labels(&[("team", "shop")]);
+        assert_eq!(owner_of_object(&keys, Some(&object), Some(&namespace), None), Owner::team("web"));
+        assert_eq!(owner_of_object(&keys, None, Some(&namespace), None), Owner::team("shop"));
+        assert_eq!(owner_of_object(&keys, None, None, None), Owner::unowned());
     }
 
     #[test]
